@@ -1,0 +1,64 @@
+/**
+ * Edge addressing (PRODUCT.md, "URLs served by the edge"):
+ *   <deployment-id>--<project>.<base>   one deployment, forever
+ *   <environment>--<project>.<base>     whatever that environment points at
+ *   <project>.<base>                    production
+ * plus custom domains, mapped to an environment in the store.
+ */
+
+export interface UrlConfig {
+  /** Parent domain of edge hosts, `localhost` by default (`*.localhost` resolves to loopback). */
+  baseDomain: string;
+  scheme: 'http' | 'https';
+  /** Port shown in URLs; null when it is the scheme's default. */
+  port: number | null;
+}
+
+export const DEPLOYMENT_ID_PREFIX = 'dpl-';
+export const PRODUCTION = 'production';
+
+export type EdgeHost =
+  | { kind: 'deployment'; project: string; deploymentId: string }
+  | { kind: 'environment'; project: string; environment: string }
+  | { kind: 'other'; hostname: string };
+
+function origin(config: UrlConfig, host: string): string {
+  return `${config.scheme}://${host}${config.port === null ? '' : `:${config.port}`}/`;
+}
+
+export function deploymentUrl(config: UrlConfig, project: string, deploymentId: string): string {
+  return origin(config, `${deploymentId}--${project}.${config.baseDomain}`);
+}
+
+export function environmentUrl(config: UrlConfig, project: string, environment: string): string {
+  return origin(config, environment === PRODUCTION ? `${project}.${config.baseDomain}` : `${environment}--${project}.${config.baseDomain}`);
+}
+
+export function domainUrl(config: UrlConfig, hostname: string): string {
+  return origin(config, hostname);
+}
+
+export function isDeploymentId(label: string): boolean {
+  return label.startsWith(DEPLOYMENT_ID_PREFIX);
+}
+
+/** Classifies a Host header. Hosts outside `*.<base>` come back as `other` (a custom domain or the control plane). */
+export function parseEdgeHost(hostHeader: string, baseDomain: string): EdgeHost {
+  let host = hostHeader.toLowerCase();
+  if (host.startsWith('[')) {
+    host = host.slice(0, host.indexOf(']') + 1);
+  } else {
+    const colon = host.lastIndexOf(':');
+    if (colon !== -1) host = host.slice(0, colon);
+  }
+  if (host.endsWith('.')) host = host.slice(0, -1);
+  const suffix = `.${baseDomain}`;
+  if (!host.endsWith(suffix)) return { kind: 'other', hostname: host };
+  const label = host.slice(0, -suffix.length);
+  if (label.includes('.') || label === '') return { kind: 'other', hostname: host };
+  const parts = label.split('--');
+  if (parts.length === 1) return { kind: 'environment', project: label, environment: PRODUCTION };
+  const [left, project] = parts;
+  if (parts.length !== 2 || !left || !project) return { kind: 'other', hostname: host };
+  return isDeploymentId(left) ? { kind: 'deployment', project, deploymentId: left } : { kind: 'environment', project, environment: left };
+}

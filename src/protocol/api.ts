@@ -1,0 +1,220 @@
+import { z } from 'zod';
+
+/**
+ * Wire schemas of the HTTP API. A schema and its type share a name. The server parses
+ * requests with these; the typed client and the dashboard read responses as these types.
+ */
+
+export const Role = z.enum(['admin', 'deployer', 'viewer']);
+export type Role = z.infer<typeof Role>;
+
+export const Name = z.string().min(1).max(64);
+export const Digest = z.string().regex(/^[0-9a-f]{64}$/, 'a lowercase hex sha256 digest');
+
+export const ErrorBody = z.object({
+  error: z.object({ code: z.string(), message: z.string(), details: z.record(z.string(), z.unknown()).optional() }),
+});
+export type ErrorBody = z.infer<typeof ErrorBody>;
+
+export const Project = z.object({
+  id: z.string(),
+  name: z.string(),
+  createdAt: z.string(),
+  createdBy: z.string(),
+  url: z.string(),
+});
+export type Project = z.infer<typeof Project>;
+
+export const CreateProjectRequest = z.object({ name: Name });
+export type CreateProjectRequest = z.infer<typeof CreateProjectRequest>;
+
+export const DeploymentMeta = z
+  .object({
+    commit: z.string().max(64).optional(),
+    branch: z.string().max(255).optional(),
+    message: z.string().max(4096).optional(),
+    author: z.string().max(255).optional(),
+    source: z.string().max(64).optional(),
+  })
+  .strict();
+export type DeploymentMeta = z.infer<typeof DeploymentMeta>;
+
+export const Deployment = z.object({
+  id: z.string(),
+  project: z.string(),
+  createdAt: z.string(),
+  createdBy: z.string(),
+  fileCount: z.number(),
+  totalBytes: z.number(),
+  manifestDigest: z.string(),
+  meta: DeploymentMeta,
+  url: z.string(),
+});
+export type Deployment = z.infer<typeof Deployment>;
+
+export const ManifestFile = z.object({
+  path: z.string(),
+  sha256: z.string(),
+  size: z.number().int().nonnegative(),
+  mode: z.number().int(),
+});
+export type ManifestFile = z.infer<typeof ManifestFile>;
+
+export const CreateUploadRequest = z.object({
+  files: z.array(ManifestFile),
+  meta: DeploymentMeta.optional(),
+});
+export type CreateUploadRequest = z.infer<typeof CreateUploadRequest>;
+
+export const Upload = z.object({
+  id: z.string(),
+  project: z.string(),
+  fileCount: z.number(),
+  totalBytes: z.number(),
+  /** Digests the server lacks; the client PUTs each to /api/v1/blobs/<digest>, then finalizes. */
+  missing: z.array(z.string()),
+  deployment: z.string().nullable(),
+});
+export type Upload = z.infer<typeof Upload>;
+
+export const BlobStored = z.object({ digest: z.string(), size: z.number(), created: z.boolean() });
+export type BlobStored = z.infer<typeof BlobStored>;
+
+export const Pin = z.object({ by: z.string(), at: z.string(), reason: z.string().nullable() });
+export type Pin = z.infer<typeof Pin>;
+
+export const Lock = z.object({ by: z.string(), at: z.string(), reason: z.string(), until: z.string().nullable() });
+export type Lock = z.infer<typeof Lock>;
+
+export const ReleaseState = z.enum(['pending', 'waiting', 'rolling_out', 'live', 'failed', 'rolled_back', 'canceled', 'superseded']);
+export type ReleaseState = z.infer<typeof ReleaseState>;
+
+export const ReleaseKind = z.enum(['promote', 'rollback']);
+export type ReleaseKind = z.infer<typeof ReleaseKind>;
+
+export const Release = z.object({
+  id: z.string(),
+  project: z.string(),
+  environment: z.string(),
+  number: z.number(),
+  kind: ReleaseKind,
+  state: ReleaseState,
+  deployment: z.string(),
+  previousDeployment: z.string().nullable(),
+  replaces: z.string().nullable(),
+  createdBy: z.string(),
+  createdAt: z.string(),
+  reason: z.string().nullable(),
+  forced: z.boolean(),
+});
+export type Release = z.infer<typeof Release>;
+
+export const Environment = z.object({
+  name: z.string(),
+  project: z.string(),
+  deployment: z.string().nullable(),
+  release: z.object({ id: z.string(), number: z.number() }).nullable(),
+  url: z.string(),
+  pin: Pin.nullable(),
+  lock: Lock.nullable(),
+  createdAt: z.string(),
+});
+export type Environment = z.infer<typeof Environment>;
+
+export const ProjectStatus = z.object({
+  project: Project,
+  environments: z.array(Environment),
+  domains: z.array(z.object({ hostname: z.string(), environment: z.string() })),
+});
+export type ProjectStatus = z.infer<typeof ProjectStatus>;
+
+const Reason = z.string().trim().min(1).max(1000);
+
+export const PromoteRequest = z.object({
+  deployment: z.string().min(1),
+  /** Compare-and-set: fail with RELEASE_CONFLICT unless the environment's current release has this number (0 = none yet). */
+  expectRelease: z.number().int().nonnegative().optional(),
+  reason: Reason.optional(),
+  /** Admin break-glass past a lock; needs a reason and is audited. */
+  force: z.boolean().optional(),
+});
+export type PromoteRequest = z.infer<typeof PromoteRequest>;
+
+export const RollbackRequest = z.object({
+  /** A deployment id or a release number `vN`; default: the deployment live before the current one. */
+  to: z.string().min(1).optional(),
+  expectRelease: z.number().int().nonnegative().optional(),
+  reason: Reason.optional(),
+  force: z.boolean().optional(),
+});
+export type RollbackRequest = z.infer<typeof RollbackRequest>;
+
+export const LockRequest = z.object({
+  reason: Reason,
+  /** A duration (`2h`, `30m`) or an ISO timestamp; absent = until unlocked. */
+  until: z.string().min(1).optional(),
+  force: z.boolean().optional(),
+});
+export type LockRequest = z.infer<typeof LockRequest>;
+
+export const UnlockRequest = z.object({ reason: Reason.optional(), force: z.boolean().optional() });
+export type UnlockRequest = z.infer<typeof UnlockRequest>;
+
+export const Event = z.object({
+  id: z.number(),
+  at: z.string(),
+  actor: z.string(),
+  action: z.string(),
+  project: z.string().nullable(),
+  environment: z.string().nullable(),
+  target: z.string().nullable(),
+  reason: z.string().nullable(),
+  before: z.unknown().nullable(),
+  after: z.unknown().nullable(),
+});
+export type Event = z.infer<typeof Event>;
+
+export const Token = z.object({
+  id: z.string(),
+  name: z.string(),
+  role: Role,
+  createdAt: z.string(),
+  createdBy: z.string(),
+  lastUsedAt: z.string().nullable(),
+  revokedAt: z.string().nullable(),
+});
+export type Token = z.infer<typeof Token>;
+
+export const CreateTokenRequest = z.object({ name: z.string().trim().min(1).max(100), role: Role });
+export type CreateTokenRequest = z.infer<typeof CreateTokenRequest>;
+
+export const CreatedToken = z.object({ token: Token, secret: z.string() });
+export type CreatedToken = z.infer<typeof CreatedToken>;
+
+export const Domain = z.object({
+  hostname: z.string(),
+  project: z.string(),
+  environment: z.string(),
+  createdAt: z.string(),
+  createdBy: z.string(),
+  url: z.string(),
+});
+export type Domain = z.infer<typeof Domain>;
+
+export const AddDomainRequest = z.object({ hostname: z.string().min(1).max(253), environment: Name });
+export type AddDomainRequest = z.infer<typeof AddDomainRequest>;
+
+export const Whoami = z.object({ token: Token });
+export type Whoami = z.infer<typeof Whoami>;
+
+export const ListQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+  before: z.coerce.number().int().positive().optional(),
+});
+export type ListQuery = z.infer<typeof ListQuery>;
+
+export const EventsQuery = ListQuery.extend({
+  project: z.string().optional(),
+  environment: z.string().optional(),
+});
+export type EventsQuery = z.infer<typeof EventsQuery>;

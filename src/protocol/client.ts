@@ -1,0 +1,174 @@
+import type {
+  AddDomainRequest,
+  BlobStored,
+  CreatedToken,
+  CreateTokenRequest,
+  CreateUploadRequest,
+  Deployment,
+  Domain,
+  Environment,
+  ErrorBody,
+  Event,
+  LockRequest,
+  Project,
+  ProjectStatus,
+  PromoteRequest,
+  Release,
+  RollbackRequest,
+  Token,
+  UnlockRequest,
+  Upload,
+  Whoami,
+} from './api.ts';
+
+/** An error answer from the API (or a transport failure, with code NETWORK_ERROR). */
+export class ApiError extends Error {
+  readonly code: string;
+  readonly status: number;
+  readonly details: Record<string, unknown> | undefined;
+  constructor(code: string, message: string, status: number, details?: Record<string, unknown>) {
+    super(message);
+    this.name = 'ApiError';
+    this.code = code;
+    this.status = status;
+    this.details = details;
+  }
+}
+
+export interface ClientOptions {
+  url: string;
+  token?: string | undefined;
+  fetch?: typeof fetch;
+}
+
+type Query = Record<string, string | number | undefined>;
+
+const enc = encodeURIComponent;
+
+/** Typed client of `/api/v1`, shared by the CLI and the dashboard. */
+export class SlipwayClient {
+  readonly url: string;
+  readonly #token: string | undefined;
+  readonly #fetch: typeof fetch;
+
+  constructor(options: ClientOptions) {
+    this.url = options.url.replace(/\/+$/, '');
+    this.#token = options.token;
+    this.#fetch = options.fetch ?? globalThis.fetch.bind(globalThis);
+  }
+
+  async request<T>(method: string, path: string, options: { body?: unknown; query?: Query; raw?: Uint8Array } = {}): Promise<T> {
+    const url = new URL(this.url + path);
+    for (const [key, value] of Object.entries(options.query ?? {})) {
+      if (value !== undefined) url.searchParams.set(key, String(value));
+    }
+    const headers: Record<string, string> = {};
+    if (this.#token) headers.authorization = `Bearer ${this.#token}`;
+    let body: BodyInit | undefined;
+    if (options.raw) {
+      headers['content-type'] = 'application/octet-stream';
+      body = options.raw as Uint8Array<ArrayBuffer>;
+    } else if (options.body !== undefined) {
+      headers['content-type'] = 'application/json';
+      body = JSON.stringify(options.body);
+    }
+    let response: Response;
+    try {
+      response = await this.#fetch(url, { method, headers, body });
+    } catch (err) {
+      const cause = err instanceof Error && err.cause instanceof Error ? `: ${err.cause.message}` : '';
+      throw new ApiError('NETWORK_ERROR', `cannot reach ${this.url}${cause}`, 0);
+    }
+    const text = await response.text();
+    const parsed: unknown = text ? safeJson(text) : undefined;
+    if (!response.ok) {
+      const error = (parsed as ErrorBody | undefined)?.error;
+      throw new ApiError(error?.code ?? 'HTTP_ERROR', error?.message ?? `HTTP ${response.status}`, response.status, error?.details);
+    }
+    return parsed as T;
+  }
+
+  whoami(): Promise<Whoami> {
+    return this.request('GET', '/api/v1/whoami');
+  }
+
+  listProjects(): Promise<{ projects: Project[] }> {
+    return this.request('GET', '/api/v1/projects');
+  }
+  createProject(name: string): Promise<Project> {
+    return this.request('POST', '/api/v1/projects', { body: { name } });
+  }
+  getProjectStatus(project: string): Promise<ProjectStatus> {
+    return this.request('GET', `/api/v1/projects/${enc(project)}`);
+  }
+
+  listDeployments(project: string, query: { limit?: number } = {}): Promise<{ deployments: Deployment[] }> {
+    return this.request('GET', `/api/v1/projects/${enc(project)}/deployments`, { query });
+  }
+  getDeployment(project: string, id: string): Promise<Deployment> {
+    return this.request('GET', `/api/v1/projects/${enc(project)}/deployments/${enc(id)}`);
+  }
+  createUpload(project: string, body: CreateUploadRequest): Promise<Upload> {
+    return this.request('POST', `/api/v1/projects/${enc(project)}/uploads`, { body });
+  }
+  putBlob(digest: string, bytes: Uint8Array): Promise<BlobStored> {
+    return this.request('PUT', `/api/v1/blobs/${digest}`, { raw: bytes });
+  }
+  finalizeUpload(project: string, uploadId: string): Promise<Deployment> {
+    return this.request('POST', `/api/v1/projects/${enc(project)}/uploads/${enc(uploadId)}/finalize`, { body: {} });
+  }
+
+  listEnvironments(project: string): Promise<{ environments: Environment[] }> {
+    return this.request('GET', `/api/v1/projects/${enc(project)}/environments`);
+  }
+  getEnvironment(project: string, env: string): Promise<Environment> {
+    return this.request('GET', `/api/v1/projects/${enc(project)}/environments/${enc(env)}`);
+  }
+  promote(project: string, env: string, body: PromoteRequest): Promise<Release> {
+    return this.request('POST', `/api/v1/projects/${enc(project)}/environments/${enc(env)}/promote`, { body });
+  }
+  rollback(project: string, env: string, body: RollbackRequest): Promise<Release> {
+    return this.request('POST', `/api/v1/projects/${enc(project)}/environments/${enc(env)}/rollback`, { body });
+  }
+  lock(project: string, env: string, body: LockRequest): Promise<Environment> {
+    return this.request('POST', `/api/v1/projects/${enc(project)}/environments/${enc(env)}/lock`, { body });
+  }
+  unlock(project: string, env: string, body: UnlockRequest): Promise<Environment> {
+    return this.request('POST', `/api/v1/projects/${enc(project)}/environments/${enc(env)}/unlock`, { body });
+  }
+  listReleases(project: string, env: string, query: { limit?: number } = {}): Promise<{ releases: Release[] }> {
+    return this.request('GET', `/api/v1/projects/${enc(project)}/environments/${enc(env)}/releases`, { query });
+  }
+
+  listEvents(query: { project?: string; environment?: string; limit?: number; before?: number } = {}): Promise<{ events: Event[] }> {
+    return this.request('GET', '/api/v1/events', { query });
+  }
+
+  listDomains(project: string): Promise<{ domains: Domain[] }> {
+    return this.request('GET', `/api/v1/projects/${enc(project)}/domains`);
+  }
+  addDomain(project: string, body: AddDomainRequest): Promise<Domain> {
+    return this.request('POST', `/api/v1/projects/${enc(project)}/domains`, { body });
+  }
+  removeDomain(project: string, hostname: string): Promise<{ removed: string }> {
+    return this.request('DELETE', `/api/v1/projects/${enc(project)}/domains/${enc(hostname)}`);
+  }
+
+  listTokens(): Promise<{ tokens: Token[] }> {
+    return this.request('GET', '/api/v1/tokens');
+  }
+  createToken(body: CreateTokenRequest): Promise<CreatedToken> {
+    return this.request('POST', '/api/v1/tokens', { body });
+  }
+  revokeToken(id: string): Promise<Token> {
+    return this.request('DELETE', `/api/v1/tokens/${enc(id)}`);
+  }
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return { error: { code: 'HTTP_ERROR', message: text.slice(0, 200) } };
+  }
+}

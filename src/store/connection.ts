@@ -1,0 +1,20 @@
+import type { Kysely } from 'kysely';
+import type { Database } from './schema.ts';
+import type { StoreCapabilities } from './store.ts';
+
+/**
+ * What each dialect folder (sqlite/, postgres/) provides, under the same file names. Code above
+ * this line asks capabilities, never which dialect it runs on.
+ */
+export interface Connection {
+  db: Kysely<Database>;
+  capabilities: StoreCapabilities;
+  /** Folder of this dialect's numbered `NNN_name.sql` migrations. */
+  migrationsDir: string;
+  /** Runs a multi-statement SQL script (a migration) inside the current connection. */
+  runScript(db: Kysely<Database>, script: string): Promise<void>;
+  /** Serializes migrations across processes sharing the database. */
+  withMigrationLock<T>(fn: () => Promise<T>): Promise<T>;
+  isUniqueViolation(err: unknown): boolean;
+  close(): Promise<void>;
+}

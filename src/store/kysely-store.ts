@@ -1,0 +1,510 @@
+import type { Kysely, Selectable } from 'kysely';
+import { ErrorCode, SlipwayError } from '../core/errors.ts';
+import type { Connection } from './connection.ts';
+import type { Database } from './schema.ts';
+import type {
+  DeploymentRow,
+  DomainRow,
+  EnvironmentRow,
+  EventRow,
+  LockFields,
+  NewEvent,
+  Page,
+  PointerMove,
+  ProjectRow,
+  ReleaseRow,
+  Role,
+  Store,
+  StoreCapabilities,
+  TokenRow,
+  UploadRow,
+} from './store.ts';
+
+type Dialect = Pick<Connection, 'isUniqueViolation' | 'capabilities' | 'close'>;
+
+/** The Store over Kysely; the same queries run on SQLite and PostgreSQL. */
+export class KyselyStore implements Store {
+  readonly capabilities: StoreCapabilities;
+  readonly #db: Kysely<Database>;
+  readonly #dialect: Dialect;
+
+  constructor(db: Kysely<Database>, dialect: Dialect) {
+    this.#db = db;
+    this.#dialect = dialect;
+    this.capabilities = dialect.capabilities;
+  }
+
+  async transaction<T>(fn: (tx: Store) => Promise<T>): Promise<T> {
+    if (this.#db.isTransaction) return fn(this);
+    return this.#db.transaction().execute((trx) => fn(new KyselyStore(trx, this.#dialect)));
+  }
+
+  async close(): Promise<void> {
+    await this.#dialect.close();
+  }
+
+  // projects
+
+  async insertProject(row: ProjectRow): Promise<void> {
+    try {
+      await this.#db
+        .insertInto('projects')
+        .values({ id: row.id, name: row.name, created_at: row.createdAt, created_by: row.createdBy })
+        .execute();
+    } catch (err) {
+      if (this.#dialect.isUniqueViolation(err)) {
+        throw new SlipwayError(ErrorCode.PROJECT_EXISTS, `project "${row.name}" already exists`, { project: row.name });
+      }
+      throw err;
+    }
+  }
+
+  async findProjectByName(name: string): Promise<ProjectRow | undefined> {
+    const row = await this.#db.selectFrom('projects').selectAll().where('name', '=', name).executeTakeFirst();
+    return row && toProject(row);
+  }
+
+  async findProjectById(id: string): Promise<ProjectRow | undefined> {
+    const row = await this.#db.selectFrom('projects').selectAll().where('id', '=', id).executeTakeFirst();
+    return row && toProject(row);
+  }
+
+  async listProjects(): Promise<ProjectRow[]> {
+    return (await this.#db.selectFrom('projects').selectAll().orderBy('name').execute()).map(toProject);
+  }
+
+  // tokens
+
+  async insertToken(row: TokenRow): Promise<void> {
+    await this.#db
+      .insertInto('tokens')
+      .values({
+        id: row.id,
+        name: row.name,
+        role: row.role,
+        hash: row.hash,
+        created_at: row.createdAt,
+        created_by: row.createdBy,
+        last_used_at: row.lastUsedAt,
+        revoked_at: row.revokedAt,
+      })
+      .execute();
+  }
+
+  async findTokenByHash(hash: string): Promise<TokenRow | undefined> {
+    const row = await this.#db.selectFrom('tokens').selectAll().where('hash', '=', hash).executeTakeFirst();
+    return row && toToken(row);
+  }
+
+  async findTokenById(id: string): Promise<TokenRow | undefined> {
+    const row = await this.#db.selectFrom('tokens').selectAll().where('id', '=', id).executeTakeFirst();
+    return row && toToken(row);
+  }
+
+  async listTokens(): Promise<TokenRow[]> {
+    return (await this.#db.selectFrom('tokens').selectAll().orderBy('created_at').execute()).map(toToken);
+  }
+
+  async countTokens(): Promise<number> {
+    const row = await this.#db.selectFrom('tokens').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+
+  async touchToken(id: string, at: string): Promise<void> {
+    await this.#db.updateTable('tokens').set({ last_used_at: at }).where('id', '=', id).execute();
+  }
+
+  async revokeToken(id: string, at: string): Promise<void> {
+    await this.#db.updateTable('tokens').set({ revoked_at: at }).where('id', '=', id).where('revoked_at', 'is', null).execute();
+  }
+
+  // uploads and deployments
+
+  async insertUpload(row: UploadRow): Promise<void> {
+    await this.#db
+      .insertInto('uploads')
+      .values({
+        id: row.id,
+        project_id: row.projectId,
+        manifest_digest: row.manifestDigest,
+        file_count: row.fileCount,
+        total_bytes: row.totalBytes,
+        meta: JSON.stringify(row.meta),
+        created_at: row.createdAt,
+        created_by: row.createdBy,
+        deployment_id: row.deploymentId,
+      })
+      .execute();
+  }
+
+  async findUpload(id: string): Promise<UploadRow | undefined> {
+    const row = await this.#db.selectFrom('uploads').selectAll().where('id', '=', id).executeTakeFirst();
+    return (
+      row && {
+        id: row.id,
+        projectId: row.project_id,
+        manifestDigest: row.manifest_digest,
+        fileCount: Number(row.file_count),
+        totalBytes: Number(row.total_bytes),
+        meta: JSON.parse(row.meta) as UploadRow['meta'],
+        createdAt: row.created_at,
+        createdBy: row.created_by,
+        deploymentId: row.deployment_id,
+      }
+    );
+  }
+
+  async insertDeployment(row: DeploymentRow, fromUploadId?: string): Promise<void> {
+    await this.transaction(async (tx) => {
+      const db = (tx as KyselyStore).#db;
+      if (fromUploadId !== undefined) {
+        const marked = await db
+          .updateTable('uploads')
+          .set({ deployment_id: row.id })
+          .where('id', '=', fromUploadId)
+          .where('deployment_id', 'is', null)
+          .executeTakeFirst();
+        if (Number(marked.numUpdatedRows) !== 1) {
+          throw new SlipwayError(ErrorCode.RELEASE_CONFLICT, `upload ${fromUploadId} was finalized meanwhile`, { upload: fromUploadId });
+        }
+      }
+      await db
+        .insertInto('deployments')
+        .values({
+          id: row.id,
+          project_id: row.projectId,
+          manifest_digest: row.manifestDigest,
+          file_count: row.fileCount,
+          total_bytes: row.totalBytes,
+          meta: JSON.stringify(row.meta),
+          created_at: row.createdAt,
+          created_by: row.createdBy,
+        })
+        .execute();
+    });
+  }
+
+  async findDeployment(id: string): Promise<DeploymentRow | undefined> {
+    const row = await this.#db.selectFrom('deployments').selectAll().where('id', '=', id).executeTakeFirst();
+    return row && toDeployment(row);
+  }
+
+  async listDeployments(projectId: string, page: Page): Promise<DeploymentRow[]> {
+    const rows = await this.#db
+      .selectFrom('deployments')
+      .selectAll()
+      .where('project_id', '=', projectId)
+      .orderBy('created_at', 'desc')
+      .orderBy('id', 'desc')
+      .limit(page.limit)
+      .execute();
+    return rows.map(toDeployment);
+  }
+
+  // environments and releases
+
+  async ensureEnvironment(row: EnvironmentRow): Promise<EnvironmentRow> {
+    await this.#db
+      .insertInto('environments')
+      .values(fromEnvironment(row))
+      .onConflict((oc) => oc.columns(['project_id', 'name']).doNothing())
+      .execute();
+    const found = await this.findEnvironment(row.projectId, row.name);
+    if (!found) throw new Error(`environment ${row.name} vanished after insert`);
+    return found;
+  }
+
+  async findEnvironment(projectId: string, name: string): Promise<EnvironmentRow | undefined> {
+    const row = await this.#db
+      .selectFrom('environments')
+      .selectAll()
+      .where('project_id', '=', projectId)
+      .where('name', '=', name)
+      .executeTakeFirst();
+    return row && toEnvironment(row);
+  }
+
+  async listEnvironments(projectId: string): Promise<EnvironmentRow[]> {
+    const rows = await this.#db.selectFrom('environments').selectAll().where('project_id', '=', projectId).orderBy('name').execute();
+    return rows.map(toEnvironment);
+  }
+
+  async findLiveDeploymentId(projectName: string, environment: string): Promise<string | null | undefined> {
+    const row = await this.#db
+      .selectFrom('environments')
+      .innerJoin('projects', 'projects.id', 'environments.project_id')
+      .select('environments.deployment_id')
+      .where('projects.name', '=', projectName)
+      .where('environments.name', '=', environment)
+      .executeTakeFirst();
+    return row === undefined ? undefined : row.deployment_id;
+  }
+
+  async listEnvironmentsOfDeployment(deploymentId: string): Promise<EnvironmentRow[]> {
+    const rows = await this.#db.selectFrom('environments').selectAll().where('deployment_id', '=', deploymentId).orderBy('name').execute();
+    return rows.map(toEnvironment);
+  }
+
+  async moveEnvironmentPointer(environmentId: string, move: PointerMove): Promise<void> {
+    const conflict = () =>
+      new SlipwayError(ErrorCode.RELEASE_CONFLICT, 'the environment moved while this release was being made; look again and retry', {
+        expected: move.expectedReleaseNumber,
+      });
+    await this.transaction(async (tx) => {
+      const db = (tx as KyselyStore).#db;
+      const { release } = move;
+      // The compare-and-set: only the writer that saw the current release number moves the pointer.
+      const updated = await db
+        .updateTable('environments')
+        .set({
+          deployment_id: release.deploymentId,
+          release_id: release.id,
+          release_number: release.number,
+          pinned_by: move.pin?.by ?? null,
+          pinned_at: move.pin?.at ?? null,
+          pinned_reason: move.pin?.reason ?? null,
+        })
+        .where('id', '=', environmentId)
+        .where('release_number', '=', move.expectedReleaseNumber)
+        .executeTakeFirst();
+      if (Number(updated.numUpdatedRows) !== 1) throw conflict();
+      if (release.replacesReleaseId !== null) {
+        await db.updateTable('releases').set({ state: move.replacedState }).where('id', '=', release.replacesReleaseId).execute();
+      }
+      try {
+        await db.insertInto('releases').values(fromRelease(release)).execute();
+      } catch (err) {
+        if (this.#dialect.isUniqueViolation(err)) throw conflict();
+        throw err;
+      }
+    });
+  }
+
+  async updateLock(environmentId: string, expectedLockedAt: string | null, fields: LockFields): Promise<boolean> {
+    let query = this.#db
+      .updateTable('environments')
+      .set({
+        locked_by: fields.lockedBy,
+        locked_at: fields.lockedAt,
+        locked_reason: fields.lockedReason,
+        locked_until: fields.lockedUntil,
+      })
+      .where('id', '=', environmentId);
+    query = expectedLockedAt === null ? query.where('locked_at', 'is', null) : query.where('locked_at', '=', expectedLockedAt);
+    const result = await query.executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  }
+
+  async findRelease(id: string): Promise<ReleaseRow | undefined> {
+    const row = await this.#db.selectFrom('releases').selectAll().where('id', '=', id).executeTakeFirst();
+    return row && toRelease(row);
+  }
+
+  async findReleaseByNumber(environmentId: string, number: number): Promise<ReleaseRow | undefined> {
+    const row = await this.#db
+      .selectFrom('releases')
+      .selectAll()
+      .where('environment_id', '=', environmentId)
+      .where('number', '=', number)
+      .executeTakeFirst();
+    return row && toRelease(row);
+  }
+
+  async listReleases(environmentId: string, page: Page): Promise<ReleaseRow[]> {
+    let query = this.#db.selectFrom('releases').selectAll().where('environment_id', '=', environmentId);
+    if (page.before !== undefined) query = query.where('number', '<', page.before);
+    const rows = await query.orderBy('number', 'desc').limit(page.limit).execute();
+    return rows.map(toRelease);
+  }
+
+  // domains
+
+  async insertDomain(row: DomainRow): Promise<void> {
+    try {
+      await this.#db
+        .insertInto('domains')
+        .values({
+          hostname: row.hostname,
+          project_id: row.projectId,
+          environment: row.environment,
+          created_at: row.createdAt,
+          created_by: row.createdBy,
+        })
+        .execute();
+    } catch (err) {
+      if (this.#dialect.isUniqueViolation(err)) {
+        throw new SlipwayError(ErrorCode.DOMAIN_EXISTS, `domain ${row.hostname} is already mapped`, { hostname: row.hostname });
+      }
+      throw err;
+    }
+  }
+
+  async findDomain(hostname: string): Promise<DomainRow | undefined> {
+    const row = await this.#db.selectFrom('domains').selectAll().where('hostname', '=', hostname).executeTakeFirst();
+    return row && toDomain(row);
+  }
+
+  async listDomains(projectId: string): Promise<DomainRow[]> {
+    return (await this.#db.selectFrom('domains').selectAll().where('project_id', '=', projectId).orderBy('hostname').execute()).map(toDomain);
+  }
+
+  async deleteDomain(hostname: string): Promise<boolean> {
+    const result = await this.#db.deleteFrom('domains').where('hostname', '=', hostname).executeTakeFirst();
+    return Number(result.numDeletedRows) === 1;
+  }
+
+  // events
+
+  async appendEvent(event: NewEvent): Promise<number> {
+    const row = await this.#db
+      .insertInto('events')
+      .values({
+        at: event.at,
+        actor: event.actor,
+        action: event.action,
+        project_id: event.projectId,
+        environment: event.environment,
+        target: event.target,
+        reason: event.reason,
+        before: event.before === null || event.before === undefined ? null : JSON.stringify(event.before),
+        after: event.after === null || event.after === undefined ? null : JSON.stringify(event.after),
+      })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    return Number(row.id);
+  }
+
+  async listEvents(filter: { projectId?: string | undefined; environment?: string | undefined }, page: Page): Promise<EventRow[]> {
+    let query = this.#db.selectFrom('events').selectAll();
+    if (filter.projectId !== undefined) query = query.where('project_id', '=', filter.projectId);
+    if (filter.environment !== undefined) query = query.where('environment', '=', filter.environment);
+    if (page.before !== undefined) query = query.where('id', '<', page.before);
+    const rows = await query.orderBy('id', 'desc').limit(page.limit).execute();
+    return rows.map((row) => ({
+      id: Number(row.id),
+      at: row.at,
+      actor: row.actor,
+      action: row.action,
+      projectId: row.project_id,
+      environment: row.environment,
+      target: row.target,
+      reason: row.reason,
+      before: row.before === null ? null : (JSON.parse(row.before) as unknown),
+      after: row.after === null ? null : (JSON.parse(row.after) as unknown),
+    }));
+  }
+}
+
+function toProject(row: Selectable<Database['projects']>): ProjectRow {
+  return { id: row.id, name: row.name, createdAt: row.created_at, createdBy: row.created_by };
+}
+
+function toToken(row: Selectable<Database['tokens']>): TokenRow {
+  return {
+    id: row.id,
+    name: row.name,
+    role: row.role as Role,
+    hash: row.hash,
+    createdAt: row.created_at,
+    createdBy: row.created_by,
+    lastUsedAt: row.last_used_at,
+    revokedAt: row.revoked_at,
+  };
+}
+
+function toDeployment(row: Selectable<Database['deployments']>): DeploymentRow {
+  return {
+    id: row.id,
+    projectId: row.project_id,
+    manifestDigest: row.manifest_digest,
+    fileCount: Number(row.file_count),
+    totalBytes: Number(row.total_bytes),
+    meta: JSON.parse(row.meta) as DeploymentRow['meta'],
+    createdAt: row.created_at,
+    createdBy: row.created_by,
+  };
+}
+
+function toEnvironment(row: Selectable<Database['environments']>): EnvironmentRow {
+  return {
+    id: row.id,
+    projectId: row.project_id,
+    name: row.name,
+    deploymentId: row.deployment_id,
+    releaseId: row.release_id,
+    releaseNumber: Number(row.release_number),
+    pinnedBy: row.pinned_by,
+    pinnedAt: row.pinned_at,
+    pinnedReason: row.pinned_reason,
+    lockedBy: row.locked_by,
+    lockedAt: row.locked_at,
+    lockedReason: row.locked_reason,
+    lockedUntil: row.locked_until,
+    createdAt: row.created_at,
+  };
+}
+
+function fromEnvironment(row: EnvironmentRow): Database['environments'] {
+  return {
+    id: row.id,
+    project_id: row.projectId,
+    name: row.name,
+    deployment_id: row.deploymentId,
+    release_id: row.releaseId,
+    release_number: row.releaseNumber,
+    pinned_by: row.pinnedBy,
+    pinned_at: row.pinnedAt,
+    pinned_reason: row.pinnedReason,
+    locked_by: row.lockedBy,
+    locked_at: row.lockedAt,
+    locked_reason: row.lockedReason,
+    locked_until: row.lockedUntil,
+    created_at: row.createdAt,
+  };
+}
+
+function toRelease(row: Selectable<Database['releases']>): ReleaseRow {
+  return {
+    id: row.id,
+    projectId: row.project_id,
+    environmentId: row.environment_id,
+    number: Number(row.number),
+    kind: row.kind as ReleaseRow['kind'],
+    state: row.state as ReleaseRow['state'],
+    deploymentId: row.deployment_id,
+    previousDeploymentId: row.previous_deployment_id,
+    replacesReleaseId: row.replaces_release_id,
+    reason: row.reason,
+    forced: Number(row.forced) === 1,
+    createdAt: row.created_at,
+    createdBy: row.created_by,
+  };
+}
+
+function fromRelease(row: ReleaseRow): Database['releases'] {
+  return {
+    id: row.id,
+    project_id: row.projectId,
+    environment_id: row.environmentId,
+    number: row.number,
+    kind: row.kind,
+    state: row.state,
+    deployment_id: row.deploymentId,
+    previous_deployment_id: row.previousDeploymentId,
+    replaces_release_id: row.replacesReleaseId,
+    reason: row.reason,
+    forced: row.forced ? 1 : 0,
+    created_at: row.createdAt,
+    created_by: row.createdBy,
+  };
+}
+
+function toDomain(row: Selectable<Database['domains']>): DomainRow {
+  return {
+    hostname: row.hostname,
+    projectId: row.project_id,
+    environment: row.environment,
+    createdAt: row.created_at,
+    createdBy: row.created_by,
+  };
+}

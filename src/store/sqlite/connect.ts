@@ -1,0 +1,39 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import SQLite from 'better-sqlite3';
+import { Kysely, SqliteDialect } from 'kysely';
+import type { Connection } from '../connection.ts';
+import type { Database } from '../schema.ts';
+
+export function connect(file: string): Connection {
+  if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+  const raw = new SQLite(file);
+  raw.pragma('journal_mode = WAL');
+  raw.pragma('synchronous = NORMAL');
+  raw.pragma('foreign_keys = ON');
+  raw.pragma('busy_timeout = 5000');
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: raw }) });
+  return {
+    db,
+    capabilities: { dialect: 'sqlite', concurrentWriters: false },
+    migrationsDir: fileURLToPath(new URL('./migrations/', import.meta.url)),
+    async runScript(_db, script) {
+      // better-sqlite3 prepares one statement at a time; exec runs a whole script on the
+      // same connection Kysely uses, so it joins the migration's transaction.
+      raw.exec(script);
+    },
+    async withMigrationLock(fn) {
+      // One process owns a SQLite file; transactions already serialize within it.
+      return fn();
+    },
+    isUniqueViolation(err) {
+      const code = (err as { code?: unknown } | null)?.code;
+      return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+    },
+    async close() {
+      await db.destroy();
+    },
+  };
+}
+

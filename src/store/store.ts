@@ -1,0 +1,208 @@
+/**
+ * The Store: every read and write of Slipway's state. One implementation over Kysely serves
+ * both dialects (store/sqlite, store/postgres); services see only this interface.
+ *
+ * Times are ISO-8601 strings in UTC on both backends; JSON columns are parsed here.
+ */
+
+export type Role = 'admin' | 'deployer' | 'viewer';
+
+export interface ProjectRow {
+  id: string;
+  name: string;
+  createdAt: string;
+  createdBy: string;
+}
+
+export interface TokenRow {
+  id: string;
+  name: string;
+  role: Role;
+  hash: string;
+  createdAt: string;
+  createdBy: string;
+  lastUsedAt: string | null;
+  revokedAt: string | null;
+}
+
+export interface DeploymentMetaRow {
+  commit?: string | undefined;
+  branch?: string | undefined;
+  message?: string | undefined;
+  author?: string | undefined;
+  source?: string | undefined;
+}
+
+export interface DeploymentRow {
+  id: string;
+  projectId: string;
+  manifestDigest: string;
+  fileCount: number;
+  totalBytes: number;
+  meta: DeploymentMetaRow;
+  createdAt: string;
+  createdBy: string;
+}
+
+export interface UploadRow {
+  id: string;
+  projectId: string;
+  manifestDigest: string;
+  fileCount: number;
+  totalBytes: number;
+  meta: DeploymentMetaRow;
+  createdAt: string;
+  createdBy: string;
+  deploymentId: string | null;
+}
+
+export interface EnvironmentRow {
+  id: string;
+  projectId: string;
+  name: string;
+  deploymentId: string | null;
+  releaseId: string | null;
+  /** Number of the current release; 0 before the first. Compare-and-set pointer moves check it. */
+  releaseNumber: number;
+  pinnedBy: string | null;
+  pinnedAt: string | null;
+  pinnedReason: string | null;
+  lockedBy: string | null;
+  lockedAt: string | null;
+  lockedReason: string | null;
+  lockedUntil: string | null;
+  createdAt: string;
+}
+
+export type ReleaseKind = 'promote' | 'rollback';
+export type ReleaseState = 'pending' | 'waiting' | 'rolling_out' | 'live' | 'failed' | 'rolled_back' | 'canceled' | 'superseded';
+
+export interface ReleaseRow {
+  id: string;
+  projectId: string;
+  environmentId: string;
+  number: number;
+  kind: ReleaseKind;
+  state: ReleaseState;
+  deploymentId: string;
+  previousDeploymentId: string | null;
+  replacesReleaseId: string | null;
+  reason: string | null;
+  forced: boolean;
+  createdAt: string;
+  createdBy: string;
+}
+
+export interface EventRow {
+  id: number;
+  at: string;
+  actor: string;
+  action: string;
+  projectId: string | null;
+  environment: string | null;
+  target: string | null;
+  reason: string | null;
+  before: unknown;
+  after: unknown;
+}
+
+export type NewEvent = Omit<EventRow, 'id'>;
+
+export interface DomainRow {
+  hostname: string;
+  projectId: string;
+  environment: string;
+  createdAt: string;
+  createdBy: string;
+}
+
+/** What a pointer move writes: the new release, and the environment fields it changes. */
+export interface PointerMove {
+  release: ReleaseRow;
+  /** The release number the move was planned against; the write fails with RELEASE_CONFLICT otherwise. */
+  expectedReleaseNumber: number;
+  /** State the replaced release takes (superseded on promote, rolled_back on rollback). */
+  replacedState: ReleaseState;
+  pin: { by: string; at: string; reason: string | null } | null;
+}
+
+export interface LockFields {
+  lockedBy: string | null;
+  lockedAt: string | null;
+  lockedReason: string | null;
+  lockedUntil: string | null;
+}
+
+export interface Page {
+  limit: number;
+  before?: number | undefined;
+}
+
+/** What a backend can do, so callers branch on capabilities rather than on dialect names. */
+export interface StoreCapabilities {
+  dialect: 'sqlite' | 'postgres';
+  /** Writers run truly in parallel (PostgreSQL); SQLite serializes them. */
+  concurrentWriters: boolean;
+}
+
+export interface Store {
+  readonly capabilities: StoreCapabilities;
+
+  /** Runs `fn` in one transaction; everything it writes lands together or not at all. */
+  transaction<T>(fn: (tx: Store) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+
+  // projects
+  insertProject(row: ProjectRow): Promise<void>;
+  findProjectByName(name: string): Promise<ProjectRow | undefined>;
+  findProjectById(id: string): Promise<ProjectRow | undefined>;
+  listProjects(): Promise<ProjectRow[]>;
+
+  // tokens
+  insertToken(row: TokenRow): Promise<void>;
+  findTokenByHash(hash: string): Promise<TokenRow | undefined>;
+  findTokenById(id: string): Promise<TokenRow | undefined>;
+  listTokens(): Promise<TokenRow[]>;
+  countTokens(): Promise<number>;
+  touchToken(id: string, at: string): Promise<void>;
+  revokeToken(id: string, at: string): Promise<void>;
+
+  // uploads and deployments
+  insertUpload(row: UploadRow): Promise<void>;
+  findUpload(id: string): Promise<UploadRow | undefined>;
+  /** Marks the upload finalized and inserts the deployment, in the caller's transaction. */
+  insertDeployment(row: DeploymentRow, fromUploadId?: string): Promise<void>;
+  findDeployment(id: string): Promise<DeploymentRow | undefined>;
+  listDeployments(projectId: string, page: Page): Promise<DeploymentRow[]>;
+
+  // environments and releases
+  /** Returns the environment, creating it (idempotently, race-safe) when absent. */
+  ensureEnvironment(row: EnvironmentRow): Promise<EnvironmentRow>;
+  findEnvironment(projectId: string, name: string): Promise<EnvironmentRow | undefined>;
+  listEnvironments(projectId: string): Promise<EnvironmentRow[]>;
+  /** Compare-and-set pointer move; throws RELEASE_CONFLICT when the environment moved meanwhile. */
+  moveEnvironmentPointer(environmentId: string, move: PointerMove): Promise<void>;
+  /** Compare-and-set on the lock columns; returns false when the lock changed meanwhile. */
+  updateLock(environmentId: string, expectedLockedAt: string | null, fields: LockFields): Promise<boolean>;
+  findRelease(id: string): Promise<ReleaseRow | undefined>;
+  findReleaseByNumber(environmentId: string, number: number): Promise<ReleaseRow | undefined>;
+  listReleases(environmentId: string, page: Page): Promise<ReleaseRow[]>;
+  /**
+   * The edge's per-request lookup, in one query: the deployment an environment of a project
+   * (by names) points at; null when the environment exists but points nowhere, undefined when
+   * the project or environment does not exist.
+   */
+  findLiveDeploymentId(projectName: string, environment: string): Promise<string | null | undefined>;
+  /** Environments currently pointing at a deployment. */
+  listEnvironmentsOfDeployment(deploymentId: string): Promise<EnvironmentRow[]>;
+
+  // domains
+  insertDomain(row: DomainRow): Promise<void>;
+  findDomain(hostname: string): Promise<DomainRow | undefined>;
+  listDomains(projectId: string): Promise<DomainRow[]>;
+  deleteDomain(hostname: string): Promise<boolean>;
+
+  // events (append-only)
+  appendEvent(event: NewEvent): Promise<number>;
+  listEvents(filter: { projectId?: string | undefined; environment?: string | undefined }, page: Page): Promise<EventRow[]>;
+}
