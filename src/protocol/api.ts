@@ -35,6 +35,8 @@ export const DeploymentMeta = z
     message: z.string().max(4096).optional(),
     author: z.string().max(255).optional(),
     source: z.string().max(64).optional(),
+    /** Serve index.html for paths that match no file (single-page apps). */
+    spa: z.boolean().optional(),
   })
   .strict();
 export type DeploymentMeta = z.infer<typeof DeploymentMeta>;

@@ -165,7 +165,7 @@ export class KyselyStore implements Store {
           .where('deployment_id', 'is', null)
           .executeTakeFirst();
         if (Number(marked.numUpdatedRows) !== 1) {
-          throw new SlipwayError(ErrorCode.RELEASE_CONFLICT, `upload ${fromUploadId} was finalized meanwhile`, { upload: fromUploadId });
+          throw new SlipwayError(ErrorCode.UPLOAD_CONFLICT, `upload ${fromUploadId} was finalized meanwhile`, { upload: fromUploadId });
         }
       }
       await db
@@ -307,6 +307,25 @@ export class KyselyStore implements Store {
       .where('environment_id', '=', environmentId)
       .where('number', '=', number)
       .executeTakeFirst();
+    return row && toRelease(row);
+  }
+
+  async findLatestReleaseOfDeployment(environmentId: string, deploymentId: string): Promise<ReleaseRow | undefined> {
+    const row = await this.#db
+      .selectFrom('releases')
+      .selectAll()
+      .where('environment_id', '=', environmentId)
+      .where('deployment_id', '=', deploymentId)
+      .orderBy('number', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+    return row && toRelease(row);
+  }
+
+  async findPreviousDeploymentRelease(environmentId: string, currentDeploymentId: string | null): Promise<ReleaseRow | undefined> {
+    let query = this.#db.selectFrom('releases').selectAll().where('environment_id', '=', environmentId);
+    if (currentDeploymentId !== null) query = query.where('deployment_id', '!=', currentDeploymentId);
+    const row = await query.orderBy('number', 'desc').limit(1).executeTakeFirst();
     return row && toRelease(row);
   }
 

@@ -31,6 +31,7 @@ export interface DeploymentMetaRow {
   message?: string | undefined;
   author?: string | undefined;
   source?: string | undefined;
+  spa?: boolean | undefined;
 }
 
 export interface DeploymentRow {
@@ -187,6 +188,10 @@ export interface Store {
   findRelease(id: string): Promise<ReleaseRow | undefined>;
   findReleaseByNumber(environmentId: string, number: number): Promise<ReleaseRow | undefined>;
   listReleases(environmentId: string, page: Page): Promise<ReleaseRow[]>;
+  /** The newest release of this environment that put `deploymentId` live, if any. */
+  findLatestReleaseOfDeployment(environmentId: string, deploymentId: string): Promise<ReleaseRow | undefined>;
+  /** The newest release of this environment whose deployment is not the current one (the default rollback target). */
+  findPreviousDeploymentRelease(environmentId: string, currentDeploymentId: string | null): Promise<ReleaseRow | undefined>;
   /**
    * The edge's per-request lookup, in one query: the deployment an environment of a project
    * (by names) points at; null when the environment exists but points nowhere, undefined when

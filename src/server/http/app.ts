@@ -1,0 +1,77 @@
+import type { Server } from 'node:http';
+import Fastify, { type FastifyInstance, type FastifyServerFactory } from 'fastify';
+import type { Logger } from 'pino';
+import { ErrorCode, SlipwayError } from '../../core/errors.ts';
+import type { Metrics } from '../metrics.ts';
+import { requireRole } from '../services/access.ts';
+import type { ServiceDeps } from '../services/deps.ts';
+import { authenticate, hashToken } from '../services/tokens.ts';
+import { registerDashboard } from './dashboard.ts';
+import { errorBody, handleError } from './errors.ts';
+import { openApiDocument } from './openapi.ts';
+import { registerRoutes, type RouteSpec } from './route.ts';
+import { adminRoutes } from './routes/admin.ts';
+import { environmentRoutes } from './routes/environments.ts';
+import { projectRoutes } from './routes/projects.ts';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    tokenHash: string | undefined;
+  }
+}
+
+export const VERSION = '0.1.0';
+
+export interface AppOptions {
+  deps: ServiceDeps;
+  metrics: Metrics;
+  logger: Logger;
+  serverFactory?: FastifyServerFactory;
+}
+
+/** The control plane: API, OpenAPI, health, metrics and the dashboard. */
+export async function buildApp({ deps, metrics, logger, serverFactory }: AppOptions): Promise<FastifyInstance<Server>> {
+  const app = Fastify({
+    loggerInstance: logger,
+    bodyLimit: 1024 * 1024,
+    forceCloseConnections: true,
+    ...(serverFactory ? { serverFactory } : {}),
+  }) as unknown as FastifyInstance<Server>;
+  app.decorateRequest('tokenHash', undefined);
+  // Blob bodies stream straight to the blob store, hashed on the way.
+  app.addContentTypeParser('application/octet-stream', (_request, payload, done) => done(null, payload));
+  app.setErrorHandler(handleError);
+  app.setNotFoundHandler((request, reply) => {
+    void reply.status(404).send(errorBody(ErrorCode.NOT_FOUND, `no route ${request.method} ${request.url.split('?')[0]}`));
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    metrics.httpDuration.observe(
+      { method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    );
+  });
+
+  const specs: RouteSpec[] = [...projectRoutes({ deps }), ...environmentRoutes({ deps }), ...adminRoutes({ deps })];
+  registerRoutes(app, specs, async (request, role) => {
+    const header = request.headers.authorization;
+    const match = header === undefined ? null : /^Bearer\s+(\S+)$/i.exec(header);
+    if (!match?.[1]) throw new SlipwayError(ErrorCode.UNAUTHENTICATED, 'send "Authorization: Bearer <token>"');
+    const { actor } = await authenticate(deps, match[1]);
+    request.tokenHash = hashToken(match[1]);
+    requireRole(actor, role);
+    return actor;
+  });
+
+  const openapi = openApiDocument(specs, VERSION);
+  app.get('/api/docs', async () => openapi);
+  app.get('/healthz', async () => {
+    await deps.store.countTokens();
+    return { status: 'ok', version: VERSION, store: deps.store.capabilities.dialect };
+  });
+  app.get('/metrics', async (_request, reply) => {
+    void reply.header('content-type', metrics.registry.contentType);
+    return metrics.registry.metrics();
+  });
+  await registerDashboard(app);
+  return app;
+}

@@ -1,0 +1,58 @@
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { ErrorCode, SlipwayError } from '../../core/errors.ts';
+
+/** The one place where error codes become HTTP statuses. Unlisted codes are 400. */
+const STATUS: Partial<Record<ErrorCode, number>> = {
+  UNAUTHENTICATED: 401,
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
+  PROJECT_NOT_FOUND: 404,
+  DEPLOYMENT_NOT_FOUND: 404,
+  ENVIRONMENT_NOT_FOUND: 404,
+  RELEASE_NOT_FOUND: 404,
+  UPLOAD_NOT_FOUND: 404,
+  TOKEN_NOT_FOUND: 404,
+  DOMAIN_NOT_FOUND: 404,
+  PROJECT_EXISTS: 409,
+  DOMAIN_EXISTS: 409,
+  RELEASE_CONFLICT: 409,
+  LOCK_CONFLICT: 409,
+  UPLOAD_CONFLICT: 409,
+  ALREADY_LIVE: 409,
+  NO_PREVIOUS_RELEASE: 409,
+  ROLLBACK_TARGET_INVALID: 409,
+  BLOBS_MISSING: 409,
+  ENVIRONMENT_LOCKED: 423,
+  ENVIRONMENT_PINNED: 423,
+  ENVIRONMENT_NOT_LOCKED: 409,
+  PAYLOAD_TOO_LARGE: 413,
+  DIGEST_MISMATCH: 422,
+  INTERNAL: 500,
+};
+
+export function statusOf(code: ErrorCode): number {
+  return STATUS[code] ?? 400;
+}
+
+export function errorBody(code: string, message: string, details?: Record<string, unknown>) {
+  return { error: details === undefined ? { code, message } : { code, message, details } };
+}
+
+/** Fastify's own errors (bad JSON, body too large …) mapped onto our codes. */
+function fromFastify(err: FastifyError): SlipwayError | undefined {
+  if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return new SlipwayError(ErrorCode.PAYLOAD_TOO_LARGE, 'request body is too large');
+  if (err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500) {
+    return new SlipwayError(ErrorCode.INVALID_REQUEST, err.message);
+  }
+  return undefined;
+}
+
+export function handleError(err: FastifyError | SlipwayError | Error, request: FastifyRequest, reply: FastifyReply): void {
+  const known = err instanceof SlipwayError ? err : fromFastify(err as FastifyError);
+  if (known) {
+    void reply.status(statusOf(known.code)).send(errorBody(known.code, known.message, known.details));
+    return;
+  }
+  request.log.error({ err }, 'unexpected error');
+  void reply.status(500).send(errorBody(ErrorCode.INTERNAL, 'internal error; see the server log'));
+}

@@ -1,0 +1,78 @@
+import { deploymentUrl, domainUrl, environmentUrl, type UrlConfig } from '../../core/urls.ts';
+import type { Deployment, Domain, Environment, Event, Project, Release, Token } from '../../protocol/api.ts';
+import type { DeploymentRow, DomainRow, EnvironmentRow, EventRow, ProjectRow, ReleaseRow, TokenRow } from '../../store/store.ts';
+
+/** Rows become wire shapes here, and nowhere else. */
+
+export function presentProject(urls: UrlConfig, row: ProjectRow): Project {
+  return { id: row.id, name: row.name, createdAt: row.createdAt, createdBy: row.createdBy, url: environmentUrl(urls, row.name, 'production') };
+}
+
+export function presentDeployment(urls: UrlConfig, project: string, row: DeploymentRow): Deployment {
+  return {
+    id: row.id,
+    project,
+    createdAt: row.createdAt,
+    createdBy: row.createdBy,
+    fileCount: row.fileCount,
+    totalBytes: row.totalBytes,
+    manifestDigest: row.manifestDigest,
+    meta: row.meta,
+    url: deploymentUrl(urls, project, row.id),
+  };
+}
+
+export function presentEnvironment(urls: UrlConfig, project: string, row: EnvironmentRow, now: Date): Environment {
+  const locked = row.lockedAt !== null && (row.lockedUntil === null || Date.parse(row.lockedUntil) > now.getTime());
+  return {
+    name: row.name,
+    project,
+    deployment: row.deploymentId,
+    release: row.releaseId === null ? null : { id: row.releaseId, number: row.releaseNumber },
+    url: environmentUrl(urls, project, row.name),
+    pin: row.pinnedBy === null ? null : { by: row.pinnedBy, at: row.pinnedAt ?? '', reason: row.pinnedReason },
+    lock: locked ? { by: row.lockedBy ?? '', at: row.lockedAt ?? '', reason: row.lockedReason ?? '', until: row.lockedUntil } : null,
+    createdAt: row.createdAt,
+  };
+}
+
+export function presentRelease(project: string, environment: string, row: ReleaseRow): Release {
+  return {
+    id: row.id,
+    project,
+    environment,
+    number: row.number,
+    kind: row.kind,
+    state: row.state,
+    deployment: row.deploymentId,
+    previousDeployment: row.previousDeploymentId,
+    replaces: row.replacesReleaseId,
+    createdBy: row.createdBy,
+    createdAt: row.createdAt,
+    reason: row.reason,
+    forced: row.forced,
+  };
+}
+
+export function presentToken(row: TokenRow): Token {
+  return { id: row.id, name: row.name, role: row.role, createdAt: row.createdAt, createdBy: row.createdBy, lastUsedAt: row.lastUsedAt, revokedAt: row.revokedAt };
+}
+
+export function presentDomain(urls: UrlConfig, project: string, row: DomainRow): Domain {
+  return { hostname: row.hostname, project, environment: row.environment, createdAt: row.createdAt, createdBy: row.createdBy, url: domainUrl(urls, row.hostname) };
+}
+
+export function presentEvent(row: EventRow, projectNames: Map<string, string>): Event {
+  return {
+    id: row.id,
+    at: row.at,
+    actor: row.actor,
+    action: row.action,
+    project: row.projectId === null ? null : (projectNames.get(row.projectId) ?? row.projectId),
+    environment: row.environment,
+    target: row.target,
+    reason: row.reason,
+    before: row.before ?? null,
+    after: row.after ?? null,
+  };
+}

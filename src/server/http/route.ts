@@ -1,0 +1,40 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { z } from 'zod';
+import type { Actor, ActorRole } from '../../core/release-planner.ts';
+
+/**
+ * Routes are declared once, with their schemas and the role they need; the same table drives
+ * registration and the OpenAPI document, so the docs cannot drift from what is served.
+ */
+export interface RouteSpec {
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  url: string;
+  summary: string;
+  /** Minimum role; absent = public. */
+  role?: ActorRole;
+  body?: z.ZodType;
+  query?: z.ZodType;
+  response?: z.ZodType;
+  status?: number;
+  bodyLimit?: number;
+  handler(request: FastifyRequest, reply: FastifyReply, actor: Actor): Promise<unknown>;
+}
+
+/** Checks the bearer token and that its role reaches `role`. */
+export type Authenticate = (request: FastifyRequest, role: ActorRole) => Promise<Actor>;
+
+export function registerRoutes(app: FastifyInstance, specs: RouteSpec[], authenticate: Authenticate): void {
+  for (const spec of specs) {
+    app.route({
+      method: spec.method,
+      url: spec.url,
+      ...(spec.bodyLimit === undefined ? {} : { bodyLimit: spec.bodyLimit }),
+      handler: async (request, reply) => {
+        const actor: Actor = spec.role === undefined ? { name: 'anonymous', role: 'viewer', trigger: 'user' } : await authenticate(request, spec.role);
+        const result = await spec.handler(request, reply, actor);
+        if (spec.status !== undefined) void reply.status(spec.status);
+        return result;
+      },
+    });
+  }
+}

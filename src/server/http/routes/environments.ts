@@ -1,0 +1,109 @@
+import { z } from 'zod';
+import { Environment, ListQuery, LockRequest, PromoteRequest, Release, RollbackRequest, UnlockRequest } from '../../../protocol/api.ts';
+import { getEnvironment, listEnvironments, listReleases, lock, promote, rollback, unlock } from '../../services/environments.ts';
+import type { HttpContext, Params } from '../context.ts';
+import { parse } from '../parse.ts';
+import { presentEnvironment, presentRelease } from '../present.ts';
+import type { RouteSpec } from '../route.ts';
+
+const BASE = '/api/v1/projects/:project/environments';
+
+export function environmentRoutes({ deps }: HttpContext): RouteSpec[] {
+  const urls = deps.urls;
+  const names = (params: unknown) => {
+    const { project, environment } = params as Params;
+    return { project: project ?? '', environment: environment ?? '' };
+  };
+  const present = (project: string, row: Parameters<typeof presentEnvironment>[2]) => presentEnvironment(urls, project, row, deps.clock.now());
+  return [
+    {
+      method: 'GET',
+      url: BASE,
+      summary: 'List environments',
+      role: 'viewer',
+      response: z.object({ environments: z.array(Environment) }),
+      handler: async (request) => {
+        const { project } = names(request.params);
+        return { environments: (await listEnvironments(deps, project)).map((e) => present(project, e)) };
+      },
+    },
+    {
+      method: 'GET',
+      url: `${BASE}/:environment`,
+      summary: 'One environment: its deployment, release, pin and lock',
+      role: 'viewer',
+      response: Environment,
+      handler: async (request) => {
+        const { project, environment } = names(request.params);
+        return present(project, (await getEnvironment(deps, project, environment)).environment);
+      },
+    },
+    {
+      method: 'POST',
+      url: `${BASE}/:environment/promote`,
+      summary: 'Point an environment at a deployment (creates the environment on first use); clears a pin',
+      role: 'deployer',
+      body: PromoteRequest,
+      response: Release,
+      status: 201,
+      handler: async (request, _reply, actor) => {
+        const { project, environment } = names(request.params);
+        const body = parse(PromoteRequest, request.body);
+        return presentRelease(project, environment, await promote(deps, actor, project, environment, body));
+      },
+    },
+    {
+      method: 'POST',
+      url: `${BASE}/:environment/rollback`,
+      summary: 'Repoint to the previous (or a named) deployment and pin the environment',
+      role: 'deployer',
+      body: RollbackRequest,
+      response: Release,
+      status: 201,
+      handler: async (request, _reply, actor) => {
+        const { project, environment } = names(request.params);
+        const body = parse(RollbackRequest, request.body);
+        return presentRelease(project, environment, await rollback(deps, actor, project, environment, body));
+      },
+    },
+    {
+      method: 'POST',
+      url: `${BASE}/:environment/lock`,
+      summary: 'Lock an environment: every writer gets ENVIRONMENT_LOCKED until it is unlocked or expires',
+      role: 'deployer',
+      body: LockRequest,
+      response: Environment,
+      handler: async (request, _reply, actor) => {
+        const { project, environment } = names(request.params);
+        const body = parse(LockRequest, request.body);
+        return present(project, await lock(deps, actor, project, environment, body));
+      },
+    },
+    {
+      method: 'POST',
+      url: `${BASE}/:environment/unlock`,
+      summary: "Unlock an environment (someone else's lock: admin with force and a reason)",
+      role: 'deployer',
+      body: UnlockRequest,
+      response: Environment,
+      handler: async (request, _reply, actor) => {
+        const { project, environment } = names(request.params);
+        const body = parse(UnlockRequest, request.body);
+        return present(project, await unlock(deps, actor, project, environment, body));
+      },
+    },
+    {
+      method: 'GET',
+      url: `${BASE}/:environment/releases`,
+      summary: 'Releases of an environment, newest first (before = release number)',
+      role: 'viewer',
+      query: ListQuery,
+      response: z.object({ releases: z.array(Release) }),
+      handler: async (request) => {
+        const { project, environment } = names(request.params);
+        const query = parse(ListQuery, request.query);
+        return { releases: (await listReleases(deps, project, environment, query)).map((r) => presentRelease(project, environment, r)) };
+      },
+    },
+  ];
+}

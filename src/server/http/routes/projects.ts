@@ -1,0 +1,173 @@
+import type { Readable } from 'node:stream';
+import { z } from 'zod';
+import {
+  AddDomainRequest,
+  BlobStored,
+  CreateProjectRequest,
+  CreateUploadRequest,
+  Deployment,
+  Domain,
+  ListQuery,
+  Project,
+  ProjectStatus,
+  Upload,
+} from '../../../protocol/api.ts';
+import { createUpload, finalizeUpload, getDeployment, listDeployments, putBlob } from '../../services/deployments.ts';
+import { addDomain, listDomains, removeDomain } from '../../services/domains.ts';
+import { listEnvironments } from '../../services/environments.ts';
+import { createProject, getProject, listProjects } from '../../services/projects.ts';
+import type { HttpContext, Params } from '../context.ts';
+import { parse } from '../parse.ts';
+import { presentDeployment, presentDomain, presentEnvironment, presentProject } from '../present.ts';
+import type { RouteSpec } from '../route.ts';
+
+/** A manifest of 100,000 files is about 15 MB of JSON. */
+const UPLOAD_BODY_LIMIT = 64 * 1024 * 1024;
+
+export function projectRoutes({ deps }: HttpContext): RouteSpec[] {
+  const urls = deps.urls;
+  return [
+    {
+      method: 'GET',
+      url: '/api/v1/projects',
+      summary: 'List projects',
+      role: 'viewer',
+      response: z.object({ projects: z.array(Project) }),
+      handler: async () => ({ projects: (await listProjects(deps)).map((p) => presentProject(urls, p)) }),
+    },
+    {
+      method: 'POST',
+      url: '/api/v1/projects',
+      summary: 'Create a project',
+      role: 'deployer',
+      body: CreateProjectRequest,
+      response: Project,
+      status: 201,
+      handler: async (request, _reply, actor) => {
+        const body = parse(CreateProjectRequest, request.body);
+        return presentProject(urls, await createProject(deps, actor, body.name));
+      },
+    },
+    {
+      method: 'GET',
+      url: '/api/v1/projects/:project',
+      summary: 'A project with its environments and domains',
+      role: 'viewer',
+      response: ProjectStatus,
+      handler: async (request) => {
+        const { project: name } = request.params as Params;
+        const project = await getProject(deps, name ?? '');
+        const now = deps.clock.now();
+        const [environments, domains] = await Promise.all([listEnvironments(deps, project.name), listDomains(deps, project.name)]);
+        return {
+          project: presentProject(urls, project),
+          environments: environments.map((e) => presentEnvironment(urls, project.name, e, now)),
+          domains: domains.map((d) => ({ hostname: d.hostname, environment: d.environment })),
+        };
+      },
+    },
+    {
+      method: 'GET',
+      url: '/api/v1/projects/:project/deployments',
+      summary: 'List deployments, newest first',
+      role: 'viewer',
+      query: ListQuery,
+      response: z.object({ deployments: z.array(Deployment) }),
+      handler: async (request) => {
+        const { project } = request.params as Params;
+        const query = parse(ListQuery, request.query);
+        const rows = await listDeployments(deps, project ?? '', query);
+        return { deployments: rows.map((d) => presentDeployment(urls, project ?? '', d)) };
+      },
+    },
+    {
+      method: 'GET',
+      url: '/api/v1/projects/:project/deployments/:deployment',
+      summary: 'One deployment',
+      role: 'viewer',
+      response: Deployment,
+      handler: async (request) => {
+        const { project, deployment } = request.params as Params;
+        return presentDeployment(urls, project ?? '', await getDeployment(deps, project ?? '', deployment ?? ''));
+      },
+    },
+    {
+      method: 'POST',
+      url: '/api/v1/projects/:project/uploads',
+      summary: 'Start a deployment: send the manifest, learn which file bodies the server lacks',
+      role: 'deployer',
+      body: CreateUploadRequest,
+      response: Upload,
+      status: 201,
+      bodyLimit: UPLOAD_BODY_LIMIT,
+      handler: async (request, _reply, actor) => {
+        const { project } = request.params as Params;
+        const body = parse(CreateUploadRequest, request.body);
+        const { upload, missing } = await createUpload(deps, actor, project ?? '', body);
+        return { id: upload.id, project: project ?? '', fileCount: upload.fileCount, totalBytes: upload.totalBytes, missing, deployment: null };
+      },
+    },
+    {
+      method: 'PUT',
+      url: '/api/v1/blobs/:digest',
+      summary: 'Upload one file body (application/octet-stream); stored only if it hashes to the digest',
+      role: 'deployer',
+      response: BlobStored,
+      handler: async (request, reply, actor) => {
+        const { digest } = request.params as Params;
+        const stored = await putBlob(deps, actor, digest ?? '', request.body as Readable);
+        void reply.status(stored.created ? 201 : 200);
+        return { digest, ...stored };
+      },
+    },
+    {
+      method: 'POST',
+      url: '/api/v1/projects/:project/uploads/:upload/finalize',
+      summary: 'Finish an upload: the deployment appears once every file body is stored',
+      role: 'deployer',
+      response: Deployment,
+      status: 201,
+      handler: async (request, _reply, actor) => {
+        const { project, upload } = request.params as Params;
+        return presentDeployment(urls, project ?? '', await finalizeUpload(deps, actor, project ?? '', upload ?? ''));
+      },
+    },
+    {
+      method: 'GET',
+      url: '/api/v1/projects/:project/domains',
+      summary: 'Custom domains of a project',
+      role: 'viewer',
+      response: z.object({ domains: z.array(Domain) }),
+      handler: async (request) => {
+        const { project } = request.params as Params;
+        return { domains: (await listDomains(deps, project ?? '')).map((d) => presentDomain(urls, project ?? '', d)) };
+      },
+    },
+    {
+      method: 'POST',
+      url: '/api/v1/projects/:project/domains',
+      summary: 'Map a custom domain to an environment',
+      role: 'deployer',
+      body: AddDomainRequest,
+      response: Domain,
+      status: 201,
+      handler: async (request, _reply, actor) => {
+        const { project } = request.params as Params;
+        const body = parse(AddDomainRequest, request.body);
+        return presentDomain(urls, project ?? '', await addDomain(deps, actor, project ?? '', body));
+      },
+    },
+    {
+      method: 'DELETE',
+      url: '/api/v1/projects/:project/domains/:hostname',
+      summary: 'Remove a custom domain',
+      role: 'deployer',
+      response: z.object({ removed: z.string() }),
+      handler: async (request, _reply, actor) => {
+        const { project, hostname } = request.params as Params;
+        await removeDomain(deps, actor, project ?? '', hostname ?? '');
+        return { removed: hostname };
+      },
+    },
+  ];
+}

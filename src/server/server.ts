@@ -1,0 +1,100 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { join, resolve } from 'node:path';
+import type { FastifyServerFactory } from 'fastify';
+import { pino } from 'pino';
+import { FsBlobs } from '../blobs/fs/fs-blobs.ts';
+import { systemClock, type Clock } from '../core/clock.ts';
+import { defaultManifestLimits, type ManifestLimits } from '../core/manifest.ts';
+import type { UrlConfig } from '../core/urls.ts';
+import { createEdge } from '../edge/edge.ts';
+import { openStore } from '../store/open-store.ts';
+import { buildApp } from './http/app.ts';
+import { createMetrics } from './metrics.ts';
+import type { ServiceDeps } from './services/deps.ts';
+import { ensureAdminToken } from './services/tokens.ts';
+
+export interface ServerOptions {
+  /** Where SQLite and blobs live; default `./.slipway`. */
+  dataDir?: string;
+  /** Default 7070; 0 picks a free port. */
+  port?: number;
+  /** Interface to listen on; default 127.0.0.1. */
+  host?: string;
+  /** `postgres://…` or a SQLite path; default `SLIPWAY_DATABASE_URL`, else `<dataDir>/slipway.db`. */
+  databaseUrl?: string;
+  /** Admin token to create on first start; default `SLIPWAY_ADMIN_TOKEN`, else a random one. */
+  adminToken?: string;
+  /** Parent domain of edge URLs; default `localhost`. */
+  baseDomain?: string;
+  /** Port shown in edge URLs when a proxy fronts Slipway; default the listening port. */
+  publicPort?: number | null;
+  logLevel?: string;
+  /** Log only warnings and errors (tests). */
+  quiet?: boolean;
+  clock?: Clock;
+  manifestLimits?: Partial<ManifestLimits>;
+  maxBlobBytes?: number;
+}
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  /** The admin token, when it was created by this start. */
+  adminToken: string | undefined;
+  deps: ServiceDeps;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the control plane and the edge on one port: requests whose Host is an edge host
+ * (`*.localhost`, custom domains) are served by the edge, all others by the API.
+ */
+export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
+  const dataDir = resolve(options.dataDir ?? '.slipway');
+  const databaseUrl = options.databaseUrl ?? process.env.SLIPWAY_DATABASE_URL ?? join(dataDir, 'slipway.db');
+  const logger = pino({ level: options.quiet ? 'warn' : (options.logLevel ?? process.env.SLIPWAY_LOG_LEVEL ?? 'info') });
+  const store = await openStore(databaseUrl);
+  const urls: UrlConfig = { baseDomain: options.baseDomain ?? 'localhost', scheme: 'http', port: options.port ?? 7070 };
+  const deps: ServiceDeps = {
+    store,
+    blobs: new FsBlobs(join(dataDir, 'blobs')),
+    clock: options.clock ?? systemClock,
+    urls,
+    limits: { manifest: { ...defaultManifestLimits, ...options.manifestLimits }, maxBlobBytes: options.maxBlobBytes ?? 512 * 1024 * 1024 },
+  };
+  const metrics = createMetrics();
+  const edge = createEdge({ store, blobs: deps.blobs, urls, registry: metrics.registry, log: logger });
+  const serverFactory: FastifyServerFactory = (fastifyHandler) =>
+    createServer((req: IncomingMessage, res: ServerResponse) => {
+      edge.handle(req, res).then(
+        (served) => {
+          if (!served) fastifyHandler(req, res);
+        },
+        (err: unknown) => {
+          logger.error({ err }, 'edge failed');
+          if (!res.headersSent) res.writeHead(500).end();
+        },
+      );
+    });
+  try {
+    const adminToken = await ensureAdminToken(deps, options.adminToken ?? process.env.SLIPWAY_ADMIN_TOKEN);
+    const app = await buildApp({ deps, metrics, logger, serverFactory });
+    await app.listen({ port: options.port ?? 7070, host: options.host ?? '127.0.0.1' });
+    const address = app.server.address();
+    const port = typeof address === 'object' && address !== null ? address.port : (options.port ?? 7070);
+    urls.port = options.publicPort === undefined ? port : options.publicPort;
+    return {
+      url: `http://localhost:${port}`,
+      port,
+      adminToken,
+      deps,
+      async close() {
+        await app.close();
+        await store.close();
+      },
+    };
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+}

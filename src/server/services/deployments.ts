@@ -1,0 +1,115 @@
+import { ErrorCode, SlipwayError } from '../../core/errors.ts';
+import { canonicalManifest, parseCanonicalManifest, validateManifest, type ManifestEntry } from '../../core/manifest.ts';
+import type { Actor } from '../../core/release-planner.ts';
+import type { DeploymentMetaRow, DeploymentRow, Page, UploadRow } from '../../store/store.ts';
+import { requireRole } from './access.ts';
+import type { ServiceDeps } from './deps.ts';
+import { recordEvent } from './events.ts';
+import { newId } from './ids.ts';
+import { getProject } from './projects.ts';
+
+/**
+ * The digest upload protocol: the client sends a manifest, learns which blobs the server
+ * lacks, PUTs only those, then finalizes. A deployment row exists only once every blob is
+ * stored, so an interrupted upload never yields a visible deployment.
+ */
+export async function createUpload(
+  deps: ServiceDeps,
+  actor: Actor,
+  projectName: string,
+  input: { files: ManifestEntry[]; meta?: DeploymentMetaRow | undefined },
+): Promise<{ upload: UploadRow; missing: string[] }> {
+  requireRole(actor, 'deployer');
+  const project = await getProject(deps, projectName);
+  const manifest = validateManifest(input.files, deps.limits.manifest);
+  const manifestDigest = await deps.blobs.putBytes(Buffer.from(canonicalManifest(manifest.entries)));
+  const missing = await deps.blobs.missing(manifest.entries.map((e) => e.sha256));
+  const upload: UploadRow = {
+    id: newId('upl'),
+    projectId: project.id,
+    manifestDigest,
+    fileCount: manifest.entries.length,
+    totalBytes: manifest.totalBytes,
+    meta: input.meta ?? {},
+    createdAt: deps.clock.now().toISOString(),
+    createdBy: actor.name,
+    deploymentId: null,
+  };
+  await deps.store.insertUpload(upload);
+  return { upload, missing };
+}
+
+export async function putBlob(
+  deps: ServiceDeps,
+  actor: Actor,
+  digest: string,
+  body: AsyncIterable<Uint8Array>,
+): Promise<{ created: boolean; size: number }> {
+  requireRole(actor, 'deployer');
+  return deps.blobs.put(digest, body, { maxBytes: deps.limits.maxBlobBytes });
+}
+
+export async function finalizeUpload(deps: ServiceDeps, actor: Actor, projectName: string, uploadId: string): Promise<DeploymentRow> {
+  requireRole(actor, 'deployer');
+  const project = await getProject(deps, projectName);
+  const upload = await deps.store.findUpload(uploadId);
+  if (!upload || upload.projectId !== project.id) {
+    throw new SlipwayError(ErrorCode.UPLOAD_NOT_FOUND, `no upload ${uploadId} in ${projectName}`, { upload: uploadId });
+  }
+  if (upload.deploymentId !== null) return getDeployment(deps, projectName, upload.deploymentId);
+  const entries = parseCanonicalManifest((await deps.blobs.read(upload.manifestDigest)).toString('utf8'));
+  const missing = await deps.blobs.missing(entries.map((e) => e.sha256));
+  if (missing.length > 0) {
+    throw new SlipwayError(ErrorCode.BLOBS_MISSING, `${missing.length} file bodies are not uploaded yet`, {
+      count: missing.length,
+      missing: missing.slice(0, 100),
+    });
+  }
+  const now = deps.clock.now();
+  const deployment: DeploymentRow = {
+    id: newId('dpl'),
+    projectId: project.id,
+    manifestDigest: upload.manifestDigest,
+    fileCount: upload.fileCount,
+    totalBytes: upload.totalBytes,
+    meta: upload.meta,
+    createdAt: now.toISOString(),
+    createdBy: actor.name,
+  };
+  try {
+    await deps.store.transaction(async (tx) => {
+      await tx.insertDeployment(deployment, upload.id);
+      await recordEvent(tx, now, actor, 'deployment.create', {
+        projectId: project.id,
+        target: deployment.id,
+        after: { id: deployment.id, files: deployment.fileCount, bytes: deployment.totalBytes, ...deployment.meta },
+      });
+    });
+  } catch (err) {
+    // Two finalize calls raced: the other one made the deployment; answer with it.
+    if (err instanceof SlipwayError && err.code === ErrorCode.UPLOAD_CONFLICT) {
+      const done = await deps.store.findUpload(upload.id);
+      if (done?.deploymentId) return getDeployment(deps, projectName, done.deploymentId);
+    }
+    throw err;
+  }
+  return deployment;
+}
+
+export async function getDeployment(deps: ServiceDeps, projectName: string, id: string): Promise<DeploymentRow> {
+  const project = await getProject(deps, projectName);
+  const deployment = await deps.store.findDeployment(id);
+  if (!deployment || deployment.projectId !== project.id) {
+    throw new SlipwayError(ErrorCode.DEPLOYMENT_NOT_FOUND, `no deployment ${id} in ${projectName}`, { deployment: id });
+  }
+  return deployment;
+}
+
+export async function listDeployments(deps: ServiceDeps, projectName: string, page: Page): Promise<DeploymentRow[]> {
+  const project = await getProject(deps, projectName);
+  return deps.store.listDeployments(project.id, page);
+}
+
+export async function getManifest(deps: ServiceDeps, deployment: DeploymentRow): Promise<ManifestEntry[]> {
+  return parseCanonicalManifest((await deps.blobs.read(deployment.manifestDigest)).toString('utf8'));
+}

@@ -1,0 +1,14 @@
+import type { Blobs } from '../../blobs/blobs.ts';
+import type { Clock } from '../../core/clock.ts';
+import type { ManifestLimits } from '../../core/manifest.ts';
+import type { UrlConfig } from '../../core/urls.ts';
+import type { Store } from '../../store/store.ts';
+
+/** What every service takes: state, blobs, time and settings — never a request or SQL. */
+export interface ServiceDeps {
+  store: Store;
+  blobs: Blobs;
+  clock: Clock;
+  urls: UrlConfig;
+  limits: { manifest: ManifestLimits; maxBlobBytes: number };
+}

@@ -1,0 +1,37 @@
+import type { Actor } from '../../core/release-planner.ts';
+import type { EventRow, Page, Store } from '../../store/store.ts';
+import type { ServiceDeps } from './deps.ts';
+import { getProject } from './projects.ts';
+
+export interface EventFields {
+  projectId?: string | null;
+  environment?: string | null;
+  target?: string | null;
+  reason?: string | null;
+  before?: unknown;
+  after?: unknown;
+}
+
+/** Appends one audit event; call it inside the transaction of the change it records. */
+export async function recordEvent(store: Store, at: Date, actor: Actor, action: string, fields: EventFields): Promise<void> {
+  await store.appendEvent({
+    at: at.toISOString(),
+    actor: actor.name,
+    action,
+    projectId: fields.projectId ?? null,
+    environment: fields.environment ?? null,
+    target: fields.target ?? null,
+    reason: fields.reason ?? null,
+    before: fields.before ?? null,
+    after: fields.after ?? null,
+  });
+}
+
+export async function listEvents(
+  deps: ServiceDeps,
+  filter: { project?: string | undefined; environment?: string | undefined },
+  page: Page,
+): Promise<EventRow[]> {
+  const projectId = filter.project === undefined ? undefined : (await getProject(deps, filter.project)).id;
+  return deps.store.listEvents({ projectId, environment: filter.environment }, page);
+}

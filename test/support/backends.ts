@@ -1,0 +1,56 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+
+/**
+ * The backends every store and service suite runs against. SQLite gets a fresh file in a temp
+ * dir; PostgreSQL gets a fresh database on the server named by SLIPWAY_TEST_POSTGRES_URL
+ * (default: the local server at 127.0.0.1:5432), dropped afterwards.
+ */
+export interface TestBackend {
+  name: 'sqlite' | 'postgres';
+  /** Creates an empty database and returns its URL and a cleanup. */
+  create(): Promise<{ url: string; dispose(): Promise<void> }>;
+}
+
+export const POSTGRES_ADMIN_URL = process.env.SLIPWAY_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+
+const sqlite: TestBackend = {
+  name: 'sqlite',
+  async create() {
+    const dir = await mkdtemp(join(tmpdir(), 'slipway-db-'));
+    return { url: join(dir, 'slipway.db'), dispose: () => rm(dir, { recursive: true, force: true }) };
+  },
+};
+
+const postgres: TestBackend = {
+  name: 'postgres',
+  async create() {
+    const name = `slipway_test_${randomBytes(6).toString('hex')}`;
+    const admin = new pg.Client({ connectionString: POSTGRES_ADMIN_URL });
+    await admin.connect();
+    try {
+      await admin.query(`CREATE DATABASE ${name}`);
+    } finally {
+      await admin.end();
+    }
+    const url = new URL(POSTGRES_ADMIN_URL);
+    url.pathname = `/${name}`;
+    return {
+      url: url.toString(),
+      async dispose() {
+        const client = new pg.Client({ connectionString: POSTGRES_ADMIN_URL });
+        await client.connect();
+        try {
+          await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+        } finally {
+          await client.end();
+        }
+      },
+    };
+  },
+};
+
+export const backends: TestBackend[] = [sqlite, postgres];
