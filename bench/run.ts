@@ -1,0 +1,14 @@
+// `npm run bench`: runs every benchmark in turn, each in its own process, and prints their
+// tables. Arguments narrow the run: `npm run bench -- rollback`.
+import { spawnSync } from 'node:child_process';
+
+const all = ['upload-bytes.ts', 'rollback-latency.ts', 'edge-throughput.ts'];
+const filters = process.argv.slice(2);
+const chosen = all.filter((name) => filters.length === 0 || filters.some((f) => name.includes(f)));
+let failed = 0;
+for (const name of chosen) {
+  console.log(`\n# bench/${name}`);
+  const result = spawnSync(process.execPath, ['--import', 'tsx', new URL(name, import.meta.url).pathname], { stdio: 'inherit' });
+  if (result.status !== 0) failed++;
+}
+process.exit(failed === 0 ? 0 : 1);

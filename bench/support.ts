@@ -1,0 +1,38 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startServer, type RunningServer } from '../src/server/server.ts';
+import { SlipwayClient } from '../src/protocol/client.ts';
+
+export const BENCH_TOKEN = 'slw_bench_admin_token';
+
+/** A real server on a free loopback port with its own temp data dir (SQLite unless a database URL is given). */
+export async function benchServer(databaseUrl?: string): Promise<{ server: RunningServer; client: SlipwayClient; dispose(): Promise<void> }> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'slipway-bench-'));
+  const server = await startServer({ dataDir, port: 0, adminToken: BENCH_TOKEN, quiet: true, ...(databaseUrl ? { databaseUrl } : {}) });
+  return {
+    server,
+    client: new SlipwayClient({ url: `http://127.0.0.1:${server.port}`, token: BENCH_TOKEN }),
+    async dispose() {
+      await server.close();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+}
+
+export function table(headers: string[], rows: (string | number)[][]): string {
+  const cells = rows.map((r) => r.map((c) => (typeof c === 'number' ? formatNumber(c) : c)));
+  const line = (r: string[]) => `| ${r.join(' | ')} |`;
+  return [line(headers), line(headers.map(() => '---')), ...cells.map(line)].join('\n');
+}
+
+function formatNumber(n: number): string {
+  if (!Number.isFinite(n)) return String(n);
+  if (Number.isInteger(n)) return n.toLocaleString('en-US');
+  return n >= 100 ? n.toFixed(0) : n >= 1 ? n.toFixed(2) : n.toFixed(3);
+}
