@@ -7,13 +7,13 @@ import { SlipwayClient } from '../src/protocol/client.ts';
 export const BENCH_TOKEN = 'slw_bench_admin_token';
 
 /** A real server on a free loopback port with its own temp data dir (SQLite unless a database URL is given). */
-export async function benchServer(databaseUrl?: string): Promise<{ server: RunningServer; client: SlipwayClient; dispose(): Promise<void> }> {
+export async function benchServer(databaseUrl?: string): Promise<{ server: RunningServer; client: SlipwayClient; dispose: () => Promise<void> }> {
   const dataDir = await mkdtemp(join(tmpdir(), 'slipway-bench-'));
   const server = await startServer({ dataDir, port: 0, adminToken: BENCH_TOKEN, quiet: true, ...(databaseUrl ? { databaseUrl } : {}) });
   return {
     server,
     client: new SlipwayClient({ url: `http://127.0.0.1:${server.port}`, token: BENCH_TOKEN }),
-    async dispose() {
+    dispose: async () => {
       await server.close();
       await rm(dataDir, { recursive: true, force: true });
     },

@@ -52,7 +52,8 @@ export interface RunningServer {
 export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
   const dataDir = resolve(options.dataDir ?? '.slipway');
   const databaseUrl = options.databaseUrl ?? process.env.SLIPWAY_DATABASE_URL ?? join(dataDir, 'slipway.db');
-  const logger = pino({ level: options.quiet ? 'warn' : (options.logLevel ?? process.env.SLIPWAY_LOG_LEVEL ?? 'info') });
+  // Logs go to stderr so that stdout stays for what the CLI prints (URLs, --json).
+  const logger = pino({ level: options.quiet ? 'warn' : (options.logLevel ?? process.env.SLIPWAY_LOG_LEVEL ?? 'info') }, pino.destination(2));
   const store = await openStore(databaseUrl);
   const urls: UrlConfig = { baseDomain: options.baseDomain ?? 'localhost', scheme: 'http', port: options.port ?? 7070 };
   const deps: ServiceDeps = {

@@ -1,0 +1,53 @@
+import { SlipwayClient } from '../../protocol/client.ts';
+import { writeConfig } from '../config.ts';
+import { connect, usage } from '../context.ts';
+import type { Command } from '../context.ts';
+import { ExitCode } from '../exit-codes.ts';
+
+export interface LoginOptions {
+  url: string;
+  token?: string | undefined;
+  json?: boolean | undefined;
+}
+
+/** Checks the token against the server before saving it, so a typo is caught now, not later. */
+export const login: Command<LoginOptions> = async (options, ctx) => {
+  const token = options.token ?? ctx.env.SLIPWAY_TOKEN;
+  if (!token) throw usage('missing --token <token> (or set SLIPWAY_TOKEN)');
+  const url = normalizeUrl(options.url);
+  const whoami = await new SlipwayClient({ url, token }).whoami();
+  const path = await writeConfig(ctx.env, { url, token });
+  if (options.json) {
+    ctx.out.json({ url, config: path, ...whoami });
+    return ExitCode.OK;
+  }
+  ctx.out.line(`Logged in to ${url} as ${whoami.token.name} (${whoami.token.role}); saved to ${path}`);
+  if (ctx.env.SLIPWAY_URL || ctx.env.SLIPWAY_TOKEN) ctx.out.warn('SLIPWAY_URL / SLIPWAY_TOKEN are set and take precedence over the saved login');
+  return ExitCode.OK;
+};
+
+function normalizeUrl(text: string): string {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw usage(`"${text}" is not a URL (e.g. http://localhost:7070)`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw usage(`"${text}" must be an http:// or https:// URL`);
+  return url.origin + url.pathname.replace(/\/+$/, '');
+}
+
+export interface WhoamiOptions {
+  json?: boolean | undefined;
+}
+
+export const whoami: Command<WhoamiOptions> = async (options, ctx) => {
+  const client = await connect(ctx);
+  const result = await client.whoami();
+  if (options.json) {
+    ctx.out.json({ url: client.url, ...result });
+    return ExitCode.OK;
+  }
+  ctx.out.line(`${result.token.name} (${result.token.role}, ${result.token.id}) at ${client.url}`);
+  return ExitCode.OK;
+};

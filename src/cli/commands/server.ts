@@ -1,0 +1,54 @@
+import type { ServerOptions } from '../../server/server.ts';
+import { usage } from '../context.ts';
+import type { Command } from '../context.ts';
+import { ExitCode } from '../exit-codes.ts';
+
+export interface ServerCommandOptions {
+  port?: string | undefined;
+  host?: string | undefined;
+  data?: string | undefined;
+  databaseUrl?: string | undefined;
+  baseDomain?: string | undefined;
+  logLevel?: string | undefined;
+  json?: boolean | undefined;
+}
+
+/**
+ * Runs the control plane in this process until SIGINT/SIGTERM, then closes it (in-flight
+ * requests finish, the database closes) and returns 0.
+ */
+export const server: Command<ServerCommandOptions> = async (options, ctx) => {
+  const port = parsePort(options.port ?? '7070');
+  const givenToken = ctx.env.SLIPWAY_ADMIN_TOKEN || undefined;
+  // Loaded here, not at the top: every other command starts without the server's dependencies.
+  const { startServer } = await import('../../server/server.ts');
+  const serverOptions: ServerOptions = { dataDir: options.data ?? './.slipway', port };
+  const databaseUrl = options.databaseUrl ?? ctx.env.SLIPWAY_DATABASE_URL;
+  if (databaseUrl) serverOptions.databaseUrl = databaseUrl;
+  if (options.host !== undefined) serverOptions.host = options.host;
+  if (givenToken !== undefined) serverOptions.adminToken = givenToken;
+  if (options.baseDomain !== undefined) serverOptions.baseDomain = options.baseDomain;
+  if (options.logLevel !== undefined) serverOptions.logLevel = options.logLevel;
+  const running = await startServer(serverOptions);
+  // The server reports an admin token only when it made one on this start, or was given one.
+  const newToken = running.adminToken !== undefined && running.adminToken !== givenToken ? running.adminToken : undefined;
+  if (options.json) {
+    ctx.out.line(JSON.stringify({ url: running.url, port: running.port, ...(newToken !== undefined && { adminToken: newToken }) }));
+  } else {
+    // One write, so a process reading our stdout sees the token in the same chunk as the URL.
+    const lines = [`Slipway is listening on ${running.url}`];
+    if (newToken !== undefined) {
+      lines.push('Admin token (shown only this once; store it now):', `  ${newToken}`, `Log in with: slipway login ${running.url} --token ${newToken}`);
+    }
+    ctx.out.line(lines.join('\n'));
+  }
+  const signal = await ctx.waitForShutdown();
+  ctx.out.note(`${signal}: shutting down`);
+  await running.close();
+  return ExitCode.OK;
+};
+
+function parsePort(text: string): number {
+  if (!/^\d+$/.test(text) || Number(text) > 65535) throw usage(`--port must be 0-65535, got "${text}"`);
+  return Number(text);
+}

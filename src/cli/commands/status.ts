@@ -1,0 +1,67 @@
+import type { Environment } from '../../protocol/api.ts';
+import { connect, requireProject } from '../context.ts';
+import type { Command } from '../context.ts';
+import { ExitCode } from '../exit-codes.ts';
+import { formatTime } from '../output.ts';
+import type { Output } from '../output.ts';
+
+export interface StatusOptions {
+  project?: string | undefined;
+  env?: string | undefined;
+  json?: boolean | undefined;
+}
+
+/** Where each environment points, and what holds it there (a pin after rollback, a lock). */
+export const status: Command<StatusOptions> = async (options, ctx) => {
+  const project = requireProject(options.project, ctx);
+  const client = await connect(ctx);
+  if (options.env !== undefined) {
+    const environment = await client.getEnvironment(project, options.env);
+    if (options.json) ctx.out.json(environment);
+    else printEnvironments(ctx.out, [environment]);
+    return ExitCode.OK;
+  }
+  const result = await client.getProjectStatus(project);
+  if (options.json) {
+    ctx.out.json(result);
+    return ExitCode.OK;
+  }
+  ctx.out.line(`${result.project.name}  ${result.project.url}`);
+  ctx.out.line();
+  if (result.environments.length === 0) ctx.out.line('No environments yet: promote a deployment to create one.');
+  else printEnvironments(ctx.out, result.environments);
+  if (result.domains.length > 0) {
+    ctx.out.line();
+    ctx.out.table(
+      ['DOMAIN', 'ENVIRONMENT'],
+      result.domains.map((d) => [d.hostname, d.environment]),
+    );
+  }
+  return ExitCode.OK;
+};
+
+export function printEnvironments(out: Output, environments: readonly Environment[]): void {
+  out.table(
+    ['ENVIRONMENT', 'DEPLOYMENT', 'RELEASE', 'STATE', 'URL'],
+    environments.map((e) => [
+      e.name,
+      e.deployment ?? '-',
+      e.release ? `v${e.release.number}` : '-',
+      [e.pin ? 'pinned' : '', e.lock ? 'locked' : ''].filter(Boolean).join(',') || 'ok',
+      e.url,
+    ]),
+  );
+  const holds = environments.flatMap((e) => describeHolds(e).map((text) => `${e.name}: ${text}`));
+  if (holds.length > 0) {
+    out.line();
+    for (const hold of holds) out.line(hold);
+  }
+}
+
+export function describeHolds(environment: Environment): string[] {
+  const lines: string[] = [];
+  const { pin, lock } = environment;
+  if (pin) lines.push(`PINNED by ${pin.by} at ${formatTime(pin.at)}${pin.reason ? `: ${pin.reason}` : ''}`);
+  if (lock) lines.push(`LOCKED by ${lock.by} at ${formatTime(lock.at)}${lock.until ? ` until ${formatTime(lock.until)}` : ''}: ${lock.reason}`);
+  return lines;
+}

@@ -1,0 +1,122 @@
+import type { ErrorCode } from '../core/errors.ts';
+
+/** Process exit codes of `slipway`. Stable: scripts branch on them (docs/cli.md lists them). */
+export const ExitCode = {
+  OK: 0,
+  INTERNAL: 1,
+  USAGE: 2,
+  NOT_FOUND: 3,
+  CONFLICT: 4,
+  BLOCKED: 5,
+  AUTH: 6,
+  UNREACHABLE: 7,
+} as const;
+export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
+
+/**
+ * Error codes that only the CLI raises (the server never sends them). `NETWORK_ERROR` and
+ * `HTTP_ERROR` come from protocol's client when there is no API error envelope to read.
+ */
+export const CliErrorCode = {
+  USAGE: 'USAGE',
+  NOT_LOGGED_IN: 'NOT_LOGGED_IN',
+  CONFIG_INVALID: 'CONFIG_INVALID',
+  SYMLINK_OUTSIDE_ROOT: 'SYMLINK_OUTSIDE_ROOT',
+  FILE_CHANGED: 'FILE_CHANGED',
+  IO_ERROR: 'IO_ERROR',
+  NETWORK_ERROR: 'NETWORK_ERROR',
+  HTTP_ERROR: 'HTTP_ERROR',
+} as const;
+export type CliErrorCode = (typeof CliErrorCode)[keyof typeof CliErrorCode];
+
+/**
+ * The one table from error code to exit code. Typed over every `ErrorCode`, so a code added to
+ * core/errors.ts fails the typecheck here until someone decides what a script should see.
+ */
+const EXIT_CODES: Record<ErrorCode | CliErrorCode, ExitCode> = {
+  INVALID_REQUEST: ExitCode.USAGE,
+  INVALID_NAME: ExitCode.USAGE,
+  INVALID_DURATION: ExitCode.USAGE,
+  PAYLOAD_TOO_LARGE: ExitCode.USAGE,
+  MANIFEST_PATH_TRAVERSAL: ExitCode.USAGE,
+  MANIFEST_PATH_ABSOLUTE: ExitCode.USAGE,
+  MANIFEST_PATH_BACKSLASH: ExitCode.USAGE,
+  MANIFEST_PATH_NUL: ExitCode.USAGE,
+  MANIFEST_PATH_EMPTY_SEGMENT: ExitCode.USAGE,
+  MANIFEST_PATH_TOO_LONG: ExitCode.USAGE,
+  MANIFEST_PATH_INVALID_CHAR: ExitCode.USAGE,
+  MANIFEST_DUPLICATE_PATH: ExitCode.USAGE,
+  MANIFEST_PATH_CONFLICT: ExitCode.USAGE,
+  MANIFEST_TOO_MANY_FILES: ExitCode.USAGE,
+  MANIFEST_TOO_LARGE: ExitCode.USAGE,
+  MANIFEST_EMPTY: ExitCode.USAGE,
+  MANIFEST_INVALID_DIGEST: ExitCode.USAGE,
+  MANIFEST_INVALID_MODE: ExitCode.USAGE,
+  DIGEST_MISMATCH: ExitCode.USAGE,
+  REASON_REQUIRED: ExitCode.USAGE,
+
+  NOT_FOUND: ExitCode.NOT_FOUND,
+  PROJECT_NOT_FOUND: ExitCode.NOT_FOUND,
+  DEPLOYMENT_NOT_FOUND: ExitCode.NOT_FOUND,
+  ENVIRONMENT_NOT_FOUND: ExitCode.NOT_FOUND,
+  RELEASE_NOT_FOUND: ExitCode.NOT_FOUND,
+  UPLOAD_NOT_FOUND: ExitCode.NOT_FOUND,
+  TOKEN_NOT_FOUND: ExitCode.NOT_FOUND,
+  DOMAIN_NOT_FOUND: ExitCode.NOT_FOUND,
+
+  RELEASE_CONFLICT: ExitCode.CONFLICT,
+  LOCK_CONFLICT: ExitCode.CONFLICT,
+  UPLOAD_CONFLICT: ExitCode.CONFLICT,
+  PROJECT_EXISTS: ExitCode.CONFLICT,
+  DOMAIN_EXISTS: ExitCode.CONFLICT,
+  ALREADY_LIVE: ExitCode.CONFLICT,
+  NO_PREVIOUS_RELEASE: ExitCode.CONFLICT,
+  ROLLBACK_TARGET_INVALID: ExitCode.CONFLICT,
+  BLOBS_MISSING: ExitCode.CONFLICT,
+
+  ENVIRONMENT_LOCKED: ExitCode.BLOCKED,
+  ENVIRONMENT_PINNED: ExitCode.BLOCKED,
+  ENVIRONMENT_NOT_LOCKED: ExitCode.BLOCKED,
+
+  UNAUTHENTICATED: ExitCode.AUTH,
+  FORBIDDEN: ExitCode.AUTH,
+
+  INTERNAL: ExitCode.INTERNAL,
+
+  USAGE: ExitCode.USAGE,
+  NOT_LOGGED_IN: ExitCode.AUTH,
+  CONFIG_INVALID: ExitCode.USAGE,
+  SYMLINK_OUTSIDE_ROOT: ExitCode.USAGE,
+  FILE_CHANGED: ExitCode.USAGE,
+  IO_ERROR: ExitCode.INTERNAL,
+  NETWORK_ERROR: ExitCode.UNREACHABLE,
+  HTTP_ERROR: ExitCode.INTERNAL,
+};
+
+/**
+ * Exit code for an error code. A code this CLI does not know (a newer server) falls back to
+ * its family by name, then to the HTTP status it came with.
+ */
+export function exitCodeFor(code: string, httpStatus?: number): ExitCode {
+  const known = (EXIT_CODES as Record<string, ExitCode | undefined>)[code];
+  if (known !== undefined) return known;
+  if (code.endsWith('_NOT_FOUND')) return ExitCode.NOT_FOUND;
+  if (code.startsWith('INVALID_') || code.startsWith('MANIFEST_')) return ExitCode.USAGE;
+  switch (httpStatus) {
+    case 400:
+    case 413:
+    case 422:
+      return ExitCode.USAGE;
+    case 401:
+    case 403:
+      return ExitCode.AUTH;
+    case 404:
+      return ExitCode.NOT_FOUND;
+    case 409:
+      return ExitCode.CONFLICT;
+    case 423:
+      return ExitCode.BLOCKED;
+    default:
+      return ExitCode.INTERNAL;
+  }
+}

@@ -1,0 +1,209 @@
+import { readFileSync } from 'node:fs';
+import { Command as Commander, CommanderError, Option } from 'commander';
+import { addDomain, listDomains, removeDomain } from './commands/domains.ts';
+import { deploy } from './commands/deploy.ts';
+import { deployments } from './commands/deployments.ts';
+import { events } from './commands/events.ts';
+import { lock, unlock } from './commands/lock.ts';
+import { login, whoami } from './commands/login.ts';
+import { createProject, listProjects } from './commands/projects.ts';
+import { promote } from './commands/promote.ts';
+import { releases } from './commands/releases.ts';
+import { rollback } from './commands/rollback.ts';
+import { server } from './commands/server.ts';
+import { status } from './commands/status.ts';
+import { createToken, listTokens, revokeToken } from './commands/tokens.ts';
+import { execute } from './context.ts';
+import type { Command, Context } from './context.ts';
+import { ExitCode } from './exit-codes.ts';
+
+const version = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+/**
+ * Parses `argv` (without `node` and the script) and runs one command. Returns the exit code;
+ * the caller (main.ts) is the only one that exits the process.
+ */
+export async function run(argv: readonly string[], ctx: Context): Promise<ExitCode> {
+  let exitCode: ExitCode = ExitCode.OK;
+  const program = new Commander('slipway')
+    .description('Slipway: immutable deployments, environments as pointers, instant rollback.')
+    .version(version)
+    .showSuggestionAfterError()
+    .exitOverride()
+    .configureOutput({
+      writeOut: (text) => ctx.out.stdout.write(text),
+      writeErr: (text) => ctx.out.stderr.write(text),
+      outputError: (text, write) => write(text.replace(/\n?$/, ' (USAGE)\n')),
+    });
+
+  // Every action funnels through here: options of parent commands (a group's --json or
+  // --project given before the subcommand) merge into the subcommand's own.
+  const action =
+    <O>(command: Command<O>, toOptions: (opts: Record<string, unknown>, args: string[]) => O) =>
+    async (...params: unknown[]): Promise<void> => {
+      const self = params[params.length - 1] as Commander;
+      const args = self.processedArgs as string[];
+      exitCode = await execute(command, toOptions(self.optsWithGlobals(), args), ctx);
+    };
+  const opts = <O>(command: Command<O>) => action(command, (o) => o as O);
+  const withArg = <O>(name: string, command: Command<O>) => action(command, (o, args) => ({ ...o, [name]: args[0] }) as O);
+
+  const json = (): Option => new Option('--json', 'print the API answer as JSON');
+  const project = (): Option => new Option('-p, --project <name>', 'project (default: $SLIPWAY_PROJECT)');
+  const env = (): Option => new Option('-e, --env <environment>', 'environment');
+
+  program
+    .command('server')
+    .description('run the control plane (API, dashboard and edge) until interrupted')
+    .option('--port <port>', 'port to listen on', '7070')
+    .option('--host <host>', 'address to bind')
+    .option('--data <dir>', 'data directory (SQLite database, blobs)', './.slipway')
+    .option('--database-url <url>', 'PostgreSQL URL or SQLite path (default: $SLIPWAY_DATABASE_URL, else SQLite in --data)')
+    .option('--base-domain <domain>', 'parent domain of edge URLs (default: localhost)')
+    .option('--log-level <level>', 'log level')
+    .addOption(json())
+    .action(opts(server));
+
+  program
+    .command('login')
+    .description('check a token against a server and save both to the config file')
+    .argument('<url>', 'server URL, e.g. http://localhost:7070')
+    .option('--token <token>', 'API token (default: $SLIPWAY_TOKEN)')
+    .addOption(json())
+    .action(withArg('url', login));
+
+  program.command('whoami').description('show the token in use').addOption(json()).action(opts(whoami));
+
+  const projects = program.command('projects').description('list projects (or: projects create <name>)').addOption(json()).action(opts(listProjects));
+  projects.command('create').description('create a project').argument('<name>').addOption(json()).action(withArg('name', createProject));
+
+  program
+    .command('deploy')
+    .description('upload a directory as a new immutable deployment and print its URL')
+    .argument('<dir>', 'directory to deploy')
+    .addOption(project())
+    .option('--spa', 'serve index.html for paths that match no file')
+    .option('-m, --message <text>', 'note recorded with the deployment')
+    .addOption(json())
+    .action(withArg('dir', deploy));
+
+  program
+    .command('deployments')
+    .description("list a project's deployments, newest first")
+    .addOption(project())
+    .option('--limit <n>', 'how many')
+    .addOption(json())
+    .action(opts(deployments));
+
+  program
+    .command('status')
+    .description('show where each environment points, its pin and lock, and the domains')
+    .addOption(project())
+    .addOption(env())
+    .addOption(json())
+    .action(opts(status));
+
+  program
+    .command('promote')
+    .description('point an environment at a deployment')
+    .argument('<deployment>', 'deployment id (dpl-…)')
+    .addOption(project())
+    .addOption(env().makeOptionMandatory())
+    .option('--reason <text>', 'why (recorded in the audit log)')
+    .option('--expect <vN>', 'fail with RELEASE_CONFLICT unless the current release is vN (v0: none yet)')
+    .option('--force', 'admin break-glass past a lock (needs --reason)')
+    .addOption(json())
+    .action(withArg('deployment', promote));
+
+  program
+    .command('rollback')
+    .description('point an environment back at an earlier deployment and pin it there')
+    .addOption(project())
+    .addOption(env().makeOptionMandatory())
+    .option('--to <target>', 'deployment id (dpl-…) or release (vN); default: the one live before')
+    .option('--reason <text>', 'why (recorded in the audit log)')
+    .option('--expect <vN>', 'fail with RELEASE_CONFLICT unless the current release is vN')
+    .option('--force', 'admin break-glass past a lock (needs --reason)')
+    .addOption(json())
+    .action(opts(rollback));
+
+  program
+    .command('releases')
+    .description("list an environment's releases, newest first")
+    .addOption(project())
+    .addOption(env().makeOptionMandatory())
+    .option('--limit <n>', 'how many')
+    .addOption(json())
+    .action(opts(releases));
+
+  program
+    .command('lock')
+    .description('hold an environment: promote and rollback fail until it is unlocked')
+    .addOption(project())
+    .addOption(env().makeOptionMandatory())
+    .requiredOption('--reason <text>', 'why (shown to everyone blocked by it)')
+    .option('--until <when>', 'a duration (2h, 30m) or an ISO time; default: until unlocked')
+    .option('--force', "admin: replace someone else's lock (needs --reason)")
+    .addOption(json())
+    .action(opts(lock));
+
+  program
+    .command('unlock')
+    .description('release the lock on an environment')
+    .addOption(project())
+    .addOption(env().makeOptionMandatory())
+    .option('--reason <text>', 'why (recorded in the audit log)')
+    .option('--force', "admin: remove someone else's lock (needs --reason)")
+    .addOption(json())
+    .action(opts(unlock));
+
+  program
+    .command('events')
+    .description('show the audit log, newest first')
+    .option('-p, --project <name>', 'only this project')
+    .option('-e, --env <environment>', 'only this environment')
+    .option('--limit <n>', 'how many (default 50)')
+    .option('--before <id>', 'only events older than this id (paging)')
+    .addOption(json())
+    .action(opts(events));
+
+  const tokens = program.command('tokens').description('list API tokens (or: tokens create, tokens revoke)').addOption(json()).action(opts(listTokens));
+  tokens
+    .command('create')
+    .description('create a token and print its secret once')
+    .requiredOption('--name <name>', 'who or what uses it')
+    .addOption(new Option('--role <role>', 'what it may do').choices(['admin', 'deployer', 'viewer']).makeOptionMandatory())
+    .addOption(json())
+    .action(opts(createToken));
+  tokens.command('revoke').description('revoke a token').argument('<id>').addOption(json()).action(withArg('id', revokeToken));
+
+  const domains = program
+    .command('domains')
+    .description("list a project's custom domains (or: domains add, domains remove)")
+    .addOption(project())
+    .addOption(json())
+    .action(opts(listDomains));
+  domains
+    .command('add')
+    .description('serve an environment on a hostname')
+    .argument('<hostname>')
+    .addOption(project())
+    .addOption(env().makeOptionMandatory())
+    .addOption(json())
+    .action(withArg('hostname', addDomain));
+  domains
+    .command('remove')
+    .description('stop serving a hostname')
+    .argument('<hostname>')
+    .addOption(project())
+    .addOption(json())
+    .action(withArg('hostname', removeDomain));
+
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode === 0 ? ExitCode.OK : ExitCode.USAGE;
+    throw err;
+  }
+  return exitCode;
+}
