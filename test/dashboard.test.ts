@@ -1,0 +1,366 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { request as httpRequest } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
+import type { Deployment, DeploymentMeta } from '../src/protocol/api.ts';
+import { SlipwayClient } from '../src/protocol/client.ts';
+import { registerDashboard } from '../src/server/http/dashboard.ts';
+import { startServer, type RunningServer } from '../src/server/server.ts';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const DIST_INDEX = join(ROOT, 'web', 'dist', 'index.html');
+const ADMIN_TOKEN = 'dash-admin-token';
+const SCREENSHOT = '/tmp/slipway-dashboard.png';
+const CHROMIUM = process.env.SLIPWAY_TEST_CHROMIUM ?? '/usr/bin/chromium';
+// Without a browser the browser suite is skipped, visibly, rather than failing on a missing binary.
+const NO_BROWSER = existsSync(CHROMIUM) ? false : `no Chromium at ${CHROMIUM} (apt-get install -y chromium, or set SLIPWAY_TEST_CHROMIUM)`;
+
+async function mtime(path: string): Promise<number | undefined> {
+  try {
+    return (await stat(path)).mtimeMs;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+/** web/dist is stale when any dashboard source (or the client it bundles) is newer than its index.html. */
+async function isDashboardBuilt(): Promise<boolean> {
+  const built = await mtime(DIST_INDEX);
+  if (built === undefined) return false;
+  const sources = [
+    join(ROOT, 'web', 'index.html'),
+    join(ROOT, 'web', 'vite.config.ts'),
+    join(ROOT, 'src', 'protocol', 'client.ts'),
+    ...(await readdir(join(ROOT, 'web', 'src'), { recursive: true })).map((name) => join(ROOT, 'web', 'src', name)),
+  ];
+  for (const source of sources) {
+    if ((await mtime(source) ?? 0) > built) return false;
+  }
+  return true;
+}
+
+function run(command: string, args: string[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`${command} ${args.join(' ')} exited ${code}:\n${output}`))));
+  });
+}
+
+/** Uploads files as a new deployment through the real API, the way `slipway deploy` does. */
+async function deploy(client: SlipwayClient, project: string, files: Record<string, string>, meta: DeploymentMeta): Promise<Deployment> {
+  const entries = Object.entries(files).map(([path, text]) => {
+    const bytes = Buffer.from(text);
+    return { path, bytes, sha256: createHash('sha256').update(bytes).digest('hex'), size: bytes.length, mode: 0o644 };
+  });
+  const upload = await client.createUpload(project, {
+    files: entries.map(({ path, sha256, size, mode }) => ({ path, sha256, size, mode })),
+    meta,
+  });
+  for (const digest of upload.missing) {
+    const entry = entries.find((e) => e.sha256 === digest);
+    assert.ok(entry, `server asked for an unknown digest ${digest}`);
+    await client.putBlob(digest, entry.bytes);
+  }
+  return client.finalizeUpload(project, upload.id);
+}
+
+/** A raw GET, so the path reaches the server exactly as written (fetch would normalize `..`). */
+function rawGet(port: number, path: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ host: '127.0.0.1', port, path, method: 'GET' }, (res) => {
+      let body = '';
+      res.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+describe('dashboard files', () => {
+  let dir: string;
+  let app: FastifyInstance;
+  let missing: FastifyInstance;
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'slipway-dash-files-'));
+    const dist = join(dir, 'dist');
+    await mkdir(join(dist, 'assets'), { recursive: true });
+    await writeFile(join(dir, 'outside.txt'), 'OUTSIDE-BYTES');
+    await writeFile(join(dist, 'secret.txt'), 'DIST-BYTES');
+    await writeFile(join(dist, 'index.html'), '<!doctype html><title>built</title><script type="module" src="/assets/app-1a2b.js"></script>');
+    await writeFile(join(dist, 'assets', 'app-1a2b.js'), 'console.log("app")');
+    await writeFile(join(dist, 'assets', 'app-1a2b.css'), 'body{}');
+    await writeFile(join(dist, 'assets', '.hidden'), 'HIDDEN-BYTES');
+    app = Fastify();
+    await registerDashboard(app, { distDir: dist });
+    missing = Fastify();
+    await registerDashboard(missing, { distDir: join(dir, 'not-built') });
+  });
+
+  after(async () => {
+    await app.close();
+    await missing.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('serves index.html at / with no-cache and a strict CSP', async () => {
+    const res = await app.inject({ url: '/' });
+    assert.equal(res.statusCode, 200);
+    assert.match(res.headers['content-type'] as string, /^text\/html/);
+    assert.equal(res.headers['cache-control'], 'no-cache');
+    assert.match(res.headers['content-security-policy'] as string, /frame-ancestors 'none'/);
+    assert.match(res.body, /<title>built<\/title>/);
+  });
+
+  it('serves hashed assets with a long immutable cache and their content type', async () => {
+    const js = await app.inject({ url: '/assets/app-1a2b.js' });
+    assert.equal(js.statusCode, 200);
+    assert.match(js.headers['content-type'] as string, /^(text|application)\/javascript/);
+    assert.equal(js.headers['cache-control'], 'public, max-age=31536000, immutable');
+    assert.equal(js.body, 'console.log("app")');
+    const css = await app.inject({ url: '/assets/app-1a2b.css' });
+    assert.match(css.headers['content-type'] as string, /^text\/css/);
+    const head = await app.inject({ method: 'HEAD', url: '/assets/app-1a2b.js' });
+    assert.equal(head.statusCode, 200);
+  });
+
+  it('answers 404 for unknown assets and for every way of naming a file outside assets/', async () => {
+    for (const url of [
+      '/assets/nope.js',
+      '/assets/.hidden',
+      '/assets/..%2Fsecret.txt',
+      '/assets/..%2F..%2Foutside.txt',
+      '/assets/%2e%2e%2fsecret.txt',
+      '/assets/..%5Csecret.txt',
+      '/assets/../secret.txt',
+      '/assets/',
+      '/assets/%00',
+      '/secret.txt',
+      '/index.html',
+    ]) {
+      const res = await app.inject({ url });
+      assert.equal(res.statusCode, 404, url);
+      assert.doesNotMatch(res.body, /OUTSIDE-BYTES|DIST-BYTES|HIDDEN-BYTES/, url);
+    }
+  });
+
+  it('says how to build the dashboard when web/dist is missing', async () => {
+    const res = await missing.inject({ url: '/' });
+    assert.equal(res.statusCode, 200);
+    assert.match(res.headers['content-type'] as string, /^text\/html/);
+    assert.match(res.body, /dashboard not built: run <code>npm run build:web<\/code>/);
+    assert.equal((await missing.inject({ url: '/assets/app.js' })).statusCode, 404);
+  });
+});
+
+describe('dashboard in a browser', { skip: NO_BROWSER }, () => {
+  let dataDir: string;
+  let server: RunningServer;
+  let client: SlipwayClient;
+  let browser: Browser;
+  let page: Page;
+  let first: Deployment;
+  let second: Deployment;
+  const problems: string[] = [];
+
+  before(async () => {
+    if (!(await isDashboardBuilt())) await run('npx', ['vite', 'build', '--config', 'web/vite.config.ts']);
+    dataDir = await mkdtemp(join(tmpdir(), 'slipway-dash-'));
+    server = await startServer({ dataDir, databaseUrl: join(dataDir, 'slipway.db'), port: 0, adminToken: ADMIN_TOKEN, quiet: true });
+    client = new SlipwayClient({ url: server.url, token: ADMIN_TOKEN });
+    await client.createProject('shop');
+    first = await deploy(
+      client,
+      'shop',
+      { 'index.html': '<h1>shop one</h1>', 'app.js': 'console.log(1)' },
+      { commit: '3f2a9c1d8e7b6a5f4e3d2c1b0a9f8e7d6c5b4a39', branch: 'main', message: 'Add the checkout page\n\nLonger body.', author: 'ada' },
+    );
+    second = await deploy(
+      client,
+      'shop',
+      { 'index.html': '<h1>shop two</h1>', 'app.js': 'console.log(2)', 'style.css': 'h1{color:red}' },
+      { commit: '9b8a7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a0b', branch: 'main', message: 'Make the buy button red' },
+    );
+    await client.promote('shop', 'production', { deployment: first.id, expectRelease: 0 });
+    await client.promote('shop', 'staging', { deployment: second.id });
+
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--no-sandbox', '--headless', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'],
+    });
+    page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    page.setDefaultTimeout(15_000);
+    page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
+    page.on('console', (message) => {
+      // API refusals (401, 409, 423) are expected here; Chromium logs each as a failed load.
+      if (message.type() === 'error' && !message.text().startsWith('Failed to load resource')) problems.push(`console: ${message.text()}`);
+    });
+  });
+
+  after(async () => {
+    await browser?.close();
+    await server?.close();
+    if (dataDir) await rm(dataDir, { recursive: true, force: true });
+  });
+
+  const card = (environment: string): Locator => page.locator(`[data-environment="${environment}"]`);
+  const showsDeployment = (environment: string, id: string) => card(environment).locator('.env-deployment', { hasText: id }).waitFor();
+
+  it('serves the built dashboard at / and keeps the API and edge paths its own', async () => {
+    const res = await fetch(`${server.url}/`);
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('cache-control'), 'no-cache');
+    const html = await res.text();
+    const script = /src="(\/assets\/[^"]+\.js)"/.exec(html)?.[1];
+    assert.ok(script, 'index.html names its bundle');
+    const asset = await fetch(`${server.url}${script}`);
+    assert.equal(asset.status, 200);
+    assert.equal(asset.headers.get('cache-control'), 'public, max-age=31536000, immutable');
+    assert.equal((await fetch(`${server.url}/healthz`)).status, 200);
+    const api = await fetch(`${server.url}/api/v1/projects`);
+    assert.equal(api.status, 401);
+    assert.equal(((await api.json()) as { error: { code: string } }).error.code, 'UNAUTHENTICATED');
+    for (const path of ['/assets/../../package.json', '/assets/..%2F..%2F..%2Fpackage.json', '/assets/%2e%2e/%2e%2e/%2e%2e/package.json']) {
+      const res = await rawGet(server.port, path);
+      assert.equal(res.status, 404, path);
+      assert.doesNotMatch(res.body, /"name": "slipway"/, path);
+    }
+  });
+
+  it('signs in with a token, and shows the API error code for a wrong one', async () => {
+    await page.goto(`${server.url}/`);
+    await page.getByLabel('API token').fill('not-a-token');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('alert').filter({ hasText: 'UNAUTHENTICATED' }).waitFor();
+    await page.getByLabel('API token').fill(ADMIN_TOKEN);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Projects' }).waitFor();
+    assert.equal(await page.evaluate(() => localStorage.getItem('slipway.token')), ADMIN_TOKEN);
+    // The stored token survives a reload.
+    await page.reload();
+    await page.getByRole('link', { name: 'shop', exact: true }).click();
+    await page.getByRole('heading', { name: 'shop', level: 1 }).waitFor();
+  });
+
+  it('shows production on the deployment it points at, with deployments and their metadata', async () => {
+    await showsDeployment('production', first.id);
+    assert.match(await card('production').innerText(), /v1/);
+    await showsDeployment('staging', second.id);
+    const row = page.locator(`tr[data-deployment="${first.id}"]`);
+    const text = await row.innerText();
+    assert.match(text, /3f2a9c1/);
+    assert.match(text, /Add the checkout page/);
+    assert.match(text, /2 files/);
+    assert.equal(await row.getByRole('link', { name: new RegExp(first.id) }).getAttribute('href'), first.url);
+  });
+
+  it('promotes a deployment to production from the deployments table', async () => {
+    await page.locator(`tr[data-deployment="${second.id}"]`).getByRole('button', { name: 'Promote to…' }).click();
+    const form = page.getByRole('form', { name: `Promote ${second.id}` });
+    await form.getByLabel('Target environment').selectOption('production');
+    await form.getByLabel('Reason (optional)').fill('ship the red button');
+    await form.getByRole('button', { name: 'Promote to production' }).click();
+    await showsDeployment('production', second.id);
+    const production = await client.getEnvironment('shop', 'production');
+    assert.equal(production.deployment, second.id);
+    assert.equal(production.release?.number, 2);
+  });
+
+  it('refuses a promotion with RELEASE_CONFLICT when production moved after the form was opened', async () => {
+    await page.locator(`tr[data-deployment="${first.id}"]`).getByRole('button', { name: 'Promote to…' }).click();
+    const form = page.getByRole('form', { name: `Promote ${first.id}` });
+    await form.getByLabel('Target environment').selectOption('production');
+    await form.getByText('production is at v2').waitFor();
+    // Someone else moves production meanwhile (v2 → v3).
+    await client.promote('shop', 'production', { deployment: first.id, expectRelease: 2, reason: 'from the CLI' });
+    await form.getByRole('button', { name: 'Promote to production' }).click();
+    const alert = form.getByRole('alert');
+    await alert.filter({ hasText: 'RELEASE_CONFLICT' }).waitFor();
+    assert.match(await alert.innerText(), /now at v3 \(you saw v2\)/);
+    await form.getByRole('button', { name: 'Cancel' }).click();
+    const production = await client.getEnvironment('shop', 'production');
+    assert.equal(production.release?.number, 3, 'the refused promotion changed nothing');
+    await showsDeployment('production', first.id);
+  });
+
+  it('rolls production back and shows it PINNED', async () => {
+    await card('production').getByRole('button', { name: 'Rollback' }).click();
+    const form = page.getByRole('form', { name: 'Roll back production' });
+    await form.getByText(second.id).waitFor();
+    await form.getByLabel(/Reason/).fill('checkout errors');
+    await form.getByRole('button', { name: 'Roll back' }).click();
+    await card('production').locator('.badge-pinned', { hasText: 'PINNED' }).waitFor();
+    await showsDeployment('production', second.id);
+    assert.match(await card('production').innerText(), /Pinned by admin/);
+    const production = await client.getEnvironment('shop', 'production');
+    assert.equal(production.deployment, second.id);
+    assert.equal(production.release?.number, 4);
+    assert.equal(production.pin?.by, 'admin');
+  });
+
+  it('locks production with a reason and shows it LOCKED; a promotion is then refused with its code', async () => {
+    await card('production').getByRole('button', { name: 'Lock' }).click();
+    const form = page.getByRole('form', { name: 'Lock production' });
+    await form.getByLabel('Reason').fill('launch freeze');
+    await form.getByLabel('Until (optional)').fill('2h');
+    await form.getByRole('button', { name: 'Lock' }).click();
+    await card('production').locator('.badge-locked', { hasText: 'LOCKED' }).waitFor();
+    assert.match(await card('production').innerText(), /Locked by admin — “launch freeze” until/);
+    const production = await client.getEnvironment('shop', 'production');
+    assert.equal(production.lock?.reason, 'launch freeze');
+    assert.ok(production.lock?.until, 'the lock has an end');
+
+    await page.locator(`tr[data-deployment="${first.id}"]`).getByRole('button', { name: 'Promote to…' }).click();
+    const promote = page.getByRole('form', { name: `Promote ${first.id}` });
+    await promote.getByLabel('Target environment').selectOption('production');
+    await promote.getByRole('button', { name: 'Promote to production' }).click();
+    await promote.getByRole('alert').filter({ hasText: 'ENVIRONMENT_LOCKED' }).waitFor();
+    await promote.getByRole('button', { name: 'Cancel' }).click();
+    assert.equal((await client.getEnvironment('shop', 'production')).release?.number, 4);
+  });
+
+  it('lists the releases of production and the audit log of these actions', async () => {
+    await card('production').getByRole('button', { name: 'Release history' }).click();
+    const releases = page.getByRole('table', { name: 'Releases of production' });
+    const v4 = releases.locator('tr[data-release="4"]');
+    await v4.waitFor();
+    const v4Text = await v4.innerText();
+    assert.match(v4Text, /rollback/);
+    assert.match(v4Text, /checkout errors/);
+    assert.match(await releases.locator('tr[data-release="2"]').innerText(), /ship the red button/);
+    assert.equal(await releases.locator('tbody tr').count(), 4);
+
+    const audit = page.getByRole('table', { name: 'Audit log' });
+    for (const action of ['project.create', 'release.promote', 'release.rollback', 'environment.pin', 'environment.lock']) {
+      await audit.locator(`tr[data-action="${action}"]`).first().waitFor();
+    }
+    assert.match(await audit.locator('tr[data-action="environment.lock"]').innerText(), /launch freeze/);
+    assert.equal(await audit.locator('tr[data-action="release.promote"]').count(), 4);
+  });
+
+  it('looks right (screenshot) and logged no page errors', async () => {
+    await page.mouse.move(0, 0);
+    await page.screenshot({ path: SCREENSHOT, fullPage: true });
+    assert.deepEqual(problems, []);
+  });
+
+  it('signs out and forgets the token', async () => {
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByLabel('API token').waitFor();
+    assert.equal(await page.evaluate(() => localStorage.getItem('slipway.token')), null);
+  });
+});

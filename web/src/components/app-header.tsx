@@ -1,0 +1,31 @@
+import { projectsHref } from '../route.ts';
+import { useSession } from '../session.ts';
+
+export function AppHeader() {
+  const { whoami, signOut } = useSession();
+  return (
+    <header className="app-header">
+      <div className="app-header-inner">
+        <a className="brand" href={projectsHref}>
+          <span className="brand-mark" aria-hidden="true" />
+          Slipway
+        </a>
+        <nav className="app-nav">
+          <a href={projectsHref}>Projects</a>
+          <a href="/api/docs" target="_blank" rel="noreferrer">
+            API
+          </a>
+        </nav>
+        <div className="identity">
+          <span className="identity-name" title={`Token ${whoami.token.id}`}>
+            {whoami.token.name}
+          </span>
+          <span className="chip">{whoami.token.role}</span>
+          <button type="button" className="button small" onClick={() => signOut()}>
+            Sign out
+          </button>
+        </div>
+      </div>
+    </header>
+  );
+}

@@ -1,0 +1,130 @@
+import { Fragment, useState } from 'react';
+import type { Deployment, Environment } from '../../../src/protocol/api.ts';
+import { firstLine, formatBytes, formatCount, shortCommit } from '../format.ts';
+import { useSession } from '../session.ts';
+import { ExternalLink } from './external-link.tsx';
+import { PromoteForm } from './promote-form.tsx';
+import { TimeAgo } from './time-ago.tsx';
+
+export function DeploymentsTable({
+  project,
+  deployments,
+  environments,
+  refresh,
+  onDone,
+}: {
+  project: string;
+  deployments: Deployment[];
+  environments: Environment[];
+  refresh: () => Promise<void>;
+  onDone: (message: string) => void;
+}) {
+  const { canDeploy } = useSession();
+  const [promoting, setPromoting] = useState<string | undefined>(undefined);
+
+  if (deployments.length === 0) {
+    return (
+      <div className="empty">
+        <p>No deployments yet — run</p>
+        <pre>
+          <code>slipway deploy ./dist --project {project}</code>
+        </pre>
+        <p className="muted">Each deployment gets its own URL forever; promoting it to an environment moves a pointer, never rebuilds.</p>
+      </div>
+    );
+  }
+
+  return (
+    <div className="table-wrap">
+      <table className="table deployments">
+        <thead>
+          <tr>
+            <th>Deployment</th>
+            <th>Source</th>
+            <th>Created</th>
+            <th className="num">Files</th>
+            <th className="num">Size</th>
+            <th>Live in</th>
+            <th aria-label="Actions" />
+          </tr>
+        </thead>
+        <tbody>
+          {deployments.map((deployment) => {
+            const liveIn = environments.filter((e) => e.deployment === deployment.id);
+            const { commit, branch, message, author } = deployment.meta;
+            return (
+              <Fragment key={deployment.id}>
+                <tr data-deployment={deployment.id} className={promoting === deployment.id ? 'is-open' : undefined}>
+                  <td>
+                    <ExternalLink href={deployment.url} className="mono">
+                      {deployment.id}
+                    </ExternalLink>
+                  </td>
+                  <td className="source">
+                    {commit || branch ? (
+                      <div className="source-ref">
+                        {commit && <code title={commit}>{shortCommit(commit)}</code>}
+                        {branch && <span className="branch">{branch}</span>}
+                        {author && <span className="muted">{author}</span>}
+                      </div>
+                    ) : null}
+                    {message ? (
+                      <div className="source-message" title={message}>
+                        {firstLine(message)}
+                      </div>
+                    ) : (
+                      !commit && !branch && <span className="muted">{deployment.meta.source ?? 'upload'}</span>
+                    )}
+                  </td>
+                  <td className="nowrap">
+                    <TimeAgo iso={deployment.createdAt} />
+                    <div className="muted small">by {deployment.createdBy}</div>
+                  </td>
+                  <td className="num">{formatCount(deployment.fileCount, 'file')}</td>
+                  <td className="num nowrap">{formatBytes(deployment.totalBytes)}</td>
+                  <td>
+                    <div className="chips">
+                      {liveIn.map((e) => (
+                        <span key={e.name} className="chip chip-live">
+                          {e.name}
+                        </span>
+                      ))}
+                    </div>
+                  </td>
+                  <td className="row-actions">
+                    <button
+                      type="button"
+                      className="button small"
+                      disabled={!canDeploy}
+                      title={canDeploy ? undefined : 'A viewer token cannot promote'}
+                      onClick={() => setPromoting(promoting === deployment.id ? undefined : deployment.id)}
+                      aria-expanded={promoting === deployment.id}
+                    >
+                      Promote to…
+                    </button>
+                  </td>
+                </tr>
+                {promoting === deployment.id && (
+                  <tr className="form-row-wrap">
+                    <td colSpan={7}>
+                      <PromoteForm
+                        deployment={deployment}
+                        environments={environments}
+                        refresh={refresh}
+                        onCancel={() => setPromoting(undefined)}
+                        onDone={(message) => {
+                          setPromoting(undefined);
+                          onDone(message);
+                        }}
+                      />
+                    </td>
+                  </tr>
+                )}
+              </Fragment>
+            );
+          })}
+        </tbody>
+      </table>
+    </div>
+  );
+}

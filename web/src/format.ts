@@ -1,0 +1,65 @@
+const UNITS = ['B', 'KB', 'MB', 'GB', 'TB'] as const;
+
+export function formatBytes(bytes: number): string {
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < UNITS.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  const digits = unit === 0 || value >= 100 ? 0 : 1;
+  return `${value.toFixed(digits)} ${UNITS[unit]}`;
+}
+
+export function formatCount(count: number, one: string, many = `${one}s`): string {
+  return `${count.toLocaleString('en')} ${count === 1 ? one : many}`;
+}
+
+const RELATIVE = new Intl.RelativeTimeFormat('en', { numeric: 'auto' });
+const STEPS: [Intl.RelativeTimeFormatUnit, number][] = [
+  ['second', 60],
+  ['minute', 60],
+  ['hour', 24],
+  ['day', 30],
+  ['month', 12],
+  ['year', Number.POSITIVE_INFINITY],
+];
+
+/** "3 minutes ago", "in 2 hours". */
+export function formatRelative(iso: string, now: number = Date.now()): string {
+  const at = Date.parse(iso);
+  if (Number.isNaN(at)) return iso;
+  let value = (at - now) / 1000;
+  for (const [unit, size] of STEPS) {
+    if (Math.abs(value) < size) {
+      if (unit === 'second' && Math.abs(value) < 10) return 'just now';
+      return RELATIVE.format(Math.round(value), unit);
+    }
+    value /= size;
+  }
+  return iso;
+}
+
+const ABSOLUTE = new Intl.DateTimeFormat('en', { dateStyle: 'medium', timeStyle: 'medium' });
+
+export function formatAbsolute(iso: string): string {
+  const at = Date.parse(iso);
+  return Number.isNaN(at) ? iso : ABSOLUTE.format(at);
+}
+
+const SHORT = new Intl.DateTimeFormat('en', { dateStyle: 'medium', timeStyle: 'short' });
+
+export function formatShort(iso: string): string {
+  const at = Date.parse(iso);
+  return Number.isNaN(at) ? iso : SHORT.format(at);
+}
+
+export function shortCommit(commit: string): string {
+  return /^[0-9a-f]{12,}$/i.test(commit) ? commit.slice(0, 7) : commit;
+}
+
+/** The first line of a commit message. */
+export function firstLine(text: string): string {
+  const line = text.split('\n', 1)[0] ?? '';
+  return line.trim();
+}

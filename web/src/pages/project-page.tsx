@@ -1,0 +1,147 @@
+import { useCallback, useState } from 'react';
+import type { Environment, Release } from '../../../src/protocol/api.ts';
+import { AuditLog } from '../components/audit-log.tsx';
+import { DeploymentsTable } from '../components/deployments-table.tsx';
+import { DomainsPanel } from '../components/domains-panel.tsx';
+import { EnvironmentCard } from '../components/environment-card.tsx';
+import { ErrorNote } from '../components/error-note.tsx';
+import { ExternalLink } from '../components/external-link.tsx';
+import { ReleasesPanel } from '../components/releases-panel.tsx';
+import { Toast } from '../components/toast.tsx';
+import { projectsHref } from '../route.ts';
+import { useSession } from '../session.ts';
+import { usePoll } from '../use-poll.ts';
+
+const POLL_MS = 4000;
+
+/** Pipeline order, left to right: everything else, then staging, then production. */
+function rank(name: string): number {
+  return name === 'production' ? 2 : name === 'staging' ? 1 : 0;
+}
+
+function byPipeline(a: Environment, b: Environment): number {
+  return rank(a.name) - rank(b.name) || a.name.localeCompare(b.name);
+}
+
+export function ProjectPage({ project }: { project: string }) {
+  const { client } = useSession();
+  const load = useCallback(async () => {
+    const [status, deployments, events, domains] = await Promise.all([
+      client.getProjectStatus(project),
+      client.listDeployments(project, { limit: 30 }),
+      client.listEvents({ project, limit: 50 }),
+      client.listDomains(project),
+    ]);
+    const environments = [...status.environments].sort(byPipeline);
+    const releases: Record<string, Release[]> = Object.fromEntries(
+      await Promise.all(environments.map(async (e) => [e.name, (await client.listReleases(project, e.name, { limit: 20 })).releases] as const)),
+    );
+    return { project: status.project, environments, releases, deployments: deployments.deployments, events: events.events, domains: domains.domains };
+  }, [client, project]);
+  const poll = usePoll(load, POLL_MS);
+  const [notice, setNotice] = useState<string | undefined>(undefined);
+  const [releasesOf, setReleasesOf] = useState<string | undefined>(undefined);
+  const closeNotice = useCallback(() => setNotice(undefined), []);
+  const showReleases = (name: string) => {
+    setReleasesOf(name);
+    document.getElementById('releases')?.scrollIntoView({ behavior: 'smooth', block: 'start' });
+  };
+
+  const data = poll.data;
+  if (data === undefined) {
+    return (
+      <main className="page">
+        <Breadcrumbs project={project} />
+        {poll.error ? (
+          <>
+            <ErrorNote error={poll.error} />
+            {poll.error.code === 'PROJECT_NOT_FOUND' && (
+              <p>
+                <a href={projectsHref}>Back to the projects</a>
+              </p>
+            )}
+          </>
+        ) : (
+          <p className="muted">Loading…</p>
+        )}
+      </main>
+    );
+  }
+
+  return (
+    <main className="page">
+      <Breadcrumbs project={project} />
+      <div className="page-head">
+        <h1>{data.project.name}</h1>
+        <ExternalLink href={data.project.url} className="head-link" />
+      </div>
+      {poll.error && (
+        <div className="stale">
+          <ErrorNote error={poll.error} />
+          <span className="muted small">Showing the last data that loaded.</span>
+        </div>
+      )}
+
+      <section className="section" aria-labelledby="environments-title">
+        <h2 id="environments-title">Environments</h2>
+        {data.environments.length === 0 ? (
+          <div className="empty card">
+            <p>No environments yet. Promote a deployment to create one — production is the usual first.</p>
+          </div>
+        ) : (
+          <div className="env-grid">
+            {data.environments.map((environment) => (
+              <EnvironmentCard
+                key={environment.name}
+                environment={environment}
+                releases={data.releases[environment.name] ?? []}
+                refresh={poll.refresh}
+                onDone={setNotice}
+                onShowReleases={() => showReleases(environment.name)}
+              />
+            ))}
+          </div>
+        )}
+      </section>
+
+      <section className="section" aria-labelledby="deployments-title">
+        <h2 id="deployments-title">Deployments</h2>
+        <div className="card flush">
+          <DeploymentsTable project={project} deployments={data.deployments} environments={data.environments} refresh={poll.refresh} onDone={setNotice} />
+        </div>
+      </section>
+
+      <section className="section" id="releases" aria-labelledby="releases-title">
+        <h2 id="releases-title">Releases</h2>
+        <div className="card flush">
+          <ReleasesPanel environments={data.environments} releases={data.releases} selected={releasesOf} onSelect={setReleasesOf} />
+        </div>
+      </section>
+
+      <section className="section" aria-labelledby="audit-title">
+        <h2 id="audit-title">Audit log</h2>
+        <div className="card flush">
+          <AuditLog events={data.events} />
+        </div>
+      </section>
+
+      <section className="section" aria-labelledby="domains-title">
+        <h2 id="domains-title">Custom domains</h2>
+        <div className="card">
+          <DomainsPanel project={project} domains={data.domains} environments={data.environments} refresh={poll.refresh} onDone={setNotice} />
+        </div>
+      </section>
+      <Toast message={notice} onClose={closeNotice} />
+    </main>
+  );
+}
+
+function Breadcrumbs({ project }: { project: string }) {
+  return (
+    <nav className="breadcrumbs" aria-label="Breadcrumbs">
+      <a href={projectsHref}>Projects</a>
+      <span aria-hidden="true">/</span>
+      <span>{project}</span>
+    </nav>
+  );
+}

@@ -1,0 +1,40 @@
+import { useSyncExternalStore } from 'react';
+
+/**
+ * Hash routing: the server only ever serves `/`, so no dashboard URL can collide with the
+ * API, /healthz or /metrics, and a reload of any view needs no server-side fallback.
+ */
+export type Route = { page: 'projects' } | { page: 'project'; project: string } | { page: 'unknown'; hash: string };
+
+export function parseRoute(hash: string): Route {
+  if (hash === '' || hash === '#' || hash === '#/') return { page: 'projects' };
+  const match = /^#\/projects\/([^/]+)\/?$/.exec(hash);
+  const encoded = match?.[1];
+  if (encoded === undefined) return { page: 'unknown', hash };
+  const project = decodeSegment(encoded);
+  return project === undefined ? { page: 'unknown', hash } : { page: 'project', project };
+}
+
+function decodeSegment(segment: string): string | undefined {
+  try {
+    return decodeURIComponent(segment);
+  } catch (err) {
+    if (err instanceof URIError) return undefined;
+    throw err;
+  }
+}
+
+export const projectsHref = '#/';
+
+export function projectHref(project: string): string {
+  return `#/projects/${encodeURIComponent(project)}`;
+}
+
+function subscribe(onChange: () => void): () => void {
+  window.addEventListener('hashchange', onChange);
+  return () => window.removeEventListener('hashchange', onChange);
+}
+
+export function useRoute(): Route {
+  return parseRoute(useSyncExternalStore(subscribe, () => window.location.hash));
+}
