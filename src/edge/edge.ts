@@ -1,0 +1,320 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { isIP } from 'node:net';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { Counter } from 'prom-client';
+import type { Registry } from 'prom-client';
+import type { Blobs } from '../blobs/blobs.ts';
+import { parseEdgeHost } from '../core/urls.ts';
+import type { UrlConfig } from '../core/urls.ts';
+import type { DomainRow, Store } from '../store/store.ts';
+import { matchesIfNoneMatch, matchesIfRange } from './conditional.ts';
+import { FileCache } from './file-cache.ts';
+import { FreshLookup } from './fresh-lookup.ts';
+import type { FileCacheOptions } from './file-cache.ts';
+import { CACHE_CONTROL, CacheMode, ManifestCache } from './manifest-cache.ts';
+import type { EdgeDeployment, EdgeFile } from './manifest-cache.ts';
+import { edgePage } from './pages.ts';
+import { parseRange } from './range.ts';
+import { parseRequestPath, resolveFile } from './request-path.ts';
+
+export interface EdgeLog {
+  error(obj: unknown, msg: string): void;
+}
+
+export interface EdgeDeps {
+  store: Store;
+  blobs: Blobs;
+  urls: UrlConfig;
+  registry?: Registry;
+  /** Where failures of the store or blob store are reported (a pino logger fits). */
+  log?: EdgeLog;
+  /** Deployments whose manifests stay in memory; 256 by default. */
+  maxDeployments?: number;
+  fileCache?: FileCacheOptions;
+}
+
+export interface Edge {
+  /**
+   * Serves req if its Host is an edge host (a *.<baseDomain> deployment/environment/production
+   * host, or a custom domain in the store) and resolves true; resolves false without touching
+   * res otherwise, so the caller hands the request to the control plane. Never rejects.
+   */
+  handle(req: IncomingMessage, res: ServerResponse): Promise<boolean>;
+}
+
+/** What a Host header names. Parsing is pure, so results are kept per header value. */
+type HostRoute = { kind: 'control' } | DeploymentRoute | EnvironmentRoute | DomainRoute;
+interface DeploymentRoute {
+  kind: 'deployment';
+  project: string;
+  deploymentId: string;
+}
+interface EnvironmentRoute {
+  kind: 'environment';
+  project: string;
+  environment: string;
+}
+interface DomainRoute {
+  kind: 'domain';
+  hostname: string;
+}
+interface DomainTarget {
+  domain: DomainRow | undefined;
+  deploymentId: string | null | undefined;
+}
+
+const CONTROL: HostRoute = { kind: 'control' };
+const TRUE = Promise.resolve(true);
+const FALSE = Promise.resolve(false);
+/** Host headers are chosen by clients; the memo of parsed ones must stay small. */
+const MAX_HOST_ROUTES = 4096;
+const ALLOW = ['Allow', 'GET, HEAD'];
+const PAGE_HEADERS_TAIL = ['Cache-Control', CACHE_CONTROL[CacheMode.revalidate], 'X-Content-Type-Options', 'nosniff'];
+
+export function createEdge(deps: EdgeDeps): Edge {
+  const { store, blobs, log } = deps;
+  const baseDomain = deps.urls.baseDomain.toLowerCase();
+  const manifests = new ManifestCache(store, blobs, deps.maxDeployments);
+  const bodies = new FileCache(blobs, deps.fileCache);
+  const countStatus = statusCounter(deps.registry);
+  const hostRoutes = new Map<string, HostRoute>();
+  // Pointers are read from the store for every request (never cached), but concurrent
+  // requests share a read that started after they arrived; see FreshLookup. Routes are
+  // memoized per Host header, so the route object itself is the key.
+  const livePointers = new FreshLookup((route: EnvironmentRoute) => store.findLiveDeploymentId(route.project, route.environment));
+  const domainTargets = new FreshLookup(async (route: DomainRoute): Promise<DomainTarget> => {
+    const domain = await store.findDomain(route.hostname);
+    if (domain === undefined) return { domain, deploymentId: undefined };
+    const environment = await store.findEnvironment(domain.projectId, domain.environment);
+    return { domain, deploymentId: environment?.deploymentId };
+  });
+
+  function routeOf(hostHeader: string | undefined): HostRoute {
+    if (hostHeader === undefined || hostHeader === '') return CONTROL;
+    let route = hostRoutes.get(hostHeader);
+    if (route === undefined) {
+      route = parseRoute(hostHeader, baseDomain);
+      if (hostRoutes.size >= MAX_HOST_ROUTES) hostRoutes.clear();
+      hostRoutes.set(hostHeader, route);
+    }
+    return route;
+  }
+
+  function handle(req: IncomingMessage, res: ServerResponse): Promise<boolean> {
+    try {
+      const route = routeOf(req.headers.host);
+      if (route.kind === 'control') return FALSE;
+      // The hot path: a deployment URL whose manifest is in memory needs no lookup at all.
+      if (route.kind === 'deployment' && (req.method === 'GET' || req.method === 'HEAD')) {
+        const deployment = manifests.peek(route.deploymentId);
+        const path = parseRequestPath(req.url ?? '/');
+        if (deployment !== undefined && path !== undefined && deployment.projectName === route.project) {
+          const pending = serveDeployment(req, res, deployment, path, CacheMode.immutable);
+          return pending === undefined ? TRUE : pending.then(() => true, (err: unknown) => fail(res, err));
+        }
+      }
+      return handleRoute(req, res, route).catch((err: unknown) => fail(res, err));
+    } catch (err) {
+      return Promise.resolve(fail(res, err));
+    }
+  }
+
+  async function handleRoute(req: IncomingMessage, res: ServerResponse, route: Exclude<HostRoute, { kind: 'control' }>): Promise<boolean> {
+    // Only a custom domain needs the store to know whether the request is the edge's at all.
+    const target = route.kind === 'domain' ? await domainTargets.get(route) : undefined;
+    if (route.kind === 'domain' && target?.domain === undefined) return false;
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      sendPage(res, 405, 'Method not allowed', `The edge serves files with GET and HEAD, not ${req.method ?? 'this method'}.`, ALLOW);
+      return true;
+    }
+    const path = parseRequestPath(req.url ?? '/');
+    if (path === undefined) {
+      sendPage(res, 400, 'Bad request', 'The request path is malformed or leaves the deployment.');
+      return true;
+    }
+    let deployment: EdgeDeployment | undefined;
+    let mode: CacheMode = CacheMode.revalidate;
+    if (route.kind === 'deployment') {
+      mode = CacheMode.immutable;
+      deployment = await manifests.find(route.deploymentId);
+      if (deployment === undefined || deployment.projectName !== route.project) {
+        sendPage(res, 404, 'Not found', `There is no deployment ${route.deploymentId} of project "${route.project}".`);
+        return true;
+      }
+    } else if (route.kind === 'environment') {
+      const id = await livePointers.get(route);
+      if (typeof id !== 'string') {
+        await sendMissingEnvironment(res, route.project, route.environment, id);
+        return true;
+      }
+      deployment = manifests.peek(id) ?? (await manifests.find(id));
+      if (deployment === undefined) {
+        sendPage(res, 404, 'Not found', `Environment "${route.environment}" of project "${route.project}" points at deployment ${id}, which no longer exists.`);
+        return true;
+      }
+    } else if (target?.domain !== undefined) {
+      const id = target.deploymentId;
+      if (typeof id !== 'string') {
+        sendPage(res, 404, 'Not found', `Environment "${target.domain.environment}" of ${route.hostname} has no deployment yet.`);
+        return true;
+      }
+      deployment = manifests.peek(id) ?? (await manifests.find(id));
+      if (deployment === undefined) {
+        sendPage(res, 404, 'Not found', `${route.hostname} points at deployment ${id}, which no longer exists.`);
+        return true;
+      }
+    }
+    if (deployment === undefined) return false;
+    await serveDeployment(req, res, deployment, path, mode);
+    return true;
+  }
+
+  async function sendMissingEnvironment(res: ServerResponse, project: string, environment: string, id: null | undefined): Promise<void> {
+    if (id === null) {
+      sendPage(res, 404, 'Not found', `Environment "${environment}" of project "${project}" has no deployment yet.`);
+    } else if ((await store.findProjectByName(project)) === undefined) {
+      sendPage(res, 404, 'Not found', `There is no project "${project}".`);
+    } else {
+      sendPage(res, 404, 'Not found', `Project "${project}" has no environment "${environment}".`);
+    }
+  }
+
+  /** Answers from a loaded deployment; returns a promise only when the body is not in memory. */
+  function serveDeployment(req: IncomingMessage, res: ServerResponse, deployment: EdgeDeployment, path: string, mode: CacheMode): Promise<void> | undefined {
+    const file = resolveFile(deployment.files, path);
+    if (file !== undefined) return serveFile(req, res, file, mode);
+    if (deployment.spa && deployment.index !== undefined) return serveFile(req, res, deployment.index, mode);
+    if (deployment.notFound !== undefined) return serveNotFoundFile(req, res, deployment.notFound);
+    sendPage(res, 404, 'Not found', `There is no file at /${path} in deployment ${deployment.id}.`);
+    return undefined;
+  }
+
+  function serveFile(req: IncomingMessage, res: ServerResponse, file: EdgeFile, mode: CacheMode): Promise<void> | undefined {
+    const ifNoneMatch = req.headers['if-none-match'];
+    if (ifNoneMatch !== undefined && matchesIfNoneMatch(ifNoneMatch, file.etag)) {
+      res.writeHead(304, file.notModifiedHeaders(mode));
+      res.end();
+      countStatus(304);
+      return undefined;
+    }
+    const rangeHeader = req.headers.range;
+    if (rangeHeader !== undefined && matchesIfRange(req.headers['if-range'], file.etag)) {
+      const range = parseRange(rangeHeader, file.size);
+      if (range.kind === 'unsatisfiable') {
+        res.writeHead(416, ['Content-Range', `bytes */${file.size}`, 'Content-Length', '0', ...file.notModifiedHeaders(mode)]);
+        res.end();
+        countStatus(416);
+        return undefined;
+      }
+      if (range.kind === 'partial') {
+        const headers = file.okHeaders(mode).slice();
+        headers[3] = String(range.end - range.start + 1);
+        headers.push('Content-Range', `bytes ${range.start}-${range.end}/${file.size}`);
+        return sendBody(req, res, file, 206, headers, range.start, range.end);
+      }
+    }
+    return sendBody(req, res, file, 200, file.okHeaders(mode), 0, file.size - 1);
+  }
+
+  function serveNotFoundFile(req: IncomingMessage, res: ServerResponse, file: EdgeFile): Promise<void> | undefined {
+    const headers = ['Content-Type', file.contentType, 'Content-Length', String(file.size), ...PAGE_HEADERS_TAIL];
+    return sendBody(req, res, file, 404, headers, 0, file.size - 1);
+  }
+
+  /** Writes head and bytes start..end (inclusive) of a file's body. */
+  function sendBody(req: IncomingMessage, res: ServerResponse, file: EdgeFile, status: number, headers: string[], start: number, end: number): Promise<void> | undefined {
+    if (req.method === 'HEAD' || end < start) {
+      res.writeHead(status, headers);
+      res.end();
+      countStatus(status);
+      return undefined;
+    }
+    if (!bodies.isCacheable(file.size)) return streamBody(res, file, status, headers, start, end);
+    const body = bodies.peek(file.sha256);
+    if (body === undefined) {
+      return bodies.load(file.sha256).then((loaded) => writeBody(res, status, headers, loaded, start, end, file.size));
+    }
+    writeBody(res, status, headers, body, start, end, file.size);
+    return undefined;
+  }
+
+  function writeBody(res: ServerResponse, status: number, headers: string[], body: Buffer, start: number, end: number, size: number): void {
+    res.writeHead(status, headers);
+    res.end(start === 0 && end === size - 1 ? body : body.subarray(start, end + 1));
+    countStatus(status);
+  }
+
+  async function streamBody(res: ServerResponse, file: EdgeFile, status: number, headers: string[], start: number, end: number): Promise<void> {
+    const body = blobs.stream(file.sha256, start === 0 && end === file.size - 1 ? undefined : { start, end });
+    // Wait for the first bytes before committing to a status: a missing blob still gets a 502.
+    await whenReadable(body);
+    res.writeHead(status, headers);
+    countStatus(status);
+    try {
+      await pipeline(body, res);
+    } catch (err) {
+      // A client that goes away mid-body is not a failure of the edge; a blob that breaks is.
+      if (body.errored !== null || !res.destroyed) throw err;
+    }
+  }
+
+  function sendPage(res: ServerResponse, status: number, title: string, message: string, extra: readonly string[] = []): void {
+    const page = edgePage(status, title, message);
+    res.writeHead(status, ['Content-Type', 'text/html; charset=utf-8', 'Content-Length', String(page.byteLength), ...PAGE_HEADERS_TAIL, ...extra]);
+    res.end(res.req.method === 'HEAD' ? undefined : page);
+    countStatus(status);
+  }
+
+  function fail(res: ServerResponse, err: unknown): true {
+    log?.error({ err, url: res.req.url, host: res.req.headers.host }, 'edge could not serve a request');
+    if (res.headersSent) {
+      res.destroy();
+    } else {
+      sendPage(res, 502, 'Bad gateway', 'The edge could not read this deployment from storage. Try again shortly.');
+    }
+    return true;
+  }
+
+  return { handle };
+}
+
+function parseRoute(hostHeader: string, baseDomain: string): HostRoute {
+  const host = parseEdgeHost(hostHeader, baseDomain);
+  if (host.kind !== 'other') return host;
+  const name = host.hostname;
+  // The control plane is reached through these constantly; they must never cost a query.
+  if (name === '' || name === baseDomain || name === 'localhost' || isIP(name.startsWith('[') ? name.slice(1, -1) : name) !== 0) return CONTROL;
+  return { kind: 'domain', hostname: name };
+}
+
+function whenReadable(stream: Readable): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const settle = (err?: Error) => {
+      stream.off('readable', settle);
+      stream.off('error', settle);
+      if (err === undefined) resolve();
+      else reject(err);
+    };
+    stream.on('readable', settle);
+    stream.on('error', settle);
+  });
+}
+
+/** `slipway_edge_requests_total{status}`, one child per status code, looked up without allocating. */
+function statusCounter(registry: Registry | undefined): (status: number) => void {
+  if (registry === undefined) return () => undefined;
+  const name = 'slipway_edge_requests_total';
+  const counter =
+    (registry.getSingleMetric(name) as Counter<'status'> | undefined) ??
+    new Counter({ name, help: 'Requests answered by the edge, by HTTP status.', labelNames: ['status'], registers: [registry] });
+  const children = new Map<number, Counter.Internal>();
+  return (status) => {
+    let child = children.get(status);
+    if (child === undefined) {
+      child = counter.labels(String(status));
+      children.set(status, child);
+    }
+    child.inc();
+  };
+}

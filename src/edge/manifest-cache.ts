@@ -1,0 +1,128 @@
+import type { Blobs } from '../blobs/blobs.ts';
+import { parseCanonicalManifest } from '../core/manifest.ts';
+import type { Store } from '../store/store.ts';
+import { contentTypeOf } from './content-type.ts';
+import { Lru } from './lru.ts';
+
+/** How long a response may be reused: a deployment URL never changes; an environment's may on the next request. */
+export const CacheMode = { immutable: 0, revalidate: 1 } as const;
+export type CacheMode = (typeof CacheMode)[keyof typeof CacheMode];
+
+export const CACHE_CONTROL: Record<CacheMode, string> = {
+  [CacheMode.immutable]: 'public, max-age=31536000, immutable',
+  [CacheMode.revalidate]: 'public, max-age=0, must-revalidate',
+};
+
+/**
+ * One file of a deployment as the edge serves it. The headers of its 200 and 304 answers
+ * are built on first use per cache mode and kept, as flat [name, value, …] arrays that
+ * `res.writeHead` takes without copying them into a header object.
+ */
+export class EdgeFile {
+  readonly path: string;
+  readonly sha256: string;
+  readonly size: number;
+  readonly etag: string;
+  readonly contentType: string;
+  readonly #ok: (string[] | undefined)[] = [undefined, undefined];
+  readonly #notModified: (string[] | undefined)[] = [undefined, undefined];
+
+  constructor(path: string, sha256: string, size: number) {
+    this.path = path;
+    this.sha256 = sha256;
+    this.size = size;
+    this.etag = `"${sha256}"`;
+    this.contentType = contentTypeOf(path);
+  }
+
+  okHeaders(mode: CacheMode): string[] {
+    return (this.#ok[mode] ??= [
+      'Content-Type', this.contentType,
+      'Content-Length', String(this.size),
+      'ETag', this.etag,
+      'Cache-Control', CACHE_CONTROL[mode],
+      'Accept-Ranges', 'bytes',
+      'X-Content-Type-Options', 'nosniff',
+    ]);
+  }
+
+  notModifiedHeaders(mode: CacheMode): string[] {
+    return (this.#notModified[mode] ??= ['ETag', this.etag, 'Cache-Control', CACHE_CONTROL[mode]]);
+  }
+}
+
+/** A deployment as the edge needs it: who owns it, and its files by path. */
+export interface EdgeDeployment {
+  id: string;
+  projectId: string;
+  projectName: string;
+  spa: boolean;
+  files: ReadonlyMap<string, EdgeFile>;
+  /** Root index.html, the SPA fallback. */
+  index: EdgeFile | undefined;
+  /** Root 404.html, served with status 404 for paths that match no file. */
+  notFound: EdgeFile | undefined;
+}
+
+/**
+ * Deployments by id. A deployment never changes, so an entry stays valid for as long as the
+ * deployment exists; the cache is bounded by count and drops the least recently served.
+ * It also keeps the owning project's name, which the Store has no way to change.
+ */
+export class ManifestCache {
+  readonly #store: Store;
+  readonly #blobs: Blobs;
+  readonly #cache: Lru<string, EdgeDeployment>;
+  readonly #loading = new Map<string, Promise<EdgeDeployment | undefined>>();
+
+  constructor(store: Store, blobs: Blobs, maxDeployments = 256) {
+    this.#store = store;
+    this.#blobs = blobs;
+    this.#cache = new Lru(maxDeployments);
+  }
+
+  /** The cached deployment, without waiting. */
+  peek(id: string): EdgeDeployment | undefined {
+    return this.#cache.get(id);
+  }
+
+  /** The deployment, loading it once however many requests ask at the same time; undefined when there is none. */
+  find(id: string): Promise<EdgeDeployment | undefined> {
+    const cached = this.#cache.get(id);
+    if (cached !== undefined) return Promise.resolve(cached);
+    let loading = this.#loading.get(id);
+    if (loading === undefined) {
+      loading = this.#load(id).finally(() => this.#loading.delete(id));
+      this.#loading.set(id, loading);
+    }
+    return loading;
+  }
+
+  /** Forgets a deployment, for when retention deletes it. */
+  forget(id: string): void {
+    this.#cache.delete(id);
+  }
+
+  async #load(id: string): Promise<EdgeDeployment | undefined> {
+    const row = await this.#store.findDeployment(id);
+    if (row === undefined) return undefined;
+    const [project, manifest] = await Promise.all([this.#store.findProjectById(row.projectId), this.#blobs.read(row.manifestDigest)]);
+    if (project === undefined) return undefined;
+    const files = new Map<string, EdgeFile>();
+    for (const entry of parseCanonicalManifest(manifest.toString('utf8'))) {
+      files.set(entry.path, new EdgeFile(entry.path, entry.sha256, entry.size));
+    }
+    const deployment: EdgeDeployment = {
+      id,
+      projectId: row.projectId,
+      projectName: project.name,
+      // Older rows may predate the flag; anything but true means a plain static site.
+      spa: row.meta.spa === true,
+      files,
+      index: files.get('index.html'),
+      notFound: files.get('404.html'),
+    };
+    this.#cache.set(id, deployment);
+    return deployment;
+  }
+}
