@@ -2,11 +2,10 @@
 // bytes, on SQLite and PostgreSQL. Baseline in the same run: a plain edge GET of the same
 // environment URL. Target (issue): p50 ≤ 50 ms on loopback.
 //   node --import tsx bench/rollback-latency.ts   (BENCH_ROUNDS=200 by default)
-import { createHash } from 'node:crypto';
-import { request } from 'node:http';
-import { Agent } from 'node:http';
+import { createHash, randomBytes } from 'node:crypto';
+import { Agent, request } from 'node:http';
 import pg from 'pg';
-import { randomBytes } from 'node:crypto';
+import { dropDatabase } from '../test/support/backends.ts';
 import type { SlipwayClient } from '../src/protocol/client.ts';
 import { benchServer, percentile, table } from './support.ts';
 
@@ -84,8 +83,8 @@ async function withPostgresDatabase<T>(fn: (url: string) => Promise<T>): Promise
   try {
     return await fn(url.toString());
   } finally {
-    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
     await admin.end();
+    await dropDatabase(name);
   }
 }
 

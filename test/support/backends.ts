@@ -41,16 +41,30 @@ const postgres: TestBackend = {
     return {
       url: url.toString(),
       async dispose() {
-        const client = new pg.Client({ connectionString: POSTGRES_ADMIN_URL });
-        await client.connect();
-        try {
-          await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-        } finally {
-          await client.end();
-        }
+        await dropDatabase(name);
       },
     };
   },
 };
 
 export const backends: TestBackend[] = [sqlite, postgres];
+
+/**
+ * Drops a test database once its last connection is gone. A closed pool's sockets finish
+ * closing a moment after `end()` resolves; dropping WITH (FORCE) at once would kill them
+ * mid-goodbye, so that is only the last resort.
+ */
+export async function dropDatabase(name: string): Promise<void> {
+  const client = new pg.Client({ connectionString: POSTGRES_ADMIN_URL });
+  await client.connect();
+  try {
+    for (let i = 0; i < 100; i++) {
+      const { rows } = await client.query<{ n: string }>('SELECT count(*) AS n FROM pg_stat_activity WHERE datname = $1', [name]);
+      if (Number(rows[0]?.n ?? 0) === 0) break;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  } finally {
+    await client.end();
+  }
+}

@@ -20,6 +20,11 @@ const MIGRATION_LOCK_KEY = 7_070_2026;
 
 export function connect(url: string): Connection {
   const pool = new pg.Pool({ connectionString: url, max: 10, types });
+  // A connection that dies while idle (server restart, admin termination, or during
+  // shutdown) reports here instead of crashing the process; the pool replaces it.
+  const report = (err: Error) => process.emitWarning(`PostgreSQL connection error: ${err.message}`);
+  pool.on('error', report);
+  pool.on('connect', (client) => client.on('error', report));
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return {
     db,
