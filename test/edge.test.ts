@@ -226,6 +226,9 @@ for (const backend of backends) {
       const foreign = await f.fetch(`${other}--shop.localhost:7070`);
       assert.equal(foreign.status, 404);
       assert.match(foreign.text, new RegExp(`no deployment ${other} of project &#34;shop&#34;`));
+      const head = await f.fetch(`${other}--shop.localhost`, '/', { method: 'HEAD' });
+      assert.equal(head.status, 404);
+      assert.equal(head.body.length, 0);
       const unknown = await f.fetch('dpl-nope--shop.localhost:7070');
       assert.equal(unknown.status, 404);
       assert.match(unknown.headers['content-type'] ?? '', /^text\/html/);
@@ -282,6 +285,14 @@ for (const backend of backends) {
       await f.fetch('shop.localhost');
       await f.fetch('shop.localhost');
       assert.deepEqual(f.storeCalls, ['findLiveDeploymentId', 'findLiveDeploymentId']);
+    });
+
+    it('answers a burst of concurrent requests to an environment, with no more reads than requests', async () => {
+      f.storeCalls.length = 0;
+      const replies = await Promise.all(Array.from({ length: 30 }, () => f.fetch('shop.localhost', '/')));
+      assert.deepEqual(new Set(replies.map((r) => `${r.status} ${r.text}`)), new Set(['200 shop A']));
+      const reads = f.storeCalls.filter((c) => c === 'findLiveDeploymentId').length;
+      assert.ok(reads >= 1 && reads <= 30, `${reads} reads`);
     });
 
     it('shows a repoint on the very next request', async () => {
