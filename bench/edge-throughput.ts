@@ -23,6 +23,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { canonicalManifest } from '../src/core/manifest.ts';
+import { newEnvironmentRow } from '../src/store/store.ts';
 import { benchServer } from './support.ts';
 
 const duration = positive('BENCH_DURATION', 10);
@@ -183,22 +184,7 @@ async function startSlipway(): Promise<{ deployment: Target; production: Target 
   const entries = [{ path: FILE, sha256: await blobs.putBytes(BODY), size: BODY.length, mode: 0o644 }];
   const manifestDigest = await blobs.putBytes(Buffer.from(canonicalManifest(entries)));
   await store.insertDeployment({ id: deploymentId, projectId, manifestDigest, fileCount: 1, totalBytes: BODY.length, meta: {}, createdAt: NOW, createdBy: 'bench' });
-  const env = await store.ensureEnvironment({
-    id: `env-${randomBytes(8).toString('hex')}`,
-    projectId,
-    name: 'production',
-    deploymentId: null,
-    releaseId: null,
-    releaseNumber: 0,
-    pinnedBy: null,
-    pinnedAt: null,
-    pinnedReason: null,
-    lockedBy: null,
-    lockedAt: null,
-    lockedReason: null,
-    lockedUntil: null,
-    createdAt: NOW,
-  });
+  const env = await store.ensureEnvironment(newEnvironmentRow({ id: `env-${randomBytes(8).toString('hex')}`, projectId, name: 'production', createdAt: NOW }));
   await store.moveEnvironmentPointer(env.id, {
     release: {
       id: `rel-${randomBytes(8).toString('hex')}`,

@@ -14,7 +14,7 @@ import type { ManifestEntry } from '../src/core/manifest.ts';
 import type { UrlConfig } from '../src/core/urls.ts';
 import { createEdge } from '../src/edge/edge.ts';
 import { openStore } from '../src/store/open-store.ts';
-import type { DeploymentMetaRow, Store } from '../src/store/store.ts';
+import { newEnvironmentRow, type DeploymentMetaRow, type Store } from '../src/store/store.ts';
 import { backends } from './support/backends.ts';
 import type { TestBackend } from './support/backends.ts';
 
@@ -124,22 +124,7 @@ class Fixture {
   }
 
   async environment(projectId: string, name: string): Promise<void> {
-    await this.store.ensureEnvironment({
-      id: this.id('env-'),
-      projectId,
-      name,
-      deploymentId: null,
-      releaseId: null,
-      releaseNumber: 0,
-      pinnedBy: null,
-      pinnedAt: null,
-      pinnedReason: null,
-      lockedBy: null,
-      lockedAt: null,
-      lockedReason: null,
-      lockedUntil: null,
-      createdAt: NOW,
-    });
+    await this.store.ensureEnvironment(newEnvironmentRow({ id: this.id('env-'), projectId, name, createdAt: NOW }));
   }
 
   /** Moves an environment's pointer the way a promotion does: a new release, compare-and-set. */

@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { sql } from 'kysely';
 import { isSlipwayError } from '../src/core/errors.ts';
 import { openStore } from '../src/store/open-store.ts';
-import type { ReleaseRow, Store } from '../src/store/store.ts';
+import { newEnvironmentRow, type ReleaseRow, type Store } from '../src/store/store.ts';
 import { backends } from './support/backends.ts';
 
 const NOW = '2026-01-01T00:00:00.000Z';
@@ -38,22 +38,7 @@ for (const backend of backends) {
       assert.equal((await store.findProjectById('prj-1'))?.createdAt, NOW);
     });
 
-    const env = {
-      id: 'env-1',
-      projectId: 'prj-1',
-      name: 'production',
-      deploymentId: null,
-      releaseId: null,
-      releaseNumber: 0,
-      pinnedBy: null,
-      pinnedAt: null,
-      pinnedReason: null,
-      lockedBy: null,
-      lockedAt: null,
-      lockedReason: null,
-      lockedUntil: null,
-      createdAt: NOW,
-    };
+    const env = newEnvironmentRow({ id: 'env-1', projectId: 'prj-1', name: 'production', createdAt: NOW });
     const release = (id: string, number: number, deploymentId: string, replaces: string | null): ReleaseRow => ({
       id,
       projectId: 'prj-1',

@@ -75,6 +75,23 @@ export interface EnvironmentRow {
   createdAt: string;
 }
 
+/** An environment that points nowhere yet, unpinned and unlocked. */
+export function newEnvironmentRow(fields: Pick<EnvironmentRow, 'id' | 'projectId' | 'name' | 'createdAt'>): EnvironmentRow {
+  return {
+    ...fields,
+    deploymentId: null,
+    releaseId: null,
+    releaseNumber: 0,
+    pinnedBy: null,
+    pinnedAt: null,
+    pinnedReason: null,
+    lockedBy: null,
+    lockedAt: null,
+    lockedReason: null,
+    lockedUntil: null,
+  };
+}
+
 export type ReleaseKind = 'promote' | 'rollback';
 export type ReleaseState = 'pending' | 'waiting' | 'rolling_out' | 'live' | 'failed' | 'rolled_back' | 'canceled' | 'superseded';
 

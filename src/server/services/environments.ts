@@ -10,7 +10,7 @@ import {
   type MovePlan,
   type MoveRequest,
 } from '../../core/release-planner.ts';
-import type { EnvironmentRow, Page, ProjectRow, ReleaseKind, ReleaseRow } from '../../store/store.ts';
+import { newEnvironmentRow, type EnvironmentRow, type Page, type ProjectRow, type ReleaseKind, type ReleaseRow } from '../../store/store.ts';
 import { requireRole } from './access.ts';
 import { getDeployment } from './deployments.ts';
 import type { ServiceDeps } from './deps.ts';
@@ -40,22 +40,7 @@ export async function listReleases(deps: ServiceDeps, projectName: string, name:
 /** Environments are created by their first use (promote or lock), like Vercel's custom environments. */
 async function ensureEnvironment(deps: ServiceDeps, project: ProjectRow, name: string): Promise<EnvironmentRow> {
   assertName('environment', name);
-  return deps.store.ensureEnvironment({
-    id: newId('env'),
-    projectId: project.id,
-    name,
-    deploymentId: null,
-    releaseId: null,
-    releaseNumber: 0,
-    pinnedBy: null,
-    pinnedAt: null,
-    pinnedReason: null,
-    lockedBy: null,
-    lockedAt: null,
-    lockedReason: null,
-    lockedUntil: null,
-    createdAt: deps.clock.now().toISOString(),
-  });
+  return deps.store.ensureEnvironment(newEnvironmentRow({ id: newId('env'), projectId: project.id, name, createdAt: deps.clock.now().toISOString() }));
 }
 
 function pointerState(env: EnvironmentRow) {
