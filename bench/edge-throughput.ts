@@ -180,7 +180,7 @@ async function startSlipway(): Promise<{ deployment: Target; production: Target 
   const { store, blobs } = server.deps;
   const projectId = `prj-${randomBytes(8).toString('hex')}`;
   const deploymentId = `dpl-${randomBytes(8).toString('hex')}`;
-  await store.insertProject({ id: projectId, name: 'bench', createdAt: NOW, createdBy: 'bench' });
+  await store.insertProject({ id: projectId, name: 'bench', createdAt: NOW, createdBy: 'bench', repoUrl: null, webhookSecret: null });
   const entries = [{ path: FILE, sha256: await blobs.putBytes(BODY), size: BODY.length, mode: 0o644 }];
   const manifestDigest = await blobs.putBytes(Buffer.from(canonicalManifest(entries)));
   await store.insertDeployment({ id: deploymentId, projectId, manifestDigest, fileCount: 1, totalBytes: BODY.length, meta: {}, createdAt: NOW, createdBy: 'bench' });

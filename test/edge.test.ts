@@ -101,7 +101,7 @@ class Fixture {
 
   async project(name: string): Promise<string> {
     const id = this.id('prj-');
-    await this.store.insertProject({ id, name, createdAt: NOW, createdBy: 'test' });
+    await this.store.insertProject({ id, name, createdAt: NOW, createdBy: 'test', repoUrl: null, webhookSecret: null });
     return id;
   }
 

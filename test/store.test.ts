@@ -15,7 +15,7 @@ for (const backend of backends) {
     before(async () => {
       db = await backend.create();
       store = await openStore(db.url);
-      await store.insertProject({ id: 'prj-1', name: 'shop', createdAt: NOW, createdBy: 'test' });
+      await store.insertProject({ id: 'prj-1', name: 'shop', createdAt: NOW, createdBy: 'test', repoUrl: null, webhookSecret: null });
       for (const id of ['dpl-a', 'dpl-b', 'dpl-c']) {
         await store.insertDeployment({ id, projectId: 'prj-1', manifestDigest: 'm', fileCount: 1, totalBytes: 1, meta: {}, createdAt: NOW, createdBy: 'test' });
       }

@@ -12,6 +12,8 @@ export interface UrlConfig {
   scheme: 'http' | 'https';
   /** Port shown in URLs; null when it is the scheme's default. */
   port: number | null;
+  /** Base URL of the control plane (API, dashboard, git), e.g. `http://localhost:7070`. */
+  controlUrl?: string;
 }
 
 export const DEPLOYMENT_ID_PREFIX = 'dpl-';
@@ -36,6 +38,20 @@ export function environmentUrl(config: UrlConfig, project: string, environment: 
 
 export function domainUrl(config: UrlConfig, hostname: string): string {
   return origin(config, hostname);
+}
+
+export function controlUrl(config: UrlConfig): string {
+  return config.controlUrl ?? `${config.scheme}://localhost${config.port === null ? '' : `:${config.port}`}`;
+}
+
+export function gitUrl(config: UrlConfig, project: string): string {
+  return `${controlUrl(config)}/git/${project}.git`;
+}
+
+/** `feature/Blue` → `preview-feature-blue`: lowercase, each run of other characters a dash, at most 40 characters. */
+export function previewEnvironmentName(branch: string): string {
+  const slug = branch.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '');
+  return `preview-${slug || 'branch'}`.slice(0, 40).replace(/-+$/, '');
 }
 
 export function isDeploymentId(label: string): boolean {

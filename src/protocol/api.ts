@@ -22,10 +22,19 @@ export const Project = z.object({
   createdAt: z.string(),
   createdBy: z.string(),
   url: z.string(),
+  /** External repository that webhooks build from; null when only Slipway's own git is used. */
+  repo: z.string().nullable(),
+  hasWebhookSecret: z.boolean(),
+  /** `git push <gitUrl> <branch>` builds and deploys (token as the password). */
+  gitUrl: z.string(),
 });
 export type Project = z.infer<typeof Project>;
 
-export const CreateProjectRequest = z.object({ name: Name });
+export const CreateProjectRequest = z.object({
+  name: Name,
+  repo: z.string().min(1).max(2048).optional(),
+  webhookSecret: z.string().min(8).max(256).optional(),
+});
 export type CreateProjectRequest = z.infer<typeof CreateProjectRequest>;
 
 export const DeploymentMeta = z
@@ -37,6 +46,7 @@ export const DeploymentMeta = z
     source: z.string().max(64).optional(),
     /** Serve index.html for paths that match no file (single-page apps). */
     spa: z.boolean().optional(),
+    build: z.string().max(64).optional(),
   })
   .strict();
 export type DeploymentMeta = z.infer<typeof DeploymentMeta>;
@@ -119,6 +129,10 @@ export const Environment = z.object({
   url: z.string(),
   pin: Pin.nullable(),
   lock: Lock.nullable(),
+  /** The branch this environment follows (moves to each new successful build of it). */
+  follows: z.string().nullable(),
+  preview: z.boolean(),
+  retiredAt: z.string().nullable(),
   createdAt: z.string(),
 });
 export type Environment = z.infer<typeof Environment>;

@@ -1,4 +1,14 @@
 import type {
+  AppendLogsRequest,
+  Build,
+  BuildLogs,
+  ClaimedBuild,
+  ClaimRequest,
+  CompleteRequest,
+  HeartbeatRequest,
+  HeartbeatResponse,
+} from './builds.ts';
+import type {
   AddDomainRequest,
   BlobStored,
   CreatedToken,
@@ -95,8 +105,8 @@ export class SlipwayClient {
   listProjects(): Promise<{ projects: Project[] }> {
     return this.request('GET', '/api/v1/projects');
   }
-  createProject(name: string): Promise<Project> {
-    return this.request('POST', '/api/v1/projects', { body: { name } });
+  createProject(name: string, options: { repo?: string | undefined; webhookSecret?: string | undefined } = {}): Promise<Project> {
+    return this.request('POST', '/api/v1/projects', { body: { name, ...options } });
   }
   getProjectStatus(project: string): Promise<ProjectStatus> {
     return this.request('GET', `/api/v1/projects/${enc(project)}`);
@@ -152,6 +162,38 @@ export class SlipwayClient {
   }
   removeDomain(project: string, hostname: string): Promise<{ removed: string }> {
     return this.request('DELETE', `/api/v1/projects/${enc(project)}/domains/${enc(hostname)}`);
+  }
+
+  listBuilds(project: string, query: { limit?: number } = {}): Promise<{ builds: Build[] }> {
+    return this.request('GET', `/api/v1/projects/${enc(project)}/builds`, { query });
+  }
+  getBuild(project: string, id: string): Promise<Build> {
+    return this.request('GET', `/api/v1/projects/${enc(project)}/builds/${enc(id)}`);
+  }
+  cancelBuild(project: string, id: string): Promise<Build> {
+    return this.request('POST', `/api/v1/projects/${enc(project)}/builds/${enc(id)}/cancel`, { body: {} });
+  }
+  /** Log lines after `after` (a line's seq); without follow, answers at once. For a live stream use the SSE form of this URL. */
+  getBuildLogs(project: string, id: string, query: { after?: number } = {}): Promise<BuildLogs> {
+    return this.request('GET', `/api/v1/projects/${enc(project)}/builds/${enc(id)}/logs`, { query });
+  }
+  /** URL of the Server-Sent Events stream of a build's log (events `log` and `end`). */
+  buildLogStreamUrl(project: string, id: string, after = 0): string {
+    return `${this.url}/api/v1/projects/${enc(project)}/builds/${enc(id)}/logs?follow=1&after=${after}`;
+  }
+
+  // Runner protocol (a runner's token needs the deployer role).
+  claimBuild(body: ClaimRequest): Promise<ClaimedBuild | undefined> {
+    return this.request<ClaimedBuild | undefined>('POST', '/api/v1/runner/claim', { body });
+  }
+  heartbeat(buildId: string, body: HeartbeatRequest): Promise<HeartbeatResponse> {
+    return this.request('POST', `/api/v1/runner/builds/${enc(buildId)}/heartbeat`, { body });
+  }
+  appendBuildLogs(buildId: string, body: AppendLogsRequest): Promise<{ appended: number }> {
+    return this.request('POST', `/api/v1/runner/builds/${enc(buildId)}/logs`, { body });
+  }
+  completeBuild(buildId: string, body: CompleteRequest): Promise<Build> {
+    return this.request('POST', `/api/v1/runner/builds/${enc(buildId)}/complete`, { body });
   }
 
   listTokens(): Promise<{ tokens: Token[] }> {

@@ -34,6 +34,8 @@ export interface ServerOptions {
   clock?: Clock;
   manifestLimits?: Partial<ManifestLimits>;
   maxBlobBytes?: number;
+  /** Default build timeout when slipway.yaml sets none; 15 minutes. */
+  buildTimeoutSeconds?: number;
 }
 
 export interface RunningServer {
@@ -61,7 +63,12 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     blobs: new FsBlobs(join(dataDir, 'blobs')),
     clock: options.clock ?? systemClock,
     urls,
-    limits: { manifest: { ...defaultManifestLimits, ...options.manifestLimits }, maxBlobBytes: options.maxBlobBytes ?? 512 * 1024 * 1024 },
+    limits: {
+      manifest: { ...defaultManifestLimits, ...options.manifestLimits },
+      maxBlobBytes: options.maxBlobBytes ?? 512 * 1024 * 1024,
+      buildTimeoutSeconds: options.buildTimeoutSeconds ?? 15 * 60,
+    },
+    dataDir,
   };
   const metrics = createMetrics();
   const edge = createEdge({ store, blobs: deps.blobs, urls, registry: metrics.registry, log: logger });

@@ -3,6 +3,9 @@ import { ErrorCode, SlipwayError } from '../core/errors.ts';
 import type { Connection } from './connection.ts';
 import type { Database } from './schema.ts';
 import type {
+  BranchRow,
+  BuildLogRow,
+  BuildRow,
   DeploymentRow,
   DomainRow,
   EnvironmentRow,
@@ -49,7 +52,14 @@ export class KyselyStore implements Store {
     try {
       await this.#db
         .insertInto('projects')
-        .values({ id: row.id, name: row.name, created_at: row.createdAt, created_by: row.createdBy })
+        .values({
+          id: row.id,
+          name: row.name,
+          created_at: row.createdAt,
+          created_by: row.createdBy,
+          repo_url: row.repoUrl,
+          webhook_secret: row.webhookSecret,
+        })
         .execute();
     } catch (err) {
       if (this.#dialect.isUniqueViolation(err)) {
@@ -179,6 +189,7 @@ export class KyselyStore implements Store {
           meta: JSON.stringify(row.meta),
           created_at: row.createdAt,
           created_by: row.createdBy,
+          build_id: row.meta.build ?? null,
         })
         .execute();
     });
@@ -236,6 +247,7 @@ export class KyselyStore implements Store {
       .select('environments.deployment_id')
       .where('projects.name', '=', projectName)
       .where('environments.name', '=', environment)
+      .where('environments.retired_at', 'is', null)
       .executeTakeFirst();
     return row === undefined ? undefined : row.deployment_id;
   }
@@ -372,6 +384,228 @@ export class KyselyStore implements Store {
     return Number(result.numDeletedRows) === 1;
   }
 
+  // git: branches, builds, logs, webhook deliveries
+
+  async upsertBranch(row: BranchRow): Promise<void> {
+    await this.#db
+      .insertInto('branches')
+      .values({ project_id: row.projectId, name: row.name, head: row.head, updated_at: row.updatedAt })
+      .onConflict((oc) => oc.columns(['project_id', 'name']).doUpdateSet({ head: row.head, updated_at: row.updatedAt }))
+      .execute();
+  }
+
+  async deleteBranch(projectId: string, name: string): Promise<boolean> {
+    const result = await this.#db.deleteFrom('branches').where('project_id', '=', projectId).where('name', '=', name).executeTakeFirst();
+    return Number(result.numDeletedRows) === 1;
+  }
+
+  async findBranch(projectId: string, name: string): Promise<BranchRow | undefined> {
+    const row = await this.#db.selectFrom('branches').selectAll().where('project_id', '=', projectId).where('name', '=', name).executeTakeFirst();
+    return row && toBranch(row);
+  }
+
+  async listBranchesAt(projectId: string, commit: string): Promise<BranchRow[]> {
+    const rows = await this.#db.selectFrom('branches').selectAll().where('project_id', '=', projectId).where('head', '=', commit).orderBy('name').execute();
+    return rows.map(toBranch);
+  }
+
+  async insertBuildOnce(row: BuildRow): Promise<{ build: BuildRow; created: boolean }> {
+    const inserted = await this.#db
+      .insertInto('builds')
+      .values(fromBuild(row))
+      .onConflict((oc) => oc.columns(['project_id', 'commit_sha']).doNothing())
+      .executeTakeFirst();
+    const created = Number(inserted.numInsertedOrUpdatedRows ?? 0) === 1;
+    const build = await this.findBuildByCommit(row.projectId, row.commitSha);
+    if (!build) throw new Error(`build of ${row.commitSha} vanished after insert`);
+    return { build, created };
+  }
+
+  async findBuild(id: string): Promise<BuildRow | undefined> {
+    const row = await this.#db.selectFrom('builds').selectAll().where('id', '=', id).executeTakeFirst();
+    return row && toBuild(row);
+  }
+
+  async findBuildByCommit(projectId: string, commit: string): Promise<BuildRow | undefined> {
+    const row = await this.#db.selectFrom('builds').selectAll().where('project_id', '=', projectId).where('commit_sha', '=', commit).executeTakeFirst();
+    return row && toBuild(row);
+  }
+
+  async listBuilds(projectId: string, page: Page): Promise<BuildRow[]> {
+    const rows = await this.#db
+      .selectFrom('builds')
+      .selectAll()
+      .where('project_id', '=', projectId)
+      .orderBy('created_at', 'desc')
+      .orderBy('id', 'desc')
+      .limit(page.limit)
+      .execute();
+    return rows.map(toBuild);
+  }
+
+  async claimBuild(runner: string, now: string, leaseExpiresAt: string): Promise<BuildRow | undefined> {
+    return this.transaction(async (tx) => {
+      const db = (tx as KyselyStore).#db;
+      let next = db.selectFrom('builds').select('id').where('state', '=', 'queued').orderBy('created_at').orderBy('id').limit(1);
+      // Several servers may claim at once on PostgreSQL: skip rows another claimer holds.
+      if (this.capabilities.concurrentWriters) next = next.forUpdate().skipLocked();
+      const candidate = await next.executeTakeFirst();
+      if (!candidate) return undefined;
+      const updated = await db
+        .updateTable('builds')
+        .set((eb) => ({
+          state: 'running',
+          runner,
+          started_at: now,
+          lease_expires_at: leaseExpiresAt,
+          attempt: eb('attempt', '+', 1),
+        }))
+        .where('id', '=', candidate.id)
+        .where('state', '=', 'queued')
+        .executeTakeFirst();
+      if (Number(updated.numUpdatedRows) !== 1) return undefined;
+      return tx.findBuild(candidate.id);
+    });
+  }
+
+  async renewBuildLease(id: string, runner: string, leaseExpiresAt: string): Promise<BuildRow | undefined> {
+    const updated = await this.#db
+      .updateTable('builds')
+      .set({ lease_expires_at: leaseExpiresAt })
+      .where('id', '=', id)
+      .where('runner', '=', runner)
+      .where('state', '=', 'running')
+      .executeTakeFirst();
+    return Number(updated.numUpdatedRows) === 1 ? this.findBuild(id) : undefined;
+  }
+
+  async requestBuildCancel(id: string, at: string): Promise<BuildRow | undefined> {
+    await this.transaction(async (tx) => {
+      const db = (tx as KyselyStore).#db;
+      await db
+        .updateTable('builds')
+        .set({ state: 'canceled', finished_at: at, cancel_requested_at: at, error: 'canceled before it started' })
+        .where('id', '=', id)
+        .where('state', '=', 'queued')
+        .execute();
+      await db.updateTable('builds').set({ cancel_requested_at: at }).where('id', '=', id).where('state', '=', 'running').execute();
+    });
+    return this.findBuild(id);
+  }
+
+  async finishBuild(
+    id: string,
+    runner: string,
+    fields: Pick<BuildRow, 'state' | 'finishedAt' | 'error' | 'deploymentId'> & Partial<Pick<BuildRow, 'author' | 'message'>>,
+  ): Promise<boolean> {
+    const updated = await this.#db
+      .updateTable('builds')
+      .set({
+        state: fields.state,
+        finished_at: fields.finishedAt,
+        error: fields.error,
+        deployment_id: fields.deploymentId,
+        lease_expires_at: null,
+        ...(fields.author === undefined ? {} : { author: fields.author }),
+        ...(fields.message === undefined ? {} : { message: fields.message }),
+      })
+      .where('id', '=', id)
+      .where('runner', '=', runner)
+      .where('state', '=', 'running')
+      .executeTakeFirst();
+    return Number(updated.numUpdatedRows) === 1;
+  }
+
+  async reapExpiredBuilds(now: string, maxAttempts: number): Promise<BuildRow[]> {
+    return this.transaction(async (tx) => {
+      const db = (tx as KyselyStore).#db;
+      const expired = await db.selectFrom('builds').selectAll().where('state', '=', 'running').where('lease_expires_at', '<', now).execute();
+      for (const row of expired) {
+        const retry = Number(row.attempt) < maxAttempts && row.cancel_requested_at === null;
+        await db
+          .updateTable('builds')
+          .set(
+            retry
+              ? { state: 'queued', runner: null, lease_expires_at: null }
+              : { state: row.cancel_requested_at === null ? 'failed' : 'canceled', finished_at: now, lease_expires_at: null, error: 'the runner stopped answering' },
+          )
+          .where('id', '=', row.id)
+          .where('state', '=', 'running')
+          .execute();
+      }
+      const ids = expired.map((r) => r.id);
+      if (ids.length === 0) return [];
+      return (await db.selectFrom('builds').selectAll().where('id', 'in', ids).execute()).map(toBuild);
+    });
+  }
+
+  async appendBuildLogs(buildId: string, lines: Omit<BuildLogRow, 'buildId' | 'seq'>[]): Promise<number> {
+    if (lines.length === 0) return 0;
+    return this.transaction(async (tx) => {
+      const db = (tx as KyselyStore).#db;
+      // Reserve a block of sequence numbers on the build row; the row lock orders writers.
+      const reserved = await db
+        .updateTable('builds')
+        .set((eb) => ({ log_seq: eb('log_seq', '+', lines.length) }))
+        .where('id', '=', buildId)
+        .returning('log_seq')
+        .executeTakeFirst();
+      if (!reserved) throw new SlipwayError(ErrorCode.BUILD_NOT_FOUND, `no build ${buildId}`, { build: buildId });
+      const first = Number(reserved.log_seq) - lines.length + 1;
+      for (let i = 0; i < lines.length; i += 500) {
+        await db
+          .insertInto('build_logs')
+          .values(lines.slice(i, i + 500).map((line, j) => ({ build_id: buildId, seq: first + i + j, at: line.at, stream: line.stream, text: line.text })))
+          .execute();
+      }
+      return lines.length;
+    });
+  }
+
+  async listBuildLogs(buildId: string, after: number, limit: number): Promise<BuildLogRow[]> {
+    const rows = await this.#db
+      .selectFrom('build_logs')
+      .selectAll()
+      .where('build_id', '=', buildId)
+      .where('seq', '>', after)
+      .orderBy('seq')
+      .limit(limit)
+      .execute();
+    return rows.map((row) => ({ buildId: row.build_id, seq: Number(row.seq), at: row.at, stream: row.stream as BuildLogRow['stream'], text: row.text }));
+  }
+
+  async insertWebhookDelivery(row: { provider: string; deliveryId: string; projectId: string; receivedAt: string }): Promise<boolean> {
+    const result = await this.#db
+      .insertInto('webhook_deliveries')
+      .values({ provider: row.provider, delivery_id: row.deliveryId, project_id: row.projectId, received_at: row.receivedAt })
+      .onConflict((oc) => oc.columns(['provider', 'delivery_id']).doNothing())
+      .executeTakeFirst();
+    return Number(result.numInsertedOrUpdatedRows ?? 0) === 1;
+  }
+
+  async setEnvironmentFollow(environmentId: string, follows: string | null, preview: boolean): Promise<void> {
+    await this.#db.updateTable('environments').set({ follows, preview: preview ? 1 : 0 }).where('id', '=', environmentId).execute();
+  }
+
+  async retireEnvironment(environmentId: string, at: string | null): Promise<void> {
+    await this.#db.updateTable('environments').set({ retired_at: at }).where('id', '=', environmentId).execute();
+  }
+
+  async listEnvironmentsFollowing(projectId: string, branch: string): Promise<EnvironmentRow[]> {
+    const rows = await this.#db
+      .selectFrom('environments')
+      .selectAll()
+      .where('project_id', '=', projectId)
+      .where('follows', '=', branch)
+      .orderBy('name')
+      .execute();
+    return rows.map(toEnvironment);
+  }
+
+  async findProjectByRepoUrl(url: string): Promise<ProjectRow[]> {
+    return (await this.#db.selectFrom('projects').selectAll().where('repo_url', '=', url).orderBy('name').execute()).map(toProject);
+  }
+
   // events
 
   async appendEvent(event: NewEvent): Promise<number> {
@@ -415,7 +649,14 @@ export class KyselyStore implements Store {
 }
 
 function toProject(row: Selectable<Database['projects']>): ProjectRow {
-  return { id: row.id, name: row.name, createdAt: row.created_at, createdBy: row.created_by };
+  return {
+    id: row.id,
+    name: row.name,
+    createdAt: row.created_at,
+    createdBy: row.created_by,
+    repoUrl: row.repo_url,
+    webhookSecret: row.webhook_secret,
+  };
 }
 
 function toToken(row: Selectable<Database['tokens']>): TokenRow {
@@ -459,6 +700,9 @@ function toEnvironment(row: Selectable<Database['environments']>): EnvironmentRo
     lockedAt: row.locked_at,
     lockedReason: row.locked_reason,
     lockedUntil: row.locked_until,
+    follows: row.follows,
+    preview: Number(row.preview) === 1,
+    retiredAt: row.retired_at,
     createdAt: row.created_at,
   };
 }
@@ -478,6 +722,9 @@ function fromEnvironment(row: EnvironmentRow): Database['environments'] {
     locked_at: row.lockedAt,
     locked_reason: row.lockedReason,
     locked_until: row.lockedUntil,
+    follows: row.follows,
+    preview: row.preview ? 1 : 0,
+    retired_at: row.retiredAt,
     created_at: row.createdAt,
   };
 }
@@ -515,6 +762,61 @@ function fromRelease(row: ReleaseRow): Database['releases'] {
     forced: row.forced ? 1 : 0,
     created_at: row.createdAt,
     created_by: row.createdBy,
+  };
+}
+
+function toBranch(row: Selectable<Database['branches']>): BranchRow {
+  return { projectId: row.project_id, name: row.name, head: row.head, updatedAt: row.updated_at };
+}
+
+function toBuild(row: Selectable<Database['builds']>): BuildRow {
+  return {
+    id: row.id,
+    projectId: row.project_id,
+    commitSha: row.commit_sha,
+    ref: row.ref,
+    branch: row.branch,
+    state: row.state as BuildRow['state'],
+    sourceUrl: row.source_url,
+    trigger: row.trigger_kind,
+    createdAt: row.created_at,
+    createdBy: row.created_by,
+    startedAt: row.started_at,
+    finishedAt: row.finished_at,
+    attempt: Number(row.attempt),
+    runner: row.runner,
+    leaseExpiresAt: row.lease_expires_at,
+    cancelRequestedAt: row.cancel_requested_at,
+    deploymentId: row.deployment_id,
+    error: row.error,
+    author: row.author,
+    message: row.message,
+  };
+}
+
+function fromBuild(row: BuildRow): Database['builds'] {
+  return {
+    id: row.id,
+    project_id: row.projectId,
+    commit_sha: row.commitSha,
+    ref: row.ref,
+    branch: row.branch,
+    state: row.state,
+    source_url: row.sourceUrl,
+    trigger_kind: row.trigger,
+    created_at: row.createdAt,
+    created_by: row.createdBy,
+    started_at: row.startedAt,
+    finished_at: row.finishedAt,
+    attempt: row.attempt,
+    runner: row.runner,
+    lease_expires_at: row.leaseExpiresAt,
+    cancel_requested_at: row.cancelRequestedAt,
+    deployment_id: row.deploymentId,
+    error: row.error,
+    author: row.author,
+    message: row.message,
+    log_seq: 0,
   };
 }
 

@@ -2,7 +2,7 @@ import type { Generated } from 'kysely';
 
 /** Table shapes as Kysely sees them (snake_case columns, JSON as text, times as ISO text). */
 export interface Database {
-  projects: { id: string; name: string; created_at: string; created_by: string };
+  projects: { id: string; name: string; created_at: string; created_by: string; repo_url: string | null; webhook_secret: string | null };
   tokens: {
     id: string;
     name: string;
@@ -33,6 +33,7 @@ export interface Database {
     meta: string;
     created_at: string;
     created_by: string;
+    build_id: string | null;
   };
   environments: {
     id: string;
@@ -48,6 +49,9 @@ export interface Database {
     locked_at: string | null;
     locked_reason: string | null;
     locked_until: string | null;
+    follows: string | null;
+    preview: number;
+    retired_at: string | null;
     created_at: string;
   };
   releases: {
@@ -78,5 +82,31 @@ export interface Database {
     before: string | null;
     after: string | null;
   };
+  branches: { project_id: string; name: string; head: string; updated_at: string };
+  builds: {
+    id: string;
+    project_id: string;
+    commit_sha: string;
+    ref: string;
+    branch: string | null;
+    state: string;
+    source_url: string | null;
+    trigger_kind: string;
+    created_at: string;
+    created_by: string;
+    started_at: string | null;
+    finished_at: string | null;
+    attempt: number;
+    runner: string | null;
+    lease_expires_at: string | null;
+    cancel_requested_at: string | null;
+    deployment_id: string | null;
+    error: string | null;
+    author: string | null;
+    message: string | null;
+    log_seq: number;
+  };
+  build_logs: { build_id: string; seq: number; at: string; stream: string; text: string };
+  webhook_deliveries: { provider: string; delivery_id: string; project_id: string; received_at: string };
   slipway_migrations: { version: number; name: string; applied_at: string };
 }

@@ -12,6 +12,10 @@ export interface ProjectRow {
   name: string;
   createdAt: string;
   createdBy: string;
+  /** External repository webhooks build from. */
+  repoUrl: string | null;
+  /** Shared secret of webhook signatures; kept as-is because HMACs need it. */
+  webhookSecret: string | null;
 }
 
 export interface TokenRow {
@@ -32,6 +36,7 @@ export interface DeploymentMetaRow {
   author?: string | undefined;
   source?: string | undefined;
   spa?: boolean | undefined;
+  build?: string | undefined;
 }
 
 export interface DeploymentRow {
@@ -72,12 +77,21 @@ export interface EnvironmentRow {
   lockedAt: string | null;
   lockedReason: string | null;
   lockedUntil: string | null;
+  /** Branch whose successful builds this environment moves to (a preview, or `follows:` in slipway.yaml). */
+  follows: string | null;
+  preview: boolean;
+  retiredAt: string | null;
   createdAt: string;
 }
 
 /** An environment that points nowhere yet, unpinned and unlocked. */
-export function newEnvironmentRow(fields: Pick<EnvironmentRow, 'id' | 'projectId' | 'name' | 'createdAt'>): EnvironmentRow {
+export function newEnvironmentRow(
+  fields: Pick<EnvironmentRow, 'id' | 'projectId' | 'name' | 'createdAt'> & Partial<Pick<EnvironmentRow, 'follows' | 'preview'>>,
+): EnvironmentRow {
   return {
+    follows: null,
+    preview: false,
+    retiredAt: null,
     ...fields,
     deploymentId: null,
     releaseId: null,
@@ -125,6 +139,46 @@ export interface EventRow {
 }
 
 export type NewEvent = Omit<EventRow, 'id'>;
+
+export interface BranchRow {
+  projectId: string;
+  name: string;
+  head: string;
+  updatedAt: string;
+}
+
+export type BuildState = 'queued' | 'running' | 'succeeded' | 'failed' | 'canceled';
+
+export interface BuildRow {
+  id: string;
+  projectId: string;
+  commitSha: string;
+  ref: string;
+  branch: string | null;
+  state: BuildState;
+  sourceUrl: string | null;
+  trigger: string;
+  createdAt: string;
+  createdBy: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  attempt: number;
+  runner: string | null;
+  leaseExpiresAt: string | null;
+  cancelRequestedAt: string | null;
+  deploymentId: string | null;
+  error: string | null;
+  author: string | null;
+  message: string | null;
+}
+
+export interface BuildLogRow {
+  buildId: string;
+  seq: number;
+  at: string;
+  stream: 'stdout' | 'stderr' | 'system';
+  text: string;
+}
 
 export interface DomainRow {
   hostname: string;
@@ -223,6 +277,40 @@ export interface Store {
   findDomain(hostname: string): Promise<DomainRow | undefined>;
   listDomains(projectId: string): Promise<DomainRow[]>;
   deleteDomain(hostname: string): Promise<boolean>;
+
+  // git: branches, builds, logs, webhook deliveries
+  upsertBranch(row: BranchRow): Promise<void>;
+  deleteBranch(projectId: string, name: string): Promise<boolean>;
+  findBranch(projectId: string, name: string): Promise<BranchRow | undefined>;
+  /** Branches of a project whose head is `commit`. */
+  listBranchesAt(projectId: string, commit: string): Promise<BranchRow[]>;
+  /** Inserts a build unless the project already has one for that commit; returns the one that exists now. */
+  insertBuildOnce(row: BuildRow): Promise<{ build: BuildRow; created: boolean }>;
+  findBuild(id: string): Promise<BuildRow | undefined>;
+  findBuildByCommit(projectId: string, commit: string): Promise<BuildRow | undefined>;
+  listBuilds(projectId: string, page: Page): Promise<BuildRow[]>;
+  /** Leases the oldest queued build to `runner` (running, attempt + 1); undefined when none is queued. */
+  claimBuild(runner: string, now: string, leaseExpiresAt: string): Promise<BuildRow | undefined>;
+  /** Extends the lease of a running build held by `runner`; undefined when it is not held by it anymore. */
+  renewBuildLease(id: string, runner: string, leaseExpiresAt: string): Promise<BuildRow | undefined>;
+  /** A queued build is canceled at once; a running one is marked for its runner to stop. */
+  requestBuildCancel(id: string, at: string): Promise<BuildRow | undefined>;
+  /** Ends a running build held by `runner`; false when it is not held by it anymore. */
+  finishBuild(
+    id: string,
+    runner: string,
+    fields: Pick<BuildRow, 'state' | 'finishedAt' | 'error' | 'deploymentId'> & Partial<Pick<BuildRow, 'author' | 'message'>>,
+  ): Promise<boolean>;
+  /** Running builds whose lease ran out go back to the queue, or fail after `maxAttempts`. */
+  reapExpiredBuilds(now: string, maxAttempts: number): Promise<BuildRow[]>;
+  appendBuildLogs(buildId: string, lines: Omit<BuildLogRow, 'buildId' | 'seq'>[]): Promise<number>;
+  listBuildLogs(buildId: string, after: number, limit: number): Promise<BuildLogRow[]>;
+  /** Records a webhook delivery id; false when it was seen before (idempotency). */
+  insertWebhookDelivery(row: { provider: string; deliveryId: string; projectId: string; receivedAt: string }): Promise<boolean>;
+  setEnvironmentFollow(environmentId: string, follows: string | null, preview: boolean): Promise<void>;
+  retireEnvironment(environmentId: string, at: string | null): Promise<void>;
+  listEnvironmentsFollowing(projectId: string, branch: string): Promise<EnvironmentRow[]>;
+  findProjectByRepoUrl(url: string): Promise<ProjectRow[]>;
 
   // events (append-only)
   appendEvent(event: NewEvent): Promise<number>;

@@ -11,6 +11,7 @@ import { errorBody, handleError } from './errors.ts';
 import { openApiDocument } from './openapi.ts';
 import { registerRoutes, type RouteSpec } from './route.ts';
 import { adminRoutes } from './routes/admin.ts';
+import { buildRoutes } from './routes/builds.ts';
 import { environmentRoutes } from './routes/environments.ts';
 import { projectRoutes } from './routes/projects.ts';
 
@@ -51,7 +52,7 @@ export async function buildApp({ deps, metrics, logger, serverFactory }: AppOpti
     );
   });
 
-  const specs: RouteSpec[] = [...projectRoutes({ deps }), ...environmentRoutes({ deps }), ...adminRoutes({ deps })];
+  const specs: RouteSpec[] = [...projectRoutes({ deps }), ...environmentRoutes({ deps }), ...buildRoutes({ deps }), ...adminRoutes({ deps })];
   registerRoutes(app, specs, async (request, role) => {
     const header = request.headers.authorization;
     const match = header === undefined ? null : /^Bearer\s+(\S+)$/i.exec(header);

@@ -5,6 +5,7 @@ import { ErrorCode, SlipwayError } from '../../core/errors.ts';
 const STATUS: Partial<Record<ErrorCode, number>> = {
   UNAUTHENTICATED: 401,
   FORBIDDEN: 403,
+  WEBHOOK_SIGNATURE_INVALID: 401,
   NOT_FOUND: 404,
   PROJECT_NOT_FOUND: 404,
   DEPLOYMENT_NOT_FOUND: 404,
@@ -13,6 +14,9 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   UPLOAD_NOT_FOUND: 404,
   TOKEN_NOT_FOUND: 404,
   DOMAIN_NOT_FOUND: 404,
+  BUILD_NOT_FOUND: 404,
+  BUILD_NOT_RUNNING: 409,
+  BUILD_FINISHED: 409,
   PROJECT_EXISTS: 409,
   DOMAIN_EXISTS: 409,
   RELEASE_CONFLICT: 409,

@@ -1,11 +1,21 @@
-import { deploymentUrl, domainUrl, environmentUrl, type UrlConfig } from '../../core/urls.ts';
+import { deploymentUrl, domainUrl, environmentUrl, gitUrl, type UrlConfig } from '../../core/urls.ts';
 import type { Deployment, Domain, Environment, Event, Project, Release, Token } from '../../protocol/api.ts';
-import type { DeploymentRow, DomainRow, EnvironmentRow, EventRow, ProjectRow, ReleaseRow, TokenRow } from '../../store/store.ts';
+import type { Build, BuildLogLine } from '../../protocol/builds.ts';
+import type { BuildLogRow, BuildRow, DeploymentRow, DomainRow, EnvironmentRow, EventRow, ProjectRow, ReleaseRow, TokenRow } from '../../store/store.ts';
 
 /** Rows become wire shapes here, and nowhere else. */
 
 export function presentProject(urls: UrlConfig, row: ProjectRow): Project {
-  return { id: row.id, name: row.name, createdAt: row.createdAt, createdBy: row.createdBy, url: environmentUrl(urls, row.name, 'production') };
+  return {
+    id: row.id,
+    name: row.name,
+    createdAt: row.createdAt,
+    createdBy: row.createdBy,
+    url: environmentUrl(urls, row.name, 'production'),
+    repo: row.repoUrl,
+    hasWebhookSecret: row.webhookSecret !== null,
+    gitUrl: gitUrl(urls, row.name),
+  };
 }
 
 export function presentDeployment(urls: UrlConfig, project: string, row: DeploymentRow): Deployment {
@@ -32,8 +42,40 @@ export function presentEnvironment(urls: UrlConfig, project: string, row: Enviro
     url: environmentUrl(urls, project, row.name),
     pin: row.pinnedBy === null ? null : { by: row.pinnedBy, at: row.pinnedAt ?? '', reason: row.pinnedReason },
     lock: locked ? { by: row.lockedBy ?? '', at: row.lockedAt ?? '', reason: row.lockedReason ?? '', until: row.lockedUntil } : null,
+    follows: row.follows,
+    preview: row.preview,
+    retiredAt: row.retiredAt,
     createdAt: row.createdAt,
   };
+}
+
+export function presentBuild(urls: UrlConfig, project: string, row: BuildRow): Build {
+  return {
+    id: row.id,
+    project,
+    commit: row.commitSha,
+    ref: row.ref,
+    branch: row.branch,
+    state: row.state,
+    sourceUrl: row.sourceUrl,
+    trigger: row.trigger,
+    createdAt: row.createdAt,
+    createdBy: row.createdBy,
+    startedAt: row.startedAt,
+    finishedAt: row.finishedAt,
+    attempt: row.attempt,
+    runner: row.runner,
+    deployment: row.deploymentId,
+    deploymentUrl: row.deploymentId === null ? null : deploymentUrl(urls, project, row.deploymentId),
+    error: row.error,
+    author: row.author,
+    message: row.message,
+    cancelRequested: row.cancelRequestedAt !== null,
+  };
+}
+
+export function presentBuildLogLine(row: BuildLogRow): BuildLogLine {
+  return { seq: row.seq, at: row.at, stream: row.stream, text: row.text };
 }
 
 export function presentRelease(project: string, environment: string, row: ReleaseRow): Release {

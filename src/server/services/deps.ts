@@ -10,5 +10,7 @@ export interface ServiceDeps {
   blobs: Blobs;
   clock: Clock;
   urls: UrlConfig;
-  limits: { manifest: ManifestLimits; maxBlobBytes: number };
+  limits: { manifest: ManifestLimits; maxBlobBytes: number; buildTimeoutSeconds: number };
+  /** Where SQLite, blobs and git repositories live. */
+  dataDir: string;
 }

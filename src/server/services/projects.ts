@@ -7,16 +7,33 @@ import type { ServiceDeps } from './deps.ts';
 import { recordEvent } from './events.ts';
 import { newId } from './ids.ts';
 
-export async function createProject(deps: ServiceDeps, actor: Actor, name: string): Promise<ProjectRow> {
+export async function createProject(
+  deps: ServiceDeps,
+  actor: Actor,
+  input: { name: string; repo?: string | undefined; webhookSecret?: string | undefined },
+): Promise<ProjectRow> {
   requireRole(actor, 'deployer');
+  const { name } = input;
   assertName('project', name);
   const now = deps.clock.now();
-  const row: ProjectRow = { id: newId('prj'), name, createdAt: now.toISOString(), createdBy: actor.name };
+  const row: ProjectRow = {
+    id: newId('prj'),
+    name,
+    createdAt: now.toISOString(),
+    createdBy: actor.name,
+    repoUrl: input.repo === undefined ? null : normalizeRepoUrl(input.repo),
+    webhookSecret: input.webhookSecret ?? null,
+  };
   await deps.store.transaction(async (tx) => {
     await tx.insertProject(row);
-    await recordEvent(tx, now, actor, 'project.create', { projectId: row.id, target: name, after: { name } });
+    await recordEvent(tx, now, actor, 'project.create', { projectId: row.id, target: name, after: { name, repo: row.repoUrl } });
   });
   return row;
+}
+
+/** Repository URLs compare without a trailing `/` or `.git`, so webhook payloads match however they spell them. */
+export function normalizeRepoUrl(url: string): string {
+  return url.trim().replace(/\/+$/, '').replace(/\.git$/, '');
 }
 
 export async function getProject(deps: ServiceDeps, name: string): Promise<ProjectRow> {

@@ -45,7 +45,7 @@ export function projectRoutes({ deps }: HttpContext): RouteSpec[] {
       status: 201,
       handler: async (request, _reply, actor) => {
         const body = parse(CreateProjectRequest, request.body);
-        return presentProject(urls, await createProject(deps, actor, body.name));
+        return presentProject(urls, await createProject(deps, actor, body));
       },
     },
     {

@@ -1,0 +1,116 @@
+import { z } from 'zod';
+
+/**
+ * Wire schemas of builds: what users see (Build, BuildLogLine) and what runners and the
+ * server say to each other (Claim…, Heartbeat…, Complete…). One file so both ends agree by
+ * construction, whether the runner runs inside the server or on its own machine.
+ */
+
+export const BuildState = z.enum(['queued', 'running', 'succeeded', 'failed', 'canceled']);
+export type BuildState = z.infer<typeof BuildState>;
+
+export const Build = z.object({
+  id: z.string(),
+  project: z.string(),
+  commit: z.string(),
+  /** The ref whose push queued the build first (`refs/heads/main`, `refs/tags/v1`). */
+  ref: z.string(),
+  branch: z.string().nullable(),
+  state: BuildState,
+  /** Where the commit is fetched from: null = Slipway's own repository of the project. */
+  sourceUrl: z.string().nullable(),
+  trigger: z.string(),
+  createdAt: z.string(),
+  createdBy: z.string(),
+  startedAt: z.string().nullable(),
+  finishedAt: z.string().nullable(),
+  attempt: z.number(),
+  runner: z.string().nullable(),
+  deployment: z.string().nullable(),
+  deploymentUrl: z.string().nullable(),
+  error: z.string().nullable(),
+  author: z.string().nullable(),
+  message: z.string().nullable(),
+  cancelRequested: z.boolean(),
+});
+export type Build = z.infer<typeof Build>;
+
+export const BuildLogLine = z.object({
+  seq: z.number(),
+  at: z.string(),
+  stream: z.enum(['stdout', 'stderr', 'system']),
+  text: z.string(),
+});
+export type BuildLogLine = z.infer<typeof BuildLogLine>;
+
+export const BuildLogsQuery = z.object({
+  after: z.coerce.number().int().min(0).default(0),
+  follow: z
+    .enum(['0', '1', 'true', 'false'])
+    .optional()
+    .transform((v) => v === '1' || v === 'true'),
+});
+export type BuildLogsQuery = z.infer<typeof BuildLogsQuery>;
+
+export const BuildLogs = z.object({ build: Build, lines: z.array(BuildLogLine) });
+export type BuildLogs = z.infer<typeof BuildLogs>;
+
+// Runner protocol
+
+export const ClaimRequest = z.object({
+  runner: z.string().min(1).max(200),
+  /** How long the claim holds without a heartbeat. */
+  leaseSeconds: z.number().int().min(5).max(3600).default(60),
+});
+export type ClaimRequest = z.infer<typeof ClaimRequest>;
+
+export const ClaimedBuild = z.object({
+  build: Build,
+  /**
+   * Where to fetch the commit: the project's external repository, or null for Slipway's own
+   * (`<server>/git/<project>.git`, fetched with the runner's bearer token).
+   */
+  gitUrl: z.string().nullable(),
+  /** Kill the build command after this long. */
+  timeoutSeconds: z.number(),
+});
+export type ClaimedBuild = z.infer<typeof ClaimedBuild>;
+
+export const HeartbeatRequest = z.object({ runner: z.string(), leaseSeconds: z.number().int().min(5).max(3600).default(60) });
+export type HeartbeatRequest = z.infer<typeof HeartbeatRequest>;
+
+export const HeartbeatResponse = z.object({
+  /** The build was canceled: stop it (kill its process group) and complete it as canceled. */
+  cancel: z.boolean(),
+});
+export type HeartbeatResponse = z.infer<typeof HeartbeatResponse>;
+
+export const AppendLogsRequest = z.object({
+  runner: z.string(),
+  lines: z
+    .array(z.object({ at: z.string(), stream: z.enum(['stdout', 'stderr', 'system']), text: z.string().max(16_384) }))
+    .max(5000),
+});
+export type AppendLogsRequest = z.infer<typeof AppendLogsRequest>;
+
+/** What a build's `slipway.yaml` says about environments, reported by the runner. */
+export const EnvironmentPolicy = z.object({
+  follows: z.string().optional(),
+  auto: z.boolean().optional(),
+});
+export type EnvironmentPolicy = z.infer<typeof EnvironmentPolicy>;
+
+export const BuildReport = z.object({
+  author: z.string().max(255).optional(),
+  message: z.string().max(4096).optional(),
+  environments: z.record(z.string(), EnvironmentPolicy).optional(),
+  previews: z.object({ branches: z.boolean() }).optional(),
+});
+export type BuildReport = z.infer<typeof BuildReport>;
+
+export const CompleteRequest = z.discriminatedUnion('state', [
+  z.object({ runner: z.string(), state: z.literal('succeeded'), deployment: z.string(), report: BuildReport.default({}) }),
+  z.object({ runner: z.string(), state: z.literal('failed'), error: z.string().max(4096), report: BuildReport.default({}) }),
+  z.object({ runner: z.string(), state: z.literal('canceled'), report: BuildReport.default({}) }),
+]);
+export type CompleteRequest = z.infer<typeof CompleteRequest>;

@@ -1,0 +1,141 @@
+import { ErrorCode, SlipwayError } from '../../core/errors.ts';
+import type { Actor } from '../../core/release-planner.ts';
+import type { AppendLogsRequest, ClaimRequest, CompleteRequest, HeartbeatRequest } from '../../protocol/builds.ts';
+import { newEnvironmentRow, type BuildLogRow, type BuildRow, type Page } from '../../store/store.ts';
+import { requireRole } from './access.ts';
+import { getDeployment } from './deployments.ts';
+import type { ServiceDeps } from './deps.ts';
+import { recordEvent } from './events.ts';
+import { newId } from './ids.ts';
+import { getProject } from './projects.ts';
+import { followBranch } from './pushes.ts';
+
+/** A build whose runner stops heartbeating is queued again, at most this many tries in all. */
+export const MAX_BUILD_ATTEMPTS = 3;
+
+export async function listBuilds(deps: ServiceDeps, projectName: string, page: Page): Promise<BuildRow[]> {
+  const project = await getProject(deps, projectName);
+  return deps.store.listBuilds(project.id, page);
+}
+
+export async function getBuild(deps: ServiceDeps, projectName: string, id: string): Promise<BuildRow> {
+  const project = await getProject(deps, projectName);
+  const build = await deps.store.findBuild(id);
+  if (!build || build.projectId !== project.id) throw new SlipwayError(ErrorCode.BUILD_NOT_FOUND, `no build ${id} in ${projectName}`, { build: id });
+  return build;
+}
+
+export async function getBuildById(deps: ServiceDeps, id: string): Promise<BuildRow> {
+  const build = await deps.store.findBuild(id);
+  if (!build) throw new SlipwayError(ErrorCode.BUILD_NOT_FOUND, `no build ${id}`, { build: id });
+  return build;
+}
+
+export async function cancelBuild(deps: ServiceDeps, actor: Actor, projectName: string, id: string): Promise<BuildRow> {
+  requireRole(actor, 'deployer');
+  const build = await getBuild(deps, projectName, id);
+  if (build.state !== 'queued' && build.state !== 'running') {
+    throw new SlipwayError(ErrorCode.BUILD_FINISHED, `build ${id} already ${build.state}`, { build: id, state: build.state });
+  }
+  const now = deps.clock.now();
+  const canceled = await deps.store.requestBuildCancel(id, now.toISOString());
+  await recordEvent(deps.store, now, actor, 'build.cancel', { projectId: build.projectId, target: id, before: { state: build.state } });
+  return canceled ?? build;
+}
+
+export async function readBuildLogs(deps: ServiceDeps, buildId: string, after: number, limit = 1000): Promise<BuildLogRow[]> {
+  return deps.store.listBuildLogs(buildId, after, limit);
+}
+
+function leaseUntil(deps: ServiceDeps, seconds: number): string {
+  return new Date(deps.clock.now().getTime() + seconds * 1000).toISOString();
+}
+
+/** Re-queues (or fails) builds whose runner went silent. Runs before each claim and on a timer. */
+export async function reapBuilds(deps: ServiceDeps): Promise<BuildRow[]> {
+  return deps.store.reapExpiredBuilds(deps.clock.now().toISOString(), MAX_BUILD_ATTEMPTS);
+}
+
+export async function claimBuild(
+  deps: ServiceDeps,
+  actor: Actor,
+  request: ClaimRequest,
+): Promise<{ build: BuildRow; projectName: string; gitUrl: string | null } | undefined> {
+  requireRole(actor, 'deployer');
+  await reapBuilds(deps);
+  const build = await deps.store.claimBuild(request.runner, deps.clock.now().toISOString(), leaseUntil(deps, request.leaseSeconds));
+  if (!build) return undefined;
+  const project = await deps.store.findProjectById(build.projectId);
+  if (!project) throw new Error(`project of build ${build.id} vanished`);
+  return { build, projectName: project.name, gitUrl: build.sourceUrl };
+}
+
+async function runningBuild(deps: ServiceDeps, buildId: string, runner: string): Promise<BuildRow> {
+  const build = await getBuildById(deps, buildId);
+  if (build.state !== 'running' || build.runner !== runner) {
+    throw new SlipwayError(ErrorCode.BUILD_NOT_RUNNING, `build ${buildId} is ${build.state}${build.runner ? ` on ${build.runner}` : ''}, not running on ${runner}`, {
+      build: buildId,
+      state: build.state,
+    });
+  }
+  return build;
+}
+
+export async function heartbeat(deps: ServiceDeps, actor: Actor, buildId: string, request: HeartbeatRequest): Promise<{ cancel: boolean }> {
+  requireRole(actor, 'deployer');
+  const renewed = await deps.store.renewBuildLease(buildId, request.runner, leaseUntil(deps, request.leaseSeconds));
+  if (!renewed) await runningBuild(deps, buildId, request.runner);
+  return { cancel: renewed?.cancelRequestedAt != null };
+}
+
+export async function appendBuildLogs(deps: ServiceDeps, actor: Actor, buildId: string, request: AppendLogsRequest): Promise<number> {
+  requireRole(actor, 'deployer');
+  await runningBuild(deps, buildId, request.runner);
+  return deps.store.appendBuildLogs(buildId, request.lines);
+}
+
+/**
+ * Ends a build. A success links its deployment, takes the environment policy its
+ * slipway.yaml reported (`follows:`), then moves every environment that follows a branch whose
+ * head is this commit.
+ */
+export async function completeBuild(deps: ServiceDeps, actor: Actor, buildId: string, request: CompleteRequest): Promise<BuildRow> {
+  requireRole(actor, 'deployer');
+  const build = await runningBuild(deps, buildId, request.runner);
+  const project = await deps.store.findProjectById(build.projectId);
+  if (!project) throw new Error(`project of build ${build.id} vanished`);
+  const now = deps.clock.now();
+  const meta = { author: request.report.author, message: request.report.message };
+  if (request.state !== 'succeeded') {
+    const error = request.state === 'failed' ? request.error : 'canceled';
+    await deps.store.finishBuild(build.id, request.runner, { state: request.state, finishedAt: now.toISOString(), error, deploymentId: null, ...meta });
+    return getBuildById(deps, build.id);
+  }
+  const deployment = await getDeployment(deps, project.name, request.deployment);
+  const finished = await deps.store.finishBuild(build.id, request.runner, {
+    state: 'succeeded',
+    finishedAt: now.toISOString(),
+    error: null,
+    deploymentId: deployment.id,
+    ...meta,
+  });
+  if (!finished) await runningBuild(deps, buildId, request.runner);
+  for (const [name, policy] of Object.entries(request.report.environments ?? {})) {
+    if (policy.follows === undefined || policy.auto === false) continue;
+    const env = await deps.store.ensureEnvironment(newEnvironmentRow({ id: newId('env'), projectId: project.id, name, createdAt: now.toISOString() }));
+    if (env.follows !== policy.follows) await deps.store.setEnvironmentFollow(env.id, policy.follows, false);
+  }
+  const done = await getBuildById(deps, build.id);
+  for (const branch of await deps.store.listBranchesAt(project.id, build.commitSha)) {
+    if (request.report.previews?.branches === false) await retirePreviews(deps, project.id, branch.name);
+    await followBranch(deps, project, branch.name, done);
+  }
+  return done;
+}
+
+/** `previews: { branches: false }`: a branch's preview is retired instead of followed. */
+async function retirePreviews(deps: ServiceDeps, projectId: string, branch: string): Promise<void> {
+  for (const env of await deps.store.listEnvironmentsFollowing(projectId, branch)) {
+    if (env.preview && env.retiredAt === null) await deps.store.retireEnvironment(env.id, deps.clock.now().toISOString());
+  }
+}

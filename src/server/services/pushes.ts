@@ -1,0 +1,160 @@
+import { isSlipwayError } from '../../core/errors.ts';
+import type { Actor } from '../../core/release-planner.ts';
+import { previewEnvironmentName } from '../../core/urls.ts';
+import { newEnvironmentRow, type BuildRow, type ProjectRow } from '../../store/store.ts';
+import type { ServiceDeps } from './deps.ts';
+import { promote } from './environments.ts';
+import { recordEvent } from './events.ts';
+import { newId } from './ids.ts';
+import { getProject } from './projects.ts';
+
+export const ZERO_SHA = '0000000000000000000000000000000000000000';
+
+/** One ref moved by a push: `before`/`after` are 40-hex commits, ZERO_SHA for create/delete. */
+export interface RefUpdate {
+  ref: string;
+  before: string;
+  after: string;
+}
+
+export type PushTrigger = 'git-push' | 'github' | 'gitlab' | 'generic';
+
+export interface PushInput {
+  updates: RefUpdate[];
+  trigger: PushTrigger;
+  /** Repository to fetch the commits from; null = Slipway's own repository of the project. */
+  sourceUrl: string | null;
+  /** Best-effort commit metadata from a webhook payload (the runner fills it in otherwise). */
+  author?: string | undefined;
+  message?: string | undefined;
+}
+
+export interface PushResult {
+  /** One build per new commit (an existing build of the same commit is returned, not repeated). */
+  builds: BuildRow[];
+  /** Preview environments retired because their branch was deleted. */
+  retired: string[];
+}
+
+/** Slipway's own moves (following a branch) act with this identity: they respect pins and locks. */
+export const FOLLOWER: Actor = { name: 'slipway', role: 'deployer', trigger: 'automation' };
+
+const COMMIT = /^[0-9a-f]{40}$/;
+
+/**
+ * Records what a push changed: branch heads move (or are deleted, retiring their previews),
+ * and every commit that is new to the project gets exactly one queued build. A branch moved
+ * to a commit that already built moves its following environments at once.
+ */
+export async function recordPush(deps: ServiceDeps, actor: Actor, projectName: string, input: PushInput): Promise<PushResult> {
+  const project = await getProject(deps, projectName);
+  const now = deps.clock.now().toISOString();
+  const builds: BuildRow[] = [];
+  const retired: string[] = [];
+  for (const update of input.updates) {
+    const branch = update.ref.startsWith('refs/heads/') ? update.ref.slice('refs/heads/'.length) : null;
+    const isTag = update.ref.startsWith('refs/tags/');
+    if (branch === null && !isTag) continue;
+    if (update.after === ZERO_SHA) {
+      if (branch !== null) retired.push(...(await deleteBranch(deps, actor, project, branch)));
+      continue;
+    }
+    if (!COMMIT.test(update.after)) continue;
+    const { build } = await deps.store.insertBuildOnce({
+      id: newId('bld'),
+      projectId: project.id,
+      commitSha: update.after,
+      ref: update.ref,
+      branch,
+      state: 'queued',
+      sourceUrl: input.sourceUrl,
+      trigger: input.trigger,
+      createdAt: now,
+      createdBy: actor.name,
+      startedAt: null,
+      finishedAt: null,
+      attempt: 0,
+      runner: null,
+      leaseExpiresAt: null,
+      cancelRequestedAt: null,
+      deploymentId: null,
+      error: null,
+      author: input.author ?? null,
+      message: input.message ?? null,
+    });
+    if (!builds.some((b) => b.id === build.id)) builds.push(build);
+    if (branch !== null) {
+      await deps.store.upsertBranch({ projectId: project.id, name: branch, head: update.after, updatedAt: now });
+      await ensurePreview(deps, project, branch);
+      if (build.state === 'succeeded') await followBranch(deps, project, branch, build);
+    }
+  }
+  await recordEvent(deps.store, deps.clock.now(), actor, 'git.push', {
+    projectId: project.id,
+    target: input.trigger,
+    after: { updates: input.updates, builds: builds.map((b) => b.id) },
+  });
+  return { builds, retired };
+}
+
+async function deleteBranch(deps: ServiceDeps, actor: Actor, project: ProjectRow, branch: string): Promise<string[]> {
+  await deps.store.deleteBranch(project.id, branch);
+  const retired: string[] = [];
+  const now = deps.clock.now();
+  for (const env of await deps.store.listEnvironmentsFollowing(project.id, branch)) {
+    if (!env.preview || env.retiredAt !== null) continue;
+    await deps.store.retireEnvironment(env.id, now.toISOString());
+    await recordEvent(deps.store, now, actor, 'environment.retire', {
+      projectId: project.id,
+      environment: env.name,
+      target: env.deploymentId,
+      reason: `branch ${branch} was deleted`,
+    });
+    retired.push(env.name);
+  }
+  return retired;
+}
+
+/** Every branch gets a preview environment following it; a branch pushed again revives its retired preview. */
+async function ensurePreview(deps: ServiceDeps, project: ProjectRow, branch: string): Promise<void> {
+  const name = previewEnvironmentName(branch);
+  const env = await deps.store.ensureEnvironment(
+    newEnvironmentRow({ id: newId('env'), projectId: project.id, name, createdAt: deps.clock.now().toISOString(), follows: branch, preview: true }),
+  );
+  if (env.follows !== branch || !env.preview) await deps.store.setEnvironmentFollow(env.id, branch, true);
+  if (env.retiredAt !== null) await deps.store.retireEnvironment(env.id, null);
+}
+
+/**
+ * Moves the environments that follow `branch` to `build`'s deployment, but only while the
+ * branch's head is still that commit: an older build finishing late never moves an
+ * environment backwards. The move is a compare-and-set against the release seen before the
+ * head check, so a newer build that lands in between wins. Pins and locks are respected.
+ */
+export async function followBranch(deps: ServiceDeps, project: ProjectRow, branch: string, build: BuildRow): Promise<string[]> {
+  const deploymentId = build.deploymentId;
+  if (deploymentId === null) return [];
+  const moved: string[] = [];
+  for (const env of await deps.store.listEnvironmentsFollowing(project.id, branch)) {
+    if (env.retiredAt !== null || env.deploymentId === deploymentId) continue;
+    const head = await deps.store.findBranch(project.id, branch);
+    if (head?.head !== build.commitSha) continue;
+    try {
+      await promote(deps, FOLLOWER, project.name, env.name, {
+        deployment: deploymentId,
+        expectRelease: env.releaseNumber,
+        reason: `${branch} at ${build.commitSha.slice(0, 7)} built (${build.id})`,
+      });
+      moved.push(env.name);
+    } catch (err) {
+      if (!isSlipwayError(err)) throw err;
+      await recordEvent(deps.store, deps.clock.now(), FOLLOWER, 'release.skip', {
+        projectId: project.id,
+        environment: env.name,
+        target: deploymentId,
+        reason: `${err.code}: ${err.message}`,
+      });
+    }
+  }
+  return moved;
+}

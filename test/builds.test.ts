@@ -1,0 +1,205 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import type { Clock } from '../src/core/clock.ts';
+import type { Build } from '../src/protocol/builds.ts';
+import { ApiError, type SlipwayClient } from '../src/protocol/client.ts';
+import { recordPush, ZERO_SHA, type RefUpdate } from '../src/server/services/pushes.ts';
+import { backends } from './support/backends.ts';
+import { rejectsWithCode } from './support/assert.ts';
+import { deployFiles, edgeGet, startTestServer, type TestServer } from './support/server.ts';
+
+/**
+ * The build queue and branch following, driven through the runner protocol over real HTTP
+ * (this test plays the runner's part; test/runner.test.ts runs the real runner).
+ */
+
+const sha = (n: number) => n.toString(16).padStart(40, 'a');
+const pusher = { name: 'pat', role: 'deployer' as const, trigger: 'user' as const };
+
+class TestClock implements Clock {
+  offsetMs = 0;
+  now(): Date {
+    return new Date(Date.now() + this.offsetMs);
+  }
+}
+
+for (const backend of backends) {
+  describe(`builds and branch following on ${backend.name}`, () => {
+    let t: TestServer;
+    const clock = new TestClock();
+    before(async () => {
+      t = await startTestServer(backend, { clock });
+      await t.client.createProject('shop');
+    });
+    after(() => t.dispose());
+
+    const push = (...updates: RefUpdate[]) => recordPush(t.server.deps, pusher, 'shop', { updates, trigger: 'git-push', sourceUrl: null });
+    const branch = (name: string, after: string, before = ZERO_SHA): RefUpdate => ({ ref: `refs/heads/${name}`, before, after });
+
+    async function claim(client: SlipwayClient, runner = 'r1', leaseSeconds = 60): Promise<Build> {
+      const claimed = await client.claimBuild({ runner, leaseSeconds });
+      assert.ok(claimed, 'a build was queued');
+      return claimed.build;
+    }
+
+    async function succeed(build: Build, body: string, report: object = {}, runner = 'r1'): Promise<Build> {
+      const deployment = await deployFiles(t.client, 'shop', { 'index.html': body });
+      return t.client.completeBuild(build.id, { runner, state: 'succeeded', deployment: deployment.id, report });
+    }
+
+    const envDeployment = async (name: string) => (await t.client.getEnvironment('shop', name)).deployment;
+
+    test('a push queues one build per commit; success moves the preview and the environments that follow the branch', async () => {
+      const { builds } = await push(branch('main', sha(1)));
+      assert.equal(builds.length, 1);
+      assert.equal((await t.client.claimBuild({ runner: 'r1', leaseSeconds: 60 }))?.gitUrl, null);
+      const listed = await t.client.getBuild('shop', builds[0]?.id ?? '');
+      assert.equal(listed.state, 'running');
+      await t.client.appendBuildLogs(listed.id, { runner: 'r1', lines: [{ at: new Date().toISOString(), stream: 'stdout', text: 'building…' }] });
+      const done = await succeed(listed, 'main one', { environments: { dev: { follows: 'main' }, staging: { follows: 'main', auto: false } } });
+      assert.equal(done.state, 'succeeded');
+      assert.equal(await envDeployment('preview-main'), done.deployment);
+      assert.equal(await envDeployment('dev'), done.deployment);
+      await rejectsWithCode(t.client.getEnvironment('shop', 'staging'), 'ENVIRONMENT_NOT_FOUND');
+      const page = await edgeGet(t.server.port, `preview-main--shop.localhost:${t.server.port}`);
+      assert.equal(page.body, 'main one');
+      const logs = await t.client.getBuildLogs('shop', done.id);
+      assert.deepEqual(logs.lines.map((l) => l.text), ['building…']);
+    });
+
+    test('an older build finishing after a newer one never moves an environment backwards', async () => {
+      await push(branch('main', sha(2), sha(1)));
+      const older = await claim(t.client);
+      await push(branch('main', sha(3), sha(2)));
+      const newer = await claim(t.client);
+      assert.equal(older.commit, sha(2));
+      const newerDone = await succeed(newer, 'newer');
+      assert.equal(await envDeployment('dev'), newerDone.deployment);
+      await succeed(older, 'older');
+      assert.equal(await envDeployment('dev'), newerDone.deployment);
+      assert.equal(await envDeployment('preview-main'), newerDone.deployment);
+    });
+
+    test('the same commit on three branches builds once and all three previews follow it', async () => {
+      const { builds } = await push(branch('feature/Blue', sha(4)), branch('hotfix_1', sha(4)), branch('exp', sha(4)));
+      assert.equal(builds.length, 1);
+      assert.equal((await push(branch('again', sha(4)))).builds[0]?.id, builds[0]?.id, 'a later push of a built commit reuses its build');
+      const done = await succeed(await claim(t.client), 'shared');
+      for (const env of ['preview-feature-blue', 'preview-hotfix-1', 'preview-exp', 'preview-again']) assert.equal(await envDeployment(env), done.deployment, env);
+      // A new branch at an already built commit moves at once, with no new build.
+      const { builds: none } = await push(branch('late', sha(4)));
+      assert.equal(none[0]?.state, 'succeeded');
+      assert.equal(await envDeployment('preview-late'), done.deployment);
+    });
+
+    test('deleting a branch retires its preview; its deployments stay addressable', async () => {
+      const before = await t.client.getEnvironment('shop', 'preview-exp');
+      const { retired } = await push(branch('exp', ZERO_SHA, sha(4)));
+      assert.deepEqual(retired, ['preview-exp']);
+      const env = await t.client.getEnvironment('shop', 'preview-exp');
+      assert.ok(env.retiredAt);
+      assert.equal((await edgeGet(t.server.port, `preview-exp--shop.localhost:${t.server.port}`)).status, 404);
+      const deployment = before.deployment ?? '';
+      assert.equal((await edgeGet(t.server.port, `${deployment}--shop.localhost:${t.server.port}`)).body, 'shared');
+      const events = (await t.client.listEvents({ project: 'shop', environment: 'preview-exp' })).events;
+      assert.ok(events.some((e) => e.action === 'environment.retire'));
+    });
+
+    test('a tag builds once and moves no environment', async () => {
+      const { builds } = await push({ ref: 'refs/tags/v1.0', before: ZERO_SHA, after: sha(5) });
+      assert.equal(builds[0]?.branch, null);
+      await succeed(await claim(t.client), 'tagged');
+      assert.equal((await t.client.listEnvironments('shop')).environments.some((e) => e.name.includes('v1')), false);
+    });
+
+    test('follow respects pins and locks, and records why it skipped', async () => {
+      const devBefore = await envDeployment('dev');
+      await t.client.lock('shop', 'dev', { reason: 'demo in progress' });
+      await push(branch('main', sha(6), sha(3)));
+      const done = await succeed(await claim(t.client), 'locked out');
+      assert.equal(await envDeployment('dev'), devBefore);
+      assert.equal(await envDeployment('preview-main'), done.deployment);
+      const skip = (await t.client.listEvents({ project: 'shop', environment: 'dev' })).events.find((e) => e.action === 'release.skip');
+      assert.match(skip?.reason ?? '', /ENVIRONMENT_LOCKED/);
+      await t.client.unlock('shop', 'dev', {});
+    });
+
+    test('a failed build moves nothing; cancel ends a queued build at once and asks a running one to stop', async () => {
+      const devBefore = await envDeployment('dev');
+      await push(branch('main', sha(7), sha(6)));
+      const failing = await claim(t.client);
+      const failed = await t.client.completeBuild(failing.id, { runner: 'r1', state: 'failed', error: 'exit code 2', report: {} });
+      assert.equal(failed.state, 'failed');
+      assert.equal(await envDeployment('dev'), devBefore);
+
+      const { builds: [queued] } = await push(branch('side', sha(8)));
+      const canceled = await t.client.cancelBuild('shop', queued?.id ?? '');
+      assert.equal(canceled.state, 'canceled');
+      await rejectsWithCode(t.client.cancelBuild('shop', queued?.id ?? ''), 'BUILD_FINISHED', 409);
+
+      await push(branch('side2', sha(9)));
+      const running = await claim(t.client);
+      assert.deepEqual(await t.client.heartbeat(running.id, { runner: 'r1', leaseSeconds: 60 }), { cancel: false });
+      await t.client.cancelBuild('shop', running.id);
+      assert.deepEqual(await t.client.heartbeat(running.id, { runner: 'r1', leaseSeconds: 60 }), { cancel: true });
+      const stopped = await t.client.completeBuild(running.id, { runner: 'r1', state: 'canceled', report: {} });
+      assert.equal(stopped.state, 'canceled');
+    });
+
+    test('a runner that goes silent loses its lease: the build is queued again, then failed after three tries', async () => {
+      await push(branch('flaky', sha(10)));
+      for (let attempt = 1; attempt <= 3; attempt++) {
+        const build = await claim(t.client, `r-${attempt}`, 5);
+        assert.equal(build.attempt, attempt);
+        clock.offsetMs += 10_000;
+        // The old runner's late reports are refused.
+        await rejectsWithCode(t.client.heartbeat(build.id, { runner: 'gone', leaseSeconds: 5 }), 'BUILD_NOT_RUNNING', 409);
+      }
+      assert.equal(await t.client.claimBuild({ runner: 'r-4', leaseSeconds: 5 }), undefined);
+      const builds = (await t.client.listBuilds('shop')).builds;
+      const flaky = builds.find((b) => b.commit === sha(10));
+      assert.equal(flaky?.state, 'failed');
+      assert.match(flaky?.error ?? '', /stopped answering/);
+    });
+
+    test('two runners claiming at once never get the same build', async () => {
+      await push(branch('c1', sha(11)), branch('c2', sha(12)), branch('c3', sha(13)));
+      const claims = await Promise.all(['a', 'b', 'c', 'd', 'e'].map((r) => t.client.claimBuild({ runner: r, leaseSeconds: 60 })));
+      const ids = claims.filter((c) => c !== undefined).map((c) => c.build.id);
+      assert.equal(ids.length, 3);
+      assert.equal(new Set(ids).size, 3);
+      for (const c of claims) if (c) await t.client.completeBuild(c.build.id, { runner: c.build.runner ?? '', state: 'failed', error: 'test', report: {} });
+    });
+
+    test('the log follows live as Server-Sent Events and ends with the build', async () => {
+      await push(branch('sse', sha(14)));
+      const build = await claim(t.client);
+      const response = await fetch(t.client.buildLogStreamUrl('shop', build.id), {
+        headers: { authorization: 'Bearer slw_test_admin_token', accept: 'text/event-stream' },
+      });
+      assert.equal(response.headers.get('content-type'), 'text/event-stream; charset=utf-8');
+      const reader = response.body?.getReader();
+      assert.ok(reader);
+      const now = () => new Date().toISOString();
+      await t.client.appendBuildLogs(build.id, { runner: 'r1', lines: [{ at: now(), stream: 'stdout', text: 'one' }, { at: now(), stream: 'stderr', text: 'two' }] });
+      setTimeout(() => void succeed(build, 'sse done').catch((err: unknown) => assert.fail(String(err))), 300);
+      let text = '';
+      const decoder = new TextDecoder();
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        text += decoder.decode(value);
+      }
+      const events = text.split('\n\n').filter(Boolean).map((block) => Object.fromEntries(block.split('\n').map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 2)])));
+      assert.deepEqual(events.filter((e) => e.event === 'log').map((e) => (JSON.parse(e.data ?? '{}') as { text: string }).text), ['one', 'two']);
+      const end = events.find((e) => e.event === 'end');
+      assert.equal((JSON.parse(end?.data ?? '{}') as Build).state, 'succeeded');
+    });
+
+    test('runner calls need a deployer token', async () => {
+      const viewer = t.clientWith((await t.client.createToken({ name: 'v', role: 'viewer' })).secret);
+      const err = await rejectsWithCode(viewer.claimBuild({ runner: 'x', leaseSeconds: 60 }), 'FORBIDDEN', 403);
+      assert.ok(err instanceof ApiError);
+    });
+  });
+}
