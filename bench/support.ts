@@ -9,7 +9,7 @@ export const BENCH_TOKEN = 'slw_bench_admin_token';
 /** A real server on a free loopback port with its own temp data dir (SQLite unless a database URL is given). */
 export async function benchServer(databaseUrl?: string): Promise<{ server: RunningServer; client: SlipwayClient; dispose: () => Promise<void> }> {
   const dataDir = await mkdtemp(join(tmpdir(), 'slipway-bench-'));
-  const server = await startServer({ dataDir, port: 0, adminToken: BENCH_TOKEN, quiet: true, ...(databaseUrl ? { databaseUrl } : {}) });
+  const server = await startServer({ dataDir, port: 0, adminToken: BENCH_TOKEN, quiet: true, runners: 0, ...(databaseUrl ? { databaseUrl } : {}) });
   return {
     server,
     client: new SlipwayClient({ url: `http://127.0.0.1:${server.port}`, token: BENCH_TOKEN }),

@@ -10,6 +10,8 @@ export const ExitCode = {
   BLOCKED: 5,
   AUTH: 6,
   UNREACHABLE: 7,
+  /** `logs --follow` watched a build that ended failed or canceled. */
+  BUILD_FAILED: 8,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 

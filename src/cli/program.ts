@@ -1,15 +1,19 @@
 import { readFileSync } from 'node:fs';
 import { Command as Commander, CommanderError, Option } from 'commander';
+import { cancelBuild, listBuilds } from './commands/builds.ts';
 import { addDomain, listDomains, removeDomain } from './commands/domains.ts';
 import { deploy } from './commands/deploy.ts';
 import { deployments } from './commands/deployments.ts';
 import { events } from './commands/events.ts';
+import { gitRemote } from './commands/git-remote.ts';
 import { lock, unlock } from './commands/lock.ts';
 import { login, whoami } from './commands/login.ts';
+import { logs } from './commands/logs.ts';
 import { createProject, listProjects } from './commands/projects.ts';
 import { promote } from './commands/promote.ts';
 import { releases } from './commands/releases.ts';
 import { rollback } from './commands/rollback.ts';
+import { runner } from './commands/runner.ts';
 import { server } from './commands/server.ts';
 import { status } from './commands/status.ts';
 import { createToken, listTokens, revokeToken } from './commands/tokens.ts';
@@ -75,7 +79,57 @@ export async function run(argv: readonly string[], ctx: Context): Promise<ExitCo
   program.command('whoami').description('show the token in use').addOption(json()).action(opts(whoami));
 
   const projects = program.command('projects').description('list projects (or: projects create <name>)').addOption(json()).action(opts(listProjects));
-  projects.command('create').description('create a project').argument('<name>').addOption(json()).action(withArg('name', createProject));
+  projects
+    .command('create')
+    .description('create a project')
+    .argument('<name>')
+    .option('--repo <url>', 'external git repository that push webhooks build from')
+    .option('--webhook-secret <secret>', 'shared secret that signs its webhook deliveries')
+    .addOption(json())
+    .action(withArg('name', createProject));
+
+  program
+    .command('git-remote')
+    .description("print the project's git URL (with your token as the password) for git remote add")
+    .addOption(project())
+    .option('--no-token', 'print the URL without the token')
+    .addOption(json())
+    .action(opts(gitRemote));
+
+  const builds = program
+    .command('builds')
+    .description("list a project's builds, newest first (or: builds cancel <id>)")
+    .addOption(project())
+    .option('--limit <n>', 'how many')
+    .addOption(json())
+    .action(opts(listBuilds));
+  builds
+    .command('cancel')
+    .description("cancel a build: a queued one at once, a running one by killing its processes")
+    .argument('<id>', 'build id (bld-…)')
+    .addOption(project())
+    .addOption(json())
+    .action(withArg('id', cancelBuild));
+
+  program
+    .command('logs')
+    .description("print a build's log; --follow streams it until the build ends")
+    .argument('<build>', 'build id (bld-…)')
+    .addOption(project())
+    .option('-f, --follow', 'keep printing until the build ends; exit 8 unless it succeeded')
+    .option('-t, --timestamps', 'prefix each line with its time (UTC)')
+    .addOption(json())
+    .action(withArg('build', logs));
+
+  program
+    .command('runner')
+    .description('run builds for a server on this machine until interrupted')
+    .option('--server <url>', 'server URL (default: $SLIPWAY_URL, else the saved login)')
+    .option('--token <token>', 'deployer token (default: $SLIPWAY_TOKEN, else the saved login)')
+    .option('--concurrency <n>', 'builds at once', '1')
+    .option('--name <name>', 'how the server knows this runner (default: <hostname>-<pid>)')
+    .option('--work-dir <dir>', 'where builds get their temp dirs (default: the OS temp dir)')
+    .action(opts(runner));
 
   program
     .command('deploy')

@@ -29,6 +29,13 @@ export interface Tree {
   warnings: string[];
 }
 
+export interface ReadTreeOptions {
+  /** Symlinks may resolve anywhere inside this directory (default: `root`), e.g. a build's checkout around its output. */
+  boundary?: string;
+  /** The error for a symlink that resolves outside the boundary (default: CliError SYMLINK_OUTSIDE_ROOT). */
+  outside?: (path: string, target: string) => Error;
+}
+
 /**
  * Lists the regular files under `root`. Directories named `.git` (and `.git` files of
  * submodules) are left out. Symlinks are never followed as directories: a symlink to a file
@@ -36,10 +43,11 @@ export interface Tree {
  * a warning, and a symlink that resolves outside the tree fails with SYMLINK_OUTSIDE_ROOT so a
  * deploy can never publish files from elsewhere on the machine.
  */
-export async function readTree(root: string): Promise<Tree> {
+export async function readTree(root: string, options: ReadTreeOptions = {}): Promise<Tree> {
   const realRoot = await resolveLink(root);
   if (realRoot === undefined) throw new CliError(CliErrorCode.USAGE, `${root} does not exist`);
   if (!(await stat(realRoot)).isDirectory()) throw new CliError(CliErrorCode.USAGE, `${root} is not a directory`);
+  const boundary = options.boundary === undefined ? realRoot : await realpath(options.boundary);
   const files: TreeFile[] = [];
   const warnings: string[] = [];
 
@@ -61,8 +69,9 @@ export async function readTree(root: string): Promise<Tree> {
           warnings.push(`skipped ${path}: dangling symlink`);
           continue;
         }
-        const rel = relative(realRoot, target);
+        const rel = relative(boundary, target);
         if (rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel)) {
+          if (options.outside) throw options.outside(path, target);
           throw new CliError(CliErrorCode.SYMLINK_OUTSIDE_ROOT, `${path} is a symlink to ${target}, outside ${root}; refusing to deploy it`);
         }
         const info = await stat(target);

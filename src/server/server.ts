@@ -1,4 +1,6 @@
+import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { FastifyServerFactory } from 'fastify';
 import { pino } from 'pino';
@@ -11,7 +13,9 @@ import { openStore } from '../store/open-store.ts';
 import { buildApp } from './http/app.ts';
 import { createMetrics } from './metrics.ts';
 import type { ServiceDeps } from './services/deps.ts';
-import { ensureAdminToken } from './services/tokens.ts';
+import { reapBuilds } from './services/builds.ts';
+import { ensureAdminToken, hashToken } from './services/tokens.ts';
+import { startRunner } from '../runner/runner.ts';
 
 export interface ServerOptions {
   /** Where SQLite and blobs live; default `./.slipway`. */
@@ -36,6 +40,8 @@ export interface ServerOptions {
   maxBlobBytes?: number;
   /** Default build timeout when slipway.yaml sets none; 15 minutes. */
   buildTimeoutSeconds?: number;
+  /** Builds this server runs at once with its own runner; 0 leaves building to `slipway runner` processes. Default 1. */
+  runners?: number;
 }
 
 export interface RunningServer {
@@ -70,6 +76,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     },
     dataDir,
   };
+  const internalToken = `slw_internal_${randomBytes(32).toString('base64url')}`;
+  deps.internalTokenHash = hashToken(internalToken);
   const metrics = createMetrics();
   const edge = createEdge({ store, blobs: deps.blobs, urls, registry: metrics.registry, log: logger });
   const serverFactory: FastifyServerFactory = (fastifyHandler) =>
@@ -91,12 +99,31 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     const address = app.server.address();
     const port = typeof address === 'object' && address !== null ? address.port : (options.port ?? 7070);
     urls.port = options.publicPort === undefined ? port : options.publicPort;
+    // Builds whose runner went silent go back to the queue even when no runner is claiming.
+    const reaper = setInterval(() => {
+      reapBuilds(deps).catch((err: unknown) => logger.error({ err }, 'reaping expired builds failed'));
+    }, 10_000);
+    reaper.unref();
+    const runners = options.runners ?? 1;
+    const runner =
+      runners > 0
+        ? startRunner({
+            serverUrl: `http://127.0.0.1:${port}`,
+            token: internalToken,
+            name: `${hostname()}/internal`,
+            concurrency: runners,
+            workDir: join(dataDir, 'builds'),
+            log: (line) => logger.info({ runner: 'internal' }, line),
+          })
+        : undefined;
     return {
       url: `http://localhost:${port}`,
       port,
       adminToken,
       deps,
       async close() {
+        clearInterval(reaper);
+        await runner?.stop();
         await app.close();
         await store.close();
       },

@@ -23,7 +23,8 @@ export interface TestServer {
 export async function startTestServer(backend: TestBackend, options: Partial<ServerOptions> = {}): Promise<TestServer> {
   const db = await backend.create();
   const dataDir = await mkdtemp(join(tmpdir(), 'slipway-test-'));
-  const server = await startServer({ dataDir, port: 0, databaseUrl: db.url, adminToken: ADMIN_TOKEN, quiet: true, ...options });
+  // No runner unless a test asks for one: most tests play or drive the runner themselves.
+  const server = await startServer({ dataDir, port: 0, databaseUrl: db.url, adminToken: ADMIN_TOKEN, quiet: true, runners: 0, ...options });
   const url = `http://127.0.0.1:${server.port}`;
   return {
     server,

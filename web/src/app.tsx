@@ -95,7 +95,7 @@ export function App() {
     <SessionContext.Provider value={session}>
       <AppHeader />
       {route.page === 'project' ? (
-        <ProjectPage key={route.project} project={route.project} />
+        <ProjectPage key={route.project} project={route.project} openBuild={route.build} />
       ) : route.page === 'projects' ? (
         <ProjectsPage />
       ) : (

@@ -6,6 +6,8 @@ import type { Metrics } from '../metrics.ts';
 import { requireRole } from '../services/access.ts';
 import type { ServiceDeps } from '../services/deps.ts';
 import { authenticate, hashToken } from '../services/tokens.ts';
+import { registerGitRoutes } from '../git/git-routes.ts';
+import { registerWebhookRoutes } from '../webhooks/webhook-routes.ts';
 import { registerDashboard } from './dashboard.ts';
 import { errorBody, handleError } from './errors.ts';
 import { openApiDocument } from './openapi.ts';
@@ -73,6 +75,8 @@ export async function buildApp({ deps, metrics, logger, serverFactory }: AppOpti
     void reply.header('content-type', metrics.registry.contentType);
     return metrics.registry.metrics();
   });
+  await registerGitRoutes(app, { deps });
+  await registerWebhookRoutes(app, { deps });
   await registerDashboard(app);
   return app;
 }

@@ -13,4 +13,9 @@ export interface ServiceDeps {
   limits: { manifest: ManifestLimits; maxBlobBytes: number; buildTimeoutSeconds: number };
   /** Where SQLite, blobs and git repositories live. */
   dataDir: string;
+  /**
+   * Hash of the token the server's own runner uses; it lives only in memory, for one process
+   * lifetime, and acts as the deployer `runner`.
+   */
+  internalTokenHash?: string;
 }

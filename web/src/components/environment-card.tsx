@@ -26,7 +26,7 @@ export function EnvironmentCard({
 }) {
   const { canDeploy } = useSession();
   const [open, setOpen] = useState<Open>('none');
-  const { pin, lock } = environment;
+  const { pin, lock, follows, preview } = environment;
   const current = releases.find((r) => r.number === environment.release?.number);
   const target = rollbackTarget(environment, releases);
   const close = () => setOpen('none');
@@ -37,10 +37,26 @@ export function EnvironmentCard({
   const readOnly = canDeploy ? undefined : 'A viewer token cannot change environments';
 
   return (
-    <section className={`card env-card${lock ? ' is-locked' : ''}`} data-environment={environment.name} aria-label={`Environment ${environment.name}`}>
+    <section
+      className={`card env-card${preview ? ' is-preview' : ''}${lock ? ' is-locked' : ''}`}
+      data-environment={environment.name}
+      aria-label={`Environment ${environment.name}`}
+    >
       <header className="env-card-head">
-        <h3>{environment.name}</h3>
+        <div className="env-title">
+          <h3>{environment.name}</h3>
+          {follows && (
+            <span className="follows" title={`Moves to each new successful build of ${follows}`}>
+              follows <span className="branch">{follows}</span>
+            </span>
+          )}
+        </div>
         <div className="badges">
+          {preview && (
+            <span className="badge badge-preview" title={follows ? `The preview of branch ${follows}` : 'A branch preview'}>
+              PREVIEW
+            </span>
+          )}
           {pin && (
             <span className="badge badge-pinned" title={`Pinned by ${pin.by} ${formatAbsolute(pin.at)}`}>
               PINNED
@@ -75,7 +91,15 @@ export function EnvironmentCard({
           )}
         </dl>
       ) : (
-        <p className="muted">Nothing deployed here yet. Promote a deployment below.</p>
+        <p className="muted">
+          {follows ? (
+            <>
+              Nothing deployed here yet: waiting for the first successful build of <span className="branch">{follows}</span>.
+            </>
+          ) : (
+            'Nothing deployed here yet. Promote a deployment below.'
+          )}
+        </p>
       )}
 
       {pin && (

@@ -20,6 +20,10 @@ function hintFor(error: ApiError, subject: string | undefined): string | undefin
       return 'This token’s role does not allow that. Ask an admin for a deployer token.';
     case 'NETWORK_ERROR':
       return 'The control plane did not answer. Is it running?';
+    case 'BUILD_FINISHED':
+      return 'The build finished before the cancel arrived; nothing to stop.';
+    case 'BUILD_NOT_FOUND':
+      return 'No such build in this project. The link may name a build of another project.';
     case 'LOCK_CONFLICT':
       return 'The lock changed at the same moment. The page has been refreshed; look again.';
     default:

@@ -1,12 +1,15 @@
-import { useCallback, useState } from 'react';
+import { useCallback, useEffect, useRef, useState } from 'react';
 import type { Environment, Release } from '../../../src/protocol/api.ts';
 import { AuditLog } from '../components/audit-log.tsx';
+import { BuildsPanel } from '../components/builds-panel.tsx';
 import { DeploymentsTable } from '../components/deployments-table.tsx';
 import { DomainsPanel } from '../components/domains-panel.tsx';
 import { EnvironmentCard } from '../components/environment-card.tsx';
 import { ErrorNote } from '../components/error-note.tsx';
 import { ExternalLink } from '../components/external-link.tsx';
+import { GitPushHint } from '../components/git-push-hint.tsx';
 import { ReleasesPanel } from '../components/releases-panel.tsx';
+import { RetiredPreviews } from '../components/retired-previews.tsx';
 import { Toast } from '../components/toast.tsx';
 import { projectsHref } from '../route.ts';
 import { useSession } from '../session.ts';
@@ -23,20 +26,32 @@ function byPipeline(a: Environment, b: Environment): number {
   return rank(a.name) - rank(b.name) || a.name.localeCompare(b.name);
 }
 
-export function ProjectPage({ project }: { project: string }) {
+export function ProjectPage({ project, openBuild }: { project: string; openBuild: string | undefined }) {
   const { client } = useSession();
   const load = useCallback(async () => {
-    const [status, deployments, events, domains] = await Promise.all([
+    const [status, deployments, events, domains, builds] = await Promise.all([
       client.getProjectStatus(project),
       client.listDeployments(project, { limit: 30 }),
       client.listEvents({ project, limit: 50 }),
       client.listDomains(project),
+      client.listBuilds(project, { limit: 20 }),
     ]);
-    const environments = [...status.environments].sort(byPipeline);
+    // Retired previews are kept (their deployments stay addressable) but nothing moves them any more.
+    const environments = status.environments.filter((e) => e.retiredAt === null).sort(byPipeline);
+    const retired = status.environments.filter((e) => e.retiredAt !== null).sort((a, b) => (b.retiredAt ?? '').localeCompare(a.retiredAt ?? ''));
     const releases: Record<string, Release[]> = Object.fromEntries(
       await Promise.all(environments.map(async (e) => [e.name, (await client.listReleases(project, e.name, { limit: 20 })).releases] as const)),
     );
-    return { project: status.project, environments, releases, deployments: deployments.deployments, events: events.events, domains: domains.domains };
+    return {
+      project: status.project,
+      environments,
+      retired,
+      releases,
+      builds: builds.builds,
+      deployments: deployments.deployments,
+      events: events.events,
+      domains: domains.domains,
+    };
   }, [client, project]);
   const poll = usePoll(load, POLL_MS);
   const [notice, setNotice] = useState<string | undefined>(undefined);
@@ -48,6 +63,15 @@ export function ProjectPage({ project }: { project: string }) {
   };
 
   const data = poll.data;
+  // A shared link to a build's log lands on its log, not the top of the page (once: later
+  // clicks on rows open logs where the person already is).
+  const landed = useRef(openBuild === undefined);
+  const loaded = data !== undefined;
+  useEffect(() => {
+    if (landed.current || !loaded) return;
+    landed.current = true;
+    document.getElementById('builds')?.scrollIntoView({ block: 'start' });
+  }, [loaded]);
   if (data === undefined) {
     return (
       <main className="page">
@@ -68,12 +92,35 @@ export function ProjectPage({ project }: { project: string }) {
     );
   }
 
+  const pipeline = data.environments.filter((e) => !e.preview);
+  const previews = data.environments.filter((e) => e.preview);
+  const card = (environment: Environment) => (
+    <EnvironmentCard
+      key={environment.name}
+      environment={environment}
+      releases={data.releases[environment.name] ?? []}
+      refresh={poll.refresh}
+      onDone={setNotice}
+      onShowReleases={() => showReleases(environment.name)}
+    />
+  );
+
   return (
     <main className="page">
       <Breadcrumbs project={project} />
       <div className="page-head">
         <h1>{data.project.name}</h1>
         <ExternalLink href={data.project.url} className="head-link" />
+      </div>
+      <div className="git-remote">
+        <span className="muted">Deploy with git</span>
+        <GitPushHint gitUrl={data.project.gitUrl} />
+        {data.project.repo && (
+          <span className="muted small">
+            or push to <code>{data.project.repo}</code>
+            {data.project.hasWebhookSecret ? ' (webhook)' : ' (no webhook secret set)'}
+          </span>
+        )}
       </div>
       {poll.error && (
         <div className="stale">
@@ -86,22 +133,37 @@ export function ProjectPage({ project }: { project: string }) {
         <h2 id="environments-title">Environments</h2>
         {data.environments.length === 0 ? (
           <div className="empty card">
-            <p>No environments yet. Promote a deployment to create one — production is the usual first.</p>
+            <p>No environments yet. Promote a deployment to create one — production is the usual first — or push a branch to get its preview:</p>
+            <p>
+              <GitPushHint gitUrl={data.project.gitUrl} />
+            </p>
           </div>
         ) : (
-          <div className="env-grid">
-            {data.environments.map((environment) => (
-              <EnvironmentCard
-                key={environment.name}
-                environment={environment}
-                releases={data.releases[environment.name] ?? []}
-                refresh={poll.refresh}
-                onDone={setNotice}
-                onShowReleases={() => showReleases(environment.name)}
-              />
-            ))}
-          </div>
+          pipeline.length > 0 && <div className="env-grid">{pipeline.map(card)}</div>
         )}
+        {previews.length > 0 && (
+          <section aria-labelledby="previews-title">
+            <h3 className="subhead" id="previews-title">
+              Previews <span className="muted small">one per branch, following it</span>
+            </h3>
+            <div className="env-grid">{previews.map(card)}</div>
+          </section>
+        )}
+        <RetiredPreviews environments={data.retired} />
+      </section>
+
+      <section className="section" id="builds" aria-labelledby="builds-title">
+        <h2 id="builds-title">Builds</h2>
+        <div className="card flush">
+          <BuildsPanel
+            project={project}
+            gitUrl={data.project.gitUrl}
+            builds={data.builds}
+            openBuild={openBuild}
+            refresh={poll.refresh}
+            onDone={setNotice}
+          />
+        </div>
       </section>
 
       <section className="section" aria-labelledby="deployments-title">

@@ -1,0 +1,59 @@
+import { ApiError, SlipwayClient } from '../../protocol/client.ts';
+import { startRunner } from '../../runner/runner.ts';
+import { readConfig } from '../config.ts';
+import { CliError, parsePositiveInt } from '../context.ts';
+import type { Command } from '../context.ts';
+import { CliErrorCode, ExitCode } from '../exit-codes.ts';
+
+export interface RunnerCommandOptions {
+  server?: string | undefined;
+  token?: string | undefined;
+  concurrency?: string | undefined;
+  name?: string | undefined;
+  workDir?: string | undefined;
+}
+
+/**
+ * `slipway runner`: claims builds from a server and runs them on this machine until SIGINT or
+ * SIGTERM. The first signal stops claiming and lets running builds finish (10 s at most);
+ * a second one stops them at once. Its log goes to stderr.
+ */
+export const runner: Command<RunnerCommandOptions> = async (options, ctx) => {
+  const concurrency = parsePositiveInt('--concurrency', options.concurrency) ?? 1;
+  let url = options.server ?? (ctx.env.SLIPWAY_URL || undefined);
+  let token = options.token ?? (ctx.env.SLIPWAY_TOKEN || undefined);
+  if (url === undefined || token === undefined) {
+    const stored = await readConfig(ctx.env);
+    if (!stored.ok) throw new CliError(stored.code, stored.message);
+    url ??= stored.config?.url;
+    token ??= stored.config?.token;
+  }
+  if (!url || !token) {
+    throw new CliError(CliErrorCode.NOT_LOGGED_IN, 'a runner needs --server <url> and --token <token> (or SLIPWAY_URL and SLIPWAY_TOKEN, or slipway login)');
+  }
+
+  // Refuse a wrong token at once; a server that is not up yet is waited for by the claim loop.
+  try {
+    await new SlipwayClient({ url, token }).whoami();
+  } catch (err) {
+    if (!(err instanceof ApiError) || err.code !== 'NETWORK_ERROR') throw err;
+    ctx.out.warn(`${err.message}; retrying until it answers`);
+  }
+
+  const started = startRunner({
+    serverUrl: url,
+    token,
+    concurrency,
+    ...(options.name !== undefined ? { name: options.name } : {}),
+    ...(options.workDir !== undefined ? { workDir: options.workDir } : {}),
+    log: (line) => ctx.out.note(`${new Date().toISOString()} ${line}`),
+  });
+  ctx.out.note(`Runner ${started.name} is building for ${url} (${concurrency} at a time). Ctrl-C stops it.`);
+  const signal = await ctx.waitForShutdown();
+  ctx.out.note(`${signal}: stopping (running builds get 10 s to finish; again to stop them now)`);
+  const stopping = started.stop();
+  const again = ctx.waitForShutdown().then(() => started.stop({ graceMs: 0 }));
+  await Promise.race([stopping, again]);
+  await stopping;
+  return ExitCode.OK;
+};

@@ -1,0 +1,312 @@
+import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
+import type { Node as YamlNode, Pair } from 'yaml';
+import { z } from 'zod';
+import { parseDuration } from './duration.ts';
+import { isValidName } from './names.ts';
+
+/**
+ * `slipway.yaml`: what a repository says about its build, how it is served or run, and its
+ * environments. Pure: text in, a typed config or errors that each name a field path and the
+ * line:column it sits at.
+ */
+
+export const SLIPWAY_CONFIG_FILE = 'slipway.yaml';
+
+/** Used when the repository has no `slipway.yaml`, and for builds that do not set it. */
+export const DEFAULT_BUILD_TIMEOUT = '15m';
+
+const DURATION_PATTERN = '^(\\d+[smhd])+$';
+
+/** `90s`, `10m`, `2h`, `1d`, `1h30m`; checked with the same parser the rest of Slipway uses. */
+const Duration = z
+  .string()
+  .superRefine((value, ctx) => {
+    try {
+      parseDuration(value);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: err instanceof Error ? err.message : String(err) });
+    }
+  })
+  .meta({ pattern: DURATION_PATTERN, examples: ['90s', '10m', '1h30m'] });
+
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+const EnvName = z
+  .string()
+  .regex(ENV_NAME, { error: (issue) => `invalid variable name "${String(issue.input)}": use letters, digits and _` })
+  .refine((name) => !name.startsWith('SLIPWAY_') && name !== 'CI', {
+    error: (issue) => `${String(issue.input)} is set by Slipway and cannot be overridden`,
+  });
+
+/** YAML writes `PORT: 8080` as a number; the process sees a string either way. */
+const EnvValue = z.union([z.string(), z.number(), z.boolean()]).transform((value) => String(value));
+
+const environmentNameError = (issue: { input?: unknown }): string =>
+  `invalid environment name "${String(issue.input)}": use 1-40 lowercase letters, digits and single dashes`;
+
+/** Same rule as core/names.ts; the pattern also lands in the JSON Schema. */
+const EnvironmentName = z
+  .string()
+  .regex(/^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$/, { error: environmentNameError })
+  .refine((name) => isValidName(name) && !name.startsWith('dpl-'), { error: environmentNameError });
+
+export const BuildConfig = z
+  .strictObject({
+    command: z.string().min(1).optional().describe('Shell command run with `sh -c` in a fresh checkout of the commit.'),
+    output: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("Directory that becomes the artifact, relative to the repository root. Default: 'dist' when command is set, '.' otherwise."),
+    env: z.record(EnvName, EnvValue).optional().describe('Extra environment variables of the build command.'),
+    timeout: Duration.optional().describe(`Kill the build command after this long. Default: ${DEFAULT_BUILD_TIMEOUT}.`),
+  })
+  .describe('How a commit becomes an artifact.');
+export type BuildConfig = z.infer<typeof BuildConfig>;
+
+export const ServeConfig = z
+  .strictObject({ spa: z.boolean().optional().describe('Serve index.html for paths that match no file.') })
+  .describe('The artifact is a static site served by the edge.');
+
+// The blocks below belong to later capabilities (services, gates, rollouts): typed where the
+// product brief fixes their shape, open for the fields those capabilities will add.
+export const ServiceConfig = z
+  .looseObject({
+    start: z.string().min(1).optional(),
+    port: z.number().int().min(1).max(65535).optional(),
+    health: z.string().optional(),
+  })
+  .describe('The artifact is a service run by agents.');
+
+export const EnvironmentConfig = z
+  .strictObject({
+    follows: z.string().min(1).optional().describe('Branch whose successful builds this environment moves to.'),
+    auto: z.boolean().optional(),
+    from: EnvironmentName.optional().describe('Upstream environment a deployment must have been live in.'),
+    checks: z.array(z.string().min(1)).optional(),
+    mode: z.enum(['gate', 'parallel']).optional(),
+    approvals: z
+      .looseObject({
+        count: z.number().int().min(1).optional(),
+        roles: z.array(z.string().min(1)).optional(),
+        authors: z.literal('all').optional(),
+      })
+      .optional(),
+    soak: Duration.optional(),
+    windows: z.array(z.string().min(1)).optional(),
+    rollout: z.looseObject({ max_unavailable: z.union([z.number().int().min(0), z.string()]).optional() }).optional(),
+  })
+  .describe('Policy of one environment.');
+export type EnvironmentConfig = z.infer<typeof EnvironmentConfig>;
+
+export const SlipwayConfig = z
+  .strictObject({
+    build: BuildConfig.optional(),
+    serve: ServeConfig.optional(),
+    service: ServiceConfig.optional(),
+    release: z.string().min(1).optional().describe('Command run once per release, before any instance switches.'),
+    environments: z.record(EnvironmentName, EnvironmentConfig).optional(),
+    previews: z.strictObject({ branches: z.boolean() }).optional().describe('A preview environment per branch.'),
+  })
+  .meta({ title: 'slipway.yaml', description: 'Configuration of a Slipway project, at the root of its repository.' });
+export type SlipwayConfig = z.infer<typeof SlipwayConfig>;
+
+/** The JSON Schema of `slipway.yaml`, generated from the schema above (editors validate with it). */
+export function slipwayConfigJsonSchema(): Record<string, unknown> {
+  return z.toJSONSchema(SlipwayConfig, { io: 'input', target: 'draft-2020-12' });
+}
+
+/** The text of `schema/slipway.schema.json`, as `scripts/build-schema.ts` writes it. */
+export function slipwayConfigJsonSchemaText(): string {
+  return `${JSON.stringify(slipwayConfigJsonSchema(), null, 2)}\n`;
+}
+
+/** What the runner does with a build, defaults applied. */
+export interface BuildSettings {
+  command: string | undefined;
+  output: string;
+  env: Record<string, string>;
+  /** Undefined when `slipway.yaml` does not set one: the server's default applies. */
+  timeoutMs: number | undefined;
+}
+
+export function buildSettings(config: SlipwayConfig): BuildSettings {
+  const build = config.build ?? {};
+  return {
+    command: build.command,
+    output: build.output ?? (build.command === undefined ? '.' : 'dist'),
+    env: build.env ?? {},
+    timeoutMs: build.timeout === undefined ? undefined : parseDuration(build.timeout),
+  };
+}
+
+export interface ConfigError {
+  /** 1-based. */
+  line: number;
+  col: number;
+  /** Dotted field path (`build.timeout`, `environments.dev.follows`); empty for the document. */
+  path: string;
+  message: string;
+}
+
+export type ConfigResult = { ok: true; config: SlipwayConfig } | { ok: false; errors: ConfigError[] };
+
+/** `slipway.yaml:4:12 build.timeout: invalid duration "soon"`. */
+export function formatConfigError(error: ConfigError, file = SLIPWAY_CONFIG_FILE): string {
+  return `${file}:${error.line}:${error.col} ${error.path ? `${error.path}: ` : ''}${error.message}`;
+}
+
+/**
+ * Parses and validates `slipway.yaml`. An empty file is an empty config. YAML syntax errors and
+ * schema errors both come back positioned; nothing throws for bad input.
+ */
+export function parseSlipwayConfig(text: string): ConfigResult {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const at = (offset: number): { line: number; col: number } => lineCounter.linePos(Math.max(0, Math.min(offset, text.length)));
+
+  if (doc.errors.length > 0) {
+    return { ok: false, errors: doc.errors.map((err) => ({ ...at(err.pos[0]), path: '', message: err.message.split('\n')[0] ?? err.message })) };
+  }
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: 100 }) as unknown;
+  } catch (err) {
+    return { ok: false, errors: [{ line: 1, col: 1, path: '', message: err instanceof Error ? err.message : String(err) }] };
+  }
+  if (data === null || data === undefined) data = {};
+
+  const parsed = SlipwayConfig.safeParse(data);
+  if (parsed.success) return { ok: true, config: parsed.data };
+
+  const errors: ConfigError[] = [];
+  const rootNode = (doc.contents ?? undefined) as YamlNode | undefined;
+  for (const issue of parsed.error.issues) {
+    const path = issue.path.map((segment) => (typeof segment === 'symbol' ? String(segment) : segment));
+    if (issue.code === 'unrecognized_keys') {
+      for (const key of issue.keys) {
+        const found = locate(rootNode, [...path, key], 'key');
+        errors.push({ ...at(found.offset), path: dotted([...path, key]), message: `unknown field "${key}"${suggest(key, knownKeys(path))}` });
+      }
+      continue;
+    }
+    const found = locate(rootNode, path, issue.code === 'invalid_key' ? 'key' : 'value');
+    errors.push({ ...at(found.offset), path: dotted(path), message: describeIssue(issue, valueAt(data, path), found.missing) });
+  }
+  errors.sort((a, b) => a.line - b.line || a.col - b.col);
+  return { ok: false, errors };
+}
+
+function dotted(path: readonly (string | number)[]): string {
+  return path.map((segment, i) => (typeof segment === 'number' ? `[${segment}]` : i === 0 ? segment : `.${segment}`)).join('');
+}
+
+type Issue = z.core.$ZodIssue;
+
+function describeIssue(issue: Issue, value: unknown, missing: boolean): string {
+  switch (issue.code) {
+    case 'invalid_type':
+      if (missing || value === undefined) return `is required (${article(issue.expected)})`;
+      return `expected ${article(issue.expected)}, got ${kindOf(value)}`;
+    case 'invalid_value':
+      return `expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}, got ${JSON.stringify(value)}`;
+    case 'invalid_union':
+      return `has an invalid value ${JSON.stringify(value)}`;
+    case 'too_small':
+      if (issue.origin === 'string') return 'must not be empty';
+      return issue.message;
+    case 'invalid_key': {
+      const inner = issue.issues[0];
+      return inner ? inner.message : issue.message;
+    }
+    default:
+      return issue.message;
+  }
+}
+
+function article(type: string): string {
+  const word = type === 'object' ? 'mapping' : type === 'array' ? 'list' : type;
+  return /^[aeiou]/.test(word) ? `an ${word}` : `a ${word}`;
+}
+
+function kindOf(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'a mapping';
+  return JSON.stringify(value);
+}
+
+function valueAt(data: unknown, path: readonly (string | number)[]): unknown {
+  let current = data;
+  for (const segment of path) {
+    if (current === null || typeof current !== 'object') return undefined;
+    current = (current as Record<string | number, unknown>)[segment];
+  }
+  return current;
+}
+
+/**
+ * Finds where a field path sits in the YAML: the value node (or, for `key`, the key of the
+ * last segment). A field that is missing points at the nearest mapping that should hold it.
+ */
+function locate(root: YamlNode | undefined, path: readonly (string | number)[], want: 'key' | 'value'): { offset: number; missing: boolean } {
+  let node: YamlNode | undefined = root;
+  let offset = root?.range?.[0] ?? 0;
+  for (let i = 0; i < path.length; i += 1) {
+    const segment = path[i];
+    let next: { pair?: Pair; node: YamlNode | undefined } | undefined;
+    if (isMap(node)) {
+      const pair = node.items.find((item) => isPair(item) && keyString(item.key) === String(segment));
+      if (pair) next = { pair, node: (pair.value ?? undefined) as YamlNode | undefined };
+    } else if (isSeq(node) && typeof segment === 'number') {
+      const item = node.items[segment] as YamlNode | undefined;
+      if (item) next = { node: item };
+    }
+    if (!next) return { offset, missing: true };
+    const keyNode = next.pair?.key as YamlNode | undefined;
+    if (i === path.length - 1 && want === 'key' && keyNode?.range) return { offset: keyNode.range[0], missing: false };
+    // `timeout:` with nothing after it has no value node: point at its key.
+    offset = next.node?.range?.[0] ?? keyNode?.range?.[0] ?? offset;
+    node = next.node;
+  }
+  return { offset, missing: false };
+}
+
+function keyString(key: unknown): string {
+  if (isScalar(key)) return String(key.value);
+  return String(key);
+}
+
+function knownKeys(path: readonly (string | number)[]): string[] {
+  const shapes: Record<string, string[]> = {
+    '': Object.keys(SlipwayConfig.shape),
+    build: Object.keys(BuildConfig.shape),
+    serve: Object.keys(ServeConfig.shape),
+    previews: ['branches'],
+  };
+  if (path.length === 2 && path[0] === 'environments') return Object.keys(EnvironmentConfig.shape);
+  return shapes[path.join('.')] ?? [];
+}
+
+/** ` (did you mean "build"?)` for a key one or two edits away from a known one. */
+function suggest(key: string, known: readonly string[]): string {
+  let best: { name: string; distance: number } | undefined;
+  for (const name of known) {
+    const distance = editDistance(key.toLowerCase(), name);
+    if (distance <= 2 && (best === undefined || distance < best.distance)) best = { name, distance };
+  }
+  return best ? ` (did you mean "${best.name}"?)` : '';
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i += 1) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j += 1) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      current[j] = Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, (previous[j - 1] ?? 0) + cost);
+    }
+    previous = current;
+  }
+  return previous[b.length] ?? 0;
+}

@@ -1,0 +1,320 @@
+import { chmod, lstat, mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { formatBytes } from '../cli/output.ts';
+import { hashTree, isRetryable, uploadMissing, withRetry } from '../cli/upload.ts';
+import type { Progress } from '../cli/progress.ts';
+import { formatDuration } from '../core/duration.ts';
+import { isSlipwayError } from '../core/errors.ts';
+import { validateManifest } from '../core/manifest.ts';
+import { buildSettings, formatConfigError, parseSlipwayConfig, SLIPWAY_CONFIG_FILE } from '../core/slipway-config.ts';
+import type { SlipwayConfig } from '../core/slipway-config.ts';
+import type { DeploymentMeta } from '../protocol/api.ts';
+import type { BuildReport, ClaimedBuild, CompleteRequest } from '../protocol/builds.ts';
+import { ApiError } from '../protocol/client.ts';
+import type { SlipwayClient } from '../protocol/client.ts';
+import { CliError } from '../cli/context.ts';
+import { createBuildEnv, runCommand } from './build-command.ts';
+import { BuildFailure } from './build-failure.ts';
+import { BuildLog } from './build-log.ts';
+import { checkoutCommit, redactUrl } from './checkout.ts';
+import { collectOutput } from './collect-output.ts';
+
+/** What every build of one runner shares. */
+export interface BuildContext {
+  client: SlipwayClient;
+  serverUrl: string;
+  token: string;
+  runner: string;
+  workDir: string;
+  leaseSeconds: number;
+  /** Upper bound of the heartbeat interval (it is also at most a third of the lease). */
+  heartbeatMs: number;
+  killGraceMs: number;
+  log: (line: string) => void;
+}
+
+/** Why a build stops before it ends on its own. */
+export type StopReason = 'canceled' | 'stopped' | 'lease-lost';
+
+export interface RunningBuild {
+  id: string;
+  /** Resolves once the build is completed on the server (or given up) and its temp dir removed. */
+  done: Promise<void>;
+  stop(reason: StopReason): void;
+}
+
+const CONCURRENCY = 8;
+const ATTEMPTS = 3;
+const MAX_CONFIG_BYTES = 1024 * 1024;
+const MAX_ERROR_LENGTH = 4096;
+const silent: Progress = { advance: () => undefined, done: () => undefined };
+
+/**
+ * Runs one claimed build: fetch the commit into a fresh temp dir, read slipway.yaml, run
+ * `build.command` in a clean environment, upload the output as a deployment, complete the
+ * build. A heartbeat keeps the lease and carries cancel requests; every line of the way goes
+ * to the build's log. The temp dir is removed whatever happens.
+ */
+export function startBuild(ctx: BuildContext, claimed: ClaimedBuild): RunningBuild {
+  const abort = new AbortController();
+  let stopReason: StopReason | undefined;
+  const stop = (reason: StopReason): void => {
+    if (stopReason !== undefined) return;
+    stopReason = reason;
+    abort.abort(new Error(reason));
+  };
+  // Never rejects: whatever goes wrong is logged, and the lease runs out if it was not completed.
+  const done = execute(ctx, claimed, abort.signal, () => stopReason, stop).catch((err: unknown) => {
+    ctx.log(`build ${claimed.build.id}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+  });
+  return { id: claimed.build.id, done, stop };
+}
+
+async function execute(
+  ctx: BuildContext,
+  claimed: ClaimedBuild,
+  signal: AbortSignal,
+  stopReason: () => StopReason | undefined,
+  stop: (reason: StopReason) => void,
+): Promise<void> {
+  const { build } = claimed;
+  const log = new BuildLog(ctx.client, build.id, ctx.runner, { log: ctx.log });
+  const heartbeat = startHeartbeat(ctx, build.id, stop);
+  const report: BuildReport = {};
+  let temp: string | undefined;
+  let outcome: CompleteRequest;
+  ctx.log(`build ${build.id}: started (${build.project} ${build.commit.slice(0, 12)} ${build.ref})`);
+  try {
+    temp = await mkdtemp(join(ctx.workDir, `slipway-${build.id}-`));
+    const deployment = await steps(ctx, claimed, temp, log, report, signal);
+    outcome = { runner: ctx.runner, state: 'succeeded', deployment, report };
+  } catch (err) {
+    const reason = stopReason();
+    if (reason === 'canceled') {
+      log.system('Build canceled');
+      outcome = { runner: ctx.runner, state: 'canceled', report };
+    } else {
+      let error: string;
+      if (reason !== undefined) error = reason === 'stopped' ? 'runner stopped' : 'the runner lost its lease on the build';
+      else if (err instanceof BuildFailure || isSlipwayError(err)) error = err.message;
+      else if (err instanceof ApiError || err instanceof CliError) error = `${err.message} (${err.code})`;
+      else {
+        error = `runner error: ${err instanceof Error ? err.message : String(err)}`;
+        ctx.log(`build ${build.id}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+      }
+      // A failure whose lines are in the log already (each slipway.yaml error) is not repeated.
+      log.system(err instanceof BuildFailure && err.logged && reason === undefined ? 'Build failed' : `Build failed: ${error}`);
+      outcome = { runner: ctx.runner, state: 'failed', error: truncate(error, MAX_ERROR_LENGTH), report };
+    }
+  } finally {
+    heartbeat.stop();
+  }
+  await log.close();
+  if (stopReason() === 'lease-lost') {
+    ctx.log(`build ${build.id}: lease lost; not completing it (the server re-queues or fails it)`);
+  } else {
+    try {
+      await withRetry(() => ctx.client.completeBuild(build.id, outcome), 5, 500);
+      ctx.log(`build ${build.id}: ${outcome.state}${outcome.state === 'failed' ? `: ${outcome.error}` : ''}`);
+    } catch (err) {
+      ctx.log(`build ${build.id}: completing as ${outcome.state} failed: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+  if (temp !== undefined) await removeDir(temp, ctx.log);
+}
+
+async function steps(
+  ctx: BuildContext,
+  claimed: ClaimedBuild,
+  temp: string,
+  log: BuildLog,
+  report: BuildReport,
+  signal: AbortSignal,
+): Promise<string> {
+  const { build } = claimed;
+  const short = build.commit.slice(0, 12);
+  const checkout = join(temp, 'src');
+  const url = claimed.gitUrl ?? `${ctx.serverUrl.replace(/\/+$/, '')}/git/${encodeURIComponent(build.project)}.git`;
+
+  log.system(`Fetching ${short} (${build.ref}) from ${redactUrl(url)}`);
+  const commit = await checkoutCommit({
+    url,
+    authHeader: claimed.gitUrl === null ? `Authorization: Bearer ${ctx.token}` : undefined,
+    commit: build.commit,
+    ref: build.ref,
+    gitDir: join(temp, 'git'),
+    workTree: checkout,
+    signal,
+    note: (text) => log.system(text),
+  });
+  report.author = truncate(commit.author, 255);
+  report.message = truncate(commit.message, 4096);
+  log.system(`Commit ${short} by ${commit.author}: ${commit.message}`);
+
+  const config = await readConfig(checkout, log);
+  const settings = buildSettings(config);
+  if (config.environments) {
+    report.environments = Object.fromEntries(
+      Object.entries(config.environments).map(([name, env]) => [
+        name,
+        { ...(env.follows !== undefined ? { follows: env.follows } : {}), ...(env.auto !== undefined ? { auto: env.auto } : {}) },
+      ]),
+    );
+  }
+  if (config.previews) report.previews = config.previews;
+
+  if (settings.command !== undefined) {
+    const timeoutMs = settings.timeoutMs ?? claimed.timeoutSeconds * 1000;
+    const home = join(temp, 'home');
+    const tmpDir = join(temp, 'tmp');
+    await mkdir(home);
+    await mkdir(tmpDir);
+    const env = createBuildEnv({
+      path: process.env.PATH,
+      home,
+      tmpDir,
+      lang: process.env.LANG,
+      env: settings.env,
+      commit: build.commit,
+      branch: build.branch,
+      ref: build.ref,
+      project: build.project,
+      buildId: build.id,
+    });
+    log.system(`Running: ${settings.command}`);
+    const result = await runCommand({
+      command: settings.command,
+      cwd: checkout,
+      env,
+      timeoutMs,
+      killGraceMs: ctx.killGraceMs,
+      signal,
+      onLine: (stream, text, at) => log.line(stream, text, at),
+    });
+    if (result.aborted) throw new BuildFailure('build stopped');
+    if (result.timedOut) throw new BuildFailure(`build timed out after ${formatDuration(timeoutMs)}`);
+    if (result.error) throw new BuildFailure(`cannot run the build command: ${result.error.message}`);
+    if (result.exitCode !== 0) {
+      throw new BuildFailure(result.signal ? `build command was killed by ${result.signal}` : `build command exited with code ${result.exitCode}`);
+    }
+    log.system(`Build command succeeded in ${formatDuration(result.durationMs)}`);
+  } else {
+    log.system(`No build.command in ${SLIPWAY_CONFIG_FILE}: deploying the repository as it is`);
+  }
+  if (signal.aborted) throw new BuildFailure('build stopped');
+
+  const tree = await collectOutput(checkout, settings.output);
+  for (const warning of tree.warnings) log.system(`warning: ${warning}`);
+  const files = await hashTree(tree.files, CONCURRENCY, silent);
+  const manifest = validateManifest(files);
+  const meta: DeploymentMeta = {
+    source: 'build',
+    build: build.id,
+    commit: build.commit,
+    author: report.author,
+    message: report.message,
+  };
+  if (build.branch !== null) meta.branch = build.branch;
+  if (config.serve?.spa) meta.spa = true;
+
+  const upload = await withRetry(() => ctx.client.createUpload(build.project, { files: manifest.entries, meta }), ATTEMPTS, 250);
+  const missing = new Set(upload.missing).size;
+  log.system(`Uploading ${missing === 0 ? 'no' : missing} new of ${files.length} files (${formatBytes(manifest.totalBytes)} in all)…`);
+  await uploadMissing(ctx.client, upload.missing, files, { concurrency: CONCURRENCY, attempts: ATTEMPTS, progress: silent });
+  if (signal.aborted) throw new BuildFailure('build stopped');
+  const deployment = await withRetry(() => ctx.client.finalizeUpload(build.project, upload.id), ATTEMPTS, 250);
+  log.system(`Deployed ${deployment.id}: ${deployment.url}`);
+  return deployment.id;
+}
+
+/** slipway.yaml of the checkout; absent means defaults. A bad one fails the build, each error logged. */
+async function readConfig(checkout: string, log: BuildLog): Promise<SlipwayConfig> {
+  const path = join(checkout, SLIPWAY_CONFIG_FILE);
+  let info;
+  try {
+    info = await lstat(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+      log.system(`No ${SLIPWAY_CONFIG_FILE}: using the defaults`);
+      return {};
+    }
+    throw err;
+  }
+  // A symlink could make the runner read (and quote in errors) a file of its own machine.
+  if (!info.isFile()) throw new BuildFailure(`${SLIPWAY_CONFIG_FILE} must be a regular file`);
+  if (info.size > MAX_CONFIG_BYTES) throw new BuildFailure(`${SLIPWAY_CONFIG_FILE} is larger than ${MAX_CONFIG_BYTES} bytes`);
+  const parsed = parseSlipwayConfig(await readFile(path, 'utf8'));
+  if (!parsed.ok) {
+    const lines = parsed.errors.map((e) => formatConfigError(e));
+    for (const line of lines) log.system(line);
+    throw new BuildFailure(lines.join('\n'), { logged: true });
+  }
+  return parsed.config;
+}
+
+/**
+ * Renews the lease every third of it (and at least every `heartbeatMs`, so a cancel takes
+ * effect within seconds). `{cancel: true}` stops the build as canceled; an answer saying the
+ * build is no longer this runner's, or no answer for a whole lease, stops it as lost.
+ */
+function startHeartbeat(ctx: BuildContext, buildId: string, stop: (reason: StopReason) => void): { stop(): void } {
+  const intervalMs = Math.max(100, Math.min((ctx.leaseSeconds * 1000) / 3, ctx.heartbeatMs));
+  let lastOk = Date.now();
+  let inFlight = false;
+  const timer = setInterval(() => {
+    if (inFlight) return;
+    inFlight = true;
+    ctx.client
+      .heartbeat(buildId, { runner: ctx.runner, leaseSeconds: ctx.leaseSeconds })
+      .then((answer) => {
+        lastOk = Date.now();
+        if (answer.cancel) stop('canceled');
+      })
+      .catch((err: unknown) => {
+        const message = err instanceof Error ? err.message : String(err);
+        if (!isRetryable(err)) {
+          ctx.log(`build ${buildId}: heartbeat refused (${message}); stopping it`);
+          stop('lease-lost');
+        } else if (Date.now() - lastOk > ctx.leaseSeconds * 1000) {
+          ctx.log(`build ${buildId}: no heartbeat for a whole lease (${message}); stopping it`);
+          stop('lease-lost');
+        } else {
+          ctx.log(`build ${buildId}: heartbeat failed (${message}); retrying`);
+        }
+      })
+      .finally(() => {
+        inFlight = false;
+      });
+  }, intervalMs);
+  return { stop: () => clearInterval(timer) };
+}
+
+/** rm -rf that also copes with read-only directories a build left (Go's module cache). */
+async function removeDir(dir: string, log: (line: string) => void): Promise<void> {
+  try {
+    await rm(dir, { recursive: true, force: true, maxRetries: 2 });
+    return;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EACCES' && (err as NodeJS.ErrnoException).code !== 'EPERM') {
+      log(`cannot remove ${dir}: ${(err as Error).message}`);
+      return;
+    }
+  }
+  try {
+    await makeWritable(dir);
+    await rm(dir, { recursive: true, force: true });
+  } catch (err) {
+    log(`cannot remove ${dir}: ${(err as Error).message}`);
+  }
+}
+
+async function makeWritable(dir: string): Promise<void> {
+  await chmod(dir, 0o700);
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    if (entry.isDirectory()) await makeWritable(join(dir, entry.name));
+  }
+}
+
+function truncate(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}

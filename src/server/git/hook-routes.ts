@@ -1,0 +1,163 @@
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { ErrorCode, SlipwayError } from '../../core/errors.ts';
+import { deploymentUrl, environmentUrl } from '../../core/urls.ts';
+import type { BuildRow } from '../../store/store.ts';
+import { handleError } from '../http/errors.ts';
+import { parse } from '../http/parse.ts';
+import { getBuildById, readBuildLogs } from '../services/builds.ts';
+import type { ServiceDeps } from '../services/deps.ts';
+import { recordPush, ZERO_SHA } from '../services/pushes.ts';
+import type { PushSession, PushSessions } from './push-sessions.ts';
+import { peelToCommit, repairHead } from './repos.ts';
+
+/**
+ * Wire of the post-receive hook (post-receive.mjs) and the server. The hook is plain
+ * JavaScript run by node outside this package, so these schemas are its contract in prose too:
+ *   POST /internal/git/pushes            { updates: [{ ref, before, after }] } → HookPushResult
+ *   GET  /internal/git/builds/:id/logs?after=<seq>                            → HookBuildLogs
+ * Both take `Authorization: Bearer <push token>` of a push in flight.
+ *
+ * They are served by a listener of their own on loopback, not by the public one: they are
+ * never reachable from outside the machine, and they keep answering while the public listener
+ * drains at shutdown (Fastify answers 503 to new requests then), so a push whose refs moved in
+ * that window is still recorded.
+ */
+const Sha = z.string().regex(/^[0-9a-f]{40}$/);
+export const HookPushRequest = z.object({
+  updates: z
+    .array(z.object({ ref: z.string().min(1).max(1024).startsWith('refs/'), before: Sha, after: Sha }))
+    .min(1)
+    .max(10_000),
+});
+export type HookPushRequest = z.infer<typeof HookPushRequest>;
+
+export interface HookBuild {
+  id: string;
+  commit: string;
+  ref: string;
+  state: BuildRow['state'];
+  deploymentUrl: string | null;
+  error: string | null;
+}
+
+export interface HookPushResult {
+  /** Each with the refs of this push that point at its commit. */
+  builds: (HookBuild & { refs: string[] })[];
+  retired: string[];
+}
+
+export interface HookBuildLogs {
+  build: HookBuild;
+  /**
+   * Once the build succeeded: environments now at its deployment, and those that follow one of
+   * its branches but have not moved (yet — the move follows the state by a moment — or because
+   * a lock, pin or gate holds them).
+   */
+  environments: { live: { name: string; url: string }[]; pending: string[] } | null;
+  lines: { seq: number; stream: string; text: string }[];
+  /** Stop following: the pushing client hung up, or the server is shutting down. */
+  stop: PushSession['stopFollowing'];
+}
+
+const LogsQuery = z.object({ after: z.coerce.number().int().min(0).default(0) });
+const LOG_PAGE = 500;
+
+export interface HookRoutesOptions {
+  deps: ServiceDeps;
+  sessions: PushSessions;
+  repoOf: (project: string) => string;
+}
+
+export interface HookServer {
+  /** Base URL the hook calls, `http://127.0.0.1:<port>`. */
+  url: string;
+  close(): Promise<void>;
+}
+
+export async function startHookServer(options: HookRoutesOptions & { log: FastifyBaseLogger }): Promise<HookServer> {
+  // Hooks poll every 300 ms while they follow a build: logging each request would drown the log,
+  // so this listener logs warnings and errors only.
+  const log = options.log.child({ listener: 'git-hooks' }, { level: 'warn' });
+  const app = Fastify({ loggerInstance: log, bodyLimit: 4 * 1024 * 1024 });
+  app.setErrorHandler(handleError);
+  registerHookRoutes(app, options);
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const address = app.server.address();
+  if (address === null || typeof address === 'string') throw new Error('the hook listener has no TCP port');
+  return { url: `http://127.0.0.1:${address.port}`, close: () => app.close() };
+}
+
+function registerHookRoutes(app: FastifyInstance, { deps, sessions, repoOf }: HookRoutesOptions): void {
+  const sessionOf = (request: FastifyRequest): PushSession => {
+    const match = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '');
+    const session = match?.[1] === undefined ? undefined : sessions.find(match[1]);
+    if (session === undefined) throw new SlipwayError(ErrorCode.UNAUTHENTICATED, 'not a push in flight');
+    return session;
+  };
+  const present = (session: PushSession, build: BuildRow): HookBuild => ({
+    id: build.id,
+    commit: build.commitSha,
+    ref: build.ref,
+    state: build.state,
+    deploymentUrl: build.deploymentId === null ? null : deploymentUrl(deps.urls, session.projectName, build.deploymentId),
+    error: build.error,
+  });
+
+  const environmentsOf = async (session: PushSession, build: BuildRow): Promise<HookBuildLogs['environments']> => {
+    if (build.state !== 'succeeded' || build.deploymentId === null) return null;
+    const live = (await deps.store.listEnvironmentsOfDeployment(build.deploymentId)).filter((e) => e.retiredAt === null && e.projectId === session.projectId);
+    const branches = new Set((await deps.store.listBranchesAt(session.projectId, build.commitSha)).map((b) => b.name));
+    const pending = (await deps.store.listEnvironments(session.projectId))
+      .filter((e) => e.retiredAt === null && e.follows !== null && branches.has(e.follows) && e.deploymentId !== build.deploymentId)
+      .map((e) => e.name);
+    return {
+      live: live.map((e) => ({ name: e.name, url: environmentUrl(deps.urls, session.projectName, e.name) })).sort((a, b) => a.name.localeCompare(b.name)),
+      pending: pending.sort(),
+    };
+  };
+
+  app.post('/internal/git/pushes', async (request): Promise<HookPushResult> => {
+    const session = sessionOf(request);
+    const { updates } = parse(HookPushRequest, request.body);
+    const repo = repoOf(session.projectName);
+    // An annotated tag's ref names the tag object; what gets built is the commit it tags.
+    const peeled: HookPushRequest['updates'] = [];
+    for (const update of updates) {
+      if (update.after === ZERO_SHA || !update.ref.startsWith('refs/tags/')) {
+        peeled.push(update);
+        continue;
+      }
+      const commit = await peelToCommit(repo, update.after);
+      if (commit !== undefined) peeled.push({ ...update, after: commit });
+    }
+    const result = await recordPush(deps, session.actor, session.projectName, { updates: peeled, trigger: 'git-push', sourceUrl: null });
+    const created = peeled.filter((u) => u.ref.startsWith('refs/heads/') && u.after !== ZERO_SHA).map((u) => u.ref);
+    try {
+      await repairHead(repo, created);
+    } catch (err) {
+      // Cosmetic (clones would not check out a branch); the push itself is recorded.
+      request.log.warn({ err }, 'could not point HEAD at a branch');
+    }
+    return {
+      builds: result.builds.map((b) => ({ ...present(session, b), refs: peeled.filter((u) => u.after === b.commitSha).map((u) => u.ref) })),
+      retired: result.retired,
+    };
+  });
+
+  app.get('/internal/git/builds/:id/logs', async (request): Promise<HookBuildLogs> => {
+    const session = sessionOf(request);
+    const { id } = request.params as { id: string };
+    const { after } = parse(LogsQuery, request.query);
+    // State first, then lines: once a finished state is seen, the lines read after it are all of them.
+    const build = await getBuildById(deps, id);
+    if (build.projectId !== session.projectId) throw new SlipwayError(ErrorCode.NOT_FOUND, `no build ${id} in this push`);
+    const lines = await readBuildLogs(deps, id, after, LOG_PAGE);
+    return {
+      build: present(session, build),
+      environments: await environmentsOf(session, build),
+      lines: lines.map((l) => ({ seq: l.seq, stream: l.stream, text: l.text })),
+      stop: session.stopFollowing,
+    };
+  });
+}

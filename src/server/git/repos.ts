@@ -1,0 +1,141 @@
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { chmod, mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+/** The hook script git runs after every push; plain JavaScript so node runs it without tsx. */
+export const POST_RECEIVE_SCRIPT = fileURLToPath(new URL('./post-receive.mjs', import.meta.url));
+
+/** Folder under the repos root holding the hooks every repository uses (through core.hooksPath). */
+const HOOKS_DIR = '.hooks';
+
+/**
+ * Settings every Slipway repository runs with. They are passed to git on each request (see
+ * `gitConfigEnv`) rather than trusted to each repository's config file, so a repository created
+ * by an older version, or a moved data dir, still behaves.
+ */
+export function repoSettings(reposDir: string): [string, string][] {
+  return [
+    ['core.hooksPath', join(reposDir, HOOKS_DIR)],
+    // Access is decided by Slipway's auth before git runs; git must not refuse on its own.
+    ['http.receivepack', 'true'],
+    ['http.uploadpack', 'true'],
+    ['receive.denyDeletes', 'false'],
+    ['receive.denyNonFastForwards', 'false'],
+    // Runners fetch the exact commit of a build, which may no longer be a branch tip.
+    ['uploadpack.allowAnySHA1InWant', 'true'],
+  ];
+}
+
+export function repoPath(reposDir: string, project: string): string {
+  return join(reposDir, `${project}.git`);
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw err;
+  }
+}
+
+/**
+ * Writes the post-receive hook shared by every repository: a shell wrapper that runs the hook
+ * script with this server's node (a `#!` line cannot hold a path with spaces). Rewritten at each
+ * start so an upgraded node or a moved checkout never leaves a stale hook behind.
+ */
+export async function installHooks(reposDir: string): Promise<void> {
+  const dir = join(reposDir, HOOKS_DIR);
+  await mkdir(dir, { recursive: true });
+  const body = `#!/bin/sh\n# Written by Slipway at start; edits are lost.\nexec ${shellQuote(process.execPath)} ${shellQuote(POST_RECEIVE_SCRIPT)}\n`;
+  const target = join(dir, 'post-receive');
+  const temp = `${target}.${randomBytes(6).toString('hex')}.tmp`;
+  await writeFile(temp, body, { mode: 0o755 });
+  await chmod(temp, 0o755);
+  await rename(temp, target);
+}
+
+function shellQuote(value: string): string {
+  return `'${value.replaceAll("'", `'\\''`)}'`;
+}
+
+/**
+ * Returns the bare repository of a project, creating it on first use. Creation happens in a
+ * temp dir renamed into place, so a crash or a concurrent first push leaves either no
+ * repository or a complete one, never half of one.
+ */
+export function createRepoEnsurer(reposDir: string): (project: string) => Promise<string> {
+  const pending = new Map<string, Promise<string>>();
+  return (project) => {
+    let promise = pending.get(project);
+    if (promise === undefined) {
+      promise = ensureRepo(reposDir, project).finally(() => pending.delete(project));
+      pending.set(project, promise);
+    }
+    return promise;
+  };
+}
+
+async function ensureRepo(reposDir: string, project: string): Promise<string> {
+  const path = repoPath(reposDir, project);
+  if (await exists(join(path, 'HEAD'))) return path;
+  await mkdir(reposDir, { recursive: true });
+  const temp = join(reposDir, `.init-${project}-${randomBytes(6).toString('hex')}.git`);
+  try {
+    await run('git', ['init', '--quiet', '--bare', '--initial-branch=main', temp]);
+    for (const [key, value] of repoSettings(reposDir)) {
+      if (key === 'core.hooksPath') continue;
+      await run('git', ['--git-dir', temp, 'config', key, value]);
+    }
+    await rename(temp, path);
+  } catch (err) {
+    await rm(temp, { recursive: true, force: true });
+    // Another server process created it first: theirs is as good as ours.
+    const code = (err as NodeJS.ErrnoException).code;
+    if ((code === 'EEXIST' || code === 'ENOTEMPTY') && (await exists(join(path, 'HEAD')))) return path;
+    throw err;
+  }
+  return path;
+}
+
+/**
+ * Points HEAD at a branch that exists when it names none (a repository whose first push was
+ * `master`, or whose default branch was deleted), so clones check out something. Prefers main,
+ * then master, then the first branch pushed.
+ */
+export async function repairHead(path: string, pushedBranches: string[]): Promise<void> {
+  const head = await run('git', ['--git-dir', path, 'rev-parse', '--verify', '--quiet', 'HEAD']).then(
+    () => true,
+    (err: unknown) => {
+      // Exit 1 is git's "no such commit"; anything else is a real failure worth surfacing.
+      if ((err as { code?: unknown }).code === 1) return false;
+      throw err;
+    },
+  );
+  if (head) return;
+  const { stdout } = await run('git', ['--git-dir', path, 'for-each-ref', '--format=%(refname)', 'refs/heads/']);
+  const branches = stdout.split('\n').filter((line) => line !== '');
+  const choice = ['refs/heads/main', 'refs/heads/master', ...pushedBranches].find((ref) => branches.includes(ref)) ?? branches[0];
+  if (choice !== undefined) await run('git', ['--git-dir', path, 'symbolic-ref', 'HEAD', choice]);
+}
+
+/**
+ * The commit an object names: itself for a commit, the tagged commit for an annotated tag
+ * (whose ref points at the tag object, not at what is built), undefined for a tag of a tree
+ * or blob, which has nothing to build.
+ */
+export async function peelToCommit(path: string, sha: string): Promise<string | undefined> {
+  try {
+    const { stdout } = await run('git', ['--git-dir', path, 'rev-parse', '--verify', '--quiet', `${sha}^{commit}`]);
+    return stdout.trim();
+  } catch (err) {
+    if ((err as { code?: unknown }).code === 1) return undefined;
+    throw err;
+  }
+}

@@ -1,0 +1,279 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
+import type { Build, BuildLogLine } from '../src/protocol/builds.ts';
+import { recordPush, ZERO_SHA, type RefUpdate } from '../src/server/services/pushes.ts';
+import { backends } from './support/backends.ts';
+import { ADMIN_TOKEN, deployFiles, startTestServer, type TestServer } from './support/server.ts';
+
+/**
+ * Builds, live build logs and branch previews in the dashboard, in a real Chromium against a
+ * real server. Builds are queued by real pushes (recordPush) and this test plays the runner
+ * over HTTP (claim, append logs, complete), so no build command runs and nothing races it.
+ */
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const DIST_INDEX = join(ROOT, 'web', 'dist', 'index.html');
+const SCREENSHOT = '/tmp/slipway-dashboard-builds.png';
+const LOG_SCREENSHOT = '/tmp/slipway-dashboard-builds-log.png';
+const CHROMIUM = process.env.SLIPWAY_TEST_CHROMIUM ?? '/usr/bin/chromium';
+const NO_BROWSER = existsSync(CHROMIUM) ? false : `no Chromium at ${CHROMIUM} (apt-get install -y chromium, or set SLIPWAY_TEST_CHROMIUM)`;
+const RUNNER = 'r1';
+
+/** A commit id that looks like one (distinct short forms, for the screenshot). */
+const sha = (n: number) => createHash('sha1').update(`commit ${n}`).digest('hex');
+const pusher = { name: 'pat', role: 'deployer' as const, trigger: 'user' as const };
+const branch = (name: string, after: string, before = ZERO_SHA): RefUpdate => ({ ref: `refs/heads/${name}`, before, after });
+
+async function mtime(path: string): Promise<number | undefined> {
+  try {
+    return (await stat(path)).mtimeMs;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+/** web/dist is stale when a dashboard source, or the protocol code it bundles, is newer than its index.html. */
+async function isDashboardBuilt(): Promise<boolean> {
+  const built = await mtime(DIST_INDEX);
+  if (built === undefined) return false;
+  const under = async (dir: string) => (await readdir(join(ROOT, dir), { recursive: true })).map((name) => join(ROOT, dir, name));
+  const sources = [join(ROOT, 'web', 'index.html'), join(ROOT, 'web', 'vite.config.ts'), ...(await under('web/src')), ...(await under('src/protocol'))];
+  for (const source of sources) {
+    if (((await mtime(source)) ?? 0) > built) return false;
+  }
+  return true;
+}
+
+function run(command: string, args: string[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`${command} ${args.join(' ')} exited ${code}:\n${output}`))));
+  });
+}
+
+const sqlite = backends.find((b) => b.name === 'sqlite');
+assert.ok(sqlite, 'the sqlite test backend exists');
+
+describe('builds, live logs and previews in the dashboard', { skip: NO_BROWSER }, () => {
+  let t: TestServer;
+  let browser: Browser;
+  let page: Page;
+  /** Succeeded, failed, running and queued, oldest first. */
+  let succeeded: Build;
+  let failed: Build;
+  let running: Build;
+  let queued: Build;
+  const problems: string[] = [];
+
+  const push = async (...updates: RefUpdate[]) =>
+    (await recordPush(t.server.deps, pusher, 'shop', { updates, trigger: 'git-push', sourceUrl: null })).builds;
+
+  async function claim(): Promise<Build> {
+    const claimed = await t.client.claimBuild({ runner: RUNNER, leaseSeconds: 60 });
+    assert.ok(claimed, 'a build was queued');
+    return claimed.build;
+  }
+
+  const log = (build: Build, lines: [BuildLogLine['stream'], string][]) =>
+    t.client.appendBuildLogs(build.id, { runner: RUNNER, lines: lines.map(([stream, text]) => ({ at: new Date().toISOString(), stream, text })) });
+
+  async function succeed(build: Build, body: string, report: object = {}): Promise<Build> {
+    const deployment = await deployFiles(t.client, 'shop', { 'index.html': body });
+    return t.client.completeBuild(build.id, { runner: RUNNER, state: 'succeeded', deployment: deployment.id, report });
+  }
+
+  before(async () => {
+    if (!(await isDashboardBuilt())) await run('npx', ['vite', 'build', '--config', 'web/vite.config.ts']);
+    t = await startTestServer(sqlite, { runners: 0 });
+    await t.client.createProject('shop');
+
+    await push(branch('main', sha(1)));
+    const first = await claim();
+    await log(first, [
+      ['system', `checking out ${sha(1).slice(0, 7)}`],
+      ['stdout', '> shop@1.0.0 build'],
+      ['stdout', 'built 3 files in 412ms'],
+    ]);
+    succeeded = await succeed(first, 'main one', {
+      author: 'ada',
+      message: 'Add the checkout page\n\nLonger body.',
+      environments: { dev: { follows: 'main' } },
+    });
+
+    await push(branch('feature/Blue', sha(2)));
+    const second = await claim();
+    await log(second, [
+      ['stdout', '> shop@1.0.0 build'],
+      ['stderr', "Error: Cannot find module './checkout'"],
+    ]);
+    failed = await t.client.completeBuild(second.id, {
+      runner: RUNNER,
+      state: 'failed',
+      error: 'build command exited with code 1',
+      report: { author: 'grace', message: 'Paint it blue' },
+    });
+
+    // A branch at an already built commit gets its preview at once; deleting the branch retires it.
+    await push(branch('old-idea', sha(1)));
+    await push(branch('old-idea', ZERO_SHA, sha(1)));
+
+    await push(branch('main', sha(3), sha(1)));
+    running = await claim();
+    await log(running, [
+      ['system', `checking out ${sha(3).slice(0, 7)}`],
+      ['stdout', 'installing dependencies'],
+    ]);
+
+    const [side] = await push(branch('side', sha(4)));
+    queued = await t.client.getBuild('shop', side?.id ?? '');
+    assert.equal(queued.state, 'queued');
+
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--no-sandbox', '--headless', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'],
+    });
+    page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    page.setDefaultTimeout(15_000);
+    page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
+    page.on('console', (message) => {
+      if (message.type() === 'error' && !message.text().startsWith('Failed to load resource')) problems.push(`console: ${message.text()}`);
+    });
+  });
+
+  after(async () => {
+    await browser?.close();
+    await t?.dispose();
+  });
+
+  const row = (build: Build): Locator => page.locator(`tr[data-build="${build.id}"]`);
+  const card = (environment: string): Locator => page.locator(`[data-environment="${environment}"]`);
+  const openLog = (build: Build): Locator => page.locator(`[data-build-log="${build.id}"]`);
+
+  it('signs in and lists the builds newest first, with the git remote to push to', async () => {
+    await page.goto(t.server.url);
+    await page.getByLabel('API token').fill(ADMIN_TOKEN);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('link', { name: 'shop', exact: true }).click();
+    await page.getByRole('heading', { name: 'shop', level: 1 }).waitFor();
+    const builds = page.getByRole('table', { name: 'Builds' });
+    await builds.locator('tbody tr').nth(3).waitFor();
+    const order = await builds.locator('tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-build')));
+    assert.deepEqual(order, [queued.id, running.id, failed.id, succeeded.id]);
+    const { project } = await t.client.getProjectStatus('shop');
+    assert.ok((await page.locator('.git-remote').innerText()).includes(`git push ${project.gitUrl} main`));
+  });
+
+  it('shows a succeeded build with its commit and deployment link, and a failed one with its error', async () => {
+    const ok = row(succeeded);
+    await ok.locator('.build-state', { hasText: 'succeeded' }).waitFor();
+    const okText = await ok.innerText();
+    assert.match(okText, new RegExp(sha(1).slice(0, 7)));
+    assert.match(okText, /main/);
+    assert.match(okText, /ada/);
+    assert.match(okText, /Add the checkout page/);
+    assert.match(okText, /git-push/);
+    const done = await t.client.getBuild('shop', succeeded.id);
+    assert.ok(done.deployment && done.deploymentUrl);
+    assert.equal(await ok.getByRole('link', { name: new RegExp(done.deployment) }).getAttribute('href'), done.deploymentUrl);
+
+    const bad = row(failed);
+    await bad.locator('.build-state', { hasText: 'failed' }).waitFor();
+    const badText = await bad.innerText();
+    assert.match(badText, /build command exited with code 1/);
+    assert.match(badText, /feature\/Blue/);
+    assert.equal(await bad.getByRole('button', { name: 'Cancel' }).count(), 0, 'a finished build has no Cancel');
+  });
+
+  it('shows previews with PREVIEW and what they follow, and folds retired previews away', async () => {
+    const preview = card('preview-main');
+    await preview.locator('.badge-preview', { hasText: 'PREVIEW' }).waitFor();
+    assert.match(await preview.innerText(), /follows main/);
+    assert.match(await preview.locator('.env-deployment').innerText(), new RegExp(succeeded.deployment ?? 'missing'));
+    assert.match(await card('dev').innerText(), /follows main/);
+    assert.equal(await card('dev').locator('.badge-preview').count(), 0, 'dev follows main but is no preview');
+    assert.match(await card('preview-feature-blue').innerText(), /waiting for the first successful build of feature\/Blue/);
+
+    assert.equal(await card('preview-old-idea').count(), 0, 'a retired preview gets no card');
+    const toggle = page.getByRole('button', { name: 'Retired previews (1)' });
+    assert.equal(await toggle.getAttribute('aria-expanded'), 'false');
+    await toggle.click();
+    const retired = page.locator('[data-retired-environment="preview-old-idea"]');
+    await retired.waitFor();
+    assert.match(await retired.innerText(), /old-idea/);
+  });
+
+  it('opens a running build’s log and follows new lines live, to the final state', async () => {
+    await row(running).locator('td').nth(1).click();
+    const panel = openLog(running);
+    const body = panel.getByRole('log');
+    await body.getByText('installing dependencies').waitFor();
+    assert.match(await page.evaluate(() => window.location.hash), new RegExp(`/builds/${running.id}$`));
+    assert.equal(await body.locator('.log-system').count(), 1, 'the system line is marked');
+    await panel.locator('.log-end', { hasText: 'Running' }).waitFor();
+
+    // Lines the runner sends after the page opened appear without a reload.
+    await log(running, [['stderr', 'warning: peer dependency missing']]);
+    await body.locator('.log-stderr', { hasText: 'warning: peer dependency missing' }).waitFor();
+
+    // Enough output to scroll: the log stays at its end while following.
+    await log(
+      running,
+      Array.from({ length: 60 }, (_, i): [BuildLogLine['stream'], string] => ['stdout', `compiling module ${i + 1} of 60`]),
+    );
+    await body.getByText('compiling module 60 of 60').waitFor();
+    const atEnd = () => body.evaluate((el) => el.scrollHeight - el.scrollTop - el.clientHeight < 24);
+    await page.waitForFunction((id) => {
+      const el = document.querySelector(`[data-build-log="${id}"] [role="log"]`);
+      return el !== null && el.scrollHeight - el.scrollTop - el.clientHeight < 24;
+    }, running.id);
+    assert.ok(await atEnd(), 'the log followed the new lines');
+
+    // Scrolled up to read, the log stays put and offers the way back.
+    await body.evaluate((el) => el.scrollTo({ top: 0 }));
+    await log(running, [['stdout', 'one more line while reading']]);
+    await panel.getByRole('button', { name: /jump to the end/ }).waitFor();
+    assert.equal(await atEnd(), false, 'the log did not yank the reader down');
+    await panel.screenshot({ path: LOG_SCREENSHOT });
+    await panel.getByRole('button', { name: /jump to the end/ }).click();
+    assert.ok(await atEnd());
+
+    // The build finishes: the log ends with the outcome and the row updates.
+    const done = await succeed(running, 'main three', { author: 'ada', message: 'Speed up the build' });
+    assert.ok(done.deployment);
+    await panel.locator('.log-end', { hasText: 'Build succeeded' }).waitFor();
+    assert.match(await panel.locator('.log-end').innerText(), new RegExp(done.deployment));
+    await row(running).locator('.build-state', { hasText: 'succeeded' }).waitFor();
+
+    // The log's address survives a reload.
+    await page.reload();
+    await openLog(running).getByText('installing dependencies').waitFor();
+  });
+
+  it('cancels a queued build from the dashboard', async () => {
+    const waiting = row(queued);
+    await waiting.locator('.build-state', { hasText: 'queued' }).waitFor();
+    await waiting.getByRole('button', { name: 'Cancel' }).click();
+    await waiting.locator('.build-state', { hasText: 'canceled' }).waitFor();
+    assert.equal(await waiting.getByRole('button', { name: 'Cancel' }).count(), 0);
+    assert.equal((await t.client.getBuild('shop', queued.id)).state, 'canceled');
+    await page.getByRole('status').filter({ hasText: `Canceled ${queued.id}` }).waitFor();
+  });
+
+  it('looks right (screenshot) and logged no page errors', async () => {
+    await page.mouse.move(0, 0);
+    await page.screenshot({ path: SCREENSHOT, fullPage: true });
+    assert.deepEqual(problems, []);
+  });
+});

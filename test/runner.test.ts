@@ -1,0 +1,464 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createMemoryContext } from '../src/cli/memory-context.ts';
+import { run } from '../src/cli/program.ts';
+import type { Build, BuildLogLine } from '../src/protocol/builds.ts';
+import type { Project } from '../src/protocol/api.ts';
+import { startRunner } from '../src/runner/runner.ts';
+import type { Runner } from '../src/runner/runner.ts';
+import { recordPush, ZERO_SHA } from '../src/server/services/pushes.ts';
+import { backends } from './support/backends.ts';
+import { edgeGet, hostOf, startTestServer } from './support/server.ts';
+import type { TestServer } from './support/server.ts';
+
+/**
+ * The build runner against a real server over HTTP: real git repositories (an external one on
+ * local disk, and Slipway's own over smart HTTP), real build processes, real uploads, the
+ * deployment served by the edge. The runner is the same code the server starts in-process.
+ */
+
+/** Must never reach a build: a secret in the runner's own environment. */
+const RUNNER_SECRET = `leak-${randomBytes(8).toString('hex')}`;
+process.env.SLIPWAY_TEST_RUNNER_SECRET = RUNNER_SECRET;
+// The push hook would wait for the build it queued; these tests watch builds through the API.
+process.env.SLIPWAY_PUSH_WAIT_SECONDS = '0';
+
+const WEBHOOK_SECRET = 'runner-test-webhook-secret';
+
+function git(cwd: string, args: string[]): Promise<string> {
+  const env = {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    HOME: cwd,
+    GIT_CONFIG_NOSYSTEM: '1',
+    GIT_TERMINAL_PROMPT: '0',
+    GIT_AUTHOR_NAME: 'Grace Hopper',
+    GIT_AUTHOR_EMAIL: 'grace@example.com',
+    GIT_COMMITTER_NAME: 'Grace Hopper',
+    GIT_COMMITTER_EMAIL: 'grace@example.com',
+  };
+  return new Promise((resolve, reject) => {
+    execFile('git', args, { cwd, env }, (err, stdout, stderr) => {
+      if (err) reject(new Error(`git ${args.join(' ')} failed: ${stderr}`));
+      else resolve(stdout.trim());
+    });
+  });
+}
+
+/** Alive and not a zombie (in a container nobody may reap the killed children). */
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+async function eventually<T>(what: string, probe: () => Promise<T | undefined>, ms = 30_000): Promise<T> {
+  const until = Date.now() + ms;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > until) assert.fail(`timed out waiting for ${what}`);
+    await sleep(50);
+  }
+}
+
+const sqlite = backends.find((b) => b.name === 'sqlite');
+if (!sqlite) throw new Error('no sqlite backend');
+
+describe('build runner against a real server', () => {
+  let t: TestServer;
+  let base: string;
+  let work: string;
+  let remote: string;
+  let workDir: string;
+  let runnerToken: string;
+  let runner: Runner;
+  const runnerLog: string[] = [];
+  let branchCount = 0;
+
+  /** Commits `files` on a new branch of the external repo, pushes it there, and records the push as a webhook would. */
+  const pushAndNotify = async (files: Record<string, string>): Promise<{ sha: string; branch: string }> => {
+    branchCount += 1;
+    const branch = `b${branchCount}`;
+    await git(work, ['checkout', '-q', '-B', branch, 'root']);
+    for (const [path, body] of Object.entries(files)) {
+      await mkdir(join(work, path, '..'), { recursive: true });
+      await writeFile(join(work, path), body);
+    }
+    await git(work, ['add', '-A']);
+    await git(work, ['commit', '-q', '--allow-empty', '-m', `Build ${branch}`]);
+    const sha = await git(work, ['rev-parse', 'HEAD']);
+    await git(work, ['push', '-q', remote, `${branch}:refs/heads/${branch}`]);
+    // What a webhook delivery records (the webhook itself is tested in webhooks.test.ts).
+    await recordPush(t.server.deps, { name: 'webhook', role: 'deployer', trigger: 'automation' }, 'web', {
+      updates: [{ ref: `refs/heads/${branch}`, before: ZERO_SHA, after: sha }],
+      trigger: 'generic',
+      sourceUrl: remote,
+    });
+    return { sha, branch };
+  };
+
+  const buildOf = (project: string, sha: string): Promise<Build> =>
+    eventually(`the build of ${sha.slice(0, 7)}`, async () => (await t.client.listBuilds(project)).builds.find((b) => b.commit === sha));
+
+  const finished = (project: string, id: string, ms?: number): Promise<Build> =>
+    eventually(
+      `build ${id} to finish`,
+      async () => {
+        const build = await t.client.getBuild(project, id);
+        return build.state === 'queued' || build.state === 'running' ? undefined : build;
+      },
+      ms,
+    );
+
+  const logsOf = async (project: string, id: string): Promise<BuildLogLine[]> => (await t.client.getBuildLogs(project, id)).lines;
+
+  const buildCommit = async (files: Record<string, string>): Promise<{ build: Build; lines: BuildLogLine[]; text: string }> => {
+    const { sha } = await pushAndNotify(files);
+    const build = await finished('web', (await buildOf('web', sha)).id);
+    const lines = await logsOf('web', build.id);
+    return { build, lines, text: lines.map((l) => l.text).join('\n') };
+  };
+
+  before(async () => {
+    t = await startTestServer(sqlite);
+    base = await mkdtemp(join(tmpdir(), 'slipway-runner-'));
+    work = join(base, 'work');
+    remote = join(base, 'remote.git');
+    workDir = join(base, 'builds');
+    await mkdir(work);
+    await git(base, ['init', '-q', '--bare', remote]);
+    await git(work, ['init', '-q', '-b', 'root']);
+    await writeFile(join(work, 'README.md'), 'a repository');
+    await git(work, ['add', '-A']);
+    await git(work, ['commit', '-q', '-m', 'root']);
+    await t.client.createProject('web', { repo: remote, webhookSecret: WEBHOOK_SECRET });
+    runnerToken = (await t.client.createToken({ name: 'runner', role: 'deployer' })).secret;
+    runner = startRunner({
+      serverUrl: `http://127.0.0.1:${t.server.port}`,
+      token: runnerToken,
+      name: 'test-runner',
+      concurrency: 2,
+      pollMs: 100,
+      leaseSeconds: 5,
+      heartbeatMs: 200,
+      killGraceMs: 500,
+      workDir,
+      log: (line) => runnerLog.push(line),
+    });
+  });
+
+  after(async () => {
+    await runner.stop();
+    await t.dispose();
+    await rm(base, { recursive: true, force: true });
+  });
+
+  test('a successful build becomes a deployment whose URL serves the output', async () => {
+    const { build, lines } = await buildCommit({
+      'slipway.yaml': 'build:\n  command: mkdir -p dist && echo "<h1>$SLIPWAY_COMMIT on $SLIPWAY_BRANCH</h1>" > dist/index.html && echo built\nserve:\n  spa: true\n',
+      'src/app.txt': 'source',
+    });
+    assert.equal(build.state, 'succeeded', build.error ?? '');
+    assert.ok(build.deployment && build.deploymentUrl);
+    assert.equal(build.author, 'Grace Hopper');
+    assert.equal(build.message, `Build b${branchCount}`);
+    assert.equal(build.runner, 'test-runner');
+
+    const page = await edgeGet(t.server.port, hostOf(build.deploymentUrl), '/');
+    assert.equal(page.status, 200);
+    assert.equal(page.body.trim(), `<h1>${build.commit} on ${build.branch}</h1>`);
+    const spa = await edgeGet(t.server.port, hostOf(build.deploymentUrl), '/some/route');
+    assert.equal(spa.status, 200, 'serve.spa reaches the deployment');
+
+    const deployment = await t.client.getDeployment('web', build.deployment);
+    assert.equal(deployment.fileCount, 1);
+    assert.deepEqual(deployment.meta, {
+      source: 'build',
+      build: build.id,
+      commit: build.commit,
+      branch: build.branch ?? undefined,
+      author: 'Grace Hopper',
+      message: `Build b${branchCount}`,
+      spa: true,
+    });
+
+    const system = lines.filter((l) => l.stream === 'system').map((l) => l.text);
+    assert.ok(system.some((l) => l.startsWith(`Fetching ${build.commit.slice(0, 12)}`)), system.join('\n'));
+    assert.ok(system.includes('Running: mkdir -p dist && echo "<h1>$SLIPWAY_COMMIT on $SLIPWAY_BRANCH</h1>" > dist/index.html && echo built'));
+    assert.ok(system.some((l) => /^Uploading .* files/.test(l)));
+    assert.ok(system.some((l) => l === `Deployed ${build.deployment}: ${build.deploymentUrl}`));
+    assert.ok(lines.some((l) => l.stream === 'stdout' && l.text === 'built'));
+    const seqs = lines.map((l) => l.seq);
+    assert.deepEqual(seqs, [...seqs].sort((a, b) => a - b));
+  });
+
+  test('without slipway.yaml the repository itself is the site', async () => {
+    const { build } = await buildCommit({ 'index.html': '<p>plain</p>' });
+    assert.equal(build.state, 'succeeded', build.error ?? '');
+    assert.ok(build.deploymentUrl);
+    const page = await edgeGet(t.server.port, hostOf(build.deploymentUrl), '/index.html');
+    assert.equal(page.body, '<p>plain</p>');
+    const readme = await edgeGet(t.server.port, hostOf(build.deploymentUrl), '/README.md');
+    assert.equal(readme.body, 'a repository');
+  });
+
+  test('a failing command fails the build with its exit code, its output in the log', async () => {
+    const { build, lines } = await buildCommit({ 'slipway.yaml': 'build:\n  command: echo oops >&2; exit 3\n' });
+    assert.equal(build.state, 'failed');
+    assert.equal(build.error, 'build command exited with code 3');
+    assert.equal(build.deployment, null);
+    assert.ok(lines.some((l) => l.stream === 'stderr' && l.text === 'oops'));
+    assert.equal(lines.at(-1)?.text, 'Build failed: build command exited with code 3');
+  });
+
+  test('a build that outlives its timeout is killed and fails', async () => {
+    const { build } = await buildCommit({ 'slipway.yaml': 'build:\n  command: sleep 30\n  timeout: 1s\n' });
+    assert.equal(build.state, 'failed');
+    assert.equal(build.error, 'build timed out after 1s');
+  });
+
+  test('cancel kills the whole process group and the build ends canceled', async () => {
+    const { sha } = await pushAndNotify({ 'slipway.yaml': 'build:\n  command: sleep 100 & echo pid=$!; sleep 100 & echo pid=$!; wait\n' });
+    const queued = await buildOf('web', sha);
+    const pids = await eventually('both sleeps to start', async () => {
+      const found = (await logsOf('web', queued.id)).filter((l) => l.text.startsWith('pid=')).map((l) => Number(l.text.slice(4)));
+      return found.length === 2 ? found : undefined;
+    });
+    for (const pid of pids) assert.ok(isAlive(pid));
+    const canceling = await t.client.cancelBuild('web', queued.id);
+    assert.equal(canceling.cancelRequested, true);
+    const build = await finished('web', queued.id, 15_000);
+    assert.equal(build.state, 'canceled');
+    for (const pid of pids) await eventually(`sleep ${pid} to die`, async () => (isAlive(pid) ? undefined : true), 5000);
+    assert.equal((await logsOf('web', build.id)).at(-1)?.text, 'Build canceled');
+  });
+
+  test('a bad slipway.yaml fails the build naming the field and line', async () => {
+    const { build, lines } = await buildCommit({ 'slipway.yaml': 'build:\n  command: make\n  timeout: soon\n' });
+    assert.equal(build.state, 'failed');
+    assert.equal(build.error, 'slipway.yaml:3:12 build.timeout: invalid duration "soon": use forms like 90s, 10m, 2h, 1d');
+    assert.ok(lines.some((l) => l.stream === 'system' && l.text === build.error));
+  });
+
+  test('invalid YAML fails with its line too', async () => {
+    const { build } = await buildCommit({ 'slipway.yaml': 'build:\n  command: [make\n' });
+    assert.equal(build.state, 'failed');
+    assert.match(build.error ?? '', /^slipway\.yaml:\d+:\d+ /);
+  });
+
+  test('an output symlink that leaves the checkout fails the build, and nothing is deployed', async () => {
+    const secret = join(base, 'runner-secret.txt');
+    await writeFile(secret, RUNNER_SECRET);
+    const { build } = await buildCommit({ 'slipway.yaml': `build:\n  command: mkdir -p dist && echo ok > dist/index.html && ln -s ${secret} dist/leak.txt\n` });
+    assert.equal(build.state, 'failed');
+    assert.match(build.error ?? '', /^dist\/leak\.txt is a symlink to outside the checkout/);
+    assert.equal(build.deployment, null);
+  });
+
+  test('an output outside the checkout is refused', async () => {
+    const { build } = await buildCommit({ 'slipway.yaml': 'build:\n  command: "true"\n  output: ../..\n' });
+    assert.equal(build.state, 'failed');
+    assert.match(build.error ?? '', /escapes the checkout/);
+  });
+
+  test('the build sees its own variables, never the runner’s environment or token', async () => {
+    const { build, lines } = await buildCommit({
+      'slipway.yaml': 'build:\n  command: env | sort && mkdir -p dist && echo x > dist/x\n  env:\n    GREETING: hello\n',
+    });
+    assert.equal(build.state, 'succeeded', build.error ?? '');
+    const env = new Map(lines.filter((l) => l.stream === 'stdout').map((l) => [l.text.slice(0, l.text.indexOf('=')), l.text.slice(l.text.indexOf('=') + 1)]));
+    assert.equal(env.get('GREETING'), 'hello');
+    assert.equal(env.get('CI'), 'true');
+    assert.equal(env.get('SLIPWAY_PROJECT'), 'web');
+    assert.equal(env.get('SLIPWAY_COMMIT'), build.commit);
+    assert.equal(env.get('SLIPWAY_BRANCH'), build.branch);
+    assert.equal(env.get('SLIPWAY_REF'), build.ref);
+    assert.equal(env.get('SLIPWAY_BUILD_ID'), build.id);
+    assert.equal(env.has('SLIPWAY_TEST_RUNNER_SECRET'), false);
+    const all = lines.map((l) => l.text).join('\n');
+    assert.ok(!all.includes(RUNNER_SECRET), 'the runner’s environment leaked into the build');
+    assert.ok(!all.includes(runnerToken), 'the runner token leaked into the build');
+    assert.ok(env.get('HOME')?.startsWith(workDir), `HOME is ${env.get('HOME')}`);
+  });
+
+  test('a push to Slipway’s own git is fetched back over HTTP with the runner’s token and built', async () => {
+    await t.client.createProject('own');
+    const dir = join(base, 'own');
+    await mkdir(dir);
+    await git(dir, ['init', '-q', '-b', 'main']);
+    await writeFile(join(dir, 'slipway.yaml'), 'build:\n  command: mkdir -p out && cp page.html out/index.html\n  output: out\n');
+    await writeFile(join(dir, 'page.html'), '<h1>own git</h1>');
+    await git(dir, ['add', '-A']);
+    await git(dir, ['commit', '-q', '-m', 'first']);
+    const first = await git(dir, ['rev-parse', 'HEAD']);
+    await writeFile(join(dir, 'page.html'), '<h1>second</h1>');
+    await git(dir, ['commit', '-q', '-am', 'second']);
+    await git(dir, ['push', '-q', `http://x:${runnerToken}@127.0.0.1:${t.server.port}/git/own.git`, `${first}:refs/heads/main`]);
+    const build = await finished('own', (await buildOf('own', first)).id);
+    assert.equal(build.state, 'succeeded', build.error ?? '');
+    assert.equal(build.sourceUrl, null);
+    assert.ok(build.deploymentUrl);
+    const page = await edgeGet(t.server.port, hostOf(build.deploymentUrl), '/');
+    assert.equal(page.body, '<h1>own git</h1>');
+  });
+
+  describe('from the CLI', () => {
+    const cli = async (...argv: string[]) => {
+      const ctx = createMemoryContext({ SLIPWAY_URL: `http://127.0.0.1:${t.server.port}`, SLIPWAY_TOKEN: runnerToken, XDG_CONFIG_HOME: base });
+      const code = await run(argv, ctx);
+      return { code, stdout: ctx.stdout(), stderr: ctx.stderr() };
+    };
+
+    test('builds lists them; logs prints the log; --follow exits 0 for a success and 8 for a failure', async () => {
+      const ok = await buildCommit({ 'slipway.yaml': 'build:\n  command: mkdir -p dist && echo hi > dist/i.html && echo from-the-build\n' });
+      const bad = await buildCommit({ 'slipway.yaml': 'build:\n  command: exit 7\n' });
+
+      const list = await cli('builds', '--project', 'web', '--json');
+      assert.equal(list.code, 0, list.stderr);
+      const ids = (JSON.parse(list.stdout) as { builds: Build[] }).builds.map((b) => b.id);
+      assert.ok(ids.includes(ok.build.id) && ids.includes(bad.build.id));
+      const table = await cli('builds', '-p', 'web');
+      assert.match(table.stdout, /^ID\s+STATE\s+COMMIT\s+BRANCH/);
+      assert.ok(table.stdout.includes(`${bad.build.id}  failed`), table.stdout);
+
+      const log = await cli('logs', ok.build.id, '-p', 'web');
+      assert.equal(log.code, 0);
+      const printed = log.stdout.trimEnd().split('\n');
+      assert.ok(printed.includes('from-the-build'));
+      assert.ok(printed.includes(`-----> Deployed ${ok.build.deployment}: ${ok.build.deploymentUrl}`), log.stdout);
+
+      const followed = await cli('logs', ok.build.id, '-p', 'web', '--follow');
+      assert.equal(followed.code, 0);
+      assert.equal(followed.stdout, log.stdout);
+      assert.match(followed.stderr, new RegExp(`Build ${ok.build.id} succeeded: `));
+      const failed = await cli('logs', bad.build.id, '-p', 'web', '--follow', '--timestamps');
+      assert.equal(failed.code, 8);
+      assert.match(failed.stdout, /^\d\d:\d\d:\d\d\.\d{3} -----> /m);
+      assert.match(failed.stderr, /failed: build command exited with code 7/);
+      const ndjson = await cli('logs', bad.build.id, '-p', 'web', '--follow', '--json');
+      const objects = ndjson.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+      assert.deepEqual(Object.keys(objects.at(-1) ?? {}), ['build']);
+      assert.ok(objects.slice(0, -1).every((o) => typeof o.seq === 'number' && typeof o.text === 'string'));
+
+      const late = await cli('builds', 'cancel', ok.build.id, '-p', 'web');
+      assert.equal(late.code, 4, late.stderr);
+      assert.match(late.stderr, /\(BUILD_FINISHED\)/);
+    });
+
+    test('logs --follow streams a running build until it ends', async () => {
+      const { sha } = await pushAndNotify({ 'slipway.yaml': 'build:\n  command: for i in 1 2 3; do echo tick $i; sleep 0.3; done; mkdir dist; echo x > dist/x\n' });
+      const build = await buildOf('web', sha);
+      const followed = await cli('logs', build.id, '-p', 'web', '-f');
+      assert.equal(followed.code, 0, followed.stderr);
+      assert.match(followed.stdout, /tick 1\ntick 2\ntick 3\n/);
+    });
+
+    test('git-remote prints a ready remote, with the token or without', async () => {
+      const withToken = await cli('git-remote', '-p', 'web');
+      assert.equal(withToken.code, 0, withToken.stderr);
+      const url = new URL(withToken.stdout.trim().split('\n').at(-1) ?? '');
+      assert.equal(url.username, 'slipway');
+      assert.equal(url.password, runnerToken);
+      assert.match(url.pathname, /^\/git\/web\.git$/);
+      const bare = await cli('git-remote', '-p', 'web', '--no-token');
+      assert.equal(bare.code, 0);
+      assert.ok(!bare.stdout.includes(runnerToken));
+      assert.match(bare.stdout.trim(), /\/git\/web\.git$/);
+    });
+
+    test('projects create takes an external repository and a webhook secret', async () => {
+      const created = await cli('projects', 'create', 'ext', '--repo', remote, '--webhook-secret', 'a-long-secret', '--json');
+      assert.equal(created.code, 0, created.stderr);
+      const project = JSON.parse(created.stdout) as Project;
+      // The server keeps the repository in its normal form (no trailing .git).
+      assert.equal(project.repo?.replace(/\.git$/, ''), remote.replace(/\.git$/, ''));
+      assert.equal(project.hasWebhookSecret, true);
+      const human = await cli('projects', 'create', 'ext2', '--repo', remote);
+      assert.match(human.stdout, /\/hooks\/github/);
+      assert.match(human.stderr, /no --webhook-secret/);
+      assert.match(human.stdout.trimEnd().split('\n').at(-1) ?? '', /^http:\/\/ext2\./);
+    });
+
+    test('runner refuses a bad token at start', async () => {
+      const ctx = createMemoryContext({ SLIPWAY_URL: `http://127.0.0.1:${t.server.port}`, SLIPWAY_TOKEN: 'slw_wrong', XDG_CONFIG_HOME: base });
+      assert.equal(await run(['runner'], ctx), 6);
+      const good = createMemoryContext({ SLIPWAY_URL: `http://127.0.0.1:${t.server.port}`, SLIPWAY_TOKEN: runnerToken, XDG_CONFIG_HOME: base });
+      assert.equal(await run(['runner', '--name', 'cli-runner', '--work-dir', join(base, 'cli-builds')], good), 0);
+      assert.match(good.stderr(), /Runner cli-runner is building for/);
+    });
+  });
+
+  test('every build’s temp dir is gone once it is done', async () => {
+    await eventually('temp dirs to be removed', async () => ((await readdir(workDir)).length === 0 ? true : undefined), 10_000);
+  });
+});
+
+describe('stopping a runner', () => {
+  let t: TestServer;
+  let base: string;
+
+  before(async () => {
+    t = await startTestServer(sqlite);
+    base = await mkdtemp(join(tmpdir(), 'slipway-runner-stop-'));
+  });
+  after(async () => {
+    await t.dispose();
+    await rm(base, { recursive: true, force: true });
+  });
+
+  test('a running build gets a grace period, then is killed and fails with "runner stopped"', async () => {
+    const dir = join(base, 'repo');
+    await mkdir(dir);
+    await git(dir, ['init', '-q', '-b', 'main']);
+    await writeFile(join(dir, 'slipway.yaml'), 'build:\n  command: sleep 100 & echo pid=$!; wait\n');
+    await git(dir, ['add', '-A']);
+    await git(dir, ['commit', '-q', '-m', 'slow']);
+    const sha = await git(dir, ['rev-parse', 'HEAD']);
+    await t.client.createProject('slow', { repo: dir });
+    const runner = startRunner({
+      serverUrl: `http://127.0.0.1:${t.server.port}`,
+      token: (await t.client.createToken({ name: 'runner', role: 'deployer' })).secret,
+      pollMs: 100,
+      heartbeatMs: 200,
+      killGraceMs: 300,
+      stopGraceMs: 300,
+      workDir: join(base, 'builds'),
+      log: () => undefined,
+    });
+    try {
+      await recordPush(t.server.deps, { name: 'webhook', role: 'deployer', trigger: 'automation' }, 'slow', {
+        updates: [{ ref: 'refs/heads/main', before: ZERO_SHA, after: sha }],
+        trigger: 'generic',
+        sourceUrl: dir,
+      });
+      const id = (await eventually('the build', async () => (await t.client.listBuilds('slow')).builds.find((b) => b.commit === sha))).id;
+      const pid = await eventually('the build command', async () => {
+        const line = (await t.client.getBuildLogs('slow', id)).lines.find((l) => l.text.startsWith('pid='));
+        return line ? Number(line.text.slice(4)) : undefined;
+      });
+      await runner.stop();
+      const build = await t.client.getBuild('slow', id);
+      assert.equal(build.state, 'failed');
+      assert.equal(build.error, 'runner stopped');
+      await eventually('the build command to die', async () => (isAlive(pid) ? undefined : true), 5000);
+      assert.deepEqual(await readdir(join(base, 'builds')), []);
+    } finally {
+      await runner.stop();
+    }
+  });
+});
