@@ -1,0 +1,89 @@
+// Slipway's overhead around a build, for a 1,000-file output pushed with the real git client
+// to Slipway's own git server and built by the in-process runner:
+//   push received (build queued) → build command starts, and
+//   build command ends → preview URL serves the new deployment.
+// Baseline in the same run: the build command's own duration (it writes the 1,000 files).
+// Target (issue): < 1 s each.   node --import tsx bench/build-overhead.ts  (BENCH_ROUNDS=3)
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { startServer } from '../src/server/server.ts';
+import { SlipwayClient } from '../src/protocol/client.ts';
+import { percentile, table } from './support.ts';
+
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const TOKEN = 'slw_bench_admin_token';
+const run = promisify(execFile);
+
+function status(port: number, host: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path: '/f/0.txt', headers: { host }, agent: false }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+const dir = await mkdtemp(join(tmpdir(), 'slipway-bench-build-'));
+const server = await startServer({ dataDir: join(dir, 'data'), port: 0, adminToken: TOKEN, quiet: true, runners: 1 });
+const client = new SlipwayClient({ url: `http://127.0.0.1:${server.port}`, token: TOKEN });
+try {
+  await client.createProject('site');
+  const repo = join(dir, 'repo');
+  const git = (...args: string[]) => run('git', ['-c', 'user.name=bench', '-c', 'user.email=bench@example.test', ...args], { cwd: repo });
+  await run('git', ['init', '-q', '-b', 'main', repo]);
+  const queuedToStart: number[] = [];
+  const endToLive: number[] = [];
+  const command: number[] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    await writeFile(
+      join(repo, 'slipway.yaml'),
+      `build:\n  command: "echo start; mkdir -p out/f; for i in $(seq 0 999); do echo round-${round}-$i > out/f/$i.txt; done; echo end"\n  output: out\n`,
+    );
+    await git('add', '-A');
+    await git('commit', '-q', '-m', `round ${round}`);
+    await run('git', ['push', '-q', `http://bench:${TOKEN}@127.0.0.1:${server.port}/git/site.git`, 'main'], {
+      cwd: repo,
+      env: { ...process.env, SLIPWAY_PUSH_WAIT_SECONDS: '0' },
+    });
+    const head = (await git('rev-parse', 'HEAD')).stdout.trim();
+    const host = `preview-main--site.localhost:${server.port}`;
+    let live = 0;
+    for (let i = 0; i < 6000 && live === 0; i++) {
+      const answer = await status(server.port, host);
+      if (answer.status === 200 && answer.body.startsWith(`round-${round}-`)) live = Date.now();
+      else await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    const build = (await client.listBuilds('site')).builds.find((b) => b.commit === head);
+    if (!build || live === 0) throw new Error(`round ${round}: the build did not go live (${build?.state ?? 'no build'} ${build?.error ?? ''})`);
+    const lines = (await client.getBuildLogs('site', build.id)).lines;
+    const start = lines.find((l) => l.text === 'start');
+    const end = lines.find((l) => l.text === 'end');
+    if (!start || !end) throw new Error('build log lacks its start/end lines');
+    queuedToStart.push(Date.parse(start.at) - Date.parse(build.createdAt));
+    command.push(Date.parse(end.at) - Date.parse(start.at));
+    endToLive.push(live - Date.parse(end.at));
+  }
+  console.log(`\n## Overhead around a build (1,000-file output, ${ROUNDS} rounds, ms)\n`);
+  console.log(
+    table(
+      ['step', 'p50', 'max', 'ratio p50 / build command p50'],
+      [
+        ['build command itself (baseline)', percentile(command, 50), Math.max(...command), 1],
+        ['push received → command starts', percentile(queuedToStart, 50), Math.max(...queuedToStart), percentile(queuedToStart, 50) / percentile(command, 50)],
+        ['command ends → preview URL live', percentile(endToLive, 50), Math.max(...endToLive), percentile(endToLive, 50) / percentile(command, 50)],
+      ],
+    ),
+  );
+  console.log('\nTarget: < 1,000 ms for each overhead step. Times come from the server clock (build created, log line timestamps) and the bench polling the preview URL every 5 ms.');
+} finally {
+  await server.close();
+  await rm(dir, { recursive: true, force: true });
+}
