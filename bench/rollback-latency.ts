@@ -2,15 +2,12 @@
 // bytes, on SQLite and PostgreSQL. Baseline in the same run: a plain edge GET of the same
 // environment URL. Target (issue): p50 ≤ 50 ms on loopback.
 //   node --import tsx bench/rollback-latency.ts   (BENCH_ROUNDS=200 by default)
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { Agent, request } from 'node:http';
-import pg from 'pg';
-import { dropDatabase } from '../test/support/backends.ts';
 import type { SlipwayClient } from '../src/protocol/client.ts';
-import { benchServer, percentile, table } from './support.ts';
+import { benchServer, percentile, table, withPostgresDatabase } from './support.ts';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 200);
-const POSTGRES_ADMIN_URL = process.env.SLIPWAY_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const agent = new Agent({ keepAlive: true, maxSockets: 4 });
 
 function get(port: number, host: string): Promise<string> {
@@ -73,20 +70,6 @@ async function measure(label: string, databaseUrl?: string): Promise<(string | n
   }
 }
 
-async function withPostgresDatabase<T>(fn: (url: string) => Promise<T>): Promise<T> {
-  const name = `slipway_bench_${randomBytes(4).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: POSTGRES_ADMIN_URL });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  const url = new URL(POSTGRES_ADMIN_URL);
-  url.pathname = `/${name}`;
-  try {
-    return await fn(url.toString());
-  } finally {
-    await admin.end();
-    await dropDatabase(name);
-  }
-}
 
 const rows = [await measure('sqlite')];
 rows.push(await withPostgresDatabase((url) => measure('postgres', url)));

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServer, type RunningServer } from '../src/server/server.ts';
 import { SlipwayClient } from '../src/protocol/client.ts';
+import { backends } from '../test/support/backends.ts';
 
 export const BENCH_TOKEN = 'slw_bench_admin_token';
 
@@ -35,4 +36,16 @@ function formatNumber(n: number): string {
   if (!Number.isFinite(n)) return String(n);
   if (Number.isInteger(n)) return n.toLocaleString('en-US');
   return n >= 100 ? n.toFixed(0) : n >= 1 ? n.toFixed(2) : n.toFixed(3);
+}
+
+/** Runs `fn` with the URL of a fresh PostgreSQL database (the tests' backend), dropped afterwards. */
+export async function withPostgresDatabase<T>(fn: (url: string) => Promise<T>): Promise<T> {
+  const postgres = backends.find((b) => b.name === 'postgres');
+  if (!postgres) throw new Error('no PostgreSQL backend');
+  const db = await postgres.create();
+  try {
+    return await fn(db.url);
+  } finally {
+    await db.dispose();
+  }
 }

@@ -11,15 +11,12 @@ import { fork } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Agent, request } from 'node:http';
 import { fileURLToPath } from 'node:url';
-import pg from 'pg';
 import { signHex } from '../src/server/webhooks/signatures.ts';
-import { dropDatabase } from '../test/support/backends.ts';
-import { benchServer, percentile, table } from './support.ts';
+import { benchServer, percentile, table, withPostgresDatabase } from './support.ts';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 10);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 50);
 const WARMUP_ROUNDS = 2;
-const POSTGRES_ADMIN_URL = process.env.SLIPWAY_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const SECRET = 'bench-webhook-secret';
 const REPO = 'https://github.com/acme/shop';
 
@@ -156,23 +153,6 @@ async function measure(label: string, databaseUrl?: string): Promise<(string | n
   }
 }
 
-async function withPostgresDatabase<T>(fn: (url: string) => Promise<T>): Promise<T> {
-  const name = `slipway_bench_${randomBytes(4).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: POSTGRES_ADMIN_URL });
-  await admin.connect();
-  try {
-    await admin.query(`CREATE DATABASE ${name}`);
-  } finally {
-    await admin.end();
-  }
-  const url = new URL(POSTGRES_ADMIN_URL);
-  url.pathname = `/${name}`;
-  try {
-    return await fn(url.toString());
-  } finally {
-    await dropDatabase(name);
-  }
-}
 
 const senderPort = process.env.BENCH_SENDER_PORT;
 if (senderPort !== undefined) {
