@@ -5,7 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import { ApiError } from '../src/protocol/client.ts';
 import { backends } from './support/backends.ts';
 import { rejectsWithCode } from './support/assert.ts';
-import { deployFiles, edgeGet, hostOf, sha256, startTestServer, type TestServer } from './support/server.ts';
+import { ADMIN_TOKEN, deployFiles, edgeGet, hostOf, sha256, startTestServer, type TestServer } from './support/server.ts';
 
 for (const backend of backends) {
   describe(`API on ${backend.name}`, () => {
@@ -70,6 +70,115 @@ for (const backend of backends) {
       assert.deepEqual(upload.missing, [digest]);
       const leftovers = await readdir(join(t.dataDir, 'blobs', 'tmp'));
       assert.deepEqual(leftovers, []);
+    });
+
+    /** A multipart batch of blob bodies, each part named by its digest (or by `names`). */
+    const formOf = (bodies: readonly string[], names: readonly string[] = bodies.map((b) => sha256(b))): FormData => {
+      const form = new FormData();
+      bodies.forEach((body, i) => form.append(names[i] ?? '', new Blob([body]), names[i]));
+      return form;
+    };
+    /** POST /api/v1/blobs with fetch, for the status the client does not show. */
+    const postBatch = async (form: FormData, token = ADMIN_TOKEN): Promise<{ status: number; body: unknown }> => {
+      const response = await fetch(`http://127.0.0.1:${t.server.port}/api/v1/blobs`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}` },
+        body: form,
+      });
+      return { status: response.status, body: await response.json() };
+    };
+    const manifestOf = (bodies: readonly string[], prefix: string) =>
+      bodies.map((body, i) => ({ path: `${prefix}/${i}.txt`, sha256: sha256(body), size: Buffer.byteLength(body), mode: 0o644 }));
+    const sorted = (digests: readonly string[]) => [...digests].sort();
+
+    test('a batch of small blobs is stored by one request and a deployment of them needs nothing more', async () => {
+      const bodies = Array.from({ length: 300 }, (_, i) => `batch body ${i}\n`.repeat((i % 5) + 1));
+      const files = manifestOf(bodies, 'batch');
+      assert.equal((await t.client.createUpload('shop', { files })).missing.length, bodies.length);
+
+      const first = await postBatch(formOf(bodies));
+      assert.equal(first.status, 201);
+      assert.deepEqual(first.body, { blobs: files.map((f) => ({ digest: f.sha256, size: f.size, created: true })) });
+      const upload = await t.client.createUpload('shop', { files });
+      assert.deepEqual(upload.missing, []);
+      const deployment = await t.client.finalizeUpload('shop', upload.id);
+      assert.equal(deployment.fileCount, bodies.length);
+      for (const i of [0, 1, 150, 299]) {
+        const page = await edgeGet(t.server.port, hostOf(deployment.url), `/batch/${i}.txt`);
+        assert.equal(page.status, 200);
+        assert.equal(page.body, bodies[i]);
+      }
+
+      // The same batch again creates nothing: 200, every blob created false.
+      const again = await postBatch(formOf(bodies));
+      assert.equal(again.status, 200);
+      assert.deepEqual(again.body, { blobs: files.map((f) => ({ digest: f.sha256, size: f.size, created: false })) });
+      // One new blob among known ones is enough for a 201.
+      const mixed = await postBatch(formOf([bodies[7] ?? '', 'one new batch body']));
+      assert.equal(mixed.status, 201);
+      assert.deepEqual((mixed.body as { blobs: { created: boolean }[] }).blobs.map((b) => b.created), [false, true]);
+    });
+
+    test('one body that does not match its name fails the batch and stores none of it', async () => {
+      const bodies = ['kept? one', 'forged body', 'kept? three'];
+      const names = [sha256('kept? one'), sha256('the promised body'), sha256('kept? three')];
+      await rejectsWithCode(t.client.putBlobs(bodies.map((body, i) => ({ digest: names[i] ?? '', bytes: Buffer.from(body) }))), 'DIGEST_MISMATCH', 422);
+      const upload = await t.client.createUpload('shop', { files: manifestOf(bodies, 'mismatch').map((f, i) => ({ ...f, sha256: names[i] ?? '' })) });
+      assert.deepEqual(sorted(upload.missing), sorted(names));
+      assert.deepEqual(await readdir(join(t.dataDir, 'blobs', 'tmp')), []);
+    });
+
+    test('a batch holds at most 1,000 blobs; one more is PAYLOAD_TOO_LARGE and stores none', async () => {
+      const bodies = Array.from({ length: 1001 }, (_, i) => `limit body ${i}`);
+      const over = await postBatch(formOf(bodies));
+      assert.equal(over.status, 413);
+      assert.equal((over.body as { error: { code: string } }).error.code, 'PAYLOAD_TOO_LARGE');
+      const files = manifestOf(bodies, 'limit');
+      assert.equal((await t.client.createUpload('shop', { files })).missing.length, bodies.length);
+
+      const full = await postBatch(formOf(bodies.slice(0, 1000)));
+      assert.equal(full.status, 201);
+      assert.deepEqual((await t.client.createUpload('shop', { files })).missing, [sha256('limit body 1000')]);
+    });
+
+    test('a blob over the size limit fails its batch with PAYLOAD_TOO_LARGE', async () => {
+      const limited = await startTestServer(backend, { maxBlobBytes: 1000 });
+      try {
+        await limited.client.createProject('tiny');
+        const bodies = ['fits the limit', 'z'.repeat(1001)];
+        const blobs = bodies.map((body) => ({ digest: sha256(body), bytes: Buffer.from(body) }));
+        await rejectsWithCode(limited.client.putBlobs(blobs), 'PAYLOAD_TOO_LARGE', 413);
+        const upload = await limited.client.createUpload('tiny', { files: manifestOf(bodies, 'big') });
+        assert.deepEqual(sorted(upload.missing), sorted(blobs.map((b) => b.digest)));
+        assert.equal((await limited.client.putBlobs([{ digest: sha256('z'.repeat(1000)), bytes: Buffer.from('z'.repeat(1000)) }])).blobs.length, 1);
+      } finally {
+        await limited.dispose();
+      }
+    });
+
+    test('a batch is multipart with file parts named by digests only', async () => {
+      const form = formOf(['before a text field']);
+      form.append('note', 'not a blob');
+      const text = await postBatch(form);
+      assert.equal(text.status, 400);
+      assert.equal((text.body as { error: { code: string } }).error.code, 'INVALID_REQUEST');
+      assert.equal(await t.server.deps.blobs.has(sha256('before a text field')), false);
+      const misnamed = await postBatch(formOf(['named well', 'named badly'], [sha256('named well'), '../../escape']));
+      assert.equal(misnamed.status, 400);
+      assert.equal((misnamed.body as { error: { code: string } }).error.code, 'INVALID_REQUEST');
+      assert.equal(await t.server.deps.blobs.has(sha256('named well')), false);
+      await rejectsWithCode(t.client.request('POST', '/api/v1/blobs', { body: { blobs: [sha256('x')] } }), 'INVALID_REQUEST', 400);
+      await rejectsWithCode(t.client.request('POST', '/api/v1/blobs', { raw: Buffer.from('raw bytes') }), 'INVALID_REQUEST', 400);
+    });
+
+    test('a batch needs the deployer role', async () => {
+      const blobs = [{ digest: sha256('role-checked body'), bytes: Buffer.from('role-checked body') }];
+      const viewer = t.clientWith((await t.client.createToken({ name: 'batch-viewer', role: 'viewer' })).secret);
+      await rejectsWithCode(viewer.putBlobs(blobs), 'FORBIDDEN', 403);
+      await rejectsWithCode(t.clientWith('').putBlobs(blobs), 'UNAUTHENTICATED', 401);
+      assert.equal(await t.server.deps.blobs.has(sha256('role-checked body')), false);
+      const deployer = t.clientWith((await t.client.createToken({ name: 'batch-deployer', role: 'deployer' })).secret);
+      assert.deepEqual(await deployer.putBlobs(blobs), { blobs: [{ digest: sha256('role-checked body'), size: 17, created: true }] });
     });
 
     test('concurrent finalizes of one upload make one deployment', async () => {

@@ -196,6 +196,38 @@ for (const backend of backends) {
       assert.equal((JSON.parse(end?.data ?? '{}') as Build).state, 'succeeded');
     });
 
+    test('a long-polling claim is answered by a build queued while it waits', async () => {
+      const waiting = t.client.claimBuild({ runner: 'lp', leaseSeconds: 60, waitSeconds: 30 });
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      await push(branch('long-poll', sha(20)));
+      t.server.deps.buildsQueued.notify(); // as the git and webhook routes do after recording a push
+      const claimed = await waiting;
+      assert.equal(claimed?.build.commit, sha(20));
+      assert.equal(claimed.build.runner, 'lp');
+      await t.client.completeBuild(claimed.build.id, { runner: 'lp', state: 'failed', error: 'test', report: {} });
+    });
+
+    test('a long-polling claim on an empty queue waits, then answers nothing', async () => {
+      const started = Date.now();
+      assert.equal(await t.client.claimBuild({ runner: 'lp', leaseSeconds: 60, waitSeconds: 1 }), undefined);
+      assert.ok(Date.now() - started >= 900, `it waited ${Date.now() - started} ms`);
+    });
+
+    test('a runner that hangs up while long-polling is never handed a build', async () => {
+      const hangUp = new AbortController();
+      const waiting = t.client.claimBuild({ runner: 'gone', leaseSeconds: 60, waitSeconds: 30 }, hangUp.signal);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      hangUp.abort();
+      await rejectsWithCode(waiting, 'NETWORK_ERROR');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      await push(branch('hang-up', sha(21)));
+      t.server.deps.buildsQueued.notify();
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const claimed = await t.client.claimBuild({ runner: 'present', leaseSeconds: 60 });
+      assert.equal(claimed?.build.commit, sha(21), 'the build is still queued for a runner that is there');
+      await t.client.completeBuild(claimed.build.id, { runner: 'present', state: 'failed', error: 'test', report: {} });
+    });
+
     test('runner calls need a deployer token', async () => {
       const viewer = t.clientWith((await t.client.createToken({ name: 'v', role: 'viewer' })).secret);
       const err = await rejectsWithCode(viewer.claimBuild({ runner: 'x', leaseSeconds: 60 }), 'FORBIDDEN', 403);
@@ -203,3 +235,19 @@ for (const backend of backends) {
     });
   });
 }
+
+describe('long-polling claims and shutdown', () => {
+  test('closing the server answers a claim that is waiting, without holding the close up', async () => {
+    const t = await startTestServer(backends[0] ?? assert.fail('no backend'));
+    const waiting = t.client.claimBuild({ runner: 'lp', leaseSeconds: 60, waitSeconds: 60 }).then(
+      (answer) => ({ answer }),
+      (error: unknown) => ({ error }),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const started = Date.now();
+    await t.dispose();
+    const outcome = await waiting;
+    assert.ok(Date.now() - started < 30_000, 'close did not wait for the 60 s claim');
+    assert.ok(!('answer' in outcome) || outcome.answer === undefined, 'no build was handed out');
+  });
+});

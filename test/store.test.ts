@@ -1,9 +1,15 @@
 import assert from 'node:assert/strict';
+import { copyFile, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { sql } from 'kysely';
 import { isSlipwayError } from '../src/core/errors.ts';
+import type { Connection } from '../src/store/connection.ts';
+import { KyselyStore } from '../src/store/kysely-store.ts';
+import { migrate } from '../src/store/migrate.ts';
 import { openStore } from '../src/store/open-store.ts';
-import { newEnvironmentRow, type ReleaseRow, type Store } from '../src/store/store.ts';
+import { newEnvironmentRow, type DeliveryPush, type NewWebhookDelivery, type ReleaseRow, type Store } from '../src/store/store.ts';
 import { backends } from './support/backends.ts';
 
 const NOW = '2026-01-01T00:00:00.000Z';
@@ -96,7 +102,144 @@ for (const backend of backends) {
         await raw.close();
       }
     });
+
+    describe('webhook deliveries', () => {
+      before(async () => {
+        await store.insertProject({ id: 'prj-2', name: 'shop-admin', createdAt: NOW, createdBy: 'test', repoUrl: 'https://github.com/acme/shop', webhookSecret: 's' });
+        await store.insertProject({ id: 'prj-3', name: 'shop-docs', createdAt: NOW, createdBy: 'test', repoUrl: 'https://github.com/acme/docs', webhookSecret: 's' });
+      });
+
+      const push = (after: string): DeliveryPush => ({
+        updates: [{ ref: 'refs/heads/main', before: '0'.repeat(40), after }],
+        trigger: 'github',
+        actor: 'github',
+        sourceUrl: 'https://github.com/acme/shop',
+        author: 'Mona Lisa',
+        message: null,
+      });
+      const delivery = (projectId: string, deliveryId: string, provider = 'github'): NewWebhookDelivery => ({
+        provider,
+        projectId,
+        deliveryId,
+        receivedAt: NOW,
+        push: push('a'.repeat(40)),
+      });
+
+      test('one statement queues a delivery for several projects; a repeat, in part or whole, queues only what is new', async () => {
+        const first = await store.insertWebhookDeliveries([delivery('prj-1', 'd-1'), delivery('prj-2', 'd-1')]);
+        assert.deepEqual(first.map((d) => [d.projectId, d.deliveryId, d.state]), [['prj-1', 'd-1', 'pending'], ['prj-2', 'd-1', 'pending']]);
+        assert.ok(first[0] && first[1] && first[1].seq > first[0].seq, 'seq grows');
+        assert.deepEqual(first[0]?.push, push('a'.repeat(40)), 'the push comes back as it went in');
+        assert.deepEqual(first[0]?.builds, []);
+
+        const again = await store.insertWebhookDeliveries([delivery('prj-1', 'd-1'), delivery('prj-2', 'd-1'), delivery('prj-3', 'd-1')]);
+        assert.deepEqual(again.map((d) => d.projectId), ['prj-3'], 'only the project that had not seen d-1');
+        const otherProvider = await store.insertWebhookDeliveries([delivery('prj-1', 'd-1', 'gitlab')]);
+        assert.equal(otherProvider.length, 1, 'the key is per provider');
+        assert.deepEqual(await store.insertWebhookDeliveries([]), []);
+
+        // Copies racing: exactly one of them is new.
+        const racing = await Promise.all(Array.from({ length: 6 }, () => store.insertWebhookDeliveries([delivery('prj-1', 'd-race')])));
+        assert.equal(racing.flat().length, 1);
+      });
+
+      test('the queue hands out the oldest pending delivery; a claim marks it done once, a rolled-back claim leaves it pending', async () => {
+        const [a, b] = await store.insertWebhookDeliveries([delivery('prj-3', 'q-1'), delivery('prj-3', 'q-2')]);
+        assert.ok(a && b);
+        // Earlier tests left older pending rows: drain those first, through the same calls the worker makes.
+        for (let next = await store.findNextPendingDelivery(); next && next.seq < a.seq; next = await store.findNextPendingDelivery()) {
+          assert.ok(await store.claimWebhookDelivery(next.seq, NOW));
+        }
+        assert.equal((await store.findNextPendingDelivery())?.seq, a.seq);
+
+        await assert.rejects(
+          store.transaction(async (tx) => {
+            assert.equal((await tx.claimWebhookDelivery(a.seq, NOW))?.state, 'done');
+            throw new Error('recording the push failed');
+          }),
+          /recording the push failed/,
+        );
+        assert.equal((await store.findNextPendingDelivery())?.seq, a.seq, 'still first in line after the rollback');
+
+        // Two claimers at once: one marks it, the other finds it taken.
+        const claims = await Promise.all([1, 2].map(() => store.transaction((tx) => tx.claimWebhookDelivery(a.seq, '2026-01-01T00:01:00.000Z'))));
+        assert.equal(claims.filter((c) => c !== undefined).length, 1);
+        await store.setWebhookDeliveryBuilds(a.seq, ['bld-1', 'bld-2']);
+        assert.equal((await store.findNextPendingDelivery())?.seq, b.seq);
+
+        assert.equal(await store.failWebhookDelivery(b.seq, 'PROJECT_NOT_FOUND: gone', '2026-01-01T00:02:00.000Z'), true);
+        assert.equal(await store.failWebhookDelivery(a.seq, 'too late', NOW), false, 'a done delivery stays done');
+        assert.equal(await store.claimWebhookDelivery(b.seq, NOW), undefined, 'a failed delivery is not claimed');
+
+        const listed = await store.listWebhookDeliveries('prj-3', { limit: 10 });
+        const q = listed.filter((d) => d.deliveryId.startsWith('q-'));
+        assert.deepEqual(
+          q.map((d) => [d.deliveryId, d.state, d.processedAt, d.builds, d.error]),
+          [
+            ['q-2', 'failed', '2026-01-01T00:02:00.000Z', [], 'PROJECT_NOT_FOUND: gone'],
+            ['q-1', 'done', '2026-01-01T00:01:00.000Z', ['bld-1', 'bld-2'], null],
+          ],
+        );
+      });
+
+      test('a project lists its own deliveries, newest first, a page at a time', async () => {
+        const ids = ['p-1', 'p-2', 'p-3', 'p-4'];
+        for (const id of ids) await store.insertWebhookDeliveries([delivery('prj-2', id)]);
+        const page = await store.listWebhookDeliveries('prj-2', { limit: 2 });
+        assert.deepEqual(page.map((d) => d.deliveryId), ['p-4', 'p-3']);
+        const next = await store.listWebhookDeliveries('prj-2', { limit: 2, before: page[1]?.seq });
+        assert.deepEqual(next.map((d) => d.deliveryId), ['p-2', 'p-1']);
+        assert.ok((await store.listWebhookDeliveries('prj-2', { limit: 50 })).every((d) => d.projectId === 'prj-2'));
+      });
+
+      test('projects are found by any of several repository URLs, each once', async () => {
+        const found = await store.findProjectsByRepoUrls(['https://github.com/acme/docs', 'https://github.com/acme/shop', 'https://github.com/acme/none']);
+        assert.deepEqual(found.map((p) => p.id).sort(), ['prj-2', 'prj-3']);
+        assert.deepEqual(await store.findProjectsByRepoUrls([]), []);
+      });
+    });
   });
+
+  test(`migration 003 on ${backend.name} keeps 002's deliveries, done, under the provider's own delivery id`, async () => {
+    const db = await backend.create();
+    const upTo002 = await mkdtemp(join(tmpdir(), 'slipway-migrations-'));
+    const conn = await connectRaw(db.url);
+    try {
+      for (const file of ['001_init.sql', '002_builds.sql']) await copyFile(join(conn.migrationsDir, file), join(upTo002, file));
+      assert.deepEqual(await migrate({ ...conn, migrationsDir: upTo002 }), [1, 2]);
+      // Rows as 002 wrote them: `<project id>/<delivery id>`, one project id with a dash in it.
+      await sql`INSERT INTO webhook_deliveries (provider, delivery_id, project_id, received_at) VALUES
+        ('github', 'prj-a/72d3162e-cc78-11e3-81ab-4c9367dc0958', 'prj-a', '2026-01-01T00:00:00.000Z'),
+        ('github', 'prj-b/72d3162e-cc78-11e3-81ab-4c9367dc0958', 'prj-b', '2026-01-01T00:00:01.000Z'),
+        ('gitlab', 'prj-a/msg_2/with/slashes', 'prj-a', '2026-01-01T00:00:02.000Z')`.execute(conn.db);
+      assert.deepEqual(await migrate(conn), [3]);
+      const store = new KyselyStore(conn.db, conn);
+      const a = await store.listWebhookDeliveries('prj-a', { limit: 10 });
+      assert.deepEqual(
+        a.map((d) => [d.provider, d.deliveryId, d.state, d.push, d.receivedAt, d.processedAt]),
+        [
+          ['gitlab', 'msg_2/with/slashes', 'done', null, '2026-01-01T00:00:02.000Z', '2026-01-01T00:00:02.000Z'],
+          ['github', '72d3162e-cc78-11e3-81ab-4c9367dc0958', 'done', null, '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z'],
+        ],
+      );
+      assert.equal(await store.findNextPendingDelivery(), undefined, 'nothing old is redone');
+      // The old key still deduplicates under the new one.
+      const again = { provider: 'github', projectId: 'prj-b', deliveryId: '72d3162e-cc78-11e3-81ab-4c9367dc0958', receivedAt: '2026-01-01T01:00:00.000Z' };
+      const push: DeliveryPush = { updates: [], trigger: 'github', actor: 'github', sourceUrl: null, author: null, message: null };
+      assert.deepEqual(await store.insertWebhookDeliveries([{ ...again, push }]), []);
+    } finally {
+      await conn.close();
+      await rm(upTo002, { recursive: true, force: true });
+      await db.dispose();
+    }
+  });
+}
+
+/** A dialect connection without migrations, to run them by hand. */
+async function connectRaw(url: string): Promise<Connection> {
+  const { connect: connectPostgres } = await import('../src/store/postgres/connect.ts');
+  const { connect: connectSqlite } = await import('../src/store/sqlite/connect.ts');
+  return url.startsWith('postgres') ? connectPostgres(url) : connectSqlite(url);
 }
 
 /** A second, plain connection to the same database for tampering attempts. */

@@ -1,13 +1,30 @@
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { sql } from 'kysely';
 import type { Clock } from '../src/core/clock.ts';
+import type { Delivery } from '../src/protocol/api.ts';
+import { SlipwayClient } from '../src/protocol/client.ts';
+import { startServer, type RunningServer } from '../src/server/server.ts';
 import { ZERO_SHA } from '../src/server/services/pushes.ts';
 import { signHex, signStandardWebhook } from '../src/server/webhooks/signatures.ts';
 import { DEFAULT_WEBHOOK_BODY_LIMIT } from '../src/server/webhooks/webhook-routes.ts';
-import { backends } from './support/backends.ts';
-import { startTestServer, type TestServer } from './support/server.ts';
+import { openStore } from '../src/store/open-store.ts';
+import { FsBlobs } from '../src/blobs/fs/fs-blobs.ts';
+import { systemClock } from '../src/core/clock.ts';
+import { defaultManifestLimits } from '../src/core/manifest.ts';
+import type { ServiceDeps } from '../src/server/services/deps.ts';
+import { Signal } from '../src/server/services/signal.ts';
+import { createDeliveryQueue, MAX_DELIVERY_TRIES } from '../src/server/webhooks/delivery-queue.ts';
+import { pino } from 'pino';
+import type { DeliveryPush, Store } from '../src/store/store.ts';
+import { backends, type TestBackend } from './support/backends.ts';
+import { ADMIN_TOKEN, startTestServer, type TestServer } from './support/server.ts';
 
 // Real HTTP against a real server on each backend, with payloads shaped like the ones GitHub
 // and GitLab send (trimmed of fields nobody reads, but keeping their structure and types).
@@ -228,6 +245,20 @@ function post(port: number, path: string, body: Buffer | string, headers: Record
   });
 }
 
+/**
+ * Waits until the queue has processed every delivery of a project (none pending) and returns
+ * them, newest first. Acks only queue: every assertion about builds comes after this.
+ */
+async function processed(client: SlipwayClient, project: string): Promise<Delivery[]> {
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    const { deliveries } = await client.listDeliveries(project, { limit: 500 });
+    if (deliveries.every((d) => d.state !== 'pending')) return deliveries;
+    if (Date.now() > deadline) throw new Error(`deliveries of ${project} still pending: ${JSON.stringify(deliveries.filter((d) => d.state === 'pending'))}`);
+    await sleep(20);
+  }
+}
+
 /** A clock the test can move, to show that a delivery id is remembered an hour later. */
 function movableClock(): Clock & { advance(ms: number): void } {
   let offset = 0;
@@ -256,7 +287,11 @@ for (const backend of backends) {
       return { name, repo, secret: secret ?? '' };
     }
 
-    const builds = async (name: string) => (await t.client.listBuilds(name)).builds;
+    /** The project's builds, once its queued deliveries are processed. */
+    const builds = async (name: string) => {
+      await processed(t.client, name);
+      return (await t.client.listBuilds(name)).builds;
+    };
 
     function sendGithub(payload: unknown, secret: string, headers: Record<string, string> = {}, query = '') {
       const body = JSON.stringify(payload);
@@ -293,14 +328,25 @@ for (const backend of backends) {
       test('a correctly signed push queues one build of its commit, fetched from the project repository', async () => {
         const p = await project('github');
         const payload = githubPush(p.repo);
-        const res = await sendGithub(payload, p.secret);
+        const delivery = randomUUID();
+        const res = await sendGithub(payload, p.secret, { 'x-github-delivery': delivery });
         assert.equal(res.status, 202, JSON.stringify(res.body));
-        assert.equal(res.body.accepted, true);
-        assert.deepEqual(res.body.projects, [p.name]);
+        // The ack only queues: no build id exists yet, so none is promised.
+        assert.deepEqual(res.body, { accepted: true, queued: true, delivery, projects: [p.name] });
         const [build, ...rest] = await builds(p.name);
         assert.ok(build);
         assert.deepEqual(rest, []);
-        assert.deepEqual(res.body.builds, [build.id]);
+        const [recorded, ...others] = await processed(t.client, p.name);
+        assert.deepEqual(others, []);
+        assert.ok(recorded);
+        assert.equal(recorded.provider, 'github');
+        assert.equal(recorded.id, delivery, "the provider's own delivery id, not a composite key");
+        assert.equal(recorded.project, p.name);
+        assert.equal(recorded.state, 'done');
+        assert.deepEqual(recorded.builds, [build.id]);
+        assert.equal(recorded.error, null);
+        assert.ok(recorded.processedAt !== null && recorded.processedAt >= recorded.receivedAt, JSON.stringify(recorded));
+        assert.deepEqual(recorded.refs, [{ ref: 'refs/heads/main', before: payload.before, after: payload.after }]);
         assert.equal(build.commit, payload.after);
         assert.equal(build.ref, 'refs/heads/main');
         assert.equal(build.branch, 'main');
@@ -334,6 +380,7 @@ for (const backend of backends) {
           assert.equal(res.body.error?.code, 'WEBHOOK_SIGNATURE_INVALID', what);
         }
         assert.deepEqual(await builds(p.name), []);
+        assert.deepEqual(await processed(t.client, p.name), [], 'a refused delivery is not queued');
         // No refused attempt recorded the delivery id: the genuine delivery with that id still counts.
         const res = await post(t.server.port, '/hooks/github', body, { ...base, 'x-hub-signature-256': good });
         assert.equal(res.status, 202, JSON.stringify(res.body));
@@ -346,14 +393,19 @@ for (const backend of backends) {
         const delivery = randomUUID();
         const results = await Promise.all(Array.from({ length: 8 }, () => sendGithub(payload, p.secret, { 'x-github-delivery': delivery })));
         assert.deepEqual(results.map((r) => r.status).sort(), [200, 200, 200, 200, 200, 200, 200, 202]);
-        for (const r of results.filter((r) => r.status === 200)) assert.equal(r.body.duplicate, true);
+        for (const r of results.filter((r) => r.status === 200)) assert.deepEqual(r.body, { duplicate: true, delivery, projects: [p.name] });
         assert.equal((await builds(p.name)).length, 1);
+        // One queue entry, so the push was recorded once (a second record would not add a build, but would add an event).
+        assert.deepEqual((await processed(t.client, p.name)).map((d) => [d.id, d.state]), [[delivery, 'done']]);
 
         clock.advance(60 * 60 * 1000);
         const later = await sendGithub(payload, p.secret, { 'x-github-delivery': delivery });
         assert.equal(later.status, 200);
         assert.equal(later.body.duplicate, true);
         assert.equal((await builds(p.name)).length, 1);
+        assert.equal((await processed(t.client, p.name)).length, 1);
+        const pushes = (await t.client.listEvents({ project: p.name })).events.filter((e) => e.action === 'git.push');
+        assert.equal(pushes.length, 1, 'the push was recorded once');
       });
 
       test('distinct deliveries of one commit (the same commit pushed to two branches) build it once', async () => {
@@ -363,8 +415,14 @@ for (const backend of backends) {
         const b = await sendGithub(githubPush(p.repo, { ref: 'refs/heads/release', after: sha }), p.secret);
         assert.equal(a.status, 202);
         assert.equal(b.status, 202);
-        assert.deepEqual(a.body.builds, b.body.builds);
-        assert.equal((await builds(p.name)).length, 1);
+        const [build, ...rest] = await builds(p.name);
+        assert.deepEqual(rest, []);
+        const recorded = await processed(t.client, p.name);
+        assert.deepEqual(
+          recorded.map((d) => [d.id, d.state, d.builds]),
+          [b, a].map((r) => [r.body.delivery, 'done', [build?.id]]),
+          'both deliveries name the one build',
+        );
       });
 
       test('ping is answered after its signature is checked, and builds nothing', async () => {
@@ -377,6 +435,7 @@ for (const backend of backends) {
         const forged = await sendGithub(githubPing(p.repo), 'not-the-secret', { 'x-github-event': 'ping' });
         assert.equal(forged.status, 401);
         assert.deepEqual(await builds(p.name), []);
+        assert.deepEqual(await processed(t.client, p.name), [], 'a ping queues nothing');
       });
 
       test('other events are acknowledged and ignored', async () => {
@@ -388,6 +447,7 @@ for (const backend of backends) {
         assert.equal(res.body.ignored, true);
         assert.equal(res.body.event, 'issues');
         assert.deepEqual(await builds(p.name), []);
+        assert.deepEqual(await processed(t.client, p.name), [], 'an ignored event queues nothing');
       });
 
       test('a branch delete builds nothing and retires the branch preview', async () => {
@@ -396,8 +456,13 @@ for (const backend of backends) {
         await sendGithub(githubPush(p.repo, { ref: 'refs/heads/feature/Blue', after: sha }), p.secret);
         const res = await sendGithub(githubPush(p.repo, { ref: 'refs/heads/feature/Blue', before: sha, deleted: true }), p.secret);
         assert.equal(res.status, 202, JSON.stringify(res.body));
-        assert.deepEqual(res.body.builds, []);
         assert.equal((await builds(p.name)).length, 1);
+        const [deleted] = await processed(t.client, p.name);
+        assert.ok(deleted);
+        assert.equal(deleted.id, res.body.delivery);
+        assert.equal(deleted.state, 'done');
+        assert.deepEqual(deleted.builds, [], 'a delete queues no build');
+        assert.deepEqual(deleted.refs, [{ ref: 'refs/heads/feature/Blue', before: sha, after: ZERO_SHA }]);
         const status = await t.client.getProjectStatus(p.name);
         const preview = status.environments.find((e) => e.name === 'preview-feature-blue');
         assert.ok(preview?.retiredAt, 'the preview of the deleted branch is retired');
@@ -455,6 +520,24 @@ for (const backend of backends) {
         assert.equal((await builds(a.name))[0]?.commit, payload.after);
         assert.equal((await builds(b))[0]?.commit, payload.after);
         assert.deepEqual(await builds(c), []);
+        assert.deepEqual(await processed(t.client, c), []);
+      });
+
+      test('a delivery new to some of its projects queues for those and names the others in duplicateFor', async () => {
+        const a = await project('github');
+        const b = `${a.name}-b`;
+        await t.client.createProject(b, { repo: `https://github.com/acme/${a.name}`, webhookSecret: a.secret });
+        const payload = githubPush(a.repo);
+        const delivery = randomUUID();
+        const first = await sendGithub(payload, a.secret, { 'x-github-delivery': delivery }, `?project=${a.name}`);
+        assert.deepEqual(first.body, { accepted: true, queued: true, delivery, projects: [a.name] });
+        const both = await sendGithub(payload, a.secret, { 'x-github-delivery': delivery });
+        assert.equal(both.status, 202, JSON.stringify(both.body));
+        assert.deepEqual(both.body, { accepted: true, queued: true, delivery, projects: [b], duplicateFor: [a.name] });
+        for (const name of [a.name, b]) {
+          assert.deepEqual((await processed(t.client, name)).map((d) => [d.id, d.state]), [[delivery, 'done']], name);
+          assert.equal((await builds(name))[0]?.commit, payload.after, name);
+        }
       });
 
       test('one event sent to two projects by two hooks (one X-GitHub-Delivery) builds in both, once each', async () => {
@@ -479,6 +562,7 @@ for (const backend of backends) {
         const retry = await send(b.name, b.secret);
         assert.equal(retry.status, 200);
         assert.equal(retry.body.duplicate, true);
+        for (const name of [a.name, b.name]) assert.deepEqual((await processed(t.client, name)).map((d) => d.id), [delivery], name);
       });
 
       test('a body over the limit is refused with 413 before it is read, announced or chunked', async () => {
@@ -498,6 +582,7 @@ for (const backend of backends) {
         assert.equal(chunked.status, 413);
         assert.equal(chunked.body.error?.code, 'PAYLOAD_TOO_LARGE');
         assert.deepEqual(await builds(p.name), []);
+        assert.deepEqual(await processed(t.client, p.name), []);
       });
 
       test('a verified payload that is not a push is INVALID_REQUEST and records nothing', async () => {
@@ -509,6 +594,7 @@ for (const backend of backends) {
         const noDelivery = await sendGithub(githubPush(p.repo), p.secret, { 'x-github-delivery': '' });
         assert.equal(noDelivery.status, 400);
         assert.deepEqual(await builds(p.name), []);
+        assert.deepEqual(await processed(t.client, p.name), []);
       });
     });
 
@@ -569,6 +655,7 @@ for (const backend of backends) {
         const c = await sendGitlab(payload, { 'x-gitlab-token': p.secret, 'idempotency-key': key });
         assert.equal(c.body.duplicate, true);
         assert.equal((await builds(p.name)).length, 1);
+        assert.equal((await processed(t.client, p.name)).length, 1);
       });
 
       test('an older GitLab without Idempotency-Key is deduplicated by X-Gitlab-Event-UUID', async () => {
@@ -605,6 +692,7 @@ for (const backend of backends) {
           assert.equal(res.body.ignored, true);
         }
         assert.deepEqual(await builds(p.name), []);
+        assert.deepEqual(await processed(t.client, p.name), []);
       });
     });
 
@@ -626,6 +714,7 @@ for (const backend of backends) {
         const again = await sendGeneric(`?project=${p.name}`, payload, p.secret);
         assert.equal(again.status, 200);
         assert.equal(again.body.duplicate, true);
+        assert.deepEqual((await processed(t.client, p.name)).map((d) => [d.provider, d.id, d.state]), [['generic', payload.delivery, 'done']]);
         const [build, ...rest] = await builds(p.name);
         assert.deepEqual(rest, []);
         assert.equal(build?.commit, payload.after);
@@ -653,6 +742,257 @@ for (const backend of backends) {
         const unnamed = await sendGeneric('', payload, p.secret);
         assert.equal(unnamed.status, 400);
         assert.deepEqual(await builds(p.name), []);
+      });
+    });
+  });
+}
+
+/** A signed GitHub push to a server, as GitHub sends it. */
+function githubDelivery(port: number, payload: unknown, secret: string, delivery = randomUUID()): Promise<HookResponse> {
+  const body = JSON.stringify(payload);
+  return post(port, '/hooks/github', body, {
+    'content-type': 'application/json',
+    'x-github-event': 'push',
+    'x-github-delivery': delivery,
+    'x-hub-signature-256': signHex(secret, body),
+  });
+}
+
+interface Replica {
+  server: RunningServer;
+  client: SlipwayClient;
+  dispose(): Promise<void>;
+}
+
+/** A server on an existing database, as one more replica (or the same one started again). */
+async function startReplica(databaseUrl: string): Promise<Replica> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'slipway-replica-'));
+  const server = await startServer({ dataDir, port: 0, databaseUrl, adminToken: ADMIN_TOKEN, quiet: true, runners: 0 });
+  return {
+    server,
+    client: new SlipwayClient({ url: `http://127.0.0.1:${server.port}`, token: ADMIN_TOKEN }),
+    async dispose() {
+      await server.close();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Statements under the Store interface: what no API offers (deleting or renaming a project). */
+async function runSql(url: string, statements: string[]): Promise<void> {
+  const { connect: connectPostgres } = await import('../src/store/postgres/connect.ts');
+  const { connect: connectSqlite } = await import('../src/store/sqlite/connect.ts');
+  const conn = url.startsWith('postgres') ? connectPostgres(url) : connectSqlite(url);
+  try {
+    for (const statement of statements) await sql.raw(statement).execute(conn.db);
+  } finally {
+    await conn.close();
+  }
+}
+
+/** A GitHub push delivery as the ack records it, for `store.insertWebhookDeliveries`. */
+function queuedPush(projectId: string, deliveryId: string, update: { ref?: string; before?: string; after: string }) {
+  const push: DeliveryPush = {
+    updates: [{ ref: update.ref ?? 'refs/heads/main', before: update.before ?? ZERO_SHA, after: update.after }],
+    trigger: 'github',
+    actor: 'github',
+    sourceUrl: 'https://github.com/acme/queued',
+    author: 'Mona Lisa',
+    message: 'queued before the crash',
+  };
+  return { provider: 'github', projectId, deliveryId, receivedAt: new Date().toISOString(), push };
+}
+
+/** The commits of a project's recorded pushes (audit events `git.push`), oldest first. */
+async function pushedCommits(client: SlipwayClient, project: string): Promise<string[]> {
+  const { events } = await client.listEvents({ project, limit: 500 });
+  return events
+    .filter((e) => e.action === 'git.push')
+    .reverse()
+    .flatMap((e) => (e.after as { updates: { after: string }[] }).updates.map((u) => u.after));
+}
+
+async function withDatabase(backend: TestBackend, fn: (url: string) => Promise<void>): Promise<void> {
+  const db = await backend.create();
+  try {
+    await fn(db.url);
+  } finally {
+    await db.dispose();
+  }
+}
+
+for (const backend of backends) {
+  describe(`the webhook delivery queue on ${backend.name}`, () => {
+    test('deliveries queued while no server ran are recorded at the next start, in order; a deleted project’s ends failed, the rest go on', async () => {
+      await withDatabase(backend, async (url) => {
+        let replica = await startReplica(url);
+        const [kept, gone, renamed] = [
+          await replica.client.createProject('kept', { repo: 'https://github.com/acme/kept', webhookSecret: 'whsec-kept-1234' }),
+          await replica.client.createProject('gone', { repo: 'https://github.com/acme/gone', webhookSecret: 'whsec-gone-1234' }),
+          await replica.client.createProject('before-rename', { repo: 'https://github.com/acme/renamed', webhookSecret: 'whsec-renamed-1234' }),
+        ];
+        await replica.dispose();
+
+        // What a server that acked these and died before recording them leaves behind.
+        const [c1, c2, c3, c4] = [commit(), commit(), commit(), commit()];
+        const store: Store = await openStore(url);
+        try {
+          await store.insertWebhookDeliveries([queuedPush(gone.id, 'd-gone', { after: c1 })]);
+          await store.insertWebhookDeliveries([queuedPush(kept.id, 'd-1', { after: c2 })]);
+          await store.insertWebhookDeliveries([queuedPush(kept.id, 'd-2', { before: c2, after: c3 })]);
+          await store.insertWebhookDeliveries([queuedPush(renamed.id, 'd-renamed', { after: c4 })]);
+          assert.equal((await store.findNextPendingDelivery())?.deliveryId, 'd-gone', 'all four wait, the deleted project’s first');
+        } finally {
+          await store.close();
+        }
+        await runSql(url, [`DELETE FROM projects WHERE id = '${gone.id}'`, `UPDATE projects SET name = 'after-rename' WHERE id = '${renamed.id}'`]);
+
+        replica = await startReplica(url);
+        try {
+          const recorded = await processed(replica.client, 'kept');
+          assert.deepEqual(
+            recorded.map((d) => [d.id, d.state, d.builds.length]),
+            [
+              ['d-2', 'done', 1],
+              ['d-1', 'done', 1],
+            ],
+          );
+          assert.deepEqual(await pushedCommits(replica.client, 'kept'), [c2, c3], 'recorded in the order they were queued');
+          const { builds } = await replica.client.listBuilds('kept');
+          assert.deepEqual(builds.map((b) => [b.commit, b.trigger, b.author]).sort(), [[c2, 'github', 'Mona Lisa'], [c3, 'github', 'Mona Lisa']].sort());
+
+          // A project is its id: renamed since the delivery arrived, it still gets the push.
+          const [afterRename] = await processed(replica.client, 'after-rename');
+          assert.equal(afterRename?.state, 'done');
+          assert.equal((await replica.client.listBuilds('after-rename')).builds[0]?.commit, c4);
+
+          // The deleted project's delivery was first in line: it failed, with why, and did not hold up the others.
+          const [failed, ...none] = await replica.server.deps.store.listWebhookDeliveries(gone.id, { limit: 10 });
+          assert.deepEqual(none, []);
+          assert.equal(failed?.state, 'failed');
+          assert.match(failed.error ?? '', new RegExp(`^PROJECT_NOT_FOUND: project ${gone.id} was deleted before its push was recorded`));
+          assert.ok(failed.processedAt !== null);
+          assert.deepEqual(failed.builds, []);
+        } finally {
+          await replica.dispose();
+        }
+      });
+    });
+
+    test('a delivery that keeps failing unexpectedly is failed after its last try and does not hold the queue up', async () => {
+      await withDatabase(backend, async (url) => {
+        const replica = await startReplica(url);
+        const project = await replica.client.createProject('stuck', { repo: 'https://github.com/acme/stuck', webhookSecret: 'whsec-stuck-1234' });
+        await replica.dispose();
+        const store: Store = await openStore(url);
+        const dataDir = await mkdtemp(join(tmpdir(), 'slipway-queue-'));
+        const after = commit();
+        // A push no code path can record (its updates are not a list): a TypeError, not a SlipwayError.
+        const broken = queuedPush(project.id, 'd-broken', { after: commit() });
+        await store.insertWebhookDeliveries([{ ...broken, push: { ...broken.push, updates: null as unknown as DeliveryPush['updates'] } }]);
+        await store.insertWebhookDeliveries([queuedPush(project.id, 'd-fine', { after })]);
+        const deps: ServiceDeps = {
+          store,
+          blobs: new FsBlobs(join(dataDir, 'blobs')),
+          clock: systemClock,
+          urls: { baseDomain: 'localhost', scheme: 'http', port: 7070 },
+          limits: { manifest: defaultManifestLimits, maxBlobBytes: 1024, buildTimeoutSeconds: 60 },
+          dataDir,
+          buildsQueued: new Signal(),
+        };
+        const queue = createDeliveryQueue(deps, pino({ level: 'silent' }), 20);
+        try {
+          queue.start();
+          const deadline = Date.now() + 15_000;
+          let rows = await store.listWebhookDeliveries(project.id, { limit: 10 });
+          while (rows.some((d) => d.state === 'pending') && Date.now() < deadline) {
+            await sleep(20);
+            rows = await store.listWebhookDeliveries(project.id, { limit: 10 });
+          }
+          const byId = Object.fromEntries(rows.map((d) => [d.deliveryId, d]));
+          assert.equal(byId['d-broken']?.state, 'failed');
+          assert.match(byId['d-broken']?.error ?? '', new RegExp(`^INTERNAL: gave up after ${MAX_DELIVERY_TRIES} tries: `));
+          assert.equal(byId['d-fine']?.state, 'done', 'the delivery behind it was recorded');
+          assert.equal((await store.listBuilds(project.id, { limit: 10 })).map((b) => b.commitSha).join(), after);
+        } finally {
+          await queue.stop();
+          await store.close();
+          await rm(dataDir, { recursive: true, force: true });
+        }
+      });
+    });
+
+    test('a delivery another replica queued (no kick reaches this server) is found by the timer', async () => {
+      await withDatabase(backend, async (url) => {
+        const replica = await startReplica(url);
+        try {
+          const project = await replica.client.createProject('polled', { repo: 'https://github.com/acme/polled', webhookSecret: 'whsec-polled-1234' });
+          const other: Store = await openStore(url);
+          const after = commit();
+          try {
+            await other.insertWebhookDeliveries([queuedPush(project.id, 'd-elsewhere', { after })]);
+          } finally {
+            await other.close();
+          }
+          const [recorded] = await processed(replica.client, 'polled');
+          assert.equal(recorded?.state, 'done');
+          assert.equal((await replica.client.listBuilds('polled')).builds[0]?.commit, after);
+        } finally {
+          await replica.dispose();
+        }
+      });
+    });
+
+    test('two servers on one database record each of many deliveries exactly once, in the order they arrived', async (ctx) => {
+      await withDatabase(backend, async (url) => {
+        const a = await startReplica(url);
+        const b = await startReplica(url).catch(async (err: unknown) => {
+          await a.dispose();
+          throw err;
+        });
+        try {
+          if (!a.server.deps.store.capabilities.concurrentWriters) {
+            ctx.skip('one server process owns a SQLite database file');
+            return;
+          }
+          const secret = 'whsec-fleet-1234';
+          await a.client.createProject('fleet', { repo: 'https://github.com/acme/fleet', webhookSecret: secret });
+          const repo: Repo = { owner: 'acme', name: 'fleet' };
+          const ports = [a.server.port, b.server.port];
+
+          // Many at once, to both: each ack kicks its own server's worker, and both drain the one queue.
+          const burst = Array.from({ length: 60 }, (_, i) => githubPush(repo, { ref: `refs/heads/burst-${i}` }));
+          for (let i = 0; i < burst.length; i += 12) {
+            const acks = await Promise.all(burst.slice(i, i + 12).map((payload, j) => githubDelivery(ports[j % 2] ?? 0, payload, secret)));
+            assert.deepEqual(acks.map((r) => r.status), acks.map(() => 202), JSON.stringify(acks.find((r) => r.status !== 202)?.body));
+          }
+          // Then one branch moved again and again, each push acked before the next is sent, alternately.
+          const moves: string[] = [];
+          for (let i = 0; i < 10; i++) {
+            const payload = githubPush(repo, { ref: 'refs/heads/main', before: moves.at(-1) ?? ZERO_SHA });
+            moves.push(payload.after);
+            assert.equal((await githubDelivery(ports[i % 2] ?? 0, payload, secret)).status, 202);
+          }
+
+          const recorded = await processed(a.client, 'fleet');
+          assert.equal(recorded.length, 70);
+          assert.deepEqual([...new Set(recorded.map((d) => d.state))], ['done']);
+          const { builds } = await a.client.listBuilds('fleet', { limit: 500 });
+          assert.equal(builds.length, 70);
+          const buildOf = new Map(builds.map((build) => [build.commit, build.id]));
+          for (const d of recorded) assert.deepEqual(d.builds, [buildOf.get(d.refs[0]?.after ?? '')], d.id);
+          // Each push recorded exactly once: a second record would add no build, but a second audit event.
+          const pushed = await pushedCommits(a.client, 'fleet');
+          assert.equal(pushed.length, 70);
+          assert.deepEqual(
+            pushed.filter((sha) => moves.includes(sha)),
+            moves,
+            'main moved through its pushes in the order they arrived',
+          );
+        } finally {
+          await b.dispose();
+          await a.dispose();
+        }
       });
     });
   });

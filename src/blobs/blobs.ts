@@ -13,6 +13,12 @@ export interface Blobs {
    * DIGEST_MISMATCH and stores nothing. Throws PAYLOAD_TOO_LARGE past `maxBytes`.
    */
   put(digest: string, source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, options?: { maxBytes?: number }): Promise<{ created: boolean; size: number }>;
+  /**
+   * Stores several bodies, each checked as `put` checks one, with one durability barrier for
+   * all of them (far fewer fsyncs than one `put` each). All or nothing: when one body fails,
+   * none is stored and its error is thrown.
+   */
+  putMany(bodies: AsyncIterable<BlobBody> | Iterable<BlobBody>, options?: { maxBytes?: number }): Promise<StoredBlob[]>;
   /** Stores bytes whose digest the store computes; returns it. */
   putBytes(bytes: Uint8Array): Promise<string>;
   /** Size of a stored blob, or undefined. */
@@ -20,4 +26,17 @@ export interface Blobs {
   read(digest: string): Promise<Buffer>;
   /** Streams a stored blob, optionally a byte range (inclusive end), as HTTP ranges are. */
   stream(digest: string, range?: { start: number; end: number }): Readable;
+}
+
+/** One body of a `putMany` batch; `source` is read to its end before the next body is asked for. */
+export interface BlobBody {
+  digest: string;
+  source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
+}
+
+export interface StoredBlob {
+  digest: string;
+  /** False when the store had the blob already. */
+  created: boolean;
+  size: number;
 }

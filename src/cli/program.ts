@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Command as Commander, CommanderError, Option } from 'commander';
 import { cancelBuild, listBuilds } from './commands/builds.ts';
+import { deliveries } from './commands/deliveries.ts';
 import { addDomain, listDomains, removeDomain } from './commands/domains.ts';
 import { deploy } from './commands/deploy.ts';
 import { deployments } from './commands/deployments.ts';
@@ -110,6 +111,14 @@ export async function run(argv: readonly string[], ctx: Context): Promise<ExitCo
     .addOption(project())
     .addOption(json())
     .action(withArg('id', cancelBuild));
+
+  program
+    .command('deliveries')
+    .description("list a project's webhook deliveries, newest first: pending, done (with their builds) or failed")
+    .addOption(project())
+    .option('--limit <n>', 'how many')
+    .addOption(json())
+    .action(opts(deliveries));
 
   program
     .command('logs')

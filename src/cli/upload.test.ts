@@ -1,19 +1,31 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
-import { chmod, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:http';
+import { chmod, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { after, before, beforeEach, describe, test } from 'node:test';
 import { ApiError, SlipwayClient } from '../protocol/client.ts';
 import { CliError } from './context.ts';
 import type { Progress } from './progress.ts';
-import { hashTree, mapConcurrent, readTree, uploadMissing } from './upload.ts';
+import {
+  BATCH_FILE_BYTES,
+  BATCH_MAX_BYTES,
+  BATCH_MAX_FILES,
+  batchesOf,
+  hashTree,
+  KEPT_BYTES_BUDGET,
+  mapConcurrent,
+  readTree,
+  uploadMissing,
+  type LocalFile,
+  type TreeFile,
+} from './upload.ts';
 
 const quiet: Progress = { advance: () => undefined, done: () => undefined };
-const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
+const sha256 = (body: string | Buffer): string => createHash('sha256').update(body).digest('hex');
 
 describe('readTree', () => {
   let dir: string;
@@ -103,23 +115,139 @@ describe('mapConcurrent', () => {
   });
 });
 
-/** uploadMissing against a real HTTP server that fails on purpose. */
+describe('hashTree', () => {
+  let dir: string;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'slipway-hash-'));
+  });
+  after(() => rm(dir, { recursive: true, force: true }));
+
+  const treeFile = async (name: string, bytes: Buffer): Promise<TreeFile> => {
+    await writeFile(join(dir, name), bytes);
+    return { path: name, source: join(dir, name), mode: 0o644, size: bytes.length };
+  };
+
+  test('keeps the bytes of small files only, and answers in the order it was given', async () => {
+    const bodies: [string, Buffer][] = [
+      ['large-1', Buffer.alloc(BATCH_FILE_BYTES + 1, 'l')],
+      ['small-1', Buffer.from('small one')],
+      ['large-2', Buffer.alloc(3 * BATCH_FILE_BYTES, 'L')],
+      ['exactly-the-limit', Buffer.alloc(BATCH_FILE_BYTES, 'e')],
+      ['small-2', Buffer.from('small two')],
+      ['empty', Buffer.alloc(0)],
+    ];
+    const files = await Promise.all(bodies.map(([name, bytes]) => treeFile(name, bytes)));
+    let advanced = 0;
+    const hashed = await hashTree(files, 2, { advance: (n) => (advanced += n), done: () => undefined });
+    assert.deepEqual(
+      hashed.map((f) => [f.path, f.sha256, f.size, f.bytes?.toString('base64')]),
+      bodies.map(([name, bytes]) => [name, sha256(bytes), bytes.length, name.startsWith('large') ? undefined : bytes.toString('base64')]),
+    );
+    assert.equal(advanced, bodies.reduce((sum, [, bytes]) => sum + bytes.length, 0));
+  });
+
+  test('keeps bytes only while they fit the memory budget', async () => {
+    const count = KEPT_BYTES_BUDGET / BATCH_FILE_BYTES;
+    const files: TreeFile[] = [];
+    for (let i = 0; i <= count; i++) files.push(await treeFile(`mb-${i}`, Buffer.alloc(BATCH_FILE_BYTES, i)));
+    files.push(await treeFile('tiny-after', Buffer.from('tiny')));
+    const hashed = await hashTree(files, 2, quiet);
+    const kept = hashed.filter((f) => f.bytes !== undefined).map((f) => f.path);
+    assert.deepEqual(kept, files.slice(0, count).map((f) => f.path));
+    assert.equal(hashed.at(-1)?.sha256, sha256('tiny'));
+  });
+});
+
+describe('batchesOf', () => {
+  const sized = (sizes: readonly number[]): LocalFile[] =>
+    sizes.map((size, i) => ({ path: `f${i}`, source: `/nowhere/f${i}`, sha256: String(i).padStart(64, '0'), size, mode: 0o644 }));
+  const shape = (batches: LocalFile[][]) => batches.map((b) => b.length);
+
+  test('closes a batch at BATCH_MAX_FILES files', () => {
+    const files = sized(Array.from({ length: 2 * BATCH_MAX_FILES + 1 }, () => 1));
+    const batches = batchesOf(files);
+    assert.deepEqual(shape(batches), [BATCH_MAX_FILES, BATCH_MAX_FILES, 1]);
+    assert.deepEqual(batches.flat(), files);
+  });
+
+  test('closes a batch before it would pass BATCH_MAX_BYTES', () => {
+    const perBatch = BATCH_MAX_BYTES / BATCH_FILE_BYTES;
+    assert.deepEqual(shape(batchesOf(sized(Array.from({ length: 2 * perBatch + 3 }, () => BATCH_FILE_BYTES)))), [perBatch, perBatch, 3]);
+    assert.deepEqual(shape(batchesOf(sized([BATCH_MAX_BYTES - 10, 10, 1, BATCH_MAX_BYTES]))), [2, 1, 1]);
+    assert.deepEqual(batchesOf([]), []);
+  });
+
+  test('keeps order and both caps on a mixed tree', () => {
+    const files = sized(Array.from({ length: 3000 }, (_, i) => (i % 7 === 0 ? BATCH_FILE_BYTES : (i * 7919) % 20_000)));
+    const batches = batchesOf(files);
+    assert.deepEqual(batches.flat(), files);
+    for (const batch of batches) {
+      assert.ok(batch.length >= 1 && batch.length <= BATCH_MAX_FILES, `${batch.length} files`);
+      const bytes = batch.reduce((sum, f) => sum + f.size, 0);
+      assert.ok(bytes <= BATCH_MAX_BYTES, `${bytes} bytes`);
+    }
+  });
+});
+
+/**
+ * uploadMissing against a real HTTP server that fails on purpose. It takes single blobs
+ * (PUT /api/v1/blobs/<digest>) and batches (multipart POST /api/v1/blobs, parsed for real).
+ */
 describe('uploadMissing', () => {
   let dir: string;
   let url: string;
+  /** Tries per digest, whether alone or in a batch. */
   const attempts = new Map<string, number>();
-  /** How each digest's PUTs answer, in order; the last answer repeats. */
+  /** How each digest's uploads answer, in order; the last answer repeats. A batch answers with its first failure. */
   const script = new Map<string, number[]>();
+  /** Every request the server saw. */
+  const requests: { kind: 'put' | 'batch'; digests: string[] }[] = [];
+  /** The bodies of accepted uploads, by digest. */
+  const received = new Map<string, Buffer>();
+
+  const blobsOf = async (req: IncomingMessage, body: Buffer): Promise<{ kind: 'put' | 'batch'; blobs: [string, Buffer][] }> => {
+    if (req.method === 'PUT') return { kind: 'put', blobs: [[(req.url ?? '').split('/').at(-1) ?? '', body]] };
+    assert.equal(req.url, '/api/v1/blobs');
+    const form = await new Response(new Uint8Array(body), { headers: { 'content-type': req.headers['content-type'] ?? '' } }).formData();
+    const blobs: [string, Buffer][] = [];
+    for (const [name, value] of form) {
+      assert.ok(value instanceof Blob, `part ${name} is a file`);
+      blobs.push([name, Buffer.from(await value.arrayBuffer())]);
+    }
+    return { kind: 'batch', blobs };
+  };
+
+  const answer = async (req: IncomingMessage, body: Buffer): Promise<[number, unknown]> => {
+    const { kind, blobs } = await blobsOf(req, body);
+    requests.push({ kind, digests: blobs.map(([digest]) => digest) });
+    let status = 201;
+    for (const [digest] of blobs) {
+      const n = (attempts.get(digest) ?? 0) + 1;
+      attempts.set(digest, n);
+      const statuses = script.get(digest) ?? [201];
+      const own = statuses[Math.min(n, statuses.length) - 1] ?? 201;
+      if (status < 300) status = own;
+    }
+    if (status >= 300) return [status, { error: { code: status >= 500 ? 'INTERNAL' : 'DIGEST_MISMATCH', message: 'no' } }];
+    for (const [digest, bytes] of blobs) received.set(digest, bytes);
+    const stored = blobs.map(([digest, bytes]) => ({ digest, size: bytes.length, created: true }));
+    return [status, kind === 'put' ? stored[0] : { blobs: stored }];
+  };
+
   const http = createServer((req, res) => {
-    const digest = (req.url ?? '').split('/').at(-1) ?? '';
-    const n = (attempts.get(digest) ?? 0) + 1;
-    attempts.set(digest, n);
-    const statuses = script.get(digest) ?? [201];
-    const status = statuses[Math.min(n, statuses.length) - 1] ?? 201;
-    req.resume();
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
-      res.writeHead(status, { 'content-type': 'application/json', connection: 'close' });
-      res.end(JSON.stringify(status < 300 ? { digest, size: 0, created: true } : { error: { code: status >= 500 ? 'INTERNAL' : 'DIGEST_MISMATCH', message: 'no' } }));
+      answer(req, Buffer.concat(chunks)).then(
+        ([status, body]) => {
+          res.writeHead(status, { 'content-type': 'application/json', connection: 'close' });
+          res.end(JSON.stringify(body));
+        },
+        (err: unknown) => {
+          res.writeHead(400, { 'content-type': 'application/json', connection: 'close' });
+          res.end(JSON.stringify({ error: { code: 'INVALID_REQUEST', message: String(err) } }));
+        },
+      );
     });
   });
 
@@ -129,48 +257,105 @@ describe('uploadMissing', () => {
     await once(http, 'listening');
     url = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
   });
+  beforeEach(() => {
+    requests.length = 0;
+  });
   after(async () => {
     http.close();
     await rm(dir, { recursive: true, force: true });
   });
 
-  const fileWith = async (name: string, body: string) => {
+  /** A hashed file as the manifest has it, without kept bytes: the upload reads it again. */
+  const fileWith = async (name: string, body: string | Buffer): Promise<LocalFile> => {
     await writeFile(join(dir, name), body);
-    return { path: name, source: join(dir, name), sha256: sha256(body), size: body.length, mode: 0o644 };
+    return { path: name, source: join(dir, name), sha256: sha256(body), size: Buffer.byteLength(body), mode: 0o644 };
   };
+  /** A large file: one PUT of its own. */
+  const largeWith = (name: string, fill: string) => fileWith(name, Buffer.alloc(BATCH_FILE_BYTES + 1, fill));
+  const client = () => new SlipwayClient({ url, token: 't' });
 
   test('retries 5xx answers and sends each missing blob once', async () => {
     const a = await fileWith('a', 'flaky');
-    const b = await fileWith('b', 'steady');
+    const b = await largeWith('b', 'steady');
     script.set(a.sha256, [503, 502, 201]);
-    const client = new SlipwayClient({ url, token: 't' });
-    const sent = await uploadMissing(client, [a.sha256, b.sha256, a.sha256], [a, b], { concurrency: 8, attempts: 3, progress: quiet, backoffMs: 1 });
-    assert.deepEqual(sent, { blobs: 2, bytes: 'flaky'.length + 'steady'.length });
+    const sent = await uploadMissing(client(), [a.sha256, b.sha256, a.sha256], [a, b], { concurrency: 8, attempts: 3, progress: quiet, backoffMs: 1 });
+    assert.deepEqual(sent, { blobs: 2, bytes: a.size + b.size });
     assert.equal(attempts.get(a.sha256), 3);
     assert.equal(attempts.get(b.sha256), 1);
+    assert.deepEqual(requests.filter((r) => r.kind === 'batch').map((r) => r.digests), [[a.sha256], [a.sha256], [a.sha256]]);
+    assert.deepEqual(requests.filter((r) => r.kind === 'put').map((r) => r.digests), [[b.sha256]]);
+    assert.equal(received.get(a.sha256)?.toString(), 'flaky');
+    assert.equal(received.get(b.sha256)?.length, b.size);
   });
 
   test('gives up after the last attempt, and never retries a 4xx', async () => {
     const c = await fileWith('c', 'down');
     const d = await fileWith('d', 'bad');
-    script.set(c.sha256, [500]);
-    script.set(d.sha256, [422]);
-    const client = new SlipwayClient({ url, token: 't' });
+    const e = await largeWith('e', 'down and large');
+    const f = await largeWith('f', 'bad and large');
+    for (const [file, status] of [[c, 500], [d, 422], [e, 503], [f, 400]] as const) script.set(file.sha256, [status]);
     const options = { concurrency: 1, attempts: 3, progress: quiet, backoffMs: 1 };
-    await assert.rejects(uploadMissing(client, [c.sha256], [c], options), (err: unknown) => err instanceof ApiError && err.status === 500);
+    await assert.rejects(uploadMissing(client(), [c.sha256], [c], options), (err: unknown) => err instanceof ApiError && err.status === 500);
     assert.equal(attempts.get(c.sha256), 3);
-    await assert.rejects(uploadMissing(client, [d.sha256], [d], options), (err: unknown) => err instanceof ApiError && err.code === 'DIGEST_MISMATCH');
+    await assert.rejects(uploadMissing(client(), [d.sha256], [d], options), (err: unknown) => err instanceof ApiError && err.code === 'DIGEST_MISMATCH');
     assert.equal(attempts.get(d.sha256), 1);
+    await assert.rejects(uploadMissing(client(), [e.sha256], [e], options), (err: unknown) => err instanceof ApiError && err.status === 503);
+    assert.equal(attempts.get(e.sha256), 3);
+    await assert.rejects(uploadMissing(client(), [f.sha256], [f], options), (err: unknown) => err instanceof ApiError && err.status === 400);
+    assert.equal(attempts.get(f.sha256), 1);
+    assert.deepEqual(requests.map((r) => r.kind), ['batch', 'batch', 'batch', 'batch', 'put', 'put', 'put', 'put']);
   });
 
-  test('a file changed since hashing fails with FILE_CHANGED before it is sent', async () => {
-    const e = await fileWith('e', 'before');
-    await writeFile(e.source, 'after!');
-    const client = new SlipwayClient({ url, token: 't' });
-    await assert.rejects(
-      uploadMissing(client, [e.sha256], [e], { concurrency: 1, attempts: 3, progress: quiet }),
-      (err: unknown) => err instanceof CliError && err.code === 'FILE_CHANGED',
+  test('a file without kept bytes that changed since hashing fails with FILE_CHANGED before it is sent', async () => {
+    const small = await fileWith('changed-small', 'before');
+    await writeFile(small.source, 'after!');
+    const large = await largeWith('changed-large', 'x');
+    await writeFile(large.source, Buffer.alloc(large.size, 'y'));
+    for (const file of [small, large]) {
+      await assert.rejects(
+        uploadMissing(client(), [file.sha256], [file], { concurrency: 1, attempts: 3, progress: quiet }),
+        (err: unknown) => err instanceof CliError && err.code === 'FILE_CHANGED',
+      );
+      assert.equal(attempts.get(file.sha256), undefined);
+    }
+    assert.deepEqual(requests, []);
+  });
+
+  test('a file with kept bytes is uploaded as it was hashed, whatever happened to it on disk since', async () => {
+    const changed = { ...(await fileWith('kept-changed', 'as hashed')), bytes: Buffer.from('as hashed') };
+    await writeFile(changed.source, 'rewritten');
+    const deleted = { ...(await fileWith('kept-deleted', 'gone since')), bytes: Buffer.from('gone since') };
+    await rm(deleted.source);
+    const sent = await uploadMissing(client(), [changed.sha256, deleted.sha256], [changed, deleted], { concurrency: 4, attempts: 1, progress: quiet });
+    assert.deepEqual(sent, { blobs: 2, bytes: changed.size + deleted.size });
+    assert.equal(received.get(changed.sha256)?.toString(), 'as hashed');
+    assert.equal(received.get(deleted.sha256)?.toString(), 'gone since');
+    assert.deepEqual(requests, [{ kind: 'batch', digests: [changed.sha256, deleted.sha256] }]);
+  });
+
+  test('a hashed tree goes up as batches of small files and a PUT per large file', async () => {
+    const root = join(dir, 'tree');
+    await mkdir(join(root, 'assets'), { recursive: true });
+    const small = 2 * BATCH_MAX_FILES + 200;
+    for (let i = 0; i < small; i++) await writeFile(join(root, 'assets', `${i}.txt`), `small file ${i}`);
+    await writeFile(join(root, 'limit.bin'), Buffer.alloc(BATCH_FILE_BYTES, 'm'));
+    await writeFile(join(root, 'over-1.bin'), Buffer.alloc(BATCH_FILE_BYTES + 1, 'o'));
+    await writeFile(join(root, 'over-2.bin'), Buffer.alloc(2 * BATCH_FILE_BYTES, 'p'));
+    const files = await hashTree((await readTree(root)).files, 4, quiet);
+    const digests = files.map((f) => f.sha256);
+    const sent = await uploadMissing(client(), digests, files, { concurrency: 4, attempts: 1, progress: quiet });
+    assert.deepEqual(sent, { blobs: files.length, bytes: files.reduce((sum, f) => sum + f.size, 0) });
+
+    const puts = requests.filter((r) => r.kind === 'put');
+    const batches = requests.filter((r) => r.kind === 'batch');
+    const large = files.filter((f) => f.path.startsWith('over-')).map((f) => [f.sha256]);
+    assert.deepEqual(puts.map((r) => r.digests).sort(), large.sort());
+    // The file of exactly BATCH_FILE_BYTES still travels in a batch.
+    assert.deepEqual(
+      batches.map((r) => r.digests.length).sort((x, y) => x - y),
+      [small + 1 - 2 * BATCH_MAX_FILES, BATCH_MAX_FILES, BATCH_MAX_FILES],
     );
-    assert.equal(attempts.get(e.sha256), undefined);
+    assert.deepEqual(requests.flatMap((r) => r.digests).sort(), [...digests].sort());
+    for (const file of files) assert.equal(received.get(file.sha256)?.equals(await readFile(file.source)), true, file.path);
   });
 });

@@ -234,3 +234,28 @@ export const EventsQuery = ListQuery.extend({
   environment: z.string().optional(),
 });
 export type EventsQuery = z.infer<typeof EventsQuery>;
+
+export const DeliveryState = z.enum(['pending', 'done', 'failed']);
+export type DeliveryState = z.infer<typeof DeliveryState>;
+
+/**
+ * One webhook delivery for one project, as the queue sees it: `pending` until its push is
+ * recorded, then `done` with the builds it queued, or `failed` with why.
+ */
+export const Delivery = z.object({
+  /** Queue order; pass it as `before` to page back. */
+  seq: z.number().int(),
+  provider: z.string(),
+  /** The provider's delivery id (GitHub `X-GitHub-Delivery`, GitLab `Idempotency-Key` …). */
+  id: z.string(),
+  project: z.string(),
+  state: DeliveryState,
+  receivedAt: z.string(),
+  processedAt: z.string().nullable(),
+  /** Builds its push queued; an existing build of the same commit is listed, not repeated. */
+  builds: z.array(z.string()),
+  error: z.string().nullable(),
+  /** The refs the push moved; `after` of forty zeros is a delete. */
+  refs: z.array(z.object({ ref: z.string(), before: z.string(), after: z.string() })),
+});
+export type Delivery = z.infer<typeof Delivery>;

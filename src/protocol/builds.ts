@@ -61,6 +61,8 @@ export const ClaimRequest = z.object({
   runner: z.string().min(1).max(200),
   /** How long the claim holds without a heartbeat. */
   leaseSeconds: z.number().int().min(5).max(3600).default(60),
+  /** Long poll: with the queue empty, wait up to this long for a build before answering 204 (default 0). */
+  waitSeconds: z.number().int().min(0).max(60).optional(),
 });
 export type ClaimRequest = z.infer<typeof ClaimRequest>;
 

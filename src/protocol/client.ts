@@ -14,6 +14,7 @@ import type {
   CreatedToken,
   CreateTokenRequest,
   CreateUploadRequest,
+  Delivery,
   Deployment,
   Domain,
   Environment,
@@ -67,7 +68,7 @@ export class SlipwayClient {
     this.#fetch = options.fetch ?? globalThis.fetch.bind(globalThis);
   }
 
-  async request<T>(method: string, path: string, options: { body?: unknown; query?: Query; raw?: Uint8Array } = {}): Promise<T> {
+  async request<T>(method: string, path: string, options: { body?: unknown; query?: Query; raw?: Uint8Array; form?: FormData; signal?: AbortSignal | undefined } = {}): Promise<T> {
     const url = new URL(this.url + path);
     for (const [key, value] of Object.entries(options.query ?? {})) {
       if (value !== undefined) url.searchParams.set(key, String(value));
@@ -75,7 +76,9 @@ export class SlipwayClient {
     const headers: Record<string, string> = {};
     if (this.#token) headers.authorization = `Bearer ${this.#token}`;
     let body: BodyInit | undefined;
-    if (options.raw) {
+    if (options.form) {
+      body = options.form; // fetch writes the multipart boundary into the content type
+    } else if (options.raw) {
       headers['content-type'] = 'application/octet-stream';
       body = options.raw as Uint8Array<ArrayBuffer>;
     } else if (options.body !== undefined) {
@@ -84,7 +87,7 @@ export class SlipwayClient {
     }
     let response: Response;
     try {
-      response = await this.#fetch(url, { method, headers, body });
+      response = await this.#fetch(url, { method, headers, body, ...(options.signal ? { signal: options.signal } : {}) });
     } catch (err) {
       const cause = err instanceof Error && err.cause instanceof Error ? `: ${err.cause.message}` : '';
       throw new ApiError('NETWORK_ERROR', `cannot reach ${this.url}${cause}`, 0);
@@ -123,6 +126,12 @@ export class SlipwayClient {
   }
   putBlob(digest: string, bytes: Uint8Array): Promise<BlobStored> {
     return this.request('PUT', `/api/v1/blobs/${digest}`, { raw: bytes });
+  }
+  /** Many small bodies in one multipart/form-data request, each part named by its digest. */
+  putBlobs(blobs: readonly { digest: string; bytes: Uint8Array }[]): Promise<{ blobs: BlobStored[] }> {
+    const form = new FormData();
+    for (const blob of blobs) form.append(blob.digest, new Blob([blob.bytes as Uint8Array<ArrayBuffer>]), blob.digest);
+    return this.request('POST', '/api/v1/blobs', { form });
   }
   finalizeUpload(project: string, uploadId: string): Promise<Deployment> {
     return this.request('POST', `/api/v1/projects/${enc(project)}/uploads/${enc(uploadId)}/finalize`, { body: {} });
@@ -183,8 +192,9 @@ export class SlipwayClient {
   }
 
   // Runner protocol (a runner's token needs the deployer role).
-  claimBuild(body: ClaimRequest): Promise<ClaimedBuild | undefined> {
-    return this.request<ClaimedBuild | undefined>('POST', '/api/v1/runner/claim', { body });
+  /** `signal` abandons a long-polling claim (the runner is stopping). */
+  claimBuild(body: ClaimRequest, signal?: AbortSignal): Promise<ClaimedBuild | undefined> {
+    return this.request<ClaimedBuild | undefined>('POST', '/api/v1/runner/claim', { body, signal });
   }
   heartbeat(buildId: string, body: HeartbeatRequest): Promise<HeartbeatResponse> {
     return this.request('POST', `/api/v1/runner/builds/${enc(buildId)}/heartbeat`, { body });
@@ -194,6 +204,11 @@ export class SlipwayClient {
   }
   completeBuild(buildId: string, body: CompleteRequest): Promise<Build> {
     return this.request('POST', `/api/v1/runner/builds/${enc(buildId)}/complete`, { body });
+  }
+
+  /** Webhook deliveries of a project, newest first; `before` is a delivery's seq. */
+  listDeliveries(project: string, query: { limit?: number; before?: number } = {}): Promise<{ deliveries: Delivery[] }> {
+    return this.request('GET', `/api/v1/projects/${enc(project)}/deliveries`, { query });
   }
 
   listTokens(): Promise<{ tokens: Token[] }> {

@@ -13,7 +13,9 @@ export interface RunnerOptions {
   name?: string;
   /** Builds at once (default 1). */
   concurrency?: number;
-  /** Wait between claims while the queue is empty (default 1000 ms). */
+  /** Each claim waits this long on the server for a build to be queued (long poll; default 20 s, 0 = plain polling). */
+  waitSeconds?: number;
+  /** Wait between claims when the server answered an empty queue at once (default 1000 ms). */
   pollMs?: number;
   /** How long a claim holds without a heartbeat (default 60 s; the server allows 5–3600). */
   leaseSeconds?: number;
@@ -48,8 +50,10 @@ const MAX_BACKOFF_MS = 30_000;
  * build machine (`slipway runner`).
  *
  * The claim loop's states:
- *   idle      – every slot busy, or the queue was empty: wait for `pollMs` or a slot to free
- *   claiming  – one claim request in flight; a failed request is logged and backed off
+ *   idle      – every slot busy (or a server that does not long-poll found nothing): wait for
+ *               `pollMs` or a slot to free
+ *   claiming  – one claim request in flight, held by the server up to `waitSeconds` while the
+ *               queue is empty (stopping aborts it); a failed request is logged and backed off
  *               (1 s, 2 s, 4 s … 30 s), never fatal
  *   running   – a claimed build is handed to a slot (run-build.ts: fetch, build, upload) and
  *               the loop goes straight back to claiming while slots are free
@@ -61,6 +65,9 @@ export function startRunner(options: RunnerOptions): Runner {
   const name = options.name ?? `${hostname()}-${process.pid}`;
   const concurrency = Math.max(1, options.concurrency ?? 1);
   const pollMs = options.pollMs ?? 1000;
+  const waitSeconds = Math.min(60, Math.max(0, Math.round(options.waitSeconds ?? 20)));
+  // Cuts a long-polling claim short when the runner stops.
+  const claiming = new AbortController();
   // The server accepts whole seconds from 5 to 3600.
   const leaseSeconds = Math.min(3600, Math.max(5, Math.round(options.leaseSeconds ?? 60)));
   const log = options.log ?? ((line: string) => process.stderr.write(`runner ${name}: ${line}\n`));
@@ -88,10 +95,12 @@ export function startRunner(options: RunnerOptions): Runner {
         continue;
       }
       let answer: unknown;
+      const asked = Date.now();
       try {
-        answer = await ctx.client.claimBuild({ runner: name, leaseSeconds });
+        answer = await ctx.client.claimBuild({ runner: name, leaseSeconds, waitSeconds }, claiming.signal);
         failures = 0;
       } catch (err) {
+        if (stopping) break;
         failures += 1;
         const delay = Math.min(MAX_BACKOFF_MS, 1000 * 2 ** (failures - 1));
         log(`claiming a build failed: ${err instanceof Error ? err.message : String(err)}; retrying in ${delay / 1000}s`);
@@ -99,7 +108,8 @@ export function startRunner(options: RunnerOptions): Runner {
         continue;
       }
       if (answer === undefined || answer === null) {
-        await wake.sleep(pollMs);
+        // The server held the claim for its wait already; one that answered at once is polled.
+        if (Date.now() - asked < Math.min(waitSeconds * 1000, pollMs) || waitSeconds === 0) await wake.sleep(pollMs);
         continue;
       }
       const claimed = ClaimedBuild.safeParse(answer);
@@ -124,6 +134,7 @@ export function startRunner(options: RunnerOptions): Runner {
   let stopped: Promise<void> | undefined;
   const stop = async (graceMs: number): Promise<void> => {
     stopping = true;
+    claiming.abort();
     wake.notify();
     await looping;
     const builds = [...running.values()];

@@ -14,7 +14,9 @@ import { buildApp } from './http/app.ts';
 import { createMetrics } from './metrics.ts';
 import type { ServiceDeps } from './services/deps.ts';
 import { reapBuilds } from './services/builds.ts';
+import { Signal } from './services/signal.ts';
 import { ensureAdminToken, hashToken } from './services/tokens.ts';
+import { createDeliveryQueue } from './webhooks/delivery-queue.ts';
 import { startRunner } from '../runner/runner.ts';
 
 export interface ServerOptions {
@@ -62,11 +64,13 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const databaseUrl = options.databaseUrl ?? process.env.SLIPWAY_DATABASE_URL ?? join(dataDir, 'slipway.db');
   // Logs go to stderr so that stdout stays for what the CLI prints (URLs, --json).
   const logger = pino({ level: options.quiet ? 'warn' : (options.logLevel ?? process.env.SLIPWAY_LOG_LEVEL ?? 'info') }, pino.destination(2));
+  // Replays blob batches a crash left unsettled before anything reads a blob.
+  const blobs = await FsBlobs.open(join(dataDir, 'blobs'));
   const store = await openStore(databaseUrl);
   const urls: UrlConfig = { baseDomain: options.baseDomain ?? 'localhost', scheme: 'http', port: options.port ?? 7070 };
   const deps: ServiceDeps = {
     store,
-    blobs: new FsBlobs(join(dataDir, 'blobs')),
+    blobs,
     clock: options.clock ?? systemClock,
     urls,
     limits: {
@@ -75,6 +79,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       buildTimeoutSeconds: options.buildTimeoutSeconds ?? 15 * 60,
     },
     dataDir,
+    buildsQueued: new Signal(),
   };
   const internalToken = `slw_internal_${randomBytes(32).toString('base64url')}`;
   deps.internalTokenHash = hashToken(internalToken);
@@ -94,7 +99,9 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     });
   try {
     const adminToken = await ensureAdminToken(deps, options.adminToken ?? process.env.SLIPWAY_ADMIN_TOKEN);
-    const app = await buildApp({ deps, metrics, logger, serverFactory });
+    // Webhook pushes are recorded from a queue after the ack; its worker starts once the server listens.
+    const deliveries = createDeliveryQueue(deps, logger);
+    const app = await buildApp({ deps, metrics, logger, serverFactory, deliveries });
     await app.listen({ port: options.port ?? 7070, host: options.host ?? '127.0.0.1' });
     const address = app.server.address();
     const port = typeof address === 'object' && address !== null ? address.port : (options.port ?? 7070);
@@ -104,6 +111,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       reapBuilds(deps).catch((err: unknown) => logger.error({ err }, 'reaping expired builds failed'));
     }, 10_000);
     reaper.unref();
+    // Deliveries queued before this start (a crash, a restart) are processed first.
+    deliveries.start();
     const runners = options.runners ?? 1;
     const runner =
       runners > 0
@@ -123,8 +132,13 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       deps,
       async close() {
         clearInterval(reaper);
+        // Long-polling claims (the internal runner's among them) answer now instead of holding close() up.
+        deps.buildsQueued.close();
         await runner?.stop();
         await app.close();
+        // After the last ack, before the store: the delivery in flight finishes, nothing new starts.
+        await deliveries.stop();
+        await blobs.flush();
         await store.close();
       },
     };

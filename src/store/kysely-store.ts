@@ -1,4 +1,4 @@
-import type { Kysely, Selectable } from 'kysely';
+import { sql, type Kysely, type Selectable } from 'kysely';
 import { ErrorCode, SlipwayError } from '../core/errors.ts';
 import type { Connection } from './connection.ts';
 import type { Database } from './schema.ts';
@@ -12,6 +12,7 @@ import type {
   EventRow,
   LockFields,
   NewEvent,
+  NewWebhookDelivery,
   Page,
   PointerMove,
   ProjectRow,
@@ -21,6 +22,7 @@ import type {
   StoreCapabilities,
   TokenRow,
   UploadRow,
+  WebhookDeliveryRow,
 } from './store.ts';
 
 type Dialect = Pick<Connection, 'isUniqueViolation' | 'capabilities' | 'close'>;
@@ -574,13 +576,71 @@ export class KyselyStore implements Store {
     return rows.map((row) => ({ buildId: row.build_id, seq: Number(row.seq), at: row.at, stream: row.stream as BuildLogRow['stream'], text: row.text }));
   }
 
-  async insertWebhookDelivery(row: { provider: string; deliveryId: string; projectId: string; receivedAt: string }): Promise<boolean> {
-    const result = await this.#db
+  async insertWebhookDeliveries(rows: NewWebhookDelivery[]): Promise<WebhookDeliveryRow[]> {
+    if (rows.length === 0) return [];
+    const inserted = await this.#db
       .insertInto('webhook_deliveries')
-      .values({ provider: row.provider, delivery_id: row.deliveryId, project_id: row.projectId, received_at: row.receivedAt })
-      .onConflict((oc) => oc.columns(['provider', 'delivery_id']).doNothing())
+      .values(
+        rows.map((row) => ({
+          provider: row.provider,
+          project_id: row.projectId,
+          delivery_id: row.deliveryId,
+          push: JSON.stringify(row.push),
+          state: 'pending',
+          received_at: row.receivedAt,
+          processed_at: null,
+          builds: '[]',
+          error: null,
+        })),
+      )
+      .onConflict((oc) => oc.columns(['provider', 'project_id', 'delivery_id']).doNothing())
+      .returningAll()
+      .execute();
+    return inserted.map(toWebhookDelivery);
+  }
+
+  async findNextPendingDelivery(): Promise<WebhookDeliveryRow | undefined> {
+    // A literal, not a parameter, so that SQLite can use the partial index of pending rows.
+    const row = await this.#db
+      .selectFrom('webhook_deliveries')
+      .selectAll()
+      .where('state', '=', sql.lit('pending'))
+      .orderBy('seq')
+      .limit(1)
       .executeTakeFirst();
-    return Number(result.numInsertedOrUpdatedRows ?? 0) === 1;
+    return row && toWebhookDelivery(row);
+  }
+
+  async claimWebhookDelivery(seq: number, processedAt: string): Promise<WebhookDeliveryRow | undefined> {
+    const row = await this.#db
+      .updateTable('webhook_deliveries')
+      .set({ state: 'done', processed_at: processedAt })
+      .where('seq', '=', seq)
+      .where('state', '=', 'pending')
+      .returningAll()
+      .executeTakeFirst();
+    return row && toWebhookDelivery(row);
+  }
+
+  async setWebhookDeliveryBuilds(seq: number, builds: string[]): Promise<void> {
+    await this.#db.updateTable('webhook_deliveries').set({ builds: JSON.stringify(builds) }).where('seq', '=', seq).execute();
+  }
+
+  async failWebhookDelivery(seq: number, error: string, processedAt: string): Promise<boolean> {
+    const updated = await this.#db
+      .updateTable('webhook_deliveries')
+      .set({ state: 'failed', error, processed_at: processedAt })
+      .where('seq', '=', seq)
+      .where('state', '=', 'pending')
+      .executeTakeFirst();
+    return Number(updated.numUpdatedRows) === 1;
+  }
+
+  async listWebhookDeliveries(projectId: string, page: Page): Promise<WebhookDeliveryRow[]> {
+    let query = this.#db.selectFrom('webhook_deliveries').selectAll().where('project_id', '=', projectId);
+    if (page.before !== undefined) query = query.where('seq', '<', page.before);
+    const rows = await query.orderBy('seq', 'desc').limit(page.limit).execute();
+    return rows.map(toWebhookDelivery);
   }
 
   async setEnvironmentFollow(environmentId: string, follows: string | null, preview: boolean): Promise<void> {
@@ -602,8 +662,9 @@ export class KyselyStore implements Store {
     return rows.map(toEnvironment);
   }
 
-  async findProjectByRepoUrl(url: string): Promise<ProjectRow[]> {
-    return (await this.#db.selectFrom('projects').selectAll().where('repo_url', '=', url).orderBy('name').execute()).map(toProject);
+  async findProjectsByRepoUrls(urls: string[]): Promise<ProjectRow[]> {
+    if (urls.length === 0) return [];
+    return (await this.#db.selectFrom('projects').selectAll().where('repo_url', 'in', urls).orderBy('name').execute()).map(toProject);
   }
 
   // events
@@ -827,5 +888,20 @@ function toDomain(row: Selectable<Database['domains']>): DomainRow {
     environment: row.environment,
     createdAt: row.created_at,
     createdBy: row.created_by,
+  };
+}
+
+function toWebhookDelivery(row: Selectable<Database['webhook_deliveries']>): WebhookDeliveryRow {
+  return {
+    seq: Number(row.seq),
+    provider: row.provider,
+    projectId: row.project_id,
+    deliveryId: row.delivery_id,
+    push: row.push === null ? null : (JSON.parse(row.push) as WebhookDeliveryRow['push']),
+    state: row.state as WebhookDeliveryRow['state'],
+    receivedAt: row.received_at,
+    processedAt: row.processed_at,
+    builds: JSON.parse(row.builds) as string[],
+    error: row.error,
   };
 }

@@ -107,6 +107,19 @@ export interface Database {
     log_seq: number;
   };
   build_logs: { build_id: string; seq: number; at: string; stream: string; text: string };
-  webhook_deliveries: { provider: string; delivery_id: string; project_id: string; received_at: string };
+  webhook_deliveries: {
+    seq: Generated<number>;
+    provider: string;
+    project_id: string;
+    delivery_id: string;
+    /** JSON of a DeliveryPush; null only on rows recorded before the queue existed. */
+    push: string | null;
+    state: string;
+    received_at: string;
+    processed_at: string | null;
+    /** JSON list of build ids. */
+    builds: string;
+    error: string | null;
+  };
   slipway_migrations: { version: number; name: string; applied_at: string };
 }

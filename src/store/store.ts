@@ -180,6 +180,43 @@ export interface BuildLogRow {
   text: string;
 }
 
+export type DeliveryState = 'pending' | 'done' | 'failed';
+
+/**
+ * What a webhook push asks for, kept with its delivery until the queue records it: the input of
+ * a push record, by value, and the name of whom it acts as.
+ */
+export interface DeliveryPush {
+  updates: { ref: string; before: string; after: string }[];
+  trigger: string;
+  /** `github`, `gitlab` or `webhook`. */
+  actor: string;
+  /** Repository the runner fetches from, as the project had it when the delivery arrived; null = Slipway's own. */
+  sourceUrl: string | null;
+  author: string | null;
+  message: string | null;
+}
+
+/** One webhook delivery for one project: an entry of the delivery queue, kept afterwards as its history. */
+export interface WebhookDeliveryRow {
+  /** Queue order, across all projects. */
+  seq: number;
+  provider: string;
+  projectId: string;
+  /** The provider's own delivery id: the idempotency key, per provider and project. */
+  deliveryId: string;
+  /** Null only on deliveries recorded before the queue existed (they were done in their request). */
+  push: DeliveryPush | null;
+  state: DeliveryState;
+  receivedAt: string;
+  processedAt: string | null;
+  /** Builds its push queued (an existing build of the same commit included). */
+  builds: string[];
+  error: string | null;
+}
+
+export type NewWebhookDelivery = Pick<WebhookDeliveryRow, 'provider' | 'projectId' | 'deliveryId' | 'receivedAt'> & { push: DeliveryPush };
+
 export interface DomainRow {
   hostname: string;
   projectId: string;
@@ -305,12 +342,29 @@ export interface Store {
   reapExpiredBuilds(now: string, maxAttempts: number): Promise<BuildRow[]>;
   appendBuildLogs(buildId: string, lines: Omit<BuildLogRow, 'buildId' | 'seq'>[]): Promise<number>;
   listBuildLogs(buildId: string, after: number, limit: number): Promise<BuildLogRow[]>;
-  /** Records a webhook delivery id; false when it was seen before (idempotency). */
-  insertWebhookDelivery(row: { provider: string; deliveryId: string; projectId: string; receivedAt: string }): Promise<boolean>;
+  /**
+   * Records deliveries, pending, in one statement; one whose (provider, project, delivery id) is
+   * known already is left as it is. Returns the rows that are new: a repeat gets none.
+   */
+  insertWebhookDeliveries(rows: NewWebhookDelivery[]): Promise<WebhookDeliveryRow[]>;
+  /** The oldest pending delivery: the head of the queue. */
+  findNextPendingDelivery(): Promise<WebhookDeliveryRow | undefined>;
+  /**
+   * Marks a pending delivery done and returns it; undefined when it is not pending anymore
+   * (another replica took it). Call it in the transaction that records its push: a rollback
+   * leaves it pending, and a second claimer on PostgreSQL waits for the first one's outcome.
+   */
+  claimWebhookDelivery(seq: number, processedAt: string): Promise<WebhookDeliveryRow | undefined>;
+  setWebhookDeliveryBuilds(seq: number, builds: string[]): Promise<void>;
+  /** Marks a pending delivery failed; false when it was not pending anymore. */
+  failWebhookDelivery(seq: number, error: string, processedAt: string): Promise<boolean>;
+  /** A project's deliveries, newest first; `page.before` is a seq. */
+  listWebhookDeliveries(projectId: string, page: Page): Promise<WebhookDeliveryRow[]>;
   setEnvironmentFollow(environmentId: string, follows: string | null, preview: boolean): Promise<void>;
   retireEnvironment(environmentId: string, at: string | null): Promise<void>;
   listEnvironmentsFollowing(projectId: string, branch: string): Promise<EnvironmentRow[]>;
-  findProjectByRepoUrl(url: string): Promise<ProjectRow[]>;
+  /** Projects whose (normalized) repository URL is any of `urls`, by name, in one query. */
+  findProjectsByRepoUrls(urls: string[]): Promise<ProjectRow[]>;
 
   // events (append-only)
   appendEvent(event: NewEvent): Promise<number>;

@@ -132,6 +132,7 @@ function registerHookRoutes(app: FastifyInstance, { deps, sessions, repoOf }: Ho
       if (commit !== undefined) peeled.push({ ...update, after: commit });
     }
     const result = await recordPush(deps, session.actor, session.projectName, { updates: peeled, trigger: 'git-push', sourceUrl: null });
+    if (result.builds.some((b) => b.state === 'queued')) deps.buildsQueued.notify();
     const created = peeled.filter((u) => u.ref.startsWith('refs/heads/') && u.after !== ZERO_SHA).map((u) => u.ref);
     try {
       await repairHead(repo, created);

@@ -1,4 +1,5 @@
 import type { Server } from 'node:http';
+import fastifyMultipart from '@fastify/multipart';
 import Fastify, { type FastifyInstance, type FastifyServerFactory } from 'fastify';
 import type { Logger } from 'pino';
 import { ErrorCode, SlipwayError } from '../../core/errors.ts';
@@ -7,6 +8,7 @@ import { requireRole } from '../services/access.ts';
 import type { ServiceDeps } from '../services/deps.ts';
 import { authenticate, hashToken } from '../services/tokens.ts';
 import { registerGitRoutes } from '../git/git-routes.ts';
+import type { DeliveryQueue } from '../webhooks/delivery-queue.ts';
 import { registerWebhookRoutes } from '../webhooks/webhook-routes.ts';
 import { registerDashboard } from './dashboard.ts';
 import { errorBody, handleError } from './errors.ts';
@@ -14,6 +16,7 @@ import { openApiDocument } from './openapi.ts';
 import { registerRoutes, type RouteSpec } from './route.ts';
 import { adminRoutes } from './routes/admin.ts';
 import { buildRoutes } from './routes/builds.ts';
+import { deliveryRoutes } from './routes/deliveries.ts';
 import { environmentRoutes } from './routes/environments.ts';
 import { projectRoutes } from './routes/projects.ts';
 
@@ -30,10 +33,12 @@ export interface AppOptions {
   metrics: Metrics;
   logger: Logger;
   serverFactory?: FastifyServerFactory;
+  /** Webhook acks kick it; it records their pushes. */
+  deliveries: DeliveryQueue;
 }
 
 /** The control plane: API, OpenAPI, health, metrics and the dashboard. */
-export async function buildApp({ deps, metrics, logger, serverFactory }: AppOptions): Promise<FastifyInstance<Server>> {
+export async function buildApp({ deps, metrics, logger, serverFactory, deliveries }: AppOptions): Promise<FastifyInstance<Server>> {
   const app = Fastify({
     loggerInstance: logger,
     bodyLimit: 1024 * 1024,
@@ -43,6 +48,8 @@ export async function buildApp({ deps, metrics, logger, serverFactory }: AppOpti
   app.decorateRequest('tokenHash', undefined);
   // Blob bodies stream straight to the blob store, hashed on the way.
   app.addContentTypeParser('application/octet-stream', (_request, payload, done) => done(null, payload));
+  // Batches of small blobs (POST /api/v1/blobs) are multipart; limits are set per request there.
+  await app.register(fastifyMultipart);
   app.setErrorHandler(handleError);
   app.setNotFoundHandler((request, reply) => {
     void reply.status(404).send(errorBody(ErrorCode.NOT_FOUND, `no route ${request.method} ${request.url.split('?')[0]}`));
@@ -54,7 +61,7 @@ export async function buildApp({ deps, metrics, logger, serverFactory }: AppOpti
     );
   });
 
-  const specs: RouteSpec[] = [...projectRoutes({ deps }), ...environmentRoutes({ deps }), ...buildRoutes({ deps }), ...adminRoutes({ deps })];
+  const specs: RouteSpec[] = [...projectRoutes({ deps }), ...environmentRoutes({ deps }), ...buildRoutes({ deps }), ...deliveryRoutes({ deps }), ...adminRoutes({ deps })];
   registerRoutes(app, specs, async (request, role) => {
     const header = request.headers.authorization;
     const match = header === undefined ? null : /^Bearer\s+(\S+)$/i.exec(header);
@@ -76,7 +83,7 @@ export async function buildApp({ deps, metrics, logger, serverFactory }: AppOpti
     return metrics.registry.metrics();
   });
   await registerGitRoutes(app, { deps });
-  await registerWebhookRoutes(app, { deps });
+  await registerWebhookRoutes(app, { deps, queue: deliveries });
   await registerDashboard(app);
   return app;
 }

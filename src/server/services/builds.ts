@@ -56,14 +56,29 @@ export async function reapBuilds(deps: ServiceDeps): Promise<BuildRow[]> {
   return deps.store.reapExpiredBuilds(deps.clock.now().toISOString(), MAX_BUILD_ATTEMPTS);
 }
 
+/** While a claim long-polls, the store is read again at least this often (other replicas queue builds too). */
+const CLAIM_RECHECK_MS = 1000;
+
+/**
+ * Leases the oldest queued build to a runner. With `waitSeconds`, an empty queue is waited on:
+ * a build queued by this server wakes the claim at once, one queued elsewhere is found by the
+ * re-read every second; `abort` (the runner hung up) or the server stopping ends the wait.
+ */
 export async function claimBuild(
   deps: ServiceDeps,
   actor: Actor,
   request: ClaimRequest,
+  abort?: AbortSignal,
 ): Promise<{ build: BuildRow; projectName: string; gitUrl: string | null } | undefined> {
   requireRole(actor, 'deployer');
   await reapBuilds(deps);
-  const build = await deps.store.claimBuild(request.runner, deps.clock.now().toISOString(), leaseUntil(deps, request.leaseSeconds));
+  const deadline = Date.now() + (request.waitSeconds ?? 0) * 1000;
+  let build = await deps.store.claimBuild(request.runner, deps.clock.now().toISOString(), leaseUntil(deps, request.leaseSeconds));
+  while (!build && Date.now() < deadline && !abort?.aborted && !deps.buildsQueued.closed) {
+    await deps.buildsQueued.wait(Math.min(CLAIM_RECHECK_MS, deadline - Date.now()), abort);
+    if (abort?.aborted) return undefined;
+    build = await deps.store.claimBuild(request.runner, deps.clock.now().toISOString(), leaseUntil(deps, request.leaseSeconds));
+  }
   if (!build) return undefined;
   const project = await deps.store.findProjectById(build.projectId);
   if (!project) throw new Error(`project of build ${build.id} vanished`);

@@ -1,3 +1,4 @@
+import type { BlobBody, StoredBlob } from '../../blobs/blobs.ts';
 import { ErrorCode, SlipwayError } from '../../core/errors.ts';
 import { canonicalManifest, parseCanonicalManifest, validateManifest, type ManifestEntry } from '../../core/manifest.ts';
 import type { Actor } from '../../core/release-planner.ts';
@@ -47,6 +48,12 @@ export async function putBlob(
 ): Promise<{ created: boolean; size: number }> {
   requireRole(actor, 'deployer');
   return deps.blobs.put(digest, body, { maxBytes: deps.limits.maxBlobBytes });
+}
+
+/** Many small bodies at once (one multipart request); all are stored or none. */
+export async function putBlobs(deps: ServiceDeps, actor: Actor, bodies: AsyncIterable<BlobBody>): Promise<StoredBlob[]> {
+  requireRole(actor, 'deployer');
+  return deps.blobs.putMany(bodies, { maxBytes: deps.limits.maxBlobBytes });
 }
 
 export async function finalizeUpload(deps: ServiceDeps, actor: Actor, projectName: string, uploadId: string): Promise<DeploymentRow> {

@@ -3,6 +3,7 @@ import type { Clock } from '../../core/clock.ts';
 import type { ManifestLimits } from '../../core/manifest.ts';
 import type { UrlConfig } from '../../core/urls.ts';
 import type { Store } from '../../store/store.ts';
+import type { Signal } from './signal.ts';
 
 /** What every service takes: state, blobs, time and settings — never a request or SQL. */
 export interface ServiceDeps {
@@ -18,4 +19,6 @@ export interface ServiceDeps {
    * lifetime, and acts as the deployer `runner`.
    */
   internalTokenHash?: string;
+  /** Notified after a commit that queued builds, so long-polling claims answer at once. */
+  buildsQueued: Signal;
 }

@@ -1,9 +1,10 @@
 import type { Actor } from '../../core/release-planner.ts';
-import type { ProjectRow } from '../../store/store.ts';
+import type { DeliveryPush, Page, ProjectRow, WebhookDeliveryRow } from '../../store/store.ts';
 import type { ServiceDeps } from '../services/deps.ts';
-import { recordPush, type PushTrigger, type RefUpdate } from '../services/pushes.ts';
+import { getProject } from '../services/projects.ts';
+import type { PushTrigger, RefUpdate } from '../services/pushes.ts';
 
-/** A verified push delivery, ready to record. */
+/** A verified push delivery, ready to queue. */
 export interface PushDelivery {
   provider: 'github' | 'gitlab' | 'generic';
   /** The provider's idempotency key of the event. */
@@ -17,54 +18,55 @@ export interface PushDelivery {
   message: string | undefined;
 }
 
-export interface DeliveryOutcome {
+export interface QueuedDelivery {
+  /** Projects this delivery is new for: their push now waits in the queue. */
+  queuedFor: string[];
   /** Projects that had recorded this delivery before (all of them: a pure repeat). */
   duplicateFor: string[];
-  builds: { project: string; id: string; commit: string }[];
 }
 
 /**
- * The key a delivery is remembered by, per project. GitHub gives every webhook that one event
+ * Queues a push delivery once per project, in one statement, and nothing else: the ack stays
+ * one round trip however busy the database is, and the queue records the push afterwards.
+ *
+ * The key is (provider, project, delivery id). GitHub gives every webhook that one event
  * triggers the same `X-GitHub-Delivery` (two hooks on a repository, a repository and an
  * organization hook), so a provider-wide key would let the first hook swallow the second
- * project's push; scoped to the project, each project records each event once.
+ * project's push; per project, each project records each event once. A repeat — a provider's
+ * retry, at once or an hour later, or two copies racing — hits the key and changes nothing, so it
+ * can never move a branch back to an old head; a crash before the insert commits leaves no
+ * trace, and the provider's retry queues it.
  */
-export function deliveryKey(project: ProjectRow, deliveryId: string): string {
-  return `${project.id}/${deliveryId}`;
+export async function queuePushDelivery(deps: ServiceDeps, delivery: PushDelivery): Promise<QueuedDelivery> {
+  const receivedAt = deps.clock.now().toISOString();
+  const fresh = await deps.store.insertWebhookDeliveries(
+    delivery.projects.map((project) => ({
+      provider: delivery.provider,
+      projectId: project.id,
+      deliveryId: delivery.deliveryId,
+      receivedAt,
+      push: pushOf(delivery, project),
+    })),
+  );
+  const freshIds = new Set(fresh.map((row) => row.projectId));
+  const named = (isFresh: boolean) => delivery.projects.filter((p) => freshIds.has(p.id) === isFresh).map((p) => p.name);
+  return { queuedFor: named(true), duplicateFor: named(false) };
 }
 
-/**
- * Records a push delivery once per project: each project's delivery key and the push it
- * causes are written in one transaction, so a repeated delivery (a provider's retry, at once
- * or an hour later) finds the key and changes nothing — in particular it cannot move a branch
- * back to an old head — and a crash in between leaves neither, so the provider's retry
- * records it. Only rows are written here; the runner fetches and builds from the queue.
- */
-export async function acceptPushDelivery(deps: ServiceDeps, delivery: PushDelivery): Promise<DeliveryOutcome> {
-  return deps.store.transaction(async (tx) => {
-    const scoped: ServiceDeps = { ...deps, store: tx };
-    const outcome: DeliveryOutcome = { duplicateFor: [], builds: [] };
-    const receivedAt = deps.clock.now().toISOString();
-    for (const project of delivery.projects) {
-      const fresh = await tx.insertWebhookDelivery({
-        provider: delivery.provider,
-        deliveryId: deliveryKey(project, delivery.deliveryId),
-        projectId: project.id,
-        receivedAt,
-      });
-      if (!fresh) {
-        outcome.duplicateFor.push(project.name);
-        continue;
-      }
-      const result = await recordPush(scoped, delivery.actor, project.name, {
-        updates: delivery.updates,
-        trigger: delivery.trigger,
-        sourceUrl: project.repoUrl,
-        author: delivery.author,
-        message: delivery.message,
-      });
-      outcome.builds.push(...result.builds.map((b) => ({ project: project.name, id: b.id, commit: b.commitSha })));
-    }
-    return outcome;
-  });
+/** What the queue needs to record the push later, by value: the project's repository as it is now included. */
+function pushOf(delivery: PushDelivery, project: ProjectRow): DeliveryPush {
+  return {
+    updates: delivery.updates,
+    trigger: delivery.trigger,
+    actor: delivery.actor.name,
+    sourceUrl: project.repoUrl,
+    author: delivery.author ?? null,
+    message: delivery.message ?? null,
+  };
+}
+
+/** A project's webhook deliveries, newest first: what arrived, and what became of each. */
+export async function listDeliveries(deps: ServiceDeps, projectName: string, page: Page): Promise<WebhookDeliveryRow[]> {
+  const project = await getProject(deps, projectName);
+  return deps.store.listWebhookDeliveries(project.id, page);
 }

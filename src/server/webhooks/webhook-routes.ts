@@ -5,7 +5,8 @@ import type { ProjectRow } from '../../store/store.ts';
 import { parse } from '../http/parse.ts';
 import type { ServiceDeps } from '../services/deps.ts';
 import { getProject } from '../services/projects.ts';
-import { acceptPushDelivery } from './deliveries.ts';
+import { queuePushDelivery } from './deliveries.ts';
+import type { DeliveryQueue } from './delivery-queue.ts';
 import { findProjectsByRepository } from './find-projects.ts';
 import { generic } from './generic.ts';
 import { github } from './github.ts';
@@ -17,6 +18,8 @@ export const DEFAULT_WEBHOOK_BODY_LIMIT = 5 * 1024 * 1024;
 
 export interface WebhookOptions {
   deps: ServiceDeps;
+  /** Kicked after each delivery is queued; it records the push after the ack. */
+  queue: Pick<DeliveryQueue, 'kick'>;
   /** Largest body accepted, in bytes; larger ones get PAYLOAD_TOO_LARGE before they are read. */
   maxBodyBytes?: number;
 }
@@ -35,7 +38,7 @@ function tooLarge(limit: number): SlipwayError {
  * Buffer, capped at `maxBodyBytes`, and JSON is decoded only by the handler.
  */
 export async function registerWebhookRoutes(app: FastifyInstance, options: WebhookOptions): Promise<void> {
-  const { deps } = options;
+  const { deps, queue } = options;
   const limit = options.maxBodyBytes ?? DEFAULT_WEBHOOK_BODY_LIMIT;
   await app.register(async (scope) => {
     scope.removeAllContentTypeParsers();
@@ -50,7 +53,7 @@ export async function registerWebhookRoutes(app: FastifyInstance, options: Webho
       if (announced > limit) throw tooLarge(limit);
     });
     for (const provider of [github, gitlab, generic]) {
-      scope.post(`/hooks/${provider.name}`, { bodyLimit: limit }, (request, reply) => receive(deps, provider, request, reply));
+      scope.post(`/hooks/${provider.name}`, { bodyLimit: limit }, (request, reply) => receive(deps, queue, provider, request, reply));
     }
   });
 }
@@ -108,7 +111,18 @@ async function addressByRepository(deps: ServiceDeps, provider: WebhookProvider,
   return { projects, payload };
 }
 
-async function receive(deps: ServiceDeps, provider: WebhookProvider, request: FastifyRequest, reply: FastifyReply): Promise<unknown> {
+/**
+ * Verifies, finds the project(s) and queues the delivery — one lookup and one insert — then
+ * answers; the push (build, branch, preview, audit event) is recorded by the queue after the
+ * answer, so no build id is known yet: `GET /api/v1/projects/<p>/deliveries` shows them later.
+ */
+async function receive(
+  deps: ServiceDeps,
+  queue: Pick<DeliveryQueue, 'kick'>,
+  provider: WebhookProvider,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): Promise<unknown> {
   const delivery: RawDelivery = { headers: request.headers, body: Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0) };
   const { project: name } = parse(WebhookQuery, request.query);
   const { projects, payload } =
@@ -135,7 +149,7 @@ async function receive(deps: ServiceDeps, provider: WebhookProvider, request: Fa
   if (!deliveryId.success) {
     throw new SlipwayError(ErrorCode.INVALID_REQUEST, `a ${provider.name} push needs a delivery id of 1 to 200 characters (its idempotency key)`);
   }
-  const outcome = await acceptPushDelivery(deps, {
+  const outcome = await queuePushDelivery(deps, {
     provider: provider.name,
     deliveryId: deliveryId.data,
     actor: provider.actor,
@@ -145,13 +159,14 @@ async function receive(deps: ServiceDeps, provider: WebhookProvider, request: Fa
     author: event.author,
     message: event.message,
   });
-  if (outcome.duplicateFor.length === projects.length) return { duplicate: true, delivery: deliveryId.data, projects: names };
+  if (outcome.queuedFor.length === 0) return { duplicate: true, delivery: deliveryId.data, projects: names };
+  queue.kick();
   void reply.status(202);
   return {
     accepted: true,
+    queued: true,
     delivery: deliveryId.data,
-    projects: names.filter((n) => !outcome.duplicateFor.includes(n)),
-    builds: outcome.builds.map((b) => b.id),
+    projects: outcome.queuedFor,
     ...(outcome.duplicateFor.length > 0 ? { duplicateFor: outcome.duplicateFor } : {}),
   };
 }

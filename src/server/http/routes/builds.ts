@@ -25,6 +25,8 @@ async function streamLogs(deps: ServiceDeps, reply: FastifyReply, project: strin
   reply.hijack();
   const res = reply.raw;
   res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+  // Node holds headers back until the first write; a quiet build would keep the client waiting for them.
+  res.flushHeaders();
   let closed = false;
   res.on('close', () => (closed = true));
   let seq = after;
@@ -107,13 +109,19 @@ export function buildRoutes({ deps }: HttpContext): RouteSpec[] {
     {
       method: 'POST',
       url: '/api/v1/runner/claim',
-      summary: 'Runner: lease the oldest queued build (204 when none)',
+      summary: 'Runner: lease the oldest queued build (204 when none, after waiting up to waitSeconds for one)',
       role: 'deployer',
       body: ClaimRequest,
       response: ClaimedBuild,
       handler: async (request, reply, actor) => {
         const body = parse(ClaimRequest, request.body);
-        const claimed = await claimBuild(deps, actor, body);
+        // A runner that hangs up mid long-poll must not be handed a build it will never hear of.
+        const gone = new AbortController();
+        const onClose = (): void => {
+          if (!reply.raw.writableFinished) gone.abort();
+        };
+        reply.raw.on('close', onClose);
+        const claimed = await claimBuild(deps, actor, body, gone.signal).finally(() => reply.raw.off('close', onClose));
         if (!claimed) return reply.status(204).send();
         return { build: presentBuild(urls, claimed.projectName, claimed.build), gitUrl: claimed.gitUrl, timeoutSeconds: deps.limits.buildTimeoutSeconds };
       },

@@ -12,7 +12,8 @@ import {
   ProjectStatus,
   Upload,
 } from '../../../protocol/api.ts';
-import { createUpload, finalizeUpload, getDeployment, listDeployments, putBlob } from '../../services/deployments.ts';
+import { createUpload, finalizeUpload, getDeployment, listDeployments, putBlob, putBlobs } from '../../services/deployments.ts';
+import { blobBatch } from '../blob-batch.ts';
 import { addDomain, listDomains, removeDomain } from '../../services/domains.ts';
 import { listEnvironments } from '../../services/environments.ts';
 import { createProject, getProject, listProjects } from '../../services/projects.ts';
@@ -118,6 +119,19 @@ export function projectRoutes({ deps }: HttpContext): RouteSpec[] {
         const stored = await putBlob(deps, actor, digest ?? '', request.body as Readable);
         void reply.status(stored.created ? 201 : 200);
         return { digest, ...stored };
+      },
+    },
+    {
+      method: 'POST',
+      url: '/api/v1/blobs',
+      summary:
+        'Upload many small file bodies in one multipart/form-data request, one file part per blob named by its sha256 (at most 1,000 blobs, 64 MB); all are stored or none',
+      role: 'deployer',
+      response: z.object({ blobs: z.array(BlobStored) }),
+      handler: async (request, reply, actor) => {
+        const blobs = await putBlobs(deps, actor, blobBatch(request, deps.limits.maxBlobBytes));
+        void reply.status(blobs.some((b) => b.created) ? 201 : 200);
+        return { blobs };
       },
     },
     {
