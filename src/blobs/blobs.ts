@@ -19,6 +19,8 @@ export interface Blobs {
    * none is stored and its error is thrown.
    */
   putMany(bodies: AsyncIterable<BlobBody> | Iterable<BlobBody>, options?: { maxBytes?: number }): Promise<StoredBlob[]>;
+  /** Resolves when background work on stored blobs (settling batches) is done: for shutdown and tests. */
+  flush(): Promise<void>;
   /** Stores bytes whose digest the store computes; returns it. */
   putBytes(bytes: Uint8Array): Promise<string>;
   /** Size of a stored blob, or undefined. */

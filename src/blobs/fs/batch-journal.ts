@@ -16,7 +16,7 @@ const MAGIC = 'slipway-blob-batch 1';
  * `{"format": MAGIC, "blobs": [[digest, size], …]}` and then the bodies, back to back.
  */
 export async function writeJournal(dir: string, entries: readonly JournalEntry[]): Promise<string> {
-  const header = Buffer.from(`${JSON.stringify({ format: MAGIC, blobs: entries.map((e) => [e.digest, e.bytes.length]) })}\n`);
+  const header = journalHeader(entries);
   const path = join(dir, `${Date.now()}-${randomBytes(6).toString('hex')}.batch`);
   const file = await open(path, 'wx');
   try {
@@ -27,6 +27,20 @@ export async function writeJournal(dir: string, entries: readonly JournalEntry[]
   }
   await syncDir(dir);
   return path;
+}
+
+function journalHeader(entries: readonly JournalEntry[]): Buffer {
+  return Buffer.from(`${JSON.stringify({ format: MAGIC, blobs: entries.map((e) => [e.digest, e.bytes.length]) })}\n`);
+}
+
+/** Where each body of `entries` starts in the journal `writeJournal` makes of them. */
+export function bodyOffsets(entries: readonly JournalEntry[]): number[] {
+  let offset = journalHeader(entries).length;
+  return entries.map((e) => {
+    const start = offset;
+    offset += e.bytes.length;
+    return start;
+  });
 }
 
 /**

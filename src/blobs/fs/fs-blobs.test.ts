@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, truncate, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -114,7 +114,7 @@ describe('putMany', () => {
     assert.equal(await store.size(sha(big)), big.length);
     assert.equal((await store.read(old)).toString(), 'stored before');
 
-    // Until the checkpoint, one journal held the blobs this batch created, and only those.
+    // Until the batch settled, one journal held the blobs this batch created, and only those.
     await writeFile(join(root, 'copy.batch'), journal);
     const journaled = (await readJournal(join(root, 'copy.batch'))).map((e) => e.digest);
     assert.deepEqual(journaled, [sha('alpha'), sha('streamed in two chunks'), sha(''), sha(big)]);
@@ -123,12 +123,38 @@ describe('putMany', () => {
     assert.deepEqual(await readdir(join(root, 'tmp')), []);
   });
 
-  test('a batch of blobs all stored already writes no journal', async () => {
+  test('a batch is served from its journal at once, then from its own files; an open read keeps the journal', async () => {
+    const { root, store } = storeIn('batch-served');
+    const text = 'served from the journal until it settles';
+    const [stored] = await store.putMany([body(sha(text), text), body(sha('second'), 'second')]);
+    assert.equal(stored?.created, true);
+    // Nothing of the settling can have reached the disk within the call that returned.
+    assert.equal(existsSync(blobPath(root, sha(text))), false);
+    assert.equal(await store.size(sha(text)), text.length);
+    assert.equal(await store.has(sha('second')), true);
+    assert.deepEqual(await store.missing([sha(text), sha('absent')]), [sha('absent')]);
+    assert.equal((await store.read(sha(text))).toString(), text);
+    assert.equal((await readAll(store.stream(sha(text), { start: 7, end: 10 }))).toString(), 'from');
+    assert.equal((await readAll(store.stream(sha('second')))).toString(), 'second');
+
+    const open = store.stream(sha(text)); // not read yet: it holds the journal
+    await store.flush();
+    assert.equal(readFileSync(blobPath(root, sha(text)), 'utf8'), text, 'settled into its own file');
+    assert.equal((await readdir(join(root, 'journal'))).length, 1, 'kept while a read of it is open');
+    assert.equal((await readAll(open)).toString(), text);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.deepEqual(await readdir(join(root, 'journal')), []);
+    assert.equal((await store.read(sha(text))).toString(), text);
+  });
+
+  test('a batch of blobs all stored already creates nothing and leaves no journal', async () => {
     const { root, store } = storeIn('batch-again');
     await store.putMany([body(sha('one'), 'one'), body(sha('two'), 'two')]);
     await store.flush();
     const again = await store.putMany([body(sha('two'), 'two'), body(sha('one'), 'one')]);
     assert.deepEqual(again.map((b) => [b.digest, b.created]), [[sha('two'), false], [sha('one'), false]]);
+    assert.equal((await store.read(sha('two'))).toString(), 'two');
+    await store.flush();
     assert.deepEqual(await readdir(join(root, 'journal')), []);
   });
 

@@ -1,22 +1,19 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import type { Readable } from 'node:stream';
 import { ErrorCode, SlipwayError } from '../../core/errors.ts';
 import { DIGEST } from '../../core/manifest.ts';
-import { mapSliced } from '../../core/sliced.ts';
+import { Readable } from 'node:stream';
 import type { BlobBody, Blobs, StoredBlob } from '../blobs.ts';
-import { listJournals, readJournal, syncDir, writeJournal, type JournalEntry } from './batch-journal.ts';
+import { bodyOffsets, listJournals, readJournal, syncDir, writeJournal, type JournalEntry } from './batch-journal.ts';
 
 /** How many files are written or fsynced at once by a recovery. */
 const PARALLEL_FILES = 32;
-/** A checkpoint runs behind the requests: few fsyncs at once leave the disk to foreground writes. */
-const CHECKPOINT_PARALLEL = 4;
+/** Settling runs behind the requests one file at a time: an fsync holds one of libuv's four threads, and the requests need the others. */
+const SETTLE_PARALLEL = 1;
 /** Age past which a file in tmp/ is a crash's leftover. */
 const STALE_TEMP_MS = 60 * 60 * 1000;
-/** Small files placed per turn of the event loop (about a millisecond of synchronous writes). */
-const SYNC_SLICE = 32;
 
 /**
  * Blobs on local disk: `<root>/sha256/ab/abcdef…`.
@@ -25,21 +22,30 @@ const SYNC_SLICE = 32;
  * into place only when its digest matches, so a crash never leaves a half-written blob under
  * its final name.
  *
- * A batch of small bodies (`putMany`) would cost one fsync per file that way, which on a
- * virtual disk is most of the time a 1,000-file deployment takes. Instead the whole batch is
- * written to one journal file under `<root>/journal/` and made durable with one fsync; then
- * each blob is written to tmp and renamed into place without waiting for the disk, and the
- * call returns. A background checkpoint fsyncs those files and only then deletes the journal.
- * After a crash, `recover()` (run by `FsBlobs.open`) rewrites every blob of a journal that is
- * still there, so an acknowledged blob is never lost.
+ * A batch of small bodies (`putMany`) would cost that for every file — creating, fsyncing and
+ * renaming a thousand files is most of the time a 1,000-file deployment takes on a busy disk.
+ * Instead the whole batch is written to one journal file under `<root>/journal/`, made durable
+ * with one fsync, and the call returns: from then on the blobs are served from the journal
+ * (an in-memory index of offsets). Behind the request each blob is written to its own file as
+ * `put` writes one; once all are durable they are served from there, and the journal is
+ * removed when no read of it is still open. After a crash, `recover()` (run by `FsBlobs.open`)
+ * rewrites every blob of a journal that is still there before anything is read, so an
+ * acknowledged blob is never lost. The index lives in this process: one server owns a data
+ * directory.
  */
 export class FsBlobs implements Blobs {
   readonly #root: string;
   #ready: Promise<void> | undefined;
   /** Shard directories known to exist: a batch of 1,000 files needs not ask 1,000 times. */
   readonly #shards = new Set<string>();
-  /** Checkpoints not finished yet (awaited by `flush`). */
-  readonly #checkpoints = new Set<Promise<void>>();
+  /** Blobs of journals not settled yet: served from their journal until their own file is durable. */
+  readonly #pending = new Map<string, { journal: string; offset: number; size: number }>();
+  /** Open reads per journal: a settled journal is removed when its last read closes. */
+  readonly #readers = new Map<string, number>();
+  /** Journals whose blobs all have durable files now. */
+  readonly #settled = new Set<string>();
+  /** Settlements not finished yet (awaited by `flush`). */
+  readonly #settling = new Set<Promise<void>>();
 
   constructor(root: string) {
     this.#root = root;
@@ -92,6 +98,8 @@ export class FsBlobs implements Blobs {
   }
 
   async size(digest: string): Promise<number | undefined> {
+    const pending = this.#pending.get(digest);
+    if (pending) return pending.size;
     try {
       return (await stat(this.#path(digest))).size;
     } catch (err) {
@@ -150,32 +158,19 @@ export class FsBlobs implements Blobs {
       entries.push({ digest: body.digest, bytes: await readChecked(body.digest, body.source, options.maxBytes) });
     }
     const unique = uniqueBy(entries, (e) => e.digest);
-    const stored = await mapSliced(unique, SYNC_SLICE, (e) => existsSync(this.#path(e.digest)));
-    const fresh = unique.filter((_, i) => !stored[i]);
+    const missing = new Set(await this.missing(unique.map((e) => e.digest)));
+    const fresh = unique.filter((e) => missing.has(e.digest));
     if (fresh.length > 0) {
       const journal = await writeJournal(this.#journalDir, fresh);
-      // Durable already (the journal); each file only goes to the page cache, synchronously.
-      await mapSliced(fresh, SYNC_SLICE, (entry) => this.#placeNow(entry));
-      this.#checkpointLater(journal, fresh);
+      // Durable from here on: readable from the journal at once, placed as files behind the request.
+      const offsets = bodyOffsets(fresh);
+      for (const [i, entry] of fresh.entries()) {
+        this.#pending.set(entry.digest, { journal, offset: offsets[i] as number, size: entry.bytes.length });
+      }
+      this.#settleLater(journal, fresh);
     }
     const created = new Set(fresh.map((e) => e.digest));
-    return entries.map((e) => {
-      const first = created.delete(e.digest);
-      return { digest: e.digest, created: first, size: e.bytes.length };
-    });
-  }
-
-  /** Writes one small blob under its final name via a temp file, without waiting for the disk. */
-  #placeNow(entry: JournalEntry): void {
-    const final = this.#path(entry.digest);
-    const dir = dirname(final);
-    if (!this.#shards.has(dir)) {
-      mkdirSync(dir, { recursive: true });
-      this.#shards.add(dir);
-    }
-    const temp = this.#tempPath(entry.digest);
-    writeFileSync(temp, entry.bytes, { flag: 'wx' });
-    renameSync(temp, final);
+    return entries.map((e) => ({ digest: e.digest, created: created.delete(e.digest), size: e.bytes.length }));
   }
 
   /** Writes one blob under its final name via a temp file; `durable` fsyncs it and its directory. */
@@ -197,20 +192,45 @@ export class FsBlobs implements Blobs {
     if (durable) await syncDir(dir);
   }
 
-  /** Once the journal's blobs are on disk for good, the journal goes. Failures leave it for `recover`. */
-  #checkpointLater(journal: string, entries: readonly JournalEntry[]): void {
-    const checkpoint = (async () => {
-      await eachLimited(entries, CHECKPOINT_PARALLEL, (entry) => fsyncFile(this.#path(entry.digest)));
-      await eachLimited([...new Set(entries.map((e) => dirname(this.#path(e.digest))))], CHECKPOINT_PARALLEL, syncDir);
-      await rm(journal, { force: true });
+  /**
+   * Behind the request: each blob of a journal is written to its own file and fsynced, then
+   * served from there; the journal goes once no read of it is still open. A failure leaves the
+   * journal (and its blobs served from it) for `recover` at the next start.
+   */
+  #settleLater(journal: string, entries: readonly JournalEntry[]): void {
+    const settling = (async () => {
+      await eachLimited(entries, SETTLE_PARALLEL, (entry) => this.#place(entry, true));
+      for (const entry of entries) if (this.#pending.get(entry.digest)?.journal === journal) this.#pending.delete(entry.digest);
+      this.#settled.add(journal);
+      await this.#removeIfUnread(journal);
     })().catch(() => undefined);
-    this.#checkpoints.add(checkpoint);
-    void checkpoint.finally(() => this.#checkpoints.delete(checkpoint));
+    this.#settling.add(settling);
+    void settling.finally(() => this.#settling.delete(settling));
+  }
+
+  /** Counts a read of a journal, so the journal outlives it; returns the release. */
+  #openRead(journal: string): () => void {
+    this.#readers.set(journal, (this.#readers.get(journal) ?? 0) + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const left = (this.#readers.get(journal) ?? 1) - 1;
+      if (left > 0) this.#readers.set(journal, left);
+      else this.#readers.delete(journal);
+      void this.#removeIfUnread(journal).catch(() => undefined);
+    };
+  }
+
+  async #removeIfUnread(journal: string): Promise<void> {
+    if (!this.#settled.has(journal) || this.#readers.has(journal)) return;
+    this.#settled.delete(journal);
+    await rm(journal, { force: true });
   }
 
   /** Waits for the checkpoints in flight (tests, shutdown). */
   async flush(): Promise<void> {
-    while (this.#checkpoints.size > 0) await Promise.all([...this.#checkpoints]);
+    while (this.#settling.size > 0) await Promise.all([...this.#settling]);
   }
 
   /**
@@ -248,6 +268,8 @@ export class FsBlobs implements Blobs {
   }
 
   async read(digest: string): Promise<Buffer> {
+    const pending = this.#pending.get(digest);
+    if (pending) return this.#readPending(pending);
     try {
       return await readFile(this.#path(digest));
     } catch (err) {
@@ -259,7 +281,36 @@ export class FsBlobs implements Blobs {
   }
 
   stream(digest: string, range?: { start: number; end: number }): Readable {
-    return createReadStream(this.#path(digest), range);
+    const pending = this.#pending.get(digest);
+    if (!pending) return createReadStream(this.#path(digest), range);
+    const start = range?.start ?? 0;
+    const end = Math.min(range?.end ?? pending.size - 1, pending.size - 1);
+    if (end < start) return Readable.from([]);
+    const release = this.#openRead(pending.journal);
+    const stream = createReadStream(pending.journal, { start: pending.offset + start, end: pending.offset + end });
+    stream.once('close', release);
+    return stream;
+  }
+
+  async #readPending(pending: { journal: string; offset: number; size: number }): Promise<Buffer> {
+    const release = this.#openRead(pending.journal);
+    try {
+      const file = await open(pending.journal, 'r');
+      try {
+        const bytes = Buffer.alloc(pending.size);
+        let done = 0;
+        while (done < pending.size) {
+          const { bytesRead } = await file.read(bytes, done, pending.size - done, pending.offset + done);
+          if (bytesRead === 0) throw new Error(`journal ${pending.journal} ends before its blob does`);
+          done += bytesRead;
+        }
+        return bytes;
+      } finally {
+        await file.close();
+      }
+    } finally {
+      release();
+    }
   }
 }
 
@@ -278,15 +329,6 @@ async function readChecked(digest: string, source: AsyncIterable<Uint8Array> | I
   const actual = createHash('sha256').update(bytes).digest('hex');
   if (actual !== digest) throw new SlipwayError(ErrorCode.DIGEST_MISMATCH, `body hashes to ${actual}, not ${digest}`, { expected: digest, actual });
   return bytes;
-}
-
-async function fsyncFile(path: string): Promise<void> {
-  const file = await open(path, 'r');
-  try {
-    await file.sync();
-  } finally {
-    await file.close();
-  }
 }
 
 function uniqueBy<T>(items: readonly T[], key: (item: T) => string): T[] {
