@@ -1,7 +1,7 @@
 import { ErrorCode, SlipwayError } from '../../core/errors.ts';
 import type { Actor } from '../../core/release-planner.ts';
 import type { AppendLogsRequest, ClaimRequest, CompleteRequest, HeartbeatRequest } from '../../protocol/builds.ts';
-import { newEnvironmentRow, type BuildLogRow, type BuildRow, type Page } from '../../store/store.ts';
+import { newEnvironmentRow, type BuildLogRow, type BuildRow, type Page, type ProjectRow } from '../../store/store.ts';
 import { requireRole } from './access.ts';
 import { getDeployment } from './deployments.ts';
 import type { ServiceDeps } from './deps.ts';
@@ -112,7 +112,9 @@ export async function appendBuildLogs(deps: ServiceDeps, actor: Actor, buildId: 
 /**
  * Ends a build. A success links its deployment, takes the environment policy its
  * slipway.yaml reported (`follows:`), then moves every environment that follows a branch whose
- * head is this commit.
+ * head is this commit — all in one transaction, so whoever sees the build succeeded sees the
+ * environments moved, and a crash in between leaves the build running (its lease runs out and
+ * it is built again) rather than succeeded with nothing moved.
  */
 export async function completeBuild(deps: ServiceDeps, actor: Actor, buildId: string, request: CompleteRequest): Promise<BuildRow> {
   requireRole(actor, 'deployer');
@@ -127,14 +129,29 @@ export async function completeBuild(deps: ServiceDeps, actor: Actor, buildId: st
     return getBuildById(deps, build.id);
   }
   const deployment = await getDeployment(deps, project.name, request.deployment);
+  return deps.store.transaction(async (tx) => {
+    const scoped: ServiceDeps = { ...deps, store: tx };
+    return succeed(scoped, build, project, deployment.id, request, now);
+  });
+}
+
+async function succeed(
+  deps: ServiceDeps,
+  build: BuildRow,
+  project: ProjectRow,
+  deploymentId: string,
+  request: CompleteRequest & { state: 'succeeded' },
+  now: Date,
+): Promise<BuildRow> {
+  const meta = { author: request.report.author, message: request.report.message };
   const finished = await deps.store.finishBuild(build.id, request.runner, {
     state: 'succeeded',
     finishedAt: now.toISOString(),
     error: null,
-    deploymentId: deployment.id,
+    deploymentId,
     ...meta,
   });
-  if (!finished) await runningBuild(deps, buildId, request.runner);
+  if (!finished) await runningBuild(deps, build.id, request.runner);
   for (const [name, policy] of Object.entries(request.report.environments ?? {})) {
     if (policy.follows === undefined || policy.auto === false) continue;
     const env = await deps.store.ensureEnvironment(newEnvironmentRow({ id: newId('env'), projectId: project.id, name, createdAt: now.toISOString() }));
