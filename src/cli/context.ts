@@ -1,5 +1,6 @@
 import { ApiError, SlipwayClient } from '../protocol/client.ts';
 import { isSlipwayError } from '../core/errors.ts';
+import { PublishError } from '../publish/errors.ts';
 import { resolveConnection } from './config.ts';
 import { CliErrorCode, ExitCode, exitCodeFor } from './exit-codes.ts';
 import type { Output } from './output.ts';
@@ -48,6 +49,11 @@ export function reportError(err: unknown, out: Output): ExitCode {
   if (err instanceof CliError || isSlipwayError(err)) {
     out.error(err.message, err.code);
     return exitCodeFor(err.code);
+  }
+  if (err instanceof PublishError) {
+    const code = err.code === 'NOT_A_DIRECTORY' ? CliErrorCode.USAGE : err.code;
+    out.error(err.message, code);
+    return exitCodeFor(code);
   }
   // A file the CLI could not read or write (EACCES on a deploy tree, a full disk): the message
   // names the path, and a stack trace would not help the person reading it.

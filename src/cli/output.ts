@@ -1,3 +1,5 @@
+export { formatBytes } from '../core/bytes.ts';
+
 /** Where a command writes. Injected so commands run against in-memory streams in unit tests. */
 export interface OutputStream {
   write(chunk: string): unknown;
@@ -50,18 +52,6 @@ export class Output {
     this.line(format(headers));
     for (const row of rows) this.line(format(row));
   }
-}
-
-export function formatBytes(bytes: number): string {
-  if (bytes < 1000) return `${bytes} B`;
-  const units = ['kB', 'MB', 'GB', 'TB'];
-  let value = bytes / 1000;
-  let unit = 0;
-  while (value >= 1000 && unit < units.length - 1) {
-    value /= 1000;
-    unit += 1;
-  }
-  return `${value < 10 ? value.toFixed(1) : Math.round(value)} ${units[unit]}`;
 }
 
 /** `2024-05-01T12:34:56.789Z` → `2024-05-01 12:34:56` (UTC, as stored). */

@@ -1,13 +1,9 @@
 import { formatBytes } from './output.ts';
 import type { OutputStream } from './output.ts';
 
-export interface Progress {
-  /** Adds one finished file of `bytes`. */
-  advance(bytes: number): void;
-  done(): void;
-}
+import { silentProgress as silent, type Progress } from '../publish/progress.ts';
 
-const silent: Progress = { advance: () => undefined, done: () => undefined };
+export type { Progress };
 
 /**
  * A one-line bar on stderr, redrawn at most ten times a second: `[#####-----] 3/8 files  1.2/4.0 MB`.

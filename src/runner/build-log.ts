@@ -1,5 +1,5 @@
 import type { AppendLogsRequest } from '../protocol/builds.ts';
-import { isRetryable } from '../cli/upload.ts';
+import { isRetryable } from '../publish/upload.ts';
 
 type LogLine = AppendLogsRequest['lines'][number];
 export type LogStream = LogLine['stream'];

@@ -1,7 +1,7 @@
 import { realpath, stat } from 'node:fs/promises';
 import { isAbsolute, join, posix, relative, sep } from 'node:path';
-import { readTree } from '../cli/upload.ts';
-import type { Tree } from '../cli/upload.ts';
+import { readTree } from '../publish/upload.ts';
+import type { Tree } from '../publish/upload.ts';
 import { BuildFailure } from './build-failure.ts';
 
 /**

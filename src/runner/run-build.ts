@@ -1,8 +1,9 @@
 import { chmod, lstat, mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { formatBytes } from '../cli/output.ts';
-import { hashTree, isRetryable, uploadMissing, withRetry } from '../cli/upload.ts';
-import type { Progress } from '../cli/progress.ts';
+import { formatBytes } from '../core/bytes.ts';
+import { PublishError } from '../publish/errors.ts';
+import { silentProgress as silent } from '../publish/progress.ts';
+import { hashTree, isRetryable, uploadMissing, withRetry } from '../publish/upload.ts';
 import { formatDuration } from '../core/duration.ts';
 import { isSlipwayError } from '../core/errors.ts';
 import { validateManifest } from '../core/manifest.ts';
@@ -12,7 +13,6 @@ import type { DeploymentMeta } from '../protocol/api.ts';
 import type { BuildReport, ClaimedBuild, CompleteRequest } from '../protocol/builds.ts';
 import { ApiError } from '../protocol/client.ts';
 import type { SlipwayClient } from '../protocol/client.ts';
-import { CliError } from '../cli/context.ts';
 import { createBuildEnv, runCommand } from './build-command.ts';
 import { BuildFailure } from './build-failure.ts';
 import { BuildLog } from './build-log.ts';
@@ -47,7 +47,6 @@ const CONCURRENCY = 8;
 const ATTEMPTS = 3;
 const MAX_CONFIG_BYTES = 1024 * 1024;
 const MAX_ERROR_LENGTH = 4096;
-const silent: Progress = { advance: () => undefined, done: () => undefined };
 
 /**
  * Runs one claimed build: fetch the commit into a fresh temp dir, read slipway.yaml, run
@@ -97,7 +96,7 @@ async function execute(
       let error: string;
       if (reason !== undefined) error = reason === 'stopped' ? 'runner stopped' : 'the runner lost its lease on the build';
       else if (err instanceof BuildFailure || isSlipwayError(err)) error = err.message;
-      else if (err instanceof ApiError || err instanceof CliError) error = `${err.message} (${err.code})`;
+      else if (err instanceof ApiError || err instanceof PublishError) error = `${err.message} (${err.code})`;
       else {
         error = `runner error: ${err instanceof Error ? err.message : String(err)}`;
         ctx.log(`build ${build.id}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);

@@ -7,7 +7,7 @@ import { ExitCode } from '../exit-codes.ts';
 import { findGitMeta } from '../git.ts';
 import { formatBytes, plural } from '../output.ts';
 import { createProgress } from '../progress.ts';
-import { hashTree, readTree, uploadMissing } from '../upload.ts';
+import { hashTree, readTree, uploadMissing } from '../../publish/upload.ts';
 
 export interface DeployOptions {
   dir: string;

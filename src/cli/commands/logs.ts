@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Build, BuildLogLine } from '../../protocol/builds.ts';
 import type { SlipwayClient } from '../../protocol/client.ts';
-import { isRetryable } from '../upload.ts';
+import { isRetryable } from '../../publish/upload.ts';
 import { connect, requireProject } from '../context.ts';
 import type { Command, Context } from '../context.ts';
 import { ExitCode } from '../exit-codes.ts';

@@ -7,8 +7,7 @@ import type { ManifestEntry } from '../core/manifest.ts';
 import { mapSliced } from '../core/sliced.ts';
 import { ApiError } from '../protocol/client.ts';
 import type { SlipwayClient } from '../protocol/client.ts';
-import { CliError } from './context.ts';
-import { CliErrorCode } from './exit-codes.ts';
+import { PublishError } from './errors.ts';
 import type { Progress } from './progress.ts';
 
 /** A file found on disk, before hashing: `path` is its manifest path, `source` what to read. */
@@ -43,7 +42,7 @@ export interface Tree {
 export interface ReadTreeOptions {
   /** Symlinks may resolve anywhere inside this directory (default: `root`), e.g. a build's checkout around its output. */
   boundary?: string;
-  /** The error for a symlink that resolves outside the boundary (default: CliError SYMLINK_OUTSIDE_ROOT). */
+  /** The error for a symlink that resolves outside the boundary (default: PublishError SYMLINK_OUTSIDE_ROOT). */
   outside?: (path: string, target: string) => Error;
 }
 
@@ -56,8 +55,8 @@ export interface ReadTreeOptions {
  */
 export async function readTree(root: string, options: ReadTreeOptions = {}): Promise<Tree> {
   const realRoot = await resolveLink(root);
-  if (realRoot === undefined) throw new CliError(CliErrorCode.USAGE, `${root} does not exist`);
-  if (!(await stat(realRoot)).isDirectory()) throw new CliError(CliErrorCode.USAGE, `${root} is not a directory`);
+  if (realRoot === undefined) throw new PublishError('NOT_A_DIRECTORY', `${root} does not exist`);
+  if (!(await stat(realRoot)).isDirectory()) throw new PublishError('NOT_A_DIRECTORY', `${root} is not a directory`);
   const boundary = options.boundary === undefined ? realRoot : await realpath(options.boundary);
   const files: TreeFile[] = [];
   const warnings: string[] = [];
@@ -83,7 +82,7 @@ export async function readTree(root: string, options: ReadTreeOptions = {}): Pro
         const rel = relative(boundary, target);
         if (rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel)) {
           if (options.outside) throw options.outside(path, target);
-          throw new CliError(CliErrorCode.SYMLINK_OUTSIDE_ROOT, `${path} is a symlink to ${target}, outside ${root}; refusing to deploy it`);
+          throw new PublishError('SYMLINK_OUTSIDE_ROOT', `${path} is a symlink to ${target}, outside ${root}; refusing to deploy it`);
         }
         const info = await stat(target);
         if (info.isFile()) files.push({ path, source: target, mode: info.mode & 0o777, size: info.size });
@@ -248,7 +247,7 @@ function readCheckedSync(file: LocalFile): Buffer {
 
 function checked(file: LocalFile, body: Buffer): Buffer {
   if (sha256Of(body) !== file.sha256) {
-    throw new CliError(CliErrorCode.FILE_CHANGED, `${file.path} changed while deploying; run the deploy again`);
+    throw new PublishError('FILE_CHANGED', `${file.path} changed while deploying; run the deploy again`);
   }
   return body;
 }

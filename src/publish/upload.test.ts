@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { ApiError, SlipwayClient } from '../protocol/client.ts';
-import { CliError } from './context.ts';
+import { PublishError } from './errors.ts';
 import type { Progress } from './progress.ts';
 import {
   BATCH_FILE_BYTES,
@@ -78,11 +78,11 @@ describe('readTree', () => {
     await mkdir(join(root, 'sub'), { recursive: true });
     await writeFile(join(dir, 'outside.txt'), 'secret');
     await symlink('../../outside.txt', join(root, 'sub', 'x'));
-    await assert.rejects(readTree(root), (err: unknown) => err instanceof CliError && err.code === 'SYMLINK_OUTSIDE_ROOT');
+    await assert.rejects(readTree(root), (err: unknown) => err instanceof PublishError && err.code === 'SYMLINK_OUTSIDE_ROOT');
   });
 
   test('a missing directory is a usage error', async () => {
-    await assert.rejects(readTree(join(dir, 'nope')), (err: unknown) => err instanceof CliError && err.code === 'USAGE');
+    await assert.rejects(readTree(join(dir, 'nope')), (err: unknown) => err instanceof PublishError && err.code === 'NOT_A_DIRECTORY');
   });
 });
 
@@ -314,7 +314,7 @@ describe('uploadMissing', () => {
     for (const file of [small, large]) {
       await assert.rejects(
         uploadMissing(client(), [file.sha256], [file], { concurrency: 1, attempts: 3, progress: quiet }),
-        (err: unknown) => err instanceof CliError && err.code === 'FILE_CHANGED',
+        (err: unknown) => err instanceof PublishError && err.code === 'FILE_CHANGED',
       );
       assert.equal(attempts.get(file.sha256), undefined);
     }
