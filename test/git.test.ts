@@ -6,6 +6,8 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { SlipwayClient } from '../src/protocol/client.ts';
+import { startServer, type RunningServer } from '../src/server/server.ts';
 import { backends } from './support/backends.ts';
 import { ADMIN_TOKEN, startTestServer, type TestServer } from './support/server.ts';
 
@@ -419,3 +421,68 @@ describe('a push in flight when the server stops', () => {
     t.server.close = async () => {};
   });
 });
+
+for (const backend of backends) {
+  describe(`pushes the server never heard of, on ${backend.name}`, () => {
+    test('are recorded at the next start: new and fast-forwarded branches and unbuilt tags, never a step back', async () => {
+      process.env.SLIPWAY_PUSH_WAIT_SECONDS = '0';
+      const db = await backend.create();
+      const dataDir = await mkdtemp(join(tmpdir(), 'slipway-reconcile-'));
+      const home = await mkdtemp(join(tmpdir(), 'slipway-git-'));
+      const start = () => startServer({ dataDir, port: 0, databaseUrl: db.url, adminToken: ADMIN_TOKEN, quiet: true, runners: 0 });
+      let server = await start();
+      try {
+        const clientOf = (running: RunningServer) => new SlipwayClient({ url: `http://127.0.0.1:${running.port}`, token: ADMIN_TOKEN });
+        let client = clientOf(server);
+        await client.createProject('site');
+        const url = `http://x:${ADMIN_TOKEN}@127.0.0.1:${server.port}/git/site.git`;
+        const dir = await workRepo(home, 'site', { 'index.html': 'one', 'slipway.yaml': SITE_YAML });
+        const first = (await ok(git(home, dir, ['rev-parse', 'HEAD']))).stdout.trim();
+        await ok(git(home, dir, ['push', url, 'main', 'main:refs/heads/gone', 'main:refs/heads/rewound']));
+        await server.close();
+
+        // While no server runs, refs move in the repository without the hook reporting them —
+        // what a crash between git's ref update and the hook leaves behind.
+        const second = await commit(home, dir, { 'index.html': 'two' }, 'second');
+        await ok(git(home, dir, ['tag', '-a', '-m', 'release', 'v1', second]));
+        await ok(git(home, dir, ['checkout', '--quiet', '-b', 'feature']));
+        const third = await commit(home, dir, { 'index.html': 'three' }, 'third');
+        await ok(git(home, dir, ['checkout', '--quiet', '--orphan', 'unrelated']));
+        const sideways = await commit(home, dir, { 'index.html': 'unrelated' }, 'unrelated');
+        const bare = join(dataDir, 'repos', 'site.git');
+        await ok(git(home, home, ['--git-dir', bare, 'fetch', '--quiet', dir, 'main:refs/heads/main', 'feature:refs/heads/feature', 'refs/tags/v1:refs/tags/v1']));
+        await ok(git(home, home, ['--git-dir', bare, 'fetch', '--quiet', '--force', dir, `${sideways}:refs/heads/rewound`]));
+        await ok(git(home, home, ['--git-dir', bare, 'update-ref', '-d', 'refs/heads/gone']));
+
+        server = await start();
+        client = clientOf(server);
+        const { store } = server.deps;
+        const project = await store.findProjectByName('site');
+        assert.ok(project);
+        const builds = (await client.listBuilds('site')).builds;
+        assert.deepEqual(builds.map((b) => b.commit).sort(), [first, second, third].sort());
+        assert.equal((await store.findBranch(project.id, 'main'))?.head, second, 'main moved forward');
+        assert.equal((await store.findBranch(project.id, 'feature'))?.head, third, 'the new branch is recorded');
+        assert.equal((await store.findBranch(project.id, 'rewound'))?.head, first, 'a sideways move is not taken');
+        assert.equal((await store.findBranch(project.id, 'gone'))?.head, first, 'a branch missing from the repository is not deleted');
+        const envs = (await client.listEnvironments('site')).environments;
+        assert.ok(envs.some((e) => e.name === 'preview-feature'));
+        assert.equal(envs.find((e) => e.name === 'preview-gone')?.retiredAt ?? null, null);
+        const pushes = (await client.listEvents({ project: 'site', limit: 50 })).events.filter((e) => e.action === 'git.push');
+        assert.equal(pushes.length, 2, 'the push the hook reported, and the one found at start');
+        assert.equal(pushes[0]?.actor, 'slipway');
+
+        // Nothing is left to find: a further start records nothing more.
+        await server.close();
+        server = await start();
+        client = clientOf(server);
+        assert.equal((await client.listEvents({ project: 'site', limit: 50 })).events.filter((e) => e.action === 'git.push').length, 2);
+      } finally {
+        await server.close();
+        await db.dispose();
+        await rm(dataDir, { recursive: true, force: true });
+        await rm(home, { recursive: true, force: true });
+      }
+    });
+  });
+}

@@ -411,6 +411,11 @@ export class KyselyStore implements Store {
     return rows.map(toBranch);
   }
 
+  async listBranches(projectId: string): Promise<BranchRow[]> {
+    const rows = await this.#db.selectFrom('branches').selectAll().where('project_id', '=', projectId).orderBy('name').execute();
+    return rows.map(toBranch);
+  }
+
   async insertBuildOnce(row: BuildRow): Promise<{ build: BuildRow; created: boolean }> {
     const inserted = await this.#db
       .insertInto('builds')

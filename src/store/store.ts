@@ -321,6 +321,8 @@ export interface Store {
   findBranch(projectId: string, name: string): Promise<BranchRow | undefined>;
   /** Branches of a project whose head is `commit`. */
   listBranchesAt(projectId: string, commit: string): Promise<BranchRow[]>;
+  /** Every branch of a project, by name. */
+  listBranches(projectId: string): Promise<BranchRow[]>;
   /** Inserts a build unless the project already has one for that commit; returns the one that exists now. */
   insertBuildOnce(row: BuildRow): Promise<{ build: BuildRow; created: boolean }>;
   findBuild(id: string): Promise<BuildRow | undefined>;

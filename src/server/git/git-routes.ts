@@ -13,6 +13,7 @@ import { authenticate } from '../services/tokens.ts';
 import { startHookServer } from './hook-routes.ts';
 import { runHttpBackend } from './http-backend.ts';
 import { PushSessions } from './push-sessions.ts';
+import { reconcileRepos } from './reconcile.ts';
 import { createRepoEnsurer, installHooks, repoPath, repoSettings } from './repos.ts';
 
 export interface GitRoutesOptions {
@@ -138,6 +139,8 @@ export async function registerGitRoutes(app: FastifyInstance, options: GitRoutes
   const sessions = new PushSessions();
   const running = new Set<ChildProcess>();
   await installHooks(reposDir);
+  // Pushes a crash cut off between git moving the refs and the hook reporting them.
+  await reconcileRepos(deps, reposDir, app.log);
   const hooks = await startHookServer({ deps, sessions, repoOf: (project) => repoPath(reposDir, project), log: app.log });
 
   const plugin = async (scope: FastifyInstance) => {
