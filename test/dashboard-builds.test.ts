@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
 import type { Build, BuildLogLine } from '../src/protocol/builds.ts';
 import { recordPush, ZERO_SHA, type RefUpdate } from '../src/server/services/pushes.ts';
+import { signHex } from '../src/server/webhooks/signatures.ts';
 import { backends } from './support/backends.ts';
 import { ADMIN_TOKEN, deployFiles, startTestServer, type TestServer } from './support/server.ts';
 
@@ -22,6 +23,7 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const DIST_INDEX = join(ROOT, 'web', 'dist', 'index.html');
 const SCREENSHOT = '/tmp/slipway-dashboard-builds.png';
 const LOG_SCREENSHOT = '/tmp/slipway-dashboard-builds-log.png';
+const DELIVERIES_SCREENSHOT = '/tmp/slipway-dashboard-deliveries.png';
 const CHROMIUM = process.env.SLIPWAY_TEST_CHROMIUM ?? '/usr/bin/chromium';
 const NO_BROWSER = existsSync(CHROMIUM) ? false : `no Chromium at ${CHROMIUM} (apt-get install -y chromium, or set SLIPWAY_TEST_CHROMIUM)`;
 const RUNNER = 'r1';
@@ -269,6 +271,45 @@ describe('builds, live logs and previews in the dashboard', { skip: NO_BROWSER }
     assert.equal(await waiting.getByRole('button', { name: 'Cancel' }).count(), 0);
     assert.equal((await t.client.getBuild('shop', queued.id)).state, 'canceled');
     await page.getByRole('status').filter({ hasText: `Canceled ${queued.id}` }).waitFor();
+  });
+
+  it('lists webhook deliveries with their state, refs and the builds they queued', async () => {
+    const secret = 'whsec-dashboard-1234';
+    await t.client.createProject('hooked', { repo: 'https://github.com/acme/hooked', webhookSecret: secret });
+    const after = sha(40);
+    const body = JSON.stringify({
+      ref: 'refs/heads/main',
+      before: ZERO_SHA,
+      after,
+      repository: { full_name: 'acme/hooked', clone_url: 'https://github.com/acme/hooked.git', html_url: 'https://github.com/acme/hooked' },
+      head_commit: { id: after, message: 'Ship the hooks panel', author: { name: 'Mona' } },
+      pusher: { name: 'mona' },
+    });
+    const delivery = 'c0ffee00-dash-4b1d-9e2f-000000000001';
+    const sent = await fetch(`${t.server.url}/hooks/github`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-github-event': 'push', 'x-github-delivery': delivery, 'x-hub-signature-256': signHex(secret, body) },
+      body,
+    });
+    assert.equal(sent.status, 202, await sent.text());
+
+    await page.goto(`${t.server.url}/#/projects/hooked`);
+    const recorded = page.locator(`tr[data-delivery="${delivery}"][data-state="done"]`);
+    await recorded.waitFor();
+    const text = await recorded.innerText();
+    assert.match(text, /github/);
+    assert.match(text, new RegExp(`main → ${after.slice(0, 7)}`));
+    const [build] = (await t.client.listBuilds('hooked')).builds;
+    assert.ok(build);
+    assert.equal(build.commit, after);
+    await recorded.getByRole('link', { name: build.id }).click();
+    await page.locator(`[data-build-log="${build.id}"]`).waitFor();
+    await page.screenshot({ path: DELIVERIES_SCREENSHOT, fullPage: true });
+
+    // A project that only takes pushes to Slipway's own git shows no deliveries section at all.
+    await page.goto(`${t.server.url}/#/projects/shop`);
+    await page.getByRole('heading', { name: 'shop', level: 1 }).waitFor();
+    assert.equal(await page.getByRole('heading', { name: 'Webhook deliveries' }).count(), 0);
   });
 
   it('looks right (screenshot) and logged no page errors', async () => {

@@ -2,6 +2,7 @@ import { useCallback, useEffect, useRef, useState } from 'react';
 import type { Environment, Release } from '../../../src/protocol/api.ts';
 import { AuditLog } from '../components/audit-log.tsx';
 import { BuildsPanel } from '../components/builds-panel.tsx';
+import { DeliveriesPanel } from '../components/deliveries-panel.tsx';
 import { DeploymentsTable } from '../components/deployments-table.tsx';
 import { DomainsPanel } from '../components/domains-panel.tsx';
 import { EnvironmentCard } from '../components/environment-card.tsx';
@@ -29,12 +30,13 @@ function byPipeline(a: Environment, b: Environment): number {
 export function ProjectPage({ project, openBuild }: { project: string; openBuild: string | undefined }) {
   const { client } = useSession();
   const load = useCallback(async () => {
-    const [status, deployments, events, domains, builds] = await Promise.all([
+    const [status, deployments, events, domains, builds, deliveries] = await Promise.all([
       client.getProjectStatus(project),
       client.listDeployments(project, { limit: 30 }),
       client.listEvents({ project, limit: 50 }),
       client.listDomains(project),
       client.listBuilds(project, { limit: 20 }),
+      client.listDeliveries(project, { limit: 20 }),
     ]);
     // Retired previews are kept (their deployments stay addressable) but nothing moves them any more.
     const environments = status.environments.filter((e) => e.retiredAt === null).sort(byPipeline);
@@ -51,6 +53,7 @@ export function ProjectPage({ project, openBuild }: { project: string; openBuild
       deployments: deployments.deployments,
       events: events.events,
       domains: domains.domains,
+      deliveries: deliveries.deliveries,
     };
   }, [client, project]);
   const poll = usePoll(load, POLL_MS);
@@ -165,6 +168,15 @@ export function ProjectPage({ project, openBuild }: { project: string; openBuild
           />
         </div>
       </section>
+
+      {(data.project.repo !== null || data.deliveries.length > 0) && (
+        <section className="section" id="deliveries" aria-labelledby="deliveries-title">
+          <h2 id="deliveries-title">Webhook deliveries</h2>
+          <div className="card flush">
+            <DeliveriesPanel project={project} deliveries={data.deliveries} repo={data.project.repo} />
+          </div>
+        </section>
+      )}
 
       <section className="section" aria-labelledby="deployments-title">
         <h2 id="deployments-title">Deployments</h2>
