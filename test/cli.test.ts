@@ -158,6 +158,23 @@ describe('slipway CLI against a running server', () => {
     assert.equal((await get(first.url)).body, '<h1>one</h1>\n');
   });
 
+  test('a tree of many small files and large ones deploys: small ones in batches, large ones streamed', async () => {
+    const tree = join(tmp, 'big-site');
+    await mkdir(join(tree, 'pages'), { recursive: true });
+    for (let i = 0; i < 1200; i++) await writeFile(join(tree, 'pages', `${i}.html`), `<p>page ${i}</p>\n`);
+    const large = Array.from({ length: 60_000 }, (_, i) => `line ${i} of a large file\n`).join('');
+    await writeFile(join(tree, 'large.txt'), large);
+    await writeFile(join(tree, 'larger.txt'), large.repeat(2));
+    assert.equal((await slipway('projects', 'create', 'big')).code, 0);
+    const result = parse<DeployResult>(await run(['deploy', 'big-site', '--project', 'big', '--json'], env, tmp));
+    assert.equal(result.fileCount, 1202);
+    assert.equal(result.upload.missing.length, 1202);
+    assert.ok(Buffer.byteLength(large) > 1024 * 1024, 'the large files are past the batch size');
+    assert.equal((await get(result.url, '/large.txt')).body, large);
+    assert.equal((await get(result.url, '/larger.txt')).body, large.repeat(2));
+    assert.equal((await get(result.url, '/pages/1199.html')).body, '<p>page 1199</p>\n');
+  });
+
   test('promote moves production; rollback moves it back and pins it', async () => {
     const promoted = parse<Release>(await slipway('promote', first.id, '--project', 'web', '--env', 'production', '--json'));
     assert.equal(promoted.number, 1);

@@ -68,7 +68,7 @@ export class SlipwayClient {
     this.#fetch = options.fetch ?? globalThis.fetch.bind(globalThis);
   }
 
-  async request<T>(method: string, path: string, options: { body?: unknown; query?: Query; raw?: Uint8Array; form?: FormData; signal?: AbortSignal | undefined } = {}): Promise<T> {
+  async request<T>(method: string, path: string, options: { body?: unknown; query?: Query; raw?: Uint8Array; stream?: AsyncIterable<Uint8Array>; form?: FormData; signal?: AbortSignal | undefined } = {}): Promise<T> {
     const url = new URL(this.url + path);
     for (const [key, value] of Object.entries(options.query ?? {})) {
       if (value !== undefined) url.searchParams.set(key, String(value));
@@ -81,13 +81,23 @@ export class SlipwayClient {
     } else if (options.raw) {
       headers['content-type'] = 'application/octet-stream';
       body = options.raw as Uint8Array<ArrayBuffer>;
+    } else if (options.stream) {
+      headers['content-type'] = 'application/octet-stream';
+      // Node's fetch sends an async iterable as a chunked body (duplex 'half': request first).
+      body = options.stream as unknown as BodyInit;
     } else if (options.body !== undefined) {
       headers['content-type'] = 'application/json';
       body = JSON.stringify(options.body);
     }
     let response: Response;
     try {
-      response = await this.#fetch(url, { method, headers, body, ...(options.signal ? { signal: options.signal } : {}) });
+      response = await this.#fetch(url, {
+        method,
+        headers,
+        body,
+        ...(options.stream ? { duplex: 'half' } : {}),
+        ...(options.signal ? { signal: options.signal } : {}),
+      });
     } catch (err) {
       const cause = err instanceof Error && err.cause instanceof Error ? `: ${err.cause.message}` : '';
       throw new ApiError('NETWORK_ERROR', `cannot reach ${this.url}${cause}`, 0);
@@ -126,6 +136,13 @@ export class SlipwayClient {
   }
   putBlob(digest: string, bytes: Uint8Array): Promise<BlobStored> {
     return this.request('PUT', `/api/v1/blobs/${digest}`, { raw: bytes });
+  }
+  /**
+   * One body streamed from `source` (a large file), never held in memory whole. The server
+   * hashes it on the way and refuses it with DIGEST_MISMATCH if it is not what `digest` names.
+   */
+  putBlobStream(digest: string, source: AsyncIterable<Uint8Array>): Promise<BlobStored> {
+    return this.request('PUT', `/api/v1/blobs/${digest}`, { stream: source });
   }
   /** Many small bodies in one multipart/form-data request, each part named by its digest. */
   putBlobs(blobs: readonly { digest: string; bytes: Uint8Array }[]): Promise<{ blobs: BlobStored[] }> {

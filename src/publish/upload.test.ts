@@ -220,6 +220,8 @@ describe('uploadMissing', () => {
   const answer = async (req: IncomingMessage, body: Buffer): Promise<[number, unknown]> => {
     const { kind, blobs } = await blobsOf(req, body);
     requests.push({ kind, digests: blobs.map(([digest]) => digest) });
+    // As the real server does: a body that does not hash to its name is refused and not stored.
+    if (blobs.some(([digest, bytes]) => sha256(bytes) !== digest)) return [422, { error: { code: 'DIGEST_MISMATCH', message: 'body does not match' } }];
     let status = 201;
     for (const [digest] of blobs) {
       const n = (attempts.get(digest) ?? 0) + 1;
@@ -228,7 +230,7 @@ describe('uploadMissing', () => {
       const own = statuses[Math.min(n, statuses.length) - 1] ?? 201;
       if (status < 300) status = own;
     }
-    if (status >= 300) return [status, { error: { code: status >= 500 ? 'INTERNAL' : 'DIGEST_MISMATCH', message: 'no' } }];
+    if (status >= 300) return [status, { error: { code: status >= 500 ? 'INTERNAL' : status === 422 ? 'DIGEST_MISMATCH' : 'INVALID_REQUEST', message: 'no' } }];
     for (const [digest, bytes] of blobs) received.set(digest, bytes);
     const stored = blobs.map(([digest, bytes]) => ({ digest, size: bytes.length, created: true }));
     return [status, kind === 'put' ? stored[0] : { blobs: stored }];
@@ -306,19 +308,30 @@ describe('uploadMissing', () => {
     assert.deepEqual(requests.map((r) => r.kind), ['batch', 'batch', 'batch', 'batch', 'put', 'put', 'put', 'put']);
   });
 
-  test('a file without kept bytes that changed since hashing fails with FILE_CHANGED before it is sent', async () => {
+  test('a small file without kept bytes that changed since hashing fails with FILE_CHANGED before it is sent', async () => {
     const small = await fileWith('changed-small', 'before');
     await writeFile(small.source, 'after!');
+    await assert.rejects(
+      uploadMissing(client(), [small.sha256], [small], { concurrency: 1, attempts: 3, progress: quiet }),
+      (err: unknown) => err instanceof PublishError && err.code === 'FILE_CHANGED',
+    );
+    assert.equal(attempts.get(small.sha256), undefined);
+    assert.deepEqual(requests, []);
+  });
+
+  test('a large file streams from disk; one changed since hashing is refused by the server and fails with FILE_CHANGED, untried again', async () => {
     const large = await largeWith('changed-large', 'x');
     await writeFile(large.source, Buffer.alloc(large.size, 'y'));
-    for (const file of [small, large]) {
-      await assert.rejects(
-        uploadMissing(client(), [file.sha256], [file], { concurrency: 1, attempts: 3, progress: quiet }),
-        (err: unknown) => err instanceof PublishError && err.code === 'FILE_CHANGED',
-      );
-      assert.equal(attempts.get(file.sha256), undefined);
-    }
-    assert.deepEqual(requests, []);
+    await assert.rejects(
+      uploadMissing(client(), [large.sha256], [large], { concurrency: 1, attempts: 3, progress: quiet }),
+      (err: unknown) => err instanceof PublishError && err.code === 'FILE_CHANGED',
+    );
+    assert.deepEqual(requests, [{ kind: 'put', digests: [large.sha256] }]);
+    assert.equal(received.has(large.sha256), false);
+
+    const steady = await largeWith('steady-large', 'z');
+    await uploadMissing(client(), [steady.sha256], [steady], { concurrency: 1, attempts: 3, progress: quiet });
+    assert.deepEqual(received.get(steady.sha256), await readFile(steady.source));
   });
 
   test('a file with kept bytes is uploaded as it was hashed, whatever happened to it on disk since', async () => {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, readFileSync } from 'node:fs';
-import { readdir, readFile, realpath, stat } from 'node:fs/promises';
+import { readdir, realpath, stat } from 'node:fs/promises';
 import { isAbsolute, join, relative, sep } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ManifestEntry } from '../core/manifest.ts';
@@ -208,10 +208,15 @@ export async function uploadMissing(
       await retry(() => client.putBlobs(blobs));
       for (const blob of blobs) sent(blob.bytes.length);
     }),
+    // Large files stream from disk, each try from the start; the server checks the digest.
     mapConcurrent(large, Math.max(1, options.concurrency - BATCH_CONCURRENCY), async (file) => {
-      const body = await readChecked(file);
-      await retry(() => client.putBlob(file.sha256, body));
-      sent(body.length);
+      try {
+        await retry(() => client.putBlobStream(file.sha256, createReadStream(file.source)));
+      } catch (err) {
+        if (err instanceof ApiError && err.code === 'DIGEST_MISMATCH') throw changed(file);
+        throw err;
+      }
+      sent(file.size);
     }),
   ]);
   return { blobs: wanted.length, bytes };
@@ -235,21 +240,18 @@ export function batchesOf(files: readonly LocalFile[]): LocalFile[][] {
   return batches;
 }
 
-/** The file's bytes, provided they still hash to the digest the manifest has. */
-async function readChecked(file: LocalFile): Promise<Buffer> {
-  return checked(file, await readFile(file.source));
-}
-
 /** readChecked for a small file, without the thread pool's round trips. */
 function readCheckedSync(file: LocalFile): Buffer {
   return checked(file, readFileSync(file.source));
 }
 
 function checked(file: LocalFile, body: Buffer): Buffer {
-  if (sha256Of(body) !== file.sha256) {
-    throw new PublishError('FILE_CHANGED', `${file.path} changed while deploying; run the deploy again`);
-  }
+  if (sha256Of(body) !== file.sha256) throw changed(file);
   return body;
+}
+
+function changed(file: LocalFile): PublishError {
+  return new PublishError('FILE_CHANGED', `${file.path} changed while deploying; run the deploy again`);
 }
 
 /** Transport failures and 5xx answers are worth another try; 4xx answers never change. */
