@@ -308,6 +308,18 @@ describe('uploadMissing', () => {
     assert.deepEqual(requests.map((r) => r.kind), ['batch', 'batch', 'batch', 'batch', 'put', 'put', 'put', 'put']);
   });
 
+  test('after a batch fails, no more large files start, and the batch’s error is the one thrown', async () => {
+    const small = await fileWith('refused-small', 'refused');
+    script.set(small.sha256, [422]);
+    const large = await Promise.all(Array.from({ length: 6 }, (_, i) => largeWith(`queued-large-${i}`, String(i))));
+    await assert.rejects(
+      uploadMissing(client(), [small.sha256, ...large.map((f) => f.sha256)], [small, ...large], { concurrency: 3, attempts: 1, progress: quiet }),
+      (err: unknown) => err instanceof ApiError && err.code === 'DIGEST_MISMATCH',
+    );
+    const puts = requests.filter((r) => r.kind === 'put').length;
+    assert.ok(puts < large.length, `${puts} of ${large.length} large files were still sent`);
+  });
+
   test('a small file without kept bytes that changed since hashing fails with FILE_CHANGED before it is sent', async () => {
     const small = await fileWith('changed-small', 'before');
     await writeFile(small.source, 'after!');

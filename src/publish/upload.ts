@@ -200,16 +200,29 @@ export async function uploadMissing(
     bytes += size;
     options.progress.advance(size);
   };
+  // The first failure, of batches or large files: after it neither starts another upload,
+  // and once the ones in flight are done it is what the caller sees.
+  let failure: { error: unknown } | undefined;
+  const untilFailure =
+    <T>(upload: (item: T) => Promise<void>) =>
+    async (item: T): Promise<void> => {
+      if (failure !== undefined) return;
+      try {
+        await upload(item);
+      } catch (error) {
+        failure ??= { error };
+      }
+    };
   const large = wanted.filter((f) => f.size > BATCH_FILE_BYTES);
   const batches = batchesOf(wanted.filter((f) => f.size <= BATCH_FILE_BYTES));
   await Promise.all([
-    mapConcurrent(batches, BATCH_CONCURRENCY, async (batch) => {
+    mapConcurrent(batches, BATCH_CONCURRENCY, untilFailure(async (batch) => {
       const blobs = await mapSliced(batch, HASH_SLICE, (file) => ({ digest: file.sha256, bytes: file.bytes ?? readCheckedSync(file) }));
       await retry(() => client.putBlobs(blobs));
       for (const blob of blobs) sent(blob.bytes.length);
-    }),
+    })),
     // Large files stream from disk, each try from the start; the server checks the digest.
-    mapConcurrent(large, Math.max(1, options.concurrency - BATCH_CONCURRENCY), async (file) => {
+    mapConcurrent(large, Math.max(1, options.concurrency - BATCH_CONCURRENCY), untilFailure(async (file) => {
       try {
         await retry(() => client.putBlobStream(file.sha256, createReadStream(file.source)));
       } catch (err) {
@@ -217,8 +230,9 @@ export async function uploadMissing(
         throw err;
       }
       sent(file.size);
-    }),
+    })),
   ]);
+  if (failure !== undefined) throw failure.error;
   return { blobs: wanted.length, bytes };
 }
 
