@@ -3,6 +3,7 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ApiError } from '../src/protocol/client.ts';
+import { expireUploads, UPLOAD_TTL_MS } from '../src/server/services/deployments.ts';
 import { backends } from './support/backends.ts';
 import { rejectsWithCode } from './support/assert.ts';
 import { ADMIN_TOKEN, deployFiles, edgeGet, hostOf, sha256, startTestServer, type TestServer } from './support/server.ts';
@@ -42,6 +43,19 @@ for (const backend of backends) {
       assert.deepEqual(second.missing, [sha256('<h1>v2</h1>')]);
       // Finalizing again returns the same deployment (idempotent).
       assert.equal((await t.client.finalizeUpload('shop', first.id)).id, deployment.id);
+    });
+
+    test('an upload never finalized is forgotten after a day; finalized ones stay', async () => {
+      const files = [{ path: 'late.txt', sha256: sha256('late-body'), size: 9, mode: 0o644 }];
+      const finished = await t.client.createUpload('shop', { files });
+      await t.client.putBlob(sha256('late-body'), Buffer.from('late-body'));
+      const deployment = await t.client.finalizeUpload('shop', finished.id);
+      const abandoned = await t.client.createUpload('shop', { files });
+      const later = (ms: number) => ({ ...t.server.deps, clock: { now: () => new Date(Date.now() + ms) } });
+      assert.equal(await expireUploads(later(UPLOAD_TTL_MS - 60_000)), 0, 'not a day old yet');
+      assert.ok((await expireUploads(later(UPLOAD_TTL_MS + 60_000))) >= 1);
+      await rejectsWithCode(t.client.finalizeUpload('shop', abandoned.id), 'UPLOAD_NOT_FOUND', 404);
+      assert.equal((await t.client.finalizeUpload('shop', finished.id)).id, deployment.id, 'a finalized upload is kept');
     });
 
     test('an interrupted upload never yields a visible deployment', async () => {

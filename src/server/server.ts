@@ -14,6 +14,7 @@ import { buildApp } from './http/app.ts';
 import { createMetrics } from './metrics.ts';
 import type { ServiceDeps } from './services/deps.ts';
 import { reapBuilds } from './services/builds.ts';
+import { expireUploads } from './services/deployments.ts';
 import { Signal } from './services/signal.ts';
 import { ensureAdminToken, hashToken } from './services/tokens.ts';
 import { createDeliveryQueue } from './webhooks/delivery-queue.ts';
@@ -107,8 +108,11 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     const port = typeof address === 'object' && address !== null ? address.port : (options.port ?? 7070);
     urls.port = options.publicPort === undefined ? port : options.publicPort;
     // Builds whose runner went silent go back to the queue even when no runner is claiming.
+    let ticks = 0;
     const reaper = setInterval(() => {
       reapBuilds(deps).catch((err: unknown) => logger.error({ err }, 'reaping expired builds failed'));
+      // Every ten minutes: uploads a day old that were never finalized.
+      if (ticks++ % 60 === 0) expireUploads(deps).catch((err: unknown) => logger.error({ err }, 'expiring stale uploads failed'));
     }, 10_000);
     reaper.unref();
     // Deliveries queued before this start (a crash, a restart) are processed first.

@@ -149,6 +149,11 @@ export class KyselyStore implements Store {
       .execute();
   }
 
+  async deleteStaleUploads(createdBefore: string): Promise<number> {
+    const result = await this.#db.deleteFrom('uploads').where('deployment_id', 'is', null).where('created_at', '<', createdBefore).executeTakeFirst();
+    return Number(result.numDeletedRows);
+  }
+
   async findUpload(id: string): Promise<UploadRow | undefined> {
     const row = await this.#db.selectFrom('uploads').selectAll().where('id', '=', id).executeTakeFirst();
     return (

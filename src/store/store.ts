@@ -279,6 +279,8 @@ export interface Store {
   // uploads and deployments
   insertUpload(row: UploadRow): Promise<void>;
   findUpload(id: string): Promise<UploadRow | undefined>;
+  /** Removes uploads never finalized that began before `createdBefore`; returns how many. */
+  deleteStaleUploads(createdBefore: string): Promise<number>;
   /** Marks the upload finalized and inserts the deployment, in the caller's transaction. */
   insertDeployment(row: DeploymentRow, fromUploadId?: string): Promise<void>;
   findDeployment(id: string): Promise<DeploymentRow | undefined>;

@@ -56,6 +56,18 @@ export async function putBlobs(deps: ServiceDeps, actor: Actor, bodies: AsyncIte
   return deps.blobs.putMany(bodies, { maxBytes: deps.limits.maxBlobBytes });
 }
 
+/** How long an upload may wait for its blobs and its finalize before it is forgotten. */
+export const UPLOAD_TTL_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * Forgets uploads never finalized within UPLOAD_TTL_MS (an interrupted deploy): finalizing one
+ * afterwards is UPLOAD_NOT_FOUND and the deploy starts over, sending only blobs still missing.
+ * The blobs it sent stay, shared by digest.
+ */
+export async function expireUploads(deps: ServiceDeps): Promise<number> {
+  return deps.store.deleteStaleUploads(new Date(deps.clock.now().getTime() - UPLOAD_TTL_MS).toISOString());
+}
+
 export async function finalizeUpload(deps: ServiceDeps, actor: Actor, projectName: string, uploadId: string): Promise<DeploymentRow> {
   requireRole(actor, 'deployer');
   const project = await getProject(deps, projectName);
