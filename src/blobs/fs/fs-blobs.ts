@@ -173,15 +173,15 @@ export class FsBlobs implements Blobs {
     return entries.map((e) => ({ digest: e.digest, created: created.delete(e.digest), size: e.bytes.length }));
   }
 
-  /** Writes one blob under its final name via a temp file; `durable` fsyncs it and its directory. */
-  async #place(entry: JournalEntry, durable: boolean): Promise<void> {
+  /** Writes one journaled blob under its final name via a temp file, fsyncing it and its directory. */
+  async #place(entry: JournalEntry): Promise<void> {
     const final = this.#path(entry.digest);
     const dir = await this.#shard(final);
     const temp = this.#tempPath(entry.digest);
     const file = await open(temp, 'wx');
     try {
       await file.writeFile(entry.bytes);
-      if (durable) await file.sync();
+      await file.sync();
     } catch (err) {
       await file.close();
       await rm(temp, { force: true });
@@ -189,7 +189,7 @@ export class FsBlobs implements Blobs {
     }
     await file.close();
     await rename(temp, final);
-    if (durable) await syncDir(dir);
+    await syncDir(dir);
   }
 
   /**
@@ -199,7 +199,7 @@ export class FsBlobs implements Blobs {
    */
   #settleLater(journal: string, entries: readonly JournalEntry[]): void {
     const settling = (async () => {
-      await eachLimited(entries, SETTLE_PARALLEL, (entry) => this.#place(entry, true));
+      await eachLimited(entries, SETTLE_PARALLEL, (entry) => this.#place(entry));
       for (const entry of entries) if (this.#pending.get(entry.digest)?.journal === journal) this.#pending.delete(entry.digest);
       this.#settled.add(journal);
       await this.#removeIfUnread(journal);
@@ -243,7 +243,7 @@ export class FsBlobs implements Blobs {
     let replayed = 0;
     for (const journal of await listJournals(this.#journalDir)) {
       const entries = await readJournal(journal);
-      await eachLimited(entries, PARALLEL_FILES, (entry) => this.#place(entry, true));
+      await eachLimited(entries, PARALLEL_FILES, (entry) => this.#place(entry));
       await rm(journal, { force: true });
       replayed += entries.length;
     }

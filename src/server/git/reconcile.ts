@@ -53,13 +53,14 @@ async function unrecorded(deps: ServiceDeps, project: ProjectRow, repo: string):
   const refs = await listRefs(repo);
   const recorded = new Map((await deps.store.listBranches(project.id)).map((b) => [b.name, b.head]));
   const updates: RefUpdate[] = [];
-  for (const [ref, sha] of refs) {
+  for (const [ref, { sha, commit: tagged }] of refs) {
     if (ref.startsWith('refs/heads/')) {
       const before = recorded.get(ref.slice('refs/heads/'.length));
       if (before === undefined) updates.push({ ref, before: ZERO_SHA, after: sha });
       else if (before !== sha && (await isAncestor(repo, before, sha))) updates.push({ ref, before, after: sha });
     } else {
-      const commit = await peelToCommit(repo, sha);
+      // for-each-ref peels a tag once; only a tag of a tag needs git again.
+      const commit = tagged === null ? await peelToCommit(repo, sha) : tagged;
       if (commit !== undefined && !(await deps.store.findBuildByCommit(project.id, commit))) updates.push({ ref, before: ZERO_SHA, after: commit });
     }
   }
@@ -76,14 +77,29 @@ async function isAncestor(repo: string, older: string, newer: string): Promise<b
   }
 }
 
-async function listRefs(repo: string): Promise<Map<string, string>> {
-  const { stdout } = await run('git', ['--git-dir', repo, 'for-each-ref', '--format=%(objectname) %(refname)', 'refs/heads/', 'refs/tags/']);
-  const refs = new Map<string, string>();
+/**
+ * Branches and tags with what they point at, in one git call. `commit` is the commit a ref
+ * names — itself, or what an annotated tag tags — or null when git must peel further (a tag
+ * of a tag); a tag of a tree or blob gets undefined, as it has nothing to build.
+ */
+async function listRefs(repo: string): Promise<Map<string, { sha: string; commit: string | null | undefined }>> {
+  const format = '%(objectname) %(objecttype) %(*objectname) %(*objecttype) %(refname)';
+  const { stdout } = await run('git', ['--git-dir', repo, 'for-each-ref', `--format=${format}`, 'refs/heads/', 'refs/tags/']);
+  const refs = new Map<string, { sha: string; commit: string | null | undefined }>();
   for (const line of stdout.split('\n')) {
-    const space = line.indexOf(' ');
-    if (space > 0) refs.set(line.slice(space + 1), line.slice(0, space));
+    // Five fields; the two peeled ones are empty for anything but an annotated tag.
+    const [sha, type, peeled, peeledType, ref] = line.split(' ');
+    if (!sha || !ref) continue;
+    refs.set(ref, { sha, commit: commitOf(sha, type, peeled, peeledType) });
   }
   return refs;
+}
+
+function commitOf(sha: string, type?: string, peeled?: string, peeledType?: string): string | null | undefined {
+  if (type === 'commit') return sha;
+  if (type !== 'tag') return undefined;
+  if (peeledType === 'commit') return peeled;
+  return peeledType === 'tag' ? null : undefined;
 }
 
 async function isRepo(path: string): Promise<boolean> {
