@@ -15,6 +15,9 @@ import { FreshLookup } from './fresh-lookup.ts';
 import type { FileCacheOptions } from './file-cache.ts';
 import { CACHE_CONTROL, CacheMode, ManifestCache } from './manifest-cache.ts';
 import type { EdgeDeployment, EdgeFile } from './manifest-cache.ts';
+import { directoryRedirect } from './directory-redirect.ts';
+import { describeMissingEnvironment, describeRetiredDomain, findMissingEnvironment } from './missing-environment.ts';
+import type { MissingEnvironment } from './missing-environment.ts';
 import { edgePage } from './pages.ts';
 import { parseRange } from './range.ts';
 import { parseRequestPath, resolveFile } from './request-path.ts';
@@ -63,6 +66,8 @@ interface DomainRoute {
 interface DomainTarget {
   domain: DomainRow | undefined;
   deploymentId: string | null | undefined;
+  /** When the domain's environment was retired: it then serves nothing, like its own host. */
+  retiredAt: string | null | undefined;
 }
 
 const CONTROL: HostRoute = { kind: 'control' };
@@ -86,9 +91,9 @@ export function createEdge(deps: EdgeDeps): Edge {
   const livePointers = new FreshLookup((route: EnvironmentRoute) => store.findLiveDeploymentId(route.project, route.environment));
   const domainTargets = new FreshLookup(async (route: DomainRoute): Promise<DomainTarget> => {
     const domain = await store.findDomain(route.hostname);
-    if (domain === undefined) return { domain, deploymentId: undefined };
+    if (domain === undefined) return { domain, deploymentId: undefined, retiredAt: undefined };
     const environment = await store.findEnvironment(domain.projectId, domain.environment);
-    return { domain, deploymentId: environment?.deploymentId };
+    return { domain, deploymentId: environment?.deploymentId, retiredAt: environment?.retiredAt };
   });
 
   function routeOf(hostHeader: string | undefined): HostRoute {
@@ -185,6 +190,10 @@ export function createEdge(deps: EdgeDeps): Edge {
       }
     } else if (target?.domain !== undefined) {
       const id = target.deploymentId;
+      if (typeof target.retiredAt === 'string') {
+        sendPage(res, 404, 'Not found', describeRetiredDomain(route.hostname, target.domain.environment, target.retiredAt));
+        return true;
+      }
       if (typeof id !== 'string') {
         sendPage(res, 404, 'Not found', `Environment "${target.domain.environment}" of ${route.hostname} has no deployment yet.`);
         return true;
@@ -201,19 +210,22 @@ export function createEdge(deps: EdgeDeps): Edge {
   }
 
   async function sendMissingEnvironment(res: ServerResponse, project: string, environment: string, id: null | undefined): Promise<void> {
-    if (id === null) {
-      sendPage(res, 404, 'Not found', `Environment "${environment}" of project "${project}" has no deployment yet.`);
-    } else if ((await store.findProjectByName(project)) === undefined) {
-      sendPage(res, 404, 'Not found', `There is no project "${project}".`);
-    } else {
-      sendPage(res, 404, 'Not found', `Project "${project}" has no environment "${environment}".`);
-    }
+    const missing: MissingEnvironment = id === null ? { kind: 'no-deployment' } : await findMissingEnvironment(store, project, environment);
+    sendPage(res, 404, 'Not found', describeMissingEnvironment(project, environment, missing));
   }
 
   /** Answers from a loaded deployment; returns a promise only when the body is not in memory. */
   function serveDeployment(req: IncomingMessage, res: ServerResponse, deployment: EdgeDeployment, path: string, mode: CacheMode): Promise<void> | undefined {
     const file = resolveFile(deployment.files, path);
-    if (file !== undefined) return serveFile(req, res, file, mode);
+    if (file !== undefined) {
+      // A directory's index.html named without the trailing slash: redirect, so relative links work.
+      const location = file.path === path ? undefined : directoryRedirect(deployment.files, path, req.url ?? '/');
+      if (location !== undefined) {
+        sendRedirect(res, location, mode);
+        return undefined;
+      }
+      return serveFile(req, res, file, mode);
+    }
     if (deployment.spa && deployment.index !== undefined) return serveFile(req, res, deployment.index, mode);
     if (deployment.notFound !== undefined) return serveNotFoundFile(req, res, deployment.notFound);
     sendPage(res, 404, 'Not found', `There is no file at /${path} in deployment ${deployment.id}.`);
@@ -310,6 +322,12 @@ export function createEdge(deps: EdgeDeps): Edge {
       declared: file.size,
       actual: actual ?? null,
     });
+  }
+
+  function sendRedirect(res: ServerResponse, location: string, mode: CacheMode): void {
+    res.writeHead(301, ['Location', location, 'Content-Length', '0', 'Cache-Control', CACHE_CONTROL[mode]]);
+    res.end();
+    countStatus(301);
   }
 
   function sendPage(res: ServerResponse, status: number, title: string, message: string, extra: readonly string[] = []): void {
