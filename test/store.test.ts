@@ -10,7 +10,7 @@ import { KyselyStore } from '../src/store/kysely-store.ts';
 import { migrate } from '../src/store/migrate.ts';
 import { openStore } from '../src/store/open-store.ts';
 import { newEnvironmentRow, type DeliveryPush, type NewWebhookDelivery, type ReleaseRow, type Store } from '../src/store/store.ts';
-import { backends } from './support/backends.ts';
+import { backends, TEST_SECRET_KEY } from './support/backends.ts';
 
 const NOW = '2026-01-01T00:00:00.000Z';
 
@@ -20,7 +20,7 @@ for (const backend of backends) {
     let db: { url: string; dispose(): Promise<void> };
     before(async () => {
       db = await backend.create();
-      store = await openStore(db.url);
+      store = await openStore(db.url, { secretKey: TEST_SECRET_KEY });
       await store.insertProject({ id: 'prj-1', name: 'shop', createdAt: NOW, createdBy: 'test', repoUrl: null, webhookSecret: null });
       for (const id of ['dpl-a', 'dpl-b', 'dpl-c']) {
         await store.insertDeployment({ id, projectId: 'prj-1', manifestDigest: 'm', fileCount: 1, totalBytes: 1, meta: {}, createdAt: NOW, createdBy: 'test' });
@@ -32,7 +32,7 @@ for (const backend of backends) {
     });
 
     test('migrations run once: opening the same database again applies nothing and keeps the data', async () => {
-      const again = await openStore(db.url);
+      const again = await openStore(db.url, { secretKey: TEST_SECRET_KEY });
       try {
         assert.equal((await again.findProjectByName('shop'))?.id, 'prj-1');
       } finally {

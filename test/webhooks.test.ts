@@ -23,7 +23,7 @@ import { Signal } from '../src/server/services/signal.ts';
 import { createDeliveryQueue, MAX_DELIVERY_TRIES } from '../src/server/webhooks/delivery-queue.ts';
 import { pino } from 'pino';
 import type { DeliveryPush, Store } from '../src/store/store.ts';
-import { backends, type TestBackend } from './support/backends.ts';
+import { backends, TEST_SECRET_KEY, type TestBackend } from './support/backends.ts';
 import { ADMIN_TOKEN, startTestServer, type TestServer } from './support/server.ts';
 
 // Real HTTP against a real server on each backend, with payloads shaped like the ones GitHub
@@ -767,7 +767,7 @@ interface Replica {
 /** A server on an existing database, as one more replica (or the same one started again). */
 async function startReplica(databaseUrl: string): Promise<Replica> {
   const dataDir = await mkdtemp(join(tmpdir(), 'slipway-replica-'));
-  const server = await startServer({ dataDir, port: 0, databaseUrl, adminToken: ADMIN_TOKEN, quiet: true, runners: 0, allowLocalRepos: true });
+  const server = await startServer({ dataDir, port: 0, databaseUrl, adminToken: ADMIN_TOKEN, quiet: true, runners: 0, allowLocalRepos: true, secretKey: TEST_SECRET_KEY.toString('base64') });
   return {
     server,
     client: new SlipwayClient({ url: `http://127.0.0.1:${server.port}`, token: ADMIN_TOKEN }),

@@ -10,6 +10,7 @@ import { gitRemote } from './commands/git-remote.ts';
 import { lock, unlock } from './commands/lock.ts';
 import { login, whoami } from './commands/login.ts';
 import { logs } from './commands/logs.ts';
+import { setProject } from './commands/project-set.ts';
 import { createProject, listProjects } from './commands/projects.ts';
 import { promote } from './commands/promote.ts';
 import { releases } from './commands/releases.ts';
@@ -89,6 +90,15 @@ export async function run(argv: readonly string[], ctx: Context): Promise<ExitCo
     .option('--webhook-secret <secret>', 'shared secret that signs its webhook deliveries')
     .addOption(json())
     .action(withArg('name', createProject));
+  projects
+    .command('set')
+    .description("change a project's repository or webhook secret")
+    .argument('<project>')
+    .option('--repo <url>', 'new external repository (credentials in it are stored encrypted and never shown)')
+    .option('--webhook-secret <secret>', 'new shared secret for webhook signatures')
+    .option('--clear-webhook-secret', 'remove the webhook secret')
+    .addOption(json())
+    .action(withArg('name', setProject));
 
   program
     .command('git-remote')

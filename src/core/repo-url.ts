@@ -104,10 +104,46 @@ export async function resolveRepoHost(parsed: Extract<ParsedRepoUrl, { kind: 're
   return addresses;
 }
 
+/** Repository URLs compare without a trailing `/` or `.git`, so webhook payloads match however they spell them. */
+export function normalizeRepoUrl(url: string): string {
+  return url.trim().replace(/\/+$/, '').replace(/\.git$/, '');
+}
+
+/**
+ * Takes the credentials out of an http(s) URL saved before they were kept apart (any URL: no
+ * check of where it points). Other URLs come back as they are.
+ */
+export function splitCredentials(text: string): { url: string; credentials: RepoCredentials | null } {
+  if (!/^https?:\/\//i.test(text.trim())) return { url: text, credentials: null };
+  let url: URL;
+  try {
+    url = new URL(text.trim());
+  } catch {
+    return { url: redactUrl(text).replace('***@', ''), credentials: null };
+  }
+  if (url.username === '' && url.password === '') return { url: text, credentials: null };
+  const credentials = { username: safeDecode(url.username), password: safeDecode(url.password) };
+  url.username = '';
+  url.password = '';
+  return { url: url.href, credentials };
+}
+
+/** Userinfo of a URL: up to the last `@` before the path, as URL parsers read it (`u:p@ss@host` is `u:p%40ss`). */
+const USERINFO = /\b([a-z][a-z0-9+.-]*:\/\/)[^/?#\s"'<>`]*@/gi;
+
 /** `https://user:secret@host/x.git` → `https://***@host/x.git`, in a URL or any text quoting one. */
 export function redactUrl(text: string): string {
-  // Up to the last `@` before the path, as URL parsers read userinfo (`u:p@ss@host` is `u:p%40ss`).
-  return text.replace(/\b([a-z][a-z0-9+.-]*:\/\/)[^/?#\s]*@/gi, '$1***@');
+  return text.replace(USERINFO, '$1***@');
+}
+
+/** `redactUrl` applied to every string inside a JSON-like value (audit event fields). */
+export function redactDeep<T>(value: T): T {
+  if (typeof value === 'string') return redactUrl(value) as T;
+  if (Array.isArray(value)) return value.map((v: unknown) => redactDeep(v)) as T;
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redactDeep(v)])) as T;
+  }
+  return value;
 }
 
 /** A credential-free repository URL as it is shown: `https://***@host/path` when credentials are stored for it. */

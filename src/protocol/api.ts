@@ -37,6 +37,16 @@ export const CreateProjectRequest = z.object({
 });
 export type CreateProjectRequest = z.infer<typeof CreateProjectRequest>;
 
+/** Changes to a project: a field left out stays, `null` removes it. */
+export const UpdateProjectRequest = z
+  .object({
+    /** A new repository URL; credentials in it replace the stored ones (sealed, never shown back). */
+    repo: z.string().min(1).max(2048).nullable().optional(),
+    webhookSecret: z.string().min(8).max(256).nullable().optional(),
+  })
+  .strict();
+export type UpdateProjectRequest = z.infer<typeof UpdateProjectRequest>;
+
 export const DeploymentMeta = z
   .object({
     commit: z.string().max(64).optional(),

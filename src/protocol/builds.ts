@@ -73,6 +73,11 @@ export const ClaimedBuild = z.object({
    * (`<server>/git/<project>.git`, fetched with the runner's bearer token).
    */
   gitUrl: z.string().nullable(),
+  /**
+   * `Authorization` header value for fetching `gitUrl`, from the credentials stored (sealed) with
+   * the project's repository; null or absent when there are none. Only the claiming runner sees it.
+   */
+  gitAuthorization: z.string().nullable().optional(),
   /** Kill the build command after this long. */
   timeoutSeconds: z.number(),
 });

@@ -28,6 +28,7 @@ import type {
   RollbackRequest,
   Token,
   UnlockRequest,
+  UpdateProjectRequest,
   Upload,
   Whoami,
 } from './api.ts';
@@ -120,6 +121,9 @@ export class SlipwayClient {
   }
   createProject(name: string, options: { repo?: string | undefined; webhookSecret?: string | undefined } = {}): Promise<Project> {
     return this.request('POST', '/api/v1/projects', { body: { name, ...options } });
+  }
+  updateProject(project: string, changes: UpdateProjectRequest): Promise<Project> {
+    return this.request('PATCH', `/api/v1/projects/${enc(project)}`, { body: changes });
   }
   getProjectStatus(project: string): Promise<ProjectStatus> {
     return this.request('GET', `/api/v1/projects/${enc(project)}`);

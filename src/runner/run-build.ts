@@ -143,7 +143,12 @@ async function steps(
     url,
     own: claimed.gitUrl === null,
     allowLocalRepos: ctx.allowLocalRepos,
-    authHeader: claimed.gitUrl === null ? `Authorization: Bearer ${ctx.token}` : undefined,
+    authHeader:
+      claimed.gitUrl === null
+        ? `Authorization: Bearer ${ctx.token}`
+        : claimed.gitAuthorization
+          ? `Authorization: ${claimed.gitAuthorization}`
+          : undefined,
     commit: build.commit,
     ref: build.ref,
     gitDir: join(temp, 'git'),

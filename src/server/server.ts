@@ -10,6 +10,7 @@ import { defaultManifestLimits, type ManifestLimits } from '../core/manifest.ts'
 import type { UrlConfig } from '../core/urls.ts';
 import { createEdge } from '../edge/edge.ts';
 import { openStore } from '../store/open-store.ts';
+import { loadSecretKey } from './secret-key.ts';
 import { buildApp } from './http/app.ts';
 import { createMetrics } from './metrics.ts';
 import type { ServiceDeps } from './services/deps.ts';
@@ -51,6 +52,12 @@ export interface ServerOptions {
    * otherwise make the server fetch its own disk or reach services on its network.
    */
   allowLocalRepos?: boolean;
+  /**
+   * Key that webhook secrets and repository credentials are sealed with: 32 bytes as base64 or
+   * hex. Default `SLIPWAY_SECRET_KEY`, else `<dataDir>/secret.key` (made on the first start).
+   * Replicas sharing a database need the same key.
+   */
+  secretKey?: string;
 }
 
 export interface RunningServer {
@@ -73,7 +80,9 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const logger = pino({ level: options.quiet ? 'warn' : (options.logLevel ?? process.env.SLIPWAY_LOG_LEVEL ?? 'info') }, pino.destination(2));
   // Replays blob batches a crash left unsettled before anything reads a blob.
   const blobs = await FsBlobs.open(join(dataDir, 'blobs'));
-  const store = await openStore(databaseUrl);
+  // Before the store opens: its key check and the sealing of old plaintext secrets need the key.
+  const secretKey = await loadSecretKey(dataDir, options.secretKey ?? process.env.SLIPWAY_SECRET_KEY);
+  const store = await openStore(databaseUrl, { secretKey: secretKey.key });
   const urls: UrlConfig = { baseDomain: options.baseDomain ?? 'localhost', scheme: 'http', port: options.port ?? 7070 };
   const deps: ServiceDeps = {
     store,

@@ -16,5 +16,12 @@ export interface Connection {
   /** Serializes migrations across processes sharing the database. */
   withMigrationLock<T>(fn: () => Promise<T>): Promise<T>;
   isUniqueViolation(err: unknown): boolean;
+  /**
+   * Scripts that lift and restore the audit log's append-only guard, for the one-time removal of
+   * credentials from events recorded before they were redacted (store/seal-secrets.ts).
+   */
+  eventsAppendOnly: { off: string; on: string };
+  /** Makes rewritten rows the only copy on disk (SQLite: checkpoint and truncate the WAL). */
+  checkpoint(): Promise<void>;
   close(): Promise<void>;
 }

@@ -1,7 +1,9 @@
 import { sql, type Kysely, type Selectable } from 'kysely';
 import { ErrorCode, SlipwayError } from '../core/errors.ts';
+import type { RepoCredentials } from '../core/repo-url.ts';
 import type { Connection } from './connection.ts';
 import type { Database } from './schema.ts';
+import type { SecretBox } from './secret-box.ts';
 import type {
   BranchRow,
   BuildLogRow,
@@ -32,17 +34,46 @@ export class KyselyStore implements Store {
   readonly capabilities: StoreCapabilities;
   readonly #db: Kysely<Database>;
   readonly #dialect: Dialect;
+  /** Seals and opens project secrets; a store opened without a key reads and writes none. */
+  readonly #secrets: SecretBox | undefined;
 
-  constructor(db: Kysely<Database>, dialect: Dialect) {
+  constructor(db: Kysely<Database>, dialect: Dialect, secrets?: SecretBox) {
     this.#db = db;
     this.#dialect = dialect;
+    this.#secrets = secrets;
     this.capabilities = dialect.capabilities;
   }
 
   async transaction<T>(fn: (tx: Store) => Promise<T>): Promise<T> {
     if (this.#db.isTransaction) return fn(this);
-    return this.#db.transaction().execute((trx) => fn(new KyselyStore(trx, this.#dialect)));
+    return this.#db.transaction().execute((trx) => fn(new KyselyStore(trx, this.#dialect, this.#secrets)));
   }
+
+  #box(): SecretBox {
+    if (!this.#secrets) throw new SlipwayError(ErrorCode.SECRET_KEY_INVALID, 'this store was opened without a secret key, so it cannot read or write project secrets');
+    return this.#secrets;
+  }
+
+  #seal(value: string | null, projectId: string, column: SecretColumn): string | null {
+    return value === null ? null : this.#box().seal(value, secretContext(projectId, column));
+  }
+
+  #open(value: string | null, projectId: string, column: SecretColumn): string | null {
+    return value === null ? null : this.#box().open(value, secretContext(projectId, column));
+  }
+
+  #toProject = (row: Selectable<Database['projects']>): ProjectRow => {
+    const credentials = this.#open(row.repo_credentials, row.id, 'repo_credentials');
+    return {
+      id: row.id,
+      name: row.name,
+      createdAt: row.created_at,
+      createdBy: row.created_by,
+      repoUrl: row.repo_url,
+      repoCredentials: credentials === null ? null : (JSON.parse(credentials) as RepoCredentials),
+      webhookSecret: this.#open(row.webhook_secret, row.id, 'webhook_secret'),
+    };
+  };
 
   async close(): Promise<void> {
     await this.#dialect.close();
@@ -60,7 +91,8 @@ export class KyselyStore implements Store {
           created_at: row.createdAt,
           created_by: row.createdBy,
           repo_url: row.repoUrl,
-          webhook_secret: row.webhookSecret,
+          webhook_secret: this.#seal(row.webhookSecret, row.id, 'webhook_secret'),
+          repo_credentials: this.#seal(row.repoCredentials ? JSON.stringify(row.repoCredentials) : null, row.id, 'repo_credentials'),
         })
         .execute();
     } catch (err) {
@@ -73,16 +105,28 @@ export class KyselyStore implements Store {
 
   async findProjectByName(name: string): Promise<ProjectRow | undefined> {
     const row = await this.#db.selectFrom('projects').selectAll().where('name', '=', name).executeTakeFirst();
-    return row && toProject(row);
+    return row && this.#toProject(row);
   }
 
   async findProjectById(id: string): Promise<ProjectRow | undefined> {
     const row = await this.#db.selectFrom('projects').selectAll().where('id', '=', id).executeTakeFirst();
-    return row && toProject(row);
+    return row && this.#toProject(row);
+  }
+
+  async updateProjectSource(id: string, fields: { repoUrl: string | null; repoCredentials: RepoCredentials | null; webhookSecret: string | null }): Promise<void> {
+    await this.#db
+      .updateTable('projects')
+      .set({
+        repo_url: fields.repoUrl,
+        repo_credentials: this.#seal(fields.repoCredentials === null ? null : JSON.stringify(fields.repoCredentials), id, 'repo_credentials'),
+        webhook_secret: this.#seal(fields.webhookSecret, id, 'webhook_secret'),
+      })
+      .where('id', '=', id)
+      .execute();
   }
 
   async listProjects(): Promise<ProjectRow[]> {
-    return (await this.#db.selectFrom('projects').selectAll().orderBy('name').execute()).map(toProject);
+    return (await this.#db.selectFrom('projects').selectAll().orderBy('name').execute()).map(this.#toProject);
   }
 
   // tokens
@@ -674,7 +718,7 @@ export class KyselyStore implements Store {
 
   async findProjectsByRepoUrls(urls: string[]): Promise<ProjectRow[]> {
     if (urls.length === 0) return [];
-    return (await this.#db.selectFrom('projects').selectAll().where('repo_url', 'in', urls).orderBy('name').execute()).map(toProject);
+    return (await this.#db.selectFrom('projects').selectAll().where('repo_url', 'in', urls).orderBy('name').execute()).map(this.#toProject);
   }
 
   // events
@@ -719,15 +763,11 @@ export class KyselyStore implements Store {
   }
 }
 
-function toProject(row: Selectable<Database['projects']>): ProjectRow {
-  return {
-    id: row.id,
-    name: row.name,
-    createdAt: row.created_at,
-    createdBy: row.created_by,
-    repoUrl: row.repo_url,
-    webhookSecret: row.webhook_secret,
-  };
+type SecretColumn = 'webhook_secret' | 'repo_credentials';
+
+/** What a sealed value is bound to: its project and column (the AES-GCM additional data). */
+export function secretContext(projectId: string, column: SecretColumn): string {
+  return `projects/${projectId}/${column}`;
 }
 
 function toToken(row: Selectable<Database['tokens']>): TokenRow {

@@ -2,7 +2,18 @@ import type { Generated } from 'kysely';
 
 /** Table shapes as Kysely sees them (snake_case columns, JSON as text, times as ISO text). */
 export interface Database {
-  projects: { id: string; name: string; created_at: string; created_by: string; repo_url: string | null; webhook_secret: string | null };
+  projects: {
+    id: string;
+    name: string;
+    created_at: string;
+    created_by: string;
+    /** Never holds credentials (they are in repo_credentials). */
+    repo_url: string | null;
+    /** Sealed (store/secret-box.ts); `plain:<secret>` only between migration 007 and the first start with a key. */
+    webhook_secret: string | null;
+    /** Sealed JSON of RepoCredentials. */
+    repo_credentials: string | null;
+  };
   tokens: {
     id: string;
     name: string;
@@ -122,4 +133,6 @@ export interface Database {
     error: string | null;
   };
   slipway_migrations: { version: number; name: string; applied_at: string };
+  secret_key_checks: { id: string; value: string; created_at: string };
+  slipway_upgrades: { name: string };
 }

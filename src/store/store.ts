@@ -5,6 +5,8 @@
  * Times are ISO-8601 strings in UTC on both backends; JSON columns are parsed here.
  */
 
+import type { RepoCredentials } from '../core/repo-url.ts';
+
 export type Role = 'admin' | 'deployer' | 'viewer';
 
 export interface ProjectRow {
@@ -12,9 +14,11 @@ export interface ProjectRow {
   name: string;
   createdAt: string;
   createdBy: string;
-  /** External repository webhooks build from. */
+  /** External repository webhooks build from; never with credentials in it. */
   repoUrl: string | null;
-  /** Shared secret of webhook signatures; kept as-is because HMACs need it. */
+  /** Credentials for `repoUrl` (given in the URL when it was saved); sealed in the database. Rows read always have it. */
+  repoCredentials?: RepoCredentials | null;
+  /** Shared secret of webhook signatures (HMACs need it as it is); sealed in the database. */
   webhookSecret: string | null;
 }
 
@@ -266,6 +270,8 @@ export interface Store {
   findProjectByName(name: string): Promise<ProjectRow | undefined>;
   findProjectById(id: string): Promise<ProjectRow | undefined>;
   listProjects(): Promise<ProjectRow[]>;
+  /** Replaces a project's repository, its credentials and its webhook secret. */
+  updateProjectSource(id: string, fields: { repoUrl: string | null; repoCredentials: RepoCredentials | null; webhookSecret: string | null }): Promise<void>;
 
   // tokens
   insertToken(row: TokenRow): Promise<void>;

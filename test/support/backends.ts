@@ -15,6 +15,9 @@ export interface TestBackend {
   create(): Promise<{ url: string; dispose(): Promise<void> }>;
 }
 
+/** The secret key of stores a test opens itself (`openStore(url, { secretKey: TEST_SECRET_KEY })`), and of replicas sharing a database. */
+export const TEST_SECRET_KEY = Buffer.from('slipway-test-secret-key-32-bytes');
+
 export const POSTGRES_ADMIN_URL = process.env.SLIPWAY_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
 const sqlite: TestBackend = {

@@ -1,3 +1,4 @@
+import { displayRepoUrl, redactUrl } from '../../core/repo-url.ts';
 import { deploymentUrl, domainUrl, environmentUrl, gitUrl, type UrlConfig } from '../../core/urls.ts';
 import type { Deployment, Domain, Environment, Event, Project, Release, Token } from '../../protocol/api.ts';
 import type { Build, BuildLogLine } from '../../protocol/builds.ts';
@@ -12,7 +13,7 @@ export function presentProject(urls: UrlConfig, row: ProjectRow): Project {
     createdAt: row.createdAt,
     createdBy: row.createdBy,
     url: environmentUrl(urls, row.name, 'production'),
-    repo: row.repoUrl,
+    repo: row.repoUrl === null ? null : displayRepoUrl(row.repoUrl, row.repoCredentials != null),
     hasWebhookSecret: row.webhookSecret !== null,
     gitUrl: gitUrl(urls, row.name),
   };
@@ -57,7 +58,7 @@ export function presentBuild(urls: UrlConfig, project: string, row: BuildRow): B
     ref: row.ref,
     branch: row.branch,
     state: row.state,
-    sourceUrl: row.sourceUrl,
+    sourceUrl: row.sourceUrl === null ? null : redactUrl(row.sourceUrl),
     trigger: row.trigger,
     createdAt: row.createdAt,
     createdBy: row.createdBy,

@@ -8,7 +8,7 @@ import type { Actor, ActorRole } from '../../core/release-planner.ts';
  * registration and the OpenAPI document, so the docs cannot drift from what is served.
  */
 export interface RouteSpec {
-  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   url: string;
   summary: string;
   /** Minimum role; absent = public. */

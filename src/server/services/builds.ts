@@ -1,4 +1,5 @@
 import { ErrorCode, SlipwayError } from '../../core/errors.ts';
+import { basicAuthorization, normalizeRepoUrl } from '../../core/repo-url.ts';
 import type { Actor } from '../../core/release-planner.ts';
 import type { AppendLogsRequest, ClaimRequest, CompleteRequest, HeartbeatRequest } from '../../protocol/builds.ts';
 import { newEnvironmentRow, type BuildLogRow, type BuildRow, type Page, type ProjectRow } from '../../store/store.ts';
@@ -69,7 +70,7 @@ export async function claimBuild(
   actor: Actor,
   request: ClaimRequest,
   abort?: AbortSignal,
-): Promise<{ build: BuildRow; projectName: string; gitUrl: string | null } | undefined> {
+): Promise<{ build: BuildRow; projectName: string; gitUrl: string | null; gitAuthorization: string | null } | undefined> {
   requireRole(actor, 'deployer');
   await reapBuilds(deps);
   const deadline = Date.now() + (request.waitSeconds ?? 0) * 1000;
@@ -82,7 +83,11 @@ export async function claimBuild(
   if (!build) return undefined;
   const project = await deps.store.findProjectById(build.projectId);
   if (!project) throw new Error(`project of build ${build.id} vanished`);
-  return { build, projectName: project.name, gitUrl: build.sourceUrl };
+  // Credentials go only to the repository they were saved for: a build queued before the
+  // project's repository changed fetches its old URL without them.
+  const sameRepo = build.sourceUrl !== null && project.repoUrl !== null && normalizeRepoUrl(build.sourceUrl) === project.repoUrl;
+  const gitAuthorization = sameRepo && project.repoCredentials ? basicAuthorization(project.repoCredentials) : null;
+  return { build, projectName: project.name, gitUrl: build.sourceUrl, gitAuthorization };
 }
 
 async function runningBuild(deps: ServiceDeps, buildId: string, runner: string): Promise<BuildRow> {

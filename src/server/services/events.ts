@@ -1,4 +1,5 @@
 import type { Actor } from '../../core/release-planner.ts';
+import { redactDeep, redactUrl } from '../../core/repo-url.ts';
 import type { EventRow, Page, Store } from '../../store/store.ts';
 import type { ServiceDeps } from './deps.ts';
 import { getProject } from './projects.ts';
@@ -20,10 +21,11 @@ export async function recordEvent(store: Store, at: Date, actor: Actor, action: 
     action,
     projectId: fields.projectId ?? null,
     environment: fields.environment ?? null,
-    target: fields.target ?? null,
-    reason: fields.reason ?? null,
-    before: fields.before ?? null,
-    after: fields.after ?? null,
+    // Whatever an event quotes — a repository URL, a payload field, an error — never carries credentials.
+    target: fields.target == null ? null : redactUrl(fields.target),
+    reason: fields.reason == null ? null : redactUrl(fields.reason),
+    before: redactDeep(fields.before ?? null),
+    after: redactDeep(fields.after ?? null),
   });
 }
 

@@ -1,6 +1,6 @@
 import { lookup } from 'node:dns/promises';
 import { ErrorCode, isSlipwayError, SlipwayError } from '../../core/errors.ts';
-import { parseRepoUrl, resolveRepoHost, type ParsedRepoUrl } from '../../core/repo-url.ts';
+import { displayRepoUrl, normalizeRepoUrl, parseRepoUrl, resolveRepoHost, type ParsedRepoUrl } from '../../core/repo-url.ts';
 import { assertName } from '../../core/names.ts';
 import type { Actor } from '../../core/release-planner.ts';
 import type { ProjectRow } from '../../store/store.ts';
@@ -17,21 +17,69 @@ export async function createProject(
   requireRole(actor, 'deployer');
   const { name } = input;
   assertName('project', name);
-  if (input.repo !== undefined) await acceptRepoUrl(deps, input.repo);
+  const repo = input.repo === undefined ? undefined : await acceptRepoUrl(deps, input.repo);
   const now = deps.clock.now();
   const row: ProjectRow = {
     id: newId('prj'),
     name,
     createdAt: now.toISOString(),
     createdBy: actor.name,
-    repoUrl: input.repo === undefined ? null : normalizeRepoUrl(input.repo),
+    repoUrl: repo === undefined ? null : normalizeRepoUrl(repo.url),
+    repoCredentials: repo?.credentials ?? null,
     webhookSecret: input.webhookSecret ?? null,
   };
   await deps.store.transaction(async (tx) => {
     await tx.insertProject(row);
-    await recordEvent(tx, now, actor, 'project.create', { projectId: row.id, target: name, after: { name, repo: row.repoUrl } });
+    await recordEvent(tx, now, actor, 'project.create', { projectId: row.id, target: name, after: { name, repo: shownRepo(row) } });
   });
   return row;
+}
+
+/** What may change on a project: `null` removes, `undefined` keeps. */
+export interface ProjectChanges {
+  repo?: string | null | undefined;
+  webhookSecret?: string | null | undefined;
+}
+
+/**
+ * Changes a project's repository (checked like at create; credentials in the new URL replace
+ * the stored ones, a URL without them removes them) and its webhook secret. The audit event
+ * names the fields that changed and shows the repository redacted, never a secret.
+ */
+export async function updateProject(deps: ServiceDeps, actor: Actor, name: string, changes: ProjectChanges): Promise<ProjectRow> {
+  requireRole(actor, 'deployer');
+  if (changes.repo === undefined && changes.webhookSecret === undefined) {
+    throw new SlipwayError(ErrorCode.INVALID_REQUEST, 'nothing to change: give a repository or a webhook secret', { project: name });
+  }
+  const repo = typeof changes.repo === 'string' ? await acceptRepoUrl(deps, changes.repo) : changes.repo;
+  return deps.store.transaction(async (tx) => {
+    const project = await tx.findProjectByName(name);
+    if (!project) throw new SlipwayError(ErrorCode.PROJECT_NOT_FOUND, `no project named "${name}"`, { project: name });
+    const next: ProjectRow = { ...project, repoCredentials: project.repoCredentials ?? null };
+    if (repo !== undefined) {
+      next.repoUrl = repo === null ? null : normalizeRepoUrl(repo.url);
+      next.repoCredentials = repo === null ? null : repo.credentials;
+    }
+    if (changes.webhookSecret !== undefined) next.webhookSecret = changes.webhookSecret;
+    const changed: string[] = [];
+    if (next.repoUrl !== project.repoUrl) changed.push('repo');
+    if (JSON.stringify(next.repoCredentials) !== JSON.stringify(project.repoCredentials ?? null)) changed.push('repoCredentials');
+    if (next.webhookSecret !== project.webhookSecret) changed.push('webhookSecret');
+    if (changed.length === 0) return project;
+    await tx.updateProjectSource(project.id, { repoUrl: next.repoUrl, repoCredentials: next.repoCredentials ?? null, webhookSecret: next.webhookSecret });
+    await recordEvent(tx, deps.clock.now(), actor, 'project.update', {
+      projectId: project.id,
+      target: name,
+      before: { repo: shownRepo(project) },
+      after: { repo: shownRepo(next), changed },
+    });
+    return next;
+  });
+}
+
+/** A project's repository as anyone may see it: `https://***@host/…` when credentials are stored for it. */
+export function shownRepo(project: Pick<ProjectRow, 'repoUrl' | 'repoCredentials'>): string | null {
+  return project.repoUrl === null ? null : displayRepoUrl(project.repoUrl, project.repoCredentials != null);
 }
 
 /** How long saving a project waits for its repository's host to resolve. */
@@ -61,10 +109,7 @@ export async function acceptRepoUrl(deps: ServiceDeps, repo: string): Promise<Pa
   return parsed;
 }
 
-/** Repository URLs compare without a trailing `/` or `.git`, so webhook payloads match however they spell them. */
-export function normalizeRepoUrl(url: string): string {
-  return url.trim().replace(/\/+$/, '').replace(/\.git$/, '');
-}
+export { normalizeRepoUrl };
 
 export async function getProject(deps: ServiceDeps, name: string): Promise<ProjectRow> {
   const project = await deps.store.findProjectByName(name);

@@ -43,6 +43,14 @@ export function connect(url: string): Connection {
         await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]).finally(() => client.release());
       }
     },
+    eventsAppendOnly: {
+      off: 'ALTER TABLE events DISABLE TRIGGER events_append_only;',
+      on: 'ALTER TABLE events ENABLE TRIGGER events_append_only;',
+    },
+    async checkpoint() {
+      // Rows PostgreSQL rewrote stay in dead tuples until vacuumed; VACUUM cannot run in a transaction.
+      await sql`VACUUM FULL projects`.execute(db);
+    },
     isUniqueViolation(err) {
       return (err as { code?: unknown } | null)?.code === '23505';
     },

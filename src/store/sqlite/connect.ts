@@ -13,6 +13,8 @@ export function connect(file: string): Connection {
   raw.pragma('synchronous = NORMAL');
   raw.pragma('foreign_keys = ON');
   raw.pragma('busy_timeout = 5000');
+  // Deleted and overwritten rows (a secret sealed in place, a removed token) are zeroed, not left in free pages.
+  raw.pragma('secure_delete = ON');
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(raw) }) });
   return {
     db,
@@ -26,6 +28,13 @@ export function connect(file: string): Connection {
     async withMigrationLock(fn) {
       // One process owns a SQLite file; transactions already serialize within it.
       return fn();
+    },
+    eventsAppendOnly: {
+      off: 'DROP TRIGGER events_no_update;',
+      on: "CREATE TRIGGER events_no_update BEFORE UPDATE ON events BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;",
+    },
+    async checkpoint() {
+      raw.pragma('wal_checkpoint(TRUNCATE)');
     },
     isUniqueViolation(err) {
       const code = (err as { code?: unknown } | null)?.code;

@@ -123,7 +123,12 @@ export function buildRoutes({ deps }: HttpContext): RouteSpec[] {
         reply.raw.on('close', onClose);
         const claimed = await claimBuild(deps, actor, body, gone.signal).finally(() => reply.raw.off('close', onClose));
         if (!claimed) return reply.status(204).send();
-        return { build: presentBuild(urls, claimed.projectName, claimed.build), gitUrl: claimed.gitUrl, timeoutSeconds: deps.limits.buildTimeoutSeconds };
+        return {
+          build: presentBuild(urls, claimed.projectName, claimed.build),
+          gitUrl: claimed.gitUrl,
+          gitAuthorization: claimed.gitAuthorization,
+          timeoutSeconds: deps.limits.buildTimeoutSeconds,
+        };
       },
     },
     {

@@ -10,13 +10,14 @@ import {
   ListQuery,
   Project,
   ProjectStatus,
+  UpdateProjectRequest,
   Upload,
 } from '../../../protocol/api.ts';
 import { createUpload, finalizeUpload, getDeployment, listDeployments, putBlob, putBlobs } from '../../services/deployments.ts';
 import { blobBatch } from '../blob-batch.ts';
 import { addDomain, listDomains, removeDomain } from '../../services/domains.ts';
 import { listEnvironments } from '../../services/environments.ts';
-import { createProject, getProject, listProjects } from '../../services/projects.ts';
+import { createProject, getProject, listProjects, updateProject } from '../../services/projects.ts';
 import type { HttpContext, Params } from '../context.ts';
 import { parse } from '../parse.ts';
 import { presentDeployment, presentDomain, presentEnvironment, presentProject } from '../present.ts';
@@ -47,6 +48,19 @@ export function projectRoutes({ deps }: HttpContext): RouteSpec[] {
       handler: async (request, _reply, actor) => {
         const body = parse(CreateProjectRequest, request.body);
         return presentProject(urls, await createProject(deps, actor, body));
+      },
+    },
+    {
+      method: 'PATCH',
+      url: '/api/v1/projects/:project',
+      summary: 'Change a project: its repository (credentials in the URL are stored sealed) or webhook secret; null removes',
+      role: 'deployer',
+      body: UpdateProjectRequest,
+      response: Project,
+      handler: async (request, _reply, actor) => {
+        const { project } = request.params as Params;
+        const body = parse(UpdateProjectRequest, request.body);
+        return presentProject(urls, await updateProject(deps, actor, project ?? '', body));
       },
     },
     {
