@@ -15,6 +15,7 @@ import { createMetrics } from './metrics.ts';
 import type { ServiceDeps } from './services/deps.ts';
 import { reapBuilds } from './services/builds.ts';
 import { expireUploads } from './services/deployments.ts';
+import { purgeDeletedProjects } from './services/project-deletion.ts';
 import { Signal } from './services/signal.ts';
 import { ensureAdminToken, hashToken } from './services/tokens.ts';
 import { createDeliveryQueue } from './webhooks/delivery-queue.ts';
@@ -86,6 +87,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   deps.internalTokenHash = hashToken(internalToken);
   const metrics = createMetrics();
   const edge = createEdge({ store, blobs: deps.blobs, urls, registry: metrics.registry, log: logger });
+  deps.forgetProject = (projectId) => edge.forgetProject(projectId);
   const serverFactory: FastifyServerFactory = (fastifyHandler) =>
     createServer((req: IncomingMessage, res: ServerResponse) => {
       edge.handle(req, res).then(
@@ -117,6 +119,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     reaper.unref();
     // Deliveries queued before this start (a crash, a restart) are processed first.
     deliveries.start();
+    // Deletions whose clean-up (repository, unshared blobs) a crash or a failure cut short.
+    const purging = purgeDeletedProjects(deps).catch((err: unknown) => logger.error({ err }, 'finishing project deletions failed'));
     const runners = options.runners ?? 1;
     const runner =
       runners > 0
@@ -142,6 +146,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
         await app.close();
         // After the last ack, before the store: the delivery in flight finishes, nothing new starts.
         await deliveries.stop();
+        await purging;
         await blobs.flush();
         await store.close();
       },
