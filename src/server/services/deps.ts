@@ -23,4 +23,6 @@ export interface ServiceDeps {
   buildsQueued: Signal;
   /** Drops what this process's edge keeps in memory of a deleted project's deployments. */
   forgetProject?: (projectId: string) => void;
+  /** `--allow-local-repos`: repository URLs may be local paths or name loopback and private hosts. */
+  allowLocalRepos?: boolean;
 }
