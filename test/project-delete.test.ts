@@ -132,6 +132,14 @@ for (const backend of backends) {
       assert.equal((await edgeGet(t.server.port, prodHost)).body, shopOnly);
       assert.equal((await edgeGet(t.server.port, 'www.shop-example.com')).body, shopOnly);
 
+      // Its git repository exists once it is first fetched.
+      const fetched = await fetch(`http://127.0.0.1:${t.server.port}/git/shop.git/info/refs?service=git-upload-pack`, {
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+      });
+      assert.equal(fetched.status, 200);
+      await fetched.arrayBuffer();
+      assert.ok(await exists(join(t.dataDir, 'repos', 'shop.git', 'HEAD')));
+
       const deleted = await t.client.deleteProject('shop', 'shop');
       assert.equal(deleted.project, 'shop');
       assert.equal(deleted.id, shop.project.id);
@@ -154,6 +162,8 @@ for (const backend of backends) {
       assert.ok(!(await exists(blobPath(t.dataDir, sha256(shopOnly)))), "shop's own blob is deleted");
       assert.ok(await exists(blobPath(t.dataDir, sha256(shared))), 'the shared blob stays');
       assert.equal((await store.findBuild(queued.id))?.state, 'canceled');
+      assert.ok(!(await exists(join(t.dataDir, 'repos', 'shop.git'))), 'its repository is gone');
+      assert.ok(!(await exists(join(t.dataDir, 'repos', `~${shop.project.id}.git`))));
 
       assert.ok(!(await t.client.listProjects()).projects.some((p) => p.name === 'shop'));
       await rejectsWith(t.client.getProjectStatus('shop'), 'PROJECT_NOT_FOUND', 404);

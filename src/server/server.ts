@@ -15,7 +15,7 @@ import { createMetrics } from './metrics.ts';
 import type { ServiceDeps } from './services/deps.ts';
 import { reapBuilds } from './services/builds.ts';
 import { expireUploads } from './services/deployments.ts';
-import { purgeDeletedProjects } from './services/project-deletion.ts';
+import { purgeDeletedProjects, removeDeletedRepositories } from './services/project-deletion.ts';
 import { Signal } from './services/signal.ts';
 import { ensureAdminToken, hashToken } from './services/tokens.ts';
 import { createDeliveryQueue } from './webhooks/delivery-queue.ts';
@@ -110,6 +110,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   try {
     const adminToken = await ensureAdminToken(deps, options.adminToken ?? process.env.SLIPWAY_ADMIN_TOKEN);
     // Webhook pushes are recorded from a queue after the ack; its worker starts once the server listens.
+    await removeDeletedRepositories(deps);
     const deliveries = createDeliveryQueue(deps, logger);
     const app = await buildApp({ deps, metrics, logger, serverFactory, deliveries });
     await app.listen({ port: options.port ?? 7070, host: options.host ?? '127.0.0.1' });

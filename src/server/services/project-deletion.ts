@@ -101,6 +101,15 @@ async function purgeNow(deps: ServiceDeps, project: ProjectRow): Promise<{ blobs
   return { blobsCollected };
 }
 
+/**
+ * The repositories of deleted projects whose clean-up was cut short leave their names at once,
+ * before the server takes requests: a new project of the same name must not find the old
+ * repository there (and start-up reconciliation must not read it as the new project's).
+ */
+export async function removeDeletedRepositories(deps: ServiceDeps): Promise<void> {
+  for (const project of await deps.store.listUnpurgedProjects()) await removeRepository(deps, project);
+}
+
 /** Deletions whose clean-up a crash or a failure cut short; run at start. Returns how many were finished. */
 export async function purgeDeletedProjects(deps: ServiceDeps): Promise<number> {
   let done = 0;
