@@ -39,6 +39,8 @@ export interface RunnerOptions {
   sandbox?: SandboxState;
   /** Kept out of the sandbox even where they lie under a system directory (the server's data dir). */
   hiddenPaths?: string[];
+  /** `--allow-local-repos`: fetch external repositories on local paths, `file://` or private hosts too. */
+  allowLocalRepos?: boolean;
   /** For tests: a client other than the default one over HTTP. */
   client?: SlipwayClient;
 }
@@ -96,6 +98,7 @@ export function startRunner(options: RunnerOptions): Runner {
     killGraceMs: options.killGraceMs ?? 5000,
     sandbox: options.sandbox ?? { mode: 'unavailable', reason: 'not probed yet' },
     hiddenPaths: options.hiddenPaths ?? [],
+    allowLocalRepos: options.allowLocalRepos ?? false,
     log,
   };
   const running = new Map<string, RunningBuild>();

@@ -50,6 +50,12 @@ export interface ServerOptions {
   bwrapPath?: string;
   /** Run builds without a sandbox (`--unsafe-builds`): a build can then read the data directory and the server's environment. */
   unsafeBuilds?: boolean;
+  /**
+   * `--allow-local-repos`: projects may build from local paths, `file://` and hosts that are or
+   * resolve to loopback, private or link-local addresses. Off by default: a deployer could
+   * otherwise make the server fetch its own disk or reach services on its network.
+   */
+  allowLocalRepos?: boolean;
 }
 
 export interface RunningServer {
@@ -86,6 +92,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     },
     dataDir,
     buildsQueued: new Signal(),
+    allowLocalRepos: options.allowLocalRepos ?? false,
   };
   const internalToken = `slw_internal_${randomBytes(32).toString('base64url')}`;
   deps.internalTokenHash = hashToken(internalToken);
@@ -140,6 +147,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
         workDir,
         sandbox,
         hiddenPaths: [dataDir],
+        allowLocalRepos: options.allowLocalRepos ?? false,
         log: (line) => logger.info({ runner: 'internal' }, line),
       });
     }

@@ -16,6 +16,7 @@ export interface RunnerCommandOptions {
   name?: string | undefined;
   workDir?: string | undefined;
   unsafeBuilds?: boolean | undefined;
+  allowLocalRepos?: boolean | undefined;
 }
 
 /**
@@ -63,6 +64,7 @@ export const runner: Command<RunnerCommandOptions> = async (options, ctx) => {
     ...(options.name !== undefined ? { name: options.name } : {}),
     workDir,
     sandbox,
+    allowLocalRepos: options.allowLocalRepos === true,
     log: (line) => ctx.out.note(`${new Date().toISOString()} ${line}`),
   });
   ctx.out.note(`Runner ${started.name} is building for ${url} (${concurrency} at a time). Ctrl-C stops it.`);

@@ -11,6 +11,7 @@ export interface ServerCommandOptions {
   baseDomain?: string | undefined;
   logLevel?: string | undefined;
   unsafeBuilds?: boolean | undefined;
+  allowLocalRepos?: boolean | undefined;
   json?: boolean | undefined;
 }
 
@@ -34,6 +35,7 @@ export const server: Command<ServerCommandOptions> = async (options, ctx) => {
     serverOptions.unsafeBuilds = true;
     ctx.out.warn('--unsafe-builds: builds run WITHOUT a sandbox; a build can read the data directory, the database and this server\'s environment');
   }
+  if (options.allowLocalRepos) serverOptions.allowLocalRepos = true;
   const running = await startServer(serverOptions);
   // The server reports an admin token only when it made one on this start, or was given one.
   const newToken = running.adminToken !== undefined && running.adminToken !== givenToken ? running.adminToken : undefined;
