@@ -13,6 +13,9 @@ export interface Database {
     webhook_secret: string | null;
     /** Sealed JSON of RepoCredentials. */
     repo_credentials: string | null;
+    deleted_at: string | null;
+    deleted_name: string | null;
+    purged_at: string | null;
   };
   tokens: {
     id: string;
@@ -116,6 +119,8 @@ export interface Database {
     author: string | null;
     message: string | null;
     log_seq: number;
+    retry_number: number;
+    retry_of: string | null;
   };
   build_logs: { build_id: string; seq: number; at: string; stream: string; text: string };
   webhook_deliveries: {
