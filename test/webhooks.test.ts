@@ -835,7 +835,7 @@ for (const backend of backends) {
 
         // What a server that acked these and died before recording them leaves behind.
         const [c1, c2, c3, c4] = [commit(), commit(), commit(), commit()];
-        const store: Store = await openStore(url);
+        const store: Store = await openStore(url, { secretKey: TEST_SECRET_KEY });
         try {
           await store.insertWebhookDeliveries([queuedPush(gone.id, 'd-gone', { after: c1 })]);
           await store.insertWebhookDeliveries([queuedPush(kept.id, 'd-1', { after: c2 })]);
@@ -884,7 +884,7 @@ for (const backend of backends) {
         const replica = await startReplica(url);
         const project = await replica.client.createProject('stuck', { repo: 'https://github.com/acme/stuck', webhookSecret: 'whsec-stuck-1234' });
         await replica.dispose();
-        const store: Store = await openStore(url);
+        const store: Store = await openStore(url, { secretKey: TEST_SECRET_KEY });
         const dataDir = await mkdtemp(join(tmpdir(), 'slipway-queue-'));
         const after = commit();
         // A push no code path can record (its updates are not a list): a TypeError, not a SlipwayError.
@@ -927,7 +927,7 @@ for (const backend of backends) {
         const replica = await startReplica(url);
         try {
           const project = await replica.client.createProject('polled', { repo: 'https://github.com/acme/polled', webhookSecret: 'whsec-polled-1234' });
-          const other: Store = await openStore(url);
+          const other: Store = await openStore(url, { secretKey: TEST_SECRET_KEY });
           const after = commit();
           try {
             await other.insertWebhookDeliveries([queuedPush(project.id, 'd-elsewhere', { after })]);
