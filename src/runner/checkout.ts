@@ -8,8 +8,8 @@ const exec = promisify(execFile);
 export interface CheckoutOptions {
   /** Repository to fetch from: a URL or a local path. */
   url: string;
-  /** Extra HTTP header for Slipway's own repository (`Authorization: Bearer …`); kept out of argv. */
-  authHeader?: string | undefined;
+  /** Extra HTTP headers for Slipway's own repository (`Authorization: Bearer …`, `Slipway-Lease: …`); kept out of argv. */
+  authHeader?: string | readonly string[] | undefined;
   commit: string;
   /** The ref that pointed at the commit, fetched when the server refuses a fetch by commit id. */
   ref: string;
@@ -42,9 +42,12 @@ export async function checkoutCommit(options: CheckoutOptions): Promise<CheckedO
   if (!options.ref.startsWith('refs/')) throw new BuildFailure(`invalid ref "${options.ref}"`);
   await mkdir(options.workTree, { recursive: true });
   const git = (args: string[], extraEnv: Record<string, string> = {}) => runGit(['--git-dir', options.gitDir, ...args], extraEnv, options.signal);
-  const auth: Record<string, string> = options.authHeader
-    ? { GIT_CONFIG_COUNT: '1', GIT_CONFIG_KEY_0: 'http.extraHeader', GIT_CONFIG_VALUE_0: options.authHeader }
-    : {};
+  const headers = options.authHeader === undefined ? [] : typeof options.authHeader === 'string' ? [options.authHeader] : options.authHeader;
+  const auth: Record<string, string> = headers.length > 0 ? { GIT_CONFIG_COUNT: String(headers.length) } : {};
+  headers.forEach((header, i) => {
+    auth[`GIT_CONFIG_KEY_${i}`] = 'http.extraHeader';
+    auth[`GIT_CONFIG_VALUE_${i}`] = header;
+  });
 
   await runGit(['init', '-q', '--bare', options.gitDir], {}, options.signal);
   try {
