@@ -336,7 +336,6 @@ describe('edge serving files', () => {
       ['/', '<h1>home</h1>'],
       ['/index.html', '<h1>home</h1>'],
       ['/docs/', 'docs'],
-      ['/docs', 'docs'],
       ['/about', 'about'],
       ['/about.html?x=1', 'about'],
       ['/app.js?v=123#frag', 'console.log(1)'],
@@ -351,6 +350,10 @@ describe('edge serving files', () => {
     assert.equal(missing.status, 404);
     assert.match(missing.text, /no file at \/nope/);
     assert.equal((await f.fetch(host, '/about/')).status, 404);
+    // A directory without its slash redirects to it, so the page's relative links resolve.
+    const docs = await f.fetch(host, '/docs?x=1');
+    assert.equal(docs.status, 301);
+    assert.equal(docs.headers.location, '/docs/?x=1');
   });
 
   it('sends content types from the extension, with a charset for text, and nosniff', async () => {

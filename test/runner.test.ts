@@ -153,6 +153,7 @@ describe('build runner against a real server', () => {
     deployerToken = (await t.client.createToken({ name: 'dev', role: 'deployer' })).secret;
     runner = startRunner({
       serverUrl: `http://127.0.0.1:${t.server.port}`,
+      allowLocalRepos: true,
       token: runnerToken,
       name: 'test-runner',
       concurrency: 2,
@@ -404,7 +405,7 @@ describe('build runner against a real server', () => {
       assert.equal(await run(['runner'], deployer), 6, 'a deployer token does not run builds');
       assert.match(deployer.stderr(), /runner token.*--role runner/);
       const good = createMemoryContext({ SLIPWAY_URL: `http://127.0.0.1:${t.server.port}`, SLIPWAY_TOKEN: runnerToken, XDG_CONFIG_HOME: base });
-      assert.equal(await run(['runner', '--name', 'cli-runner', '--work-dir', join(base, 'cli-builds')], good), 0);
+      assert.equal(await run(['runner', '--name', 'cli-runner', '--work-dir', join(base, 'cli-builds'), '--allow-local-repos'], good), 0);
       assert.match(good.stderr(), /Runner cli-runner is building for/);
     });
   });
@@ -438,6 +439,7 @@ describe('stopping a runner', () => {
     await t.client.createProject('slow', { repo: dir });
     const runner = startRunner({
       serverUrl: `http://127.0.0.1:${t.server.port}`,
+      allowLocalRepos: true,
       token: (await t.client.createToken({ name: 'runner', role: 'runner' })).secret,
       pollMs: 100,
       heartbeatMs: 200,

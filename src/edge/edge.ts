@@ -5,6 +5,7 @@ import { pipeline } from 'node:stream/promises';
 import { Counter } from 'prom-client';
 import type { Registry } from 'prom-client';
 import type { Blobs } from '../blobs/blobs.ts';
+import { ErrorCode, SlipwayError } from '../core/errors.ts';
 import { parseEdgeHost } from '../core/urls.ts';
 import type { UrlConfig } from '../core/urls.ts';
 import type { DomainRow, Store } from '../store/store.ts';
@@ -14,6 +15,9 @@ import { FreshLookup } from './fresh-lookup.ts';
 import type { FileCacheOptions } from './file-cache.ts';
 import { CACHE_CONTROL, CacheMode, ManifestCache } from './manifest-cache.ts';
 import type { EdgeDeployment, EdgeFile } from './manifest-cache.ts';
+import { directoryRedirect } from './directory-redirect.ts';
+import { describeMissingEnvironment, describeRetiredDomain, findMissingEnvironment } from './missing-environment.ts';
+import type { MissingEnvironment } from './missing-environment.ts';
 import { edgePage } from './pages.ts';
 import { parseRange } from './range.ts';
 import { parseRequestPath, resolveFile } from './request-path.ts';
@@ -62,6 +66,8 @@ interface DomainRoute {
 interface DomainTarget {
   domain: DomainRow | undefined;
   deploymentId: string | null | undefined;
+  /** When the domain's environment was retired: it then serves nothing, like its own host. */
+  retiredAt: string | null | undefined;
 }
 
 const CONTROL: HostRoute = { kind: 'control' };
@@ -85,9 +91,9 @@ export function createEdge(deps: EdgeDeps): Edge {
   const livePointers = new FreshLookup((route: EnvironmentRoute) => store.findLiveDeploymentId(route.project, route.environment));
   const domainTargets = new FreshLookup(async (route: DomainRoute): Promise<DomainTarget> => {
     const domain = await store.findDomain(route.hostname);
-    if (domain === undefined) return { domain, deploymentId: undefined };
+    if (domain === undefined) return { domain, deploymentId: undefined, retiredAt: undefined };
     const environment = await store.findEnvironment(domain.projectId, domain.environment);
-    return { domain, deploymentId: environment?.deploymentId };
+    return { domain, deploymentId: environment?.deploymentId, retiredAt: environment?.retiredAt };
   });
 
   function routeOf(hostHeader: string | undefined): HostRoute {
@@ -184,6 +190,10 @@ export function createEdge(deps: EdgeDeps): Edge {
       }
     } else if (target?.domain !== undefined) {
       const id = target.deploymentId;
+      if (typeof target.retiredAt === 'string') {
+        sendPage(res, 404, 'Not found', describeRetiredDomain(route.hostname, target.domain.environment, target.retiredAt));
+        return true;
+      }
       if (typeof id !== 'string') {
         sendPage(res, 404, 'Not found', `Environment "${target.domain.environment}" of ${route.hostname} has no deployment yet.`);
         return true;
@@ -200,19 +210,22 @@ export function createEdge(deps: EdgeDeps): Edge {
   }
 
   async function sendMissingEnvironment(res: ServerResponse, project: string, environment: string, id: null | undefined): Promise<void> {
-    if (id === null) {
-      sendPage(res, 404, 'Not found', `Environment "${environment}" of project "${project}" has no deployment yet.`);
-    } else if ((await store.findProjectByName(project)) === undefined) {
-      sendPage(res, 404, 'Not found', `There is no project "${project}".`);
-    } else {
-      sendPage(res, 404, 'Not found', `Project "${project}" has no environment "${environment}".`);
-    }
+    const missing: MissingEnvironment = id === null ? { kind: 'no-deployment' } : await findMissingEnvironment(store, project, environment);
+    sendPage(res, 404, 'Not found', describeMissingEnvironment(project, environment, missing));
   }
 
   /** Answers from a loaded deployment; returns a promise only when the body is not in memory. */
   function serveDeployment(req: IncomingMessage, res: ServerResponse, deployment: EdgeDeployment, path: string, mode: CacheMode): Promise<void> | undefined {
     const file = resolveFile(deployment.files, path);
-    if (file !== undefined) return serveFile(req, res, file, mode);
+    if (file !== undefined) {
+      // A directory's index.html named without the trailing slash: redirect, so relative links work.
+      const location = file.path === path ? undefined : directoryRedirect(deployment.files, path, req.url ?? '/');
+      if (location !== undefined) {
+        sendRedirect(res, location, mode);
+        return undefined;
+      }
+      return serveFile(req, res, file, mode);
+    }
     if (deployment.spa && deployment.index !== undefined) return serveFile(req, res, deployment.index, mode);
     if (deployment.notFound !== undefined) return serveNotFoundFile(req, res, deployment.notFound);
     sendPage(res, 404, 'Not found', `There is no file at /${path} in deployment ${deployment.id}.`);
@@ -262,8 +275,12 @@ export function createEdge(deps: EdgeDeps): Edge {
     if (!bodies.isCacheable(file.size)) return streamBody(res, file, status, headers, start, end);
     const body = bodies.peek(file.sha256);
     if (body === undefined) {
-      return bodies.load(file.sha256).then((loaded) => writeBody(res, status, headers, loaded, start, end, file.size));
+      return bodies.load(file.sha256).then((loaded) => {
+        checkSize(file, loaded.byteLength);
+        writeBody(res, status, headers, loaded, start, end, file.size);
+      });
     }
+    checkSize(file, body.byteLength);
     writeBody(res, status, headers, body, start, end, file.size);
     return undefined;
   }
@@ -275,6 +292,8 @@ export function createEdge(deps: EdgeDeps): Edge {
   }
 
   async function streamBody(res: ServerResponse, file: EdgeFile, status: number, headers: string[], start: number, end: number): Promise<void> {
+    // Content-Length comes from the manifest: it is sent only once the blob is known to have exactly that many bytes.
+    if (!file.sizeChecked) checkSize(file, await blobs.size(file.sha256));
     const body = blobs.stream(file.sha256, start === 0 && end === file.size - 1 ? undefined : { start, end });
     // Wait for the first bytes before committing to a status: a missing blob still gets a 502.
     await whenReadable(body);
@@ -286,6 +305,29 @@ export function createEdge(deps: EdgeDeps): Edge {
       // A client that goes away mid-body is not a failure of the edge; a blob that breaks is.
       if (body.errored !== null || !res.destroyed) throw err;
     }
+  }
+
+  /**
+   * A manifest's declared size is a claim: a body of another length under `Content-Length:
+   * <declared>` would cut the response short or run into the next one on a keep-alive
+   * connection. A mismatch (a deployment finalized before sizes were checked) is a 502.
+   */
+  function checkSize(file: EdgeFile, actual: number | undefined): void {
+    if (actual === file.size) {
+      file.sizeChecked = true;
+      return;
+    }
+    throw new SlipwayError(ErrorCode.BLOB_SIZE_MISMATCH, `${file.path} is declared as ${file.size} bytes but its blob has ${actual ?? 'no'} bytes`, {
+      path: file.path,
+      declared: file.size,
+      actual: actual ?? null,
+    });
+  }
+
+  function sendRedirect(res: ServerResponse, location: string, mode: CacheMode): void {
+    res.writeHead(301, ['Location', location, 'Content-Length', '0', 'Cache-Control', CACHE_CONTROL[mode]]);
+    res.end();
+    countStatus(301);
   }
 
   function sendPage(res: ServerResponse, status: number, title: string, message: string, extra: readonly string[] = []): void {

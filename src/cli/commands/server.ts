@@ -12,6 +12,7 @@ export interface ServerCommandOptions {
   logLevel?: string | undefined;
   publicUrl?: string[] | undefined;
   maxConnections?: string | undefined;
+  allowLocalRepos?: boolean | undefined;
   json?: boolean | undefined;
 }
 
@@ -33,6 +34,7 @@ export const server: Command<ServerCommandOptions> = async (options, ctx) => {
   if (options.logLevel !== undefined) serverOptions.logLevel = options.logLevel;
   if (options.publicUrl !== undefined && options.publicUrl.length > 0) serverOptions.publicUrls = options.publicUrl.map(parsePublicUrl);
   if (options.maxConnections !== undefined) serverOptions.maxConnections = parseMaxConnections(options.maxConnections);
+  if (options.allowLocalRepos) serverOptions.allowLocalRepos = true;
   const running = await startServer(serverOptions);
   // The server reports an admin token only when it made one on this start, or was given one.
   const newToken = running.adminToken !== undefined && running.adminToken !== givenToken ? running.adminToken : undefined;

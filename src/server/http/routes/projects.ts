@@ -115,6 +115,7 @@ export function projectRoutes({ deps }: HttpContext): RouteSpec[] {
       summary: 'Upload one file body (application/octet-stream); stored only if it hashes to the digest',
       role: 'deployer',
       runner: true,
+      accepts: ['application/octet-stream'],
       response: BlobStored,
       handler: async (request, reply, actor) => {
         const { digest } = request.params as Params;
@@ -130,6 +131,7 @@ export function projectRoutes({ deps }: HttpContext): RouteSpec[] {
         'Upload many small file bodies in one multipart/form-data request, one file part per blob named by its sha256 (at most 1,000 blobs, 64 MB); all are stored or none',
       role: 'deployer',
       runner: true,
+      accepts: ['multipart/form-data'],
       response: z.object({ blobs: z.array(BlobStored) }),
       handler: async (request, reply, actor) => {
         const blobs = await putBlobs(deps, actor, blobBatch(request, deps.limits.maxBlobBytes), leaseOf(request));
