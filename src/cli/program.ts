@@ -12,6 +12,8 @@ import { lock, unlock } from './commands/lock.ts';
 import { login, whoami } from './commands/login.ts';
 import { logs } from './commands/logs.ts';
 import { createProject, listProjects } from './commands/projects.ts';
+import { deleteProject } from './commands/projects-delete.ts';
+import { retryBuild } from './commands/builds-retry.ts';
 import { promote } from './commands/promote.ts';
 import { releases } from './commands/releases.ts';
 import { rollback } from './commands/rollback.ts';
@@ -87,7 +89,7 @@ export async function run(argv: readonly string[], ctx: Context): Promise<ExitCo
 
   program.command('whoami').description('show the token in use').addOption(json()).action(opts(whoami));
 
-  const projects = program.command('projects').description('list projects (or: projects create <name>)').addOption(json()).action(opts(listProjects));
+  const projects = program.command('projects').description('list projects (or: projects create <name>, projects delete <name>)').addOption(json()).action(opts(listProjects));
   projects
     .command('create')
     .description('create a project')
@@ -96,6 +98,13 @@ export async function run(argv: readonly string[], ctx: Context): Promise<ExitCo
     .option('--webhook-secret <secret>', 'shared secret that signs its webhook deliveries')
     .addOption(json())
     .action(withArg('name', createProject));
+  projects
+    .command('delete')
+    .description('delete a project (admin): its URLs and domains stop being served, the name is free again')
+    .argument('<name>')
+    .option('--confirm <name>', "the project's name again (deleting cannot be undone)")
+    .addOption(json())
+    .action(withArg('name', deleteProject));
 
   program
     .command('git-remote')
@@ -119,6 +128,12 @@ export async function run(argv: readonly string[], ctx: Context): Promise<ExitCo
     .addOption(project())
     .addOption(json())
     .action(withArg('id', cancelBuild));
+  builds
+    .command('retry')
+    .description("build a failed or canceled build's commit again, as a new build")
+    .argument('<id>', 'build id (bld-…)')
+    .addOption(json())
+    .action(withArg('id', retryBuild));
 
   program
     .command('deliveries')

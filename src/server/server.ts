@@ -16,6 +16,7 @@ import { createMetrics } from './metrics.ts';
 import type { ServiceDeps } from './services/deps.ts';
 import { reapBuilds } from './services/builds.ts';
 import { expireUploads } from './services/deployments.ts';
+import { purgeDeletedProjects, removeDeletedRepositories } from './services/project-deletion.ts';
 import { Signal } from './services/signal.ts';
 import { ensureAdminToken, hashToken } from './services/tokens.ts';
 import { createDeliveryQueue } from './webhooks/delivery-queue.ts';
@@ -127,6 +128,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   deps.internalTokenHash = hashToken(internalToken);
   const metrics = createMetrics();
   const edge = createEdge({ store, blobs: deps.blobs, urls, registry: metrics.registry, log: logger });
+  deps.forgetProject = (projectId) => edge.forgetProject(projectId);
   const isControlHost = controlHostMatcher(controlHosts, listenHost);
   const timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
   // Fastify applies its own timeout options only to a server it creates, so they are set here.
@@ -160,6 +162,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   try {
     const adminToken = await ensureAdminToken(deps, options.adminToken ?? process.env.SLIPWAY_ADMIN_TOKEN);
     // Webhook pushes are recorded from a queue after the ack; its worker starts once the server listens.
+    await removeDeletedRepositories(deps);
     const deliveries = createDeliveryQueue(deps, logger);
     const app = await buildApp({ deps, metrics, logger, serverFactory, deliveries });
     await app.listen({ port: options.port ?? 7070, host: listenHost });
@@ -176,6 +179,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     reaper.unref();
     // Deliveries queued before this start (a crash, a restart) are processed first.
     deliveries.start();
+    // Deletions whose clean-up (repository, unshared blobs) a crash or a failure cut short.
+    const purging = purgeDeletedProjects(deps).catch((err: unknown) => logger.error({ err }, 'finishing project deletions failed'));
     const runners = options.runners ?? 1;
     const runner =
       runners > 0
@@ -202,6 +207,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
         await app.close();
         // After the last ack, before the store: the delivery in flight finishes, nothing new starts.
         await deliveries.stop();
+        await purging;
         await blobs.flush();
         await store.close();
       },
