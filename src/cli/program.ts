@@ -75,6 +75,7 @@ export async function run(argv: readonly string[], ctx: Context): Promise<ExitCo
     )
     .option('--max-connections <n>', 'open connections at most', '10000')
     .option('--log-level <level>', 'log level')
+    .option('--unsafe-builds', 'run builds without the bubblewrap sandbox (they can read the data directory and the server\'s environment)')
     .option('--allow-local-repos', 'let projects build from local paths, file:// and loopback or private hosts (tests, single-user setups)')
     .addOption(json())
     .action(opts(server));
@@ -161,6 +162,7 @@ export async function run(argv: readonly string[], ctx: Context): Promise<ExitCo
     .option('--concurrency <n>', 'builds at once', '1')
     .option('--name <name>', 'how the server knows this runner (default: <hostname>-<pid>)')
     .option('--work-dir <dir>', 'where builds get their temp dirs (default: the OS temp dir)')
+    .option('--unsafe-builds', 'run builds without the bubblewrap sandbox, as this user (otherwise: refuse to start without it)')
     .option('--allow-local-repos', 'fetch repositories on local paths, file:// and loopback or private hosts too')
     .action(opts(runner));
 

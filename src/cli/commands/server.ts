@@ -12,6 +12,7 @@ export interface ServerCommandOptions {
   logLevel?: string | undefined;
   publicUrl?: string[] | undefined;
   maxConnections?: string | undefined;
+  unsafeBuilds?: boolean | undefined;
   allowLocalRepos?: boolean | undefined;
   json?: boolean | undefined;
 }
@@ -34,6 +35,10 @@ export const server: Command<ServerCommandOptions> = async (options, ctx) => {
   if (options.logLevel !== undefined) serverOptions.logLevel = options.logLevel;
   if (options.publicUrl !== undefined && options.publicUrl.length > 0) serverOptions.publicUrls = options.publicUrl.map(parsePublicUrl);
   if (options.maxConnections !== undefined) serverOptions.maxConnections = parseMaxConnections(options.maxConnections);
+  if (options.unsafeBuilds) {
+    serverOptions.unsafeBuilds = true;
+    ctx.out.warn('--unsafe-builds: builds run WITHOUT a sandbox; a build can read the data directory, the database and this server\'s environment');
+  }
   if (options.allowLocalRepos) serverOptions.allowLocalRepos = true;
   const running = await startServer(serverOptions);
   // The server reports an admin token only when it made one on this start, or was given one.
