@@ -50,14 +50,14 @@ function assertNoSecret(text: string, where: string): void {
   for (const secret of [TOKEN, WEBHOOK_SECRET, 'RepoToken4242', 'Webhook-Secret']) assert.ok(!text.includes(secret), `${where} contains ${secret}`);
 }
 
-/** A GitHub ping signed with `secret`, addressed to one project. */
-async function ping(server: RunningServer, project: string, secret: string): Promise<number> {
-  const body = JSON.stringify({ zen: 'Keep it logically awesome.', hook_id: 7 });
+/** A GitHub delivery signed with `secret`, addressed to one project; answers the status. */
+async function github(server: RunningServer, project: string, secret: string, event: string, payload: unknown): Promise<number> {
+  const body = JSON.stringify(payload);
   const res = await fetch(`http://127.0.0.1:${server.port}/hooks/github?project=${project}`, {
     method: 'POST',
     headers: {
       'content-type': 'application/json',
-      'x-github-event': 'ping',
+      'x-github-event': event,
       'x-github-delivery': randomUUID(),
       'x-hub-signature-256': `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`,
     },
@@ -66,6 +66,8 @@ async function ping(server: RunningServer, project: string, secret: string): Pro
   await res.arrayBuffer();
   return res.status;
 }
+
+const ping = (server: RunningServer, project: string, secret: string) => github(server, project, secret, 'ping', { zen: 'Keep it logically awesome.', hook_id: 7 });
 
 interface Instance {
   server: RunningServer;
@@ -168,6 +170,26 @@ for (const backend of backends) {
       const raw = await rawDatabase(backend.name, db.url);
       assertNoSecret(raw, 'the database');
       assert.ok(!raw.includes(newToken) && !raw.includes('Rotated-5555'), 'the new secrets are sealed too');
+    });
+
+    test('the credentials reach only the runner that claims a build of that repository, as a header', async () => {
+      const { client } = instance!;
+      const token = 'ghp_CredsForTheRunner999';
+      await client.createProject('creds', { repo: `https://ci:${token}@github.com/acme/creds.git`, webhookSecret: 'whsec-creds-12345' });
+      const push = {
+        ref: 'refs/heads/main',
+        before: '0'.repeat(40),
+        after: 'c'.repeat(40),
+        repository: { full_name: 'acme/creds', clone_url: 'https://github.com/acme/creds.git', html_url: 'https://github.com/acme/creds' },
+      };
+      assert.equal(await github(instance!.server, 'creds', 'whsec-creds-12345', 'push', push), 202);
+      const runner = instance!.as((await client.createToken({ name: 'runner', role: 'runner' })).secret);
+      const claimed = await runner.claimBuild({ runner: 'r-creds', leaseSeconds: 60, waitSeconds: 10 });
+      assert.equal(claimed?.gitUrl, 'https://github.com/acme/creds');
+      assert.equal(claimed?.gitAuthorization, `Basic ${Buffer.from(`ci:${token}`).toString('base64')}`);
+      const visible = JSON.stringify([await instance!.as(viewer).listBuilds('creds'), await instance!.as(viewer).listDeliveries('creds')]);
+      assert.ok(!visible.includes(token) && !visible.includes(Buffer.from(`ci:${token}`).toString('base64')));
+      assert.ok(!(await rawDatabase(backend.name, db.url)).includes(token));
     });
 
     test('a different key is refused at start (SECRET_KEY_MISMATCH), before anything is served', async () => {
