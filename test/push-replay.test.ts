@@ -12,7 +12,8 @@ import { sql } from 'kysely';
 import type { Clock } from '../src/core/clock.ts';
 import type { Delivery } from '../src/protocol/api.ts';
 import type { SlipwayClient } from '../src/protocol/client.ts';
-import { ZERO_SHA } from '../src/server/services/pushes.ts';
+import { alignWithRepository } from '../src/server/git/reconcile.ts';
+import { recordPush, ZERO_SHA } from '../src/server/services/pushes.ts';
 import { signHex, signStandardWebhook } from '../src/server/webhooks/signatures.ts';
 import { migrate } from '../src/store/migrate.ts';
 import { rejectsWithCode } from './support/assert.ts';
@@ -91,6 +92,13 @@ function gitlabPush(name: string, before: string, after: string) {
     project: { path_with_namespace: `acme/${name}`, git_http_url: `https://gitlab.example.com/acme/${name}.git`, web_url: `https://gitlab.example.com/acme/${name}` },
     commits: after === ZERO_SHA ? [] : [{ id: after, message: 'Update', author: { name: 'Jordi' } }],
   };
+}
+
+/** A new bare repository at `path`, and git run in it (commits made with `commit-tree`, no work tree). */
+async function bareRepo(path: string): Promise<(...args: string[]) => Promise<string>> {
+  await run('git', ['init', '--quiet', '--bare', path]);
+  const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', GIT_CONFIG_NOSYSTEM: '1', GIT_AUTHOR_NAME: 'Ada', GIT_AUTHOR_EMAIL: 'a@example.com', GIT_COMMITTER_NAME: 'Ada', GIT_COMMITTER_EMAIL: 'a@example.com' };
+  return async (...args: string[]) => (await run('git', ['--git-dir', path, ...args], { env })).stdout.trim();
 }
 
 function movableClock(): Clock & { advance(ms: number): void } {
@@ -236,14 +244,7 @@ for (const backend of backends) {
       const ghost = await send({ ref: 'ghost', before: ZERO_SHA, after: commit() });
       assert.equal(ghost.status, 404, JSON.stringify(ghost.body));
       assert.equal(ghost.body.error?.code, 'COMMIT_NOT_FOUND');
-      const repo = join(t.dataDir, 'repos', 'own.git');
-      const git = async (...args: string[]) =>
-        (
-          await run('git', ['--git-dir', repo, ...args], {
-            env: { PATH: process.env.PATH ?? '/usr/bin:/bin', GIT_CONFIG_NOSYSTEM: '1', GIT_AUTHOR_NAME: 'Ada', GIT_AUTHOR_EMAIL: 'a@example.com', GIT_COMMITTER_NAME: 'Ada', GIT_COMMITTER_EMAIL: 'a@example.com' },
-          })
-        ).stdout.trim();
-      await run('git', ['init', '--quiet', '--bare', repo]);
+      const git = await bareRepo(join(t.dataDir, 'repos', 'own.git'));
       const tree = await git('hash-object', '-w', '-t', 'tree', '/dev/null');
       const real = await git('commit-tree', tree, '-m', 'first');
       // An unknown id, and one the repository has but as a tree: neither is a commit to build.
@@ -268,13 +269,45 @@ for (const backend of backends) {
       assert.equal((await t.client.listBuilds('own')).builds.length, 1);
     });
 
+    test('own git: a hook a missed one left behind moves forward; a hook arriving after a later push is stale', async () => {
+      await t.client.createProject('late');
+      const { deps } = t.server;
+      const project = await deps.store.findProjectByName('late');
+      assert.ok(project);
+      const repo = join(t.dataDir, 'repos', 'late.git');
+      const git = await bareRepo(repo);
+      const tree = await git('hash-object', '-w', '-t', 'tree', '/dev/null');
+      const c1 = await git('commit-tree', tree, '-m', 'one');
+      const c2 = await git('commit-tree', tree, '-p', c1, '-m', 'two');
+      const c3 = await git('commit-tree', tree, '-p', c2, '-m', 'three');
+      await git('update-ref', 'refs/heads/main', c3);
+      await deps.store.moveBranch(project.id, 'main', ZERO_SHA, c1, new Date().toISOString());
+      const pusher = { id: 'tok-pat', name: 'pat', role: 'deployer' as const, trigger: 'user' as const };
+      const hook = async (before: string, after: string) => {
+        const updates = await alignWithRepository(deps, project.id, repo, [{ ref: 'refs/heads/main', before, after }]);
+        return { updates, result: await recordPush(deps, pusher, 'late', { updates, trigger: 'git-push', sourceUrl: null }) };
+      };
+      // The hook of c1 → c2 never arrived; that of c2 → c3 does, and the repository is at c3.
+      const forward = await hook(c2, c3);
+      assert.equal(forward.updates[0]?.before, c1, 'it moves from the recorded head');
+      assert.deepEqual(forward.result.stale, []);
+      assert.equal((await deps.store.findBranch(project.id, 'main'))?.head, c3);
+      // The lost hook turns up late: the repository moved past c2, so it moves nothing back.
+      const late = await hook(c1, c2);
+      assert.equal(late.result.stale.length, 1);
+      assert.deepEqual(late.result.builds, []);
+      assert.equal((await deps.store.findBranch(project.id, 'main'))?.head, c3);
+    });
+
     test('a lock belongs to the token that took it, not to its name', async () => {
       await t.client.createProject('locks');
       const impostor = t.clientWith((await t.client.createToken({ name: 'admin', role: 'deployer' })).secret);
       await t.client.lock('locks', 'production', { reason: 'release freeze' });
       await rejectsWithCode(impostor.unlock('locks', 'production', {}), 'ENVIRONMENT_LOCKED');
       await rejectsWithCode(impostor.unlock('locks', 'production', { force: true, reason: 'it is mine' }), 'FORBIDDEN');
-      assert.equal((await t.client.getEnvironment('locks', 'production')).lock?.by, 'admin');
+      const held = (await t.client.getEnvironment('locks', 'production')).lock;
+      assert.equal(held?.by, 'admin');
+      assert.equal(held?.byId, (await t.client.whoami()).token.id, 'the lock names the token that holds it');
       await t.client.unlock('locks', 'production', {});
 
       // Two deployers with the same name: only the one that locked unlocks without break-glass.
