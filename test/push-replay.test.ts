@@ -11,6 +11,7 @@ import { promisify } from 'node:util';
 import { sql } from 'kysely';
 import type { Clock } from '../src/core/clock.ts';
 import type { Delivery } from '../src/protocol/api.ts';
+import { LEASE_HEADER } from '../src/protocol/builds.ts';
 import type { SlipwayClient } from '../src/protocol/client.ts';
 import { alignWithRepository } from '../src/server/git/reconcile.ts';
 import { recordPush, ZERO_SHA } from '../src/server/services/pushes.ts';
@@ -116,17 +117,24 @@ for (const backend of backends) {
     });
     after(() => t.dispose());
 
+    /** The API as a runner token. */
+    let runner: SlipwayClient;
+    before(async () => {
+      runner = t.clientWith((await t.client.createToken({ name: 'runner', role: 'runner' })).secret);
+    });
+
     /** Plays the runner: claims the one queued build, which must be of `sha`, and succeeds it with a deployment of `body`. */
     async function buildSucceeds(project: string, sha: string, body: string): Promise<string> {
-      const claimed = await t.client.claimBuild({ runner: 'r1', leaseSeconds: 60 });
+      const claimed = await runner.claimBuild({ runner: 'r1', leaseSeconds: 60 });
       assert.ok(claimed, `a build of ${sha} was queued`);
       assert.equal(claimed.build.commit, sha);
-      const deployment = await deployFiles(t.client, project, { 'index.html': body });
-      await t.client.completeBuild(claimed.build.id, { runner: 'r1', state: 'succeeded', deployment: deployment.id, report: {} });
+      const as = runner.withHeaders({ [LEASE_HEADER]: claimed.lease });
+      const deployment = await deployFiles(as, project, { 'index.html': body });
+      await as.completeBuild(claimed.build.id, { runner: 'r1', state: 'succeeded', deployment: deployment.id, report: {} });
       return deployment.id;
     }
 
-    const nothingQueued = async () => assert.equal(await t.client.claimBuild({ runner: 'r1', leaseSeconds: 60 }), undefined, 'no build was queued');
+    const nothingQueued = async () => assert.equal(await runner.claimBuild({ runner: 'r1', leaseSeconds: 60 }), undefined, 'no build was queued');
 
     test('a captured GitHub body resent with a new delivery id is stale and moves nothing', async () => {
       const secret = `whsec-${randomBytes(12).toString('hex')}`;
