@@ -7,6 +7,7 @@ import { deploy } from './commands/deploy.ts';
 import { deployments } from './commands/deployments.ts';
 import { events } from './commands/events.ts';
 import { gitRemote } from './commands/git-remote.ts';
+import { link } from './commands/link.ts';
 import { lock, unlock } from './commands/lock.ts';
 import { login, whoami } from './commands/login.ts';
 import { logs } from './commands/logs.ts';
@@ -21,6 +22,7 @@ import { createToken, listTokens, revokeToken } from './commands/tokens.ts';
 import { execute } from './context.ts';
 import type { Command, Context } from './context.ts';
 import { ExitCode } from './exit-codes.ts';
+import { findLink } from './link.ts';
 
 const version = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -30,6 +32,8 @@ const version = (JSON.parse(readFileSync(new URL('../../package.json', import.me
  */
 export async function run(argv: readonly string[], ctx: Context): Promise<ExitCode> {
   let exitCode: ExitCode = ExitCode.OK;
+  // A usage error is found before any option is parsed; `--json` still gets its error as JSON.
+  const json = wantsJson(argv);
   const program = new Commander('slipway')
     .description('Slipway: immutable deployments, environments as pointers, instant rollback.')
     .version(version)
@@ -38,7 +42,10 @@ export async function run(argv: readonly string[], ctx: Context): Promise<ExitCo
     .configureOutput({
       writeOut: (text) => ctx.out.stdout.write(text),
       writeErr: (text) => ctx.out.stderr.write(text),
-      outputError: (text, write) => write(text.replace(/\n?$/, ' (USAGE)\n')),
+      outputError: (text, write) => {
+        write(text.replace(/\n?$/, ' (USAGE)\n'));
+        if (json) ctx.out.jsonError('USAGE', text.trim().replace(/^error: /, ''));
+      },
     });
 
   // Every action funnels through here: options of parent commands (a group's --json or
@@ -48,13 +55,22 @@ export async function run(argv: readonly string[], ctx: Context): Promise<ExitCo
     async (...params: unknown[]): Promise<void> => {
       const self = params[params.length - 1] as Commander;
       const args = self.processedArgs as string[];
-      exitCode = await execute(command, toOptions(self.optsWithGlobals(), args), ctx);
+      const options = self.optsWithGlobals();
+      // `--project` left out: the directory's link (`.slipway.json`) may name it.
+      const usesLink = self.options.some((o) => projectOptions.has(o)) && options.project === undefined && !ctx.env.SLIPWAY_PROJECT;
+      const context = usesLink ? { ...ctx, link: await findLink(ctx.cwd) } : ctx;
+      exitCode = await execute(command, toOptions(options, args), context);
     };
   const opts = <O>(command: Command<O>) => action(command, (o) => o as O);
   const withArg = <O>(name: string, command: Command<O>) => action(command, (o, args) => ({ ...o, [name]: args[0] }) as O);
 
-  const json = (): Option => new Option('--json', 'print the API answer as JSON');
-  const project = (): Option => new Option('-p, --project <name>', 'project (default: $SLIPWAY_PROJECT)');
+  const jsonOption = (): Option => new Option('--json', 'print the API answer as JSON (and errors as {"error":{"code","message"}})');
+  const projectOptions = new WeakSet<Option>();
+  const project = (): Option => {
+    const option = new Option('-p, --project <name>', 'project (default: $SLIPWAY_PROJECT, else the link in .slipway.json)');
+    projectOptions.add(option);
+    return option;
+  };
   const env = (): Option => new Option('-e, --env <environment>', 'environment');
 
   program
@@ -66,7 +82,7 @@ export async function run(argv: readonly string[], ctx: Context): Promise<ExitCo
     .option('--database-url <url>', 'PostgreSQL URL or SQLite path (default: $SLIPWAY_DATABASE_URL, else SQLite in --data)')
     .option('--base-domain <domain>', 'parent domain of edge URLs (default: localhost)')
     .option('--log-level <level>', 'log level')
-    .addOption(json())
+    .addOption(jsonOption())
     .action(opts(server));
 
   program
@@ -74,19 +90,27 @@ export async function run(argv: readonly string[], ctx: Context): Promise<ExitCo
     .description('check a token against a server and save both to the config file')
     .argument('<url>', 'server URL, e.g. http://localhost:7070')
     .option('--token <token>', 'API token (default: $SLIPWAY_TOKEN)')
-    .addOption(json())
+    .addOption(jsonOption())
     .action(withArg('url', login));
 
-  program.command('whoami').description('show the token in use').addOption(json()).action(opts(whoami));
+  program
+    .command('link')
+    .description('remember the project for this directory (.slipway.json), so --project can be left out here')
+    .option('-p, --project <name>', 'project to link this directory to')
+    .option('--unlink', 'remove the link in effect here')
+    .addOption(jsonOption())
+    .action(opts(link));
 
-  const projects = program.command('projects').description('list projects (or: projects create <name>)').addOption(json()).action(opts(listProjects));
+  program.command('whoami').description('show the token in use').addOption(jsonOption()).action(opts(whoami));
+
+  const projects = program.command('projects').description('list projects (or: projects create <name>)').addOption(jsonOption()).action(opts(listProjects));
   projects
     .command('create')
     .description('create a project')
     .argument('<name>')
     .option('--repo <url>', 'external git repository that push webhooks build from')
     .option('--webhook-secret <secret>', 'shared secret that signs its webhook deliveries')
-    .addOption(json())
+    .addOption(jsonOption())
     .action(withArg('name', createProject));
 
   program
@@ -94,7 +118,7 @@ export async function run(argv: readonly string[], ctx: Context): Promise<ExitCo
     .description("print the project's git URL (with your token as the password) for git remote add")
     .addOption(project())
     .option('--no-token', 'print the URL without the token')
-    .addOption(json())
+    .addOption(jsonOption())
     .action(opts(gitRemote));
 
   const builds = program
@@ -102,14 +126,14 @@ export async function run(argv: readonly string[], ctx: Context): Promise<ExitCo
     .description("list a project's builds, newest first (or: builds cancel <id>)")
     .addOption(project())
     .option('--limit <n>', 'how many')
-    .addOption(json())
+    .addOption(jsonOption())
     .action(opts(listBuilds));
   builds
     .command('cancel')
     .description("cancel a build: a queued one at once, a running one by killing its processes")
     .argument('<id>', 'build id (bld-…)')
     .addOption(project())
-    .addOption(json())
+    .addOption(jsonOption())
     .action(withArg('id', cancelBuild));
 
   program
@@ -117,7 +141,7 @@ export async function run(argv: readonly string[], ctx: Context): Promise<ExitCo
     .description("list a project's webhook deliveries, newest first: pending, done (with their builds) or failed")
     .addOption(project())
     .option('--limit <n>', 'how many')
-    .addOption(json())
+    .addOption(jsonOption())
     .action(opts(deliveries));
 
   program
@@ -127,7 +151,7 @@ export async function run(argv: readonly string[], ctx: Context): Promise<ExitCo
     .addOption(project())
     .option('-f, --follow', 'keep printing until the build ends; exit 8 unless it succeeded')
     .option('-t, --timestamps', 'prefix each line with its time (UTC)')
-    .addOption(json())
+    .addOption(jsonOption())
     .action(withArg('build', logs));
 
   program
@@ -147,7 +171,7 @@ export async function run(argv: readonly string[], ctx: Context): Promise<ExitCo
     .addOption(project())
     .option('--spa', 'serve index.html for paths that match no file')
     .option('-m, --message <text>', 'note recorded with the deployment')
-    .addOption(json())
+    .addOption(jsonOption())
     .action(withArg('dir', deploy));
 
   program
@@ -155,7 +179,7 @@ export async function run(argv: readonly string[], ctx: Context): Promise<ExitCo
     .description("list a project's deployments, newest first")
     .addOption(project())
     .option('--limit <n>', 'how many')
-    .addOption(json())
+    .addOption(jsonOption())
     .action(opts(deployments));
 
   program
@@ -163,7 +187,8 @@ export async function run(argv: readonly string[], ctx: Context): Promise<ExitCo
     .description('show where each environment points, its pin and lock, and the domains')
     .addOption(project())
     .addOption(env())
-    .addOption(json())
+    .option('--all', 'also list retired previews (their branch is gone; they serve nothing)')
+    .addOption(jsonOption())
     .action(opts(status));
 
   program
@@ -175,7 +200,7 @@ export async function run(argv: readonly string[], ctx: Context): Promise<ExitCo
     .option('--reason <text>', 'why (recorded in the audit log)')
     .option('--expect <vN>', 'fail with RELEASE_CONFLICT unless the current release is vN (v0: none yet)')
     .option('--force', 'admin break-glass past a lock (needs --reason)')
-    .addOption(json())
+    .addOption(jsonOption())
     .action(withArg('deployment', promote));
 
   program
@@ -187,16 +212,16 @@ export async function run(argv: readonly string[], ctx: Context): Promise<ExitCo
     .option('--reason <text>', 'why (recorded in the audit log)')
     .option('--expect <vN>', 'fail with RELEASE_CONFLICT unless the current release is vN')
     .option('--force', 'admin break-glass past a lock (needs --reason)')
-    .addOption(json())
+    .addOption(jsonOption())
     .action(opts(rollback));
 
   program
     .command('releases')
-    .description("list an environment's releases, newest first")
+    .description("list an environment's releases (without --env: every environment's), newest first")
     .addOption(project())
-    .addOption(env().makeOptionMandatory())
+    .addOption(env())
     .option('--limit <n>', 'how many')
-    .addOption(json())
+    .addOption(jsonOption())
     .action(opts(releases));
 
   program
@@ -207,7 +232,7 @@ export async function run(argv: readonly string[], ctx: Context): Promise<ExitCo
     .requiredOption('--reason <text>', 'why (shown to everyone blocked by it)')
     .option('--until <when>', 'a duration (2h, 30m) or an ISO time; default: until unlocked')
     .option('--force', "admin: replace someone else's lock (needs --reason)")
-    .addOption(json())
+    .addOption(jsonOption())
     .action(opts(lock));
 
   program
@@ -217,7 +242,7 @@ export async function run(argv: readonly string[], ctx: Context): Promise<ExitCo
     .addOption(env().makeOptionMandatory())
     .option('--reason <text>', 'why (recorded in the audit log)')
     .option('--force', "admin: remove someone else's lock (needs --reason)")
-    .addOption(json())
+    .addOption(jsonOption())
     .action(opts(unlock));
 
   program
@@ -227,24 +252,24 @@ export async function run(argv: readonly string[], ctx: Context): Promise<ExitCo
     .option('-e, --env <environment>', 'only this environment')
     .option('--limit <n>', 'how many (default 50)')
     .option('--before <id>', 'only events older than this id (paging)')
-    .addOption(json())
+    .addOption(jsonOption())
     .action(opts(events));
 
-  const tokens = program.command('tokens').description('list API tokens (or: tokens create, tokens revoke)').addOption(json()).action(opts(listTokens));
+  const tokens = program.command('tokens').description('list API tokens (or: tokens create, tokens revoke)').addOption(jsonOption()).action(opts(listTokens));
   tokens
     .command('create')
     .description('create a token and print its secret once')
     .requiredOption('--name <name>', 'who or what uses it')
     .addOption(new Option('--role <role>', 'what it may do').choices(['admin', 'deployer', 'viewer']).makeOptionMandatory())
-    .addOption(json())
+    .addOption(jsonOption())
     .action(opts(createToken));
-  tokens.command('revoke').description('revoke a token').argument('<id>').addOption(json()).action(withArg('id', revokeToken));
+  tokens.command('revoke').description('revoke a token').argument('<id>').addOption(jsonOption()).action(withArg('id', revokeToken));
 
   const domains = program
     .command('domains')
     .description("list a project's custom domains (or: domains add, domains remove)")
     .addOption(project())
-    .addOption(json())
+    .addOption(jsonOption())
     .action(opts(listDomains));
   domains
     .command('add')
@@ -252,14 +277,14 @@ export async function run(argv: readonly string[], ctx: Context): Promise<ExitCo
     .argument('<hostname>')
     .addOption(project())
     .addOption(env().makeOptionMandatory())
-    .addOption(json())
+    .addOption(jsonOption())
     .action(withArg('hostname', addDomain));
   domains
     .command('remove')
     .description('stop serving a hostname')
     .argument('<hostname>')
     .addOption(project())
-    .addOption(json())
+    .addOption(jsonOption())
     .action(withArg('hostname', removeDomain));
 
   try {
@@ -269,4 +294,10 @@ export async function run(argv: readonly string[], ctx: Context): Promise<ExitCo
     throw err;
   }
   return exitCode;
+}
+
+/** Whether `--json` is among the arguments (before a `--` that ends the options). */
+export function wantsJson(argv: readonly string[]): boolean {
+  const end = argv.indexOf('--');
+  return (end === -1 ? argv : argv.slice(0, end)).includes('--json');
 }
