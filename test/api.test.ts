@@ -184,8 +184,8 @@ for (const backend of backends) {
       assert.equal(misnamed.status, 400);
       assert.equal((misnamed.body as { error: { code: string } }).error.code, 'INVALID_REQUEST');
       assert.equal(await t.server.deps.blobs.has(sha256('named well')), false);
-      await rejectsWithCode(t.client.request('POST', '/api/v1/blobs', { body: { blobs: [sha256('x')] } }), 'INVALID_REQUEST', 400);
-      await rejectsWithCode(t.client.request('POST', '/api/v1/blobs', { raw: Buffer.from('raw bytes') }), 'INVALID_REQUEST', 400);
+      await rejectsWithCode(t.client.request('POST', '/api/v1/blobs', { body: { blobs: [sha256('x')] } }), 'UNSUPPORTED_MEDIA_TYPE', 415);
+      await rejectsWithCode(t.client.request('POST', '/api/v1/blobs', { raw: Buffer.from('raw bytes') }), 'UNSUPPORTED_MEDIA_TYPE', 415);
     });
 
     test('a batch needs the deployer role', async () => {

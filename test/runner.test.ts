@@ -150,6 +150,7 @@ describe('build runner against a real server', () => {
     runnerToken = (await t.client.createToken({ name: 'runner', role: 'deployer' })).secret;
     runner = startRunner({
       serverUrl: `http://127.0.0.1:${t.server.port}`,
+      allowLocalRepos: true,
       token: runnerToken,
       name: 'test-runner',
       concurrency: 2,
@@ -398,7 +399,7 @@ describe('build runner against a real server', () => {
       const ctx = createMemoryContext({ SLIPWAY_URL: `http://127.0.0.1:${t.server.port}`, SLIPWAY_TOKEN: 'slw_wrong', XDG_CONFIG_HOME: base });
       assert.equal(await run(['runner'], ctx), 6);
       const good = createMemoryContext({ SLIPWAY_URL: `http://127.0.0.1:${t.server.port}`, SLIPWAY_TOKEN: runnerToken, XDG_CONFIG_HOME: base });
-      assert.equal(await run(['runner', '--name', 'cli-runner', '--work-dir', join(base, 'cli-builds')], good), 0);
+      assert.equal(await run(['runner', '--name', 'cli-runner', '--work-dir', join(base, 'cli-builds'), '--allow-local-repos'], good), 0);
       assert.match(good.stderr(), /Runner cli-runner is building for/);
     });
   });
@@ -432,6 +433,7 @@ describe('stopping a runner', () => {
     await t.client.createProject('slow', { repo: dir });
     const runner = startRunner({
       serverUrl: `http://127.0.0.1:${t.server.port}`,
+      allowLocalRepos: true,
       token: (await t.client.createToken({ name: 'runner', role: 'deployer' })).secret,
       pollMs: 100,
       heartbeatMs: 200,

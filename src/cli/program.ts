@@ -82,6 +82,7 @@ export async function run(argv: readonly string[], ctx: Context): Promise<ExitCo
     .option('--database-url <url>', 'PostgreSQL URL or SQLite path (default: $SLIPWAY_DATABASE_URL, else SQLite in --data)')
     .option('--base-domain <domain>', 'parent domain of edge URLs (default: localhost)')
     .option('--log-level <level>', 'log level')
+    .option('--allow-local-repos', 'let projects build from local paths, file:// and loopback or private hosts (tests, single-user setups)')
     .addOption(jsonOption())
     .action(opts(server));
 
@@ -162,6 +163,7 @@ export async function run(argv: readonly string[], ctx: Context): Promise<ExitCo
     .option('--concurrency <n>', 'builds at once', '1')
     .option('--name <name>', 'how the server knows this runner (default: <hostname>-<pid>)')
     .option('--work-dir <dir>', 'where builds get their temp dirs (default: the OS temp dir)')
+    .option('--allow-local-repos', 'fetch repositories on local paths, file:// and loopback or private hosts too')
     .action(opts(runner));
 
   program

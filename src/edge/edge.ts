@@ -5,6 +5,7 @@ import { pipeline } from 'node:stream/promises';
 import { Counter } from 'prom-client';
 import type { Registry } from 'prom-client';
 import type { Blobs } from '../blobs/blobs.ts';
+import { ErrorCode, SlipwayError } from '../core/errors.ts';
 import { parseEdgeHost } from '../core/urls.ts';
 import type { UrlConfig } from '../core/urls.ts';
 import type { DomainRow, Store } from '../store/store.ts';
@@ -274,8 +275,12 @@ export function createEdge(deps: EdgeDeps): Edge {
     if (!bodies.isCacheable(file.size)) return streamBody(res, file, status, headers, start, end);
     const body = bodies.peek(file.sha256);
     if (body === undefined) {
-      return bodies.load(file.sha256).then((loaded) => writeBody(res, status, headers, loaded, start, end, file.size));
+      return bodies.load(file.sha256).then((loaded) => {
+        checkSize(file, loaded.byteLength);
+        writeBody(res, status, headers, loaded, start, end, file.size);
+      });
     }
+    checkSize(file, body.byteLength);
     writeBody(res, status, headers, body, start, end, file.size);
     return undefined;
   }
@@ -287,6 +292,8 @@ export function createEdge(deps: EdgeDeps): Edge {
   }
 
   async function streamBody(res: ServerResponse, file: EdgeFile, status: number, headers: string[], start: number, end: number): Promise<void> {
+    // Content-Length comes from the manifest: it is sent only once the blob is known to have exactly that many bytes.
+    if (!file.sizeChecked) checkSize(file, await blobs.size(file.sha256));
     const body = blobs.stream(file.sha256, start === 0 && end === file.size - 1 ? undefined : { start, end });
     // Wait for the first bytes before committing to a status: a missing blob still gets a 502.
     await whenReadable(body);
@@ -298,6 +305,23 @@ export function createEdge(deps: EdgeDeps): Edge {
       // A client that goes away mid-body is not a failure of the edge; a blob that breaks is.
       if (body.errored !== null || !res.destroyed) throw err;
     }
+  }
+
+  /**
+   * A manifest's declared size is a claim: a body of another length under `Content-Length:
+   * <declared>` would cut the response short or run into the next one on a keep-alive
+   * connection. A mismatch (a deployment finalized before sizes were checked) is a 502.
+   */
+  function checkSize(file: EdgeFile, actual: number | undefined): void {
+    if (actual === file.size) {
+      file.sizeChecked = true;
+      return;
+    }
+    throw new SlipwayError(ErrorCode.BLOB_SIZE_MISMATCH, `${file.path} is declared as ${file.size} bytes but its blob has ${actual ?? 'no'} bytes`, {
+      path: file.path,
+      declared: file.size,
+      actual: actual ?? null,
+    });
   }
 
   function sendRedirect(res: ServerResponse, location: string, mode: CacheMode): void {

@@ -1,4 +1,5 @@
 import type { Blobs } from '../blobs/blobs.ts';
+import { ErrorCode, SlipwayError } from '../core/errors.ts';
 import { Lru } from './lru.ts';
 
 export interface FileCacheOptions {
@@ -33,11 +34,15 @@ export class FileCache {
     return this.#cache.get(digest);
   }
 
-  /** The body, read once however many requests ask for it at the same time. */
+  /**
+   * The body, read once however many requests ask for it at the same time. Only a blob of at
+   * most `maxFileBytes` is read whole: a larger one (a manifest may declare any size for any
+   * digest) is refused after `maxFileBytes + 1` bytes, never held in memory.
+   */
   load(digest: string): Promise<Buffer> {
     let loading = this.#loading.get(digest);
     if (loading === undefined) {
-      loading = this.#blobs.read(digest).then(
+      loading = this.#readSmall(digest).then(
         (body) => {
           this.#loading.delete(digest);
           if (body.byteLength <= this.maxFileBytes) this.#cache.set(digest, body);
@@ -51,6 +56,24 @@ export class FileCache {
       this.#loading.set(digest, loading);
     }
     return loading;
+  }
+
+  async #readSmall(digest: string): Promise<Buffer> {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const stream = this.#blobs.stream(digest, { start: 0, end: this.maxFileBytes });
+    try {
+      for await (const chunk of stream as AsyncIterable<Buffer>) {
+        chunks.push(chunk);
+        size += chunk.byteLength;
+      }
+    } finally {
+      stream.destroy();
+    }
+    if (size > this.maxFileBytes) {
+      throw new SlipwayError(ErrorCode.BLOB_SIZE_MISMATCH, `blob ${digest} is larger than a file served from memory`, { digest });
+    }
+    return Buffer.concat(chunks, size);
   }
 
   get bytes(): number {

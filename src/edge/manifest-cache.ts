@@ -24,6 +24,8 @@ export class EdgeFile {
   readonly size: number;
   readonly etag: string;
   readonly contentType: string;
+  /** Set once the blob was seen to have exactly `size` bytes; a digest names its bytes, so it stays true. */
+  sizeChecked = false;
   readonly #ok: (string[] | undefined)[] = [undefined, undefined];
   readonly #notModified: (string[] | undefined)[] = [undefined, undefined];
 

@@ -6,6 +6,7 @@ import { silentProgress as silent } from '../publish/progress.ts';
 import { hashTree, isRetryable, uploadMissing, withRetry } from '../publish/upload.ts';
 import { formatDuration } from '../core/duration.ts';
 import { isSlipwayError } from '../core/errors.ts';
+import { redactUrl } from '../core/repo-url.ts';
 import { validateManifest } from '../core/manifest.ts';
 import { buildSettings, formatConfigError, parseSlipwayConfig, SLIPWAY_CONFIG_FILE } from '../core/slipway-config.ts';
 import type { SlipwayConfig } from '../core/slipway-config.ts';
@@ -16,7 +17,7 @@ import type { SlipwayClient } from '../protocol/client.ts';
 import { createBuildEnv, runCommand } from './build-command.ts';
 import { BuildFailure } from './build-failure.ts';
 import { BuildLog } from './build-log.ts';
-import { checkoutCommit, redactUrl } from './checkout.ts';
+import { checkoutCommit } from './checkout.ts';
 import { collectOutput } from './collect-output.ts';
 
 /** What every build of one runner shares. */
@@ -30,6 +31,8 @@ export interface BuildContext {
   /** Upper bound of the heartbeat interval (it is also at most a third of the lease). */
   heartbeatMs: number;
   killGraceMs: number;
+  /** `--allow-local-repos`: external repositories on local paths or private hosts are fetched too. */
+  allowLocalRepos?: boolean | undefined;
   log: (line: string) => void;
 }
 
@@ -138,6 +141,8 @@ async function steps(
   log.system(`Fetching ${short} (${build.ref}) from ${redactUrl(url)}`);
   const commit = await checkoutCommit({
     url,
+    own: claimed.gitUrl === null,
+    allowLocalRepos: ctx.allowLocalRepos,
     authHeader: claimed.gitUrl === null ? `Authorization: Bearer ${ctx.token}` : undefined,
     commit: build.commit,
     ref: build.ref,

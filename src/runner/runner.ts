@@ -28,6 +28,8 @@ export interface RunnerOptions {
   killGraceMs?: number;
   /** How long `stop()` lets running builds finish before stopping them (default 10 s). */
   stopGraceMs?: number;
+  /** `--allow-local-repos`: fetch external repositories on local paths, `file://` or private hosts too. */
+  allowLocalRepos?: boolean;
   /** For tests: a client other than the default one over HTTP. */
   client?: SlipwayClient;
 }
@@ -80,6 +82,7 @@ export function startRunner(options: RunnerOptions): Runner {
     leaseSeconds,
     heartbeatMs: options.heartbeatMs ?? 5000,
     killGraceMs: options.killGraceMs ?? 5000,
+    allowLocalRepos: options.allowLocalRepos ?? false,
     log,
   };
   const running = new Map<string, RunningBuild>();

@@ -45,6 +45,12 @@ export interface ServerOptions {
   buildTimeoutSeconds?: number;
   /** Builds this server runs at once with its own runner; 0 leaves building to `slipway runner` processes. Default 1. */
   runners?: number;
+  /**
+   * `--allow-local-repos`: projects may build from local paths, `file://` and hosts that are or
+   * resolve to loopback, private or link-local addresses. Off by default: a deployer could
+   * otherwise make the server fetch its own disk or reach services on its network.
+   */
+  allowLocalRepos?: boolean;
 }
 
 export interface RunningServer {
@@ -81,6 +87,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     },
     dataDir,
     buildsQueued: new Signal(),
+    allowLocalRepos: options.allowLocalRepos ?? false,
   };
   const internalToken = `slw_internal_${randomBytes(32).toString('base64url')}`;
   deps.internalTokenHash = hashToken(internalToken);
@@ -126,6 +133,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
             name: `${hostname()}/internal`,
             concurrency: runners,
             workDir: join(dataDir, 'builds'),
+            allowLocalRepos: options.allowLocalRepos ?? false,
             log: (line) => logger.info({ runner: 'internal' }, line),
           })
         : undefined;

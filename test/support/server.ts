@@ -23,8 +23,9 @@ export interface TestServer {
 export async function startTestServer(backend: TestBackend, options: Partial<ServerOptions> = {}): Promise<TestServer> {
   const db = await backend.create();
   const dataDir = await mkdtemp(join(tmpdir(), 'slipway-test-'));
-  // No runner unless a test asks for one: most tests play or drive the runner themselves.
-  const server = await startServer({ dataDir, port: 0, databaseUrl: db.url, adminToken: ADMIN_TOKEN, quiet: true, runners: 0, ...options });
+  // No runner unless a test asks for one: most tests play or drive the runner themselves. Tests
+  // build from repositories in temp dirs, so local repositories are allowed unless a test says not.
+  const server = await startServer({ dataDir, port: 0, databaseUrl: db.url, adminToken: ADMIN_TOKEN, quiet: true, runners: 0, allowLocalRepos: true, ...options });
   const url = `http://127.0.0.1:${server.port}`;
   return {
     server,

@@ -11,6 +11,7 @@ export interface RunnerCommandOptions {
   concurrency?: string | undefined;
   name?: string | undefined;
   workDir?: string | undefined;
+  allowLocalRepos?: boolean | undefined;
 }
 
 /**
@@ -46,6 +47,7 @@ export const runner: Command<RunnerCommandOptions> = async (options, ctx) => {
     concurrency,
     ...(options.name !== undefined ? { name: options.name } : {}),
     ...(options.workDir !== undefined ? { workDir: options.workDir } : {}),
+    allowLocalRepos: options.allowLocalRepos === true,
     log: (line) => ctx.out.note(`${new Date().toISOString()} ${line}`),
   });
   ctx.out.note(`Runner ${started.name} is building for ${url} (${concurrency} at a time). Ctrl-C stops it.`);

@@ -10,6 +10,7 @@ export interface ServerCommandOptions {
   databaseUrl?: string | undefined;
   baseDomain?: string | undefined;
   logLevel?: string | undefined;
+  allowLocalRepos?: boolean | undefined;
   json?: boolean | undefined;
 }
 
@@ -29,6 +30,7 @@ export const server: Command<ServerCommandOptions> = async (options, ctx) => {
   if (givenToken !== undefined) serverOptions.adminToken = givenToken;
   if (options.baseDomain !== undefined) serverOptions.baseDomain = options.baseDomain;
   if (options.logLevel !== undefined) serverOptions.logLevel = options.logLevel;
+  if (options.allowLocalRepos) serverOptions.allowLocalRepos = true;
   const running = await startServer(serverOptions);
   // The server reports an admin token only when it made one on this start, or was given one.
   const newToken = running.adminToken !== undefined && running.adminToken !== givenToken ? running.adminToken : undefined;

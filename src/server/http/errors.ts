@@ -60,6 +60,7 @@ export function errorBody(code: string, message: string, details?: Record<string
 /** Fastify's own errors (bad JSON, body too large …) mapped onto our codes. */
 function fromFastify(err: FastifyError): SlipwayError | undefined {
   if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE' || err.statusCode === 413) return new SlipwayError(ErrorCode.PAYLOAD_TOO_LARGE, 'request body is too large');
+  if (err.statusCode === 415) return new SlipwayError(ErrorCode.UNSUPPORTED_MEDIA_TYPE, err.message);
   if (err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500) {
     return new SlipwayError(ErrorCode.INVALID_REQUEST, err.message);
   }

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
+import { ErrorCode, SlipwayError } from '../../core/errors.ts';
 import type { Actor, ActorRole } from '../../core/release-planner.ts';
 
 /**
@@ -17,6 +18,11 @@ export interface RouteSpec {
   response?: z.ZodType;
   status?: number;
   bodyLimit?: number;
+  /**
+   * Media types the body must have (`application/octet-stream`, `multipart/form-data`); any
+   * other, or none, is UNSUPPORTED_MEDIA_TYPE before the body is read. Absent: any type Fastify parses.
+   */
+  accepts?: readonly string[];
   handler(request: FastifyRequest, reply: FastifyReply, actor: Actor): Promise<unknown>;
 }
 
@@ -29,6 +35,7 @@ export function registerRoutes(app: FastifyInstance, specs: RouteSpec[], authent
       method: spec.method,
       url: spec.url,
       ...(spec.bodyLimit === undefined ? {} : { bodyLimit: spec.bodyLimit }),
+      ...(spec.accepts === undefined ? {} : { onRequest: requireMediaType(spec.accepts) }),
       handler: async (request, reply) => {
         const actor: Actor = spec.role === undefined ? { name: 'anonymous', role: 'viewer', trigger: 'user' } : await authenticate(request, spec.role);
         const result = await spec.handler(request, reply, actor);
@@ -37,4 +44,27 @@ export function registerRoutes(app: FastifyInstance, specs: RouteSpec[], authent
       },
     });
   }
+}
+
+/** The media type of a request body without its parameters (`; charset=…`, `; boundary=…`), lowercased. */
+export function mediaTypeOf(header: string | undefined): string | undefined {
+  const type = header?.split(';', 1)[0]?.trim().toLowerCase();
+  return type === '' ? undefined : type;
+}
+
+/**
+ * Runs before Fastify picks a body parser, so a JSON or text body sent to a binary route is
+ * refused as such instead of being parsed into something the route would store.
+ */
+function requireMediaType(accepts: readonly string[]) {
+  return async (request: FastifyRequest): Promise<void> => {
+    const type = mediaTypeOf(request.headers['content-type']);
+    if (type === undefined || !accepts.includes(type)) {
+      throw new SlipwayError(
+        ErrorCode.UNSUPPORTED_MEDIA_TYPE,
+        `send this body as ${accepts.join(' or ')}${type === undefined ? '' : `, not ${type}`}`,
+        { contentType: type ?? null, accepts: [...accepts] },
+      );
+    }
+  };
 }

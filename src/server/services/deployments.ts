@@ -77,12 +77,26 @@ export async function finalizeUpload(deps: ServiceDeps, actor: Actor, projectNam
   }
   if (upload.deploymentId !== null) return getDeployment(deps, projectName, upload.deploymentId);
   const entries = parseCanonicalManifest((await deps.blobs.read(upload.manifestDigest)).toString('utf8'));
-  const missing = await deps.blobs.missing(entries.map((e) => e.sha256));
+  const sizes = await blobSizes(deps, entries);
+  const missing = [...sizes].filter(([, size]) => size === undefined).map(([digest]) => digest);
   if (missing.length > 0) {
     throw new SlipwayError(ErrorCode.BLOBS_MISSING, `${missing.length} file bodies are not uploaded yet`, {
       count: missing.length,
       missing: missing.slice(0, 100),
     });
+  }
+  // The edge sends a file's declared size as its Content-Length: it must be the blob's real one.
+  const mismatched = entries.filter((e) => sizes.get(e.sha256) !== e.size);
+  if (mismatched.length > 0) {
+    const first = mismatched[0] as ManifestEntry;
+    throw new SlipwayError(
+      ErrorCode.BLOB_SIZE_MISMATCH,
+      `${mismatched.length} files declare a size their blob does not have ("${first.path}" declares ${first.size} bytes, its blob has ${sizes.get(first.sha256)})`,
+      {
+        count: mismatched.length,
+        files: mismatched.slice(0, 100).map((e) => ({ path: e.path, sha256: e.sha256, declared: e.size, actual: sizes.get(e.sha256) })),
+      },
+    );
   }
   const now = deps.clock.now();
   const deployment: DeploymentRow = {
@@ -113,6 +127,22 @@ export async function finalizeUpload(deps: ServiceDeps, actor: Actor, projectNam
     throw err;
   }
   return deployment;
+}
+
+/** The stored size of each distinct blob of a manifest (undefined: not stored), asked a few at a time. */
+async function blobSizes(deps: ServiceDeps, entries: readonly ManifestEntry[]): Promise<Map<string, number | undefined>> {
+  const digests = [...new Set(entries.map((e) => e.sha256))];
+  const sizes = new Map<string, number | undefined>();
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(64, digests.length) }, async () => {
+      while (next < digests.length) {
+        const digest = digests[next++] as string;
+        sizes.set(digest, await deps.blobs.size(digest));
+      }
+    }),
+  );
+  return sizes;
 }
 
 export async function getDeployment(deps: ServiceDeps, projectName: string, id: string): Promise<DeploymentRow> {

@@ -21,4 +21,6 @@ export interface ServiceDeps {
   internalTokenHash?: string;
   /** Notified after a commit that queued builds, so long-polling claims answer at once. */
   buildsQueued: Signal;
+  /** `--allow-local-repos`: repository URLs may be local paths or name loopback and private hosts. */
+  allowLocalRepos?: boolean;
 }

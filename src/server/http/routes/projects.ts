@@ -113,6 +113,7 @@ export function projectRoutes({ deps }: HttpContext): RouteSpec[] {
       url: '/api/v1/blobs/:digest',
       summary: 'Upload one file body (application/octet-stream); stored only if it hashes to the digest',
       role: 'deployer',
+      accepts: ['application/octet-stream'],
       response: BlobStored,
       handler: async (request, reply, actor) => {
         const { digest } = request.params as Params;
@@ -127,6 +128,7 @@ export function projectRoutes({ deps }: HttpContext): RouteSpec[] {
       summary:
         'Upload many small file bodies in one multipart/form-data request, one file part per blob named by its sha256 (at most 1,000 blobs, 64 MB); all are stored or none',
       role: 'deployer',
+      accepts: ['multipart/form-data'],
       response: z.object({ blobs: z.array(BlobStored) }),
       handler: async (request, reply, actor) => {
         const blobs = await putBlobs(deps, actor, blobBatch(request, deps.limits.maxBlobBytes));

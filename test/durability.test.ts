@@ -1,0 +1,223 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { readdir } from 'node:fs/promises';
+import { connect } from 'node:net';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { canonicalManifest, type ManifestEntry } from '../src/core/manifest.ts';
+import { newId } from '../src/server/services/ids.ts';
+import { backends } from './support/backends.ts';
+import { rejectsWithCode } from './support/assert.ts';
+import { ADMIN_TOKEN, deployFiles, sha256, startTestServer, type TestServer } from './support/server.ts';
+
+interface RawResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: Buffer;
+}
+
+/**
+ * Sends requests on one keep-alive connection, back to back, and splits what comes back by
+ * each response's own Content-Length, as a proxy or browser reusing the connection would.
+ * Bytes a response sends past its Content-Length become the start of the next "response".
+ */
+function pipelined(port: number, requests: string[]): Promise<{ responses: RawResponse[]; raw: Buffer }> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1');
+    const chunks: Buffer[] = [];
+    let done = false;
+    const finish = () => {
+      if (done) return;
+      done = true;
+      socket.destroy();
+      const raw = Buffer.concat(chunks);
+      resolve({ responses: splitResponses(raw), raw });
+    };
+    socket.on('data', (chunk: Buffer) => {
+      chunks.push(chunk);
+      if (splitResponses(Buffer.concat(chunks)).length >= requests.length) setTimeout(finish, 200);
+    });
+    socket.on('end', finish);
+    socket.on('close', finish);
+    socket.on('error', reject);
+    socket.setTimeout(10_000, finish);
+    socket.write(requests.join(''));
+  });
+}
+
+function splitResponses(raw: Buffer): RawResponse[] {
+  const out: RawResponse[] = [];
+  let at = 0;
+  while (at < raw.length) {
+    const headEnd = raw.indexOf('\r\n\r\n', at);
+    if (headEnd < 0) break;
+    const lines = raw.subarray(at, headEnd).toString('latin1').split('\r\n');
+    const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(lines[0] ?? '')?.[1] ?? 0);
+    const headers: Record<string, string> = {};
+    for (const line of lines.slice(1)) {
+      const colon = line.indexOf(':');
+      headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
+    }
+    const length = Number(headers['content-length'] ?? 0);
+    const bodyStart = headEnd + 4;
+    if (bodyStart + length > raw.length) break;
+    out.push({ status, headers, body: raw.subarray(bodyStart, bodyStart + length) });
+    at = bodyStart + length;
+  }
+  return out;
+}
+
+function rawPut(port: number, path: string, contentType: string | undefined, body: string): Promise<{ status: number; body: string }> {
+  return fetch(`http://127.0.0.1:${port}${path}`, {
+    method: path.endsWith('/blobs') ? 'POST' : 'PUT',
+    headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...(contentType === undefined ? {} : { 'content-type': contentType }) },
+    body,
+  }).then(async (res) => ({ status: res.status, body: await res.text() }));
+}
+
+describe('blob uploads take binary bodies only', () => {
+  let t: TestServer;
+  before(async () => {
+    t = await startTestServer(backends[0]!);
+  });
+  after(() => t.dispose());
+
+  test('PUT /blobs with a JSON, text or form body is 415 UNSUPPORTED_MEDIA_TYPE and stores nothing', async () => {
+    const cases: [string | undefined, string][] = [
+      ['application/json', '{"a":1}'],
+      ['application/json; charset=utf-8', '"hello"'],
+      ['text/plain', 'hello'],
+      ['application/x-www-form-urlencoded', 'a=1&b=2'],
+      ['multipart/form-data; boundary=x', '--x\r\nContent-Disposition: form-data; name="a"\r\n\r\n1\r\n--x--\r\n'],
+      ['image/png', 'not really'],
+      [undefined, 'no type at all'],
+    ];
+    for (const [type, body] of cases) {
+      const res = await rawPut(t.server.port, `/api/v1/blobs/${sha256(body)}`, type, body);
+      assert.equal(res.status, 415, `${type}: ${res.body}`);
+      assert.equal((JSON.parse(res.body) as { error: { code: string } }).error.code, 'UNSUPPORTED_MEDIA_TYPE');
+      assert.equal(await t.server.deps.blobs.has(sha256(body)), false, `${type} stored nothing`);
+    }
+    // The binary type, with or without parameters, still works.
+    const ok = await rawPut(t.server.port, `/api/v1/blobs/${sha256('bin')}`, 'Application/Octet-Stream; x=1', 'bin');
+    assert.equal(ok.status, 201, ok.body);
+    assert.equal(await t.server.deps.blobs.size(sha256('bin')), 3);
+  });
+
+  test('POST /blobs with a body that is not multipart is 415', async () => {
+    for (const [type, body] of [
+      ['application/json', '{"blobs":[]}'],
+      ['text/plain', 'x'],
+      ['application/octet-stream', 'x'],
+    ] as const) {
+      const res = await rawPut(t.server.port, '/api/v1/blobs', type, body);
+      assert.equal(res.status, 415, `${type}: ${res.body}`);
+      assert.equal((JSON.parse(res.body) as { error: { code: string } }).error.code, 'UNSUPPORTED_MEDIA_TYPE');
+    }
+    // The multipart batch itself is unchanged.
+    const stored = await t.client.putBlobs([{ digest: sha256('batch-ok'), bytes: Buffer.from('batch-ok') }]);
+    assert.equal(stored.blobs[0]?.size, 8);
+  });
+});
+
+for (const backend of backends) {
+  describe(`declared sizes on ${backend.name}`, () => {
+    let t: TestServer;
+    before(async () => {
+      t = await startTestServer(backend);
+      await t.client.createProject('shop');
+    });
+    after(() => t.dispose());
+
+    test('finalize refuses a manifest whose sizes are not its blobs’ sizes (BLOB_SIZE_MISMATCH), naming the paths', async () => {
+      const big = randomBytes(4096);
+      const upload = await t.client.createUpload('shop', {
+        files: [
+          { path: 'index.html', sha256: sha256('<h1>ok</h1>'), size: 11, mode: 0o644 },
+          { path: 'small.txt', sha256: sha256(big), size: 5, mode: 0o644 },
+          { path: 'zero.txt', sha256: sha256('abc'), size: 0, mode: 0o644 },
+        ],
+      });
+      await t.client.putBlob(sha256('<h1>ok</h1>'), Buffer.from('<h1>ok</h1>'));
+      await t.client.putBlob(sha256(big), big);
+      await t.client.putBlob(sha256('abc'), Buffer.from('abc'));
+      const err = await rejectsWithCode(t.client.finalizeUpload('shop', upload.id), 'BLOB_SIZE_MISMATCH', 422);
+      const files = (err.details as { files: { path: string; declared: number; actual: number }[] }).files;
+      assert.deepEqual(
+        files.map((f) => [f.path, f.declared, f.actual]),
+        [
+          ['small.txt', 5, 4096],
+          ['zero.txt', 0, 3],
+        ],
+      );
+      assert.deepEqual((await t.client.listDeployments('shop')).deployments, [], 'no deployment was made');
+      // The same upload with true sizes goes through.
+      const good = await deployFiles(t.client, 'shop', { 'index.html': '<h1>ok</h1>', 'small.txt': big.toString('latin1') });
+      assert.ok(good.id);
+    });
+  });
+}
+
+describe('the edge never trusts a declared size', () => {
+  let t: TestServer;
+  let host: string;
+  const small = randomBytes(6000);
+  const large = randomBytes(400 * 1024);
+  const good = 'second response';
+  before(async () => {
+    t = await startTestServer(backends[0]!);
+    const project = await t.client.createProject('shop');
+    // A deployment made before finalize checked sizes: its manifest lies about two files.
+    const { store, blobs } = t.server.deps;
+    const entries: ManifestEntry[] = [
+      { path: 'good.txt', sha256: await blobs.putBytes(Buffer.from(good)), size: good.length, mode: 0o644 },
+      { path: 'small.txt', sha256: await blobs.putBytes(small), size: 5, mode: 0o644 },
+      { path: 'large.bin', sha256: await blobs.putBytes(large), size: 5, mode: 0o644 },
+      { path: 'one.bin', sha256: await blobs.putBytes(large), size: 1, mode: 0o644 },
+      { path: 'short.bin', sha256: await blobs.putBytes(Buffer.from('tiny')), size: 300 * 1024, mode: 0o644 },
+    ].sort((a, b) => (a.path < b.path ? -1 : 1));
+    const manifestDigest = await blobs.putBytes(Buffer.from(canonicalManifest(entries)));
+    const id = newId('dpl');
+    const projectId = (await store.findProjectByName(project.name))!.id;
+    await store.insertDeployment({
+      id,
+      projectId,
+      manifestDigest,
+      fileCount: entries.length,
+      totalBytes: 0,
+      meta: {},
+      createdAt: new Date().toISOString(),
+      createdBy: 'test',
+    });
+    host = `${id}--shop.localhost:${t.server.port}`;
+  });
+  after(() => t.dispose());
+
+  for (const path of ['small.txt', 'large.bin', 'one.bin', 'short.bin']) {
+    test(`${path}: a mismatched body is a 502 and the next response on the connection is intact`, async () => {
+      const get = (p: string) => `GET /${p} HTTP/1.1\r\nHost: ${host}\r\nConnection: keep-alive\r\n\r\n`;
+      const { responses, raw } = await pipelined(t.server.port, [get(path), get('good.txt')]);
+      assert.equal(responses.length, 2, `two responses, got: ${raw.subarray(0, 400).toString('latin1')}`);
+      const [first, second] = responses as [RawResponse, RawResponse];
+      assert.equal(first.status, 502);
+      assert.equal(second.status, 200, 'the second response starts where the first one said it ends');
+      assert.equal(second.body.toString(), good);
+      // Nothing of the blob leaked onto the connection.
+      assert.equal(raw.indexOf(small.subarray(0, 64)), -1);
+      assert.equal(raw.indexOf(large.subarray(0, 64)), -1);
+    });
+  }
+
+  test('a range request of a mismatched file does not send its bytes either', async () => {
+    const { responses } = await pipelined(t.server.port, [
+      `GET /large.bin HTTP/1.1\r\nHost: ${host}\r\nRange: bytes=0-3\r\n\r\n`,
+      `GET /good.txt HTTP/1.1\r\nHost: ${host}\r\n\r\n`,
+    ]);
+    assert.equal(responses[0]?.status, 502);
+    assert.equal(responses[1]?.body.toString(), good);
+  });
+
+  test('no temp file of a blob is left behind by any of this', async () => {
+    assert.deepEqual(await readdir(join(t.dataDir, 'blobs', 'tmp')), []);
+  });
+});
