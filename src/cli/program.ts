@@ -12,6 +12,8 @@ import { lock, unlock } from './commands/lock.ts';
 import { login, whoami } from './commands/login.ts';
 import { logs } from './commands/logs.ts';
 import { createProject, listProjects } from './commands/projects.ts';
+import { deleteProject } from './commands/projects-delete.ts';
+import { retryBuild } from './commands/builds-retry.ts';
 import { promote } from './commands/promote.ts';
 import { releases } from './commands/releases.ts';
 import { rollback } from './commands/rollback.ts';
@@ -33,7 +35,7 @@ const version = (JSON.parse(readFileSync(new URL('../../package.json', import.me
 export async function run(argv: readonly string[], ctx: Context): Promise<ExitCode> {
   let exitCode: ExitCode = ExitCode.OK;
   // A usage error is found before any option is parsed; `--json` still gets its error as JSON.
-  const json = wantsJson(argv);
+  const jsonOutput = wantsJson(argv);
   const program = new Commander('slipway')
     .description('Slipway: immutable deployments, environments as pointers, instant rollback.')
     .version(version)
@@ -44,7 +46,7 @@ export async function run(argv: readonly string[], ctx: Context): Promise<ExitCo
       writeErr: (text) => ctx.out.stderr.write(text),
       outputError: (text, write) => {
         write(text.replace(/\n?$/, ' (USAGE)\n'));
-        if (json) ctx.out.jsonError('USAGE', text.trim().replace(/^error: /, ''));
+        if (jsonOutput) ctx.out.jsonError('USAGE', text.trim().replace(/^error: /, ''));
       },
     });
 
@@ -64,7 +66,7 @@ export async function run(argv: readonly string[], ctx: Context): Promise<ExitCo
   const opts = <O>(command: Command<O>) => action(command, (o) => o as O);
   const withArg = <O>(name: string, command: Command<O>) => action(command, (o, args) => ({ ...o, [name]: args[0] }) as O);
 
-  const jsonOption = (): Option => new Option('--json', 'print the API answer as JSON (and errors as {"error":{"code","message"}})');
+  const json = (): Option => new Option('--json', 'print the API answer as JSON (and errors as {"error":{"code","message"}})');
   const projectOptions = new WeakSet<Option>();
   const project = (): Option => {
     const option = new Option('-p, --project <name>', 'project (default: $SLIPWAY_PROJECT, else the link in .slipway.json)');
@@ -82,8 +84,9 @@ export async function run(argv: readonly string[], ctx: Context): Promise<ExitCo
     .option('--database-url <url>', 'PostgreSQL URL or SQLite path (default: $SLIPWAY_DATABASE_URL, else SQLite in --data)')
     .option('--base-domain <domain>', 'parent domain of edge URLs (default: localhost)')
     .option('--log-level <level>', 'log level')
+    .option('--unsafe-builds', 'run builds without the bubblewrap sandbox (they can read the data directory and the server\'s environment)')
     .option('--allow-local-repos', 'let projects build from local paths, file:// and loopback or private hosts (tests, single-user setups)')
-    .addOption(jsonOption())
+    .addOption(json())
     .action(opts(server));
 
   program
@@ -91,7 +94,7 @@ export async function run(argv: readonly string[], ctx: Context): Promise<ExitCo
     .description('check a token against a server and save both to the config file')
     .argument('<url>', 'server URL, e.g. http://localhost:7070')
     .option('--token <token>', 'API token (default: $SLIPWAY_TOKEN)')
-    .addOption(jsonOption())
+    .addOption(json())
     .action(withArg('url', login));
 
   program
@@ -99,27 +102,34 @@ export async function run(argv: readonly string[], ctx: Context): Promise<ExitCo
     .description('remember the project for this directory (.slipway.json), so --project can be left out here')
     .option('-p, --project <name>', 'project to link this directory to')
     .option('--unlink', 'remove the link in effect here')
-    .addOption(jsonOption())
+    .addOption(json())
     .action(opts(link));
 
-  program.command('whoami').description('show the token in use').addOption(jsonOption()).action(opts(whoami));
+  program.command('whoami').description('show the token in use').addOption(json()).action(opts(whoami));
 
-  const projects = program.command('projects').description('list projects (or: projects create <name>)').addOption(jsonOption()).action(opts(listProjects));
+  const projects = program.command('projects').description('list projects (or: projects create <name>, projects delete <name>)').addOption(json()).action(opts(listProjects));
   projects
     .command('create')
     .description('create a project')
     .argument('<name>')
     .option('--repo <url>', 'external git repository that push webhooks build from')
     .option('--webhook-secret <secret>', 'shared secret that signs its webhook deliveries')
-    .addOption(jsonOption())
+    .addOption(json())
     .action(withArg('name', createProject));
+  projects
+    .command('delete')
+    .description('delete a project (admin): its URLs and domains stop being served, the name is free again')
+    .argument('<name>')
+    .option('--confirm <name>', "the project's name again (deleting cannot be undone)")
+    .addOption(json())
+    .action(withArg('name', deleteProject));
 
   program
     .command('git-remote')
     .description("print the project's git URL (with your token as the password) for git remote add")
     .addOption(project())
     .option('--no-token', 'print the URL without the token')
-    .addOption(jsonOption())
+    .addOption(json())
     .action(opts(gitRemote));
 
   const builds = program
@@ -127,22 +137,28 @@ export async function run(argv: readonly string[], ctx: Context): Promise<ExitCo
     .description("list a project's builds, newest first (or: builds cancel <id>)")
     .addOption(project())
     .option('--limit <n>', 'how many')
-    .addOption(jsonOption())
+    .addOption(json())
     .action(opts(listBuilds));
   builds
     .command('cancel')
     .description("cancel a build: a queued one at once, a running one by killing its processes")
     .argument('<id>', 'build id (bld-…)')
     .addOption(project())
-    .addOption(jsonOption())
+    .addOption(json())
     .action(withArg('id', cancelBuild));
+  builds
+    .command('retry')
+    .description("build a failed or canceled build's commit again, as a new build")
+    .argument('<id>', 'build id (bld-…)')
+    .addOption(json())
+    .action(withArg('id', retryBuild));
 
   program
     .command('deliveries')
     .description("list a project's webhook deliveries, newest first: pending, done (with their builds) or failed")
     .addOption(project())
     .option('--limit <n>', 'how many')
-    .addOption(jsonOption())
+    .addOption(json())
     .action(opts(deliveries));
 
   program
@@ -152,7 +168,7 @@ export async function run(argv: readonly string[], ctx: Context): Promise<ExitCo
     .addOption(project())
     .option('-f, --follow', 'keep printing until the build ends; exit 8 unless it succeeded')
     .option('-t, --timestamps', 'prefix each line with its time (UTC)')
-    .addOption(jsonOption())
+    .addOption(json())
     .action(withArg('build', logs));
 
   program
@@ -163,6 +179,7 @@ export async function run(argv: readonly string[], ctx: Context): Promise<ExitCo
     .option('--concurrency <n>', 'builds at once', '1')
     .option('--name <name>', 'how the server knows this runner (default: <hostname>-<pid>)')
     .option('--work-dir <dir>', 'where builds get their temp dirs (default: the OS temp dir)')
+    .option('--unsafe-builds', 'run builds without the bubblewrap sandbox, as this user (otherwise: refuse to start without it)')
     .option('--allow-local-repos', 'fetch repositories on local paths, file:// and loopback or private hosts too')
     .action(opts(runner));
 
@@ -173,7 +190,7 @@ export async function run(argv: readonly string[], ctx: Context): Promise<ExitCo
     .addOption(project())
     .option('--spa', 'serve index.html for paths that match no file')
     .option('-m, --message <text>', 'note recorded with the deployment')
-    .addOption(jsonOption())
+    .addOption(json())
     .action(withArg('dir', deploy));
 
   program
@@ -181,7 +198,7 @@ export async function run(argv: readonly string[], ctx: Context): Promise<ExitCo
     .description("list a project's deployments, newest first")
     .addOption(project())
     .option('--limit <n>', 'how many')
-    .addOption(jsonOption())
+    .addOption(json())
     .action(opts(deployments));
 
   program
@@ -190,7 +207,7 @@ export async function run(argv: readonly string[], ctx: Context): Promise<ExitCo
     .addOption(project())
     .addOption(env())
     .option('--all', 'also list retired previews (their branch is gone; they serve nothing)')
-    .addOption(jsonOption())
+    .addOption(json())
     .action(opts(status));
 
   program
@@ -202,7 +219,7 @@ export async function run(argv: readonly string[], ctx: Context): Promise<ExitCo
     .option('--reason <text>', 'why (recorded in the audit log)')
     .option('--expect <vN>', 'fail with RELEASE_CONFLICT unless the current release is vN (v0: none yet)')
     .option('--force', 'admin break-glass past a lock (needs --reason)')
-    .addOption(jsonOption())
+    .addOption(json())
     .action(withArg('deployment', promote));
 
   program
@@ -214,7 +231,7 @@ export async function run(argv: readonly string[], ctx: Context): Promise<ExitCo
     .option('--reason <text>', 'why (recorded in the audit log)')
     .option('--expect <vN>', 'fail with RELEASE_CONFLICT unless the current release is vN')
     .option('--force', 'admin break-glass past a lock (needs --reason)')
-    .addOption(jsonOption())
+    .addOption(json())
     .action(opts(rollback));
 
   program
@@ -223,7 +240,7 @@ export async function run(argv: readonly string[], ctx: Context): Promise<ExitCo
     .addOption(project())
     .addOption(env())
     .option('--limit <n>', 'how many')
-    .addOption(jsonOption())
+    .addOption(json())
     .action(opts(releases));
 
   program
@@ -234,7 +251,7 @@ export async function run(argv: readonly string[], ctx: Context): Promise<ExitCo
     .requiredOption('--reason <text>', 'why (shown to everyone blocked by it)')
     .option('--until <when>', 'a duration (2h, 30m) or an ISO time; default: until unlocked')
     .option('--force', "admin: replace someone else's lock (needs --reason)")
-    .addOption(jsonOption())
+    .addOption(json())
     .action(opts(lock));
 
   program
@@ -244,7 +261,7 @@ export async function run(argv: readonly string[], ctx: Context): Promise<ExitCo
     .addOption(env().makeOptionMandatory())
     .option('--reason <text>', 'why (recorded in the audit log)')
     .option('--force', "admin: remove someone else's lock (needs --reason)")
-    .addOption(jsonOption())
+    .addOption(json())
     .action(opts(unlock));
 
   program
@@ -254,24 +271,24 @@ export async function run(argv: readonly string[], ctx: Context): Promise<ExitCo
     .option('-e, --env <environment>', 'only this environment')
     .option('--limit <n>', 'how many (default 50)')
     .option('--before <id>', 'only events older than this id (paging)')
-    .addOption(jsonOption())
+    .addOption(json())
     .action(opts(events));
 
-  const tokens = program.command('tokens').description('list API tokens (or: tokens create, tokens revoke)').addOption(jsonOption()).action(opts(listTokens));
+  const tokens = program.command('tokens').description('list API tokens (or: tokens create, tokens revoke)').addOption(json()).action(opts(listTokens));
   tokens
     .command('create')
     .description('create a token and print its secret once')
     .requiredOption('--name <name>', 'who or what uses it')
     .addOption(new Option('--role <role>', 'what it may do').choices(['admin', 'deployer', 'viewer']).makeOptionMandatory())
-    .addOption(jsonOption())
+    .addOption(json())
     .action(opts(createToken));
-  tokens.command('revoke').description('revoke a token').argument('<id>').addOption(jsonOption()).action(withArg('id', revokeToken));
+  tokens.command('revoke').description('revoke a token').argument('<id>').addOption(json()).action(withArg('id', revokeToken));
 
   const domains = program
     .command('domains')
     .description("list a project's custom domains (or: domains add, domains remove)")
     .addOption(project())
-    .addOption(jsonOption())
+    .addOption(json())
     .action(opts(listDomains));
   domains
     .command('add')
@@ -279,14 +296,14 @@ export async function run(argv: readonly string[], ctx: Context): Promise<ExitCo
     .argument('<hostname>')
     .addOption(project())
     .addOption(env().makeOptionMandatory())
-    .addOption(jsonOption())
+    .addOption(json())
     .action(withArg('hostname', addDomain));
   domains
     .command('remove')
     .description('stop serving a hostname')
     .argument('<hostname>')
     .addOption(project())
-    .addOption(jsonOption())
+    .addOption(json())
     .action(withArg('hostname', removeDomain));
 
   try {
