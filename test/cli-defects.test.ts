@@ -11,6 +11,8 @@ import { startServer } from '../src/server/server.ts';
 import type { RunningServer } from '../src/server/server.ts';
 import type { DeployResult } from '../src/cli/commands/deploy.ts';
 import type { LinkResult } from '../src/cli/commands/link.ts';
+import { createMemoryContext } from '../src/cli/memory-context.ts';
+import { run as runProgram } from '../src/cli/program.ts';
 import { backends } from './support/backends.ts';
 import { deployFiles, edgeGet, hostOf, startTestServer, type TestServer } from './support/server.ts';
 
@@ -29,7 +31,8 @@ interface Run {
   stderr: string;
 }
 
-function run(args: readonly string[], env: Record<string, string>, cwd?: string): Promise<Run> {
+/** `bin/slipway` in a child process: what a person or a script really runs. */
+function spawnCli(args: readonly string[], env: Record<string, string>, cwd?: string): Promise<Run> {
   return new Promise((resolve, reject) => {
     execFile(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH ?? '', ...env }, cwd, timeout: 60_000 }, (err, stdout, stderr) => {
       if (err && typeof err.code !== 'number') {
@@ -39,6 +42,16 @@ function run(args: readonly string[], env: Record<string, string>, cwd?: string)
       resolve({ code: err ? (err.code as number) : 0, stdout, stderr });
     });
   });
+}
+
+/**
+ * The same program in this process (only main.ts's process.exit is left out), against the same
+ * real server over HTTP: most checks use it, since a child process costs seconds on a busy machine.
+ */
+async function run(args: readonly string[], env: Record<string, string>, cwd = process.cwd()): Promise<Run> {
+  const ctx = createMemoryContext(env, cwd);
+  const code = await runProgram(args, ctx);
+  return { code, stdout: ctx.stdout(), stderr: ctx.stderr() };
 }
 
 function ok(result: Run): Run {
@@ -95,7 +108,7 @@ describe('slipway CLI defects', () => {
     assert.ok(preview);
     await server.deps.store.retireEnvironment(preview.id, '2026-01-02T03:04:05.000Z');
 
-    const human = ok(await slipway('status', '-p', 'shop'));
+    const human = ok(await spawnCli(['status', '-p', 'shop'], env));
     assert.match(human.stdout, /^production\s/m);
     assert.doesNotMatch(human.stdout, /preview-gone/);
     assert.match(human.stdout, /1 retired environment not shown \(--all shows them\)/);
@@ -114,7 +127,7 @@ describe('slipway CLI defects', () => {
   test('promote says when it cleared a pin, in words and in --json', async () => {
     ok(await slipway('promote', two.id, '-p', 'shop', '-e', 'production'));
     ok(await slipway('rollback', '-p', 'shop', '-e', 'production', '--reason', 'two is broken'));
-    const human = ok(await slipway('promote', two.id, '-p', 'shop', '-e', 'production'));
+    const human = ok(await spawnCli(['promote', two.id, '-p', 'shop', '-e', 'production'], env));
     assert.match(human.stdout, /UNPINNED: cleared the pin admin set at .*: two is broken/);
     const plain = parse<MovedRelease>(await slipway('promote', one.id, '-p', 'shop', '-e', 'production', '--json'));
     assert.equal(plain.clearedPin, null);
@@ -133,7 +146,7 @@ describe('slipway CLI defects', () => {
     assert.deepEqual(times, [...times].sort().reverse());
     const limited = parse<{ releases: Release[] }>(await slipway('releases', '-p', 'shop', '--json', '--limit', '2'));
     assert.equal(limited.releases.length, 2);
-    const human = ok(await slipway('releases', '-p', 'shop'));
+    const human = ok(await spawnCli(['releases', '-p', 'shop'], env));
     assert.match(human.stdout, /^ENVIRONMENT\s+RELEASE\s+KIND/);
     assert.match(human.stdout, /^preview-gone\s+v1\s+promote/m);
     assert.match(human.stdout, /^production\s+v\d+\s+rollback/m);
@@ -145,7 +158,7 @@ describe('slipway CLI defects', () => {
     const { events } = parse<{ events: Event[] }>(await slipway('events', '-p', 'shop', '-e', 'production', '--json'));
     const promotion = events.find((e) => e.action === 'release.promote' && (e.before as { release: string | null }).release === 'v1');
     assert.ok(promotion);
-    const human = ok(await slipway('events', '-p', 'shop', '-e', 'production', '--limit', '500'));
+    const human = ok(await spawnCli(['events', '-p', 'shop', '-e', 'production', '--limit', '500'], env));
     assert.match(human.stdout, new RegExp(`release\\.promote\\s+shop/production\\s+v1 → v2 · ${two.id}`));
     // The first release has nothing before it.
     assert.match(human.stdout, new RegExp(`release\\.promote\\s+shop/production\\s+v1 · ${one.id}`));
@@ -153,7 +166,7 @@ describe('slipway CLI defects', () => {
   });
 
   test('with --json, an error is one JSON line on stdout, with the same exit code', async () => {
-    const missing = await slipway('promote', 'dpl-nope', '-p', 'shop', '-e', 'production', '--json');
+    const missing = await spawnCli(['promote', 'dpl-nope', '-p', 'shop', '-e', 'production', '--json'], env);
     assert.equal(missing.code, 3);
     assert.equal(jsonError(missing).code, 'DEPLOYMENT_NOT_FOUND');
     assert.match(missing.stderr, /\(DEPLOYMENT_NOT_FOUND\)/);
@@ -162,7 +175,7 @@ describe('slipway CLI defects', () => {
     assert.equal(human.code, 3);
     assert.equal(human.stdout, '', 'without --json nothing goes to stdout');
 
-    const usage = await slipway('promote', one.id, '-p', 'shop', '--json');
+    const usage = await spawnCli(['promote', one.id, '-p', 'shop', '--json'], env);
     assert.equal(usage.code, 2);
     assert.equal(jsonError(usage).code, 'USAGE');
 
@@ -195,7 +208,7 @@ describe('slipway CLI defects', () => {
       assert.equal(linked.path, join(repo, '.slipway.json'));
       assert.deepEqual(JSON.parse(await readFile(join(repo, '.slipway.json'), 'utf8')), { project: 'shop' });
 
-      const status = parse<ProjectStatus>(await run(['status', '--json'], env, nested));
+      const status = parse<ProjectStatus>(await spawnCli(['status', '--json'], env, nested));
       assert.equal(status.project.name, 'shop');
       const shown = ok(await run(['link'], env, nested));
       assert.match(shown.stdout, new RegExp(`^shop \\(linked in ${join(repo, '.slipway.json')}\\)`));
@@ -211,7 +224,7 @@ describe('slipway CLI defects', () => {
 
     test('a deploy from a linked directory needs no --project and never uploads .slipway.json', async () => {
       await writeFile(join(repo, 'index.html'), 'linked');
-      const result = parse<DeployResult>(await run(['deploy', '.', '--json'], env, repo));
+      const result = parse<DeployResult>(await spawnCli(['deploy', '.', '--json'], env, repo));
       assert.equal(result.project, 'shop');
       assert.equal(result.fileCount, 1, 'only index.html');
       assert.equal((await edgeGet(Number(new URL(result.url).port), hostOf(result.url), '/')).body, 'linked');
@@ -255,9 +268,9 @@ describe('slipway CLI defects', () => {
         'null',
         `{"project": "${'a'.repeat(70_000)}"}`,
       ];
-      for (const text of hostile) {
+      for (const [i, text] of hostile.entries()) {
         await writeFile(file, text);
-        const result = await run(['status', '--json'], env, nested);
+        const result = await (i === 0 ? spawnCli : run)(['status', '--json'], env, nested);
         assert.equal(result.code, 2, text.slice(0, 60));
         assert.equal(jsonError(result).code, 'CONFIG_INVALID', text.slice(0, 60));
         assert.match(result.stderr, /\.slipway\.json/);
