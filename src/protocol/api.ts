@@ -258,12 +258,14 @@ export const EventsQuery = ListQuery.extend({
 });
 export type EventsQuery = z.infer<typeof EventsQuery>;
 
-export const DeliveryState = z.enum(['pending', 'done', 'failed']);
+export const DeliveryState = z.enum(['pending', 'done', 'failed', 'stale']);
 export type DeliveryState = z.infer<typeof DeliveryState>;
 
 /**
  * One webhook delivery for one project, as the queue sees it: `pending` until its push is
- * recorded, then `done` with the builds it queued, or `failed` with why.
+ * recorded, then `done` with the builds it queued, `failed` with why, or `stale` when its push
+ * named a `before` that was not the branch's recorded head (a replay, or overtaken by a newer
+ * push): it moved nothing, and `error` says what the branch was at.
  */
 export const Delivery = z.object({
   /** Queue order; pass it as `before` to page back. */

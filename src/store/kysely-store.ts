@@ -25,6 +25,9 @@ import type {
   WebhookDeliveryRow,
 } from './store.ts';
 
+/** The head of a deleted branch's tombstone: git's zero sha, "no commit". */
+const DELETED_HEAD = '0000000000000000000000000000000000000000';
+
 type Dialect = Pick<Connection, 'isUniqueViolation' | 'capabilities' | 'close'>;
 
 /** The Store over Kysely; the same queries run on SQLite and PostgreSQL. */
@@ -371,6 +374,7 @@ export class KyselyStore implements Store {
       .updateTable('environments')
       .set({
         locked_by: fields.lockedBy,
+        locked_by_id: fields.lockedById,
         locked_at: fields.lockedAt,
         locked_reason: fields.lockedReason,
         locked_until: fields.lockedUntil,
@@ -460,31 +464,54 @@ export class KyselyStore implements Store {
 
   // git: branches, builds, logs, webhook deliveries
 
-  async upsertBranch(row: BranchRow): Promise<void> {
-    await this.#db
+  async moveBranch(projectId: string, name: string, before: string, after: string, at: string): Promise<boolean> {
+    // The zero sha is a head too: a deleted branch keeps its row as a tombstone (see 005).
+    const updated = await this.#db
+      .updateTable('branches')
+      .set({ head: after, updated_at: at })
+      .where('project_id', '=', projectId)
+      .where('name', '=', name)
+      .where('head', '=', before)
+      .executeTakeFirst();
+    if (Number(updated.numUpdatedRows) === 1) return true;
+    // A branch never recorded has no head to compare with: the first push seen of it records it.
+    const inserted = await this.#db
       .insertInto('branches')
-      .values({ project_id: row.projectId, name: row.name, head: row.head, updated_at: row.updatedAt })
-      .onConflict((oc) => oc.columns(['project_id', 'name']).doUpdateSet({ head: row.head, updated_at: row.updatedAt }))
-      .execute();
-  }
-
-  async deleteBranch(projectId: string, name: string): Promise<boolean> {
-    const result = await this.#db.deleteFrom('branches').where('project_id', '=', projectId).where('name', '=', name).executeTakeFirst();
-    return Number(result.numDeletedRows) === 1;
+      .values({ project_id: projectId, name, head: after, updated_at: at })
+      .onConflict((oc) => oc.columns(['project_id', 'name']).doNothing())
+      .executeTakeFirst();
+    return Number(inserted.numInsertedOrUpdatedRows ?? 0n) === 1;
   }
 
   async findBranch(projectId: string, name: string): Promise<BranchRow | undefined> {
-    const row = await this.#db.selectFrom('branches').selectAll().where('project_id', '=', projectId).where('name', '=', name).executeTakeFirst();
+    const row = await this.#db
+      .selectFrom('branches')
+      .selectAll()
+      .where('project_id', '=', projectId)
+      .where('name', '=', name)
+      .where('head', '!=', DELETED_HEAD)
+      .executeTakeFirst();
     return row && toBranch(row);
+  }
+
+  async findBranchHead(projectId: string, name: string): Promise<string | undefined> {
+    const row = await this.#db.selectFrom('branches').select('head').where('project_id', '=', projectId).where('name', '=', name).executeTakeFirst();
+    return row?.head;
   }
 
   async listBranchesAt(projectId: string, commit: string): Promise<BranchRow[]> {
     const rows = await this.#db.selectFrom('branches').selectAll().where('project_id', '=', projectId).where('head', '=', commit).orderBy('name').execute();
-    return rows.map(toBranch);
+    return rows.filter((row) => row.head !== DELETED_HEAD).map(toBranch);
   }
 
   async listBranches(projectId: string): Promise<BranchRow[]> {
-    const rows = await this.#db.selectFrom('branches').selectAll().where('project_id', '=', projectId).orderBy('name').execute();
+    const rows = await this.#db
+      .selectFrom('branches')
+      .selectAll()
+      .where('project_id', '=', projectId)
+      .where('head', '!=', DELETED_HEAD)
+      .orderBy('name')
+      .execute();
     return rows.map(toBranch);
   }
 
@@ -736,6 +763,10 @@ export class KyselyStore implements Store {
     return Number(updated.numUpdatedRows) === 1;
   }
 
+  async markWebhookDeliveryStale(seq: number, reason: string): Promise<void> {
+    await this.#db.updateTable('webhook_deliveries').set({ state: 'stale', error: reason }).where('seq', '=', seq).where('state', '=', 'done').execute();
+  }
+
   async listWebhookDeliveries(projectId: string, page: Page): Promise<WebhookDeliveryRow[]> {
     let query = this.#db.selectFrom('webhook_deliveries').selectAll().where('project_id', '=', projectId);
     if (page.before !== undefined) query = query.where('seq', '<', page.before);
@@ -863,6 +894,7 @@ function toEnvironment(row: Selectable<Database['environments']>): EnvironmentRo
     pinnedAt: row.pinned_at,
     pinnedReason: row.pinned_reason,
     lockedBy: row.locked_by,
+    lockedById: row.locked_by_id,
     lockedAt: row.locked_at,
     lockedReason: row.locked_reason,
     lockedUntil: row.locked_until,
@@ -885,6 +917,7 @@ function fromEnvironment(row: EnvironmentRow): Database['environments'] {
     pinned_at: row.pinnedAt,
     pinned_reason: row.pinnedReason,
     locked_by: row.lockedBy,
+    locked_by_id: row.lockedById,
     locked_at: row.lockedAt,
     locked_reason: row.lockedReason,
     locked_until: row.lockedUntil,

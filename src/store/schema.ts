@@ -56,6 +56,7 @@ export interface Database {
     pinned_at: string | null;
     pinned_reason: string | null;
     locked_by: string | null;
+    locked_by_id: string | null;
     locked_at: string | null;
     locked_reason: string | null;
     locked_until: string | null;

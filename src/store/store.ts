@@ -79,6 +79,8 @@ export interface EnvironmentRow {
   pinnedAt: string | null;
   pinnedReason: string | null;
   lockedBy: string | null;
+  /** Id of the actor holding the lock (a token's id); unlocking compares it, never the name. */
+  lockedById: string | null;
   lockedAt: string | null;
   lockedReason: string | null;
   lockedUntil: string | null;
@@ -105,6 +107,7 @@ export function newEnvironmentRow(
     pinnedAt: null,
     pinnedReason: null,
     lockedBy: null,
+    lockedById: null,
     lockedAt: null,
     lockedReason: null,
     lockedUntil: null,
@@ -189,7 +192,8 @@ export interface BuildLogRow {
   text: string;
 }
 
-export type DeliveryState = 'pending' | 'done' | 'failed';
+/** `stale`: its push named a `before` that was not the branch's recorded head, so it moved nothing. */
+export type DeliveryState = 'pending' | 'done' | 'failed' | 'stale';
 
 /**
  * What a webhook push asks for, kept with its delivery until the queue records it: the input of
@@ -246,6 +250,7 @@ export interface PointerMove {
 
 export interface LockFields {
   lockedBy: string | null;
+  lockedById: string | null;
   lockedAt: string | null;
   lockedReason: string | null;
   lockedUntil: string | null;
@@ -344,9 +349,18 @@ export interface Store {
   deleteDomain(hostname: string): Promise<boolean>;
 
   // git: branches, builds, logs, webhook deliveries
-  upsertBranch(row: BranchRow): Promise<void>;
-  deleteBranch(projectId: string, name: string): Promise<boolean>;
+  /**
+   * Compare-and-set of a branch's head: moves it from `before` to `after` only while its recorded
+   * head is `before`; returns false (and writes nothing) otherwise. The zero sha as `after`
+   * deletes the branch (its row stays as a tombstone, so old pushes of it stay stale); as
+   * `before` it creates one, or revives a deleted one. A branch never recorded at all takes
+   * whatever the first push seen of it says.
+   */
+  moveBranch(projectId: string, name: string, before: string, after: string, at: string): Promise<boolean>;
+  /** A live branch (a deleted one is undefined). */
   findBranch(projectId: string, name: string): Promise<BranchRow | undefined>;
+  /** The recorded head, the zero sha for a deleted branch, undefined for one never recorded. */
+  findBranchHead(projectId: string, name: string): Promise<string | undefined>;
   /** Branches of a project whose head is `commit`. */
   listBranchesAt(projectId: string, commit: string): Promise<BranchRow[]>;
   /** Every branch of a project, by name. */
@@ -391,6 +405,8 @@ export interface Store {
    */
   claimWebhookDelivery(seq: number, processedAt: string): Promise<WebhookDeliveryRow | undefined>;
   setWebhookDeliveryBuilds(seq: number, builds: string[]): Promise<void>;
+  /** Marks a delivery its queue recorded (done) as stale: its push moved nothing; `reason` says why. */
+  markWebhookDeliveryStale(seq: number, reason: string): Promise<void>;
   /** Marks a pending delivery failed; false when it was not pending anymore. */
   failWebhookDelivery(seq: number, error: string, processedAt: string): Promise<boolean>;
   /** A project's deliveries, newest first; `page.before` is a seq. */

@@ -68,10 +68,13 @@ export function printEnvironments(out: Output, environments: readonly Environmen
   }
 }
 
-/** `retired` says it all (it serves nothing); otherwise the holds on it, or `ok`. */
+/**
+ * `retired` says it all (it serves nothing); otherwise the holds on it, or `ok`. An environment
+ * that serves nothing (no deployment yet: a preview whose build failed) is empty, not ok.
+ */
 function stateOf(e: Environment): string {
   if (e.retiredAt !== null) return 'retired';
-  return [e.pin ? 'pinned' : '', e.lock ? 'locked' : ''].filter(Boolean).join(',') || 'ok';
+  return [e.deployment === null ? 'empty' : '', e.pin ? 'pinned' : '', e.lock ? 'locked' : ''].filter(Boolean).join(',') || 'ok';
 }
 
 export function describeHolds(environment: Environment): string[] {

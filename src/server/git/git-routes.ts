@@ -1,5 +1,4 @@
 import type { ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isSlipwayError } from '../../core/errors.ts';
@@ -14,7 +13,7 @@ import { startHookServer } from './hook-routes.ts';
 import { runHttpBackend } from './http-backend.ts';
 import { PushSessions } from './push-sessions.ts';
 import { reconcileRepos } from './reconcile.ts';
-import { createRepoEnsurer, installHooks, repoPath, repoSettings } from './repos.ts';
+import { createRepoEnsurer, defaultReposDir, installHooks, repoPath, repoSettings } from './repos.ts';
 
 export interface GitRoutesOptions {
   deps: ServiceDeps;
@@ -132,7 +131,7 @@ function refuse(reply: FastifyReply, status: number, text: string): FastifyReply
  */
 export async function registerGitRoutes(app: FastifyInstance, options: GitRoutesOptions): Promise<void> {
   const { deps } = options;
-  const reposDir = options.reposDir ?? join(deps.dataDir, 'repos');
+  const reposDir = options.reposDir ?? defaultReposDir(deps.dataDir);
   const waitSeconds = options.pushWaitSeconds ?? defaultWaitSeconds();
   const maxPushBytes = options.maxPushBytes ?? 4 * 1024 * 1024 * 1024;
   const ensureRepo = createRepoEnsurer(reposDir);

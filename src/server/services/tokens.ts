@@ -41,7 +41,7 @@ export async function authenticate(deps: ServiceDeps, secret: string): Promise<{
   if (token.lastUsedAt === null || now.getTime() - Date.parse(token.lastUsedAt) > TOUCH_INTERVAL_MS) {
     await deps.store.touchToken(token.id, now.toISOString());
   }
-  return { token, actor: { name: token.name, role: token.role, trigger: 'user' } };
+  return { token, actor: { id: token.id, name: token.name, role: token.role, trigger: 'user' } };
 }
 
 export async function createToken(deps: ServiceDeps, actor: Actor, input: { name: string; role: Role }): Promise<{ token: TokenRow; secret: string }> {
