@@ -288,7 +288,7 @@ describe('without a working bubblewrap', () => {
     try {
       const env = {
         SLIPWAY_URL: `http://127.0.0.1:${h.server.port}`,
-        SLIPWAY_TOKEN: ADMIN_TOKEN,
+        SLIPWAY_TOKEN: (await h.client.createToken({ name: 'cli-runner', role: 'runner' })).secret,
         SLIPWAY_BWRAP: '/nonexistent/bwrap',
         XDG_CONFIG_HOME: base,
       };

@@ -6,7 +6,13 @@ import { ErrorCode, SlipwayError } from './errors.ts';
  * then apply its plan with a compare-and-set write, so nothing is written for a refused plan.
  */
 
-export type ActorRole = 'admin' | 'deployer' | 'viewer';
+/**
+ * Who may do what. viewer < deployer < admin each include the one before; `runner` stands
+ * apart: it may only claim builds and drive the ones it holds a lease on, and nothing a viewer
+ * may (a build machine's token reads no project, no log, no token).
+ */
+export const ACTOR_ROLES = ['admin', 'deployer', 'viewer', 'runner'] as const;
+export type ActorRole = (typeof ACTOR_ROLES)[number];
 
 export interface Actor {
   /**

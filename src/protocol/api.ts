@@ -1,11 +1,12 @@
 import { z } from 'zod';
+import { ACTOR_ROLES } from '../core/release-planner.ts';
 
 /**
  * Wire schemas of the HTTP API. A schema and its type share a name. The server parses
  * requests with these; the typed client and the dashboard read responses as these types.
  */
 
-export const Role = z.enum(['admin', 'deployer', 'viewer']);
+export const Role = z.enum(ACTOR_ROLES);
 export type Role = z.infer<typeof Role>;
 
 export const Name = z.string().min(1).max(64);

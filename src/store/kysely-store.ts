@@ -572,7 +572,7 @@ export class KyselyStore implements Store {
     return rows.map(toBuild);
   }
 
-  async claimBuild(runner: string, now: string, leaseExpiresAt: string): Promise<BuildRow | undefined> {
+  async claimBuild(runner: string, now: string, leaseExpiresAt: string, leaseHash: string): Promise<BuildRow | undefined> {
     return this.transaction(async (tx) => {
       const db = (tx as KyselyStore).#db;
       let next = db.selectFrom('builds').select('id').where('state', '=', 'queued').orderBy('created_at').orderBy('id').limit(1);
@@ -587,6 +587,7 @@ export class KyselyStore implements Store {
           runner,
           started_at: now,
           lease_expires_at: leaseExpiresAt,
+          lease_token_hash: leaseHash,
           attempt: eb('attempt', '+', 1),
         }))
         .where('id', '=', candidate.id)
@@ -597,15 +598,20 @@ export class KyselyStore implements Store {
     });
   }
 
-  async renewBuildLease(id: string, runner: string, leaseExpiresAt: string): Promise<BuildRow | undefined> {
+  async renewBuildLease(id: string, leaseHash: string, leaseExpiresAt: string): Promise<BuildRow | undefined> {
     const updated = await this.#db
       .updateTable('builds')
       .set({ lease_expires_at: leaseExpiresAt })
       .where('id', '=', id)
-      .where('runner', '=', runner)
+      .where('lease_token_hash', '=', leaseHash)
       .where('state', '=', 'running')
       .executeTakeFirst();
     return Number(updated.numUpdatedRows) === 1 ? this.findBuild(id) : undefined;
+  }
+
+  async findBuildByLease(leaseHash: string): Promise<BuildRow | undefined> {
+    const row = await this.#db.selectFrom('builds').selectAll().where('state', '=', 'running').where('lease_token_hash', '=', leaseHash).executeTakeFirst();
+    return row ? toBuild(row) : undefined;
   }
 
   async requestBuildCancel(id: string, at: string): Promise<BuildRow | undefined> {
@@ -624,7 +630,7 @@ export class KyselyStore implements Store {
 
   async finishBuild(
     id: string,
-    runner: string,
+    leaseHash: string,
     fields: Pick<BuildRow, 'state' | 'finishedAt' | 'error' | 'deploymentId'> & Partial<Pick<BuildRow, 'author' | 'message'>>,
   ): Promise<boolean> {
     const updated = await this.#db
@@ -635,11 +641,12 @@ export class KyselyStore implements Store {
         error: fields.error,
         deployment_id: fields.deploymentId,
         lease_expires_at: null,
+        lease_token_hash: null,
         ...(fields.author === undefined ? {} : { author: fields.author }),
         ...(fields.message === undefined ? {} : { message: fields.message }),
       })
       .where('id', '=', id)
-      .where('runner', '=', runner)
+      .where('lease_token_hash', '=', leaseHash)
       .where('state', '=', 'running')
       .executeTakeFirst();
     return Number(updated.numUpdatedRows) === 1;
@@ -655,8 +662,14 @@ export class KyselyStore implements Store {
           .updateTable('builds')
           .set(
             retry
-              ? { state: 'queued', runner: null, lease_expires_at: null }
-              : { state: row.cancel_requested_at === null ? 'failed' : 'canceled', finished_at: now, lease_expires_at: null, error: 'the runner stopped answering' },
+              ? { state: 'queued', runner: null, lease_expires_at: null, lease_token_hash: null }
+              : {
+                  state: row.cancel_requested_at === null ? 'failed' : 'canceled',
+                  finished_at: now,
+                  lease_expires_at: null,
+                  lease_token_hash: null,
+                  error: 'the runner stopped answering',
+                },
           )
           .where('id', '=', row.id)
           .where('state', '=', 'running')
@@ -1012,6 +1025,8 @@ function fromBuild(row: BuildRow): Database['builds'] {
     attempt: row.attempt,
     runner: row.runner,
     lease_expires_at: row.leaseExpiresAt,
+    // A lease exists only from a claim on (claimBuild); a row is never inserted holding one.
+    lease_token_hash: null,
     cancel_requested_at: row.cancelRequestedAt,
     deployment_id: row.deploymentId,
     error: row.error,

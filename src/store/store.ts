@@ -5,7 +5,9 @@
  * Times are ISO-8601 strings in UTC on both backends; JSON columns are parsed here.
  */
 
-export type Role = 'admin' | 'deployer' | 'viewer';
+import type { ActorRole } from '../core/release-planner.ts';
+
+export type Role = ActorRole;
 
 export interface ProjectRow {
   id: string;
@@ -375,19 +377,24 @@ export interface Store {
   /** The build that retries `buildId`, if any. */
   findBuildRetry(buildId: string): Promise<BuildRow | undefined>;
   listBuilds(projectId: string, page: Page): Promise<BuildRow[]>;
-  /** Leases the oldest queued build to `runner` (running, attempt + 1); undefined when none is queued. */
-  claimBuild(runner: string, now: string, leaseExpiresAt: string): Promise<BuildRow | undefined>;
-  /** Extends the lease of a running build held by `runner`; undefined when it is not held by it anymore. */
-  renewBuildLease(id: string, runner: string, leaseExpiresAt: string): Promise<BuildRow | undefined>;
+  /**
+   * Leases the oldest queued build to `runner` (running, attempt + 1) under the lease token whose
+   * sha256 is `leaseHash`; undefined when none is queued.
+   */
+  claimBuild(runner: string, now: string, leaseExpiresAt: string, leaseHash: string): Promise<BuildRow | undefined>;
+  /** Extends the lease of a running build held under `leaseHash`; undefined when that lease is not current. */
+  renewBuildLease(id: string, leaseHash: string, leaseExpiresAt: string): Promise<BuildRow | undefined>;
+  /** The running build whose current lease is `leaseHash`. */
+  findBuildByLease(leaseHash: string): Promise<BuildRow | undefined>;
   /** A queued build is canceled at once; a running one is marked for its runner to stop. */
   requestBuildCancel(id: string, at: string): Promise<BuildRow | undefined>;
-  /** Ends a running build held by `runner`; false when it is not held by it anymore. */
+  /** Ends a running build held under `leaseHash`; false when that lease is not current. */
   finishBuild(
     id: string,
-    runner: string,
+    leaseHash: string,
     fields: Pick<BuildRow, 'state' | 'finishedAt' | 'error' | 'deploymentId'> & Partial<Pick<BuildRow, 'author' | 'message'>>,
   ): Promise<boolean>;
-  /** Running builds whose lease ran out go back to the queue, or fail after `maxAttempts`. */
+  /** Running builds whose lease ran out go back to the queue (their lease token dead), or fail after `maxAttempts`. */
   reapExpiredBuilds(now: string, maxAttempts: number): Promise<BuildRow[]>;
   appendBuildLogs(buildId: string, lines: Omit<BuildLogRow, 'buildId' | 'seq'>[]): Promise<number>;
   listBuildLogs(buildId: string, after: number, limit: number): Promise<BuildLogRow[]>;

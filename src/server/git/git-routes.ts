@@ -1,12 +1,14 @@
 import type { ChildProcess } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { isSlipwayError } from '../../core/errors.ts';
+import { ErrorCode, isSlipwayError, SlipwayError } from '../../core/errors.ts';
 import { isValidName } from '../../core/names.ts';
 import type { Actor, ActorRole } from '../../core/release-planner.ts';
+import { leaseOf } from '../http/context.ts';
 import { statusOf } from '../http/errors.ts';
 import { requireRole } from '../services/access.ts';
 import type { ServiceDeps } from '../services/deps.ts';
+import { requireLease } from '../services/leases.ts';
 import { getProject } from '../services/projects.ts';
 import { authenticate } from '../services/tokens.ts';
 import { startHookServer } from './hook-routes.ts';
@@ -172,9 +174,14 @@ export async function registerGitRoutes(app: FastifyInstance, options: GitRoutes
       let projectId: string;
       try {
         ({ actor } = await authenticate(deps, token));
-        requireRole(actor, ROLE[service]);
+        // A runner fetches the source of the build it holds the lease on, and nothing else.
+        const leased = actor.role === 'runner' && service === 'git-upload-pack' ? await requireLease(deps, actor, leaseOf(request)) : undefined;
+        if (leased === undefined) requireRole(actor, ROLE[service]);
         if (!isValidName(project)) return refuse(reply, 404, `no project named "${project}"`);
         projectId = (await getProject(deps, project)).id;
+        if (leased !== undefined && leased.projectId !== projectId) {
+          throw new SlipwayError(ErrorCode.FORBIDDEN, `the lease is for build ${leased.id} of another project`, { build: leased.id });
+        }
       } catch (err) {
         if (isSlipwayError(err)) return refuse(reply, statusOf(err.code), `${err.code}: ${err.message}`);
         throw err;
