@@ -1,10 +1,17 @@
 import assert from 'node:assert/strict';
+import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readdir } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { mkdir, mkdtemp, readdir, readlink, rm, symlink, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
+import { writeJournal } from '../src/blobs/fs/batch-journal.ts';
 import { canonicalManifest, type ManifestEntry } from '../src/core/manifest.ts';
+import { isSlipwayError } from '../src/core/errors.ts';
+import { startServer } from '../src/server/server.ts';
 import { newId } from '../src/server/services/ids.ts';
 import { backends } from './support/backends.ts';
 import { rejectsWithCode } from './support/assert.ts';
@@ -219,5 +226,108 @@ describe('the edge never trusts a declared size', () => {
 
   test('no temp file of a blob is left behind by any of this', async () => {
     assert.deepEqual(await readdir(join(t.dataDir, 'blobs', 'tmp')), []);
+  });
+});
+
+const BIN = fileURLToPath(new URL('../bin/slipway', import.meta.url));
+
+/** `slipway server` as its own process; resolves with how it ended, or with the running child. */
+function cliServer(dataDir: string): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      process.execPath,
+      [BIN, 'server', '--port', '0', '--data', dataDir, '--log-level', 'warn', '--database-url', join(dataDir, 'other.db')],
+      { timeout: 60_000, env: { PATH: process.env.PATH ?? '' } },
+      (err: Error | null, _stdout, stderr) => {
+        const code = (err as { code?: unknown } | null)?.code;
+        if (err !== null && typeof code !== 'number') reject(err);
+        else resolve({ code: typeof code === 'number' ? code : 0, stderr });
+      },
+    );
+  });
+}
+
+function startTimeOf(pid: number): string {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? '';
+}
+
+describe('one server per data directory', () => {
+  let t: TestServer;
+  before(async () => {
+    t = await startTestServer(backends[0]!);
+  });
+  after(() => t.dispose());
+
+  test('a second server on the same data directory is refused with DATA_DIR_IN_USE before it replays anything', async () => {
+    // A journal the running server is settling as far as a second server could tell: it must not be touched.
+    const journal = await writeJournal(join(t.dataDir, 'blobs', 'journal'), [{ digest: sha256('in flight'), bytes: Buffer.from('in flight') }]);
+    await writeFile(join(t.dataDir, 'blobs', 'tmp', 'upload-in-progress'), 'a PUT still streaming');
+    const second = await cliServer(t.dataDir);
+    assert.equal(second.code, 4, second.stderr);
+    assert.match(second.stderr, /DATA_DIR_IN_USE/);
+    assert.match(second.stderr, new RegExp(`in use by another Slipway server \\(pid ${process.pid}\\)`));
+    assert.deepEqual(await readdir(join(t.dataDir, 'blobs', 'journal')), [journal.split('/').pop()], 'the journal was not replayed');
+    assert.deepEqual(await readdir(join(t.dataDir, 'blobs', 'tmp')), ['upload-in-progress'], 'no temp file was removed');
+    assert.equal(await t.server.deps.blobs.has(sha256('in flight')), false);
+    // In the same process, too.
+    await assert.rejects(
+      startServer({ dataDir: t.dataDir, port: 0, quiet: true, runners: 0, databaseUrl: join(t.dataDir, 'third.db') }),
+      (err: unknown) => isSlipwayError(err, 'DATA_DIR_IN_USE'),
+    );
+    // The first server is unharmed and still holds its lock.
+    assert.equal((await t.client.whoami()).token.role, 'admin');
+    assert.equal(await readlink(join(t.dataDir, 'slipway.lock')), `${process.pid}:${startTimeOf(process.pid)}`);
+  });
+});
+
+describe('a data directory left by a crash', () => {
+  const dirs: string[] = [];
+  after(async () => {
+    for (const dir of dirs) await rm(dir, { recursive: true, force: true });
+  });
+  const dataDir = async (lock?: string): Promise<string> => {
+    const dir = await mkdtemp(join(tmpdir(), 'slipway-crashed-'));
+    dirs.push(dir);
+    await mkdir(join(dir, 'blobs', 'tmp'), { recursive: true });
+    await writeFile(join(dir, 'blobs', 'tmp', `${sha256('x')}.0123456789ab`), 'half of an upload');
+    await writeFile(join(dir, 'blobs', 'tmp', `${sha256('y')}.ba9876543210`), '');
+    if (lock !== undefined) await symlink(lock, join(dir, 'slipway.lock'));
+    return dir;
+  };
+  const start = (dir: string) => startServer({ dataDir: dir, port: 0, quiet: true, runners: 0 });
+
+  test('temp files of crashed uploads are removed at start, however young', async () => {
+    const dir = await dataDir();
+    const server = await start(dir);
+    try {
+      assert.deepEqual(await readdir(join(dir, 'blobs', 'tmp')), []);
+    } finally {
+      await server.close();
+    }
+    await assert.rejects(readlink(join(dir, 'slipway.lock')), /ENOENT/, 'close releases the lock');
+  });
+
+  test('the lock of a dead process, or of a pid now used by a process started at another time, is taken over', async () => {
+    const child = spawn('sleep', ['30']);
+    try {
+      const livePid = child.pid as number;
+      for (const stale of ['2147483646:12345', `${livePid}:1`, `${process.pid}:1`, 'garbage']) {
+        const dir = await dataDir(stale);
+        const server = await start(dir);
+        try {
+          assert.equal(await readlink(join(dir, 'slipway.lock')), `${process.pid}:${startTimeOf(process.pid)}`, stale);
+          assert.deepEqual(await readdir(join(dir, 'blobs', 'tmp')), [], stale);
+        } finally {
+          await server.close();
+        }
+      }
+      // The same pid and start time: that process still runs, so the directory is its.
+      const dir = await dataDir(`${livePid}:${startTimeOf(livePid)}`);
+      await assert.rejects(start(dir), (err: unknown) => isSlipwayError(err, 'DATA_DIR_IN_USE'));
+      assert.equal((await readdir(join(dir, 'blobs', 'tmp'))).length, 2, 'nothing was cleaned up');
+    } finally {
+      child.kill();
+    }
   });
 });
