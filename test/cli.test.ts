@@ -69,7 +69,7 @@ describe('slipway CLI against a running server', () => {
 
   before(async () => {
     tmp = await mkdtemp(join(tmpdir(), 'slipway-cli-'));
-    server = await startServer({ dataDir: join(tmp, 'data'), port: 0, adminToken: ADMIN_TOKEN, quiet: true });
+    server = await startServer({ dataDir: join(tmp, 'data'), port: 0, adminToken: ADMIN_TOKEN, quiet: true, allowLocalRepos: true });
     const home = join(tmp, 'home');
     await mkdir(home);
     env = { HOME: home, XDG_CONFIG_HOME: join(home, '.config'), SLIPWAY_URL: server.url, SLIPWAY_TOKEN: ADMIN_TOKEN };
@@ -375,7 +375,7 @@ describe('slipway server', () => {
 
   /** Starts `slipway server` and resolves once it has printed where it listens. */
   async function start(): Promise<{ stdout: string; stop(): Promise<number | null> }> {
-    const child = spawn(process.execPath, [BIN, 'server', '--port', '0', '--data', join(tmp, 'data'), '--log-level', 'warn'], {
+    const child = spawn(process.execPath, [BIN, 'server', '--port', '0', '--data', join(tmp, 'data'), '--log-level', 'warn', '--allow-local-repos'], {
       env: { PATH: process.env.PATH ?? '', HOME: tmp },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

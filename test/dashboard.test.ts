@@ -180,7 +180,7 @@ describe('dashboard in a browser', { skip: NO_BROWSER }, () => {
   before(async () => {
     if (!(await isDashboardBuilt())) await run('npx', ['vite', 'build', '--config', 'web/vite.config.ts']);
     dataDir = await mkdtemp(join(tmpdir(), 'slipway-dash-'));
-    server = await startServer({ dataDir, databaseUrl: join(dataDir, 'slipway.db'), port: 0, adminToken: ADMIN_TOKEN, quiet: true });
+    server = await startServer({ dataDir, databaseUrl: join(dataDir, 'slipway.db'), port: 0, adminToken: ADMIN_TOKEN, quiet: true, allowLocalRepos: true });
     client = new SlipwayClient({ url: server.url, token: ADMIN_TOKEN });
     await client.createProject('shop');
     first = await deploy(

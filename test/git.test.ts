@@ -429,7 +429,7 @@ for (const backend of backends) {
       const db = await backend.create();
       const dataDir = await mkdtemp(join(tmpdir(), 'slipway-reconcile-'));
       const home = await mkdtemp(join(tmpdir(), 'slipway-git-'));
-      const start = () => startServer({ dataDir, port: 0, databaseUrl: db.url, adminToken: ADMIN_TOKEN, quiet: true, runners: 0 });
+      const start = () => startServer({ dataDir, port: 0, databaseUrl: db.url, adminToken: ADMIN_TOKEN, quiet: true, runners: 0, allowLocalRepos: true });
       let server = await start();
       try {
         const clientOf = (running: RunningServer) => new SlipwayClient({ url: `http://127.0.0.1:${running.port}`, token: ADMIN_TOKEN });

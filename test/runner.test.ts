@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +14,7 @@ import { startRunner } from '../src/runner/runner.ts';
 import type { Runner } from '../src/runner/runner.ts';
 import { recordPush, ZERO_SHA } from '../src/server/services/pushes.ts';
 import { backends } from './support/backends.ts';
+import { hostProcessesWith, uniqueSeconds } from './support/processes.ts';
 import { edgeGet, hostOf, startTestServer } from './support/server.ts';
 import type { TestServer } from './support/server.ts';
 
@@ -49,21 +49,6 @@ function git(cwd: string, args: string[]): Promise<string> {
       else resolve(stdout.trim());
     });
   });
-}
-
-/** Alive and not a zombie (in a container nobody may reap the killed children). */
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return false;
-  }
 }
 
 async function eventually<T>(what: string, probe: () => Promise<T | undefined>, ms = 30_000): Promise<T> {
@@ -150,6 +135,7 @@ describe('build runner against a real server', () => {
     runnerToken = (await t.client.createToken({ name: 'runner', role: 'deployer' })).secret;
     runner = startRunner({
       serverUrl: `http://127.0.0.1:${t.server.port}`,
+      allowLocalRepos: true,
       token: runnerToken,
       name: 'test-runner',
       concurrency: 2,
@@ -232,19 +218,16 @@ describe('build runner against a real server', () => {
     assert.equal(build.error, 'build timed out after 1s');
   });
 
-  test('cancel kills the whole process group and the build ends canceled', async () => {
-    const { sha } = await pushAndNotify({ 'slipway.yaml': 'build:\n  command: sleep 100 & echo pid=$!; sleep 100 & echo pid=$!; wait\n' });
+  test('cancel kills every process of the build and the build ends canceled', async () => {
+    const marker = uniqueSeconds(100);
+    const { sha } = await pushAndNotify({ 'slipway.yaml': `build:\n  command: sleep ${marker} & sleep ${marker} & echo started; wait\n` });
     const queued = await buildOf('web', sha);
-    const pids = await eventually('both sleeps to start', async () => {
-      const found = (await logsOf('web', queued.id)).filter((l) => l.text.startsWith('pid=')).map((l) => Number(l.text.slice(4)));
-      return found.length === 2 ? found : undefined;
-    });
-    for (const pid of pids) assert.ok(isAlive(pid));
+    await eventually('both sleeps to start', async () => (hostProcessesWith(`sleep ${marker}`).length === 2 ? true : undefined));
     const canceling = await t.client.cancelBuild('web', queued.id);
     assert.equal(canceling.cancelRequested, true);
     const build = await finished('web', queued.id, 15_000);
     assert.equal(build.state, 'canceled');
-    for (const pid of pids) await eventually(`sleep ${pid} to die`, async () => (isAlive(pid) ? undefined : true), 5000);
+    await eventually('the sleeps to die', async () => (hostProcessesWith(`sleep ${marker}`).length === 0 ? true : undefined), 5000);
     assert.equal((await logsOf('web', build.id)).at(-1)?.text, 'Build canceled');
   });
 
@@ -398,13 +381,14 @@ describe('build runner against a real server', () => {
       const ctx = createMemoryContext({ SLIPWAY_URL: `http://127.0.0.1:${t.server.port}`, SLIPWAY_TOKEN: 'slw_wrong', XDG_CONFIG_HOME: base });
       assert.equal(await run(['runner'], ctx), 6);
       const good = createMemoryContext({ SLIPWAY_URL: `http://127.0.0.1:${t.server.port}`, SLIPWAY_TOKEN: runnerToken, XDG_CONFIG_HOME: base });
-      assert.equal(await run(['runner', '--name', 'cli-runner', '--work-dir', join(base, 'cli-builds')], good), 0);
+      assert.equal(await run(['runner', '--name', 'cli-runner', '--work-dir', join(base, 'cli-builds'), '--allow-local-repos'], good), 0);
       assert.match(good.stderr(), /Runner cli-runner is building for/);
     });
   });
 
-  test('every build’s temp dir is gone once it is done', async () => {
-    await eventually('temp dirs to be removed', async () => ((await readdir(workDir)).length === 0 ? true : undefined), 10_000);
+  test('every build’s temp dir is gone once it is done; the project’s cache stays', async () => {
+    await eventually('temp dirs to be removed', async () => ((await readdir(workDir)).every((name) => name === 'cache') ? true : undefined), 10_000);
+    assert.deepEqual((await readdir(join(workDir, 'cache'))).sort(), ['own', 'web']);
   });
 });
 
@@ -425,13 +409,15 @@ describe('stopping a runner', () => {
     const dir = join(base, 'repo');
     await mkdir(dir);
     await git(dir, ['init', '-q', '-b', 'main']);
-    await writeFile(join(dir, 'slipway.yaml'), 'build:\n  command: sleep 100 & echo pid=$!; wait\n');
+    const marker = uniqueSeconds(100);
+    await writeFile(join(dir, 'slipway.yaml'), `build:\n  command: sleep ${marker} & echo started; wait\n`);
     await git(dir, ['add', '-A']);
     await git(dir, ['commit', '-q', '-m', 'slow']);
     const sha = await git(dir, ['rev-parse', 'HEAD']);
     await t.client.createProject('slow', { repo: dir });
     const runner = startRunner({
       serverUrl: `http://127.0.0.1:${t.server.port}`,
+      allowLocalRepos: true,
       token: (await t.client.createToken({ name: 'runner', role: 'deployer' })).secret,
       pollMs: 100,
       heartbeatMs: 200,
@@ -447,16 +433,14 @@ describe('stopping a runner', () => {
         sourceUrl: dir,
       });
       const id = (await eventually('the build', async () => (await t.client.listBuilds('slow')).builds.find((b) => b.commit === sha))).id;
-      const pid = await eventually('the build command', async () => {
-        const line = (await t.client.getBuildLogs('slow', id)).lines.find((l) => l.text.startsWith('pid='));
-        return line ? Number(line.text.slice(4)) : undefined;
-      });
+      await eventually('the build command', async () => ((await t.client.getBuildLogs('slow', id)).lines.some((l) => l.text === 'started') ? true : undefined));
+      assert.equal(hostProcessesWith(`sleep ${marker}`).length, 1);
       await runner.stop();
       const build = await t.client.getBuild('slow', id);
       assert.equal(build.state, 'failed');
       assert.equal(build.error, 'runner stopped');
-      await eventually('the build command to die', async () => (isAlive(pid) ? undefined : true), 5000);
-      assert.deepEqual(await readdir(join(base, 'builds')), []);
+      await eventually('the build command to die', async () => (hostProcessesWith(`sleep ${marker}`).length === 0 ? true : undefined), 5000);
+      assert.deepEqual(await readdir(join(base, 'builds')), ['cache']);
     } finally {
       await runner.stop();
     }

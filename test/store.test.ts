@@ -235,6 +235,115 @@ for (const backend of backends) {
   });
 }
 
+/** Columns of every table, as `table.column`, sorted. */
+async function columnsOf(conn: Connection): Promise<string[]> {
+  if (conn.capabilities.dialect === 'sqlite') {
+    const tables = await sql<{ name: string }>`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'`.execute(conn.db);
+    const out: string[] = [];
+    for (const { name } of tables.rows) {
+      const columns = await sql<{ name: string }>`SELECT name FROM pragma_table_info(${name})`.execute(conn.db);
+      out.push(...columns.rows.map((c) => `${name}.${c.name}`));
+    }
+    return out.sort();
+  }
+  const rows = await sql<{ t: string; c: string }>`SELECT table_name AS t, column_name AS c FROM information_schema.columns WHERE table_schema = 'public'`.execute(conn.db);
+  return rows.rows.map((r) => `${r.t}.${r.c}`).sort();
+}
+
+/** Index names of one table, without the ones SQLite and PostgreSQL make for keys by themselves. */
+async function indexesOf(conn: Connection, table: string): Promise<string[]> {
+  const rows =
+    conn.capabilities.dialect === 'sqlite'
+      ? await sql<{ name: string }>`SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ${table} AND name NOT LIKE 'sqlite_autoindex%'`.execute(conn.db)
+      : await sql<{ name: string }>`SELECT indexname AS name FROM pg_indexes WHERE tablename = ${table} AND indexname NOT LIKE '%_pkey' AND indexname NOT LIKE '%_key'`.execute(
+          conn.db,
+        );
+  return rows.rows.map((r) => r.name).sort();
+}
+
+describe('every migration applied', () => {
+  test('every table has the same columns on SQLite and PostgreSQL (a table rebuild that drops a column fails here)', async () => {
+    const found: string[][] = [];
+    for (const backend of backends) {
+      const db = await backend.create();
+      const conn = await connectRaw(db.url);
+      try {
+        await migrate(conn);
+        found.push(await columnsOf(conn));
+      } finally {
+        await conn.close();
+        await db.dispose();
+      }
+    }
+    const [sqlite = [], postgres = []] = found;
+    assert.deepEqual(
+      sqlite.filter((c) => !postgres.includes(c)),
+      [],
+      'columns only SQLite has',
+    );
+    assert.deepEqual(
+      postgres.filter((c) => !sqlite.includes(c)),
+      [],
+      'columns only PostgreSQL has',
+    );
+    assert.ok(sqlite.includes('builds.retry_number') && sqlite.includes('projects.deleted_at'));
+  });
+});
+
+for (const backend of backends) {
+  test(`migration 006 on ${backend.name} keeps every build, log line, column and index of builds that earlier migrations made`, async () => {
+    const db = await backend.create();
+    const before006 = await mkdtemp(join(tmpdir(), 'slipway-migrations-'));
+    const conn = await connectRaw(db.url);
+    try {
+      const { readdir } = await import('node:fs/promises');
+      const earlier = (await readdir(conn.migrationsDir)).filter((f) => /^\d{3}_.+\.sql$/.test(f) && f < '006');
+      for (const file of earlier) await copyFile(join(conn.migrationsDir, file), join(before006, file));
+      await migrate({ ...conn, migrationsDir: before006 });
+      await sql`INSERT INTO projects (id, name, created_at, created_by) VALUES ('prj-1', 'shop', ${NOW}, 'test')`.execute(conn.db);
+      await sql`INSERT INTO builds (id, project_id, commit_sha, ref, branch, state, trigger_kind, created_at, created_by, error, log_seq)
+        VALUES ('bld-1', 'prj-1', ${'a'.repeat(40)}, 'refs/heads/main', 'main', 'failed', 'git-push', ${NOW}, 'test', 'exit 1', 1)`.execute(conn.db);
+      await sql`INSERT INTO build_logs (build_id, seq, at, stream, text) VALUES ('bld-1', 1, ${NOW}, 'stdout', 'hello')`.execute(conn.db);
+      const columnsBefore = (await columnsOf(conn)).filter((c) => c.startsWith('builds.'));
+      const indexesBefore = await indexesOf(conn, 'builds');
+
+      const applied = await migrate(conn);
+      assert.ok(applied.includes(6), 'migration 006 ran');
+      const columnsAfter = (await columnsOf(conn)).filter((c) => c.startsWith('builds.'));
+      assert.deepEqual(
+        columnsBefore.filter((c) => !columnsAfter.includes(c)),
+        [],
+        'columns of builds lost by 006',
+      );
+      const indexesAfter = await indexesOf(conn, 'builds');
+      assert.deepEqual(
+        indexesBefore.filter((i) => !indexesAfter.includes(i)),
+        [],
+        'indexes of builds lost by 006',
+      );
+
+      const store = new KyselyStore(conn.db, conn);
+      const kept = await store.findBuild('bld-1');
+      assert.equal(kept?.state, 'failed');
+      assert.equal(kept?.error, 'exit 1');
+      assert.equal(kept?.retryNumber, 0);
+      assert.deepEqual((await store.listBuildLogs('bld-1', 0, 10)).map((l) => l.text), ['hello']);
+      // The log sequence survived: the next line is number 2.
+      await store.appendBuildLogs('bld-1', [{ at: NOW, stream: 'stdout', text: 'again' }]);
+      assert.deepEqual((await store.listBuildLogs('bld-1', 1, 10)).map((l) => l.seq), [2]);
+      // build_logs still refers to the rebuilt builds: a line of no build is refused.
+      await assert.rejects(sql`INSERT INTO build_logs (build_id, seq, at, stream, text) VALUES ('bld-none', 1, ${NOW}, 'stdout', 'x')`.execute(conn.db));
+      if (backend.name === 'sqlite') {
+        assert.deepEqual((await sql`PRAGMA foreign_key_check`.execute(conn.db)).rows, []);
+      }
+    } finally {
+      await conn.close();
+      await rm(before006, { recursive: true, force: true });
+      await db.dispose();
+    }
+  });
+}
+
 /** A dialect connection without migrations, to run them by hand. */
 async function connectRaw(url: string): Promise<Connection> {
   const { connect: connectPostgres } = await import('../src/store/postgres/connect.ts');

@@ -767,7 +767,7 @@ interface Replica {
 /** A server on an existing database, as one more replica (or the same one started again). */
 async function startReplica(databaseUrl: string): Promise<Replica> {
   const dataDir = await mkdtemp(join(tmpdir(), 'slipway-replica-'));
-  const server = await startServer({ dataDir, port: 0, databaseUrl, adminToken: ADMIN_TOKEN, quiet: true, runners: 0 });
+  const server = await startServer({ dataDir, port: 0, databaseUrl, adminToken: ADMIN_TOKEN, quiet: true, runners: 0, allowLocalRepos: true });
   return {
     server,
     client: new SlipwayClient({ url: `http://127.0.0.1:${server.port}`, token: ADMIN_TOKEN }),

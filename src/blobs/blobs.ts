@@ -31,6 +31,27 @@ export interface Blobs {
   read(digest: string): Promise<Buffer>;
   /** Streams a stored blob, optionally a byte range (inclusive end), as HTTP ranges are. */
   stream(digest: string, range?: { start: number; end: number }): Readable;
+  /**
+   * Begins deleting blobs nothing should reference any more: those of `digests` that are
+   * stored are moved aside at once, so from here on every `has`/`missing` reports them
+   * missing (an upload that wants one sends it again). The caller then re-checks what
+   * references them, `restore`s what is still used and `finish`es, which deletes the rest.
+   * A crash before `finish` restores every moved blob at the next start; a crash during it
+   * completes it.
+   */
+  collect(digests: readonly string[]): Promise<BlobCollection>;
+}
+
+/** Blobs set aside by `collect`, neither restored nor deleted yet. */
+export interface BlobCollection {
+  /** The digests that were stored and are now set aside. */
+  readonly moved: readonly string[];
+  /** Reads a blob set aside (a manifest being re-checked) without restoring it. */
+  read(digest: string): Promise<Buffer>;
+  /** Puts set-aside blobs back (a blob stored again meanwhile is kept as it is). */
+  restore(digests: readonly string[]): Promise<void>;
+  /** Deletes every blob set aside and not restored; returns their digests. */
+  finish(): Promise<string[]>;
 }
 
 /** One body of a `putMany` batch; `source` is read to its end before the next body is asked for. */

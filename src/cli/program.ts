@@ -11,6 +11,8 @@ import { lock, unlock } from './commands/lock.ts';
 import { login, whoami } from './commands/login.ts';
 import { logs } from './commands/logs.ts';
 import { createProject, listProjects } from './commands/projects.ts';
+import { deleteProject } from './commands/projects-delete.ts';
+import { retryBuild } from './commands/builds-retry.ts';
 import { promote } from './commands/promote.ts';
 import { releases } from './commands/releases.ts';
 import { rollback } from './commands/rollback.ts';
@@ -66,6 +68,8 @@ export async function run(argv: readonly string[], ctx: Context): Promise<ExitCo
     .option('--database-url <url>', 'PostgreSQL URL or SQLite path (default: $SLIPWAY_DATABASE_URL, else SQLite in --data)')
     .option('--base-domain <domain>', 'parent domain of edge URLs (default: localhost)')
     .option('--log-level <level>', 'log level')
+    .option('--unsafe-builds', 'run builds without the bubblewrap sandbox (they can read the data directory and the server\'s environment)')
+    .option('--allow-local-repos', 'let projects build from local paths, file:// and loopback or private hosts (tests, single-user setups)')
     .addOption(json())
     .action(opts(server));
 
@@ -79,7 +83,7 @@ export async function run(argv: readonly string[], ctx: Context): Promise<ExitCo
 
   program.command('whoami').description('show the token in use').addOption(json()).action(opts(whoami));
 
-  const projects = program.command('projects').description('list projects (or: projects create <name>)').addOption(json()).action(opts(listProjects));
+  const projects = program.command('projects').description('list projects (or: projects create <name>, projects delete <name>)').addOption(json()).action(opts(listProjects));
   projects
     .command('create')
     .description('create a project')
@@ -88,6 +92,13 @@ export async function run(argv: readonly string[], ctx: Context): Promise<ExitCo
     .option('--webhook-secret <secret>', 'shared secret that signs its webhook deliveries')
     .addOption(json())
     .action(withArg('name', createProject));
+  projects
+    .command('delete')
+    .description('delete a project (admin): its URLs and domains stop being served, the name is free again')
+    .argument('<name>')
+    .option('--confirm <name>', "the project's name again (deleting cannot be undone)")
+    .addOption(json())
+    .action(withArg('name', deleteProject));
 
   program
     .command('git-remote')
@@ -111,6 +122,12 @@ export async function run(argv: readonly string[], ctx: Context): Promise<ExitCo
     .addOption(project())
     .addOption(json())
     .action(withArg('id', cancelBuild));
+  builds
+    .command('retry')
+    .description("build a failed or canceled build's commit again, as a new build")
+    .argument('<id>', 'build id (bld-…)')
+    .addOption(json())
+    .action(withArg('id', retryBuild));
 
   program
     .command('deliveries')
@@ -138,6 +155,8 @@ export async function run(argv: readonly string[], ctx: Context): Promise<ExitCo
     .option('--concurrency <n>', 'builds at once', '1')
     .option('--name <name>', 'how the server knows this runner (default: <hostname>-<pid>)')
     .option('--work-dir <dir>', 'where builds get their temp dirs (default: the OS temp dir)')
+    .option('--unsafe-builds', 'run builds without the bubblewrap sandbox, as this user (otherwise: refuse to start without it)')
+    .option('--allow-local-repos', 'fetch repositories on local paths, file:// and loopback or private hosts too')
     .action(opts(runner));
 
   program

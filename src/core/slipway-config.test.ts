@@ -50,7 +50,7 @@ previews: { branches: true }
   test('an empty file, or one with only comments, is the default config', () => {
     for (const text of ['', '\n', '# nothing yet\n']) {
       const config = configOf(parseSlipwayConfig(text));
-      assert.deepEqual(buildSettings(config), { command: undefined, output: '.', env: {}, timeoutMs: undefined });
+      assert.deepEqual(buildSettings(config), { command: undefined, output: '.', env: {}, timeoutMs: undefined, network: true });
     }
   });
 
@@ -61,7 +61,14 @@ previews: { branches: true }
       output: 'dist',
       env: { PORT: '8080', DEBUG: 'true', NAME: 'x' },
       timeoutMs: 90 * 60_000,
+      network: true,
     });
+  });
+
+  test('build.network: false turns the network off; anything but a boolean is refused', () => {
+    assert.equal(buildSettings(configOf(parseSlipwayConfig('build:\n  command: make\n  network: false\n'))).network, false);
+    assert.equal(buildSettings(configOf(parseSlipwayConfig('build:\n  network: true\n'))).network, true);
+    assert.match(errorsOf(parseSlipwayConfig('build:\n  network: "off"\n'))[0] ?? '', /^slipway\.yaml:2:\d+ build\.network: /);
   });
 
   test('a bad duration names the field and the line:column of its value', () => {

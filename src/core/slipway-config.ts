@@ -60,6 +60,10 @@ export const BuildConfig = z
       .describe("Directory that becomes the artifact, relative to the repository root. Default: 'dist' when command is set, '.' otherwise."),
     env: z.record(EnvName, EnvValue).optional().describe('Extra environment variables of the build command.'),
     timeout: Duration.optional().describe(`Kill the build command after this long. Default: ${DEFAULT_BUILD_TIMEOUT}.`),
+    network: z
+      .boolean()
+      .optional()
+      .describe('false runs the build command without network access (only its own loopback). Default: true, for dependency installs.'),
   })
   .describe('How a commit becomes an artifact.');
 export type BuildConfig = z.infer<typeof BuildConfig>;
@@ -128,6 +132,8 @@ export interface BuildSettings {
   env: Record<string, string>;
   /** Undefined when `slipway.yaml` does not set one: the server's default applies. */
   timeoutMs: number | undefined;
+  /** `build.network`; true unless slipway.yaml turns it off. */
+  network: boolean;
 }
 
 export function buildSettings(config: SlipwayConfig): BuildSettings {
@@ -137,6 +143,7 @@ export function buildSettings(config: SlipwayConfig): BuildSettings {
     output: build.output ?? (build.command === undefined ? '.' : 'dist'),
     env: build.env ?? {},
     timeoutMs: build.timeout === undefined ? undefined : parseDuration(build.timeout),
+    network: build.network ?? true,
   };
 }
 

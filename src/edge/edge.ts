@@ -45,6 +45,8 @@ export interface Edge {
    * res otherwise, so the caller hands the request to the control plane. Never rejects.
    */
   handle(req: IncomingMessage, res: ServerResponse): Promise<boolean>;
+  /** Stops serving a deleted project's deployments at once (its environments stop through the store). */
+  forgetProject(projectId: string): void;
 }
 
 /** What a Host header names. Parsing is pure, so results are kept per header value. */
@@ -347,7 +349,7 @@ export function createEdge(deps: EdgeDeps): Edge {
     return true;
   }
 
-  return { handle };
+  return { handle, forgetProject: (projectId) => manifests.forgetProject(projectId) };
 }
 
 function parseRoute(hostHeader: string, baseDomain: string): HostRoute {

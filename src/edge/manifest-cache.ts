@@ -64,18 +64,30 @@ export interface EdgeDeployment {
   index: EdgeFile | undefined;
   /** Root 404.html, served with status 404 for paths that match no file. */
   notFound: EdgeFile | undefined;
+  /** When the owning project was last seen not deleted (ms since the epoch). */
+  checkedAt: number;
 }
+
+/**
+ * How long a cached deployment is served before its project is looked at again: the longest a
+ * project deleted through another replica stays served here (one deleted through this process
+ * stops at once, `forgetProject`).
+ */
+export const PROJECT_RECHECK_MS = 5000;
 
 /**
  * Deployments by id. A deployment never changes, so an entry stays valid for as long as the
  * deployment exists; the cache is bounded by count and drops the least recently served.
- * It also keeps the owning project's name, which the Store has no way to change.
+ * It also keeps the owning project's name, which changes only when the project is deleted: an
+ * entry is served without a lookup for PROJECT_RECHECK_MS, then its project is read again.
  */
 export class ManifestCache {
   readonly #store: Store;
   readonly #blobs: Blobs;
   readonly #cache: Lru<string, EdgeDeployment>;
   readonly #loading = new Map<string, Promise<EdgeDeployment | undefined>>();
+  /** Projects known deleted: their deployments are never served again (ids are never reused). */
+  readonly #deleted = new Set<string>();
 
   constructor(store: Store, blobs: Blobs, maxDeployments = 256) {
     this.#store = store;
@@ -83,18 +95,21 @@ export class ManifestCache {
     this.#cache = new Lru(maxDeployments);
   }
 
-  /** The cached deployment, without waiting. */
+  /** The cached deployment, without waiting; undefined when its project is due a look (or deleted). */
   peek(id: string): EdgeDeployment | undefined {
-    return this.#cache.get(id);
+    const cached = this.#cache.get(id);
+    if (cached === undefined || this.#deleted.has(cached.projectId) || Date.now() - cached.checkedAt >= PROJECT_RECHECK_MS) return undefined;
+    return cached;
   }
 
   /** The deployment, loading it once however many requests ask at the same time; undefined when there is none. */
   find(id: string): Promise<EdgeDeployment | undefined> {
     const cached = this.#cache.get(id);
-    if (cached !== undefined) return Promise.resolve(cached);
+    if (cached !== undefined && this.#deleted.has(cached.projectId)) return Promise.resolve(undefined);
+    if (cached !== undefined && Date.now() - cached.checkedAt < PROJECT_RECHECK_MS) return Promise.resolve(cached);
     let loading = this.#loading.get(id);
     if (loading === undefined) {
-      loading = this.#load(id).finally(() => this.#loading.delete(id));
+      loading = (cached === undefined ? this.#load(id) : this.#recheck(cached)).finally(() => this.#loading.delete(id));
       this.#loading.set(id, loading);
     }
     return loading;
@@ -105,11 +120,28 @@ export class ManifestCache {
     this.#cache.delete(id);
   }
 
+  /** Stops serving every deployment of a project deleted through this process, at once. */
+  forgetProject(projectId: string): void {
+    this.#deleted.add(projectId);
+  }
+
+  /** A cached deployment whose project is due a look: kept when the project lives, dropped when it was deleted. */
+  async #recheck(cached: EdgeDeployment): Promise<EdgeDeployment | undefined> {
+    const project = await this.#store.findProjectById(cached.projectId);
+    if (project === undefined || project.deletedAt) {
+      this.#deleted.add(cached.projectId);
+      this.#cache.delete(cached.id);
+      return undefined;
+    }
+    cached.checkedAt = Date.now();
+    return cached;
+  }
+
   async #load(id: string): Promise<EdgeDeployment | undefined> {
     const row = await this.#store.findDeployment(id);
     if (row === undefined) return undefined;
     const [project, manifest] = await Promise.all([this.#store.findProjectById(row.projectId), this.#blobs.read(row.manifestDigest)]);
-    if (project === undefined) return undefined;
+    if (project === undefined || project.deletedAt) return undefined;
     const files = new Map<string, EdgeFile>();
     for (const entry of parseCanonicalManifest(manifest.toString('utf8'))) {
       files.set(entry.path, new EdgeFile(entry.path, entry.sha256, entry.size));
@@ -123,6 +155,7 @@ export class ManifestCache {
       files,
       index: files.get('index.html'),
       notFound: files.get('404.html'),
+      checkedAt: Date.now(),
     };
     this.#cache.set(id, deployment);
     return deployment;

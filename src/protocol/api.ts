@@ -37,6 +37,25 @@ export const CreateProjectRequest = z.object({
 });
 export type CreateProjectRequest = z.infer<typeof CreateProjectRequest>;
 
+/** `DELETE /api/v1/projects/:project`: the project's name again, as a guard against deleting the wrong one. */
+export const DeleteProjectRequest = z.object({ confirm: z.string().max(200).default('') });
+export type DeleteProjectRequest = z.infer<typeof DeleteProjectRequest>;
+
+export const ProjectDeleted = z.object({
+  /** The name it had; free for a new project now. */
+  project: z.string(),
+  id: z.string(),
+  deletedAt: z.string(),
+  /** Builds canceled (queued) or asked to stop (running). */
+  buildsCanceled: z.array(z.string()),
+  /** Custom domains no longer served. */
+  domainsRemoved: z.array(z.string()),
+  /** Blobs no other project used, deleted; null when the clean-up failed (it is retried at the next start). */
+  blobsCollected: z.number().nullable(),
+  cleanupError: z.string().nullable(),
+});
+export type ProjectDeleted = z.infer<typeof ProjectDeleted>;
+
 export const DeploymentMeta = z
   .object({
     commit: z.string().max(64).optional(),

@@ -32,6 +32,10 @@ export const Build = z.object({
   author: z.string().nullable(),
   message: z.string().nullable(),
   cancelRequested: z.boolean(),
+  /** 0 for the first build of its commit; n for the n-th retry. */
+  retryNumber: z.number(),
+  /** The build this one retries (`slipway builds retry`). */
+  retryOf: z.string().nullable(),
 });
 export type Build = z.infer<typeof Build>;
 

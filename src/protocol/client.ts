@@ -22,6 +22,7 @@ import type {
   Event,
   LockRequest,
   Project,
+  ProjectDeleted,
   ProjectStatus,
   PromoteRequest,
   Release,
@@ -124,6 +125,9 @@ export class SlipwayClient {
   getProjectStatus(project: string): Promise<ProjectStatus> {
     return this.request('GET', `/api/v1/projects/${enc(project)}`);
   }
+  deleteProject(project: string, confirm: string): Promise<ProjectDeleted> {
+    return this.request('DELETE', `/api/v1/projects/${enc(project)}`, { body: { confirm } });
+  }
 
   listDeployments(project: string, query: { limit?: number } = {}): Promise<{ deployments: Deployment[] }> {
     return this.request('GET', `/api/v1/projects/${enc(project)}/deployments`, { query });
@@ -195,6 +199,9 @@ export class SlipwayClient {
   }
   getBuild(project: string, id: string): Promise<Build> {
     return this.request('GET', `/api/v1/projects/${enc(project)}/builds/${enc(id)}`);
+  }
+  retryBuild(id: string): Promise<Build> {
+    return this.request('POST', `/api/v1/builds/${enc(id)}/retry`, { body: {} });
   }
   cancelBuild(project: string, id: string): Promise<Build> {
     return this.request('POST', `/api/v1/projects/${enc(project)}/builds/${enc(id)}/cancel`, { body: {} });

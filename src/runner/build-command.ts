@@ -41,6 +41,11 @@ export function createBuildEnv(input: BuildEnvInput): Record<string, string> {
 
 export interface RunCommandOptions {
   command: string;
+  /**
+   * Run this program instead of `sh -c <command>` (the sandbox: bwrap, whose arguments end
+   * with the command); `env` and `cwd` are then bwrap's own.
+   */
+  spawn?: { file: string; args: readonly string[] } | undefined;
   cwd: string;
   env: Record<string, string>;
   timeoutMs: number;
@@ -68,13 +73,16 @@ export interface CommandResult {
  * (`npm run build &`, a dev server a script forgot) can be killed together: on timeout or
  * abort the group gets SIGTERM, then SIGKILL after a grace period. When the shell exits on
  * its own, whatever it left running in the group is killed too, so a build never leaves
- * processes behind and its pipes close. Output is delivered line by line, timestamped.
+ * processes behind and its pipes close. Output is delivered line by line, timestamped. In
+ * the sandbox (`spawn`: bwrap) the group is bwrap's, and its PID namespace takes everything
+ * with it, `setsid` daemons included.
  */
 export function runCommand(options: RunCommandOptions): Promise<CommandResult> {
   const killGraceMs = options.killGraceMs ?? 5000;
   const started = Date.now();
   return new Promise((resolve) => {
-    const child = spawn('sh', ['-c', options.command], {
+    const [file, args] = options.spawn ? [options.spawn.file, options.spawn.args] : ['sh', ['-c', options.command]];
+    const child = spawn(file, args, {
       cwd: options.cwd,
       env: options.env,
       detached: true,

@@ -1,14 +1,24 @@
 import { execFile } from 'node:child_process';
+import { lookup } from 'node:dns/promises';
 import { mkdir } from 'node:fs/promises';
 import { promisify } from 'node:util';
+import { isSlipwayError } from '../core/errors.ts';
+import { parseRepoUrl, redactUrl, resolveRepoHost, type LookupAll } from '../core/repo-url.ts';
 import { BuildFailure } from './build-failure.ts';
 
 const exec = promisify(execFile);
 
 export interface CheckoutOptions {
-  /** Repository to fetch from: a URL or a local path. */
+  /** Repository to fetch from: a URL, or a local path with `allowLocalRepos`. */
   url: string;
-  /** Extra HTTP header for Slipway's own repository (`Authorization: Bearer …`); kept out of argv. */
+  /**
+   * The URL is Slipway's own repository of the project, on the server this runner works for:
+   * fetched as configured. Any other URL is someone's input and is checked (core/repo-url.ts).
+   */
+  own?: boolean | undefined;
+  /** `--allow-local-repos`: local paths, `file://` and loopback or private hosts may be fetched. */
+  allowLocalRepos?: boolean | undefined;
+  /** Extra HTTP header (`Authorization: …`): passed in git's environment, never in argv or the URL. */
   authHeader?: string | undefined;
   commit: string;
   /** The ref that pointed at the commit, fetched when the server refuses a fetch by commit id. */
@@ -40,29 +50,29 @@ const GIT_TIMEOUT_MS = 10 * 60_000;
 export async function checkoutCommit(options: CheckoutOptions): Promise<CheckedOutCommit> {
   if (!COMMIT.test(options.commit)) throw new BuildFailure(`invalid commit id "${options.commit}"`);
   if (!options.ref.startsWith('refs/')) throw new BuildFailure(`invalid ref "${options.ref}"`);
+  const { url, config } = await fetchPlan(options, lookupAll);
+  const shown = redactUrl(url);
   await mkdir(options.workTree, { recursive: true });
   const git = (args: string[], extraEnv: Record<string, string> = {}) => runGit(['--git-dir', options.gitDir, ...args], extraEnv, options.signal);
-  const auth: Record<string, string> = options.authHeader
-    ? { GIT_CONFIG_COUNT: '1', GIT_CONFIG_KEY_0: 'http.extraHeader', GIT_CONFIG_VALUE_0: options.authHeader }
-    : {};
+  const auth = configEnv(config);
 
   await runGit(['init', '-q', '--bare', options.gitDir], {}, options.signal);
   try {
-    await git(['fetch', '-q', '--no-tags', '--depth', '1', '--', options.url, options.commit], auth);
+    await git(['fetch', '-q', '--no-tags', '--depth', '1', '--', url, options.commit], auth);
   } catch (err) {
     if (options.signal?.aborted) throw err;
     options.note?.(`Fetching ${options.commit.slice(0, 12)} by id failed (${gitMessage(err)}); fetching ${options.ref} instead`);
     try {
-      await git(['fetch', '-q', '--no-tags', '--', options.url, `+${options.ref}:refs/slipway/source`], auth);
+      await git(['fetch', '-q', '--no-tags', '--', url, `+${options.ref}:refs/slipway/source`], auth);
     } catch (refErr) {
       if (options.signal?.aborted) throw refErr;
-      throw new BuildFailure(`cannot fetch ${options.ref} from ${redactUrl(options.url)}: ${gitMessage(refErr)}`);
+      throw new BuildFailure(`cannot fetch ${options.ref} from ${shown}: ${gitMessage(refErr)}`);
     }
     try {
       await git(['cat-file', '-e', `${options.commit}^{commit}`]);
     } catch (catErr) {
       if (options.signal?.aborted) throw catErr;
-      throw new BuildFailure(`commit ${options.commit} is not in ${options.ref} of ${redactUrl(options.url)} anymore`);
+      throw new BuildFailure(`commit ${options.commit} is not in ${options.ref} of ${shown} anymore`);
     }
   }
   try {
@@ -80,15 +90,70 @@ export async function checkoutCommit(options: CheckoutOptions): Promise<CheckedO
   return { author, message };
 }
 
-/** `https://user:secret@host/x.git` → `https://***@host/x.git`, in a URL or any text quoting one. */
-export function redactUrl(text: string): string {
-  return text.replace(/\b([a-z][a-z0-9+.-]*:\/\/)[^/@\s]*@/gi, '$1***@');
+const lookupAll: LookupAll = (hostname) => lookup(hostname, { all: true, verbatim: true });
+
+export interface FetchPlan {
+  /** What git fetches: the checked URL, without credentials. */
+  url: string;
+  /** git configuration for the fetch, passed as GIT_CONFIG_KEY_n/GIT_CONFIG_VALUE_n. */
+  config: Array<[string, string]>;
+}
+
+/**
+ * Decides how a repository is fetched. Someone's URL is checked now, at fetch time, whatever was
+ * checked when it was saved: its scheme, then every address its host resolves to, and the fetch
+ * is pinned to those addresses (`http.curloptResolve`), so a DNS answer that changes between the
+ * check and git's own lookup reaches nothing new. git may speak only http(s) (and file with
+ * `allowLocalRepos`), follows no redirect, and gets credentials as a header in its environment.
+ */
+export async function fetchPlan(options: Pick<CheckoutOptions, 'url' | 'own' | 'allowLocalRepos' | 'authHeader'>, resolve: LookupAll): Promise<FetchPlan> {
+  const config: Array<[string, string]> = [
+    ['protocol.allow', 'never'],
+    ['protocol.http.allow', 'always'],
+    ['protocol.https.allow', 'always'],
+    ['http.followRedirects', 'false'],
+  ];
+  let url = options.url;
+  if (!options.own) {
+    const policy = { allowLocal: options.allowLocalRepos === true };
+    try {
+      const parsed = parseRepoUrl(options.url, policy);
+      url = parsed.url;
+      if (parsed.kind === 'local') {
+        config.push(['protocol.file.allow', 'always']);
+      } else if (!parsed.literal) {
+        let addresses: string[];
+        try {
+          addresses = await resolveRepoHost(parsed, policy, resolve);
+        } catch (err) {
+          if (isSlipwayError(err)) throw err;
+          throw new BuildFailure(`cannot resolve ${parsed.hostname}: ${err instanceof Error ? err.message : String(err)}`);
+        }
+        const pinned = addresses.map((a) => (a.includes(':') ? `[${a}]` : a)).join(',');
+        config.push(['http.curloptResolve', `${parsed.hostname}:${parsed.port}:${pinned}`]);
+      }
+    } catch (err) {
+      if (isSlipwayError(err)) throw new BuildFailure(`${err.code}: ${err.message}`);
+      throw err;
+    }
+  }
+  if (options.authHeader !== undefined) config.push(['http.extraHeader', options.authHeader]);
+  return { url, config };
+}
+
+function configEnv(config: Array<[string, string]>): Record<string, string> {
+  const env: Record<string, string> = { GIT_CONFIG_COUNT: String(config.length) };
+  config.forEach(([key, value], i) => {
+    env[`GIT_CONFIG_KEY_${i}`] = key;
+    env[`GIT_CONFIG_VALUE_${i}`] = value;
+  });
+  return env;
 }
 
 /**
  * git runs with the runner's environment (credentials and SSH keys of the build machine stay
- * usable for external repositories) minus variables that would point it at another repository,
- * never prompting, and only over the usual transports.
+ * usable for external repositories) minus variables that would point it at another repository
+ * or override the allowed protocols (`GIT_ALLOW_PROTOCOL`), never prompting.
  */
 function gitEnv(extra: Record<string, string>): Record<string, string> {
   const env: Record<string, string> = {};
@@ -97,7 +162,7 @@ function gitEnv(extra: Record<string, string>): Record<string, string> {
     if (key.startsWith('GIT_') && key !== 'GIT_SSH' && key !== 'GIT_SSH_COMMAND') continue;
     env[key] = value;
   }
-  return { ...env, GIT_TERMINAL_PROMPT: '0', GIT_ALLOW_PROTOCOL: 'file:git:http:https:ssh', LC_ALL: 'C', ...extra };
+  return { ...env, GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C', ...extra };
 }
 
 async function runGit(args: string[], extraEnv: Record<string, string>, signal: AbortSignal | undefined): Promise<{ stdout: string }> {

@@ -6,6 +6,7 @@ import { silentProgress as silent } from '../publish/progress.ts';
 import { hashTree, isRetryable, uploadMissing, withRetry } from '../publish/upload.ts';
 import { formatDuration } from '../core/duration.ts';
 import { isSlipwayError } from '../core/errors.ts';
+import { redactUrl } from '../core/repo-url.ts';
 import { validateManifest } from '../core/manifest.ts';
 import { buildSettings, formatConfigError, parseSlipwayConfig, SLIPWAY_CONFIG_FILE } from '../core/slipway-config.ts';
 import type { SlipwayConfig } from '../core/slipway-config.ts';
@@ -16,8 +17,10 @@ import type { SlipwayClient } from '../protocol/client.ts';
 import { createBuildEnv, runCommand } from './build-command.ts';
 import { BuildFailure } from './build-failure.ts';
 import { BuildLog } from './build-log.ts';
-import { checkoutCommit, redactUrl } from './checkout.ts';
+import { checkoutCommit } from './checkout.ts';
 import { collectOutput } from './collect-output.ts';
+import { createSandboxArgs, handOver, sandboxPath } from './sandbox.ts';
+import type { SandboxState } from './sandbox.ts';
 
 /** What every build of one runner shares. */
 export interface BuildContext {
@@ -30,6 +33,12 @@ export interface BuildContext {
   /** Upper bound of the heartbeat interval (it is also at most a third of the lease). */
   heartbeatMs: number;
   killGraceMs: number;
+  /** How build commands run: in bubblewrap, unsandboxed (`--unsafe-builds`), or not at all. */
+  sandbox: SandboxState;
+  /** Kept out of the sandbox even where they lie under a system directory (the server's data dir). */
+  hiddenPaths: readonly string[];
+  /** `--allow-local-repos`: external repositories on local paths or private hosts are fetched too. */
+  allowLocalRepos?: boolean | undefined;
   log: (line: string) => void;
 }
 
@@ -134,10 +143,16 @@ async function steps(
   const short = build.commit.slice(0, 12);
   const checkout = join(temp, 'src');
   const url = claimed.gitUrl ?? `${ctx.serverUrl.replace(/\/+$/, '')}/git/${encodeURIComponent(build.project)}.git`;
+  const { sandbox } = ctx;
+  if (sandbox.mode === 'unavailable') {
+    throw new BuildFailure(`this runner has no build sandbox: ${sandbox.reason} (install bubblewrap, or start it with --unsafe-builds to build without one)`);
+  }
 
   log.system(`Fetching ${short} (${build.ref}) from ${redactUrl(url)}`);
   const commit = await checkoutCommit({
     url,
+    own: claimed.gitUrl === null,
+    allowLocalRepos: ctx.allowLocalRepos,
     authHeader: claimed.gitUrl === null ? `Authorization: Bearer ${ctx.token}` : undefined,
     commit: build.commit,
     ref: build.ref,
@@ -164,12 +179,22 @@ async function steps(
 
   if (settings.command !== undefined) {
     const timeoutMs = settings.timeoutMs ?? claimed.timeoutSeconds * 1000;
-    const home = join(temp, 'home');
     const tmpDir = join(temp, 'tmp');
-    await mkdir(home);
     await mkdir(tmpDir);
+    let home: string;
+    if (sandbox.mode === 'sandboxed') {
+      // One cache per project, kept between builds (npm, pip and the like keep theirs under HOME).
+      if (!/^[a-z0-9][a-z0-9-]*$/.test(build.project)) throw new BuildFailure(`invalid project name "${build.project}"`);
+      home = join(ctx.workDir, 'cache', build.project);
+      await mkdir(home, { recursive: true });
+      await handOver(sandbox.host, [tmpDir, home], [checkout]);
+    } else {
+      home = join(temp, 'home');
+      await mkdir(home);
+      log.system('warning: this runner builds without a sandbox (--unsafe-builds): the command runs as the runner\'s user and sees what it sees');
+    }
     const env = createBuildEnv({
-      path: process.env.PATH,
+      path: sandbox.mode === 'sandboxed' ? sandboxPath(process.env.PATH, sandbox.host) : process.env.PATH,
       home,
       tmpDir,
       lang: process.env.LANG,
@@ -180,11 +205,30 @@ async function steps(
       project: build.project,
       buildId: build.id,
     });
+    if (!settings.network) {
+      log.system(sandbox.mode === 'sandboxed' ? 'Network: off (build.network: false)' : 'warning: build.network: false needs the sandbox; this build has the network');
+    }
     log.system(`Running: ${settings.command}`);
     const result = await runCommand({
       command: settings.command,
-      cwd: checkout,
-      env,
+      ...(sandbox.mode === 'sandboxed'
+        ? {
+            spawn: {
+              file: sandbox.host.bwrapPath,
+              args: createSandboxArgs(sandbox.host, {
+                command: settings.command,
+                env,
+                cwd: checkout,
+                writable: [tmpDir, home],
+                network: settings.network,
+                hidden: ctx.hiddenPaths,
+              }),
+            },
+            // bwrap's own: the build's variables are set inside, after the switch to the build's user.
+            cwd: '/',
+            env: { PATH: '/usr/bin:/bin' },
+          }
+        : { cwd: checkout, env }),
       timeoutMs,
       killGraceMs: ctx.killGraceMs,
       signal,

@@ -1,9 +1,12 @@
 import { mkdir } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
+import { resolve } from 'node:path';
 import { ClaimedBuild } from '../protocol/builds.ts';
 import { SlipwayClient } from '../protocol/client.ts';
 import { startBuild } from './run-build.ts';
 import type { BuildContext, RunningBuild } from './run-build.ts';
+import { prepareSandbox, resolveBwrapPath } from './sandbox.ts';
+import type { SandboxState } from './sandbox.ts';
 
 export interface RunnerOptions {
   serverUrl: string;
@@ -28,6 +31,16 @@ export interface RunnerOptions {
   killGraceMs?: number;
   /** How long `stop()` lets running builds finish before stopping them (default 10 s). */
   stopGraceMs?: number;
+  /**
+   * How builds run, when the caller probed already (`prepareSandbox`); by default the runner
+   * probes bubblewrap (`SLIPWAY_BWRAP`, else /usr/bin/bwrap) before its first claim, and
+   * without it every build fails at once, saying why.
+   */
+  sandbox?: SandboxState;
+  /** Kept out of the sandbox even where they lie under a system directory (the server's data dir). */
+  hiddenPaths?: string[];
+  /** `--allow-local-repos`: fetch external repositories on local paths, `file://` or private hosts too. */
+  allowLocalRepos?: boolean;
   /** For tests: a client other than the default one over HTTP. */
   client?: SlipwayClient;
 }
@@ -50,6 +63,8 @@ const MAX_BACKOFF_MS = 30_000;
  * build machine (`slipway runner`).
  *
  * The claim loop's states:
+ *   probing   – once, before the first claim (unless the caller did it): can bubblewrap make
+ *               a sandbox here? Without one every claimed build fails at once (sandbox.ts)
  *   idle      – every slot busy (or a server that does not long-poll found nothing): wait for
  *               `pollMs` or a slot to free
  *   claiming  – one claim request in flight, held by the server up to `waitSeconds` while the
@@ -76,10 +91,14 @@ export function startRunner(options: RunnerOptions): Runner {
     serverUrl: options.serverUrl,
     token: options.token,
     runner: name,
-    workDir: options.workDir ?? tmpdir(),
+    // Absolute: the sandbox binds the build's directories at the same paths.
+    workDir: resolve(options.workDir ?? tmpdir()),
     leaseSeconds,
     heartbeatMs: options.heartbeatMs ?? 5000,
     killGraceMs: options.killGraceMs ?? 5000,
+    sandbox: options.sandbox ?? { mode: 'unavailable', reason: 'not probed yet' },
+    hiddenPaths: options.hiddenPaths ?? [],
+    allowLocalRepos: options.allowLocalRepos ?? false,
     log,
   };
   const running = new Map<string, RunningBuild>();
@@ -88,6 +107,10 @@ export function startRunner(options: RunnerOptions): Runner {
 
   const loop = async (): Promise<void> => {
     await mkdir(ctx.workDir, { recursive: true });
+    if (options.sandbox === undefined) {
+      ctx.sandbox = await prepareSandbox({ bwrapPath: resolveBwrapPath(undefined, process.env), workDir: ctx.workDir });
+      if (ctx.sandbox.mode === 'unavailable') log(`no build sandbox: ${ctx.sandbox.reason}; every build will fail`);
+    }
     let failures = 0;
     while (!stopping) {
       if (running.size >= concurrency) {

@@ -16,10 +16,12 @@ import { createMetrics } from './metrics.ts';
 import type { ServiceDeps } from './services/deps.ts';
 import { reapBuilds } from './services/builds.ts';
 import { expireUploads } from './services/deployments.ts';
+import { purgeDeletedProjects, removeDeletedRepositories } from './services/project-deletion.ts';
 import { Signal } from './services/signal.ts';
 import { ensureAdminToken, hashToken } from './services/tokens.ts';
 import { createDeliveryQueue } from './webhooks/delivery-queue.ts';
 import { startRunner } from '../runner/runner.ts';
+import { prepareSandbox, resolveBwrapPath } from '../runner/sandbox.ts';
 
 export interface ServerOptions {
   /** Where SQLite and blobs live; default `./.slipway`. */
@@ -48,6 +50,16 @@ export interface ServerOptions {
   buildTimeoutSeconds?: number;
   /** Builds this server runs at once with its own runner; 0 leaves building to `slipway runner` processes. Default 1. */
   runners?: number;
+  /** bubblewrap for the in-process runner's sandbox; default `SLIPWAY_BWRAP`, else /usr/bin/bwrap. */
+  bwrapPath?: string;
+  /** Run builds without a sandbox (`--unsafe-builds`): a build can then read the data directory and the server's environment. */
+  unsafeBuilds?: boolean;
+  /**
+   * `--allow-local-repos`: projects may build from local paths, `file://` and hosts that are or
+   * resolve to loopback, private or link-local addresses. Off by default: a deployer could
+   * otherwise make the server fetch its own disk or reach services on its network.
+   */
+  allowLocalRepos?: boolean;
 }
 
 export interface RunningServer {
@@ -95,11 +107,13 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     },
     dataDir,
     buildsQueued: new Signal(),
+    allowLocalRepos: options.allowLocalRepos ?? false,
   };
   const internalToken = `slw_internal_${randomBytes(32).toString('base64url')}`;
   deps.internalTokenHash = hashToken(internalToken);
   const metrics = createMetrics();
   const edge = createEdge({ store, blobs: deps.blobs, urls, registry: metrics.registry, log: logger });
+  deps.forgetProject = (projectId) => edge.forgetProject(projectId);
   const serverFactory: FastifyServerFactory = (fastifyHandler) =>
     createServer((req: IncomingMessage, res: ServerResponse) => {
       edge.handle(req, res).then(
@@ -115,6 +129,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   try {
     const adminToken = await ensureAdminToken(deps, options.adminToken ?? process.env.SLIPWAY_ADMIN_TOKEN);
     // Webhook pushes are recorded from a queue after the ack; its worker starts once the server listens.
+    await removeDeletedRepositories(deps);
     const deliveries = createDeliveryQueue(deps, logger);
     const app = await buildApp({ deps, metrics, logger, serverFactory, deliveries });
     await app.listen({ port: options.port ?? 7070, host: options.host ?? '127.0.0.1' });
@@ -131,18 +146,30 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     reaper.unref();
     // Deliveries queued before this start (a crash, a restart) are processed first.
     deliveries.start();
+    // Deletions whose clean-up (repository, unshared blobs) a crash or a failure cut short.
+    const purging = purgeDeletedProjects(deps).catch((err: unknown) => logger.error({ err }, 'finishing project deletions failed'));
     const runners = options.runners ?? 1;
-    const runner =
-      runners > 0
-        ? startRunner({
-            serverUrl: `http://127.0.0.1:${port}`,
-            token: internalToken,
-            name: `${hostname()}/internal`,
-            concurrency: runners,
-            workDir: join(dataDir, 'builds'),
-            log: (line) => logger.info({ runner: 'internal' }, line),
-          })
-        : undefined;
+    let runner: ReturnType<typeof startRunner> | undefined;
+    if (runners > 0) {
+      const workDir = join(dataDir, 'builds');
+      const sandbox = await prepareSandbox({ bwrapPath: resolveBwrapPath(options.bwrapPath, process.env), workDir, unsafe: options.unsafeBuilds ?? false });
+      if (sandbox.mode === 'unsafe') {
+        logger.warn('builds run WITHOUT a sandbox (--unsafe-builds): a build can read the data directory, the database and this server\'s environment');
+      } else if (sandbox.mode === 'unavailable') {
+        logger.error(`no build sandbox: ${sandbox.reason}; every build of the in-process runner fails until bubblewrap works (or start with --unsafe-builds)`);
+      }
+      runner = startRunner({
+        serverUrl: `http://127.0.0.1:${port}`,
+        token: internalToken,
+        name: `${hostname()}/internal`,
+        concurrency: runners,
+        workDir,
+        sandbox,
+        hiddenPaths: [dataDir],
+        allowLocalRepos: options.allowLocalRepos ?? false,
+        log: (line) => logger.info({ runner: 'internal' }, line),
+      });
+    }
     return {
       url: `http://localhost:${port}`,
       port,
@@ -156,6 +183,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
         await app.close();
         // After the last ack, before the store: the delivery in flight finishes, nothing new starts.
         await deliveries.stop();
+        await purging;
         await blobs.flush();
         blobs.close();
         await store.close();

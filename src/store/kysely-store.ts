@@ -72,7 +72,7 @@ export class KyselyStore implements Store {
   }
 
   async findProjectByName(name: string): Promise<ProjectRow | undefined> {
-    const row = await this.#db.selectFrom('projects').selectAll().where('name', '=', name).executeTakeFirst();
+    const row = await this.#db.selectFrom('projects').selectAll().where('name', '=', name).where('deleted_at', 'is', null).executeTakeFirst();
     return row && toProject(row);
   }
 
@@ -82,7 +82,74 @@ export class KyselyStore implements Store {
   }
 
   async listProjects(): Promise<ProjectRow[]> {
-    return (await this.#db.selectFrom('projects').selectAll().orderBy('name').execute()).map(toProject);
+    return (await this.#db.selectFrom('projects').selectAll().where('deleted_at', 'is', null).orderBy('name').execute()).map(toProject);
+  }
+
+  async markProjectDeleted(id: string, at: string): Promise<boolean> {
+    const updated = await this.#db
+      .updateTable('projects')
+      .set((eb) => ({ deleted_name: eb.ref('name'), name: sql<string>`${'~'} || ${eb.ref('id')}`, deleted_at: at }))
+      .where('id', '=', id)
+      .where('deleted_at', 'is', null)
+      .executeTakeFirst();
+    return Number(updated.numUpdatedRows) === 1;
+  }
+
+  async listUnpurgedProjects(): Promise<ProjectRow[]> {
+    const rows = await this.#db
+      .selectFrom('projects')
+      .selectAll()
+      .where('deleted_at', 'is not', null)
+      .where('purged_at', 'is', null)
+      .orderBy('deleted_at')
+      .execute();
+    return rows.map(toProject);
+  }
+
+  async markProjectPurged(id: string, at: string): Promise<void> {
+    await this.#db.updateTable('projects').set({ purged_at: at }).where('id', '=', id).execute();
+  }
+
+  async listProjectManifests(projectId: string): Promise<string[]> {
+    const rows = await this.#db
+      .selectFrom('deployments')
+      .select('manifest_digest')
+      .where('project_id', '=', projectId)
+      .union(this.#db.selectFrom('uploads').select('manifest_digest').where('project_id', '=', projectId))
+      .execute();
+    return rows.map((r) => r.manifest_digest);
+  }
+
+  async listLiveManifests(): Promise<string[]> {
+    const live = this.#db.selectFrom('projects').select('id').where('deleted_at', 'is', null);
+    const rows = await this.#db
+      .selectFrom('deployments')
+      .select('manifest_digest')
+      .where('project_id', 'in', live)
+      .union(this.#db.selectFrom('uploads').select('manifest_digest').where('project_id', 'in', live))
+      .execute();
+    return rows.map((r) => r.manifest_digest);
+  }
+
+  async cancelProjectBuilds(projectId: string, at: string): Promise<string[]> {
+    return this.transaction(async (tx) => {
+      const db = (tx as KyselyStore).#db;
+      const open = await db.selectFrom('builds').select('id').where('project_id', '=', projectId).where('state', 'in', ['queued', 'running']).execute();
+      await db
+        .updateTable('builds')
+        .set({ state: 'canceled', finished_at: at, cancel_requested_at: at, error: 'the project was deleted' })
+        .where('project_id', '=', projectId)
+        .where('state', '=', 'queued')
+        .execute();
+      await db
+        .updateTable('builds')
+        .set({ cancel_requested_at: at })
+        .where('project_id', '=', projectId)
+        .where('state', '=', 'running')
+        .where('cancel_requested_at', 'is', null)
+        .execute();
+      return open.map((r) => r.id);
+    });
   }
 
   // tokens
@@ -425,7 +492,7 @@ export class KyselyStore implements Store {
     const inserted = await this.#db
       .insertInto('builds')
       .values(fromBuild(row))
-      .onConflict((oc) => oc.columns(['project_id', 'commit_sha']).doNothing())
+      .onConflict((oc) => oc.columns(['project_id', 'commit_sha', 'retry_number']).doNothing())
       .executeTakeFirst();
     const created = Number(inserted.numInsertedOrUpdatedRows ?? 0) === 1;
     const build = await this.findBuildByCommit(row.projectId, row.commitSha);
@@ -438,8 +505,31 @@ export class KyselyStore implements Store {
     return row && toBuild(row);
   }
 
+  async insertBuildRetry(row: BuildRow): Promise<void> {
+    try {
+      await this.#db.insertInto('builds').values(fromBuild(row)).execute();
+    } catch (err) {
+      if (this.#dialect.isUniqueViolation(err)) {
+        throw new SlipwayError(ErrorCode.BUILD_ALREADY_RETRIED, `build ${row.retryOf ?? ''} was retried already`, { build: row.retryOf });
+      }
+      throw err;
+    }
+  }
+
   async findBuildByCommit(projectId: string, commit: string): Promise<BuildRow | undefined> {
-    const row = await this.#db.selectFrom('builds').selectAll().where('project_id', '=', projectId).where('commit_sha', '=', commit).executeTakeFirst();
+    const row = await this.#db
+      .selectFrom('builds')
+      .selectAll()
+      .where('project_id', '=', projectId)
+      .where('commit_sha', '=', commit)
+      .orderBy('retry_number', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+    return row && toBuild(row);
+  }
+
+  async findBuildRetry(buildId: string): Promise<BuildRow | undefined> {
+    const row = await this.#db.selectFrom('builds').selectAll().where('retry_of', '=', buildId).executeTakeFirst();
     return row && toBuild(row);
   }
 
@@ -674,7 +764,9 @@ export class KyselyStore implements Store {
 
   async findProjectsByRepoUrls(urls: string[]): Promise<ProjectRow[]> {
     if (urls.length === 0) return [];
-    return (await this.#db.selectFrom('projects').selectAll().where('repo_url', 'in', urls).orderBy('name').execute()).map(toProject);
+    return (await this.#db.selectFrom('projects').selectAll().where('repo_url', 'in', urls).where('deleted_at', 'is', null).orderBy('name').execute()).map(
+      toProject,
+    );
   }
 
   // events
@@ -727,6 +819,9 @@ function toProject(row: Selectable<Database['projects']>): ProjectRow {
     createdBy: row.created_by,
     repoUrl: row.repo_url,
     webhookSecret: row.webhook_secret,
+    deletedAt: row.deleted_at,
+    deletedName: row.deleted_name,
+    purgedAt: row.purged_at,
   };
 }
 
@@ -862,6 +957,8 @@ function toBuild(row: Selectable<Database['builds']>): BuildRow {
     error: row.error,
     author: row.author,
     message: row.message,
+    retryNumber: Number(row.retry_number),
+    retryOf: row.retry_of,
   };
 }
 
@@ -888,6 +985,8 @@ function fromBuild(row: BuildRow): Database['builds'] {
     author: row.author,
     message: row.message,
     log_seq: 0,
+    retry_number: row.retryNumber ?? 0,
+    retry_of: row.retryOf ?? null,
   };
 }
 

@@ -2,7 +2,17 @@ import type { Generated } from 'kysely';
 
 /** Table shapes as Kysely sees them (snake_case columns, JSON as text, times as ISO text). */
 export interface Database {
-  projects: { id: string; name: string; created_at: string; created_by: string; repo_url: string | null; webhook_secret: string | null };
+  projects: {
+    id: string;
+    name: string;
+    created_at: string;
+    created_by: string;
+    repo_url: string | null;
+    webhook_secret: string | null;
+    deleted_at: string | null;
+    deleted_name: string | null;
+    purged_at: string | null;
+  };
   tokens: {
     id: string;
     name: string;
@@ -105,6 +115,8 @@ export interface Database {
     author: string | null;
     message: string | null;
     log_seq: number;
+    retry_number: number;
+    retry_of: string | null;
   };
   build_logs: { build_id: string; seq: number; at: string; stream: string; text: string };
   webhook_deliveries: {

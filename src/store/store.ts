@@ -16,6 +16,11 @@ export interface ProjectRow {
   repoUrl: string | null;
   /** Shared secret of webhook signatures; kept as-is because HMACs need it. */
   webhookSecret: string | null;
+  /** Set when the project was deleted; its `name` is then `~<id>` and its old name is `deletedName`. */
+  deletedAt?: string | null | undefined;
+  deletedName?: string | null | undefined;
+  /** Set once a deleted project's git repository and unshared blobs are gone. */
+  purgedAt?: string | null | undefined;
 }
 
 export interface TokenRow {
@@ -170,6 +175,10 @@ export interface BuildRow {
   error: string | null;
   author: string | null;
   message: string | null;
+  /** 0 for the first build of a commit; a retry has the number of the build it retries + 1. */
+  retryNumber?: number | undefined;
+  /** The build this one retries. */
+  retryOf?: string | null | undefined;
 }
 
 export interface BuildLogRow {
@@ -263,9 +272,26 @@ export interface Store {
 
   // projects
   insertProject(row: ProjectRow): Promise<void>;
+  /** A live project by name; a deleted one is never found by name. */
   findProjectByName(name: string): Promise<ProjectRow | undefined>;
+  /** A project by id, deleted or not (`deletedAt` tells). */
   findProjectById(id: string): Promise<ProjectRow | undefined>;
+  /** Live projects, by name. */
   listProjects(): Promise<ProjectRow[]>;
+  /**
+   * Soft-deletes a live project: renames it `~<id>`, keeps its name in deleted_name, sets
+   * deleted_at; false when it was deleted meanwhile.
+   */
+  markProjectDeleted(id: string, at: string): Promise<boolean>;
+  /** Deleted projects whose repository and blobs are not collected yet. */
+  listUnpurgedProjects(): Promise<ProjectRow[]>;
+  markProjectPurged(id: string, at: string): Promise<void>;
+  /** Manifest digests of every deployment and upload of one project, distinct. */
+  listProjectManifests(projectId: string): Promise<string[]>;
+  /** Manifest digests of every deployment and upload of the live projects, distinct. */
+  listLiveManifests(): Promise<string[]>;
+  /** Cancels the project's queued builds at once and asks its running ones to stop; returns their ids. */
+  cancelProjectBuilds(projectId: string, at: string): Promise<string[]>;
 
   // tokens
   insertToken(row: TokenRow): Promise<void>;
@@ -325,10 +351,15 @@ export interface Store {
   listBranchesAt(projectId: string, commit: string): Promise<BranchRow[]>;
   /** Every branch of a project, by name. */
   listBranches(projectId: string): Promise<BranchRow[]>;
-  /** Inserts a build unless the project already has one for that commit; returns the one that exists now. */
+  /** Inserts a build unless the project already has one for that commit; returns the newest one that exists now. */
   insertBuildOnce(row: BuildRow): Promise<{ build: BuildRow; created: boolean }>;
+  /** Inserts a retry (retryOf and retryNumber set); throws BUILD_ALREADY_RETRIED when that build has one already. */
+  insertBuildRetry(row: BuildRow): Promise<void>;
   findBuild(id: string): Promise<BuildRow | undefined>;
+  /** The newest build (highest retry number) of a commit. */
   findBuildByCommit(projectId: string, commit: string): Promise<BuildRow | undefined>;
+  /** The build that retries `buildId`, if any. */
+  findBuildRetry(buildId: string): Promise<BuildRow | undefined>;
   listBuilds(projectId: string, page: Page): Promise<BuildRow[]>;
   /** Leases the oldest queued build to `runner` (running, attempt + 1); undefined when none is queued. */
   claimBuild(runner: string, now: string, leaseExpiresAt: string): Promise<BuildRow | undefined>;

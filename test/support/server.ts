@@ -16,6 +16,8 @@ export interface TestServer {
   dataDir: string;
   /** The API as another token. */
   clientWith(token: string): SlipwayClient;
+  /** Stops the server and starts it again on the same data dir and database (a restart after a crash); `server`, `client` and the port change. */
+  restart(): Promise<void>;
   dispose(): Promise<void>;
 }
 
@@ -23,20 +25,29 @@ export interface TestServer {
 export async function startTestServer(backend: TestBackend, options: Partial<ServerOptions> = {}): Promise<TestServer> {
   const db = await backend.create();
   const dataDir = await mkdtemp(join(tmpdir(), 'slipway-test-'));
-  // No runner unless a test asks for one: most tests play or drive the runner themselves.
-  const server = await startServer({ dataDir, port: 0, databaseUrl: db.url, adminToken: ADMIN_TOKEN, quiet: true, runners: 0, ...options });
-  const url = `http://127.0.0.1:${server.port}`;
-  return {
+  // No runner unless a test asks for one: most tests play or drive the runner themselves. Tests
+  // build from repositories in temp dirs, so local repositories are allowed unless a test says not.
+  const start = () => startServer({ dataDir, port: 0, databaseUrl: db.url, adminToken: ADMIN_TOKEN, quiet: true, runners: 0, allowLocalRepos: true, ...options });
+  let server = await start();
+  const urlOf = (s: RunningServer) => `http://127.0.0.1:${s.port}`;
+  const test: TestServer = {
     server,
     dataDir,
-    client: new SlipwayClient({ url, token: ADMIN_TOKEN }),
-    clientWith: (token) => new SlipwayClient({ url, token }),
+    client: new SlipwayClient({ url: urlOf(server), token: ADMIN_TOKEN }),
+    clientWith: (token) => new SlipwayClient({ url: urlOf(server), token }),
+    async restart() {
+      await server.close();
+      server = await start();
+      test.server = server;
+      test.client = new SlipwayClient({ url: urlOf(server), token: ADMIN_TOKEN });
+    },
     async dispose() {
       await server.close();
       await db.dispose();
       await rm(dataDir, { recursive: true, force: true });
     },
   };
+  return test;
 }
 
 export function sha256(bytes: Uint8Array | string): string {

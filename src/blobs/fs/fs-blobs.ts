@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import { ErrorCode, SlipwayError } from '../../core/errors.ts';
 import { DIGEST } from '../../core/manifest.ts';
 import { Readable } from 'node:stream';
-import type { BlobBody, Blobs, StoredBlob } from '../blobs.ts';
+import type { BlobBody, BlobCollection, Blobs, StoredBlob } from '../blobs.ts';
 import { bodyOffsets, listJournals, readJournal, syncDir, writeJournal, type JournalEntry } from './batch-journal.ts';
 import { asStorageError, isStorageFull, writeAll } from './durable-write.ts';
 
@@ -13,6 +13,8 @@ import { asStorageError, isStorageFull, writeAll } from './durable-write.ts';
 const PARALLEL_FILES = 32;
 /** Settling runs behind the requests one file at a time: an fsync holds one of libuv's four threads, and the requests need the others. */
 const SETTLE_PARALLEL = 1;
+/** Marks a collection whose deleting began (its re-check is done): recovery completes it. */
+const FINISHING = 'FINISHING';
 /** Age past which a file in tmp/ is a crash's leftover, when the caller does not own the directory. */
 const STALE_TEMP_MS = 60 * 60 * 1000;
 /** How often journals that could not be written out for lack of space are tried again. */
@@ -105,6 +107,11 @@ export class FsBlobs implements Blobs {
 
   get #journalDir(): string {
     return join(this.#root, 'journal');
+  }
+
+  /** Collections in progress: `<root>/collect/<id>/<digest>`, and `<id>/FINISHING` once deleting began. */
+  get #collectDir(): string {
+    return join(this.#root, 'collect');
   }
 
   #init(): Promise<void> {
@@ -379,6 +386,7 @@ export class FsBlobs implements Blobs {
   async recover(): Promise<number> {
     await this.#init();
     await this.#removeTemps();
+    await this.#recoverCollections();
     let replayed = 0;
     for (const journal of await listJournals(this.#journalDir)) {
       if (this.#unsettled.has(journal)) continue;
@@ -393,6 +401,93 @@ export class FsBlobs implements Blobs {
       }
     }
     return replayed;
+  }
+
+  /**
+   * Collections a crash cut short: one that had begun deleting (FINISHING) is completed — its
+   * re-check was done, nothing may use what is left — and any other is undone, every blob going
+   * back; the deletion that started it runs again and decides anew.
+   */
+  async #recoverCollections(): Promise<void> {
+    let ids: string[];
+    try {
+      ids = await readdir(this.#collectDir);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw err;
+    }
+    for (const id of ids) {
+      const dir = join(this.#collectDir, id);
+      const names = await readdir(dir);
+      if (!names.includes(FINISHING)) await this.#putBack(dir, names.filter((n) => DIGEST.test(n)));
+      await rm(dir, { recursive: true, force: true });
+    }
+    await syncDir(this.#collectDir);
+  }
+
+  /** Moves set-aside blobs back under their names; one stored again meanwhile stays as it is. */
+  async #putBack(dir: string, digests: readonly string[]): Promise<void> {
+    for (const digest of digests) {
+      const final = this.#path(digest);
+      const aside = join(dir, digest);
+      if (await this.has(digest)) {
+        await rm(aside, { force: true });
+        continue;
+      }
+      const shard = await this.#shard(final);
+      await rename(aside, final);
+      await syncDir(shard);
+    }
+  }
+
+  async collect(digests: readonly string[]): Promise<BlobCollection> {
+    await this.#init();
+    await mkdir(this.#collectDir, { recursive: true });
+    const dir = join(this.#collectDir, `${Date.now()}-${randomBytes(6).toString('hex')}`);
+    await mkdir(dir);
+    await syncDir(this.#collectDir);
+    const moved: string[] = [];
+    const shards = new Set<string>();
+    for (const digest of new Set(digests)) {
+      // A blob of a batch not settled yet was sent again just now: someone wants it.
+      if (this.#pending.has(digest)) continue;
+      const final = this.#path(digest);
+      try {
+        await rename(final, join(dir, digest));
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
+        throw err;
+      }
+      moved.push(digest);
+      shards.add(dirname(final));
+    }
+    // Durable before the caller re-checks: a crash from here on finds them in `dir`.
+    await syncDir(dir);
+    for (const shard of shards) await syncDir(shard);
+    const left = new Set(moved);
+    return {
+      moved,
+      read: (digest) => {
+        if (!left.has(digest)) return Promise.reject(new SlipwayError(ErrorCode.NOT_FOUND, `blob ${digest} is not set aside`, { digest }));
+        return readFile(join(dir, digest));
+      },
+      restore: async (wanted) => {
+        const back = wanted.filter((d) => left.delete(d));
+        await this.#putBack(dir, back);
+      },
+      finish: async () => {
+        const marker = await open(join(dir, FINISHING), 'w');
+        await marker.sync();
+        await marker.close();
+        await syncDir(dir);
+        const deleted = [...left];
+        for (const digest of deleted) await rm(join(dir, digest), { force: true });
+        left.clear();
+        await rm(dir, { recursive: true, force: true });
+        await syncDir(this.#collectDir);
+        return deleted;
+      },
+    };
   }
 
   /**

@@ -1,5 +1,9 @@
+import { tmpdir } from 'node:os';
+import { resolve } from 'node:path';
 import { ApiError, SlipwayClient } from '../../protocol/client.ts';
 import { startRunner } from '../../runner/runner.ts';
+import { prepareSandbox, resolveBwrapPath } from '../../runner/sandbox.ts';
+import { ErrorCode } from '../../core/errors.ts';
 import { readConfig } from '../config.ts';
 import { CliError, parsePositiveInt } from '../context.ts';
 import type { Command } from '../context.ts';
@@ -11,12 +15,15 @@ export interface RunnerCommandOptions {
   concurrency?: string | undefined;
   name?: string | undefined;
   workDir?: string | undefined;
+  unsafeBuilds?: boolean | undefined;
+  allowLocalRepos?: boolean | undefined;
 }
 
 /**
  * `slipway runner`: claims builds from a server and runs them on this machine until SIGINT or
  * SIGTERM. The first signal stops claiming and lets running builds finish (10 s at most);
- * a second one stops them at once. Its log goes to stderr.
+ * a second one stops them at once. Its log goes to stderr. Builds run in a bubblewrap sandbox;
+ * without one it refuses to start (SANDBOX_UNAVAILABLE) unless `--unsafe-builds`.
  */
 export const runner: Command<RunnerCommandOptions> = async (options, ctx) => {
   const concurrency = parsePositiveInt('--concurrency', options.concurrency) ?? 1;
@@ -40,12 +47,24 @@ export const runner: Command<RunnerCommandOptions> = async (options, ctx) => {
     ctx.out.warn(`${err.message}; retrying until it answers`);
   }
 
+  const workDir = resolve(options.workDir ?? tmpdir());
+  const sandbox = await prepareSandbox({ bwrapPath: resolveBwrapPath(undefined, ctx.env), workDir, unsafe: options.unsafeBuilds ?? false });
+  if (sandbox.mode === 'unavailable') {
+    throw new CliError(
+      ErrorCode.SANDBOX_UNAVAILABLE,
+      `builds need a sandbox and there is none: ${sandbox.reason}. Install bubblewrap (apt-get install bubblewrap), set SLIPWAY_BWRAP, or pass --unsafe-builds to build without one`,
+    );
+  }
+  if (sandbox.mode === 'unsafe') ctx.out.warn("--unsafe-builds: builds run WITHOUT a sandbox, as this user, seeing this machine's files");
+
   const started = startRunner({
     serverUrl: url,
     token,
     concurrency,
     ...(options.name !== undefined ? { name: options.name } : {}),
-    ...(options.workDir !== undefined ? { workDir: options.workDir } : {}),
+    workDir,
+    sandbox,
+    allowLocalRepos: options.allowLocalRepos === true,
     log: (line) => ctx.out.note(`${new Date().toISOString()} ${line}`),
   });
   ctx.out.note(`Runner ${started.name} is building for ${url} (${concurrency} at a time). Ctrl-C stops it.`);

@@ -10,6 +10,8 @@ export interface ServerCommandOptions {
   databaseUrl?: string | undefined;
   baseDomain?: string | undefined;
   logLevel?: string | undefined;
+  unsafeBuilds?: boolean | undefined;
+  allowLocalRepos?: boolean | undefined;
   json?: boolean | undefined;
 }
 
@@ -29,6 +31,11 @@ export const server: Command<ServerCommandOptions> = async (options, ctx) => {
   if (givenToken !== undefined) serverOptions.adminToken = givenToken;
   if (options.baseDomain !== undefined) serverOptions.baseDomain = options.baseDomain;
   if (options.logLevel !== undefined) serverOptions.logLevel = options.logLevel;
+  if (options.unsafeBuilds) {
+    serverOptions.unsafeBuilds = true;
+    ctx.out.warn('--unsafe-builds: builds run WITHOUT a sandbox; a build can read the data directory, the database and this server\'s environment');
+  }
+  if (options.allowLocalRepos) serverOptions.allowLocalRepos = true;
   const running = await startServer(serverOptions);
   // The server reports an admin token only when it made one on this start, or was given one.
   const newToken = running.adminToken !== undefined && running.adminToken !== givenToken ? running.adminToken : undefined;

@@ -19,6 +19,8 @@ import { buildRoutes } from './routes/builds.ts';
 import { deliveryRoutes } from './routes/deliveries.ts';
 import { environmentRoutes } from './routes/environments.ts';
 import { projectRoutes } from './routes/projects.ts';
+import { projectDeletionRoutes } from './routes/project-deletion.ts';
+import { buildRetryRoutes } from './routes/build-retry.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -62,6 +64,7 @@ export async function buildApp({ deps, metrics, logger, serverFactory, deliverie
   });
 
   const specs: RouteSpec[] = [...projectRoutes({ deps }), ...environmentRoutes({ deps }), ...buildRoutes({ deps }), ...deliveryRoutes({ deps }), ...adminRoutes({ deps })];
+  specs.push(...projectDeletionRoutes({ deps }), ...buildRetryRoutes({ deps }));
   registerRoutes(app, specs, async (request, role) => {
     const header = request.headers.authorization;
     const match = header === undefined ? null : /^Bearer\s+(\S+)$/i.exec(header);

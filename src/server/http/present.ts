@@ -71,6 +71,8 @@ export function presentBuild(urls: UrlConfig, project: string, row: BuildRow): B
     author: row.author,
     message: row.message,
     cancelRequested: row.cancelRequestedAt !== null,
+    retryNumber: row.retryNumber ?? 0,
+    retryOf: row.retryOf ?? null,
   };
 }
 

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { BlobBody, StoredBlob } from '../../blobs/blobs.ts';
 import { ErrorCode, SlipwayError } from '../../core/errors.ts';
 import { canonicalManifest, parseCanonicalManifest, validateManifest, type ManifestEntry } from '../../core/manifest.ts';
@@ -23,8 +24,8 @@ export async function createUpload(
   requireRole(actor, 'deployer');
   const project = await getProject(deps, projectName);
   const manifest = validateManifest(input.files, deps.limits.manifest);
-  const manifestDigest = await deps.blobs.putBytes(Buffer.from(canonicalManifest(manifest.entries)));
-  const missing = await deps.blobs.missing(manifest.entries.map((e) => e.sha256));
+  const manifestBytes = Buffer.from(canonicalManifest(manifest.entries));
+  const manifestDigest = createHash('sha256').update(manifestBytes).digest('hex');
   const upload: UploadRow = {
     id: newId('upl'),
     projectId: project.id,
@@ -36,7 +37,13 @@ export async function createUpload(
     createdBy: actor.name,
     deploymentId: null,
   };
+  // The row first, then the manifest, then the question which blobs are missing: a project
+  // deletion collecting blobs meanwhile either sees this upload's row and keeps what it uses,
+  // or moved the blobs away before this asks, which then reports them missing (see
+  // collectProjectBlobs).
   await deps.store.insertUpload(upload);
+  await deps.blobs.putBytes(manifestBytes);
+  const missing = await deps.blobs.missing(manifest.entries.map((e) => e.sha256));
   return { upload, missing };
 }
 

@@ -21,4 +21,8 @@ export interface ServiceDeps {
   internalTokenHash?: string;
   /** Notified after a commit that queued builds, so long-polling claims answer at once. */
   buildsQueued: Signal;
+  /** Drops what this process's edge keeps in memory of a deleted project's deployments. */
+  forgetProject?: (projectId: string) => void;
+  /** `--allow-local-repos`: repository URLs may be local paths or name loopback and private hosts. */
+  allowLocalRepos?: boolean;
 }

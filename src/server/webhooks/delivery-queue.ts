@@ -157,7 +157,7 @@ export async function processDelivery(
 async function recordDeliveredPush(deps: ServiceDeps, delivery: WebhookDeliveryRow): Promise<string[]> {
   // By id: a project renamed since the delivery arrived still gets its push; a deleted one cannot.
   const project = await deps.store.findProjectById(delivery.projectId);
-  if (!project) {
+  if (!project || project.deletedAt) {
     throw new SlipwayError(ErrorCode.PROJECT_NOT_FOUND, `project ${delivery.projectId} was deleted before its push was recorded`, {
       projectId: delivery.projectId,
     });
