@@ -273,6 +273,20 @@ describe('builds, live logs and previews in the dashboard', { skip: NO_BROWSER }
     await page.getByRole('status').filter({ hasText: `Canceled ${queued.id}` }).waitFor();
   });
 
+  it('retries a canceled build from the dashboard, once', async () => {
+    const canceled = row(queued);
+    await canceled.getByRole('button', { name: 'Retry' }).click();
+    await page.getByRole('status').filter({ hasText: 'Retrying' }).waitFor();
+    const retry = (await t.client.listBuilds('shop', { limit: 100 })).builds.find((b) => b.retryOf === queued.id);
+    assert.ok(retry, 'a retry was made');
+    await row(retry).locator('.build-state', { hasText: 'queued' }).waitFor();
+    // A second press is refused by the server and says why.
+    await canceled.getByRole('button', { name: 'Retry' }).click();
+    await canceled.getByText(/retried already/).waitFor();
+    assert.equal((await t.client.listBuilds('shop', { limit: 100 })).builds.filter((b) => b.retryOf === queued.id).length, 1);
+    await t.client.cancelBuild('shop', retry.id);
+  });
+
   it('lists webhook deliveries with their state, refs and the builds they queued', async () => {
     const secret = 'whsec-dashboard-1234';
     await t.client.createProject('hooked', { repo: 'https://github.com/acme/hooked', webhookSecret: secret });

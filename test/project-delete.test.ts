@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { BlobCollection, Blobs } from '../src/blobs/blobs.ts';
 import { FsBlobs } from '../src/blobs/fs/fs-blobs.ts';
+import { createMemoryContext } from '../src/cli/memory-context.ts';
+import { run } from '../src/cli/program.ts';
 import { ApiError } from '../src/protocol/client.ts';
 import type { Deployment } from '../src/protocol/api.ts';
 import { newId } from '../src/server/services/ids.ts';
@@ -255,6 +257,27 @@ for (const backend of backends) {
       assert.ok(!(await exists(blobPath(t.dataDir, sha256(gone)))), "the deleted project's blob is collected at start");
       assert.ok((await restarted.deps.store.findProjectById(halfway.project.id))?.purgedAt);
       assert.deepEqual(await readdir(join(t.dataDir, 'blobs', 'collect')), []);
+    });
+
+    test('slipway projects delete needs --confirm with the name; a mismatch exits 2 and deletes nothing', async () => {
+      const env = { SLIPWAY_URL: `http://127.0.0.1:${t.server.port}`, SLIPWAY_TOKEN: ADMIN_TOKEN, HOME: '/nonexistent', XDG_CONFIG_HOME: '/nonexistent' };
+      const cli = async (...args: string[]) => {
+        const ctx = createMemoryContext(env);
+        const code = await run(args, ctx);
+        return { code, stdout: ctx.stdout(), stderr: ctx.stderr() };
+      };
+      const missing = await cli('projects', 'delete', 'docs');
+      assert.equal(missing.code, 2);
+      assert.match(missing.stderr, /--confirm docs.*\(CONFIRMATION_MISMATCH\)/);
+      const wrong = await cli('projects', 'delete', 'docs', '--confirm', 'shop');
+      assert.equal(wrong.code, 2);
+      assert.match(wrong.stderr, /\(CONFIRMATION_MISMATCH\)/);
+      assert.ok((await t.client.listProjects()).projects.some((p) => p.name === 'docs'));
+      const done = await cli('projects', 'delete', 'docs', '--confirm', 'docs');
+      assert.equal(done.code, 0, done.stderr);
+      assert.match(done.stdout, /Deleted project docs/);
+      assert.ok(!(await t.client.listProjects()).projects.some((p) => p.name === 'docs'));
+      assert.equal((await edgeGet(t.server.port, `docs.localhost:${t.server.port}`)).status, 404);
     });
   });
 }

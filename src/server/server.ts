@@ -137,17 +137,27 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     const port = typeof address === 'object' && address !== null ? address.port : (options.port ?? 7070);
     urls.port = options.publicPort === undefined ? port : options.publicPort;
     // Builds whose runner went silent go back to the queue even when no runner is claiming.
+    const finishDeletions = () =>
+      purgeDeletedProjects(deps).then(
+        () => undefined,
+        (err: unknown) => logger.error({ err }, 'finishing project deletions failed'),
+      );
+    let purging: Promise<void> = Promise.resolve();
     let ticks = 0;
     const reaper = setInterval(() => {
       reapBuilds(deps).catch((err: unknown) => logger.error({ err }, 'reaping expired builds failed'));
       // Every ten minutes: uploads a day old that were never finalized.
-      if (ticks++ % 60 === 0) expireUploads(deps).catch((err: unknown) => logger.error({ err }, 'expiring stale uploads failed'));
+      if (ticks++ % 60 === 0) {
+        expireUploads(deps).catch((err: unknown) => logger.error({ err }, 'expiring stale uploads failed'));
+        // and a deletion whose clean-up failed is tried again.
+        if (ticks > 1) purging = purging.then(finishDeletions);
+      }
     }, 10_000);
     reaper.unref();
     // Deliveries queued before this start (a crash, a restart) are processed first.
     deliveries.start();
     // Deletions whose clean-up (repository, unshared blobs) a crash or a failure cut short.
-    const purging = purgeDeletedProjects(deps).catch((err: unknown) => logger.error({ err }, 'finishing project deletions failed'));
+    purging = finishDeletions();
     const runners = options.runners ?? 1;
     let runner: ReturnType<typeof startRunner> | undefined;
     if (runners > 0) {

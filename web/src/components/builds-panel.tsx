@@ -120,6 +120,12 @@ function BuildRow({
     }
   };
 
+  const retry = async () => {
+    const outcome = await action.run(() => client.retryBuild(build.id));
+    if (outcome.ok) onDone(`Retrying ${shortCommit(build.commit)} as ${outcome.value.id}.`);
+  };
+  const retryable = build.state === 'failed' || build.state === 'canceled';
+
   return (
     <tr data-build={build.id} data-state={build.state} className={`clickable${open ? ' is-open' : ''}`} onClick={toggle}>
       <td className="nowrap">
@@ -191,6 +197,17 @@ function BuildRow({
             title={!canDeploy ? 'A viewer token cannot cancel builds' : build.cancelRequested ? 'Cancel requested; the runner is stopping it' : undefined}
           >
             {action.pending ? 'Canceling…' : 'Cancel'}
+          </button>
+        )}
+        {retryable && (
+          <button
+            type="button"
+            className="button small"
+            onClick={() => void retry()}
+            disabled={!canDeploy || action.pending}
+            title={!canDeploy ? 'A viewer token cannot retry builds' : 'Build this commit again, as a new build'}
+          >
+            {action.pending ? 'Retrying…' : 'Retry'}
           </button>
         )}
       </td>
