@@ -331,3 +331,90 @@ describe('a data directory left by a crash', () => {
     }
   });
 });
+
+/** A manifest body of `count` files whose paths are long enough to make it over a megabyte. */
+function bigManifest(count: number, last?: string): string {
+  const files = Array.from({ length: count }, (_, i) => ({ path: `assets/${'x'.repeat(150)}/file-${i}.js`, sha256: sha256(`body ${i % 50}`), size: 7, mode: 0o644 }));
+  if (last !== undefined) files.push({ path: last, sha256: sha256('x'), size: 1, mode: 0o644 });
+  return JSON.stringify({ files });
+}
+
+async function postUpload(port: number, body: string, project = 'shop'): Promise<{ status: number; json: { error?: { code: string; details?: unknown }; missing?: string[]; fileCount?: number } }> {
+  const res = await fetch(`http://127.0.0.1:${port}/api/v1/projects/${project}/uploads`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+    body,
+  });
+  return { status: res.status, json: (await res.json()) as never };
+}
+
+describe('large manifests are validated off the event loop', () => {
+  let t: TestServer;
+  before(async () => {
+    t = await startTestServer(backends[0]!);
+    await t.client.createProject('shop');
+  });
+  after(() => t.dispose());
+
+  test('a manifest of several megabytes is accepted, and its errors keep their codes', async () => {
+    const body = bigManifest(8000);
+    assert.ok(body.length > 1024 * 1024);
+    const ok = await postUpload(t.server.port, body);
+    assert.equal(ok.status, 201, JSON.stringify(ok.json));
+    assert.equal(ok.json.fileCount, 8000);
+    assert.equal(ok.json.missing?.length, 50);
+    const traversal = await postUpload(t.server.port, bigManifest(8000, 'assets/../../etc/passwd'));
+    assert.equal(traversal.status, 400);
+    assert.equal(traversal.json.error?.code, 'MANIFEST_PATH_TRAVERSAL');
+    assert.deepEqual(traversal.json.error?.details, { path: 'assets/../../etc/passwd' });
+    const conflict = await postUpload(t.server.port, bigManifest(8000, `assets/${'x'.repeat(150)}/file-7.js/inner`));
+    assert.equal(conflict.json.error?.code, 'MANIFEST_PATH_CONFLICT');
+    const notJson = await postUpload(t.server.port, `${body.slice(0, -2)},`);
+    assert.equal(notJson.status, 400);
+    assert.equal(notJson.json.error?.code, 'INVALID_REQUEST');
+    const badShape = await postUpload(t.server.port, JSON.stringify({ files: 'x'.repeat(600 * 1024) }));
+    assert.equal(badShape.json.error?.code, 'INVALID_REQUEST');
+    // A small one is still handled inline, the same way.
+    const small = await postUpload(t.server.port, JSON.stringify({ files: [{ path: '../x', sha256: sha256('x'), size: 1, mode: 0o644 }] }));
+    assert.equal(small.json.error?.code, 'MANIFEST_PATH_TRAVERSAL');
+    const wrongType = await fetch(`http://127.0.0.1:${t.server.port}/api/v1/projects/shop/uploads`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'text/plain' },
+      body,
+    });
+    assert.equal(wrongType.status, 415);
+  });
+
+  test('the worker loads TypeScript the way bin/slipway does', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'slipway-worker-'));
+    const child = spawn(process.execPath, [BIN, 'server', '--port', '0', '--data', dataDir, '--log-level', 'warn', '--json'], {
+      env: { PATH: process.env.PATH ?? '', SLIPWAY_ADMIN_TOKEN: ADMIN_TOKEN },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    try {
+      const port = await new Promise<number>((resolve, reject) => {
+        let out = '';
+        child.stdout.on('data', (chunk: Buffer) => {
+          out += chunk.toString();
+          const line = out.split('\n').find((l) => l.startsWith('{'));
+          if (line) resolve((JSON.parse(line) as { port: number }).port);
+        });
+        child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
+      });
+      const created = await fetch(`http://127.0.0.1:${port}/api/v1/projects`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ name: 'shop' }),
+      });
+      assert.equal(created.status, 201);
+      const ok = await postUpload(port, bigManifest(8000));
+      assert.equal(ok.status, 201, JSON.stringify(ok.json));
+      const bad = await postUpload(port, bigManifest(8000, '/abs'));
+      assert.equal(bad.json.error?.code, 'MANIFEST_PATH_ABSOLUTE');
+    } finally {
+      child.kill('SIGTERM');
+      await new Promise((resolve) => child.once('exit', resolve));
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+});

@@ -156,7 +156,17 @@ export class FsBlobs implements Blobs {
 
   async missing(digests: readonly string[]): Promise<string[]> {
     const unique = [...new Set(digests)];
-    const present = await Promise.all(unique.map((d) => this.has(d)));
+    // A few lookups at a time: 100,000 at once would hold the event loop while they are queued.
+    const present = new Array<boolean>(unique.length);
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: Math.min(PARALLEL_FILES, unique.length) }, async () => {
+        while (next < unique.length) {
+          const i = next++;
+          present[i] = await this.has(unique[i] as string);
+        }
+      }),
+    );
     return unique.filter((_, i) => !present[i]);
   }
 
