@@ -397,11 +397,12 @@ for (const backend of backends) {
       assert.equal(domain.hostname, 'www.shop.test');
       assert.equal((await edgeGet(t.server.port, 'www.shop.test')).body, 'custom domain page');
       await rejectsWithCode(t.client.addDomain('shop', { hostname: 'www.shop.test', environment: 'production' }), 'DOMAIN_EXISTS', 409);
-      await rejectsWithCode(t.client.addDomain('shop', { hostname: 'x.localhost', environment: 'production' }), 'INVALID_NAME', 400);
+      await rejectsWithCode(t.client.addDomain('shop', { hostname: 'x.localhost', environment: 'production' }), 'DOMAIN_RESERVED', 400);
       await rejectsWithCode(t.client.addDomain('shop', { hostname: 'bad_host!', environment: 'production' }), 'INVALID_NAME', 400);
       await t.client.removeDomain('shop', 'www.shop.test');
       const after = await edgeGet(t.server.port, 'www.shop.test', '/healthz');
-      assert.equal(after.status, 200, 'an unmapped host is the control plane again');
+      assert.equal(after.status, 404, 'an unmapped host is nobody’s: neither a site nor the control plane');
+      assert.equal(after.body, 'Not found\n');
     });
 
     test('bad requests get the error envelope with a stable code', async () => {

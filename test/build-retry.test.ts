@@ -69,10 +69,10 @@ for (const backend of backends) {
     async function finishAs(id: string, state: BuildState): Promise<void> {
       const { store } = t.server.deps;
       const now = new Date().toISOString();
-      const claimed = await store.claimBuild('test-runner', now, new Date(Date.now() + 60_000).toISOString());
+      const claimed = await store.claimBuild('test-runner', now, new Date(Date.now() + 60_000).toISOString(), 'test-lease');
       assert.equal(claimed?.id, id, 'the build claimed is the one expected');
       if (state === 'running') return;
-      assert.ok(await store.finishBuild(id, 'test-runner', { state, finishedAt: now, error: state === 'failed' ? 'exit 1' : null, deploymentId: null }));
+      assert.ok(await store.finishBuild(id, 'test-lease', { state, finishedAt: now, error: state === 'failed' ? 'exit 1' : null, deploymentId: null }));
     }
 
     before(async () => {
@@ -129,10 +129,10 @@ for (const backend of backends) {
       await rejectsWith(t.client.retryBuild(queued.id), 'BUILD_NOT_RETRYABLE', 409);
       await finishAs(queued.id, 'running');
       await rejectsWith(t.client.retryBuild(queued.id), 'BUILD_NOT_RETRYABLE', 409);
-      assert.ok(await t.server.deps.store.finishBuild(queued.id, 'test-runner', { state: 'succeeded', finishedAt: new Date().toISOString(), error: null, deploymentId: null }));
+      assert.ok(await t.server.deps.store.finishBuild(queued.id, 'test-lease', { state: 'succeeded', finishedAt: new Date().toISOString(), error: null, deploymentId: null }));
       await rejectsWith(t.client.retryBuild(queued.id), 'BUILD_NOT_RETRYABLE', 409);
       assert.equal(await t.server.deps.store.findBuildRetry(queued.id), undefined);
-      assert.equal(await t.server.deps.store.claimBuild('test-runner', new Date().toISOString(), new Date().toISOString()), undefined, 'nothing was queued');
+      assert.equal(await t.server.deps.store.claimBuild('test-runner', new Date().toISOString(), new Date().toISOString(), 'test-lease'), undefined, 'nothing was queued');
     });
 
     test('a build is retried once: a second retry, or many at the same time, get BUILD_ALREADY_RETRIED', async () => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Clock } from '../src/core/clock.ts';
-import type { Build } from '../src/protocol/builds.ts';
+import { LEASE_HEADER, type Build } from '../src/protocol/builds.ts';
 import { ApiError, type SlipwayClient } from '../src/protocol/client.ts';
 import { recordPush, ZERO_SHA, type RefUpdate } from '../src/server/services/pushes.ts';
 import { backends } from './support/backends.ts';
@@ -26,25 +26,36 @@ class TestClock implements Clock {
 for (const backend of backends) {
   describe(`builds and branch following on ${backend.name}`, () => {
     let t: TestServer;
+    /** The API as a runner token; with the lease of a claim, as the runner holding it. */
+    let runner: SlipwayClient;
     const clock = new TestClock();
     before(async () => {
       t = await startTestServer(backend, { clock });
       await t.client.createProject('shop');
+      runner = t.clientWith((await t.client.createToken({ name: 'runner', role: 'runner' })).secret);
     });
     after(() => t.dispose());
 
     const push = (...updates: RefUpdate[]) => recordPush(t.server.deps, pusher, 'shop', { updates, trigger: 'git-push', sourceUrl: null });
     const branch = (name: string, after: string, before = ZERO_SHA): RefUpdate => ({ ref: `refs/heads/${name}`, before, after });
 
-    async function claim(client: SlipwayClient, runner = 'r1', leaseSeconds = 60): Promise<Build> {
-      const claimed = await client.claimBuild({ runner, leaseSeconds });
-      assert.ok(claimed, 'a build was queued');
-      return claimed.build;
+    interface Claim {
+      build: Build;
+      /** The runner's client, sending the claim's lease. */
+      as: SlipwayClient;
     }
 
-    async function succeed(build: Build, body: string, report: object = {}, runner = 'r1'): Promise<Build> {
-      const deployment = await deployFiles(t.client, 'shop', { 'index.html': body });
-      return t.client.completeBuild(build.id, { runner, state: 'succeeded', deployment: deployment.id, report });
+    const holding = (lease: string) => runner.withHeaders({ [LEASE_HEADER]: lease });
+
+    async function claim(name = 'r1', leaseSeconds = 60): Promise<Claim> {
+      const claimed = await runner.claimBuild({ runner: name, leaseSeconds });
+      assert.ok(claimed, 'a build was queued');
+      return { build: claimed.build, as: holding(claimed.lease) };
+    }
+
+    async function succeed({ build, as }: Claim, body: string, report: object = {}): Promise<Build> {
+      const deployment = await deployFiles(as, 'shop', { 'index.html': body });
+      return as.completeBuild(build.id, { runner: 'r1', state: 'succeeded', deployment: deployment.id, report });
     }
 
     const envDeployment = async (name: string) => (await t.client.getEnvironment('shop', name)).deployment;
@@ -52,11 +63,12 @@ for (const backend of backends) {
     test('a push queues one build per commit; success moves the preview and the environments that follow the branch', async () => {
       const { builds } = await push(branch('main', sha(1)));
       assert.equal(builds.length, 1);
-      assert.equal((await t.client.claimBuild({ runner: 'r1', leaseSeconds: 60 }))?.gitUrl, null);
+      const claimed = await claim();
       const listed = await t.client.getBuild('shop', builds[0]?.id ?? '');
       assert.equal(listed.state, 'running');
-      await t.client.appendBuildLogs(listed.id, { runner: 'r1', lines: [{ at: new Date().toISOString(), stream: 'stdout', text: 'building…' }] });
-      const done = await succeed(listed, 'main one', { environments: { dev: { follows: 'main' }, staging: { follows: 'main', auto: false } } });
+      assert.equal(claimed.build.id, listed.id);
+      await claimed.as.appendBuildLogs(listed.id, { runner: 'r1', lines: [{ at: new Date().toISOString(), stream: 'stdout', text: 'building…' }] });
+      const done = await succeed(claimed, 'main one', { environments: { dev: { follows: 'main' }, staging: { follows: 'main', auto: false } } });
       assert.equal(done.state, 'succeeded');
       assert.equal(await envDeployment('preview-main'), done.deployment);
       assert.equal(await envDeployment('dev'), done.deployment);
@@ -69,10 +81,10 @@ for (const backend of backends) {
 
     test('an older build finishing after a newer one never moves an environment backwards', async () => {
       await push(branch('main', sha(2), sha(1)));
-      const older = await claim(t.client);
+      const older = await claim();
       await push(branch('main', sha(3), sha(2)));
-      const newer = await claim(t.client);
-      assert.equal(older.commit, sha(2));
+      const newer = await claim();
+      assert.equal(older.build.commit, sha(2));
       const newerDone = await succeed(newer, 'newer');
       assert.equal(await envDeployment('dev'), newerDone.deployment);
       await succeed(older, 'older');
@@ -84,7 +96,7 @@ for (const backend of backends) {
       const { builds } = await push(branch('feature/Blue', sha(4)), branch('hotfix_1', sha(4)), branch('exp', sha(4)));
       assert.equal(builds.length, 1);
       assert.equal((await push(branch('again', sha(4)))).builds[0]?.id, builds[0]?.id, 'a later push of a built commit reuses its build');
-      const done = await succeed(await claim(t.client), 'shared');
+      const done = await succeed(await claim(), 'shared');
       for (const env of ['preview-feature-blue', 'preview-hotfix-1', 'preview-exp', 'preview-again']) assert.equal(await envDeployment(env), done.deployment, env);
       // A new branch at an already built commit moves at once, with no new build.
       const { builds: none } = await push(branch('late', sha(4)));
@@ -108,7 +120,7 @@ for (const backend of backends) {
     test('a tag builds once and moves no environment', async () => {
       const { builds } = await push({ ref: 'refs/tags/v1.0', before: ZERO_SHA, after: sha(5) });
       assert.equal(builds[0]?.branch, null);
-      await succeed(await claim(t.client), 'tagged');
+      await succeed(await claim(), 'tagged');
       assert.equal((await t.client.listEnvironments('shop')).environments.some((e) => e.name.includes('v1')), false);
     });
 
@@ -116,7 +128,7 @@ for (const backend of backends) {
       const devBefore = await envDeployment('dev');
       await t.client.lock('shop', 'dev', { reason: 'demo in progress' });
       await push(branch('main', sha(6), sha(3)));
-      const done = await succeed(await claim(t.client), 'locked out');
+      const done = await succeed(await claim(), 'locked out');
       assert.equal(await envDeployment('dev'), devBefore);
       assert.equal(await envDeployment('preview-main'), done.deployment);
       const skip = (await t.client.listEvents({ project: 'shop', environment: 'dev' })).events.find((e) => e.action === 'release.skip');
@@ -127,8 +139,8 @@ for (const backend of backends) {
     test('a failed build moves nothing; cancel ends a queued build at once and asks a running one to stop', async () => {
       const devBefore = await envDeployment('dev');
       await push(branch('main', sha(7), sha(6)));
-      const failing = await claim(t.client);
-      const failed = await t.client.completeBuild(failing.id, { runner: 'r1', state: 'failed', error: 'exit code 2', report: {} });
+      const failing = await claim();
+      const failed = await failing.as.completeBuild(failing.build.id, { runner: 'r1', state: 'failed', error: 'exit code 2', report: {} });
       assert.equal(failed.state, 'failed');
       assert.equal(await envDeployment('dev'), devBefore);
 
@@ -138,24 +150,24 @@ for (const backend of backends) {
       await rejectsWithCode(t.client.cancelBuild('shop', queued?.id ?? ''), 'BUILD_FINISHED', 409);
 
       await push(branch('side2', sha(9)));
-      const running = await claim(t.client);
-      assert.deepEqual(await t.client.heartbeat(running.id, { runner: 'r1', leaseSeconds: 60 }), { cancel: false });
-      await t.client.cancelBuild('shop', running.id);
-      assert.deepEqual(await t.client.heartbeat(running.id, { runner: 'r1', leaseSeconds: 60 }), { cancel: true });
-      const stopped = await t.client.completeBuild(running.id, { runner: 'r1', state: 'canceled', report: {} });
+      const running = await claim();
+      assert.deepEqual(await running.as.heartbeat(running.build.id, { runner: 'r1', leaseSeconds: 60 }), { cancel: false });
+      await t.client.cancelBuild('shop', running.build.id);
+      assert.deepEqual(await running.as.heartbeat(running.build.id, { runner: 'r1', leaseSeconds: 60 }), { cancel: true });
+      const stopped = await running.as.completeBuild(running.build.id, { runner: 'r1', state: 'canceled', report: {} });
       assert.equal(stopped.state, 'canceled');
     });
 
     test('a runner that goes silent loses its lease: the build is queued again, then failed after three tries', async () => {
       await push(branch('flaky', sha(10)));
       for (let attempt = 1; attempt <= 3; attempt++) {
-        const build = await claim(t.client, `r-${attempt}`, 5);
+        const { build, as } = await claim(`r-${attempt}`, 5);
         assert.equal(build.attempt, attempt);
         clock.offsetMs += 10_000;
         // The old runner's late reports are refused.
-        await rejectsWithCode(t.client.heartbeat(build.id, { runner: 'gone', leaseSeconds: 5 }), 'BUILD_NOT_RUNNING', 409);
+        await rejectsWithCode(as.heartbeat(build.id, { runner: `r-${attempt}`, leaseSeconds: 5 }), 'LEASE_LOST', 409);
       }
-      assert.equal(await t.client.claimBuild({ runner: 'r-4', leaseSeconds: 5 }), undefined);
+      assert.equal(await runner.claimBuild({ runner: 'r-4', leaseSeconds: 5 }), undefined);
       const builds = (await t.client.listBuilds('shop')).builds;
       const flaky = builds.find((b) => b.commit === sha(10));
       assert.equal(flaky?.state, 'failed');
@@ -164,24 +176,24 @@ for (const backend of backends) {
 
     test('two runners claiming at once never get the same build', async () => {
       await push(branch('c1', sha(11)), branch('c2', sha(12)), branch('c3', sha(13)));
-      const claims = await Promise.all(['a', 'b', 'c', 'd', 'e'].map((r) => t.client.claimBuild({ runner: r, leaseSeconds: 60 })));
+      const claims = await Promise.all(['a', 'b', 'c', 'd', 'e'].map((r) => runner.claimBuild({ runner: r, leaseSeconds: 60 })));
       const ids = claims.filter((c) => c !== undefined).map((c) => c.build.id);
       assert.equal(ids.length, 3);
       assert.equal(new Set(ids).size, 3);
-      for (const c of claims) if (c) await t.client.completeBuild(c.build.id, { runner: c.build.runner ?? '', state: 'failed', error: 'test', report: {} });
+      for (const c of claims) if (c) await holding(c.lease).completeBuild(c.build.id, { runner: c.build.runner ?? '', state: 'failed', error: 'test', report: {} });
     });
 
     test('the log follows live as Server-Sent Events and ends with the build', async () => {
       await push(branch('sse', sha(14)));
-      const build = await claim(t.client);
-      const response = await fetch(t.client.buildLogStreamUrl('shop', build.id), {
+      const build = await claim();
+      const response = await fetch(t.client.buildLogStreamUrl('shop', build.build.id), {
         headers: { authorization: 'Bearer slw_test_admin_token', accept: 'text/event-stream' },
       });
       assert.equal(response.headers.get('content-type'), 'text/event-stream; charset=utf-8');
       const reader = response.body?.getReader();
       assert.ok(reader);
       const now = () => new Date().toISOString();
-      await t.client.appendBuildLogs(build.id, { runner: 'r1', lines: [{ at: now(), stream: 'stdout', text: 'one' }, { at: now(), stream: 'stderr', text: 'two' }] });
+      await build.as.appendBuildLogs(build.build.id, { runner: 'r1', lines: [{ at: now(), stream: 'stdout', text: 'one' }, { at: now(), stream: 'stderr', text: 'two' }] });
       setTimeout(() => void succeed(build, 'sse done').catch((err: unknown) => assert.fail(String(err))), 300);
       let text = '';
       const decoder = new TextDecoder();
@@ -197,25 +209,25 @@ for (const backend of backends) {
     });
 
     test('a long-polling claim is answered by a build queued while it waits', async () => {
-      const waiting = t.client.claimBuild({ runner: 'lp', leaseSeconds: 60, waitSeconds: 30 });
+      const waiting = runner.claimBuild({ runner: 'lp', leaseSeconds: 60, waitSeconds: 30 });
       await new Promise((resolve) => setTimeout(resolve, 200));
       await push(branch('long-poll', sha(20)));
       t.server.deps.buildsQueued.notify(); // as the git and webhook routes do after recording a push
       const claimed = await waiting;
       assert.equal(claimed?.build.commit, sha(20));
       assert.equal(claimed.build.runner, 'lp');
-      await t.client.completeBuild(claimed.build.id, { runner: 'lp', state: 'failed', error: 'test', report: {} });
+      await holding(claimed.lease).completeBuild(claimed.build.id, { runner: 'lp', state: 'failed', error: 'test', report: {} });
     });
 
     test('a long-polling claim on an empty queue waits, then answers nothing', async () => {
       const started = Date.now();
-      assert.equal(await t.client.claimBuild({ runner: 'lp', leaseSeconds: 60, waitSeconds: 1 }), undefined);
+      assert.equal(await runner.claimBuild({ runner: 'lp', leaseSeconds: 60, waitSeconds: 1 }), undefined);
       assert.ok(Date.now() - started >= 900, `it waited ${Date.now() - started} ms`);
     });
 
     test('a runner that hangs up while long-polling is never handed a build', async () => {
       const hangUp = new AbortController();
-      const waiting = t.client.claimBuild({ runner: 'gone', leaseSeconds: 60, waitSeconds: 30 }, hangUp.signal);
+      const waiting = runner.claimBuild({ runner: 'gone', leaseSeconds: 60, waitSeconds: 30 }, hangUp.signal);
       await new Promise((resolve) => setTimeout(resolve, 200));
       hangUp.abort();
       await rejectsWithCode(waiting, 'NETWORK_ERROR');
@@ -223,15 +235,18 @@ for (const backend of backends) {
       await push(branch('hang-up', sha(21)));
       t.server.deps.buildsQueued.notify();
       await new Promise((resolve) => setTimeout(resolve, 200));
-      const claimed = await t.client.claimBuild({ runner: 'present', leaseSeconds: 60 });
+      const claimed = await runner.claimBuild({ runner: 'present', leaseSeconds: 60 });
       assert.equal(claimed?.build.commit, sha(21), 'the build is still queued for a runner that is there');
-      await t.client.completeBuild(claimed.build.id, { runner: 'present', state: 'failed', error: 'test', report: {} });
+      await holding(claimed.lease).completeBuild(claimed.build.id, { runner: 'present', state: 'failed', error: 'test', report: {} });
     });
 
-    test('runner calls need a deployer token', async () => {
-      const viewer = t.clientWith((await t.client.createToken({ name: 'v', role: 'viewer' })).secret);
-      const err = await rejectsWithCode(viewer.claimBuild({ runner: 'x', leaseSeconds: 60 }), 'FORBIDDEN', 403);
-      assert.ok(err instanceof ApiError);
+    test('runner calls need a runner token: viewers, deployers and admins are refused', async () => {
+      for (const role of ['viewer', 'deployer'] as const) {
+        const other = t.clientWith((await t.client.createToken({ name: role, role })).secret);
+        const err = await rejectsWithCode(other.claimBuild({ runner: 'x', leaseSeconds: 60 }), 'FORBIDDEN', 403);
+        assert.ok(err instanceof ApiError);
+      }
+      await rejectsWithCode(t.client.claimBuild({ runner: 'x', leaseSeconds: 60 }), 'FORBIDDEN', 403);
     });
   });
 }
@@ -239,7 +254,8 @@ for (const backend of backends) {
 describe('long-polling claims and shutdown', () => {
   test('closing the server answers a claim that is waiting, without holding the close up', async () => {
     const t = await startTestServer(backends[0] ?? assert.fail('no backend'));
-    const waiting = t.client.claimBuild({ runner: 'lp', leaseSeconds: 60, waitSeconds: 60 }).then(
+    const runner = t.clientWith((await t.client.createToken({ name: 'runner', role: 'runner' })).secret);
+    const waiting = runner.claimBuild({ runner: 'lp', leaseSeconds: 60, waitSeconds: 60 }).then(
       (answer) => ({ answer }),
       (error: unknown) => ({ error }),
     );

@@ -242,6 +242,15 @@ describe('slipway CLI against a running server', () => {
     assert.equal(human.stdout.trimEnd().split('\n').length, 3, 'a header and two events');
   });
 
+  test('status shows an environment that serves nothing as empty, not ok', async () => {
+    // A lock creates an environment that points nowhere yet, as a preview whose build failed does.
+    assert.equal((await slipway('lock', '-p', 'web', '-e', 'qa', '--reason', 'not yet')).code, 0);
+    const rows = (await slipway('status', '-p', 'web')).stdout.split('\n');
+    assert.match(rows.find((l) => l.startsWith('qa ')) ?? rows.join('\n'), /^qa\s+-\s+-\s+empty,locked\s/);
+    assert.match(rows.find((l) => l.startsWith('production ')) ?? rows.join('\n'), /\sok\s/);
+    assert.equal((await slipway('unlock', '-p', 'web', '-e', 'qa')).code, 0);
+  });
+
   test('tokens: create prints the secret once, it works, revoke ends it', async () => {
     const human = await slipway('tokens', 'create', '--name', 'ci', '--role', 'deployer');
     assert.equal(human.code, 0, human.stderr);

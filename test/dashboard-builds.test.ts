@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
-import type { Build, BuildLogLine } from '../src/protocol/builds.ts';
+import { LEASE_HEADER, type Build, type BuildLogLine } from '../src/protocol/builds.ts';
+import type { SlipwayClient } from '../src/protocol/client.ts';
 import { recordPush, ZERO_SHA, type RefUpdate } from '../src/server/services/pushes.ts';
 import { signHex } from '../src/server/webhooks/signatures.ts';
 import { backends } from './support/backends.ts';
@@ -82,24 +83,31 @@ describe('builds, live logs and previews in the dashboard', { skip: NO_BROWSER }
   const push = async (...updates: RefUpdate[]) =>
     (await recordPush(t.server.deps, pusher, 'shop', { updates, trigger: 'git-push', sourceUrl: null })).builds;
 
+  /** The runner token's client, and each claimed build's lease. */
+  let runner: SlipwayClient;
+  const leases = new Map<string, string>();
+  const as = (build: Build) => runner.withHeaders({ [LEASE_HEADER]: leases.get(build.id) ?? '' });
+
   async function claim(): Promise<Build> {
-    const claimed = await t.client.claimBuild({ runner: RUNNER, leaseSeconds: 60 });
+    const claimed = await runner.claimBuild({ runner: RUNNER, leaseSeconds: 60 });
     assert.ok(claimed, 'a build was queued');
+    leases.set(claimed.build.id, claimed.lease);
     return claimed.build;
   }
 
   const log = (build: Build, lines: [BuildLogLine['stream'], string][]) =>
-    t.client.appendBuildLogs(build.id, { runner: RUNNER, lines: lines.map(([stream, text]) => ({ at: new Date().toISOString(), stream, text })) });
+    as(build).appendBuildLogs(build.id, { runner: RUNNER, lines: lines.map(([stream, text]) => ({ at: new Date().toISOString(), stream, text })) });
 
   async function succeed(build: Build, body: string, report: object = {}): Promise<Build> {
-    const deployment = await deployFiles(t.client, 'shop', { 'index.html': body });
-    return t.client.completeBuild(build.id, { runner: RUNNER, state: 'succeeded', deployment: deployment.id, report });
+    const deployment = await deployFiles(as(build), 'shop', { 'index.html': body });
+    return as(build).completeBuild(build.id, { runner: RUNNER, state: 'succeeded', deployment: deployment.id, report });
   }
 
   before(async () => {
     if (!(await isDashboardBuilt())) await run('npx', ['vite', 'build', '--config', 'web/vite.config.ts']);
     t = await startTestServer(sqlite, { runners: 0 });
     await t.client.createProject('shop');
+    runner = t.clientWith((await t.client.createToken({ name: 'runner', role: 'runner' })).secret);
 
     await push(branch('main', sha(1)));
     const first = await claim();
@@ -120,7 +128,7 @@ describe('builds, live logs and previews in the dashboard', { skip: NO_BROWSER }
       ['stdout', '> shop@1.0.0 build'],
       ['stderr', "Error: Cannot find module './checkout'"],
     ]);
-    failed = await t.client.completeBuild(second.id, {
+    failed = await as(second).completeBuild(second.id, {
       runner: RUNNER,
       state: 'failed',
       error: 'build command exited with code 1',

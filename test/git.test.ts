@@ -189,6 +189,22 @@ for (const backend of backends) {
       assert.ok(envs.includes('preview-main') && envs.includes('preview-copy'), envs.join(','));
     });
 
+    test('the repository is the truth: a push from a head Slipway missed still moves the branch forward', async () => {
+      await t.client.createProject('drift');
+      const dir = await workRepo(home, 'drift', { 'index.html': 'one', 'slipway.yaml': SITE_YAML });
+      await ok(git(home, dir, ['push', urlFor('drift'), 'main']));
+      // The repository moves on without the hook telling Slipway (a hook that could not reach it).
+      const missed = await commit(home, dir, { 'index.html': 'two' }, 'missed');
+      await ok(git(home, home, ['--git-dir', join(t.dataDir, 'repos', 'drift.git'), 'fetch', '--quiet', dir, 'main:refs/heads/main']));
+      const next = await commit(home, dir, { 'index.html': 'three' }, 'next');
+      const push = remoteLines((await ok(git(home, dir, ['push', urlFor('drift'), 'main']))).stderr);
+      assert.ok(!push.some((l) => l.includes('not moved')), push.join('\n'));
+      const project = await t.server.deps.store.findProjectByName('drift');
+      assert.equal((await t.server.deps.store.findBranch(project?.id ?? '', 'main'))?.head, next);
+      const commits = (await t.client.listBuilds('drift')).builds.map((b) => b.commit);
+      assert.ok(commits.includes(next) && !commits.includes(missed), commits.join(','));
+    });
+
     test('a pack larger than git’s post buffer streams through (chunked, gzip negotiated by git)', async () => {
       const big = randomBytes(3 * 1024 * 1024).toString('base64');
       const dir = await workRepo(home, 'push-big', { 'big.txt': big, 'slipway.yaml': SITE_YAML });
@@ -367,6 +383,26 @@ describe('git push builds and deploys (in-process runner)', () => {
     const failed = await ok(git(home, dir, ['push', url, 'main']));
     const failedLines = remoteLines(failed.stderr);
     assert.ok(failedLines.some((l) => l.startsWith('-----> Build failed: ')), failedLines.join('\n'));
+    // The preview that follows main did not move, and the output says why.
+    assert.ok(failedLines.includes('       preview-main: not moved: build failed'), failedLines.join('\n'));
+  });
+
+  test('a commit built before, pushed to a new branch, prints the preview it created; a locked one says why it did not move', async () => {
+    const dir = await workRepo(home, 'again', { 'index.html': '<h1>again</h1>', 'slipway.yaml': SITE_YAML });
+    const sha = (await ok(git(home, dir, ['rev-parse', 'HEAD']))).stdout.trim();
+    await t.client.createProject('again');
+    const url = `http://x:${ADMIN_TOKEN}@127.0.0.1:${t.server.port}/git/again.git`;
+    const first = remoteLines((await ok(git(home, dir, ['push', url, 'main']))).stderr);
+    assert.ok(first.some((l) => l.startsWith('-----> Deployed: ')), first.join('\n'));
+
+    const copy = remoteLines((await ok(git(home, dir, ['push', url, 'main:refs/heads/copy']))).stderr);
+    assert.ok(copy.includes(`-----> ${sha.slice(0, 7)} (copy) was built before`), copy.join('\n'));
+    assert.ok(copy.includes(`       preview-copy: http://preview-copy--again.localhost:${t.server.port}/`), copy.join('\n'));
+
+    // A lock holds preview-held; the push says so, with the lock's owner and reason.
+    await t.client.lock('again', 'preview-held', { reason: 'demo at noon' });
+    const held = remoteLines((await ok(git(home, dir, ['push', url, 'main:refs/heads/held']))).stderr);
+    assert.ok(held.includes('       preview-held: not moved: environment is locked by admin: demo at noon'), held.join('\n'));
   });
 });
 

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -144,6 +144,10 @@ for (const backend of backends) {
       assert.equal(fetched.status, 200);
       await fetched.arrayBuffer();
       assert.ok(await exists(join(t.dataDir, 'repos', 'shop.git', 'HEAD')));
+      // What its builds left in their HOME (the in-process runner's cache of the project).
+      await mkdir(join(t.dataDir, 'builds', 'cache', 'shop', '.npm'), { recursive: true });
+      await writeFile(join(t.dataDir, 'builds', 'cache', 'shop', '.npm', 'poisoned'), 'x');
+      await mkdir(join(t.dataDir, 'builds', 'cache', 'docs'), { recursive: true });
 
       const deleted = await t.client.deleteProject('shop', 'shop');
       assert.equal(deleted.project, 'shop');
@@ -169,6 +173,8 @@ for (const backend of backends) {
       assert.equal((await store.findBuild(queued.id))?.state, 'canceled');
       assert.ok(!(await exists(join(t.dataDir, 'repos', 'shop.git'))), 'its repository is gone');
       assert.ok(!(await exists(join(t.dataDir, 'repos', `~${shop.project.id}.git`))));
+      assert.ok(!(await exists(join(t.dataDir, 'builds', 'cache', 'shop'))), 'its build cache is gone');
+      assert.ok(await exists(join(t.dataDir, 'builds', 'cache', 'docs')), "docs' cache stays");
 
       assert.ok(!(await t.client.listProjects()).projects.some((p) => p.name === 'shop'));
       await rejectsWith(t.client.getProjectStatus('shop'), 'PROJECT_NOT_FOUND', 404);

@@ -71,6 +71,8 @@ describe('build runner against a real server', () => {
   let remote: string;
   let workDir: string;
   let runnerToken: string;
+  /** Pushes and the CLI's other commands: a runner token may do nothing else than build. */
+  let deployerToken: string;
   let runner: Runner;
   const runnerLog: string[] = [];
   let branchCount = 0;
@@ -132,7 +134,8 @@ describe('build runner against a real server', () => {
     await git(work, ['add', '-A']);
     await git(work, ['commit', '-q', '-m', 'root']);
     await t.client.createProject('web', { repo: remote, webhookSecret: WEBHOOK_SECRET });
-    runnerToken = (await t.client.createToken({ name: 'runner', role: 'deployer' })).secret;
+    runnerToken = (await t.client.createToken({ name: 'runner', role: 'runner' })).secret;
+    deployerToken = (await t.client.createToken({ name: 'dev', role: 'deployer' })).secret;
     runner = startRunner({
       serverUrl: `http://127.0.0.1:${t.server.port}`,
       allowLocalRepos: true,
@@ -291,7 +294,7 @@ describe('build runner against a real server', () => {
     const first = await git(dir, ['rev-parse', 'HEAD']);
     await writeFile(join(dir, 'page.html'), '<h1>second</h1>');
     await git(dir, ['commit', '-q', '-am', 'second']);
-    await git(dir, ['push', '-q', `http://x:${runnerToken}@127.0.0.1:${t.server.port}/git/own.git`, `${first}:refs/heads/main`]);
+    await git(dir, ['push', '-q', `http://x:${deployerToken}@127.0.0.1:${t.server.port}/git/own.git`, `${first}:refs/heads/main`]);
     const build = await finished('own', (await buildOf('own', first)).id);
     assert.equal(build.state, 'succeeded', build.error ?? '');
     assert.equal(build.sourceUrl, null);
@@ -302,7 +305,7 @@ describe('build runner against a real server', () => {
 
   describe('from the CLI', () => {
     const cli = async (...argv: string[]) => {
-      const ctx = createMemoryContext({ SLIPWAY_URL: `http://127.0.0.1:${t.server.port}`, SLIPWAY_TOKEN: runnerToken, XDG_CONFIG_HOME: base });
+      const ctx = createMemoryContext({ SLIPWAY_URL: `http://127.0.0.1:${t.server.port}`, SLIPWAY_TOKEN: deployerToken, XDG_CONFIG_HOME: base });
       const code = await run(argv, ctx);
       return { code, stdout: ctx.stdout(), stderr: ctx.stderr() };
     };
@@ -356,11 +359,11 @@ describe('build runner against a real server', () => {
       assert.equal(withToken.code, 0, withToken.stderr);
       const url = new URL(withToken.stdout.trim().split('\n').at(-1) ?? '');
       assert.equal(url.username, 'slipway');
-      assert.equal(url.password, runnerToken);
+      assert.equal(url.password, deployerToken);
       assert.match(url.pathname, /^\/git\/web\.git$/);
       const bare = await cli('git-remote', '-p', 'web', '--no-token');
       assert.equal(bare.code, 0);
-      assert.ok(!bare.stdout.includes(runnerToken));
+      assert.ok(!bare.stdout.includes(deployerToken));
       assert.match(bare.stdout.trim(), /\/git\/web\.git$/);
     });
 
@@ -380,6 +383,9 @@ describe('build runner against a real server', () => {
     test('runner refuses a bad token at start', async () => {
       const ctx = createMemoryContext({ SLIPWAY_URL: `http://127.0.0.1:${t.server.port}`, SLIPWAY_TOKEN: 'slw_wrong', XDG_CONFIG_HOME: base });
       assert.equal(await run(['runner'], ctx), 6);
+      const deployer = createMemoryContext({ SLIPWAY_URL: `http://127.0.0.1:${t.server.port}`, SLIPWAY_TOKEN: deployerToken, XDG_CONFIG_HOME: base });
+      assert.equal(await run(['runner'], deployer), 6, 'a deployer token does not run builds');
+      assert.match(deployer.stderr(), /runner token.*--role runner/);
       const good = createMemoryContext({ SLIPWAY_URL: `http://127.0.0.1:${t.server.port}`, SLIPWAY_TOKEN: runnerToken, XDG_CONFIG_HOME: base });
       assert.equal(await run(['runner', '--name', 'cli-runner', '--work-dir', join(base, 'cli-builds'), '--allow-local-repos'], good), 0);
       assert.match(good.stderr(), /Runner cli-runner is building for/);
@@ -418,7 +424,7 @@ describe('stopping a runner', () => {
     const runner = startRunner({
       serverUrl: `http://127.0.0.1:${t.server.port}`,
       allowLocalRepos: true,
-      token: (await t.client.createToken({ name: 'runner', role: 'deployer' })).secret,
+      token: (await t.client.createToken({ name: 'runner', role: 'runner' })).secret,
       pollMs: 100,
       heartbeatMs: 200,
       killGraceMs: 300,

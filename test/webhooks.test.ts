@@ -706,9 +706,9 @@ for (const backend of backends) {
         });
       }
 
-      test('a signed {ref, after, delivery} queues a build once per delivery', async () => {
+      test('a signed {ref, before, after, delivery} queues a build once per delivery', async () => {
         const p = await project('github');
-        const payload = { ref: 'refs/heads/main', after: commit(), delivery: randomUUID() };
+        const payload = { ref: 'refs/heads/main', before: ZERO_SHA, after: commit(), delivery: randomUUID() };
         const res = await sendGeneric(`?project=${p.name}`, payload, p.secret);
         assert.equal(res.status, 202, JSON.stringify(res.body));
         const again = await sendGeneric(`?project=${p.name}`, payload, p.secret);
@@ -724,7 +724,7 @@ for (const backend of backends) {
 
       test('the delivery id may come as X-Slipway-Delivery; without one the push is refused', async () => {
         const p = await project('github');
-        const payload = { ref: 'main', after: commit() };
+        const payload = { ref: 'main', before: ZERO_SHA, after: commit() };
         const missing = await sendGeneric(`?project=${p.name}`, payload, p.secret);
         assert.equal(missing.status, 400);
         assert.equal(missing.body.error?.code, 'INVALID_REQUEST');
@@ -735,13 +735,22 @@ for (const backend of backends) {
 
       test('a bad signature is 401; no ?project= is 400', async () => {
         const p = await project('github');
-        const payload = { ref: 'refs/heads/main', after: commit(), delivery: randomUUID() };
+        const payload = { ref: 'refs/heads/main', before: ZERO_SHA, after: commit(), delivery: randomUUID() };
         const forged = await sendGeneric(`?project=${p.name}`, payload, `${p.secret}-not`);
         assert.equal(forged.status, 401);
         assert.equal(forged.body.error?.code, 'WEBHOOK_SIGNATURE_INVALID');
         const unnamed = await sendGeneric('', payload, p.secret);
         assert.equal(unnamed.status, 400);
         assert.deepEqual(await builds(p.name), []);
+      });
+
+      test('a push without `before` is refused: a branch moves only from the head it names', async () => {
+        const p = await project('github');
+        const res = await sendGeneric(`?project=${p.name}`, { ref: 'refs/heads/main', after: commit(), delivery: randomUUID() }, p.secret);
+        assert.equal(res.status, 400);
+        assert.equal(res.body.error?.code, 'INVALID_REQUEST');
+        assert.match(res.body.error?.message ?? '', /before/);
+        assert.deepEqual(await processed(t.client, p.name), []);
       });
     });
   });

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Command as Commander, CommanderError, Option } from 'commander';
+import { ACTOR_ROLES } from '../core/release-planner.ts';
 import { cancelBuild, listBuilds } from './commands/builds.ts';
 import { deliveries } from './commands/deliveries.ts';
 import { addDomain, listDomains, removeDomain } from './commands/domains.ts';
@@ -67,6 +68,12 @@ export async function run(argv: readonly string[], ctx: Context): Promise<ExitCo
     .option('--data <dir>', 'data directory (SQLite database, blobs)', './.slipway')
     .option('--database-url <url>', 'PostgreSQL URL or SQLite path (default: $SLIPWAY_DATABASE_URL, else SQLite in --data)')
     .option('--base-domain <domain>', 'parent domain of edge URLs (default: localhost)')
+    .option(
+      '--public-url <url>',
+      'URL of the API and dashboard; they answer only on its hostname and on loopback (repeatable; default: the --host address)',
+      (value: string, previous: string[] | undefined) => [...(previous ?? []), value],
+    )
+    .option('--max-connections <n>', 'open connections at most', '10000')
     .option('--log-level <level>', 'log level')
     .option('--unsafe-builds', 'run builds without the bubblewrap sandbox (they can read the data directory and the server\'s environment)')
     .option('--allow-local-repos', 'let projects build from local paths, file:// and loopback or private hosts (tests, single-user setups)')
@@ -151,7 +158,7 @@ export async function run(argv: readonly string[], ctx: Context): Promise<ExitCo
     .command('runner')
     .description('run builds for a server on this machine until interrupted')
     .option('--server <url>', 'server URL (default: $SLIPWAY_URL, else the saved login)')
-    .option('--token <token>', 'deployer token (default: $SLIPWAY_TOKEN, else the saved login)')
+    .option('--token <token>', 'runner token (default: $SLIPWAY_TOKEN, else the saved login)')
     .option('--concurrency <n>', 'builds at once', '1')
     .option('--name <name>', 'how the server knows this runner (default: <hostname>-<pid>)')
     .option('--work-dir <dir>', 'where builds get their temp dirs (default: the OS temp dir)')
@@ -254,7 +261,7 @@ export async function run(argv: readonly string[], ctx: Context): Promise<ExitCo
     .command('create')
     .description('create a token and print its secret once')
     .requiredOption('--name <name>', 'who or what uses it')
-    .addOption(new Option('--role <role>', 'what it may do').choices(['admin', 'deployer', 'viewer']).makeOptionMandatory())
+    .addOption(new Option('--role <role>', 'what it may do').choices(ACTOR_ROLES).makeOptionMandatory())
     .addOption(json())
     .action(opts(createToken));
   tokens.command('revoke').description('revoke a token').argument('<id>').addOption(json()).action(withArg('id', revokeToken));

@@ -13,11 +13,12 @@ const env: EnvironmentState = {
   releaseNumber: 1,
   pinnedBy: null,
   lockedBy: null,
+  lockedById: null,
   lockedAt: null,
   lockedReason: null,
   lockedUntil: null,
 };
-const locked = { ...env, lockedBy: 'bob', lockedAt: '2026-03-01T11:00:00Z', lockedReason: 'hold', lockedUntil: null };
+const locked = { ...env, lockedBy: 'bob', lockedById: 'tok-bob', lockedAt: '2026-03-01T11:00:00Z', lockedReason: 'hold', lockedUntil: null };
 
 function codeOf(fn: () => unknown): string {
   try {
@@ -65,6 +66,22 @@ test('lock and unlock rules', () => {
   assert.equal(codeOf(() => planLock(env, alice, { reason: 'r', until: new Date('2026-03-01T11:00:00Z') }, now)), 'INVALID_DURATION');
   assert.equal(codeOf(() => planUnlock(env, alice, {}, now)), 'ENVIRONMENT_NOT_LOCKED');
   assert.equal(codeOf(() => planUnlock(locked, alice, {}, now)), 'ENVIRONMENT_LOCKED');
-  assert.deepEqual(planUnlock(locked, { ...alice, name: 'bob' }, {}, now), { forced: false });
+  assert.deepEqual(planUnlock(locked, { ...alice, id: 'tok-bob', name: 'bob' }, {}, now), { forced: false });
   assert.deepEqual(planUnlock(locked, root, { force: true, reason: 'gone home' }, now), { forced: true });
+});
+
+test('a lock belongs to an id: the same name is not the same actor', () => {
+  const admin: Actor = { id: 'tok-admin', name: 'admin', role: 'admin', trigger: 'user' };
+  const lockedByAdmin = planLock(env, admin, { reason: 'freeze', until: null }, now);
+  assert.equal(lockedByAdmin.lockedById, 'tok-admin');
+  const held = { ...env, ...lockedByAdmin };
+  const impostor: Actor = { id: 'tok-other', name: 'admin', role: 'deployer', trigger: 'user' };
+  assert.equal(codeOf(() => planUnlock(held, impostor, {}, now)), 'ENVIRONMENT_LOCKED');
+  assert.equal(codeOf(() => planUnlock(held, impostor, { force: true, reason: 'mine' }, now)), 'FORBIDDEN');
+  // Without an id (automation) a name never matches a lock that has one.
+  assert.equal(codeOf(() => planUnlock(held, { name: 'admin', role: 'admin', trigger: 'automation' }, {}, now)), 'ENVIRONMENT_LOCKED');
+  assert.deepEqual(planUnlock(held, admin, {}, now), { forced: false });
+  // A lock from before ids (locked_by_id NULL) is nobody's by name alone.
+  const legacy = { ...held, lockedById: null };
+  assert.equal(codeOf(() => planUnlock(legacy, admin, {}, now)), 'ENVIRONMENT_LOCKED');
 });

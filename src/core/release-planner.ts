@@ -6,9 +6,20 @@ import { ErrorCode, SlipwayError } from './errors.ts';
  * then apply its plan with a compare-and-set write, so nothing is written for a refused plan.
  */
 
-export type ActorRole = 'admin' | 'deployer' | 'viewer';
+/**
+ * Who may do what. viewer < deployer < admin each include the one before; `runner` stands
+ * apart: it may only claim builds and drive the ones it holds a lease on, and nothing a viewer
+ * may (a build machine's token reads no project, no log, no token).
+ */
+export const ACTOR_ROLES = ['admin', 'deployer', 'viewer', 'runner'] as const;
+export type ActorRole = (typeof ACTOR_ROLES)[number];
 
 export interface Actor {
+  /**
+   * Who this is, for ownership (a lock belongs to an id): a token's id, a user's later. Names are
+   * labels anyone may choose; Slipway's own automation has no id.
+   */
+  id?: string | undefined;
   name: string;
   role: ActorRole;
   /** `user` for a person or script acting explicitly; `automation` for Slipway's own triggers. */
@@ -21,6 +32,7 @@ export interface EnvironmentState {
   releaseNumber: number;
   pinnedBy: string | null;
   lockedBy: string | null;
+  lockedById: string | null;
   lockedAt: string | null;
   lockedReason: string | null;
   lockedUntil: string | null;
@@ -113,6 +125,7 @@ export function planRollback(env: EnvironmentState, targetDeploymentId: string, 
 
 export interface LockPlan {
   lockedBy: string;
+  lockedById: string | null;
   lockedAt: string;
   lockedReason: string;
   lockedUntil: string | null;
@@ -140,6 +153,7 @@ export function planLock(
   }
   return {
     lockedBy: actor.name,
+    lockedById: actor.id ?? null,
     lockedAt: now.toISOString(),
     lockedReason: request.reason,
     lockedUntil: request.until?.toISOString() ?? null,
@@ -147,10 +161,20 @@ export function planLock(
   };
 }
 
+/**
+ * Whether `actor` holds the lock: the same id. A name proves nothing (any admin may name a
+ * token `admin`); only an actor without an id (Slipway's automation) is matched by name, and
+ * only to a lock that has no id either.
+ */
+export function holdsLock(env: Pick<EnvironmentState, 'lockedBy' | 'lockedById'>, actor: Actor): boolean {
+  if (env.lockedById !== null) return actor.id !== undefined && env.lockedById === actor.id;
+  return actor.id === undefined && env.lockedBy === actor.name;
+}
+
 /** Unlocking someone else's lock is a write past that lock: admins only, with a reason. */
 export function planUnlock(env: EnvironmentState, actor: Actor, request: { force?: boolean | undefined; reason?: string | undefined }, now: Date): { forced: boolean } {
   if (!isLocked(env, now)) throw new SlipwayError(ErrorCode.ENVIRONMENT_NOT_LOCKED, 'environment is not locked');
-  if (env.lockedBy === actor.name) return { forced: false };
+  if (holdsLock(env, actor)) return { forced: false };
   if (!request.force) {
     throw new SlipwayError(ErrorCode.ENVIRONMENT_LOCKED, `the lock belongs to ${env.lockedBy ?? 'someone'}; an admin may --force with a reason`, {
       lockedBy: env.lockedBy,

@@ -14,6 +14,8 @@ export interface UrlConfig {
   port: number | null;
   /** Base URL of the control plane (API, dashboard, git), e.g. `http://localhost:7070`. */
   controlUrl?: string;
+  /** Hostnames the control plane answers on (core/hosts.ts `controlHostnames`); no custom domain may be one. */
+  controlHosts?: readonly string[];
 }
 
 export const DEPLOYMENT_ID_PREFIX = 'dpl-';

@@ -1,11 +1,12 @@
 import { z } from 'zod';
+import { ACTOR_ROLES } from '../core/release-planner.ts';
 
 /**
  * Wire schemas of the HTTP API. A schema and its type share a name. The server parses
  * requests with these; the typed client and the dashboard read responses as these types.
  */
 
-export const Role = z.enum(['admin', 'deployer', 'viewer']);
+export const Role = z.enum(ACTOR_ROLES);
 export type Role = z.infer<typeof Role>;
 
 export const Name = z.string().min(1).max(64);
@@ -254,12 +255,14 @@ export const EventsQuery = ListQuery.extend({
 });
 export type EventsQuery = z.infer<typeof EventsQuery>;
 
-export const DeliveryState = z.enum(['pending', 'done', 'failed']);
+export const DeliveryState = z.enum(['pending', 'done', 'failed', 'stale']);
 export type DeliveryState = z.infer<typeof DeliveryState>;
 
 /**
  * One webhook delivery for one project, as the queue sees it: `pending` until its push is
- * recorded, then `done` with the builds it queued, or `failed` with why.
+ * recorded, then `done` with the builds it queued, `failed` with why, or `stale` when its push
+ * named a `before` that was not the branch's recorded head (a replay, or overtaken by a newer
+ * push): it moved nothing, and `error` says what the branch was at.
  */
 export const Delivery = z.object({
   /** Queue order; pass it as `before` to page back. */

@@ -61,6 +61,13 @@ export type BuildLogs = z.infer<typeof BuildLogs>;
 
 // Runner protocol
 
+/**
+ * The lease a claim hands out travels in this header on every request about the build
+ * (heartbeat, logs, upload, blobs, finalize, complete, git fetch); only the runner holding the
+ * current lease is heard, anyone else gets LEASE_LOST.
+ */
+export const LEASE_HEADER = 'slipway-lease';
+
 export const ClaimRequest = z.object({
   runner: z.string().min(1).max(200),
   /** How long the claim holds without a heartbeat. */
@@ -74,11 +81,13 @@ export const ClaimedBuild = z.object({
   build: Build,
   /**
    * Where to fetch the commit: the project's external repository, or null for Slipway's own
-   * (`<server>/git/<project>.git`, fetched with the runner's bearer token).
+   * (`<server>/git/<project>.git`, fetched with the runner's bearer token and the lease).
    */
   gitUrl: z.string().nullable(),
   /** Kill the build command after this long. */
   timeoutSeconds: z.number(),
+  /** The lease token: sent back in the `Slipway-Lease` header; a re-claim after expiry issues another. */
+  lease: z.string(),
 });
 export type ClaimedBuild = z.infer<typeof ClaimedBuild>;
 

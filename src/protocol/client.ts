@@ -51,6 +51,8 @@ export interface ClientOptions {
   url: string;
   token?: string | undefined;
   fetch?: typeof fetch;
+  /** Sent with every request (a runner's `Slipway-Lease`). */
+  headers?: Record<string, string>;
 }
 
 type Query = Record<string, string | number | undefined>;
@@ -62,11 +64,18 @@ export class SlipwayClient {
   readonly url: string;
   readonly #token: string | undefined;
   readonly #fetch: typeof fetch;
+  readonly #headers: Record<string, string>;
 
   constructor(options: ClientOptions) {
     this.url = options.url.replace(/\/+$/, '');
     this.#token = options.token;
     this.#fetch = options.fetch ?? globalThis.fetch.bind(globalThis);
+    this.#headers = { ...options.headers };
+  }
+
+  /** The same client, sending `headers` too on every request. */
+  withHeaders(headers: Record<string, string>): SlipwayClient {
+    return new SlipwayClient({ url: this.url, token: this.#token, fetch: this.#fetch, headers: { ...this.#headers, ...headers } });
   }
 
   async request<T>(method: string, path: string, options: { body?: unknown; query?: Query; raw?: Uint8Array; stream?: AsyncIterable<Uint8Array>; form?: FormData; signal?: AbortSignal | undefined } = {}): Promise<T> {
@@ -74,7 +83,7 @@ export class SlipwayClient {
     for (const [key, value] of Object.entries(options.query ?? {})) {
       if (value !== undefined) url.searchParams.set(key, String(value));
     }
-    const headers: Record<string, string> = {};
+    const headers: Record<string, string> = { ...this.#headers };
     if (this.#token) headers.authorization = `Bearer ${this.#token}`;
     let body: BodyInit | undefined;
     if (options.form) {

@@ -17,6 +17,8 @@ export interface BuildLogOptions {
   maxLines?: number;
   /** The runner's own log, for send failures. */
   log?: (line: string) => void;
+  /** A send the server refused for good (a 4xx answer: LEASE_LOST, …). */
+  onRefused?: (err: unknown) => void;
 }
 
 const MAX_PER_REQUEST = 1000;
@@ -37,6 +39,7 @@ export class BuildLog {
   readonly #batchLines: number;
   readonly #maxLines: number;
   readonly #log: (line: string) => void;
+  readonly #onRefused: (err: unknown) => void;
   #buffer: LogLine[] = [];
   #accepted = 0;
   #dropped = 0;
@@ -52,6 +55,7 @@ export class BuildLog {
     this.#batchLines = options.batchLines ?? 200;
     this.#maxLines = options.maxLines ?? 100_000;
     this.#log = options.log ?? (() => undefined);
+    this.#onRefused = options.onRefused ?? (() => undefined);
   }
 
   line(stream: LogStream, text: string, at: Date = new Date()): void {
@@ -121,6 +125,7 @@ export class BuildLog {
         this.#log(`build ${this.#buildId}: sending ${batch.length} log lines failed: ${err instanceof Error ? err.message : String(err)}`);
         // A 4xx answer will not change on retry (the build is no longer ours): drop the batch.
         if (isRetryable(err)) this.#buffer.unshift(...batch);
+        else this.#onRefused(err);
         return;
       }
     }

@@ -18,8 +18,11 @@ export interface CheckoutOptions {
   own?: boolean | undefined;
   /** `--allow-local-repos`: local paths, `file://` and loopback or private hosts may be fetched. */
   allowLocalRepos?: boolean | undefined;
-  /** Extra HTTP header (`Authorization: …`): passed in git's environment, never in argv or the URL. */
-  authHeader?: string | undefined;
+  /**
+   * Extra HTTP headers (`Authorization: …`, a runner's `Slipway-Lease: …`): passed in git's
+   * environment, never in argv or the URL.
+   */
+  authHeader?: string | readonly string[] | undefined;
   commit: string;
   /** The ref that pointed at the commit, fetched when the server refuses a fetch by commit id. */
   ref: string;
@@ -137,7 +140,8 @@ export async function fetchPlan(options: Pick<CheckoutOptions, 'url' | 'own' | '
       throw err;
     }
   }
-  if (options.authHeader !== undefined) config.push(['http.extraHeader', options.authHeader]);
+  const headers = options.authHeader === undefined ? [] : typeof options.authHeader === 'string' ? [options.authHeader] : options.authHeader;
+  for (const header of headers) config.push(['http.extraHeader', header]);
   return { url, config };
 }
 

@@ -11,7 +11,7 @@ import { validateManifest } from '../core/manifest.ts';
 import { buildSettings, formatConfigError, parseSlipwayConfig, SLIPWAY_CONFIG_FILE } from '../core/slipway-config.ts';
 import type { SlipwayConfig } from '../core/slipway-config.ts';
 import type { DeploymentMeta } from '../protocol/api.ts';
-import type { BuildReport, ClaimedBuild, CompleteRequest } from '../protocol/builds.ts';
+import { LEASE_HEADER, type BuildReport, type ClaimedBuild, type CompleteRequest } from '../protocol/builds.ts';
 import { ApiError } from '../protocol/client.ts';
 import type { SlipwayClient } from '../protocol/client.ts';
 import { createBuildEnv, runCommand } from './build-command.ts';
@@ -45,6 +45,18 @@ export interface BuildContext {
 /** Why a build stops before it ends on its own. */
 export type StopReason = 'canceled' | 'stopped' | 'lease-lost';
 
+/** The server no longer hears this runner about the build: it was re-queued (and maybe claimed again) or ended. */
+function isLeaseLost(err: unknown): boolean {
+  return err instanceof ApiError && err.code === 'LEASE_LOST';
+}
+
+function leaseLostMessage(buildId: string): string {
+  return (
+    `build ${buildId}: the server refused this runner's lease (LEASE_LOST): the lease ran out and the build went back to ` +
+    'the queue (another runner may hold it now), or it ended; abandoning the build'
+  );
+}
+
 export interface RunningBuild {
   id: string;
   /** Resolves once the build is completed on the server (or given up) and its temp dir removed. */
@@ -63,7 +75,9 @@ const MAX_ERROR_LENGTH = 4096;
  * build. A heartbeat keeps the lease and carries cancel requests; every line of the way goes
  * to the build's log. The temp dir is removed whatever happens.
  */
-export function startBuild(ctx: BuildContext, claimed: ClaimedBuild): RunningBuild {
+export function startBuild(runnerCtx: BuildContext, claimed: ClaimedBuild): RunningBuild {
+  // Everything said about this build carries its lease; without it the server hears nothing.
+  const ctx: BuildContext = { ...runnerCtx, client: runnerCtx.client.withHeaders({ [LEASE_HEADER]: claimed.lease }) };
   const abort = new AbortController();
   let stopReason: StopReason | undefined;
   const stop = (reason: StopReason): void => {
@@ -86,7 +100,14 @@ async function execute(
   stop: (reason: StopReason) => void,
 ): Promise<void> {
   const { build } = claimed;
-  const log = new BuildLog(ctx.client, build.id, ctx.runner, { log: ctx.log });
+  const log = new BuildLog(ctx.client, build.id, ctx.runner, {
+    log: ctx.log,
+    onRefused: (err) => {
+      if (!isLeaseLost(err) || stopReason() !== undefined) return;
+      ctx.log(leaseLostMessage(build.id));
+      stop('lease-lost');
+    },
+  });
   const heartbeat = startHeartbeat(ctx, build.id, stop);
   const report: BuildReport = {};
   let temp: string | undefined;
@@ -97,6 +118,10 @@ async function execute(
     const deployment = await steps(ctx, claimed, temp, log, report, signal);
     outcome = { runner: ctx.runner, state: 'succeeded', deployment, report };
   } catch (err) {
+    if (isLeaseLost(err) && stopReason() === undefined) {
+      ctx.log(leaseLostMessage(build.id));
+      stop('lease-lost');
+    }
     const reason = stopReason();
     if (reason === 'canceled') {
       log.system('Build canceled');
@@ -125,7 +150,8 @@ async function execute(
       await withRetry(() => ctx.client.completeBuild(build.id, outcome), 5, 500);
       ctx.log(`build ${build.id}: ${outcome.state}${outcome.state === 'failed' ? `: ${outcome.error}` : ''}`);
     } catch (err) {
-      ctx.log(`build ${build.id}: completing as ${outcome.state} failed: ${err instanceof Error ? err.message : String(err)}`);
+      if (isLeaseLost(err)) ctx.log(leaseLostMessage(build.id));
+      else ctx.log(`build ${build.id}: completing as ${outcome.state} failed: ${err instanceof Error ? err.message : String(err)}`);
     }
   }
   if (temp !== undefined) await removeDir(temp, ctx.log);
@@ -153,7 +179,7 @@ async function steps(
     url,
     own: claimed.gitUrl === null,
     allowLocalRepos: ctx.allowLocalRepos,
-    authHeader: claimed.gitUrl === null ? `Authorization: Bearer ${ctx.token}` : undefined,
+    authHeader: claimed.gitUrl === null ? [`Authorization: Bearer ${ctx.token}`, `Slipway-Lease: ${claimed.lease}`] : undefined,
     commit: build.commit,
     ref: build.ref,
     gitDir: join(temp, 'git'),
@@ -315,7 +341,10 @@ function startHeartbeat(ctx: BuildContext, buildId: string, stop: (reason: StopR
       })
       .catch((err: unknown) => {
         const message = err instanceof Error ? err.message : String(err);
-        if (!isRetryable(err)) {
+        if (isLeaseLost(err)) {
+          ctx.log(leaseLostMessage(buildId));
+          stop('lease-lost');
+        } else if (!isRetryable(err)) {
           ctx.log(`build ${buildId}: heartbeat refused (${message}); stopping it`);
           stop('lease-lost');
         } else if (Date.now() - lastOk > ctx.leaseSeconds * 1000) {

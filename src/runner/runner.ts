@@ -10,7 +10,7 @@ import type { SandboxState } from './sandbox.ts';
 
 export interface RunnerOptions {
   serverUrl: string;
-  /** A token with the deployer role. Never passed to builds. */
+  /** A token with the runner role. Never passed to builds. */
   token: string;
   /** How the server knows this runner (default: `<hostname>-<pid>`). */
   name?: string;

@@ -6,6 +6,7 @@ import type { FastifyServerFactory } from 'fastify';
 import { pino } from 'pino';
 import { FsBlobs } from '../blobs/fs/fs-blobs.ts';
 import { systemClock, type Clock } from '../core/clock.ts';
+import { controlHostnames, isIpLiteral, normalizeHost } from '../core/hosts.ts';
 import { defaultManifestLimits, type ManifestLimits } from '../core/manifest.ts';
 import type { UrlConfig } from '../core/urls.ts';
 import { createEdge } from '../edge/edge.ts';
@@ -60,6 +61,33 @@ export interface ServerOptions {
    * otherwise make the server fetch its own disk or reach services on its network.
    */
   allowLocalRepos?: boolean;
+  /**
+   * URLs the control plane (API, dashboard, git, webhooks) is reached at; it answers only on
+   * their hostnames and on loopback names. Default: the listen address (and loopback).
+   */
+  publicUrls?: string[];
+  /** Open connections at most (default 10,000); more are refused. */
+  maxConnections?: number;
+  /** Connection timeouts; the defaults suit production, tests shorten them. */
+  timeouts?: Partial<ConnectionTimeouts>;
+}
+
+export interface ConnectionTimeouts {
+  /** An idle keep-alive connection is closed after this long (default 5 s). */
+  keepAliveMs: number;
+  /** A request's headers must have arrived this long after it started (default 10 s). */
+  headersMs: number;
+  /** A whole request must have arrived this long after it started (default 30 min: large uploads). */
+  requestMs: number;
+  /** How often the two above are checked (default 1 s). */
+  checkIntervalMs: number;
+}
+
+export const DEFAULT_TIMEOUTS: ConnectionTimeouts = { keepAliveMs: 5_000, headersMs: 10_000, requestMs: 30 * 60_000, checkIntervalMs: 1_000 };
+
+/** A plain 404 for a Host that is neither the control plane's nor a site's. */
+function unknownHost(res: ServerResponse): void {
+  res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' }).end('Not found\n');
 }
 
 export interface RunningServer {
@@ -72,14 +100,19 @@ export interface RunningServer {
 }
 
 /**
- * Starts the control plane and the edge on one port: requests whose Host is an edge host
- * (`*.localhost`, custom domains) are served by the edge, all others by the API.
+ * Starts the control plane and the edge on one port. A request whose Host is one of the control
+ * plane's hostnames goes to the API and dashboard — checked first, so no site is ever served on
+ * the control plane's origin; any other Host is the edge's (`*.<base domain>`, custom domains),
+ * and one the edge does not know gets a plain 404.
  */
 export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
   const dataDir = resolve(options.dataDir ?? '.slipway');
   const databaseUrl = options.databaseUrl ?? process.env.SLIPWAY_DATABASE_URL ?? join(dataDir, 'slipway.db');
   // Logs go to stderr so that stdout stays for what the CLI prints (URLs, --json).
   const logger = pino({ level: options.quiet ? 'warn' : (options.logLevel ?? process.env.SLIPWAY_LOG_LEVEL ?? 'info') }, pino.destination(2));
+  const listenHost = options.host ?? '127.0.0.1';
+  const publicUrls = options.publicUrls ?? [];
+  const controlHosts = controlHostnames(publicUrls, listenHost);
   // One server per data directory: refused here, before a journal is replayed or a temp file removed.
   const lock = await lockDataDir(dataDir);
   let blobs: FsBlobs;
@@ -94,7 +127,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     await lock.release();
     throw err;
   }
-  const urls: UrlConfig = { baseDomain: options.baseDomain ?? 'localhost', scheme: 'http', port: options.port ?? 7070 };
+  const urls: UrlConfig = { baseDomain: options.baseDomain ?? 'localhost', scheme: 'http', port: options.port ?? 7070, controlHosts };
+  if (publicUrls[0] !== undefined) urls.controlUrl = new URL(publicUrls[0]).origin;
   const deps: ServiceDeps = {
     store,
     blobs,
@@ -114,25 +148,43 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const metrics = createMetrics();
   const edge = createEdge({ store, blobs: deps.blobs, urls, registry: metrics.registry, log: logger });
   deps.forgetProject = (projectId) => edge.forgetProject(projectId);
-  const serverFactory: FastifyServerFactory = (fastifyHandler) =>
-    createServer((req: IncomingMessage, res: ServerResponse) => {
-      edge.handle(req, res).then(
-        (served) => {
-          if (!served) fastifyHandler(req, res);
-        },
-        (err: unknown) => {
-          logger.error({ err }, 'edge failed');
-          if (!res.headersSent) res.writeHead(500).end();
-        },
-      );
-    });
+  const isControlHost = controlHostMatcher(controlHosts, listenHost);
+  const timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
+  // Fastify applies its own timeout options only to a server it creates, so they are set here.
+  const serverFactory: FastifyServerFactory = (fastifyHandler) => {
+    const server = createServer(
+      {
+        headersTimeout: timeouts.headersMs,
+        requestTimeout: timeouts.requestMs,
+        keepAliveTimeout: timeouts.keepAliveMs,
+        connectionsCheckingInterval: timeouts.checkIntervalMs,
+      },
+      (req: IncomingMessage, res: ServerResponse) => {
+        if (isControlHost(req.headers.host)) {
+          fastifyHandler(req, res);
+          return;
+        }
+        edge.handle(req, res).then(
+          (served) => {
+            if (!served) unknownHost(res);
+          },
+          (err: unknown) => {
+            logger.error({ err }, 'edge failed');
+            if (!res.headersSent) res.writeHead(500).end();
+          },
+        );
+      },
+    );
+    server.maxConnections = options.maxConnections ?? 10_000;
+    return server;
+  };
   try {
     const adminToken = await ensureAdminToken(deps, options.adminToken ?? process.env.SLIPWAY_ADMIN_TOKEN);
     // Webhook pushes are recorded from a queue after the ack; its worker starts once the server listens.
     await removeDeletedRepositories(deps);
     const deliveries = createDeliveryQueue(deps, logger);
     const app = await buildApp({ deps, metrics, logger, serverFactory, deliveries });
-    await app.listen({ port: options.port ?? 7070, host: options.host ?? '127.0.0.1' });
+    await app.listen({ port: options.port ?? 7070, host: listenHost });
     const address = app.server.address();
     const port = typeof address === 'object' && address !== null ? address.port : (options.port ?? 7070);
     urls.port = options.publicPort === undefined ? port : options.publicPort;
@@ -206,4 +258,28 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     await lock.release();
     throw err;
   }
+}
+
+/**
+ * Whether a Host header names the control plane: one of its hostnames, whatever the port. A
+ * request without a Host (HTTP/1.0) is the control plane's, as no site can be addressed without
+ * one. Listening on a wildcard address, any IP address is the control plane's too: the machine's
+ * addresses are not known in advance, and no site is ever served on an IP address.
+ */
+function controlHostMatcher(hostnames: readonly string[], listenHost: string): (host: string | undefined) => boolean {
+  const names = new Set(hostnames);
+  const wildcard = ['0.0.0.0', '::', '[::]'].includes(listenHost);
+  const memo = new Map<string, boolean>();
+  return (host) => {
+    if (host === undefined) return true;
+    let known = memo.get(host);
+    if (known === undefined) {
+      const name = normalizeHost(host);
+      known = names.has(name) || (wildcard && isIpLiteral(name));
+      // Host headers are chosen by clients: the memo stays small.
+      if (memo.size >= 4096) memo.clear();
+      memo.set(host, known);
+    }
+    return known;
+  };
 }

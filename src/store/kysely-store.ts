@@ -25,6 +25,9 @@ import type {
   WebhookDeliveryRow,
 } from './store.ts';
 
+/** The head of a deleted branch's tombstone: git's zero sha, "no commit". */
+const DELETED_HEAD = '0000000000000000000000000000000000000000';
+
 type Dialect = Pick<Connection, 'isUniqueViolation' | 'capabilities' | 'close'>;
 
 /** The Store over Kysely; the same queries run on SQLite and PostgreSQL. */
@@ -371,6 +374,7 @@ export class KyselyStore implements Store {
       .updateTable('environments')
       .set({
         locked_by: fields.lockedBy,
+        locked_by_id: fields.lockedById,
         locked_at: fields.lockedAt,
         locked_reason: fields.lockedReason,
         locked_until: fields.lockedUntil,
@@ -460,31 +464,54 @@ export class KyselyStore implements Store {
 
   // git: branches, builds, logs, webhook deliveries
 
-  async upsertBranch(row: BranchRow): Promise<void> {
-    await this.#db
+  async moveBranch(projectId: string, name: string, before: string, after: string, at: string): Promise<boolean> {
+    // The zero sha is a head too: a deleted branch keeps its row as a tombstone (see 005).
+    const updated = await this.#db
+      .updateTable('branches')
+      .set({ head: after, updated_at: at })
+      .where('project_id', '=', projectId)
+      .where('name', '=', name)
+      .where('head', '=', before)
+      .executeTakeFirst();
+    if (Number(updated.numUpdatedRows) === 1) return true;
+    // A branch never recorded has no head to compare with: the first push seen of it records it.
+    const inserted = await this.#db
       .insertInto('branches')
-      .values({ project_id: row.projectId, name: row.name, head: row.head, updated_at: row.updatedAt })
-      .onConflict((oc) => oc.columns(['project_id', 'name']).doUpdateSet({ head: row.head, updated_at: row.updatedAt }))
-      .execute();
-  }
-
-  async deleteBranch(projectId: string, name: string): Promise<boolean> {
-    const result = await this.#db.deleteFrom('branches').where('project_id', '=', projectId).where('name', '=', name).executeTakeFirst();
-    return Number(result.numDeletedRows) === 1;
+      .values({ project_id: projectId, name, head: after, updated_at: at })
+      .onConflict((oc) => oc.columns(['project_id', 'name']).doNothing())
+      .executeTakeFirst();
+    return Number(inserted.numInsertedOrUpdatedRows ?? 0n) === 1;
   }
 
   async findBranch(projectId: string, name: string): Promise<BranchRow | undefined> {
-    const row = await this.#db.selectFrom('branches').selectAll().where('project_id', '=', projectId).where('name', '=', name).executeTakeFirst();
+    const row = await this.#db
+      .selectFrom('branches')
+      .selectAll()
+      .where('project_id', '=', projectId)
+      .where('name', '=', name)
+      .where('head', '!=', DELETED_HEAD)
+      .executeTakeFirst();
     return row && toBranch(row);
+  }
+
+  async findBranchHead(projectId: string, name: string): Promise<string | undefined> {
+    const row = await this.#db.selectFrom('branches').select('head').where('project_id', '=', projectId).where('name', '=', name).executeTakeFirst();
+    return row?.head;
   }
 
   async listBranchesAt(projectId: string, commit: string): Promise<BranchRow[]> {
     const rows = await this.#db.selectFrom('branches').selectAll().where('project_id', '=', projectId).where('head', '=', commit).orderBy('name').execute();
-    return rows.map(toBranch);
+    return rows.filter((row) => row.head !== DELETED_HEAD).map(toBranch);
   }
 
   async listBranches(projectId: string): Promise<BranchRow[]> {
-    const rows = await this.#db.selectFrom('branches').selectAll().where('project_id', '=', projectId).orderBy('name').execute();
+    const rows = await this.#db
+      .selectFrom('branches')
+      .selectAll()
+      .where('project_id', '=', projectId)
+      .where('head', '!=', DELETED_HEAD)
+      .orderBy('name')
+      .execute();
     return rows.map(toBranch);
   }
 
@@ -545,7 +572,7 @@ export class KyselyStore implements Store {
     return rows.map(toBuild);
   }
 
-  async claimBuild(runner: string, now: string, leaseExpiresAt: string): Promise<BuildRow | undefined> {
+  async claimBuild(runner: string, now: string, leaseExpiresAt: string, leaseHash: string): Promise<BuildRow | undefined> {
     return this.transaction(async (tx) => {
       const db = (tx as KyselyStore).#db;
       let next = db.selectFrom('builds').select('id').where('state', '=', 'queued').orderBy('created_at').orderBy('id').limit(1);
@@ -560,6 +587,7 @@ export class KyselyStore implements Store {
           runner,
           started_at: now,
           lease_expires_at: leaseExpiresAt,
+          lease_token_hash: leaseHash,
           attempt: eb('attempt', '+', 1),
         }))
         .where('id', '=', candidate.id)
@@ -570,15 +598,20 @@ export class KyselyStore implements Store {
     });
   }
 
-  async renewBuildLease(id: string, runner: string, leaseExpiresAt: string): Promise<BuildRow | undefined> {
+  async renewBuildLease(id: string, leaseHash: string, leaseExpiresAt: string): Promise<BuildRow | undefined> {
     const updated = await this.#db
       .updateTable('builds')
       .set({ lease_expires_at: leaseExpiresAt })
       .where('id', '=', id)
-      .where('runner', '=', runner)
+      .where('lease_token_hash', '=', leaseHash)
       .where('state', '=', 'running')
       .executeTakeFirst();
     return Number(updated.numUpdatedRows) === 1 ? this.findBuild(id) : undefined;
+  }
+
+  async findBuildByLease(leaseHash: string): Promise<BuildRow | undefined> {
+    const row = await this.#db.selectFrom('builds').selectAll().where('state', '=', 'running').where('lease_token_hash', '=', leaseHash).executeTakeFirst();
+    return row ? toBuild(row) : undefined;
   }
 
   async requestBuildCancel(id: string, at: string): Promise<BuildRow | undefined> {
@@ -597,7 +630,7 @@ export class KyselyStore implements Store {
 
   async finishBuild(
     id: string,
-    runner: string,
+    leaseHash: string,
     fields: Pick<BuildRow, 'state' | 'finishedAt' | 'error' | 'deploymentId'> & Partial<Pick<BuildRow, 'author' | 'message'>>,
   ): Promise<boolean> {
     const updated = await this.#db
@@ -608,11 +641,12 @@ export class KyselyStore implements Store {
         error: fields.error,
         deployment_id: fields.deploymentId,
         lease_expires_at: null,
+        lease_token_hash: null,
         ...(fields.author === undefined ? {} : { author: fields.author }),
         ...(fields.message === undefined ? {} : { message: fields.message }),
       })
       .where('id', '=', id)
-      .where('runner', '=', runner)
+      .where('lease_token_hash', '=', leaseHash)
       .where('state', '=', 'running')
       .executeTakeFirst();
     return Number(updated.numUpdatedRows) === 1;
@@ -628,8 +662,14 @@ export class KyselyStore implements Store {
           .updateTable('builds')
           .set(
             retry
-              ? { state: 'queued', runner: null, lease_expires_at: null }
-              : { state: row.cancel_requested_at === null ? 'failed' : 'canceled', finished_at: now, lease_expires_at: null, error: 'the runner stopped answering' },
+              ? { state: 'queued', runner: null, lease_expires_at: null, lease_token_hash: null }
+              : {
+                  state: row.cancel_requested_at === null ? 'failed' : 'canceled',
+                  finished_at: now,
+                  lease_expires_at: null,
+                  lease_token_hash: null,
+                  error: 'the runner stopped answering',
+                },
           )
           .where('id', '=', row.id)
           .where('state', '=', 'running')
@@ -734,6 +774,10 @@ export class KyselyStore implements Store {
       .where('state', '=', 'pending')
       .executeTakeFirst();
     return Number(updated.numUpdatedRows) === 1;
+  }
+
+  async markWebhookDeliveryStale(seq: number, reason: string): Promise<void> {
+    await this.#db.updateTable('webhook_deliveries').set({ state: 'stale', error: reason }).where('seq', '=', seq).where('state', '=', 'done').execute();
   }
 
   async listWebhookDeliveries(projectId: string, page: Page): Promise<WebhookDeliveryRow[]> {
@@ -863,6 +907,7 @@ function toEnvironment(row: Selectable<Database['environments']>): EnvironmentRo
     pinnedAt: row.pinned_at,
     pinnedReason: row.pinned_reason,
     lockedBy: row.locked_by,
+    lockedById: row.locked_by_id,
     lockedAt: row.locked_at,
     lockedReason: row.locked_reason,
     lockedUntil: row.locked_until,
@@ -885,6 +930,7 @@ function fromEnvironment(row: EnvironmentRow): Database['environments'] {
     pinned_at: row.pinnedAt,
     pinned_reason: row.pinnedReason,
     locked_by: row.lockedBy,
+    locked_by_id: row.lockedById,
     locked_at: row.lockedAt,
     locked_reason: row.lockedReason,
     locked_until: row.lockedUntil,
@@ -979,6 +1025,8 @@ function fromBuild(row: BuildRow): Database['builds'] {
     attempt: row.attempt,
     runner: row.runner,
     lease_expires_at: row.leaseExpiresAt,
+    // A lease exists only from a claim on (claimBuild); a row is never inserted holding one.
+    lease_token_hash: null,
     cancel_requested_at: row.cancelRequestedAt,
     deployment_id: row.deploymentId,
     error: row.error,

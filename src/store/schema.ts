@@ -56,6 +56,7 @@ export interface Database {
     pinned_at: string | null;
     pinned_reason: string | null;
     locked_by: string | null;
+    locked_by_id: string | null;
     locked_at: string | null;
     locked_reason: string | null;
     locked_until: string | null;
@@ -109,6 +110,8 @@ export interface Database {
     attempt: number;
     runner: string | null;
     lease_expires_at: string | null;
+    /** sha256 of the current lease token; null unless running. */
+    lease_token_hash: string | null;
     cancel_requested_at: string | null;
     deployment_id: string | null;
     error: string | null;

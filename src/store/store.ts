@@ -5,7 +5,9 @@
  * Times are ISO-8601 strings in UTC on both backends; JSON columns are parsed here.
  */
 
-export type Role = 'admin' | 'deployer' | 'viewer';
+import type { ActorRole } from '../core/release-planner.ts';
+
+export type Role = ActorRole;
 
 export interface ProjectRow {
   id: string;
@@ -79,6 +81,8 @@ export interface EnvironmentRow {
   pinnedAt: string | null;
   pinnedReason: string | null;
   lockedBy: string | null;
+  /** Id of the actor holding the lock (a token's id); unlocking compares it, never the name. */
+  lockedById: string | null;
   lockedAt: string | null;
   lockedReason: string | null;
   lockedUntil: string | null;
@@ -105,6 +109,7 @@ export function newEnvironmentRow(
     pinnedAt: null,
     pinnedReason: null,
     lockedBy: null,
+    lockedById: null,
     lockedAt: null,
     lockedReason: null,
     lockedUntil: null,
@@ -189,7 +194,8 @@ export interface BuildLogRow {
   text: string;
 }
 
-export type DeliveryState = 'pending' | 'done' | 'failed';
+/** `stale`: its push named a `before` that was not the branch's recorded head, so it moved nothing. */
+export type DeliveryState = 'pending' | 'done' | 'failed' | 'stale';
 
 /**
  * What a webhook push asks for, kept with its delivery until the queue records it: the input of
@@ -246,6 +252,7 @@ export interface PointerMove {
 
 export interface LockFields {
   lockedBy: string | null;
+  lockedById: string | null;
   lockedAt: string | null;
   lockedReason: string | null;
   lockedUntil: string | null;
@@ -344,9 +351,18 @@ export interface Store {
   deleteDomain(hostname: string): Promise<boolean>;
 
   // git: branches, builds, logs, webhook deliveries
-  upsertBranch(row: BranchRow): Promise<void>;
-  deleteBranch(projectId: string, name: string): Promise<boolean>;
+  /**
+   * Compare-and-set of a branch's head: moves it from `before` to `after` only while its recorded
+   * head is `before`; returns false (and writes nothing) otherwise. The zero sha as `after`
+   * deletes the branch (its row stays as a tombstone, so old pushes of it stay stale); as
+   * `before` it creates one, or revives a deleted one. A branch never recorded at all takes
+   * whatever the first push seen of it says.
+   */
+  moveBranch(projectId: string, name: string, before: string, after: string, at: string): Promise<boolean>;
+  /** A live branch (a deleted one is undefined). */
   findBranch(projectId: string, name: string): Promise<BranchRow | undefined>;
+  /** The recorded head, the zero sha for a deleted branch, undefined for one never recorded. */
+  findBranchHead(projectId: string, name: string): Promise<string | undefined>;
   /** Branches of a project whose head is `commit`. */
   listBranchesAt(projectId: string, commit: string): Promise<BranchRow[]>;
   /** Every branch of a project, by name. */
@@ -361,19 +377,24 @@ export interface Store {
   /** The build that retries `buildId`, if any. */
   findBuildRetry(buildId: string): Promise<BuildRow | undefined>;
   listBuilds(projectId: string, page: Page): Promise<BuildRow[]>;
-  /** Leases the oldest queued build to `runner` (running, attempt + 1); undefined when none is queued. */
-  claimBuild(runner: string, now: string, leaseExpiresAt: string): Promise<BuildRow | undefined>;
-  /** Extends the lease of a running build held by `runner`; undefined when it is not held by it anymore. */
-  renewBuildLease(id: string, runner: string, leaseExpiresAt: string): Promise<BuildRow | undefined>;
+  /**
+   * Leases the oldest queued build to `runner` (running, attempt + 1) under the lease token whose
+   * sha256 is `leaseHash`; undefined when none is queued.
+   */
+  claimBuild(runner: string, now: string, leaseExpiresAt: string, leaseHash: string): Promise<BuildRow | undefined>;
+  /** Extends the lease of a running build held under `leaseHash`; undefined when that lease is not current. */
+  renewBuildLease(id: string, leaseHash: string, leaseExpiresAt: string): Promise<BuildRow | undefined>;
+  /** The running build whose current lease is `leaseHash`. */
+  findBuildByLease(leaseHash: string): Promise<BuildRow | undefined>;
   /** A queued build is canceled at once; a running one is marked for its runner to stop. */
   requestBuildCancel(id: string, at: string): Promise<BuildRow | undefined>;
-  /** Ends a running build held by `runner`; false when it is not held by it anymore. */
+  /** Ends a running build held under `leaseHash`; false when that lease is not current. */
   finishBuild(
     id: string,
-    runner: string,
+    leaseHash: string,
     fields: Pick<BuildRow, 'state' | 'finishedAt' | 'error' | 'deploymentId'> & Partial<Pick<BuildRow, 'author' | 'message'>>,
   ): Promise<boolean>;
-  /** Running builds whose lease ran out go back to the queue, or fail after `maxAttempts`. */
+  /** Running builds whose lease ran out go back to the queue (their lease token dead), or fail after `maxAttempts`. */
   reapExpiredBuilds(now: string, maxAttempts: number): Promise<BuildRow[]>;
   appendBuildLogs(buildId: string, lines: Omit<BuildLogRow, 'buildId' | 'seq'>[]): Promise<number>;
   listBuildLogs(buildId: string, after: number, limit: number): Promise<BuildLogRow[]>;
@@ -391,6 +412,8 @@ export interface Store {
    */
   claimWebhookDelivery(seq: number, processedAt: string): Promise<WebhookDeliveryRow | undefined>;
   setWebhookDeliveryBuilds(seq: number, builds: string[]): Promise<void>;
+  /** Marks a delivery its queue recorded (done) as stale: its push moved nothing; `reason` says why. */
+  markWebhookDeliveryStale(seq: number, reason: string): Promise<void>;
   /** Marks a pending delivery failed; false when it was not pending anymore. */
   failWebhookDelivery(seq: number, error: string, processedAt: string): Promise<boolean>;
   /** A project's deliveries, newest first; `page.before` is a seq. */

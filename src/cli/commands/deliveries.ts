@@ -36,7 +36,7 @@ function refsOf(delivery: Delivery): string {
 }
 
 function resultOf(delivery: Delivery): string {
-  if (delivery.state === 'failed') return delivery.error?.split('\n')[0] ?? 'failed';
+  if (delivery.state === 'failed' || delivery.state === 'stale') return delivery.error?.split('\n')[0] ?? delivery.state;
   if (delivery.state === 'pending') return 'waiting in the queue';
   return delivery.builds.length === 0 ? 'no build' : delivery.builds.join(' ');
 }

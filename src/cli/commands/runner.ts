@@ -41,7 +41,13 @@ export const runner: Command<RunnerCommandOptions> = async (options, ctx) => {
 
   // Refuse a wrong token at once; a server that is not up yet is waited for by the claim loop.
   try {
-    await new SlipwayClient({ url, token }).whoami();
+    const { token: who } = await new SlipwayClient({ url, token }).whoami();
+    if (who.role !== 'runner') {
+      throw new CliError(
+        ErrorCode.FORBIDDEN,
+        `token "${who.name}" has the ${who.role} role; builds are claimed with a runner token (an admin creates one: slipway tokens create --name <name> --role runner)`,
+      );
+    }
   } catch (err) {
     if (!(err instanceof ApiError) || err.code !== 'NETWORK_ERROR') throw err;
     ctx.out.warn(`${err.message}; retrying until it answers`);

@@ -10,6 +10,8 @@ export interface ServerCommandOptions {
   databaseUrl?: string | undefined;
   baseDomain?: string | undefined;
   logLevel?: string | undefined;
+  publicUrl?: string[] | undefined;
+  maxConnections?: string | undefined;
   unsafeBuilds?: boolean | undefined;
   allowLocalRepos?: boolean | undefined;
   json?: boolean | undefined;
@@ -31,6 +33,8 @@ export const server: Command<ServerCommandOptions> = async (options, ctx) => {
   if (givenToken !== undefined) serverOptions.adminToken = givenToken;
   if (options.baseDomain !== undefined) serverOptions.baseDomain = options.baseDomain;
   if (options.logLevel !== undefined) serverOptions.logLevel = options.logLevel;
+  if (options.publicUrl !== undefined && options.publicUrl.length > 0) serverOptions.publicUrls = options.publicUrl.map(parsePublicUrl);
+  if (options.maxConnections !== undefined) serverOptions.maxConnections = parseMaxConnections(options.maxConnections);
   if (options.unsafeBuilds) {
     serverOptions.unsafeBuilds = true;
     ctx.out.warn('--unsafe-builds: builds run WITHOUT a sandbox; a build can read the data directory, the database and this server\'s environment');
@@ -54,6 +58,23 @@ export const server: Command<ServerCommandOptions> = async (options, ctx) => {
   await running.close();
   return ExitCode.OK;
 };
+
+/** `--public-url`: an http(s) URL whose hostname the control plane answers on. */
+function parsePublicUrl(text: string): string {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw usage(`--public-url must be a URL such as https://slipway.example.com, got "${text}"`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw usage(`--public-url must be http or https, got "${text}"`);
+  return url.origin;
+}
+
+function parseMaxConnections(text: string): number {
+  if (!/^\d+$/.test(text) || Number(text) < 1 || Number(text) > 1_000_000) throw usage(`--max-connections must be 1-1000000, got "${text}"`);
+  return Number(text);
+}
 
 function parsePort(text: string): number {
   if (!/^\d+$/.test(text) || Number(text) > 65535) throw usage(`--port must be 0-65535, got "${text}"`);

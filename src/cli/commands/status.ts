@@ -47,7 +47,8 @@ export function printEnvironments(out: Output, environments: readonly Environmen
       e.name,
       e.deployment ?? '-',
       e.release ? `v${e.release.number}` : '-',
-      [e.pin ? 'pinned' : '', e.lock ? 'locked' : ''].filter(Boolean).join(',') || 'ok',
+      // An environment that serves nothing (no deployment yet: a preview whose build failed) is empty, not ok.
+      [e.deployment === null ? 'empty' : '', e.pin ? 'pinned' : '', e.lock ? 'locked' : ''].filter(Boolean).join(',') || 'ok',
       e.url,
     ]),
   );

@@ -1,20 +1,21 @@
 import type { ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { isSlipwayError } from '../../core/errors.ts';
+import { ErrorCode, isSlipwayError, SlipwayError } from '../../core/errors.ts';
 import { isValidName } from '../../core/names.ts';
 import type { Actor, ActorRole } from '../../core/release-planner.ts';
+import { leaseOf } from '../http/context.ts';
 import { statusOf } from '../http/errors.ts';
 import { requireRole } from '../services/access.ts';
 import type { ServiceDeps } from '../services/deps.ts';
+import { requireLease } from '../services/leases.ts';
 import { getProject } from '../services/projects.ts';
 import { authenticate } from '../services/tokens.ts';
 import { startHookServer } from './hook-routes.ts';
 import { runHttpBackend } from './http-backend.ts';
 import { PushSessions } from './push-sessions.ts';
 import { reconcileRepos } from './reconcile.ts';
-import { createRepoEnsurer, installHooks, repoPath, repoSettings } from './repos.ts';
+import { createRepoEnsurer, defaultReposDir, installHooks, repoPath, repoSettings } from './repos.ts';
 
 export interface GitRoutesOptions {
   deps: ServiceDeps;
@@ -132,7 +133,7 @@ function refuse(reply: FastifyReply, status: number, text: string): FastifyReply
  */
 export async function registerGitRoutes(app: FastifyInstance, options: GitRoutesOptions): Promise<void> {
   const { deps } = options;
-  const reposDir = options.reposDir ?? join(deps.dataDir, 'repos');
+  const reposDir = options.reposDir ?? defaultReposDir(deps.dataDir);
   const waitSeconds = options.pushWaitSeconds ?? defaultWaitSeconds();
   const maxPushBytes = options.maxPushBytes ?? 4 * 1024 * 1024 * 1024;
   const ensureRepo = createRepoEnsurer(reposDir);
@@ -173,9 +174,14 @@ export async function registerGitRoutes(app: FastifyInstance, options: GitRoutes
       let projectId: string;
       try {
         ({ actor } = await authenticate(deps, token));
-        requireRole(actor, ROLE[service]);
+        // A runner fetches the source of the build it holds the lease on, and nothing else.
+        const leased = actor.role === 'runner' && service === 'git-upload-pack' ? await requireLease(deps, actor, leaseOf(request)) : undefined;
+        if (leased === undefined) requireRole(actor, ROLE[service]);
         if (!isValidName(project)) return refuse(reply, 404, `no project named "${project}"`);
         projectId = (await getProject(deps, project)).id;
+        if (leased !== undefined && leased.projectId !== projectId) {
+          throw new SlipwayError(ErrorCode.FORBIDDEN, `the lease is for build ${leased.id} of another project`, { build: leased.id });
+        }
       } catch (err) {
         if (isSlipwayError(err)) return refuse(reply, statusOf(err.code), `${err.code}: ${err.message}`);
         throw err;

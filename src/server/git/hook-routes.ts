@@ -2,13 +2,14 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequ
 import { z } from 'zod';
 import { ErrorCode, SlipwayError } from '../../core/errors.ts';
 import { deploymentUrl, environmentUrl } from '../../core/urls.ts';
-import type { BuildRow } from '../../store/store.ts';
+import type { BuildRow, EnvironmentRow } from '../../store/store.ts';
 import { handleError } from '../http/errors.ts';
 import { parse } from '../http/parse.ts';
 import { getBuildById, readBuildLogs } from '../services/builds.ts';
 import type { ServiceDeps } from '../services/deps.ts';
-import { recordPush, ZERO_SHA } from '../services/pushes.ts';
+import { recordPush, staleReason, ZERO_SHA } from '../services/pushes.ts';
 import type { PushSession, PushSessions } from './push-sessions.ts';
+import { alignWithRepository } from './reconcile.ts';
 import { peelToCommit, repairHead } from './repos.ts';
 
 /**
@@ -42,10 +43,23 @@ export interface HookBuild {
 }
 
 export interface HookPushResult {
-  /** Each with the refs of this push that point at its commit. */
-  builds: (HookBuild & { refs: string[] })[];
+  /**
+   * Each with the refs of this push that point at its commit, and — for a commit built before —
+   * where its deployment went now (a new branch's preview, say).
+   */
+  builds: (HookBuild & { refs: string[]; environments: HookEnvironments })[];
   retired: string[];
+  /** Branches this push did not move: Slipway had them at another commit than `before` (stale). */
+  stale: { ref: string; before: string; after: string; recorded: string; reason: string }[];
 }
+
+/**
+ * Once a build finished: environments now at its deployment, and those that follow one of its
+ * branches but did not move, each with why — the build failed or was canceled, or the reason
+ * of the `release.skip` audit event (a lock, a pin…); `not moved yet` when the move had not
+ * happened when asked.
+ */
+export type HookEnvironments = { live: { name: string; url: string }[]; pending: { name: string; reason: string }[] } | null;
 
 export interface HookBuildLogs {
   build: HookBuild;
@@ -54,11 +68,16 @@ export interface HookBuildLogs {
    * its branches but have not moved (yet — the move follows the state by a moment — or because
    * a lock, pin or gate holds them).
    */
-  environments: { live: { name: string; url: string }[]; pending: string[] } | null;
+  environments: HookEnvironments;
   lines: { seq: number; stream: string; text: string }[];
   /** Stop following: the pushing client hung up, or the server is shutting down. */
   stop: PushSession['stopFollowing'];
 }
+
+/** What a following environment that has not moved, without a recorded reason, waits with (NOT_YET in post-receive.mjs). */
+const NOT_MOVED_YET = 'not moved yet';
+
+const FINISHED_STATES: ReadonlySet<BuildRow['state']> = new Set(['succeeded', 'failed', 'canceled']);
 
 const LogsQuery = z.object({ after: z.coerce.number().int().min(0).default(0) });
 const LOG_PAGE = 500;
@@ -104,16 +123,32 @@ function registerHookRoutes(app: FastifyInstance, { deps, sessions, repoOf }: Ho
     error: build.error,
   });
 
-  const environmentsOf = async (session: PushSession, build: BuildRow): Promise<HookBuildLogs['environments']> => {
-    if (build.state !== 'succeeded' || build.deploymentId === null) return null;
-    const live = (await deps.store.listEnvironmentsOfDeployment(build.deploymentId)).filter((e) => e.retiredAt === null && e.projectId === session.projectId);
+  /** Why a following environment is not at the build's deployment. */
+  const notMovedReason = async (env: EnvironmentRow, build: BuildRow): Promise<string> => {
+    if (build.state === 'failed') return 'build failed';
+    if (build.state === 'canceled') return 'build canceled';
+    const events = await deps.store.listEvents({ projectId: env.projectId, environment: env.name }, { limit: 50 });
+    const skip = events.find((e) => e.action === 'release.skip' && e.target === build.deploymentId);
+    // The event's reason is `CODE: message`; the message alone reads as a sentence.
+    return skip?.reason?.replace(/^[A-Z_]+: /, '') ?? NOT_MOVED_YET;
+  };
+
+  const environmentsOf = async (session: PushSession, build: BuildRow): Promise<HookEnvironments> => {
+    if (!FINISHED_STATES.has(build.state) || (build.state === 'succeeded' && build.deploymentId === null)) return null;
+    const live =
+      build.deploymentId === null
+        ? []
+        : (await deps.store.listEnvironmentsOfDeployment(build.deploymentId)).filter((e) => e.retiredAt === null && e.projectId === session.projectId);
     const branches = new Set((await deps.store.listBranchesAt(session.projectId, build.commitSha)).map((b) => b.name));
-    const pending = (await deps.store.listEnvironments(session.projectId))
-      .filter((e) => e.retiredAt === null && e.follows !== null && branches.has(e.follows) && e.deploymentId !== build.deploymentId)
-      .map((e) => e.name);
+    const pending: { name: string; reason: string }[] = [];
+    for (const env of await deps.store.listEnvironments(session.projectId)) {
+      if (env.retiredAt !== null || env.follows === null || !branches.has(env.follows)) continue;
+      if (build.deploymentId !== null && env.deploymentId === build.deploymentId) continue;
+      pending.push({ name: env.name, reason: await notMovedReason(env, build) });
+    }
     return {
       live: live.map((e) => ({ name: e.name, url: environmentUrl(deps.urls, session.projectName, e.name) })).sort((a, b) => a.name.localeCompare(b.name)),
-      pending: pending.sort(),
+      pending: pending.sort((a, b) => a.name.localeCompare(b.name)),
     };
   };
 
@@ -131,7 +166,8 @@ function registerHookRoutes(app: FastifyInstance, { deps, sessions, repoOf }: Ho
       const commit = await peelToCommit(repo, update.after);
       if (commit !== undefined) peeled.push({ ...update, after: commit });
     }
-    const result = await recordPush(deps, session.actor, session.projectName, { updates: peeled, trigger: 'git-push', sourceUrl: null });
+    const aligned = await alignWithRepository(deps, session.projectId, repo, peeled);
+    const result = await recordPush(deps, session.actor, session.projectName, { updates: aligned, trigger: 'git-push', sourceUrl: null });
     if (result.builds.some((b) => b.state === 'queued')) deps.buildsQueued.notify();
     const created = peeled.filter((u) => u.ref.startsWith('refs/heads/') && u.after !== ZERO_SHA).map((u) => u.ref);
     try {
@@ -140,10 +176,13 @@ function registerHookRoutes(app: FastifyInstance, { deps, sessions, repoOf }: Ho
       // Cosmetic (clones would not check out a branch); the push itself is recorded.
       request.log.warn({ err }, 'could not point HEAD at a branch');
     }
-    return {
-      builds: result.builds.map((b) => ({ ...present(session, b), refs: peeled.filter((u) => u.after === b.commitSha).map((u) => u.ref) })),
-      retired: result.retired,
-    };
+    const builds: HookPushResult['builds'] = [];
+    for (const b of result.builds) {
+      // Re-read: a build of a commit seen before is returned as it was when the push found it.
+      const build = (await deps.store.findBuild(b.id)) ?? b;
+      builds.push({ ...present(session, build), refs: aligned.filter((u) => u.after === b.commitSha).map((u) => u.ref), environments: await environmentsOf(session, build) });
+    }
+    return { builds, retired: result.retired, stale: result.stale.map((u) => ({ ...u, reason: staleReason([u]) })) };
   });
 
   app.get('/internal/git/builds/:id/logs', async (request): Promise<HookBuildLogs> => {

@@ -21,6 +21,8 @@ const SETTLE_POLLS = 10;
 const PAGE = 500;
 const ZERO = /^0+$/;
 const ARROW = '----->';
+/** The reason the server gives an environment that has not moved yet, but may (NOT_MOVED_YET in hook-routes.ts). */
+const NOT_YET = 'not moved yet';
 const INDENT = '       ';
 
 const hookUrl = process.env.SLIPWAY_HOOK_URL ?? '';
@@ -81,16 +83,17 @@ function followHint(build) {
   return `slipway logs ${build.id} --follow --project ${project}`;
 }
 
+/** The build's outcome, then one line per environment it reached or did not move (with the server's reason). */
 function printOutcome(build, environments) {
   if (build.state === 'succeeded') {
     say(`${ARROW} Deployed: ${build.deploymentUrl ?? '(no deployment URL)'}`);
-    for (const env of environments?.live ?? []) say(`${INDENT}${env.name}: ${env.url}`);
-    for (const name of environments?.pending ?? []) say(`${INDENT}${name}: not moved (locked, pinned or waiting on a gate? see slipway status)`);
   } else if (build.state === 'failed') {
     say(`${ARROW} Build failed: ${build.error ?? 'see the log above'}`);
   } else if (build.state === 'canceled') {
     say(`${ARROW} Build canceled`);
   }
+  for (const env of environments?.live ?? []) say(`${INDENT}${env.name}: ${env.url}`);
+  for (const env of environments?.pending ?? []) say(`${INDENT}${env.name}: not moved: ${env.reason}`);
 }
 
 const FINISHED = new Set(['succeeded', 'failed', 'canceled']);
@@ -103,7 +106,7 @@ const FINISHED = new Set(['succeeded', 'failed', 'canceled']);
 async function follow(first, label) {
   if (FINISHED.has(first.state)) {
     say(`${ARROW} ${first.commit.slice(0, 7)} (${label}) was built before`);
-    printOutcome(first, null);
+    printOutcome(first, first.environments);
     return true;
   }
   say(`${ARROW} Building ${first.commit.slice(0, 7)} (${label})…`);
@@ -131,7 +134,8 @@ async function follow(first, label) {
     // every line has been printed.
     if (FINISHED.has(page.build.state) && page.lines.length < PAGE) {
       // Following environments move a moment after the build is marked succeeded.
-      for (let i = 0; i < SETTLE_POLLS && (page.environments?.pending.length ?? 0) > 0; i++) {
+      // (Those held by a lock, a pin or a failed build have a reason and are not waited for.)
+      for (let i = 0; i < SETTLE_POLLS && (page.environments?.pending ?? []).some((e) => e.reason === NOT_YET); i++) {
         await sleep(POLL_MS);
         const next = await call('GET', `/internal/git/builds/${encodeURIComponent(first.id)}/logs?after=${after}`).catch((err) => {
           // The build's outcome is known; only the environments' view is cut short.
@@ -171,8 +175,9 @@ async function main() {
     return;
   }
   for (const env of result.retired) say(`${ARROW} Retired preview ${env}`);
+  for (const update of result.stale ?? []) say(`${ARROW} ${shortRef(update.ref)}: not moved: ${update.reason}`);
   if (result.builds.length === 0) {
-    if (updates.some((u) => !ZERO.test(u.after)) && result.retired.length === 0) say(`${ARROW} Nothing new to build`);
+    if (updates.some((u) => !ZERO.test(u.after)) && result.retired.length === 0 && (result.stale ?? []).length === 0) say(`${ARROW} Nothing new to build`);
     return;
   }
   let following = true;

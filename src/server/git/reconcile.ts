@@ -7,7 +7,7 @@ import type { Actor } from '../../core/release-planner.ts';
 import type { ProjectRow } from '../../store/store.ts';
 import type { ServiceDeps } from '../services/deps.ts';
 import { recordPush, ZERO_SHA, type RefUpdate } from '../services/pushes.ts';
-import { peelToCommit, repoPath } from './repos.ts';
+import { peelToCommit, refTarget, repoPath } from './repos.ts';
 
 const run = promisify(execFile);
 
@@ -109,4 +109,27 @@ async function isRepo(path: string): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/**
+ * The hook's branch updates, checked against the repository: Slipway's own repository is the
+ * truth of its branches, because git moved each ref under its own lock before the hook ran.
+ * When the recorded head is not an update's `before` (a hook before this one never reached
+ * the server), the update is still the truth if the repository's branch is at its `after`
+ * now, and it moves from the recorded head instead. One the repository has moved past since (a
+ * later push, whose own hook records it) keeps its `before` and is stale: a hook running
+ * late never moves a branch back.
+ */
+export async function alignWithRepository(deps: ServiceDeps, projectId: string, repo: string, updates: RefUpdate[]): Promise<RefUpdate[]> {
+  const aligned: RefUpdate[] = [];
+  for (const update of updates) {
+    if (!update.ref.startsWith('refs/heads/')) {
+      aligned.push(update);
+      continue;
+    }
+    const recorded = (await deps.store.findBranchHead(projectId, update.ref.slice('refs/heads/'.length))) ?? update.before;
+    const current = (await refTarget(repo, update.ref)) ?? ZERO_SHA;
+    aligned.push(recorded !== update.before && current === update.after ? { ...update, before: recorded } : update);
+  }
+  return aligned;
 }

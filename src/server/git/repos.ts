@@ -31,6 +31,11 @@ export function repoSettings(reposDir: string): [string, string][] {
   ];
 }
 
+/** Where the repositories live unless the server says otherwise. */
+export function defaultReposDir(dataDir: string): string {
+  return join(dataDir, 'repos');
+}
+
 export function repoPath(reposDir: string, project: string): string {
   return join(reposDir, `${project}.git`);
 }
@@ -140,6 +145,24 @@ export async function repairHead(path: string, pushedBranches: string[]): Promis
 export async function peelToCommit(path: string, sha: string): Promise<string | undefined> {
   try {
     const { stdout } = await run('git', ['--git-dir', path, 'rev-parse', '--verify', '--quiet', `${sha}^{commit}`]);
+    return stdout.trim();
+  } catch (err) {
+    if ((err as { code?: unknown }).code === 1) return undefined;
+    throw err;
+  }
+}
+
+/** Whether the repository at `path` has `commit` as a commit; false when there is no repository either. */
+export async function hasCommit(path: string, commit: string): Promise<boolean> {
+  if (!(await exists(join(path, 'HEAD')))) return false;
+  const peeled = await peelToCommit(path, commit);
+  return peeled === commit;
+}
+
+/** The object a ref points at in the repository, or undefined when it has no such ref. */
+export async function refTarget(path: string, ref: string): Promise<string | undefined> {
+  try {
+    const { stdout } = await run('git', ['--git-dir', path, 'rev-parse', '--verify', '--quiet', `${ref}^{object}`]);
     return stdout.trim();
   } catch (err) {
     if ((err as { code?: unknown }).code === 1) return undefined;

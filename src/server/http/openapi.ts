@@ -32,7 +32,7 @@ export function openApiDocument(specs: RouteSpec[], version: string): unknown {
       },
     };
     if (spec.role) operation.security = [{ bearer: [] }];
-    if (spec.role) operation['x-slipway-role'] = spec.role;
+    if (spec.role) operation['x-slipway-role'] = spec.runner ? [spec.role, 'runner'] : spec.role;
     if (spec.body) operation.requestBody = { required: true, content: { 'application/json': { schema: jsonSchema(spec.body, 'input') } } };
     if (spec.method === 'PUT') {
       operation.requestBody = { required: true, content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } } };

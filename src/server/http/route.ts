@@ -13,6 +13,8 @@ export interface RouteSpec {
   summary: string;
   /** Minimum role; absent = public. */
   role?: ActorRole;
+  /** Runner tokens may call it too; the service then checks the build lease they name. */
+  runner?: true;
   body?: z.ZodType;
   query?: z.ZodType;
   response?: z.ZodType;
@@ -31,8 +33,8 @@ export interface RouteSpec {
   handler(request: FastifyRequest, reply: FastifyReply, actor: Actor): Promise<unknown>;
 }
 
-/** Checks the bearer token and that its role reaches `role`. */
-export type Authenticate = (request: FastifyRequest, role: ActorRole) => Promise<Actor>;
+/** Checks the bearer token and that its role reaches `role` (or is runner, when `runner`). */
+export type Authenticate = (request: FastifyRequest, role: ActorRole, runner: boolean) => Promise<Actor>;
 
 export function registerRoutes(app: FastifyInstance, specs: RouteSpec[], authenticate: Authenticate): void {
   const raw = specs.filter((s) => s.rawJson === true);
@@ -59,7 +61,7 @@ function register(app: FastifyInstance, specs: RouteSpec[], authenticate: Authen
       ...(spec.bodyLimit === undefined ? {} : { bodyLimit: spec.bodyLimit }),
       ...(spec.accepts === undefined ? {} : { onRequest: requireMediaType(spec.accepts) }),
       handler: async (request, reply) => {
-        const actor: Actor = spec.role === undefined ? { name: 'anonymous', role: 'viewer', trigger: 'user' } : await authenticate(request, spec.role);
+        const actor: Actor = spec.role === undefined ? { name: 'anonymous', role: 'viewer', trigger: 'user' } : await authenticate(request, spec.role, spec.runner === true);
         const result = await spec.handler(request, reply, actor);
         if (spec.status !== undefined) void reply.status(spec.status);
         return result;

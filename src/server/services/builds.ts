@@ -7,6 +7,7 @@ import { getDeployment } from './deployments.ts';
 import type { ServiceDeps } from './deps.ts';
 import { recordEvent } from './events.ts';
 import { newId } from './ids.ts';
+import { hashLease, newLease, requireLease } from './leases.ts';
 import { getProject } from './projects.ts';
 import { followBranch } from './pushes.ts';
 
@@ -60,52 +61,48 @@ export async function reapBuilds(deps: ServiceDeps): Promise<BuildRow[]> {
 const CLAIM_RECHECK_MS = 1000;
 
 /**
- * Leases the oldest queued build to a runner. With `waitSeconds`, an empty queue is waited on:
- * a build queued by this server wakes the claim at once, one queued elsewhere is found by the
- * re-read every second; `abort` (the runner hung up) or the server stopping ends the wait.
+ * Leases the oldest queued build to a runner token, with a new lease token (returned once; the
+ * store keeps its hash). With `waitSeconds`, an empty queue is waited on: a build queued by
+ * this server wakes the claim at once, one queued elsewhere is found by the re-read every
+ * second; `abort` (the runner hung up) or the server stopping ends the wait.
  */
 export async function claimBuild(
   deps: ServiceDeps,
   actor: Actor,
   request: ClaimRequest,
   abort?: AbortSignal,
-): Promise<{ build: BuildRow; projectName: string; gitUrl: string | null } | undefined> {
-  requireRole(actor, 'deployer');
+): Promise<{ build: BuildRow; projectName: string; gitUrl: string | null; lease: string } | undefined> {
+  requireRole(actor, 'runner');
   await reapBuilds(deps);
   const deadline = Date.now() + (request.waitSeconds ?? 0) * 1000;
-  let build = await deps.store.claimBuild(request.runner, deps.clock.now().toISOString(), leaseUntil(deps, request.leaseSeconds));
+  const lease = newLease();
+  const claim = () => deps.store.claimBuild(request.runner, deps.clock.now().toISOString(), leaseUntil(deps, request.leaseSeconds), lease.hash);
+  let build = await claim();
   while (!build && Date.now() < deadline && !abort?.aborted && !deps.buildsQueued.closed) {
     await deps.buildsQueued.wait(Math.min(CLAIM_RECHECK_MS, deadline - Date.now()), abort);
     if (abort?.aborted) return undefined;
-    build = await deps.store.claimBuild(request.runner, deps.clock.now().toISOString(), leaseUntil(deps, request.leaseSeconds));
+    build = await claim();
   }
   if (!build) return undefined;
   const project = await deps.store.findProjectById(build.projectId);
   if (!project) throw new Error(`project of build ${build.id} vanished`);
-  return { build, projectName: project.name, gitUrl: build.sourceUrl };
+  return { build, projectName: project.name, gitUrl: build.sourceUrl, lease: lease.token };
 }
 
-async function runningBuild(deps: ServiceDeps, buildId: string, runner: string): Promise<BuildRow> {
-  const build = await getBuildById(deps, buildId);
-  if (build.state !== 'running' || build.runner !== runner) {
-    throw new SlipwayError(ErrorCode.BUILD_NOT_RUNNING, `build ${buildId} is ${build.state}${build.runner ? ` on ${build.runner}` : ''}, not running on ${runner}`, {
-      build: buildId,
-      state: build.state,
-    });
-  }
-  return build;
+function leaseLost(buildId: string): SlipwayError {
+  return new SlipwayError(ErrorCode.LEASE_LOST, `the lease on build ${buildId} is not current anymore`, { build: buildId });
 }
 
-export async function heartbeat(deps: ServiceDeps, actor: Actor, buildId: string, request: HeartbeatRequest): Promise<{ cancel: boolean }> {
-  requireRole(actor, 'deployer');
-  const renewed = await deps.store.renewBuildLease(buildId, request.runner, leaseUntil(deps, request.leaseSeconds));
-  if (!renewed) await runningBuild(deps, buildId, request.runner);
-  return { cancel: renewed?.cancelRequestedAt != null };
+/** Extends the lease; the answer says whether the build was canceled meanwhile. */
+export async function heartbeat(deps: ServiceDeps, actor: Actor, buildId: string, lease: string | undefined, request: HeartbeatRequest): Promise<{ cancel: boolean }> {
+  await requireLease(deps, actor, lease, buildId);
+  const renewed = await deps.store.renewBuildLease(buildId, hashLease(lease ?? ''), leaseUntil(deps, request.leaseSeconds));
+  if (!renewed) throw leaseLost(buildId);
+  return { cancel: renewed.cancelRequestedAt !== null };
 }
 
-export async function appendBuildLogs(deps: ServiceDeps, actor: Actor, buildId: string, request: AppendLogsRequest): Promise<number> {
-  requireRole(actor, 'deployer');
-  await runningBuild(deps, buildId, request.runner);
+export async function appendBuildLogs(deps: ServiceDeps, actor: Actor, buildId: string, lease: string | undefined, request: AppendLogsRequest): Promise<number> {
+  await requireLease(deps, actor, lease, buildId);
   return deps.store.appendBuildLogs(buildId, request.lines);
 }
 
@@ -116,22 +113,30 @@ export async function appendBuildLogs(deps: ServiceDeps, actor: Actor, buildId: 
  * environments moved, and a crash in between leaves the build running (its lease runs out and
  * it is built again) rather than succeeded with nothing moved.
  */
-export async function completeBuild(deps: ServiceDeps, actor: Actor, buildId: string, request: CompleteRequest): Promise<BuildRow> {
-  requireRole(actor, 'deployer');
-  const build = await runningBuild(deps, buildId, request.runner);
+export async function completeBuild(deps: ServiceDeps, actor: Actor, buildId: string, lease: string | undefined, request: CompleteRequest): Promise<BuildRow> {
+  const build = await requireLease(deps, actor, lease, buildId);
+  const leaseHash = hashLease(lease ?? '');
   const project = await deps.store.findProjectById(build.projectId);
   if (!project) throw new Error(`project of build ${build.id} vanished`);
   const now = deps.clock.now();
   const meta = { author: request.report.author, message: request.report.message };
   if (request.state !== 'succeeded') {
     const error = request.state === 'failed' ? request.error : 'canceled';
-    await deps.store.finishBuild(build.id, request.runner, { state: request.state, finishedAt: now.toISOString(), error, deploymentId: null, ...meta });
+    const finished = await deps.store.finishBuild(build.id, leaseHash, { state: request.state, finishedAt: now.toISOString(), error, deploymentId: null, ...meta });
+    if (!finished) throw leaseLost(build.id);
     return getBuildById(deps, build.id);
   }
   const deployment = await getDeployment(deps, project.name, request.deployment);
+  // Only an upload made under this build's lease carries its id (createUpload sees to that).
+  if (deployment.meta.build !== build.id) {
+    throw new SlipwayError(ErrorCode.DEPLOYMENT_NOT_OF_BUILD, `deployment ${deployment.id} was not uploaded by build ${build.id}`, {
+      build: build.id,
+      deployment: deployment.id,
+    });
+  }
   return deps.store.transaction(async (tx) => {
     const scoped: ServiceDeps = { ...deps, store: tx };
-    return succeed(scoped, build, project, deployment.id, request, now);
+    return succeed(scoped, build, project, deployment.id, leaseHash, request, now);
   });
 }
 
@@ -140,18 +145,19 @@ async function succeed(
   build: BuildRow,
   project: ProjectRow,
   deploymentId: string,
+  leaseHash: string,
   request: CompleteRequest & { state: 'succeeded' },
   now: Date,
 ): Promise<BuildRow> {
   const meta = { author: request.report.author, message: request.report.message };
-  const finished = await deps.store.finishBuild(build.id, request.runner, {
+  const finished = await deps.store.finishBuild(build.id, leaseHash, {
     state: 'succeeded',
     finishedAt: now.toISOString(),
     error: null,
     deploymentId,
     ...meta,
   });
-  if (!finished) await runningBuild(deps, build.id, request.runner);
+  if (!finished) throw leaseLost(build.id);
   for (const [name, policy] of Object.entries(request.report.environments ?? {})) {
     if (policy.follows === undefined || policy.auto === false) continue;
     const env = await deps.store.ensureEnvironment(newEnvironmentRow({ id: newId('env'), projectId: project.id, name, createdAt: now.toISOString() }));

@@ -2,27 +2,54 @@ import type { BlobBody, StoredBlob } from '../../blobs/blobs.ts';
 import { ErrorCode, SlipwayError } from '../../core/errors.ts';
 import { parseCanonicalManifest, type ManifestEntry } from '../../core/manifest.ts';
 import type { Actor } from '../../core/release-planner.ts';
-import type { DeploymentMetaRow, DeploymentRow, Page, UploadRow } from '../../store/store.ts';
+import type { BuildRow, DeploymentMetaRow, DeploymentRow, Page, UploadRow } from '../../store/store.ts';
 import { requireRole } from './access.ts';
 import type { ServiceDeps } from './deps.ts';
 import { recordEvent } from './events.ts';
 import { newId } from './ids.ts';
 import { digestsOf, prepareManifest, type PreparedManifest } from './prepared-manifest.ts';
+import { requireLease } from './leases.ts';
 import { getProject } from './projects.ts';
+
+/**
+ * Who may upload: a deployer, or a runner for the build whose current lease it names (the
+ * build it returns). Nobody else.
+ */
+async function uploader(deps: ServiceDeps, actor: Actor, lease: string | undefined): Promise<BuildRow | undefined> {
+  if (actor.role === 'runner') return requireLease(deps, actor, lease);
+  requireRole(actor, 'deployer');
+  return undefined;
+}
+
+function notOfBuild(build: BuildRow, message: string, details: Record<string, unknown>): SlipwayError {
+  return new SlipwayError(ErrorCode.FORBIDDEN, `${message}: the lease is for build ${build.id}`, { build: build.id, ...details });
+}
 
 /**
  * The digest upload protocol: the client sends a manifest, learns which blobs the server
  * lacks, PUTs only those, then finalizes. A deployment row exists only once every blob is
  * stored, so an interrupted upload never yields a visible deployment.
+ *
+ * `meta.build` says which build made the deployment, and a build completes only with its own
+ * deployment, so only the runner holding the build's lease may set it (to that build).
  */
 export async function createUpload(
   deps: ServiceDeps,
   actor: Actor,
   projectName: string,
   input: { files: ManifestEntry[]; meta?: DeploymentMetaRow | undefined } | { manifest: PreparedManifest; meta?: DeploymentMetaRow | undefined },
+  lease?: string,
 ): Promise<{ upload: UploadRow; missing: string[] }> {
-  requireRole(actor, 'deployer');
+  const build = await uploader(deps, actor, lease);
   const project = await getProject(deps, projectName);
+  let meta: DeploymentMetaRow = input.meta ?? {};
+  if (build !== undefined) {
+    if (build.projectId !== project.id) throw notOfBuild(build, `a runner uploads only to its build's project, not ${projectName}`, { project: projectName });
+    if (meta.build !== undefined && meta.build !== build.id) throw notOfBuild(build, `meta.build ${meta.build} is another build`, {});
+    meta = { ...meta, build: build.id };
+  } else if (meta.build !== undefined) {
+    throw new SlipwayError(ErrorCode.FORBIDDEN, 'meta.build is set only by the runner holding the build\'s lease', { build: meta.build });
+  }
   const manifest = 'manifest' in input ? input.manifest : prepareManifest(input.files, deps.limits.manifest);
   const upload: UploadRow = {
     id: newId('upl'),
@@ -30,7 +57,7 @@ export async function createUpload(
     manifestDigest: manifest.digest,
     fileCount: manifest.fileCount,
     totalBytes: manifest.totalBytes,
-    meta: input.meta ?? {},
+    meta,
     createdAt: deps.clock.now().toISOString(),
     createdBy: actor.name,
     deploymentId: null,
@@ -56,14 +83,15 @@ export async function putBlob(
   actor: Actor,
   digest: string,
   body: AsyncIterable<Uint8Array>,
+  lease?: string,
 ): Promise<{ created: boolean; size: number }> {
-  requireRole(actor, 'deployer');
+  await uploader(deps, actor, lease);
   return deps.blobs.put(digest, body, { maxBytes: deps.limits.maxBlobBytes });
 }
 
 /** Many small bodies at once (one multipart request); all are stored or none. */
-export async function putBlobs(deps: ServiceDeps, actor: Actor, bodies: AsyncIterable<BlobBody>): Promise<StoredBlob[]> {
-  requireRole(actor, 'deployer');
+export async function putBlobs(deps: ServiceDeps, actor: Actor, bodies: AsyncIterable<BlobBody>, lease?: string): Promise<StoredBlob[]> {
+  await uploader(deps, actor, lease);
   return deps.blobs.putMany(bodies, { maxBytes: deps.limits.maxBlobBytes });
 }
 
@@ -79,13 +107,14 @@ export async function expireUploads(deps: ServiceDeps): Promise<number> {
   return deps.store.deleteStaleUploads(new Date(deps.clock.now().getTime() - UPLOAD_TTL_MS).toISOString());
 }
 
-export async function finalizeUpload(deps: ServiceDeps, actor: Actor, projectName: string, uploadId: string): Promise<DeploymentRow> {
-  requireRole(actor, 'deployer');
+export async function finalizeUpload(deps: ServiceDeps, actor: Actor, projectName: string, uploadId: string, lease?: string): Promise<DeploymentRow> {
+  const build = await uploader(deps, actor, lease);
   const project = await getProject(deps, projectName);
   const upload = await deps.store.findUpload(uploadId);
   if (!upload || upload.projectId !== project.id) {
     throw new SlipwayError(ErrorCode.UPLOAD_NOT_FOUND, `no upload ${uploadId} in ${projectName}`, { upload: uploadId });
   }
+  if (build !== undefined && upload.meta.build !== build.id) throw notOfBuild(build, `upload ${uploadId} is not this build's`, { upload: uploadId });
   if (upload.deploymentId !== null) return getDeployment(deps, projectName, upload.deploymentId);
   const entries = parseCanonicalManifest((await deps.blobs.read(upload.manifestDigest)).toString('utf8'));
   const sizes = await blobSizes(deps, entries);

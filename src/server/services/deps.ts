@@ -16,7 +16,7 @@ export interface ServiceDeps {
   dataDir: string;
   /**
    * Hash of the token the server's own runner uses; it lives only in memory, for one process
-   * lifetime, and acts as the deployer `runner`.
+   * lifetime, and acts as a token of the runner role named `runner`.
    */
   internalTokenHash?: string;
   /** Notified after a commit that queued builds, so long-polling claims answer at once. */

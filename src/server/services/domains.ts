@@ -1,4 +1,5 @@
 import { ErrorCode, SlipwayError } from '../../core/errors.ts';
+import { LOOPBACK_HOSTS, reservedDomainReason } from '../../core/hosts.ts';
 import { assertHostname, assertName } from '../../core/names.ts';
 import type { Actor } from '../../core/release-planner.ts';
 import type { DomainRow } from '../../store/store.ts';
@@ -11,11 +12,10 @@ import { getProject } from './projects.ts';
 export async function addDomain(deps: ServiceDeps, actor: Actor, projectName: string, input: { hostname: string; environment: string }): Promise<DomainRow> {
   requireRole(actor, 'deployer');
   const project = await getProject(deps, projectName);
+  // Checked on the raw input first: `LOCALHOST.`, `[::1]` and `127.1` are reserved, not merely malformed.
+  const reserved = reservedDomainReason(input.hostname, deps.urls.baseDomain, deps.urls.controlHosts ?? LOOPBACK_HOSTS);
+  if (reserved !== undefined) throw new SlipwayError(ErrorCode.DOMAIN_RESERVED, reserved, { hostname: input.hostname });
   const hostname = assertHostname(input.hostname);
-  const base = deps.urls.baseDomain;
-  if (hostname === base || hostname.endsWith(`.${base}`)) {
-    throw new SlipwayError(ErrorCode.INVALID_NAME, `${hostname} is under ${base}, which Slipway's own URLs use`, { hostname });
-  }
   assertName('environment', input.environment);
   const now = deps.clock.now();
   const row: DomainRow = { hostname, projectId: project.id, environment: input.environment, createdAt: now.toISOString(), createdBy: actor.name };

@@ -191,7 +191,7 @@ export async function lock(
   const until = parseUntil(input.until, now);
   const env = await ensureEnvironment(deps, project, envName);
   const plan = planLock(env, actor, { reason: input.reason, until, force: input.force }, now);
-  const fields = { lockedBy: plan.lockedBy, lockedAt: plan.lockedAt, lockedReason: plan.lockedReason, lockedUntil: plan.lockedUntil };
+  const fields = { lockedBy: plan.lockedBy, lockedById: plan.lockedById, lockedAt: plan.lockedAt, lockedReason: plan.lockedReason, lockedUntil: plan.lockedUntil };
   await deps.store.transaction(async (tx) => {
     if (!(await tx.updateLock(env.id, env.lockedAt, fields))) throw lockConflict();
     const common = { projectId: project.id, environment: env.name, reason: input.reason, target: env.name };
@@ -212,7 +212,7 @@ export async function unlock(
   const { project, environment: env } = await getEnvironment(deps, projectName, envName);
   const now = deps.clock.now();
   const plan = planUnlock(env, actor, input, now);
-  const fields = { lockedBy: null, lockedAt: null, lockedReason: null, lockedUntil: null };
+  const fields = { lockedBy: null, lockedById: null, lockedAt: null, lockedReason: null, lockedUntil: null };
   await deps.store.transaction(async (tx) => {
     if (!(await tx.updateLock(env.id, env.lockedAt, fields))) throw lockConflict();
     const common = { projectId: project.id, environment: env.name, reason: input.reason ?? null, target: env.name };

@@ -92,6 +92,7 @@ async function purgeNow(deps: ServiceDeps, project: ProjectRow): Promise<{ blobs
   const current = await deps.store.findProjectById(project.id);
   if (!current?.deletedAt || current.purgedAt) return { blobsCollected: 0 };
   await removeRepository(deps, current);
+  await removeBuildCache(deps, current);
   const blobsCollected = await collectProjectBlobs(deps, current.id);
   const now = deps.clock.now();
   await deps.store.transaction(async (tx) => {
@@ -107,7 +108,20 @@ async function purgeNow(deps: ServiceDeps, project: ProjectRow): Promise<{ blobs
  * repository there (and start-up reconciliation must not read it as the new project's).
  */
 export async function removeDeletedRepositories(deps: ServiceDeps): Promise<void> {
-  for (const project of await deps.store.listUnpurgedProjects()) await removeRepository(deps, project);
+  for (const project of await deps.store.listUnpurgedProjects()) {
+    await removeRepository(deps, project);
+    await removeBuildCache(deps, project);
+  }
+}
+
+/**
+ * The in-process runner keeps each project's build cache (the builds' HOME) in
+ * `<data>/builds/cache/<project>` (runner/run-build.ts). A new project of the same name must
+ * not start with what the deleted one's builds left there.
+ */
+async function removeBuildCache(deps: ServiceDeps, project: ProjectRow): Promise<void> {
+  if (!project.deletedName) return;
+  await rm(join(deps.dataDir, 'builds', 'cache', project.deletedName), { recursive: true, force: true, maxRetries: 3 });
 }
 
 /** Deletions whose clean-up a crash or a failure cut short; run at start. Returns how many were finished. */

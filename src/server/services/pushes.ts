@@ -34,6 +34,14 @@ export interface PushResult {
   builds: BuildRow[];
   /** Preview environments retired because their branch was deleted. */
   retired: string[];
+  /** Branch updates that moved nothing because their `before` was not the recorded head. */
+  stale: StaleUpdate[];
+}
+
+/** A branch update refused by the compare-and-set: a replay, or a push a newer one overtook. */
+export interface StaleUpdate extends RefUpdate {
+  /** The branch's recorded head: ZERO_SHA for a deleted branch. */
+  recorded: string;
 }
 
 /** Slipway's own moves (following a branch) act with this identity: they respect pins and locks. */
@@ -45,21 +53,36 @@ const COMMIT = /^[0-9a-f]{40}$/;
  * Records what a push changed: branch heads move (or are deleted, retiring their previews),
  * and every commit that is new to the project gets exactly one queued build. A branch moved
  * to a commit that already built moves its following environments at once.
+ *
+ * A branch moves only from the head Slipway recorded (compare-and-set on `before`): a delivery
+ * replayed later, or one a newer push overtook, finds another head and is stale — it queues no
+ * build, creates no preview and moves no environment. Everything a push records lands in one
+ * transaction.
  */
 export async function recordPush(deps: ServiceDeps, actor: Actor, projectName: string, input: PushInput): Promise<PushResult> {
   const project = await getProject(deps, projectName);
+  return deps.store.transaction((tx) => recordPushIn({ ...deps, store: tx }, actor, project, input));
+}
+
+async function recordPushIn(deps: ServiceDeps, actor: Actor, project: ProjectRow, input: PushInput): Promise<PushResult> {
   const now = deps.clock.now().toISOString();
   const builds: BuildRow[] = [];
   const retired: string[] = [];
+  const stale: StaleUpdate[] = [];
   for (const update of input.updates) {
     const branch = update.ref.startsWith('refs/heads/') ? update.ref.slice('refs/heads/'.length) : null;
     const isTag = update.ref.startsWith('refs/tags/');
     if (branch === null && !isTag) continue;
-    if (update.after === ZERO_SHA) {
-      if (branch !== null) retired.push(...(await deleteBranch(deps, actor, project, branch)));
+    const deleted = update.after === ZERO_SHA;
+    if (!deleted && !COMMIT.test(update.after)) continue;
+    if (branch !== null && !(await deps.store.moveBranch(project.id, branch, update.before, update.after, now))) {
+      stale.push({ ...update, recorded: (await deps.store.findBranchHead(project.id, branch)) ?? ZERO_SHA });
       continue;
     }
-    if (!COMMIT.test(update.after)) continue;
+    if (deleted) {
+      if (branch !== null) retired.push(...(await retirePreviewsOf(deps, actor, project, branch)));
+      continue;
+    }
     const { build } = await deps.store.insertBuildOnce({
       id: newId('bld'),
       projectId: project.id,
@@ -84,7 +107,6 @@ export async function recordPush(deps: ServiceDeps, actor: Actor, projectName: s
     });
     if (!builds.some((b) => b.id === build.id)) builds.push(build);
     if (branch !== null) {
-      await deps.store.upsertBranch({ projectId: project.id, name: branch, head: update.after, updatedAt: now });
       await ensurePreview(deps, project, branch);
       if (build.state === 'succeeded') await followBranch(deps, project, branch, build);
     }
@@ -92,13 +114,20 @@ export async function recordPush(deps: ServiceDeps, actor: Actor, projectName: s
   await recordEvent(deps.store, deps.clock.now(), actor, 'git.push', {
     projectId: project.id,
     target: input.trigger,
-    after: { updates: input.updates, builds: builds.map((b) => b.id) },
+    reason: stale.length > 0 ? staleReason(stale) : null,
+    after: { updates: input.updates, builds: builds.map((b) => b.id), ...(stale.length > 0 ? { stale } : {}) },
   });
-  return { builds, retired };
+  return { builds, retired, stale };
 }
 
-async function deleteBranch(deps: ServiceDeps, actor: Actor, project: ProjectRow, branch: string): Promise<string[]> {
-  await deps.store.deleteBranch(project.id, branch);
+/** Why stale updates moved nothing, in one line: what each branch was at instead. */
+export function staleReason(stale: StaleUpdate[]): string {
+  const at = (sha: string) => (sha === ZERO_SHA ? 'absent' : `at ${sha.slice(0, 7)}`);
+  return stale.map((u) => `stale: ${u.ref} is ${at(u.recorded)}, not ${at(u.before)} as the push says`).join('; ');
+}
+
+/** A deleted branch's previews are retired. */
+async function retirePreviewsOf(deps: ServiceDeps, actor: Actor, project: ProjectRow, branch: string): Promise<string[]> {
   const retired: string[] = [];
   const now = deps.clock.now();
   for (const env of await deps.store.listEnvironmentsFollowing(project.id, branch)) {

@@ -24,13 +24,13 @@ function newSecret(): string {
 /** How often last_used_at is written for a busy token. */
 const TOUCH_INTERVAL_MS = 60_000;
 
-const INTERNAL_RUNNER: Actor = { name: 'runner', role: 'deployer', trigger: 'automation' };
+const INTERNAL_RUNNER: Actor = { name: 'runner', role: 'runner', trigger: 'automation' };
 
 export async function authenticate(deps: ServiceDeps, secret: string): Promise<{ token: TokenRow; actor: Actor }> {
   const hash = hashToken(secret);
   if (deps.internalTokenHash !== undefined && hash === deps.internalTokenHash) {
     const at = deps.clock.now().toISOString();
-    const token: TokenRow = { id: 'tok-internal', name: 'runner', role: 'deployer', hash, createdAt: at, createdBy: 'system', lastUsedAt: at, revokedAt: null };
+    const token: TokenRow = { id: 'tok-internal', name: 'runner', role: 'runner', hash, createdAt: at, createdBy: 'system', lastUsedAt: at, revokedAt: null };
     return { token, actor: INTERNAL_RUNNER };
   }
   const token = await deps.store.findTokenByHash(hash);
@@ -41,7 +41,7 @@ export async function authenticate(deps: ServiceDeps, secret: string): Promise<{
   if (token.lastUsedAt === null || now.getTime() - Date.parse(token.lastUsedAt) > TOUCH_INTERVAL_MS) {
     await deps.store.touchToken(token.id, now.toISOString());
   }
-  return { token, actor: { name: token.name, role: token.role, trigger: 'user' } };
+  return { token, actor: { id: token.id, name: token.name, role: token.role, trigger: 'user' } };
 }
 
 export async function createToken(deps: ServiceDeps, actor: Actor, input: { name: string; role: Role }): Promise<{ token: TokenRow; secret: string }> {

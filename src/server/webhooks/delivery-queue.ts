@@ -4,7 +4,7 @@ import { ErrorCode, isSlipwayError, SlipwayError } from '../../core/errors.ts';
 import type { Actor } from '../../core/release-planner.ts';
 import type { WebhookDeliveryRow } from '../../store/store.ts';
 import type { ServiceDeps } from '../services/deps.ts';
-import { recordPush, type PushTrigger } from '../services/pushes.ts';
+import { recordPush, staleReason, type PushTrigger, type StaleUpdate } from '../services/pushes.ts';
 
 /** How often the queue looks for deliveries other replicas recorded, and the pause after an unexpected error. */
 export const DELIVERY_POLL_MS = 2_000;
@@ -121,7 +121,9 @@ export function createDeliveryQueue(deps: ServiceDeps, log: Logger, pollMs = DEL
  * others find nothing (on PostgreSQL they wait on the row until the first commits or rolls
  * back). A SlipwayError from recording the push (its project is gone, say) rolls that back and
  * marks the delivery failed with the message; any other error leaves it pending to retry,
- * unless this is its `lastTry`, which fails it with an INTERNAL error instead.
+ * unless this is its `lastTry`, which fails it with an INTERNAL error instead. A push whose
+ * every update was refused by the branch's compare-and-set (a replay, or overtaken) ends
+ * `stale`, with what the branch was at as its error.
  */
 export async function processDelivery(
   deps: ServiceDeps,
@@ -133,8 +135,10 @@ export async function processDelivery(
     const builds = await deps.store.transaction(async (tx) => {
       const claimed = await tx.claimWebhookDelivery(delivery.seq, deps.clock.now().toISOString());
       if (!claimed) return undefined;
-      const queued = await recordDeliveredPush({ ...deps, store: tx }, claimed);
+      const { builds: queued, stale } = await recordDeliveredPush({ ...deps, store: tx }, claimed);
       await tx.setWebhookDeliveryBuilds(claimed.seq, queued);
+      // Every update it carries was refused by the branch's compare-and-set: it moved nothing.
+      if (stale.length > 0 && stale.length === claimed.push?.updates.length) await tx.markWebhookDeliveryStale(claimed.seq, staleReason(stale));
       return queued;
     });
     if (builds === undefined) return 'taken';
@@ -153,8 +157,8 @@ export async function processDelivery(
   }
 }
 
-/** The push of a claimed delivery, recorded for its project as it is now; returns the build ids. */
-async function recordDeliveredPush(deps: ServiceDeps, delivery: WebhookDeliveryRow): Promise<string[]> {
+/** The push of a claimed delivery, recorded for its project as it is now: the build ids, and the updates that were stale. */
+async function recordDeliveredPush(deps: ServiceDeps, delivery: WebhookDeliveryRow): Promise<{ builds: string[]; stale: StaleUpdate[] }> {
   // By id: a project renamed since the delivery arrived still gets its push; a deleted one cannot.
   const project = await deps.store.findProjectById(delivery.projectId);
   if (!project || project.deletedAt) {
@@ -174,5 +178,5 @@ async function recordDeliveredPush(deps: ServiceDeps, delivery: WebhookDeliveryR
     author: push.author ?? undefined,
     message: push.message ?? undefined,
   });
-  return result.builds.map((build) => build.id);
+  return { builds: result.builds.map((build) => build.id), stale: result.stale };
 }

@@ -1,5 +1,4 @@
 import { parse } from '../http/parse.ts';
-import { ZERO_SHA } from '../services/pushes.ts';
 import { GenericPushPayload } from './payloads.ts';
 import { headerOf, type WebhookProvider } from './provider.ts';
 import { verifyHexSignature } from './signatures.ts';
@@ -7,7 +6,8 @@ import { verifyHexSignature } from './signatures.ts';
 /**
  * Slipway's own hook for any other sender (a CI job, a script, Gitea's generic webhook):
  * `X-Slipway-Signature: sha256=<hex>` over the raw body, the project named by `?project=`,
- * and a body `{ref, after, before?, delivery?, author?, message?}`. Every delivery is a push.
+ * and a body `{ref, before, after, delivery?, author?, message?}`. Every delivery is a push; it
+ * moves `ref` only while Slipway has it at `before` (forty zeros: the branch is new).
  */
 export const generic: WebhookProvider = {
   name: 'generic',
@@ -27,7 +27,7 @@ export const generic: WebhookProvider = {
     const push = parse(GenericPushPayload, payload);
     return {
       kind: 'push',
-      updates: [{ ref: push.ref, before: push.before ?? ZERO_SHA, after: push.after }],
+      updates: [{ ref: push.ref, before: push.before, after: push.after }],
       author: push.author,
       message: push.message,
     };

@@ -49,11 +49,13 @@ export const gitlab: WebhookProvider = {
 
   /**
    * `Idempotency-Key` is GitLab's key for exactly this: kept when a delivery is retried or
-   * resent by hand (`webhook-id` is the same value). `X-Gitlab-Event-UUID` comes from older
-   * GitLab versions; one too old to send either gets the body's digest, since a retry repeats
-   * the body byte for byte.
+   * resent by hand (`webhook-id` is the same value). A signed delivery uses `webhook-id`, the
+   * one the signature covers, so a resent body cannot pass as new with an edited header.
+   * `X-Gitlab-Event-UUID` comes from older GitLab versions; one too old to send either gets
+   * the body's digest, since a retry repeats the body byte for byte.
    */
   deliveryId: (delivery) =>
+    (headerOf(delivery, 'webhook-signature') === undefined ? undefined : headerOf(delivery, 'webhook-id')) ??
     headerOf(delivery, 'idempotency-key') ??
     headerOf(delivery, 'webhook-id') ??
     headerOf(delivery, 'x-gitlab-event-uuid') ??

@@ -97,7 +97,11 @@ export const GenericPushPayload = z.object({
     .transform((ref) => (ref.startsWith('refs/') ? ref : `refs/heads/${ref}`))
     .pipe(Ref),
   after: CommitSha,
-  before: CommitSha.optional(),
+  /**
+   * The commit the branch was at before this push (forty zeros: it did not exist). Required: a
+   * branch moves only from the head Slipway recorded, so a replayed body moves nothing.
+   */
+  before: CommitSha,
   /** Idempotency key; the `X-Slipway-Delivery` header may carry it instead. */
   delivery: z.string().min(1).max(200).optional(),
   author: z.string().max(200).optional(),

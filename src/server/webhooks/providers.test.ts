@@ -97,6 +97,11 @@ describe('GitLab payloads', () => {
     assert.equal(gitlab.deliveryId(delivery({}, '{"same":"body"}'), {}), digest);
   });
 
+  test('a signed delivery is known by the webhook-id its signature covers, not an unsigned Idempotency-Key', () => {
+    const signed = { 'idempotency-key': 'edited', 'webhook-id': 'w', 'webhook-timestamp': '1', 'webhook-signature': 'v1,x' };
+    assert.equal(gitlab.deliveryId(delivery(signed), {}), 'w');
+  });
+
   test('a push takes the matching commit for author and message', () => {
     const event = gitlab.interpret(delivery({ 'x-gitlab-event': 'Push Hook' }), base);
     assert.deepEqual(event, {
@@ -121,9 +126,11 @@ describe('GitLab payloads', () => {
 });
 
 describe('generic payloads', () => {
-  test('a bare branch name means refs/heads/<name>; before defaults to zeros', () => {
-    const event = generic.interpret(delivery({}), { ref: 'feature/blue', after: B });
+  test('a bare branch name means refs/heads/<name>; before is required', () => {
+    const event = generic.interpret(delivery({}), { ref: 'feature/blue', before: ZERO_SHA, after: B });
+    assert.equal(event.kind, 'push');
     if (event.kind === 'push') assert.deepEqual(event.updates, [{ ref: 'refs/heads/feature/blue', before: ZERO_SHA, after: B }]);
+    assert.throws(() => generic.interpret(delivery({}), { ref: 'feature/blue', after: B }), (err: unknown) => isSlipwayError(err) && err.code === 'INVALID_REQUEST');
   });
 
   test('the delivery id comes from the body, else the X-Slipway-Delivery header', () => {

@@ -5,6 +5,8 @@ import type { ProjectRow } from '../../store/store.ts';
 import { parse } from '../http/parse.ts';
 import type { ServiceDeps } from '../services/deps.ts';
 import { getProject } from '../services/projects.ts';
+import { ZERO_SHA, type RefUpdate } from '../services/pushes.ts';
+import { defaultReposDir, hasCommit, repoPath } from '../git/repos.ts';
 import { queuePushDelivery } from './deliveries.ts';
 import type { DeliveryQueue } from './delivery-queue.ts';
 import { findProjectsByRepository } from './find-projects.ts';
@@ -22,6 +24,8 @@ export interface WebhookOptions {
   queue: Pick<DeliveryQueue, 'kick'>;
   /** Largest body accepted, in bytes; larger ones get PAYLOAD_TOO_LARGE before they are read. */
   maxBodyBytes?: number;
+  /** Slipway's own repositories, where generic pushes of projects without a repository URL are checked. */
+  reposDir?: string;
 }
 
 const WebhookQuery = z.object({ project: z.string().min(1).max(200).optional() });
@@ -40,6 +44,7 @@ function tooLarge(limit: number): SlipwayError {
 export async function registerWebhookRoutes(app: FastifyInstance, options: WebhookOptions): Promise<void> {
   const { deps, queue } = options;
   const limit = options.maxBodyBytes ?? DEFAULT_WEBHOOK_BODY_LIMIT;
+  const reposDir = options.reposDir ?? defaultReposDir(deps.dataDir);
   await app.register(async (scope) => {
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser(
@@ -53,7 +58,7 @@ export async function registerWebhookRoutes(app: FastifyInstance, options: Webho
       if (announced > limit) throw tooLarge(limit);
     });
     for (const provider of [github, gitlab, generic]) {
-      scope.post(`/hooks/${provider.name}`, { bodyLimit: limit }, (request, reply) => receive(deps, queue, provider, request, reply));
+      scope.post(`/hooks/${provider.name}`, { bodyLimit: limit }, (request, reply) => receive(deps, queue, reposDir, provider, request, reply));
     }
   });
 }
@@ -112,6 +117,25 @@ async function addressByRepository(deps: ServiceDeps, provider: WebhookProvider,
 }
 
 /**
+ * A push that builds from Slipway's own repository (a generic push to a project without a
+ * repository URL) must name commits that repository has: otherwise COMMIT_NOT_FOUND, and
+ * nothing is queued — no build bound to fail, no preview that can only stay empty. Pushes
+ * building from an external repository are checked by the runner's fetch.
+ */
+async function checkCommitsExist(reposDir: string, projects: ProjectRow[], updates: RefUpdate[]): Promise<void> {
+  for (const project of projects) {
+    if (project.repoUrl !== null) continue;
+    for (const update of updates) {
+      if (update.after === ZERO_SHA || (await hasCommit(repoPath(reposDir, project.name), update.after))) continue;
+      throw new SlipwayError(ErrorCode.COMMIT_NOT_FOUND, `project "${project.name}" has no commit ${update.after} in its repository; push the commit to Slipway's git first`, {
+        project: project.name,
+        commit: update.after,
+      });
+    }
+  }
+}
+
+/**
  * Verifies, finds the project(s) and queues the delivery — one lookup and one insert — then
  * answers; the push (build, branch, preview, audit event) is recorded by the queue after the
  * answer, so no build id is known yet: `GET /api/v1/projects/<p>/deliveries` shows them later.
@@ -119,6 +143,7 @@ async function addressByRepository(deps: ServiceDeps, provider: WebhookProvider,
 async function receive(
   deps: ServiceDeps,
   queue: Pick<DeliveryQueue, 'kick'>,
+  reposDir: string,
   provider: WebhookProvider,
   request: FastifyRequest,
   reply: FastifyReply,
@@ -145,6 +170,7 @@ async function receive(
       { project: unsourced.name },
     );
   }
+  await checkCommitsExist(reposDir, projects, event.updates);
   const deliveryId = DeliveryId.safeParse(provider.deliveryId(delivery, payload));
   if (!deliveryId.success) {
     throw new SlipwayError(ErrorCode.INVALID_REQUEST, `a ${provider.name} push needs a delivery id of 1 to 200 characters (its idempotency key)`);

@@ -4,8 +4,8 @@ import { TimeAgo } from './time-ago.tsx';
 
 const ZERO = '0'.repeat(40);
 
-/** The look of a delivery's state: pending waits like a queued build, done and failed end like builds do. */
-const STATE_CLASS: Record<Delivery['state'], string> = { pending: 'build-queued', done: 'build-succeeded', failed: 'build-failed' };
+/** The look of a delivery's state: pending waits like a queued build, done and failed end like builds do, stale moved nothing. */
+const STATE_CLASS: Record<Delivery['state'], string> = { pending: 'build-queued', done: 'build-succeeded', failed: 'build-failed', stale: 'build-canceled' };
 
 /** `main → 1a2b3c4`, `tag v1 → …`, `main deleted`. */
 function refText(update: Delivery['refs'][number]): string {

@@ -15,6 +15,7 @@ export function adminRoutes({ deps }: HttpContext): RouteSpec[] {
       url: '/api/v1/whoami',
       summary: 'The token this request carries',
       role: 'viewer',
+      runner: true,
       response: Whoami,
       handler: async (request) => {
         const token = await deps.store.findTokenByHash(request.tokenHash ?? '');

@@ -6,7 +6,7 @@ import { AppendLogsRequest, Build, BuildLogs, BuildLogsQuery, ClaimedBuild, Clai
 import type { BuildRow } from '../../../store/store.ts';
 import { appendBuildLogs, cancelBuild, claimBuild, completeBuild, getBuild, heartbeat, listBuilds, readBuildLogs } from '../../services/builds.ts';
 import type { ServiceDeps } from '../../services/deps.ts';
-import type { HttpContext, Params } from '../context.ts';
+import { leaseOf, type HttpContext, type Params } from '../context.ts';
 import { parse } from '../parse.ts';
 import { presentBuild, presentBuildLogLine } from '../present.ts';
 import type { RouteSpec } from '../route.ts';
@@ -109,8 +109,8 @@ export function buildRoutes({ deps }: HttpContext): RouteSpec[] {
     {
       method: 'POST',
       url: '/api/v1/runner/claim',
-      summary: 'Runner: lease the oldest queued build (204 when none, after waiting up to waitSeconds for one)',
-      role: 'deployer',
+      summary: 'Runner: lease the oldest queued build (204 when none, after waiting up to waitSeconds for one); the answer carries the lease token',
+      role: 'runner',
       body: ClaimRequest,
       response: ClaimedBuild,
       handler: async (request, reply, actor) => {
@@ -123,44 +123,49 @@ export function buildRoutes({ deps }: HttpContext): RouteSpec[] {
         reply.raw.on('close', onClose);
         const claimed = await claimBuild(deps, actor, body, gone.signal).finally(() => reply.raw.off('close', onClose));
         if (!claimed) return reply.status(204).send();
-        return { build: presentBuild(urls, claimed.projectName, claimed.build), gitUrl: claimed.gitUrl, timeoutSeconds: deps.limits.buildTimeoutSeconds };
+        return {
+          build: presentBuild(urls, claimed.projectName, claimed.build),
+          gitUrl: claimed.gitUrl,
+          timeoutSeconds: deps.limits.buildTimeoutSeconds,
+          lease: claimed.lease,
+        };
       },
     },
     {
       method: 'POST',
       url: '/api/v1/runner/builds/:build/heartbeat',
-      summary: 'Runner: extend the lease; the answer says whether to cancel',
-      role: 'deployer',
+      summary: 'Runner (Slipway-Lease): extend the lease; the answer says whether to cancel',
+      role: 'runner',
       body: HeartbeatRequest,
       response: HeartbeatResponse,
       handler: async (request, _reply, actor) => {
         const { build = '' } = request.params as Params;
-        return heartbeat(deps, actor, build, parse(HeartbeatRequest, request.body));
+        return heartbeat(deps, actor, build, leaseOf(request), parse(HeartbeatRequest, request.body));
       },
     },
     {
       method: 'POST',
       url: '/api/v1/runner/builds/:build/logs',
-      summary: 'Runner: append log lines',
-      role: 'deployer',
+      summary: 'Runner (Slipway-Lease): append log lines',
+      role: 'runner',
       body: AppendLogsRequest,
       response: z.object({ appended: z.number() }),
       bodyLimit: 16 * 1024 * 1024,
       handler: async (request, _reply, actor) => {
         const { build = '' } = request.params as Params;
-        return { appended: await appendBuildLogs(deps, actor, build, parse(AppendLogsRequest, request.body)) };
+        return { appended: await appendBuildLogs(deps, actor, build, leaseOf(request), parse(AppendLogsRequest, request.body)) };
       },
     },
     {
       method: 'POST',
       url: '/api/v1/runner/builds/:build/complete',
-      summary: 'Runner: finish a build (succeeded with its deployment, failed, or canceled)',
-      role: 'deployer',
+      summary: 'Runner (Slipway-Lease): finish a build (succeeded with the deployment it uploaded, failed, or canceled)',
+      role: 'runner',
       body: CompleteRequest,
       response: Build,
       handler: async (request, _reply, actor) => {
         const { build = '' } = request.params as Params;
-        const done = await completeBuild(deps, actor, build, parse(CompleteRequest, request.body));
+        const done = await completeBuild(deps, actor, build, leaseOf(request), parse(CompleteRequest, request.body));
         const project = await deps.store.findProjectById(done.projectId);
         return presentBuild(urls, project?.name ?? '', done);
       },

@@ -18,7 +18,7 @@ import { readUploadRequest } from '../upload-request.ts';
 import { addDomain, listDomains, removeDomain } from '../../services/domains.ts';
 import { listEnvironments } from '../../services/environments.ts';
 import { createProject, getProject, listProjects } from '../../services/projects.ts';
-import type { HttpContext, Params } from '../context.ts';
+import { leaseOf, type HttpContext, type Params } from '../context.ts';
 import { parse } from '../parse.ts';
 import { presentDeployment, presentDomain, presentEnvironment, presentProject } from '../present.ts';
 import type { RouteSpec } from '../route.ts';
@@ -96,8 +96,9 @@ export function projectRoutes({ deps }: HttpContext): RouteSpec[] {
     {
       method: 'POST',
       url: '/api/v1/projects/:project/uploads',
-      summary: 'Start a deployment: send the manifest, learn which file bodies the server lacks',
+      summary: "Start a deployment: send the manifest, learn which file bodies the server lacks (a runner: for its build, with Slipway-Lease)",
       role: 'deployer',
+      runner: true,
       body: CreateUploadRequest,
       response: Upload,
       status: 201,
@@ -108,7 +109,7 @@ export function projectRoutes({ deps }: HttpContext): RouteSpec[] {
         const { project } = request.params as Params;
         // Parsed and validated off the event loop when large: a 100,000-file manifest takes seconds.
         const body = await readUploadRequest(request.body as Buffer, deps.limits.manifest);
-        const { upload, missing } = await createUpload(deps, actor, project ?? '', body);
+        const { upload, missing } = await createUpload(deps, actor, project ?? '', body, leaseOf(request));
         return { id: upload.id, project: project ?? '', fileCount: upload.fileCount, totalBytes: upload.totalBytes, missing, deployment: null };
       },
     },
@@ -117,11 +118,12 @@ export function projectRoutes({ deps }: HttpContext): RouteSpec[] {
       url: '/api/v1/blobs/:digest',
       summary: 'Upload one file body (application/octet-stream); stored only if it hashes to the digest',
       role: 'deployer',
+      runner: true,
       accepts: ['application/octet-stream'],
       response: BlobStored,
       handler: async (request, reply, actor) => {
         const { digest } = request.params as Params;
-        const stored = await putBlob(deps, actor, digest ?? '', request.body as Readable);
+        const stored = await putBlob(deps, actor, digest ?? '', request.body as Readable, leaseOf(request));
         void reply.status(stored.created ? 201 : 200);
         return { digest, ...stored };
       },
@@ -132,10 +134,11 @@ export function projectRoutes({ deps }: HttpContext): RouteSpec[] {
       summary:
         'Upload many small file bodies in one multipart/form-data request, one file part per blob named by its sha256 (at most 1,000 blobs, 64 MB); all are stored or none',
       role: 'deployer',
+      runner: true,
       accepts: ['multipart/form-data'],
       response: z.object({ blobs: z.array(BlobStored) }),
       handler: async (request, reply, actor) => {
-        const blobs = await putBlobs(deps, actor, blobBatch(request, deps.limits.maxBlobBytes));
+        const blobs = await putBlobs(deps, actor, blobBatch(request, deps.limits.maxBlobBytes), leaseOf(request));
         void reply.status(blobs.some((b) => b.created) ? 201 : 200);
         return { blobs };
       },
@@ -145,11 +148,12 @@ export function projectRoutes({ deps }: HttpContext): RouteSpec[] {
       url: '/api/v1/projects/:project/uploads/:upload/finalize',
       summary: 'Finish an upload: the deployment appears once every file body is stored',
       role: 'deployer',
+      runner: true,
       response: Deployment,
       status: 201,
       handler: async (request, _reply, actor) => {
         const { project, upload } = request.params as Params;
-        return presentDeployment(urls, project ?? '', await finalizeUpload(deps, actor, project ?? '', upload ?? ''));
+        return presentDeployment(urls, project ?? '', await finalizeUpload(deps, actor, project ?? '', upload ?? '', leaseOf(request)));
       },
     },
     {

@@ -44,6 +44,7 @@ CREATE TABLE builds (
   author               TEXT,
   message              TEXT,
   log_seq              INTEGER NOT NULL DEFAULT 0,
+  lease_token_hash     TEXT,
   retry_number         INTEGER NOT NULL DEFAULT 0,
   retry_of             TEXT REFERENCES builds(id),
   UNIQUE (project_id, commit_sha, retry_number)
@@ -51,11 +52,11 @@ CREATE TABLE builds (
 
 INSERT INTO builds (
   id, project_id, commit_sha, ref, branch, state, source_url, trigger_kind, created_at, created_by, started_at, finished_at,
-  attempt, runner, lease_expires_at, cancel_requested_at, deployment_id, error, author, message, log_seq
+  attempt, runner, lease_expires_at, cancel_requested_at, deployment_id, error, author, message, log_seq, lease_token_hash
 )
 SELECT
   id, project_id, commit_sha, ref, branch, state, source_url, trigger_kind, created_at, created_by, started_at, finished_at,
-  attempt, runner, lease_expires_at, cancel_requested_at, deployment_id, error, author, message, log_seq
+  attempt, runner, lease_expires_at, cancel_requested_at, deployment_id, error, author, message, log_seq, lease_token_hash
 FROM builds_005;
 DROP TABLE builds_005;
 
