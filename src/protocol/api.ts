@@ -148,6 +148,10 @@ export const Release = z.object({
 });
 export type Release = z.infer<typeof Release>;
 
+/** The answer to a promote or rollback: the release made, and the pin a promote cleared (null when there was none). */
+export const MovedRelease = Release.extend({ clearedPin: Pin.nullable() });
+export type MovedRelease = z.infer<typeof MovedRelease>;
+
 export const Environment = z.object({
   name: z.string(),
   project: z.string(),
