@@ -1,10 +1,17 @@
 import assert from 'node:assert/strict';
+import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readdir } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { mkdir, mkdtemp, readdir, readlink, rm, symlink, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
+import { writeJournal } from '../src/blobs/fs/batch-journal.ts';
 import { canonicalManifest, type ManifestEntry } from '../src/core/manifest.ts';
+import { isSlipwayError } from '../src/core/errors.ts';
+import { startServer } from '../src/server/server.ts';
 import { newId } from '../src/server/services/ids.ts';
 import { backends } from './support/backends.ts';
 import { rejectsWithCode } from './support/assert.ts';
@@ -219,5 +226,195 @@ describe('the edge never trusts a declared size', () => {
 
   test('no temp file of a blob is left behind by any of this', async () => {
     assert.deepEqual(await readdir(join(t.dataDir, 'blobs', 'tmp')), []);
+  });
+});
+
+const BIN = fileURLToPath(new URL('../bin/slipway', import.meta.url));
+
+/** `slipway server` as its own process; resolves with how it ended, or with the running child. */
+function cliServer(dataDir: string): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      process.execPath,
+      [BIN, 'server', '--port', '0', '--data', dataDir, '--log-level', 'warn', '--database-url', join(dataDir, 'other.db')],
+      { timeout: 60_000, env: { PATH: process.env.PATH ?? '' } },
+      (err: Error | null, _stdout, stderr) => {
+        const code = (err as { code?: unknown } | null)?.code;
+        if (err !== null && typeof code !== 'number') reject(err);
+        else resolve({ code: typeof code === 'number' ? code : 0, stderr });
+      },
+    );
+  });
+}
+
+function startTimeOf(pid: number): string {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? '';
+}
+
+describe('one server per data directory', () => {
+  let t: TestServer;
+  before(async () => {
+    t = await startTestServer(backends[0]!);
+  });
+  after(() => t.dispose());
+
+  test('a second server on the same data directory is refused with DATA_DIR_IN_USE before it replays anything', async () => {
+    // A journal the running server is settling as far as a second server could tell: it must not be touched.
+    const journal = await writeJournal(join(t.dataDir, 'blobs', 'journal'), [{ digest: sha256('in flight'), bytes: Buffer.from('in flight') }]);
+    await writeFile(join(t.dataDir, 'blobs', 'tmp', 'upload-in-progress'), 'a PUT still streaming');
+    const second = await cliServer(t.dataDir);
+    assert.equal(second.code, 4, second.stderr);
+    assert.match(second.stderr, /DATA_DIR_IN_USE/);
+    assert.match(second.stderr, new RegExp(`in use by another Slipway server \\(pid ${process.pid}\\)`));
+    assert.deepEqual(await readdir(join(t.dataDir, 'blobs', 'journal')), [journal.split('/').pop()], 'the journal was not replayed');
+    assert.deepEqual(await readdir(join(t.dataDir, 'blobs', 'tmp')), ['upload-in-progress'], 'no temp file was removed');
+    assert.equal(await t.server.deps.blobs.has(sha256('in flight')), false);
+    // In the same process, too.
+    await assert.rejects(
+      startServer({ dataDir: t.dataDir, port: 0, quiet: true, runners: 0, databaseUrl: join(t.dataDir, 'third.db') }),
+      (err: unknown) => isSlipwayError(err, 'DATA_DIR_IN_USE'),
+    );
+    // The first server is unharmed and still holds its lock.
+    assert.equal((await t.client.whoami()).token.role, 'admin');
+    assert.equal(await readlink(join(t.dataDir, 'slipway.lock')), `${process.pid}:${startTimeOf(process.pid)}`);
+  });
+});
+
+describe('a data directory left by a crash', () => {
+  const dirs: string[] = [];
+  after(async () => {
+    for (const dir of dirs) await rm(dir, { recursive: true, force: true });
+  });
+  const dataDir = async (lock?: string): Promise<string> => {
+    const dir = await mkdtemp(join(tmpdir(), 'slipway-crashed-'));
+    dirs.push(dir);
+    await mkdir(join(dir, 'blobs', 'tmp'), { recursive: true });
+    await writeFile(join(dir, 'blobs', 'tmp', `${sha256('x')}.0123456789ab`), 'half of an upload');
+    await writeFile(join(dir, 'blobs', 'tmp', `${sha256('y')}.ba9876543210`), '');
+    if (lock !== undefined) await symlink(lock, join(dir, 'slipway.lock'));
+    return dir;
+  };
+  const start = (dir: string) => startServer({ dataDir: dir, port: 0, quiet: true, runners: 0 });
+
+  test('temp files of crashed uploads are removed at start, however young', async () => {
+    const dir = await dataDir();
+    const server = await start(dir);
+    try {
+      assert.deepEqual(await readdir(join(dir, 'blobs', 'tmp')), []);
+    } finally {
+      await server.close();
+    }
+    await assert.rejects(readlink(join(dir, 'slipway.lock')), /ENOENT/, 'close releases the lock');
+  });
+
+  test('the lock of a dead process, or of a pid now used by a process started at another time, is taken over', async () => {
+    const child = spawn('sleep', ['30']);
+    try {
+      const livePid = child.pid as number;
+      for (const stale of ['2147483646:12345', `${livePid}:1`, `${process.pid}:1`, 'garbage']) {
+        const dir = await dataDir(stale);
+        const server = await start(dir);
+        try {
+          assert.equal(await readlink(join(dir, 'slipway.lock')), `${process.pid}:${startTimeOf(process.pid)}`, stale);
+          assert.deepEqual(await readdir(join(dir, 'blobs', 'tmp')), [], stale);
+        } finally {
+          await server.close();
+        }
+      }
+      // The same pid and start time: that process still runs, so the directory is its.
+      const dir = await dataDir(`${livePid}:${startTimeOf(livePid)}`);
+      await assert.rejects(start(dir), (err: unknown) => isSlipwayError(err, 'DATA_DIR_IN_USE'));
+      assert.equal((await readdir(join(dir, 'blobs', 'tmp'))).length, 2, 'nothing was cleaned up');
+    } finally {
+      child.kill();
+    }
+  });
+});
+
+/** A manifest body of `count` files whose paths are long enough to make it over a megabyte. */
+function bigManifest(count: number, last?: string): string {
+  const files = Array.from({ length: count }, (_, i) => ({ path: `assets/${'x'.repeat(150)}/file-${i}.js`, sha256: sha256(`body ${i % 50}`), size: 7, mode: 0o644 }));
+  if (last !== undefined) files.push({ path: last, sha256: sha256('x'), size: 1, mode: 0o644 });
+  return JSON.stringify({ files });
+}
+
+async function postUpload(port: number, body: string, project = 'shop'): Promise<{ status: number; json: { error?: { code: string; details?: unknown }; missing?: string[]; fileCount?: number } }> {
+  const res = await fetch(`http://127.0.0.1:${port}/api/v1/projects/${project}/uploads`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+    body,
+  });
+  return { status: res.status, json: (await res.json()) as never };
+}
+
+describe('large manifests are validated off the event loop', () => {
+  let t: TestServer;
+  before(async () => {
+    t = await startTestServer(backends[0]!);
+    await t.client.createProject('shop');
+  });
+  after(() => t.dispose());
+
+  test('a manifest of several megabytes is accepted, and its errors keep their codes', async () => {
+    const body = bigManifest(8000);
+    assert.ok(body.length > 1024 * 1024);
+    const ok = await postUpload(t.server.port, body);
+    assert.equal(ok.status, 201, JSON.stringify(ok.json));
+    assert.equal(ok.json.fileCount, 8000);
+    assert.equal(ok.json.missing?.length, 50);
+    const traversal = await postUpload(t.server.port, bigManifest(8000, 'assets/../../etc/passwd'));
+    assert.equal(traversal.status, 400);
+    assert.equal(traversal.json.error?.code, 'MANIFEST_PATH_TRAVERSAL');
+    assert.deepEqual(traversal.json.error?.details, { path: 'assets/../../etc/passwd' });
+    const conflict = await postUpload(t.server.port, bigManifest(8000, `assets/${'x'.repeat(150)}/file-7.js/inner`));
+    assert.equal(conflict.json.error?.code, 'MANIFEST_PATH_CONFLICT');
+    const notJson = await postUpload(t.server.port, `${body.slice(0, -2)},`);
+    assert.equal(notJson.status, 400);
+    assert.equal(notJson.json.error?.code, 'INVALID_REQUEST');
+    const badShape = await postUpload(t.server.port, JSON.stringify({ files: 'x'.repeat(600 * 1024) }));
+    assert.equal(badShape.json.error?.code, 'INVALID_REQUEST');
+    // A small one is still handled inline, the same way.
+    const small = await postUpload(t.server.port, JSON.stringify({ files: [{ path: '../x', sha256: sha256('x'), size: 1, mode: 0o644 }] }));
+    assert.equal(small.json.error?.code, 'MANIFEST_PATH_TRAVERSAL');
+    const wrongType = await fetch(`http://127.0.0.1:${t.server.port}/api/v1/projects/shop/uploads`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'text/plain' },
+      body,
+    });
+    assert.equal(wrongType.status, 415);
+  });
+
+  test('the worker loads TypeScript the way bin/slipway does', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'slipway-worker-'));
+    const child = spawn(process.execPath, [BIN, 'server', '--port', '0', '--data', dataDir, '--log-level', 'warn', '--json'], {
+      env: { PATH: process.env.PATH ?? '', SLIPWAY_ADMIN_TOKEN: ADMIN_TOKEN },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    try {
+      const port = await new Promise<number>((resolve, reject) => {
+        let out = '';
+        child.stdout.on('data', (chunk: Buffer) => {
+          out += chunk.toString();
+          const line = out.split('\n').find((l) => l.startsWith('{'));
+          if (line) resolve((JSON.parse(line) as { port: number }).port);
+        });
+        child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
+      });
+      const created = await fetch(`http://127.0.0.1:${port}/api/v1/projects`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ name: 'shop' }),
+      });
+      assert.equal(created.status, 201);
+      const ok = await postUpload(port, bigManifest(8000));
+      assert.equal(ok.status, 201, JSON.stringify(ok.json));
+      const bad = await postUpload(port, bigManifest(8000, '/abs'));
+      assert.equal(bad.json.error?.code, 'MANIFEST_PATH_ABSOLUTE');
+    } finally {
+      child.kill('SIGTERM');
+      await new Promise((resolve) => child.once('exit', resolve));
+      await rm(dataDir, { recursive: true, force: true });
+    }
   });
 });

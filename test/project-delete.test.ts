@@ -70,6 +70,9 @@ function queuedBuild(projectId: string, commit: string): BuildRow {
 /** Blobs whose `collect` runs `hook` before (or after) setting blobs aside: an upload racing the collection. */
 function racing(real: Blobs, when: 'before-move' | 'after-move', hook: () => Promise<void>): Blobs {
   return {
+    get storageFull() {
+      return real.storageFull;
+    },
     has: (d) => real.has(d),
     missing: (d) => real.missing(d),
     put: (d, s, o) => real.put(d, s, o),

@@ -283,6 +283,23 @@ describe('the real runner with leases', () => {
     }
   });
 
+  test('a runner token fetches from Slipway’s git only the project of a build it holds, and only with its lease', async () => {
+    const commit = await pushOwn('fetch-me', { 'index.html': 'source' });
+    await pushOwn('not-yours', { 'index.html': 'secret source' });
+    const runner = t.clientWith(runnerToken);
+    const claimed = await runner.claimBuild({ runner: 'fetcher', leaseSeconds: 60 });
+    assert.equal(claimed?.build.commit, commit);
+    const lsRemote = (project: string, ...headers: string[]) =>
+      git(base, [...headers.flatMap((h) => ['-c', `http.extraHeader=${h}`]), 'ls-remote', `http://127.0.0.1:${t.server.port}/git/${project}.git`]);
+    const bearer = `Authorization: Bearer ${runnerToken}`;
+    await assert.rejects(lsRemote('fetch-me', bearer), /LEASE_LOST/);
+    await assert.rejects(lsRemote('fetch-me', bearer, 'Slipway-Lease: forged'), /LEASE_LOST/);
+    assert.match(await lsRemote('fetch-me', bearer, `Slipway-Lease: ${claimed.lease}`), new RegExp(`^${commit}\\s+refs/heads/main`, 'm'));
+    await assert.rejects(lsRemote('not-yours', bearer, `Slipway-Lease: ${claimed.lease}`), /FORBIDDEN/);
+    await runner.withHeaders({ [LEASE_HEADER]: claimed.lease }).completeBuild(claimed.build.id, { runner: 'fetcher', state: 'failed', error: 'test', report: {} });
+    await assert.rejects(lsRemote('fetch-me', bearer, `Slipway-Lease: ${claimed.lease}`), /LEASE_LOST/, 'a finished build’s lease fetches nothing');
+  });
+
   test('a runner whose lease is taken over says LEASE_LOST, abandons the build and never completes it', async () => {
     const commit = await pushOwn('slow', {
       'slipway.yaml': 'build:\n  command: sleep 30 && mkdir -p out && echo late > out/index.html\n  output: out\n',

@@ -5,18 +5,21 @@ import type { Readable } from 'node:stream';
  * stored once however many deployments and projects use it, and never changes.
  */
 export interface Blobs {
+  /** True while writes are refused with STORAGE_FULL: blobs acknowledged earlier still wait for disk space. */
+  readonly storageFull: boolean;
   has(digest: string): Promise<boolean>;
   /** The subset of `digests` not stored yet, in the given order, without repeats. */
   missing(digests: readonly string[]): Promise<string[]>;
   /**
    * Stores a body streamed from `source` if its bytes hash to `digest`; otherwise throws
-   * DIGEST_MISMATCH and stores nothing. Throws PAYLOAD_TOO_LARGE past `maxBytes`.
+   * DIGEST_MISMATCH and stores nothing. Throws PAYLOAD_TOO_LARGE past `maxBytes`, and
+   * STORAGE_FULL (storing nothing) when the disk is full. Resolves once the blob is durable.
    */
   put(digest: string, source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, options?: { maxBytes?: number }): Promise<{ created: boolean; size: number }>;
   /**
    * Stores several bodies, each checked as `put` checks one, with one durability barrier for
    * all of them (far fewer fsyncs than one `put` each). All or nothing: when one body fails,
-   * none is stored and its error is thrown.
+   * or the disk is full (STORAGE_FULL), none is stored and the error is thrown.
    */
   putMany(bodies: AsyncIterable<BlobBody> | Iterable<BlobBody>, options?: { maxBytes?: number }): Promise<StoredBlob[]>;
   /** Resolves when background work on stored blobs (settling batches) is done: for shutdown and tests. */

@@ -54,3 +54,18 @@ test('a valid manifest comes back sorted and round-trips through its canonical f
   const again = validateManifest([file('a.txt'), file('b.txt'), file('a/index.html', { mode: 0o755 })]);
   assert.equal(canonicalManifest(again.entries), canonicalManifest(valid.entries));
 });
+
+test('a file that is also a directory is found whatever sorts between them', () => {
+  assert.equal(code([file('a/b'), file('a-b'), file('a.c/d'), file('a')]), 'MANIFEST_PATH_CONFLICT');
+  assert.equal(code([file('x/y/z'), file('x/y-'), file('x/y')]), 'MANIFEST_PATH_CONFLICT');
+  assert.equal(code([file('é/b'), file('é')]), 'MANIFEST_PATH_CONFLICT');
+  const ok = validateManifest([file('a-b'), file('a/c'), file('ab/c'), file('a.c'), file('b/a'), file('b/a-')]);
+  assert.deepEqual(
+    ok.entries.map((e) => e.path),
+    ['a-b', 'a.c', 'a/c', 'ab/c', 'b/a', 'b/a-'],
+  );
+  // Deep paths: each parent of each path is no longer looked up on its own.
+  const deep = Array.from({ length: 2000 }, (_, i) => file(`${'d/'.repeat(400)}f${i}`));
+  assert.equal(validateManifest(deep).entries.length, 2000);
+  assert.equal(code([...deep, file(`${'d/'.repeat(399)}d`)]), 'MANIFEST_PATH_CONFLICT');
+});

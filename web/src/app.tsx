@@ -58,7 +58,7 @@ export function App() {
   const session = useMemo<Session | undefined>(
     () =>
       auth.state === 'signed-in'
-        ? { client: clientFor(auth.token), whoami: auth.whoami, canDeploy: auth.whoami.token.role !== 'viewer', signOut }
+        ? { client: clientFor(auth.token), whoami: auth.whoami, canDeploy: auth.whoami.token.role === 'deployer' || auth.whoami.token.role === 'admin', signOut }
         : undefined,
     [auth, signOut],
   );

@@ -1,11 +1,17 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { open, readdir, readFile } from 'node:fs/promises';
+import { open, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writeAll } from './durable-write.ts';
 
 /** One body of a batch, verified against its digest before it is journaled. */
 export interface JournalEntry {
   digest: string;
   bytes: Buffer;
+}
+
+/** An entry read back from a journal, with where its body starts in the file. */
+export interface JournaledEntry extends JournalEntry {
+  offset: number;
 }
 
 const MAGIC = 'slipway-blob-batch 1';
@@ -20,12 +26,18 @@ export async function writeJournal(dir: string, entries: readonly JournalEntry[]
   const path = join(dir, `${Date.now()}-${randomBytes(6).toString('hex')}.batch`);
   const file = await open(path, 'wx');
   try {
-    await file.writev([header, ...entries.map((e) => e.bytes)]);
-    await file.sync();
-  } finally {
-    await file.close();
+    try {
+      await writeAll(file, [header, ...entries.map((e) => e.bytes)]);
+      await file.sync();
+    } finally {
+      await file.close();
+    }
+    await syncDir(dir);
+  } catch (err) {
+    // A journal cut short would replay its intact prefix: never leave one that was not acknowledged.
+    await rm(path, { force: true });
+    throw err;
   }
-  await syncDir(dir);
   return path;
 }
 
@@ -48,7 +60,7 @@ export function bodyOffsets(entries: readonly JournalEntry[]): number[] {
  * never acknowledged) yields its intact prefix, and each body is checked against its digest
  * again, so replaying it can only write correct blobs.
  */
-export async function readJournal(path: string): Promise<JournalEntry[]> {
+export async function readJournal(path: string): Promise<JournaledEntry[]> {
   const data = await readFile(path);
   const newline = data.indexOf(0x0a);
   if (newline < 0) return [];
@@ -61,16 +73,17 @@ export async function readJournal(path: string): Promise<JournalEntry[]> {
     return [];
   }
   if (!Array.isArray(blobs)) return [];
-  const entries: JournalEntry[] = [];
+  const entries: JournaledEntry[] = [];
   let offset = newline + 1;
   for (const item of blobs as unknown[]) {
     if (!Array.isArray(item) || typeof item[0] !== 'string' || typeof item[1] !== 'number') break;
     const [digest, size] = item as [string, number];
-    if (offset + size > data.length) break;
+    if (!Number.isSafeInteger(size) || size < 0 || offset + size > data.length) break;
+    const start = offset;
     const bytes = data.subarray(offset, offset + size);
     offset += size;
     if (createHash('sha256').update(bytes).digest('hex') !== digest) break;
-    entries.push({ digest, bytes });
+    entries.push({ digest, bytes, offset: start });
   }
   return entries;
 }

@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -60,10 +60,17 @@ export async function installHooks(reposDir: string): Promise<void> {
   await mkdir(dir, { recursive: true });
   const body = `#!/bin/sh\n# Written by Slipway at start; edits are lost.\nexec ${shellQuote(process.execPath)} ${shellQuote(POST_RECEIVE_SCRIPT)}\n`;
   const target = join(dir, 'post-receive');
+  // Unchanged since the last start: nothing to write (a server must start on a full disk).
+  const current = await readFile(target, 'utf8').catch(() => undefined);
+  if (current === body && ((await stat(target)).mode & 0o777) === 0o755) return;
   const temp = `${target}.${randomBytes(6).toString('hex')}.tmp`;
-  await writeFile(temp, body, { mode: 0o755 });
-  await chmod(temp, 0o755);
-  await rename(temp, target);
+  try {
+    await writeFile(temp, body, { mode: 0o755 });
+    await chmod(temp, 0o755);
+    await rename(temp, target);
+  } finally {
+    await rm(temp, { force: true });
+  }
 }
 
 function shellQuote(value: string): string {

@@ -25,6 +25,11 @@ export interface RouteSpec {
    * other, or none, is UNSUPPORTED_MEDIA_TYPE before the body is read. Absent: any type Fastify parses.
    */
   accepts?: readonly string[];
+  /**
+   * A JSON body reaches the handler as its raw bytes (a Buffer), unparsed: for bodies too large
+   * to parse on the event loop (see upload-request.ts).
+   */
+  rawJson?: boolean;
   handler(request: FastifyRequest, reply: FastifyReply, actor: Actor): Promise<unknown>;
 }
 
@@ -32,6 +37,23 @@ export interface RouteSpec {
 export type Authenticate = (request: FastifyRequest, role: ActorRole, runner: boolean) => Promise<Actor>;
 
 export function registerRoutes(app: FastifyInstance, specs: RouteSpec[], authenticate: Authenticate): void {
+  const raw = specs.filter((s) => s.rawJson === true);
+  if (raw.length > 0) {
+    // Their own scope, so the raw JSON parser serves these routes only.
+    void app.register(async (scope) => {
+      scope.removeContentTypeParser('application/json');
+      scope.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
+      register(scope, raw, authenticate);
+    });
+  }
+  register(
+    app,
+    specs.filter((s) => s.rawJson !== true),
+    authenticate,
+  );
+}
+
+function register(app: FastifyInstance, specs: RouteSpec[], authenticate: Authenticate): void {
   for (const spec of specs) {
     app.route({
       method: spec.method,

@@ -1,13 +1,13 @@
-import { createHash } from 'node:crypto';
 import type { BlobBody, StoredBlob } from '../../blobs/blobs.ts';
 import { ErrorCode, SlipwayError } from '../../core/errors.ts';
-import { canonicalManifest, parseCanonicalManifest, validateManifest, type ManifestEntry } from '../../core/manifest.ts';
+import { parseCanonicalManifest, type ManifestEntry } from '../../core/manifest.ts';
 import type { Actor } from '../../core/release-planner.ts';
 import type { BuildRow, DeploymentMetaRow, DeploymentRow, Page, UploadRow } from '../../store/store.ts';
 import { requireRole } from './access.ts';
 import type { ServiceDeps } from './deps.ts';
 import { recordEvent } from './events.ts';
 import { newId } from './ids.ts';
+import { digestsOf, prepareManifest, type PreparedManifest } from './prepared-manifest.ts';
 import { requireLease } from './leases.ts';
 import { getProject } from './projects.ts';
 
@@ -37,7 +37,7 @@ export async function createUpload(
   deps: ServiceDeps,
   actor: Actor,
   projectName: string,
-  input: { files: ManifestEntry[]; meta?: DeploymentMetaRow | undefined },
+  input: { files: ManifestEntry[]; meta?: DeploymentMetaRow | undefined } | { manifest: PreparedManifest; meta?: DeploymentMetaRow | undefined },
   lease?: string,
 ): Promise<{ upload: UploadRow; missing: string[] }> {
   const build = await uploader(deps, actor, lease);
@@ -50,14 +50,12 @@ export async function createUpload(
   } else if (meta.build !== undefined) {
     throw new SlipwayError(ErrorCode.FORBIDDEN, 'meta.build is set only by the runner holding the build\'s lease', { build: meta.build });
   }
-  const manifest = validateManifest(input.files, deps.limits.manifest);
-  const manifestBytes = Buffer.from(canonicalManifest(manifest.entries));
-  const manifestDigest = createHash('sha256').update(manifestBytes).digest('hex');
+  const manifest = 'manifest' in input ? input.manifest : prepareManifest(input.files, deps.limits.manifest);
   const upload: UploadRow = {
     id: newId('upl'),
     projectId: project.id,
-    manifestDigest,
-    fileCount: manifest.entries.length,
+    manifestDigest: manifest.digest,
+    fileCount: manifest.fileCount,
     totalBytes: manifest.totalBytes,
     meta,
     createdAt: deps.clock.now().toISOString(),
@@ -69,9 +67,15 @@ export async function createUpload(
   // or moved the blobs away before this asks, which then reports them missing (see
   // collectProjectBlobs).
   await deps.store.insertUpload(upload);
-  await deps.blobs.putBytes(manifestBytes);
-  const missing = await deps.blobs.missing(manifest.entries.map((e) => e.sha256));
+  // Its digest was computed here (or on our worker): stored without hashing megabytes again on this thread.
+  if (!(await deps.blobs.has(manifest.digest))) await deps.blobs.put(manifest.digest, chunksOf(manifest.bytes));
+  const missing = await deps.blobs.missing(digestsOf(manifest));
   return { upload, missing };
+}
+
+/** A large body in 1 MiB pieces, so that hashing and writing it take turns with other requests. */
+function* chunksOf(bytes: Uint8Array): Generator<Uint8Array> {
+  for (let at = 0; at < bytes.byteLength; at += 1024 * 1024) yield bytes.subarray(at, at + 1024 * 1024);
 }
 
 export async function putBlob(
