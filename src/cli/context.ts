@@ -2,6 +2,7 @@ import { ApiError, SlipwayClient } from '../protocol/client.ts';
 import { isSlipwayError } from '../core/errors.ts';
 import { PublishError } from '../publish/errors.ts';
 import { resolveConnection } from './config.ts';
+import type { LinkLookup } from './link.ts';
 import { CliErrorCode, ExitCode, exitCodeFor } from './exit-codes.ts';
 import type { Output } from './output.ts';
 
@@ -10,6 +11,8 @@ export interface Context {
   out: Output;
   env: Readonly<Record<string, string | undefined>>;
   cwd: string;
+  /** The `.slipway.json` in effect in `cwd`, looked up before a command that takes `--project` runs without one. */
+  link?: LinkLookup | undefined;
   /** Resolves once the process is asked to stop (SIGINT/SIGTERM); used by long-running commands. */
   waitForShutdown(): Promise<string>;
 }
@@ -32,38 +35,50 @@ export function usage(message: string): CliError {
   return new CliError(CliErrorCode.USAGE, message);
 }
 
-/** Runs a command and turns whatever it throws into `error: <message> (<CODE>)` and an exit code. */
+/**
+ * Runs a command and turns whatever it throws into `error: <message> (<CODE>)` on stderr and an
+ * exit code; with `--json` the error is also one line `{"error":{"code","message"}}` on stdout.
+ */
 export async function execute<O>(command: Command<O>, options: O, ctx: Context): Promise<ExitCode> {
   try {
     return await command(options, ctx);
   } catch (err) {
-    return reportError(err, ctx.out);
+    return reportError(err, ctx.out, { json: (options as { json?: unknown } | undefined)?.json === true });
   }
 }
 
-export function reportError(err: unknown, out: Output): ExitCode {
+interface Failure {
+  code: string;
+  message: string;
+  exitCode: ExitCode;
+  details?: Record<string, unknown> | undefined;
+}
+
+export function reportError(err: unknown, out: Output, options: { json?: boolean } = {}): ExitCode {
+  const failure = describeFailure(err);
+  out.error(failure.message, failure.code);
+  if (options.json) out.jsonError(failure.code, failure.message, failure.details);
+  return failure.exitCode;
+}
+
+function describeFailure(err: unknown): Failure {
   if (err instanceof ApiError) {
-    out.error(err.message, err.code);
-    return exitCodeFor(err.code, err.status);
+    return { code: err.code, message: err.message, exitCode: exitCodeFor(err.code, err.status), details: err.details };
   }
   if (err instanceof CliError || isSlipwayError(err)) {
-    out.error(err.message, err.code);
-    return exitCodeFor(err.code);
+    return { code: err.code, message: err.message, exitCode: exitCodeFor(err.code) };
   }
   if (err instanceof PublishError) {
     const code = err.code === 'NOT_A_DIRECTORY' ? CliErrorCode.USAGE : err.code;
-    out.error(err.message, code);
-    return exitCodeFor(code);
+    return { code, message: err.message, exitCode: exitCodeFor(code) };
   }
   // A file the CLI could not read or write (EACCES on a deploy tree, a full disk): the message
   // names the path, and a stack trace would not help the person reading it.
   if (err instanceof Error && typeof (err as NodeJS.ErrnoException).syscall === 'string') {
-    out.error(err.message, CliErrorCode.IO_ERROR);
-    return exitCodeFor(CliErrorCode.IO_ERROR);
+    return { code: CliErrorCode.IO_ERROR, message: err.message, exitCode: exitCodeFor(CliErrorCode.IO_ERROR) };
   }
   const message = err instanceof Error ? (err.stack ?? err.message) : String(err);
-  out.error(message, 'INTERNAL');
-  return ExitCode.INTERNAL;
+  return { code: 'INTERNAL', message, exitCode: ExitCode.INTERNAL };
 }
 
 /** A client for the configured server (env over config file); throws NOT_LOGGED_IN without one. */
@@ -73,11 +88,13 @@ export async function connect(ctx: Context): Promise<SlipwayClient> {
   return new SlipwayClient({ url: connection.url, token: connection.token });
 }
 
-/** `--project` falls back to SLIPWAY_PROJECT. */
+/** `--project` falls back to SLIPWAY_PROJECT, then to the directory's link (`slipway link`). */
 export function requireProject(project: string | undefined, ctx: Context): string {
-  const name = project ?? ctx.env.SLIPWAY_PROJECT;
-  if (!name) throw usage('missing --project <name> (or set SLIPWAY_PROJECT)');
-  return name;
+  const name = project ?? (ctx.env.SLIPWAY_PROJECT || undefined);
+  if (name) return name;
+  if (ctx.link?.ok === false) throw new CliError(ctx.link.code, ctx.link.message);
+  if (ctx.link?.link) return ctx.link.link.project;
+  throw usage('missing --project <name> (or set SLIPWAY_PROJECT, or run `slipway link --project <name>` here)');
 }
 
 /** A break-glass `--force` must say why; checked here so it fails before any request. */

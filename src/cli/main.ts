@@ -3,7 +3,7 @@ import type { Context } from './context.ts';
 import { reportError } from './context.ts';
 import { Output } from './output.ts';
 import type { OutputStream } from './output.ts';
-import { run } from './program.ts';
+import { run, wantsJson } from './program.ts';
 
 /** The `slipway` process: the one place that reads process state and calls `process.exit`. */
 const out = new Output(process.stdout, process.stderr);
@@ -27,7 +27,7 @@ let code: number;
 try {
   code = await run(process.argv.slice(2), ctx);
 } catch (err) {
-  code = reportError(err, out);
+  code = reportError(err, out, { json: wantsJson(process.argv.slice(2)) });
 }
 await Promise.all([drain(process.stdout), drain(process.stderr)]);
 process.exit(code);

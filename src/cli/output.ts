@@ -41,6 +41,12 @@ export class Output {
     this.stderr.write(`error: ${message} (${code})\n`);
   }
 
+  /** The API's error envelope, as one line on stdout, for `--json` callers (`… --json | jq .error.code`). */
+  jsonError(code: string, message: string, details?: Record<string, unknown>): void {
+    const error = details === undefined ? { code, message } : { code, message, details };
+    this.stdout.write(`${JSON.stringify({ error })}\n`);
+  }
+
   /** Columns padded to their widest cell; the last column is not padded. */
   table(headers: readonly string[], rows: readonly (readonly string[])[]): void {
     const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));

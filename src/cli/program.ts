@@ -8,6 +8,7 @@ import { deploy } from './commands/deploy.ts';
 import { deployments } from './commands/deployments.ts';
 import { events } from './commands/events.ts';
 import { gitRemote } from './commands/git-remote.ts';
+import { link } from './commands/link.ts';
 import { lock, unlock } from './commands/lock.ts';
 import { login, whoami } from './commands/login.ts';
 import { logs } from './commands/logs.ts';
@@ -24,6 +25,7 @@ import { createToken, listTokens, revokeToken } from './commands/tokens.ts';
 import { execute } from './context.ts';
 import type { Command, Context } from './context.ts';
 import { ExitCode } from './exit-codes.ts';
+import { findLink } from './link.ts';
 
 const version = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -33,6 +35,8 @@ const version = (JSON.parse(readFileSync(new URL('../../package.json', import.me
  */
 export async function run(argv: readonly string[], ctx: Context): Promise<ExitCode> {
   let exitCode: ExitCode = ExitCode.OK;
+  // A usage error is found before any option is parsed; `--json` still gets its error as JSON.
+  const jsonOutput = wantsJson(argv);
   const program = new Commander('slipway')
     .description('Slipway: immutable deployments, environments as pointers, instant rollback.')
     .version(version)
@@ -41,7 +45,10 @@ export async function run(argv: readonly string[], ctx: Context): Promise<ExitCo
     .configureOutput({
       writeOut: (text) => ctx.out.stdout.write(text),
       writeErr: (text) => ctx.out.stderr.write(text),
-      outputError: (text, write) => write(text.replace(/\n?$/, ' (USAGE)\n')),
+      outputError: (text, write) => {
+        write(text.replace(/\n?$/, ' (USAGE)\n'));
+        if (jsonOutput) ctx.out.jsonError('USAGE', text.trim().replace(/^error: /, ''));
+      },
     });
 
   // Every action funnels through here: options of parent commands (a group's --json or
@@ -51,13 +58,22 @@ export async function run(argv: readonly string[], ctx: Context): Promise<ExitCo
     async (...params: unknown[]): Promise<void> => {
       const self = params[params.length - 1] as Commander;
       const args = self.processedArgs as string[];
-      exitCode = await execute(command, toOptions(self.optsWithGlobals(), args), ctx);
+      const options = self.optsWithGlobals();
+      // `--project` left out: the directory's link (`.slipway.json`) may name it.
+      const usesLink = self.options.some((o) => projectOptions.has(o)) && options.project === undefined && !ctx.env.SLIPWAY_PROJECT;
+      const context = usesLink ? { ...ctx, link: await findLink(ctx.cwd) } : ctx;
+      exitCode = await execute(command, toOptions(options, args), context);
     };
   const opts = <O>(command: Command<O>) => action(command, (o) => o as O);
   const withArg = <O>(name: string, command: Command<O>) => action(command, (o, args) => ({ ...o, [name]: args[0] }) as O);
 
-  const json = (): Option => new Option('--json', 'print the API answer as JSON');
-  const project = (): Option => new Option('-p, --project <name>', 'project (default: $SLIPWAY_PROJECT)');
+  const json = (): Option => new Option('--json', 'print the API answer as JSON (and errors as {"error":{"code","message"}})');
+  const projectOptions = new WeakSet<Option>();
+  const project = (): Option => {
+    const option = new Option('-p, --project <name>', 'project (default: $SLIPWAY_PROJECT, else the link in .slipway.json)');
+    projectOptions.add(option);
+    return option;
+  };
   const env = (): Option => new Option('-e, --env <environment>', 'environment');
 
   program
@@ -87,6 +103,14 @@ export async function run(argv: readonly string[], ctx: Context): Promise<ExitCo
     .option('--token <token>', 'API token (default: $SLIPWAY_TOKEN)')
     .addOption(json())
     .action(withArg('url', login));
+
+  program
+    .command('link')
+    .description('remember the project for this directory (.slipway.json), so --project can be left out here')
+    .option('-p, --project <name>', 'project to link this directory to')
+    .option('--unlink', 'remove the link in effect here')
+    .addOption(json())
+    .action(opts(link));
 
   program.command('whoami').description('show the token in use').addOption(json()).action(opts(whoami));
 
@@ -189,6 +213,7 @@ export async function run(argv: readonly string[], ctx: Context): Promise<ExitCo
     .description('show where each environment points, its pin and lock, and the domains')
     .addOption(project())
     .addOption(env())
+    .option('--all', 'also list retired previews (their branch is gone; they serve nothing)')
     .addOption(json())
     .action(opts(status));
 
@@ -218,9 +243,9 @@ export async function run(argv: readonly string[], ctx: Context): Promise<ExitCo
 
   program
     .command('releases')
-    .description("list an environment's releases, newest first")
+    .description("list an environment's releases (without --env: every environment's), newest first")
     .addOption(project())
-    .addOption(env().makeOptionMandatory())
+    .addOption(env())
     .option('--limit <n>', 'how many')
     .addOption(json())
     .action(opts(releases));
@@ -295,4 +320,10 @@ export async function run(argv: readonly string[], ctx: Context): Promise<ExitCo
     throw err;
   }
   return exitCode;
+}
+
+/** Whether `--json` is among the arguments (before a `--` that ends the options). */
+export function wantsJson(argv: readonly string[]): boolean {
+  const end = argv.indexOf('--');
+  return (end === -1 ? argv : argv.slice(0, end)).includes('--json');
 }

@@ -21,6 +21,7 @@ import type {
   ErrorBody,
   Event,
   LockRequest,
+  MovedRelease,
   Project,
   ProjectDeleted,
   ProjectStatus,
@@ -173,10 +174,10 @@ export class SlipwayClient {
   getEnvironment(project: string, env: string): Promise<Environment> {
     return this.request('GET', `/api/v1/projects/${enc(project)}/environments/${enc(env)}`);
   }
-  promote(project: string, env: string, body: PromoteRequest): Promise<Release> {
+  promote(project: string, env: string, body: PromoteRequest): Promise<MovedRelease> {
     return this.request('POST', `/api/v1/projects/${enc(project)}/environments/${enc(env)}/promote`, { body });
   }
-  rollback(project: string, env: string, body: RollbackRequest): Promise<Release> {
+  rollback(project: string, env: string, body: RollbackRequest): Promise<MovedRelease> {
     return this.request('POST', `/api/v1/projects/${enc(project)}/environments/${enc(env)}/rollback`, { body });
   }
   lock(project: string, env: string, body: LockRequest): Promise<Environment> {

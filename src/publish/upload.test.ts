@@ -34,7 +34,7 @@ describe('readTree', () => {
   });
   after(() => rm(dir, { recursive: true, force: true }));
 
-  test('lists regular files with / paths and permission bits, skipping .git', async () => {
+  test('lists regular files with / paths and permission bits, skipping .git and .slipway.json', async () => {
     const root = join(dir, 'site');
     await mkdir(join(root, 'a', 'b'), { recursive: true });
     await mkdir(join(root, '.git', 'objects'), { recursive: true });
@@ -45,6 +45,8 @@ describe('readTree', () => {
     await writeFile(join(root, '.git', 'HEAD'), 'ref');
     await writeFile(join(root, 'vendor', 'lib', '.git'), 'gitdir: elsewhere'); // a submodule's pointer
     await writeFile(join(root, '.gitignore'), 'x');
+    await writeFile(join(root, '.slipway.json'), '{"project":"web"}');
+    await writeFile(join(root, 'a', '.slipway.json'), '{"project":"other"}');
     const tree = await readTree(root);
     assert.deepEqual(
       tree.files.map((f) => [f.path, f.mode]),

@@ -47,10 +47,15 @@ export interface ReadTreeOptions {
 }
 
 /**
- * Lists the regular files under `root`. Directories named `.git` (and `.git` files of
- * submodules) are left out. Symlinks are never followed as directories: a symlink to a file
- * inside the tree is deployed as a copy of that file, a symlink to a directory is skipped with
- * a warning, and a symlink that resolves outside the tree fails with SYMLINK_OUTSIDE_ROOT so a
+ * Names never deployed, at any depth: `.git` (directories, and submodules' `.git` files) and
+ * `.slipway.json`, the CLI's link of a directory to its project (`slipway link`).
+ */
+const LEFT_OUT = new Set(['.git', '.slipway.json']);
+
+/**
+ * Lists the regular files under `root`, leaving out the names in LEFT_OUT. Symlinks are never
+ * followed as directories: a symlink to a file inside the tree is deployed as a copy of that
+ * file, a symlink to a directory is skipped with a warning, and a symlink that resolves outside the tree fails with SYMLINK_OUTSIDE_ROOT so a
  * deploy can never publish files from elsewhere on the machine.
  */
 export async function readTree(root: string, options: ReadTreeOptions = {}): Promise<Tree> {
@@ -65,7 +70,7 @@ export async function readTree(root: string, options: ReadTreeOptions = {}): Pro
     const entries = await readdir(dir, { withFileTypes: true });
     entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     for (const entry of entries) {
-      if (entry.name === '.git') continue;
+      if (LEFT_OUT.has(entry.name)) continue;
       const abs = join(dir, entry.name);
       const path = prefix ? `${prefix}/${entry.name}` : entry.name;
       if (entry.isDirectory()) {

@@ -1,3 +1,4 @@
+import type { Event } from '../../protocol/api.ts';
 import { connect, parsePositiveInt } from '../context.ts';
 import type { Command } from '../context.ts';
 import { ExitCode } from '../exit-codes.ts';
@@ -38,9 +39,26 @@ export const events: Command<EventsOptions> = async (options, ctx) => {
       e.actor,
       e.action,
       [e.project, e.environment].filter(Boolean).join('/') || '-',
-      e.target ?? '-',
+      describeTarget(e),
       e.reason ?? '',
     ]),
   );
   return ExitCode.OK;
 };
+
+/** A release event targets a release id; what a person wants is the move it made: `v4 → v5 · dpl-…`, as the dashboard shows it. */
+export function describeTarget(event: Event): string {
+  const to = field(event.after, 'release');
+  const deployment = field(event.after, 'deployment');
+  if (event.action.startsWith('release.') && to !== undefined && deployment !== undefined) {
+    const from = field(event.before, 'release');
+    return `${from === undefined ? '' : `${from} → `}${to} · ${deployment}`;
+  }
+  return event.target ?? '-';
+}
+
+function field(value: unknown, key: string): string | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const found = (value as Record<string, unknown>)[key];
+  return typeof found === 'string' ? found : undefined;
+}

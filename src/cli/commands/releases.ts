@@ -1,4 +1,4 @@
-import type { Environment, Release } from '../../protocol/api.ts';
+import type { Environment, MovedRelease, Release } from '../../protocol/api.ts';
 import type { SlipwayClient } from '../../protocol/client.ts';
 import { ApiError } from '../../protocol/client.ts';
 import { connect, parsePositiveInt, requireProject, usage } from '../context.ts';
@@ -14,33 +14,46 @@ export interface ReleasesOptions {
   json?: boolean | undefined;
 }
 
+/**
+ * One environment's releases, or (without `--env`) every environment's, merged newest first:
+ * `--limit` then bounds the merged list.
+ */
 export const releases: Command<ReleasesOptions> = async (options, ctx) => {
   const project = requireProject(options.project, ctx);
-  const env = requireEnv(options.env);
   const limit = parsePositiveInt('--limit', options.limit);
   const client = await connect(ctx);
-  const result = await client.listReleases(project, env, limit === undefined ? {} : { limit });
+  const page = limit === undefined ? {} : { limit };
+  let list: Release[];
+  if (options.env !== undefined) {
+    list = (await client.listReleases(project, requireEnv(options.env), page)).releases;
+  } else {
+    const { environments } = await client.listEnvironments(project);
+    list = [];
+    for (const environment of environments) list.push(...(await client.listReleases(project, environment.name, page)).releases);
+    list.sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : a.environment.localeCompare(b.environment) || b.number - a.number));
+    if (limit !== undefined) list = list.slice(0, limit);
+  }
   if (options.json) {
-    ctx.out.json(result);
+    ctx.out.json({ releases: list });
     return ExitCode.OK;
   }
-  if (result.releases.length === 0) {
-    ctx.out.line(`No releases of ${env} yet.`);
+  if (list.length === 0) {
+    ctx.out.line(options.env === undefined ? `No releases in ${project} yet.` : `No releases of ${options.env} yet.`);
     return ExitCode.OK;
   }
-  ctx.out.table(
-    ['RELEASE', 'KIND', 'STATE', 'DEPLOYMENT', 'FROM', 'BY', 'AT', 'REASON'],
-    result.releases.map((r) => [
-      `v${r.number}`,
-      r.kind + (r.forced ? ' (forced)' : ''),
-      r.state,
-      r.deployment,
-      r.previousDeployment ?? '-',
-      r.createdBy,
-      formatTime(r.createdAt),
-      r.reason ?? '',
-    ]),
-  );
+  const headers = ['RELEASE', 'KIND', 'STATE', 'DEPLOYMENT', 'FROM', 'BY', 'AT', 'REASON'];
+  const row = (r: Release): string[] => [
+    `v${r.number}`,
+    r.kind + (r.forced ? ' (forced)' : ''),
+    r.state,
+    r.deployment,
+    r.previousDeployment ?? '-',
+    r.createdBy,
+    formatTime(r.createdAt),
+    r.reason ?? '',
+  ];
+  if (options.env !== undefined) ctx.out.table(headers, list.map(row));
+  else ctx.out.table(['ENVIRONMENT', ...headers], list.map((r) => [r.environment, ...row(r)]));
   return ExitCode.OK;
 };
 
@@ -61,10 +74,15 @@ export function parseReleaseNumber(flag: string, text: string | undefined): numb
  * Prints a release a person can read, then the environment URL alone on the last line. The
  * release already happened, so failing to look up the URL afterwards only costs the URL.
  */
-export async function printRelease(ctx: Context, client: SlipwayClient, release: Release): Promise<void> {
+export async function printRelease(ctx: Context, client: SlipwayClient, release: MovedRelease): Promise<void> {
   const from = release.previousDeployment ? ` (was ${release.previousDeployment})` : '';
   const verb = release.kind === 'rollback' ? 'rolled back to' : 'now serves';
   ctx.out.line(`${release.environment} v${release.number} ${verb} ${release.deployment}${from}${release.forced ? ' [forced]' : ''}`);
+  const cleared = release.clearedPin;
+  if (cleared) {
+    const why = cleared.reason ? `: ${cleared.reason}` : '';
+    ctx.out.line(`UNPINNED: cleared the pin ${cleared.by} set at ${formatTime(cleared.at)}${why}; automation may move ${release.environment} again`);
+  }
   let environment: Environment;
   try {
     environment = await client.getEnvironment(release.project, release.environment);

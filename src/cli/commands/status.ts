@@ -2,16 +2,20 @@ import type { Environment } from '../../protocol/api.ts';
 import { connect, requireProject } from '../context.ts';
 import type { Command } from '../context.ts';
 import { ExitCode } from '../exit-codes.ts';
-import { formatTime } from '../output.ts';
+import { formatTime, plural } from '../output.ts';
 import type { Output } from '../output.ts';
 
 export interface StatusOptions {
   project?: string | undefined;
   env?: string | undefined;
+  all?: boolean | undefined;
   json?: boolean | undefined;
 }
 
-/** Where each environment points, and what holds it there (a pin after rollback, a lock). */
+/**
+ * Where each environment points, and what holds it there (a pin after rollback, a lock).
+ * Retired previews (their branch is gone) serve nothing and are left out unless `--all`.
+ */
 export const status: Command<StatusOptions> = async (options, ctx) => {
   const project = requireProject(options.project, ctx);
   const client = await connect(ctx);
@@ -22,14 +26,20 @@ export const status: Command<StatusOptions> = async (options, ctx) => {
     return ExitCode.OK;
   }
   const result = await client.getProjectStatus(project);
+  const shown = options.all ? result.environments : result.environments.filter((e) => e.retiredAt === null);
+  const hidden = result.environments.length - shown.length;
   if (options.json) {
-    ctx.out.json(result);
+    ctx.out.json({ ...result, environments: shown });
     return ExitCode.OK;
   }
   ctx.out.line(`${result.project.name}  ${result.project.url}`);
   ctx.out.line();
   if (result.environments.length === 0) ctx.out.line('No environments yet: promote a deployment to create one.');
-  else printEnvironments(ctx.out, result.environments);
+  else printEnvironments(ctx.out, shown);
+  if (hidden > 0) {
+    ctx.out.line();
+    ctx.out.line(`${plural(hidden, 'retired environment')} not shown (--all shows them).`);
+  }
   if (result.domains.length > 0) {
     ctx.out.line();
     ctx.out.table(
@@ -47,8 +57,7 @@ export function printEnvironments(out: Output, environments: readonly Environmen
       e.name,
       e.deployment ?? '-',
       e.release ? `v${e.release.number}` : '-',
-      // An environment that serves nothing (no deployment yet: a preview whose build failed) is empty, not ok.
-      [e.deployment === null ? 'empty' : '', e.pin ? 'pinned' : '', e.lock ? 'locked' : ''].filter(Boolean).join(',') || 'ok',
+      stateOf(e),
       e.url,
     ]),
   );
@@ -57,6 +66,15 @@ export function printEnvironments(out: Output, environments: readonly Environmen
     out.line();
     for (const hold of holds) out.line(hold);
   }
+}
+
+/**
+ * `retired` says it all (it serves nothing); otherwise the holds on it, or `ok`. An environment
+ * that serves nothing (no deployment yet: a preview whose build failed) is empty, not ok.
+ */
+function stateOf(e: Environment): string {
+  if (e.retiredAt !== null) return 'retired';
+  return [e.deployment === null ? 'empty' : '', e.pin ? 'pinned' : '', e.lock ? 'locked' : ''].filter(Boolean).join(',') || 'ok';
 }
 
 export function describeHolds(environment: Environment): string[] {

@@ -1,5 +1,6 @@
 import { deploymentUrl, domainUrl, environmentUrl, gitUrl, type UrlConfig } from '../../core/urls.ts';
-import type { Deployment, Domain, Environment, Event, Project, Release, Token } from '../../protocol/api.ts';
+import type { Deployment, Domain, Environment, Event, MovedRelease, Project, Release, Token } from '../../protocol/api.ts';
+import type { MovedRelease as MovedReleaseRow } from '../services/environments.ts';
 import type { Build, BuildLogLine } from '../../protocol/builds.ts';
 import type { BuildLogRow, BuildRow, DeploymentRow, DomainRow, EnvironmentRow, EventRow, ProjectRow, ReleaseRow, TokenRow } from '../../store/store.ts';
 
@@ -41,7 +42,7 @@ export function presentEnvironment(urls: UrlConfig, project: string, row: Enviro
     release: row.releaseId === null ? null : { id: row.releaseId, number: row.releaseNumber },
     url: environmentUrl(urls, project, row.name),
     pin: row.pinnedBy === null ? null : { by: row.pinnedBy, at: row.pinnedAt ?? '', reason: row.pinnedReason },
-    lock: locked ? { by: row.lockedBy ?? '', at: row.lockedAt ?? '', reason: row.lockedReason ?? '', until: row.lockedUntil } : null,
+    lock: locked ? { by: row.lockedBy ?? '', byId: row.lockedById, at: row.lockedAt ?? '', reason: row.lockedReason ?? '', until: row.lockedUntil } : null,
     follows: row.follows,
     preview: row.preview,
     retiredAt: row.retiredAt,
@@ -96,6 +97,10 @@ export function presentRelease(project: string, environment: string, row: Releas
     reason: row.reason,
     forced: row.forced,
   };
+}
+
+export function presentMovedRelease(project: string, environment: string, row: MovedReleaseRow): MovedRelease {
+  return { ...presentRelease(project, environment, row), clearedPin: row.clearedPin };
 }
 
 export function presentToken(row: TokenRow): Token {

@@ -47,6 +47,9 @@ function pointerState(env: EnvironmentRow) {
   return { deployment: env.deploymentId, release: env.releaseNumber === 0 ? null : `v${env.releaseNumber}` };
 }
 
+/** A release just made, with the pin it cleared (a promote moves a pinned environment on and unpins it). */
+export type MovedRelease = ReleaseRow & { clearedPin: { by: string; at: string; reason: string | null } | null };
+
 /** Writes a planned release: the compare-and-set move plus its audit events, in one transaction. */
 async function applyMove(
   deps: ServiceDeps,
@@ -57,7 +60,7 @@ async function applyMove(
   deploymentId: string,
   plan: MovePlan,
   reason: string | null,
-): Promise<ReleaseRow> {
+): Promise<MovedRelease> {
   const now = deps.clock.now();
   const release: ReleaseRow = {
     id: newId('rel'),
@@ -106,7 +109,8 @@ async function applyMove(
       });
     }
   });
-  return release;
+  const clearedPin = pin === null && env.pinnedBy !== null ? { by: env.pinnedBy, at: env.pinnedAt ?? '', reason: env.pinnedReason } : null;
+  return { ...release, clearedPin };
 }
 
 export async function promote(
@@ -115,7 +119,7 @@ export async function promote(
   projectName: string,
   envName: string,
   input: MoveRequest & { deployment: string },
-): Promise<ReleaseRow> {
+): Promise<MovedRelease> {
   requireRole(actor, 'deployer');
   const project = await getProject(deps, projectName);
   assertName('environment', envName);
@@ -155,7 +159,7 @@ export async function rollback(
   projectName: string,
   envName: string,
   input: MoveRequest & { to?: string | undefined },
-): Promise<ReleaseRow> {
+): Promise<MovedRelease> {
   requireRole(actor, 'deployer');
   const { project, environment: env } = await getEnvironment(deps, projectName, envName);
   if (env.releaseNumber === 0) throw new SlipwayError(ErrorCode.NO_PREVIOUS_RELEASE, `${envName} has no release yet`);

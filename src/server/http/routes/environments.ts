@@ -1,9 +1,9 @@
 import { z } from 'zod';
-import { Environment, ListQuery, LockRequest, PromoteRequest, Release, RollbackRequest, UnlockRequest } from '../../../protocol/api.ts';
+import { Environment, ListQuery, LockRequest, MovedRelease, PromoteRequest, Release, RollbackRequest, UnlockRequest } from '../../../protocol/api.ts';
 import { getEnvironment, listEnvironments, listReleases, lock, promote, rollback, unlock } from '../../services/environments.ts';
 import type { HttpContext, Params } from '../context.ts';
 import { parse } from '../parse.ts';
-import { presentEnvironment, presentRelease } from '../present.ts';
+import { presentEnvironment, presentMovedRelease, presentRelease } from '../present.ts';
 import type { RouteSpec } from '../route.ts';
 
 const BASE = '/api/v1/projects/:project/environments';
@@ -41,15 +41,15 @@ export function environmentRoutes({ deps }: HttpContext): RouteSpec[] {
     {
       method: 'POST',
       url: `${BASE}/:environment/promote`,
-      summary: 'Point an environment at a deployment (creates the environment on first use); clears a pin',
+      summary: 'Point an environment at a deployment (creates the environment on first use); clears a pin and says so (clearedPin)',
       role: 'deployer',
       body: PromoteRequest,
-      response: Release,
+      response: MovedRelease,
       status: 201,
       handler: async (request, _reply, actor) => {
         const { project, environment } = names(request.params);
         const body = parse(PromoteRequest, request.body);
-        return presentRelease(project, environment, await promote(deps, actor, project, environment, body));
+        return presentMovedRelease(project, environment, await promote(deps, actor, project, environment, body));
       },
     },
     {
@@ -58,12 +58,12 @@ export function environmentRoutes({ deps }: HttpContext): RouteSpec[] {
       summary: 'Repoint to the previous (or a named) deployment and pin the environment',
       role: 'deployer',
       body: RollbackRequest,
-      response: Release,
+      response: MovedRelease,
       status: 201,
       handler: async (request, _reply, actor) => {
         const { project, environment } = names(request.params);
         const body = parse(RollbackRequest, request.body);
-        return presentRelease(project, environment, await rollback(deps, actor, project, environment, body));
+        return presentMovedRelease(project, environment, await rollback(deps, actor, project, environment, body));
       },
     },
     {
