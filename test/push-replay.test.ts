@@ -11,8 +11,10 @@ import { promisify } from 'node:util';
 import { sql } from 'kysely';
 import type { Clock } from '../src/core/clock.ts';
 import type { Delivery } from '../src/protocol/api.ts';
+import { LEASE_HEADER } from '../src/protocol/builds.ts';
 import type { SlipwayClient } from '../src/protocol/client.ts';
-import { ZERO_SHA } from '../src/server/services/pushes.ts';
+import { alignWithRepository } from '../src/server/git/reconcile.ts';
+import { recordPush, ZERO_SHA } from '../src/server/services/pushes.ts';
 import { signHex, signStandardWebhook } from '../src/server/webhooks/signatures.ts';
 import { migrate } from '../src/store/migrate.ts';
 import { rejectsWithCode } from './support/assert.ts';
@@ -93,6 +95,13 @@ function gitlabPush(name: string, before: string, after: string) {
   };
 }
 
+/** A new bare repository at `path`, and git run in it (commits made with `commit-tree`, no work tree). */
+async function bareRepo(path: string): Promise<(...args: string[]) => Promise<string>> {
+  await run('git', ['init', '--quiet', '--bare', path]);
+  const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', GIT_CONFIG_NOSYSTEM: '1', GIT_AUTHOR_NAME: 'Ada', GIT_AUTHOR_EMAIL: 'a@example.com', GIT_COMMITTER_NAME: 'Ada', GIT_COMMITTER_EMAIL: 'a@example.com' };
+  return async (...args: string[]) => (await run('git', ['--git-dir', path, ...args], { env })).stdout.trim();
+}
+
 function movableClock(): Clock & { advance(ms: number): void } {
   let offset = 0;
   return { now: () => new Date(Date.now() + offset), advance: (ms) => void (offset += ms) };
@@ -108,17 +117,24 @@ for (const backend of backends) {
     });
     after(() => t.dispose());
 
+    /** The API as a runner token. */
+    let runner: SlipwayClient;
+    before(async () => {
+      runner = t.clientWith((await t.client.createToken({ name: 'runner', role: 'runner' })).secret);
+    });
+
     /** Plays the runner: claims the one queued build, which must be of `sha`, and succeeds it with a deployment of `body`. */
     async function buildSucceeds(project: string, sha: string, body: string): Promise<string> {
-      const claimed = await t.client.claimBuild({ runner: 'r1', leaseSeconds: 60 });
+      const claimed = await runner.claimBuild({ runner: 'r1', leaseSeconds: 60 });
       assert.ok(claimed, `a build of ${sha} was queued`);
       assert.equal(claimed.build.commit, sha);
-      const deployment = await deployFiles(t.client, project, { 'index.html': body });
-      await t.client.completeBuild(claimed.build.id, { runner: 'r1', state: 'succeeded', deployment: deployment.id, report: {} });
+      const as = runner.withHeaders({ [LEASE_HEADER]: claimed.lease });
+      const deployment = await deployFiles(as, project, { 'index.html': body });
+      await as.completeBuild(claimed.build.id, { runner: 'r1', state: 'succeeded', deployment: deployment.id, report: {} });
       return deployment.id;
     }
 
-    const nothingQueued = async () => assert.equal(await t.client.claimBuild({ runner: 'r1', leaseSeconds: 60 }), undefined, 'no build was queued');
+    const nothingQueued = async () => assert.equal(await runner.claimBuild({ runner: 'r1', leaseSeconds: 60 }), undefined, 'no build was queued');
 
     test('a captured GitHub body resent with a new delivery id is stale and moves nothing', async () => {
       const secret = `whsec-${randomBytes(12).toString('hex')}`;
@@ -236,14 +252,7 @@ for (const backend of backends) {
       const ghost = await send({ ref: 'ghost', before: ZERO_SHA, after: commit() });
       assert.equal(ghost.status, 404, JSON.stringify(ghost.body));
       assert.equal(ghost.body.error?.code, 'COMMIT_NOT_FOUND');
-      const repo = join(t.dataDir, 'repos', 'own.git');
-      const git = async (...args: string[]) =>
-        (
-          await run('git', ['--git-dir', repo, ...args], {
-            env: { PATH: process.env.PATH ?? '/usr/bin:/bin', GIT_CONFIG_NOSYSTEM: '1', GIT_AUTHOR_NAME: 'Ada', GIT_AUTHOR_EMAIL: 'a@example.com', GIT_COMMITTER_NAME: 'Ada', GIT_COMMITTER_EMAIL: 'a@example.com' },
-          })
-        ).stdout.trim();
-      await run('git', ['init', '--quiet', '--bare', repo]);
+      const git = await bareRepo(join(t.dataDir, 'repos', 'own.git'));
       const tree = await git('hash-object', '-w', '-t', 'tree', '/dev/null');
       const real = await git('commit-tree', tree, '-m', 'first');
       // An unknown id, and one the repository has but as a tree: neither is a commit to build.
@@ -268,13 +277,45 @@ for (const backend of backends) {
       assert.equal((await t.client.listBuilds('own')).builds.length, 1);
     });
 
+    test('own git: a hook a missed one left behind moves forward; a hook arriving after a later push is stale', async () => {
+      await t.client.createProject('late');
+      const { deps } = t.server;
+      const project = await deps.store.findProjectByName('late');
+      assert.ok(project);
+      const repo = join(t.dataDir, 'repos', 'late.git');
+      const git = await bareRepo(repo);
+      const tree = await git('hash-object', '-w', '-t', 'tree', '/dev/null');
+      const c1 = await git('commit-tree', tree, '-m', 'one');
+      const c2 = await git('commit-tree', tree, '-p', c1, '-m', 'two');
+      const c3 = await git('commit-tree', tree, '-p', c2, '-m', 'three');
+      await git('update-ref', 'refs/heads/main', c3);
+      await deps.store.moveBranch(project.id, 'main', ZERO_SHA, c1, new Date().toISOString());
+      const pusher = { id: 'tok-pat', name: 'pat', role: 'deployer' as const, trigger: 'user' as const };
+      const hook = async (before: string, after: string) => {
+        const updates = await alignWithRepository(deps, project.id, repo, [{ ref: 'refs/heads/main', before, after }]);
+        return { updates, result: await recordPush(deps, pusher, 'late', { updates, trigger: 'git-push', sourceUrl: null }) };
+      };
+      // The hook of c1 → c2 never arrived; that of c2 → c3 does, and the repository is at c3.
+      const forward = await hook(c2, c3);
+      assert.equal(forward.updates[0]?.before, c1, 'it moves from the recorded head');
+      assert.deepEqual(forward.result.stale, []);
+      assert.equal((await deps.store.findBranch(project.id, 'main'))?.head, c3);
+      // The lost hook turns up late: the repository moved past c2, so it moves nothing back.
+      const late = await hook(c1, c2);
+      assert.equal(late.result.stale.length, 1);
+      assert.deepEqual(late.result.builds, []);
+      assert.equal((await deps.store.findBranch(project.id, 'main'))?.head, c3);
+    });
+
     test('a lock belongs to the token that took it, not to its name', async () => {
       await t.client.createProject('locks');
       const impostor = t.clientWith((await t.client.createToken({ name: 'admin', role: 'deployer' })).secret);
       await t.client.lock('locks', 'production', { reason: 'release freeze' });
       await rejectsWithCode(impostor.unlock('locks', 'production', {}), 'ENVIRONMENT_LOCKED');
       await rejectsWithCode(impostor.unlock('locks', 'production', { force: true, reason: 'it is mine' }), 'FORBIDDEN');
-      assert.equal((await t.client.getEnvironment('locks', 'production')).lock?.by, 'admin');
+      const held = (await t.client.getEnvironment('locks', 'production')).lock;
+      assert.equal(held?.by, 'admin');
+      assert.equal(held?.byId, (await t.client.whoami()).token.id, 'the lock names the token that holds it');
       await t.client.unlock('locks', 'production', {});
 
       // Two deployers with the same name: only the one that locked unlocks without break-glass.

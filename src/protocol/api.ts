@@ -115,7 +115,14 @@ export type BlobStored = z.infer<typeof BlobStored>;
 export const Pin = z.object({ by: z.string(), at: z.string(), reason: z.string().nullable() });
 export type Pin = z.infer<typeof Pin>;
 
-export const Lock = z.object({ by: z.string(), at: z.string(), reason: z.string(), until: z.string().nullable() });
+export const Lock = z.object({
+  by: z.string(),
+  /** Id of the token holding the lock: unlocking without break-glass takes that token. Null for a lock older than ids. */
+  byId: z.string().nullable(),
+  at: z.string(),
+  reason: z.string(),
+  until: z.string().nullable(),
+});
 export type Lock = z.infer<typeof Lock>;
 
 export const ReleaseState = z.enum(['pending', 'waiting', 'rolling_out', 'live', 'failed', 'rolled_back', 'canceled', 'superseded']);

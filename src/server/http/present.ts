@@ -42,7 +42,7 @@ export function presentEnvironment(urls: UrlConfig, project: string, row: Enviro
     release: row.releaseId === null ? null : { id: row.releaseId, number: row.releaseNumber },
     url: environmentUrl(urls, project, row.name),
     pin: row.pinnedBy === null ? null : { by: row.pinnedBy, at: row.pinnedAt ?? '', reason: row.pinnedReason },
-    lock: locked ? { by: row.lockedBy ?? '', at: row.lockedAt ?? '', reason: row.lockedReason ?? '', until: row.lockedUntil } : null,
+    lock: locked ? { by: row.lockedBy ?? '', byId: row.lockedById, at: row.lockedAt ?? '', reason: row.lockedReason ?? '', until: row.lockedUntil } : null,
     follows: row.follows,
     preview: row.preview,
     retiredAt: row.retiredAt,

@@ -19,8 +19,9 @@ export function UnlockForm({
   const action = useAction(refresh);
   const [reason, setReason] = useState('');
   const owner = environment.lock?.by;
-  // Someone else's lock is a break-glass unlock: admins only, with a reason, audited.
-  const force = owner !== undefined && owner !== whoami.token.name;
+  // Someone else's lock is a break-glass unlock: admins only, with a reason, audited. A lock
+  // belongs to a token id; another token of the same name is someone else.
+  const force = environment.lock !== null && environment.lock.byId !== whoami.token.id;
 
   const submit = async (event: FormEvent) => {
     event.preventDefault();
