@@ -322,6 +322,11 @@ describe('a data directory left by a crash', () => {
           await server.close();
         }
       }
+      // A plain file under the lock's name is no server's lock either.
+      const plain = await dataDir();
+      await writeFile(join(plain, 'slipway.lock'), '12345');
+      const server = await start(plain);
+      await server.close();
       // The same pid and start time: that process still runs, so the directory is its.
       const dir = await dataDir(`${livePid}:${startTimeOf(livePid)}`);
       await assert.rejects(start(dir), (err: unknown) => isSlipwayError(err, 'DATA_DIR_IN_USE'));

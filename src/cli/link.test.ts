@@ -48,10 +48,21 @@ describe('findLink', () => {
       assert.equal(found.ok, false, text.slice(0, 40));
       assert.equal(!found.ok && found.code, 'CONFIG_INVALID');
     }
+    await writeFile(file, 'SLIPWAY_TOKEN=slw_secret_value');
+    const secret = await readLink(file);
+    assert.equal(!secret.ok && secret.code, 'CONFIG_INVALID');
+    assert.doesNotMatch(JSON.stringify(secret), /slw_secret|SLIPWAY_TOKEN/, 'the content is never echoed');
     await rm(file);
     await symlink('/dev/zero', file);
     const zero = await readLink(file);
     assert.equal(!zero.ok && zero.code, 'CONFIG_INVALID', 'a device behind a symlink is not read');
+    await rm(file);
+    // A symlink to a secret that happens to parse is refused too: link files are not followed.
+    const elsewhere = join(dir, 'elsewhere.json');
+    await writeFile(elsewhere, '{"project":"web"}');
+    await symlink(elsewhere, file);
+    const linked = await readLink(file);
+    assert.equal(!linked.ok && linked.code, 'CONFIG_INVALID');
     await rm(file);
     await exec('mkfifo', [file]);
     const fifo = await readLink(file);

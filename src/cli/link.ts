@@ -1,4 +1,4 @@
-import { open, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { lstat, open, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
 import { isValidName } from '../core/names.ts';
@@ -47,7 +47,9 @@ export async function readLink(path: string): Promise<LinkLookup> {
   });
   let text: string;
   try {
-    const info = await stat(path);
+    // Not followed: a repository could make its link a symlink to a secret (`/proc/self/environ`,
+    // a token file), and nothing of such a file may end up in an error message or a CI log.
+    const info = await lstat(path);
     if (!info.isFile()) return invalid('is not a regular file');
     if (info.size > MAX_BYTES) return invalid(`is larger than ${MAX_BYTES} bytes`);
     text = await readSmall(path);
@@ -59,8 +61,9 @@ export async function readLink(path: string): Promise<LinkLookup> {
   let json: unknown;
   try {
     json = JSON.parse(text);
-  } catch (err) {
-    return invalid(`is not JSON (${(err as Error).message})`);
+  } catch {
+    // JSON.parse's message quotes the text; a link file's content is never echoed.
+    return invalid('is not JSON');
   }
   const parsed = LinkFile.safeParse(json);
   if (!parsed.success) return invalid('must be {"project": "<name>"}');

@@ -39,10 +39,13 @@ export async function lockDataDir(dataDir: string): Promise<DataDirLock> {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }
     const owner = await readlink(path).catch((err: unknown) => {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'EINVAL') return undefined;
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') return undefined;
+      // Not a symlink (a file someone put there): no Slipway server's lock, so a stale one.
+      if (code === 'EINVAL') return '';
       throw err;
     });
-    if (owner === undefined) continue; // released meanwhile, or not a symlink: try again
+    if (owner === undefined) continue; // released meanwhile: try again
     if (isLive(owner, path)) {
       const [pid] = owner.split(':');
       throw new SlipwayError(

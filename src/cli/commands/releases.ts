@@ -29,7 +29,11 @@ export const releases: Command<ReleasesOptions> = async (options, ctx) => {
   } else {
     const { environments } = await client.listEnvironments(project);
     list = [];
-    for (const environment of environments) list.push(...(await client.listReleases(project, environment.name, page)).releases);
+    // A few environments at a time: a project with many previews should not take one round trip each in turn.
+    for (let i = 0; i < environments.length; i += 8) {
+      const pages = await Promise.all(environments.slice(i, i + 8).map((e) => client.listReleases(project, e.name, page)));
+      for (const one of pages) list.push(...one.releases);
+    }
     list.sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : a.environment.localeCompare(b.environment) || b.number - a.number));
     if (limit !== undefined) list = list.slice(0, limit);
   }
