@@ -1,10 +1,17 @@
 import assert from 'node:assert/strict';
 import { lookup } from 'node:dns/promises';
 import { hostname } from 'node:os';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { isForbiddenAddress } from '../src/core/repo-url.ts';
+import { startRunner } from '../src/runner/runner.ts';
+import { recordPush, ZERO_SHA } from '../src/server/services/pushes.ts';
 import { backends } from './support/backends.ts';
 import { rejectsWithCode } from './support/assert.ts';
+import { createTestRepo } from './support/git-repo.ts';
 import { startTestServer, type TestServer } from './support/server.ts';
 
 const HOSTILE = [
@@ -73,3 +80,42 @@ for (const backend of backends) {
     });
   });
 }
+
+describe('a runner without --allow-local-repos', () => {
+  test('refuses to fetch a project saved with a local repository: the build fails with REPO_URL_FORBIDDEN', async () => {
+    // The server allowed the URL when it was saved (or an older release did); the runner checks again.
+    const t = await startTestServer(backends[0]!, { allowLocalRepos: true });
+    const base = await mkdtemp(join(tmpdir(), 'slipway-repo-urls-'));
+    const runner = startRunner({
+      serverUrl: `http://127.0.0.1:${t.server.port}`,
+      token: (await t.client.createToken({ name: 'runner', role: 'runner' })).secret,
+      pollMs: 100,
+      waitSeconds: 1,
+      workDir: join(base, 'builds'),
+      log: () => undefined,
+    });
+    try {
+      const repo = await createTestRepo(join(base, 'repo'));
+      await t.client.createProject('local', { repo: repo.remote });
+      const { sha, branch } = await repo.commit({ 'index.html': 'hi' });
+      await recordPush(t.server.deps, { name: 'webhook', role: 'deployer', trigger: 'automation' }, 'local', {
+        updates: [{ ref: `refs/heads/${branch}`, before: ZERO_SHA, after: sha }],
+        trigger: 'generic',
+        sourceUrl: repo.remote,
+      });
+      t.server.deps.buildsQueued.notify();
+      const deadline = Date.now() + 30_000;
+      let build = (await t.client.listBuilds('local')).builds[0];
+      while ((build === undefined || build.state === 'queued' || build.state === 'running') && Date.now() < deadline) {
+        await sleep(100);
+        build = (await t.client.listBuilds('local')).builds[0];
+      }
+      assert.equal(build?.state, 'failed');
+      assert.match(build?.error ?? '', /^REPO_URL_FORBIDDEN: /);
+    } finally {
+      await runner.stop({ graceMs: 0 });
+      await t.dispose();
+      await rm(base, { recursive: true, force: true });
+    }
+  });
+});
