@@ -155,9 +155,10 @@ function configEnv(config: Array<[string, string]>): Record<string, string> {
 }
 
 /**
- * git runs with the runner's environment (credentials and SSH keys of the build machine stay
- * usable for external repositories) minus variables that would point it at another repository
- * or override the allowed protocols (`GIT_ALLOW_PROTOCOL`), never prompting.
+ * git runs with the runner's environment (the build machine's git configuration and proxy
+ * settings stay in effect; a proxy resolves names itself, so it bypasses the address pinning)
+ * minus variables that would point it at another repository or override the allowed protocols
+ * (`GIT_ALLOW_PROTOCOL`), never prompting.
  */
 function gitEnv(extra: Record<string, string>): Record<string, string> {
   const env: Record<string, string> = {};
