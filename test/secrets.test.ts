@@ -9,6 +9,7 @@ import pg from 'pg';
 import { isSlipwayError } from '../src/core/errors.ts';
 import { createMemoryContext } from '../src/cli/memory-context.ts';
 import { run } from '../src/cli/program.ts';
+import { LEASE_HEADER } from '../src/protocol/builds.ts';
 import { SlipwayClient } from '../src/protocol/client.ts';
 import { startServer, type RunningServer, type ServerOptions } from '../src/server/server.ts';
 import { migrate } from '../src/store/migrate.ts';
@@ -189,6 +190,18 @@ for (const backend of backends) {
       assert.equal(claimed?.gitAuthorization, `Basic ${Buffer.from(`ci:${token}`).toString('base64')}`);
       const visible = JSON.stringify([await instance!.as(viewer).listBuilds('creds'), await instance!.as(viewer).listDeliveries('creds')]);
       assert.ok(!visible.includes(token) && !visible.includes(Buffer.from(`ci:${token}`).toString('base64')));
+
+      // A build that prints the URL with the token (a tool echoing its remote) is shown and stored redacted.
+      const holder = runner.withHeaders({ [LEASE_HEADER]: claimed!.lease });
+      const leaked = `fatal: unable to access 'https://ci:${token}@github.com/acme/creds.git/'`;
+      await holder.appendBuildLogs(claimed!.build.id, { runner: 'r-creds', lines: [{ at: new Date().toISOString(), stream: 'stderr', text: leaked }] });
+      await holder.completeBuild(claimed!.build.id, { runner: 'r-creds', state: 'failed', error: leaked, report: {} });
+      const logs = await instance!.as(viewer).getBuildLogs('creds', claimed!.build.id);
+      assert.deepEqual(
+        logs.lines.map((l) => l.text),
+        ["fatal: unable to access 'https://***@github.com/acme/creds.git/'"],
+      );
+      assert.equal(logs.build.error, "fatal: unable to access 'https://***@github.com/acme/creds.git/'");
       assert.ok(!(await rawDatabase(backend.name, db.url)).includes(token));
     });
 

@@ -1,5 +1,5 @@
 import { ErrorCode, SlipwayError } from '../../core/errors.ts';
-import { basicAuthorization, normalizeRepoUrl } from '../../core/repo-url.ts';
+import { basicAuthorization, normalizeRepoUrl, redactUrl } from '../../core/repo-url.ts';
 import type { Actor } from '../../core/release-planner.ts';
 import type { AppendLogsRequest, ClaimRequest, CompleteRequest, HeartbeatRequest } from '../../protocol/builds.ts';
 import { newEnvironmentRow, type BuildLogRow, type BuildRow, type Page, type ProjectRow } from '../../store/store.ts';
@@ -108,7 +108,11 @@ export async function heartbeat(deps: ServiceDeps, actor: Actor, buildId: string
 
 export async function appendBuildLogs(deps: ServiceDeps, actor: Actor, buildId: string, lease: string | undefined, request: AppendLogsRequest): Promise<number> {
   await requireLease(deps, actor, lease, buildId);
-  return deps.store.appendBuildLogs(buildId, request.lines);
+  // A build that prints a URL with credentials (its own, or a tool echoing a remote) stores it redacted.
+  return deps.store.appendBuildLogs(
+    buildId,
+    request.lines.map((line) => ({ ...line, text: redactUrl(line.text) })),
+  );
 }
 
 /**
@@ -126,7 +130,7 @@ export async function completeBuild(deps: ServiceDeps, actor: Actor, buildId: st
   const now = deps.clock.now();
   const meta = { author: request.report.author, message: request.report.message };
   if (request.state !== 'succeeded') {
-    const error = request.state === 'failed' ? request.error : 'canceled';
+    const error = request.state === 'failed' ? redactUrl(request.error) : 'canceled';
     const finished = await deps.store.finishBuild(build.id, leaseHash, { state: request.state, finishedAt: now.toISOString(), error, deploymentId: null, ...meta });
     if (!finished) throw leaseLost(build.id);
     return getBuildById(deps, build.id);
