@@ -192,11 +192,11 @@ for (const backend of backends) {
       assert.ok(!visible.includes(token) && !visible.includes(Buffer.from(`ci:${token}`).toString('base64')));
 
       // A build that prints the URL with the token (a tool echoing its remote) is shown and stored redacted.
-      const holder = runner.withHeaders({ [LEASE_HEADER]: claimed!.lease });
+      const holder = runner.withHeaders({ [LEASE_HEADER]: claimed.lease });
       const leaked = `fatal: unable to access 'https://ci:${token}@github.com/acme/creds.git/'`;
-      await holder.appendBuildLogs(claimed!.build.id, { runner: 'r-creds', lines: [{ at: new Date().toISOString(), stream: 'stderr', text: leaked }] });
-      await holder.completeBuild(claimed!.build.id, { runner: 'r-creds', state: 'failed', error: leaked, report: {} });
-      const logs = await instance!.as(viewer).getBuildLogs('creds', claimed!.build.id);
+      await holder.appendBuildLogs(claimed.build.id, { runner: 'r-creds', lines: [{ at: new Date().toISOString(), stream: 'stderr', text: leaked }] });
+      await holder.completeBuild(claimed.build.id, { runner: 'r-creds', state: 'failed', error: leaked, report: {} });
+      const logs = await instance!.as(viewer).getBuildLogs('creds', claimed.build.id);
       assert.deepEqual(
         logs.lines.map((l) => l.text),
         ["fatal: unable to access 'https://***@github.com/acme/creds.git/'"],
