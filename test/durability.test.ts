@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, readlink, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readlink, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +11,7 @@ import { after, before, describe, test } from 'node:test';
 import { writeJournal } from '../src/blobs/fs/batch-journal.ts';
 import { canonicalManifest, type ManifestEntry } from '../src/core/manifest.ts';
 import { isSlipwayError } from '../src/core/errors.ts';
+import { lockDataDir } from '../src/server/data-dir-lock.ts';
 import { startServer } from '../src/server/server.ts';
 import { newId } from '../src/server/services/ids.ts';
 import { backends } from './support/backends.ts';
@@ -420,6 +421,20 @@ describe('large manifests are validated off the event loop', () => {
       child.kill('SIGTERM');
       await new Promise((resolve) => child.once('exit', resolve));
       await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('a new data directory', () => {
+  test('is created readable by the server user only', async () => {
+    const parent = await mkdtemp(join(tmpdir(), 'slipway-datadir-'));
+    const dataDir = join(parent, 'fresh', 'data');
+    try {
+      const lock = await lockDataDir(dataDir);
+      assert.equal((await stat(dataDir)).mode & 0o777, 0o700);
+      await lock.release();
+    } finally {
+      await rm(parent, { recursive: true, force: true });
     }
   });
 });

@@ -27,7 +27,7 @@ const held = new Set<string>();
  * pid 1 after every restart) — is stale and taken over; any other is DATA_DIR_IN_USE.
  */
 export async function lockDataDir(dataDir: string): Promise<DataDirLock> {
-  await mkdir(dataDir, { recursive: true });
+  await mkdir(dataDir, { recursive: true, mode: 0o700 });
   const path = join(dataDir, LOCK_NAME);
   const me = `${process.pid}:${startTimeOf(process.pid) ?? '?'}`;
   for (let attempt = 0; attempt < 5; attempt++) {

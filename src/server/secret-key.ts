@@ -18,7 +18,7 @@ export const SECRET_KEY_FILE = 'secret.key';
 export async function loadSecretKey(dataDir: string, given: string | undefined): Promise<{ key: Buffer; source: string }> {
   if (given !== undefined && given.trim() !== '') return { key: decodeKey(given, 'SLIPWAY_SECRET_KEY'), source: 'SLIPWAY_SECRET_KEY' };
   const path = join(dataDir, SECRET_KEY_FILE);
-  await mkdir(dataDir, { recursive: true });
+  await mkdir(dataDir, { recursive: true, mode: 0o700 });
   let file;
   try {
     // Created only if absent (O_EXCL): two first starts cannot each write their own key.
