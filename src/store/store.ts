@@ -189,6 +189,25 @@ export interface BuildRow {
   retryOf?: string | null | undefined;
 }
 
+/** A build row as queued: the commit and who asked for it given, nothing started yet. */
+export function newQueuedBuildRow(
+  fields: Pick<BuildRow, 'id' | 'projectId' | 'commitSha' | 'ref' | 'branch' | 'sourceUrl' | 'trigger' | 'createdAt' | 'createdBy' | 'author' | 'message'> &
+    Partial<Pick<BuildRow, 'retryNumber' | 'retryOf'>>,
+): BuildRow {
+  return {
+    ...fields,
+    state: 'queued',
+    startedAt: null,
+    finishedAt: null,
+    attempt: 0,
+    runner: null,
+    leaseExpiresAt: null,
+    cancelRequestedAt: null,
+    deploymentId: null,
+    error: null,
+  };
+}
+
 export interface BuildLogRow {
   buildId: string;
   seq: number;

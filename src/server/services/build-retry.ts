@@ -1,6 +1,6 @@
 import { ErrorCode, SlipwayError } from '../../core/errors.ts';
 import type { Actor } from '../../core/release-planner.ts';
-import type { BuildRow, ProjectRow } from '../../store/store.ts';
+import { newQueuedBuildRow, type BuildRow, type ProjectRow } from '../../store/store.ts';
 import { requireRole } from './access.ts';
 import { getBuildById } from './builds.ts';
 import type { ServiceDeps } from './deps.ts';
@@ -29,30 +29,21 @@ export async function retryBuild(deps: ServiceDeps, actor: Actor, buildId: strin
     throw new SlipwayError(ErrorCode.BUILD_ALREADY_RETRIED, `build ${build.id} was retried already, as ${existing.id}`, { build: build.id, retry: existing.id });
   }
   const now = deps.clock.now();
-  const retry: BuildRow = {
+  const retry = newQueuedBuildRow({
     id: newId('bld'),
     projectId: build.projectId,
     commitSha: build.commitSha,
     ref: build.ref,
     branch: build.branch,
-    state: 'queued',
     sourceUrl: build.sourceUrl,
     trigger: 'retry',
     createdAt: now.toISOString(),
     createdBy: actor.name,
-    startedAt: null,
-    finishedAt: null,
-    attempt: 0,
-    runner: null,
-    leaseExpiresAt: null,
-    cancelRequestedAt: null,
-    deploymentId: null,
-    error: null,
     author: build.author,
     message: build.message,
     retryNumber: (build.retryNumber ?? 0) + 1,
     retryOf: build.id,
-  };
+  });
   await deps.store.transaction(async (tx) => {
     await tx.insertBuildRetry(retry);
     await recordEvent(tx, now, actor, 'build.retry', {

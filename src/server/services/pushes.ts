@@ -1,7 +1,7 @@
 import { isSlipwayError } from '../../core/errors.ts';
 import type { Actor } from '../../core/release-planner.ts';
 import { previewEnvironmentName } from '../../core/urls.ts';
-import { newEnvironmentRow, type BuildRow, type ProjectRow } from '../../store/store.ts';
+import { newEnvironmentRow, newQueuedBuildRow, type BuildRow, type ProjectRow } from '../../store/store.ts';
 import type { ServiceDeps } from './deps.ts';
 import { promote } from './environments.ts';
 import { recordEvent } from './events.ts';
@@ -83,28 +83,21 @@ async function recordPushIn(deps: ServiceDeps, actor: Actor, project: ProjectRow
       if (branch !== null) retired.push(...(await retirePreviewsOf(deps, actor, project, branch)));
       continue;
     }
-    const { build } = await deps.store.insertBuildOnce({
-      id: newId('bld'),
-      projectId: project.id,
-      commitSha: update.after,
-      ref: update.ref,
-      branch,
-      state: 'queued',
-      sourceUrl: input.sourceUrl,
-      trigger: input.trigger,
-      createdAt: now,
-      createdBy: actor.name,
-      startedAt: null,
-      finishedAt: null,
-      attempt: 0,
-      runner: null,
-      leaseExpiresAt: null,
-      cancelRequestedAt: null,
-      deploymentId: null,
-      error: null,
-      author: input.author ?? null,
-      message: input.message ?? null,
-    });
+    const { build } = await deps.store.insertBuildOnce(
+      newQueuedBuildRow({
+        id: newId('bld'),
+        projectId: project.id,
+        commitSha: update.after,
+        ref: update.ref,
+        branch,
+        sourceUrl: input.sourceUrl,
+        trigger: input.trigger,
+        createdAt: now,
+        createdBy: actor.name,
+        author: input.author ?? null,
+        message: input.message ?? null,
+      }),
+    );
     if (!builds.some((b) => b.id === build.id)) builds.push(build);
     if (branch !== null) {
       await ensurePreview(deps, project, branch);
