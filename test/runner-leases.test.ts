@@ -1,10 +1,8 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Clock } from '../src/core/clock.ts';
 import { createMemoryContext } from '../src/cli/memory-context.ts';
 import { run } from '../src/cli/program.ts';
@@ -13,8 +11,10 @@ import type { SlipwayClient } from '../src/protocol/client.ts';
 import { startRunner } from '../src/runner/runner.ts';
 import { recordPush, ZERO_SHA, type RefUpdate } from '../src/server/services/pushes.ts';
 import { rejectsWithCode } from './support/assert.ts';
+import { eventually } from './support/eventually.ts';
 import { backends } from './support/backends.ts';
 import { deployFiles, edgeGet, hostOf, sha256, startTestServer, type TestServer } from './support/server.ts';
+import { git } from './support/git-repo.ts';
 
 /**
  * Runner identity: only runner tokens drive builds, and only with the lease of the claim. Each
@@ -186,35 +186,6 @@ for (const backend of backends) {
       assert.equal((await t.clientWith(created.secret).whoami()).token.role, 'runner');
     });
   });
-}
-
-function git(cwd: string, args: string[]): Promise<string> {
-  const env = {
-    PATH: process.env.PATH ?? '/usr/bin:/bin',
-    HOME: cwd,
-    GIT_CONFIG_NOSYSTEM: '1',
-    GIT_TERMINAL_PROMPT: '0',
-    GIT_AUTHOR_NAME: 'Ada',
-    GIT_AUTHOR_EMAIL: 'ada@example.com',
-    GIT_COMMITTER_NAME: 'Ada',
-    GIT_COMMITTER_EMAIL: 'ada@example.com',
-  };
-  return new Promise((resolve, reject) => {
-    execFile('git', args, { cwd, env }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`git ${args.join(' ')} failed: ${stderr}`));
-      else resolve(stdout.trim());
-    });
-  });
-}
-
-async function eventually<T>(what: string, probe: () => Promise<T | undefined>, ms = 30_000): Promise<T> {
-  const until = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > until) assert.fail(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
 }
 
 const sqlite = backends.find((b) => b.name === 'sqlite');

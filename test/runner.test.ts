@@ -1,11 +1,9 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { createMemoryContext } from '../src/cli/memory-context.ts';
 import { run } from '../src/cli/program.ts';
 import type { Build, BuildLogLine } from '../src/protocol/builds.ts';
@@ -13,10 +11,12 @@ import type { Project } from '../src/protocol/api.ts';
 import { startRunner } from '../src/runner/runner.ts';
 import type { Runner } from '../src/runner/runner.ts';
 import { recordPush, ZERO_SHA } from '../src/server/services/pushes.ts';
+import { eventually } from './support/eventually.ts';
 import { backends } from './support/backends.ts';
 import { hostProcessesWith, uniqueSeconds } from './support/processes.ts';
 import { edgeGet, hostOf, startTestServer } from './support/server.ts';
 import type { TestServer } from './support/server.ts';
+import { git } from './support/git-repo.ts';
 
 /**
  * The build runner against a real server over HTTP: real git repositories (an external one on
@@ -31,35 +31,6 @@ process.env.SLIPWAY_TEST_RUNNER_SECRET = RUNNER_SECRET;
 process.env.SLIPWAY_PUSH_WAIT_SECONDS = '0';
 
 const WEBHOOK_SECRET = 'runner-test-webhook-secret';
-
-function git(cwd: string, args: string[]): Promise<string> {
-  const env = {
-    PATH: process.env.PATH ?? '/usr/bin:/bin',
-    HOME: cwd,
-    GIT_CONFIG_NOSYSTEM: '1',
-    GIT_TERMINAL_PROMPT: '0',
-    GIT_AUTHOR_NAME: 'Grace Hopper',
-    GIT_AUTHOR_EMAIL: 'grace@example.com',
-    GIT_COMMITTER_NAME: 'Grace Hopper',
-    GIT_COMMITTER_EMAIL: 'grace@example.com',
-  };
-  return new Promise((resolve, reject) => {
-    execFile('git', args, { cwd, env }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`git ${args.join(' ')} failed: ${stderr}`));
-      else resolve(stdout.trim());
-    });
-  });
-}
-
-async function eventually<T>(what: string, probe: () => Promise<T | undefined>, ms = 30_000): Promise<T> {
-  const until = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > until) assert.fail(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
 
 const sqlite = backends.find((b) => b.name === 'sqlite');
 if (!sqlite) throw new Error('no sqlite backend');

@@ -6,7 +6,6 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { createMemoryContext } from '../src/cli/memory-context.ts';
 import { run } from '../src/cli/program.ts';
 import type { Build } from '../src/protocol/builds.ts';
@@ -16,6 +15,7 @@ import { startServer, type RunningServer, type ServerOptions } from '../src/serv
 import { createTestRepo, type TestRepo } from './support/git-repo.ts';
 import { hostProcessesWith, uniqueSeconds } from './support/processes.ts';
 import { ADMIN_TOKEN } from './support/server.ts';
+import { eventually } from './support/eventually.ts';
 
 /**
  * Builds are untrusted code. A real server with its in-process runner builds real commits in
@@ -32,16 +32,6 @@ import { ADMIN_TOKEN } from './support/server.ts';
 const SERVER_SECRET = `server-secret-${randomBytes(8).toString('hex')}`;
 
 const HOSTILE = await readFile(new URL('./fixtures/hostile-build.sh', import.meta.url), 'utf8');
-
-async function eventually<T>(what: string, probe: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
-  const until = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > until) assert.fail(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
 
 interface Harness {
   server: RunningServer;
