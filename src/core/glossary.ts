@@ -1,0 +1,34 @@
+/**
+ * The glossary's closed sets of words, once. Protocol's `z.enum`s, the store's row types and
+ * the CLI's output all derive from these lists, so a new state is added in one place.
+ */
+
+/** Who may do what: viewer < deployer < admin; `runner` stands apart (see release-planner.ts). */
+export const ROLES = ['admin', 'deployer', 'viewer', 'runner'] as const;
+export type Role = (typeof ROLES)[number];
+
+/** A release: one move of an environment's pointer (see release-lifecycle.ts for the transitions). */
+export const RELEASE_STATES = ['pending', 'waiting', 'rolling_out', 'live', 'failed', 'rolled_back', 'canceled', 'superseded'] as const;
+export type ReleaseState = (typeof RELEASE_STATES)[number];
+
+export const RELEASE_KINDS = ['promote', 'rollback'] as const;
+export type ReleaseKind = (typeof RELEASE_KINDS)[number];
+
+export const BUILD_STATES = ['queued', 'running', 'succeeded', 'failed', 'canceled'] as const;
+export type BuildState = (typeof BUILD_STATES)[number];
+
+/** `stale`: its push named a `before` that was not the branch's recorded head, so it moved nothing. */
+export const DELIVERY_STATES = ['pending', 'done', 'failed', 'stale'] as const;
+export type DeliveryState = (typeof DELIVERY_STATES)[number];
+
+/** A check on a commit, from outside CI, a GitHub status/check run, or Slipway's own test step. */
+export const CHECK_STATES = ['pending', 'success', 'failure'] as const;
+export type CheckState = (typeof CHECK_STATES)[number];
+
+/** How an environment treats its required checks: wait for green (`gate`) or go live and roll back on red (`parallel`). */
+export const ENVIRONMENT_MODES = ['gate', 'parallel'] as const;
+export type EnvironmentMode = (typeof ENVIRONMENT_MODES)[number];
+
+/** A job of the durable queue: queued (maybe for later), running under a lease, done, or dead after its last try. */
+export const JOB_STATES = ['queued', 'running', 'done', 'dead'] as const;
+export type JobState = (typeof JOB_STATES)[number];
