@@ -1,0 +1,34 @@
+import { reapBuilds } from '../services/builds.ts';
+import { expireUploads } from '../services/deployments.ts';
+import { purgeDeletedProject } from '../services/project-deletion.ts';
+import { deliverNext } from '../webhooks/process-delivery.ts';
+import type { JobHandlers } from './job-queue.ts';
+import { DONE_JOBS_KEPT_MS } from './kinds.ts';
+
+/**
+ * The one place kinds get their handlers (kinds.ts has their payloads and attempts). A kind
+ * left out here is never claimed by this process: its jobs wait in the queue.
+ *
+ * `pipeline.evaluate` waits so until the pipeline engine exists; it is registered with one line
+ * here, next to the import of its service:
+ *
+ *   import { evaluateProjectPipeline } from '../services/pipeline.ts';
+ *   'pipeline.evaluate': (deps, { projectId }) => evaluateProjectPipeline(deps, projectId),
+ *
+ * `notification.send` is reserved for outgoing notifications.
+ */
+export const jobHandlers: JobHandlers = {
+  'webhook.deliver': (deps, { projectId }, ctx) => deliverNext(deps, projectId, ctx),
+  'builds.reap': async (deps) => {
+    const reaped = await reapBuilds(deps);
+    // Builds back in the queue: long-polling claims answer now.
+    if (reaped.some((build) => build.state === 'queued')) deps.buildsQueued.notify();
+  },
+  'uploads.expire': async (deps) => {
+    await expireUploads(deps);
+  },
+  'project.purge': (deps, { projectId }) => purgeDeletedProject(deps, projectId),
+  'jobs.cleanup': async (deps) => {
+    await deps.store.deleteDoneJobs(new Date(deps.clock.now().getTime() - DONE_JOBS_KEPT_MS).toISOString());
+  },
+};
