@@ -277,7 +277,7 @@ function gate(): { promise: Promise<void>; open(): void } {
   return { promise, open };
 }
 
-async function testDeps(store: Store): Promise<{ deps: ServiceDeps; dispose(): Promise<void> }> {
+async function testDeps(store: Store): Promise<{ deps: ServiceDeps; dispose: () => Promise<void> }> {
   const dataDir = await mkdtemp(join(tmpdir(), 'slipway-jobs-'));
   const deps: ServiceDeps = {
     store,
@@ -387,11 +387,12 @@ for (const backend of backends) {
     });
 
     test('a handler that hangs past its lease is taken over; its late completion does not overwrite the one that holds the job', async () => {
+      let released = { a: gate(), b: gate() };
       await withStore(backend, async (store) => {
         const { deps, dispose } = await testDeps(store);
         try {
           const calls: { worker: string; signal: AbortSignal }[] = [];
-          const released = { a: gate(), b: gate() };
+          released = { a: gate(), b: gate() };
           const handlersOf = (worker: 'a' | 'b'): JobHandlers => ({
             'notification.send': async (_deps, _payload, ctx) => {
               calls.push({ worker, signal: ctx.signal });
@@ -399,7 +400,8 @@ for (const backend of backends) {
             },
           });
           // A's heartbeat would come long after its lease ran out: as if its process had frozen.
-          await start({ deps, name: 'worker-a', handlers: handlersOf('a'), leaseMs: 300, heartbeatMs: 60_000, pollMs: 60_000 });
+          // With one slot, busy with the job, A claims nothing more.
+          await start({ deps, name: 'worker-a', handlers: handlersOf('a'), concurrency: 1, leaseMs: 300, heartbeatMs: 60_000, pollMs: 60_000 });
           const queued = await enqueueJob(store, deps.clock, 'notification.send', {});
           await eventually('A to run the job', async () => (calls.length === 1 ? true : undefined), 5_000);
           await start({ deps, name: 'worker-b', handlers: handlersOf('b'), leaseMs: 60_000, pollMs: 50 });
@@ -423,6 +425,8 @@ for (const backend of backends) {
           assert.equal(done.attempts, 2);
           assert.equal(calls.length, 2, 'it ran once per claim, no more');
         } finally {
+          released.a.open();
+          released.b.open();
           await stopAll();
           await dispose();
         }
@@ -463,8 +467,8 @@ for (const backend of backends) {
     test('stop() claims nothing more and waits for the handler in flight', async () => {
       await withStore(backend, async (store) => {
         const { deps, dispose } = await testDeps(store);
+        const release = gate();
         try {
-          const release = gate();
           let started = 0;
           let finished = 0;
           const worker = await start({
@@ -493,6 +497,7 @@ for (const backend of backends) {
           assert.equal((await store.findJob(second.id))?.state, 'queued', 'nothing new was claimed');
           assert.equal(started, 1);
         } finally {
+          release.open();
           await stopAll();
           await dispose();
         }

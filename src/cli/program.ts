@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Command as Commander, CommanderError, Option } from 'commander';
-import { JOB_STATES } from '../core/glossary.ts';
-import { ACTOR_ROLES } from '../core/release-planner.ts';
+import { JOB_STATES, ROLES } from '../core/glossary.ts';
 import { cancelBuild, listBuilds } from './commands/builds.ts';
 import { deliveries } from './commands/deliveries.ts';
 import { addDomain, listDomains, removeDomain } from './commands/domains.ts';
@@ -309,7 +308,7 @@ export async function run(argv: readonly string[], ctx: Context): Promise<ExitCo
     .command('create')
     .description('create a token and print its secret once')
     .requiredOption('--name <name>', 'who or what uses it')
-    .addOption(new Option('--role <role>', 'what it may do').choices(ACTOR_ROLES).makeOptionMandatory())
+    .addOption(new Option('--role <role>', 'what it may do').choices(ROLES).makeOptionMandatory())
     .addOption(json())
     .action(opts(createToken));
   tokens.command('revoke').description('revoke a token').argument('<id>').addOption(json()).action(withArg('id', revokeToken));

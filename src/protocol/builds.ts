@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { BUILD_STATES } from '../core/glossary.ts';
 
 /**
  * Wire schemas of builds: what users see (Build, BuildLogLine) and what runners and the
@@ -6,7 +7,7 @@ import { z } from 'zod';
  * construction, whether the runner runs inside the server or on its own machine.
  */
 
-export const BuildState = z.enum(['queued', 'running', 'succeeded', 'failed', 'canceled']);
+export const BuildState = z.enum(BUILD_STATES);
 export type BuildState = z.infer<typeof BuildState>;
 
 export const Build = z.object({

@@ -1,6 +1,18 @@
 import type { Kysely } from 'kysely';
 import type { Database } from './schema.ts';
-import type { StoreCapabilities } from './store.ts';
+
+/** What a backend can do, so callers branch on capabilities rather than on dialect names. */
+export interface StoreCapabilities {
+  dialect: 'sqlite' | 'postgres';
+  /** Writers run truly in parallel (PostgreSQL); SQLite serializes them. */
+  concurrentWriters: boolean;
+  /**
+   * `SELECT … FOR UPDATE SKIP LOCKED` exists (PostgreSQL): claimers of a queue pass over rows
+   * another transaction holds instead of waiting for it. Without it (SQLite, one writer) a claim
+   * is a single compare-and-set UPDATE.
+   */
+  skipLocked: boolean;
+}
 
 /**
  * What each dialect folder (sqlite/, postgres/) provides, under the same file names. Code above

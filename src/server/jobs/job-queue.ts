@@ -129,11 +129,11 @@ export function createJobWorker(options: JobWorkerOptions): JobWorker {
     let outcome: { ok: true } | { ok: false; error: string; final: boolean };
     try {
       const parsed = JOB_KINDS[kind].payload.safeParse(job.payload);
-      const handler = handlers[kind] as JobHandler<JobKind> | undefined;
+      const handler: JobHandler<JobKind> | undefined = handlers[kind];
       if (!parsed.success || !handler) {
         outcome = { ok: false, error: `INVALID_REQUEST: the payload of this ${job.kind} job is not one it can run: ${parsed.error?.message ?? 'no handler'}`, final: true };
       } else {
-        await handler(deps, parsed.data as JobPayload<JobKind>, { job, lastAttempt: job.attempts >= job.maxAttempts, signal: lost.signal, log: jobLog });
+        await handler(deps, parsed.data, { job, lastAttempt: job.attempts >= job.maxAttempts, signal: lost.signal, log: jobLog });
         outcome = { ok: true };
       }
     } catch (err) {

@@ -1,7 +1,7 @@
 import { sql, type Expression, type ExpressionBuilder, type Kysely, type Selectable, type SqlBool } from 'kysely';
 import type { JobState } from '../../core/glossary.ts';
 import type { Database } from '../schema.ts';
-import type { Page, StoreCapabilities } from '../store.ts';
+import { inTransaction, type FamilyContext, type Page } from './family-context.ts';
 
 /**
  * The job queue's rows: one durable queue for all background work (graphile-worker's model).
@@ -111,259 +111,233 @@ export interface JobStore {
   onJobsEnqueued(listener: () => void): () => void;
 }
 
-/**
- * What the job family shares between a store and the stores of its transactions: the
- * listeners of enqueues, and how to run something after the current transaction commits.
- */
-export interface JobNotices {
-  listeners: Set<() => void>;
-}
-
-type JobsDb = Kysely<Database>;
-
 /** The Kysely implementation of `JobStore`, the same queries on SQLite and PostgreSQL. */
-export class KyselyJobStore implements JobStore {
-  readonly #db: JobsDb;
-  readonly #capabilities: StoreCapabilities;
-  readonly #notices: JobNotices;
-  /** Runs `fn` once the transaction this store is in commits; at once outside one. */
-  readonly #afterCommit: (fn: () => void) => void;
-
-  constructor(db: JobsDb, capabilities: StoreCapabilities, notices: JobNotices, afterCommit: (fn: () => void) => void) {
-    this.#db = db;
-    this.#capabilities = capabilities;
-    this.#notices = notices;
-    this.#afterCommit = afterCommit;
-  }
-
-  /** Runs `fn` in a transaction: the caller's, or one of its own. */
-  async #atomically<T>(fn: (db: JobsDb) => Promise<T>): Promise<T> {
-    if (this.#db.isTransaction) return fn(this.#db);
-    return this.#db.transaction().execute(fn);
-  }
-
-  async enqueueJob(job: NewJob): Promise<JobRow> {
-    const row = await this.#db
-      .insertInto('jobs')
-      .values({
-        kind: job.kind,
-        key: job.key,
-        payload: JSON.stringify(job.payload),
-        state: 'queued',
-        run_at: job.runAt,
-        attempts: 0,
-        max_attempts: job.maxAttempts,
-        created_at: job.createdAt,
-        updated_at: job.createdAt,
-      })
-      .onConflict((oc) =>
-        oc
-          .column('key')
-          // A literal, not a parameter: SQLite matches the partial index's predicate by its text.
-          .where('state', '=', sql.lit('queued'))
-          .doUpdateSet((eb) => ({
-            run_at: eb
-              .case()
-              .when(eb.and([eb('jobs.attempts', '=', 0), eb('excluded.run_at', '<', eb.ref('jobs.run_at'))]))
-              .then(eb.ref('excluded.run_at'))
-              .else(eb.ref('jobs.run_at'))
-              .end(),
-            updated_at: eb.ref('excluded.updated_at'),
-          })),
-      )
-      .returningAll()
-      .executeTakeFirstOrThrow();
-    this.#afterCommit(() => {
-      for (const listener of [...this.#notices.listeners]) listener();
+export function createJobStore(ctx: FamilyContext): JobStore {
+  const { db } = ctx;
+  const tellEnqueued = () =>
+    ctx.afterCommit(() => {
+      for (const listener of [...ctx.jobsEnqueued]) listener();
     });
-    return toJob(row);
-  }
+  return {
+    async enqueueJob(job: NewJob): Promise<JobRow> {
+      const row = await db
+        .insertInto('jobs')
+        .values({
+          kind: job.kind,
+          key: job.key,
+          payload: JSON.stringify(job.payload),
+          state: 'queued',
+          run_at: job.runAt,
+          attempts: 0,
+          max_attempts: job.maxAttempts,
+          created_at: job.createdAt,
+          updated_at: job.createdAt,
+        })
+        .onConflict((oc) =>
+          oc
+            .column('key')
+            // A literal, not a parameter: SQLite matches the partial index's predicate by its text.
+            .where('state', '=', sql.lit('queued'))
+            .doUpdateSet((eb) => ({
+              run_at: eb
+                .case()
+                .when(eb.and([eb('jobs.attempts', '=', 0), eb('excluded.run_at', '<', eb.ref('jobs.run_at'))]))
+                .then(eb.ref('excluded.run_at'))
+                .else(eb.ref('jobs.run_at'))
+                .end(),
+              updated_at: eb.ref('excluded.updated_at'),
+            })),
+        )
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      tellEnqueued();
+      return toJob(row);
+    },
 
-  async claimJob(claim: JobClaim): Promise<JobRow | undefined> {
-    if (claim.kinds.length === 0) return undefined;
-    const { now } = claim;
-    // A lease that ran out on the last attempt: its worker died holding it, and no attempt is left.
-    await this.#db
-      .updateTable('jobs')
-      .set((eb) => ({
-        state: 'dead',
-        last_error: sql<string>`'the lease of its last attempt (' || CAST(${eb.ref('attempts')} AS TEXT) || ') ran out: its worker stopped'`,
-        locked_by: null,
-        locked_until: null,
-        updated_at: now,
-      }))
-      .where('state', '=', 'running')
-      .where('locked_until', '<=', now)
-      .where((eb) => eb('attempts', '>=', eb.ref('max_attempts')))
-      .execute();
-    let candidate = this.#db
-      .selectFrom('jobs as j')
-      .select('j.id')
-      .where(dueAt(now))
-      .where('j.kind', 'in', claim.kinds)
-      .where((eb) => notBehindItsKey(eb, now))
-      .orderBy('j.run_at')
-      .orderBy('j.id')
-      .limit(1);
-    // Claimers on other connections pass over the row one of them holds instead of queuing on it.
-    if (this.#capabilities.skipLocked) candidate = candidate.forUpdate().skipLocked();
-    // One statement: on SQLite (one writer) the UPDATE is the compare-and-set; on PostgreSQL the
-    // row lock taken by the sub-select holds until it commits.
-    const row = await this.#db
-      .updateTable('jobs')
-      .set((eb) => ({
-        state: 'running',
-        attempts: eb('attempts', '+', 1),
-        locked_by: claim.lockedBy,
-        locked_until: claim.lockedUntil,
-        last_error: eb
-          .case()
-          .when('state', '=', 'running')
-          .then(sql<string>`'the lease of attempt ' || CAST(${eb.ref('attempts')} AS TEXT) || ' ran out: its worker stopped'`)
-          .else(eb.ref('last_error'))
-          .end(),
-        updated_at: now,
-      }))
-      .where('id', '=', candidate)
-      .where(dueAt(now))
-      .returningAll()
-      .executeTakeFirst();
-    return row && toJob(row);
-  }
-
-  async renewJobLease(lease: JobLease, lockedUntil: string, now: string): Promise<boolean> {
-    const updated = await this.#db
-      .updateTable('jobs')
-      .set({ locked_until: lockedUntil, updated_at: now })
-      .where('id', '=', lease.id)
-      .where('state', '=', 'running')
-      .where('locked_by', '=', lease.lockedBy)
-      .executeTakeFirst();
-    return Number(updated.numUpdatedRows) === 1;
-  }
-
-  async completeJob(lease: JobLease, now: string, rescheduleAt?: string): Promise<boolean> {
-    if (rescheduleAt === undefined) {
-      const updated = await this.#db
+    async claimJob(claim: JobClaim): Promise<JobRow | undefined> {
+      if (claim.kinds.length === 0) return undefined;
+      const { now } = claim;
+      // A lease that ran out on the last attempt: its worker died holding it, and no attempt is left.
+      await db
         .updateTable('jobs')
-        .set({ state: 'done', locked_by: null, locked_until: null, done_at: now, updated_at: now })
+        .set((eb) => ({
+          state: 'dead',
+          last_error: sql<string>`'the lease of its last attempt (' || CAST(${eb.ref('attempts')} AS TEXT) || ') ran out: its worker stopped'`,
+          locked_by: null,
+          locked_until: null,
+          updated_at: now,
+        }))
+        .where('state', '=', 'running')
+        .where('locked_until', '<=', now)
+        .where((eb) => eb('attempts', '>=', eb.ref('max_attempts')))
+        .execute();
+      let candidate = db
+        .selectFrom('jobs as j')
+        .select('j.id')
+        .where(dueAt(now))
+        .where('j.kind', 'in', claim.kinds)
+        .where((eb) => notBehindItsKey(eb, now))
+        .orderBy('j.run_at')
+        .orderBy('j.id')
+        .limit(1);
+      // Claimers on other connections pass over the row one of them holds instead of queuing on it.
+      if (ctx.dialect.capabilities.skipLocked) candidate = candidate.forUpdate().skipLocked();
+      // One statement: on SQLite (one writer) the UPDATE is the compare-and-set; on PostgreSQL the
+      // row lock taken by the sub-select holds until it commits.
+      const row = await db
+        .updateTable('jobs')
+        .set((eb) => ({
+          state: 'running',
+          attempts: eb('attempts', '+', 1),
+          locked_by: claim.lockedBy,
+          locked_until: claim.lockedUntil,
+          last_error: eb
+            .case()
+            .when('state', '=', 'running')
+            .then(sql<string>`'the lease of attempt ' || CAST(${eb.ref('attempts')} AS TEXT) || ' ran out: its worker stopped'`)
+            .else(eb.ref('last_error'))
+            .end(),
+          updated_at: now,
+        }))
+        .where('id', '=', candidate)
+        .where(dueAt(now))
+        .returningAll()
+        .executeTakeFirst();
+      return row && toJob(row);
+    },
+
+    async renewJobLease(lease: JobLease, lockedUntil: string, now: string): Promise<boolean> {
+      const updated = await db
+        .updateTable('jobs')
+        .set({ locked_until: lockedUntil, updated_at: now })
         .where('id', '=', lease.id)
         .where('state', '=', 'running')
         .where('locked_by', '=', lease.lockedBy)
         .executeTakeFirst();
       return Number(updated.numUpdatedRows) === 1;
-    }
-    return this.#atomically(async (db) => {
-      const released = await release(db, lease, now);
-      if (!released) return false;
-      const runAt = await absorbQueued(db, released, rescheduleAt);
-      await db
-        .updateTable('jobs')
-        .set({ state: 'queued', run_at: runAt, attempts: 0, last_error: null })
-        .where('id', '=', lease.id)
-        .execute();
-      return true;
-    });
-  }
+    },
 
-  async failJob(lease: JobLease, failure: JobFailure): Promise<'queued' | 'dead' | undefined> {
-    return this.#atomically(async (db) => {
-      const released = await release(db, lease, failure.now);
-      if (!released) return undefined;
-      if (failure.final === true || released.attempts >= released.max_attempts) {
-        await db.updateTable('jobs').set({ state: 'dead', last_error: failure.error }).where('id', '=', lease.id).execute();
-        return 'dead';
+    async completeJob(lease: JobLease, now: string, rescheduleAt?: string): Promise<boolean> {
+      if (rescheduleAt === undefined) {
+        const updated = await db
+          .updateTable('jobs')
+          .set({ state: 'done', locked_by: null, locked_until: null, done_at: now, updated_at: now })
+          .where('id', '=', lease.id)
+          .where('state', '=', 'running')
+          .where('locked_by', '=', lease.lockedBy)
+          .executeTakeFirst();
+        return Number(updated.numUpdatedRows) === 1;
       }
-      // The backoff holds even over work of its key queued meanwhile: it waits behind this one.
-      await absorbQueued(db, released, undefined);
-      await db
-        .updateTable('jobs')
-        .set({ state: 'queued', run_at: failure.retryAt, last_error: failure.error })
-        .where('id', '=', lease.id)
-        .execute();
-      return 'queued';
-    });
-  }
-
-  async findJob(id: number): Promise<JobRow | undefined> {
-    const row = await this.#db.selectFrom('jobs').selectAll().where('id', '=', id).executeTakeFirst();
-    return row && toJob(row);
-  }
-
-  async listJobs(filter: { state?: JobState | undefined; kind?: string | undefined }, page: Page): Promise<JobRow[]> {
-    const rows = await this.#db
-      .selectFrom('jobs')
-      .selectAll()
-      .$if(filter.state !== undefined, (q) => q.where('state', '=', filter.state as JobState))
-      .$if(filter.kind !== undefined, (q) => q.where('kind', '=', filter.kind as string))
-      .$if(page.before !== undefined, (q) => q.where('id', '<', page.before as number))
-      .orderBy('id', 'desc')
-      .limit(page.limit)
-      .execute();
-    return rows.map(toJob);
-  }
-
-  async countJobs(state: JobState): Promise<number> {
-    const row = await this.#db
-      .selectFrom('jobs')
-      .select((eb) => eb.fn.countAll<number>().as('n'))
-      .where('state', '=', state)
-      .executeTakeFirstOrThrow();
-    return Number(row.n);
-  }
-
-  async retryDeadJob(id: number, now: string): Promise<JobRow | undefined> {
-    const retried = await this.#atomically(async (db) => {
-      const dead = await db.selectFrom('jobs').select(['id', 'key']).where('id', '=', id).where('state', '=', 'dead').executeTakeFirst();
-      if (!dead) return undefined;
-      await absorbQueued(db, dead, now);
-      const row = await db
-        .updateTable('jobs')
-        .set({ state: 'queued', run_at: now, attempts: 0, updated_at: now, done_at: null })
-        .where('id', '=', id)
-        .where('state', '=', 'dead')
-        .returningAll()
-        .executeTakeFirst();
-      return row && toJob(row);
-    });
-    if (retried) {
-      this.#afterCommit(() => {
-        for (const listener of [...this.#notices.listeners]) listener();
+      return inTransaction(db, async (db) => {
+        const released = await release(db, lease, now);
+        if (!released) return false;
+        const runAt = await absorbQueued(db, released, rescheduleAt);
+        await db
+          .updateTable('jobs')
+          .set({ state: 'queued', run_at: runAt, attempts: 0, last_error: null })
+          .where('id', '=', lease.id)
+          .execute();
+        return true;
       });
-    }
-    return retried;
-  }
+    },
 
-  async findNextJobTime(kinds: readonly string[], now: string): Promise<string | undefined> {
-    if (kinds.length === 0) return undefined;
-    const queued = await this.#db
-      .selectFrom('jobs as j')
-      .select((eb) => eb.fn.min('j.run_at').as('at'))
-      .where('j.state', '=', 'queued')
-      .where('j.kind', 'in', kinds)
-      .where((eb) => notBehindItsKey(eb, now))
-      .executeTakeFirst();
-    const running = await this.#db
-      .selectFrom('jobs')
-      .select((eb) => eb.fn.min('locked_until').as('at'))
-      .where('state', '=', 'running')
-      .where('kind', 'in', kinds)
-      .executeTakeFirst();
-    const times = [queued?.at, running?.at].filter((t): t is string => typeof t === 'string');
-    return times.sort()[0];
-  }
+    async failJob(lease: JobLease, failure: JobFailure): Promise<'queued' | 'dead' | undefined> {
+      return inTransaction(db, async (db) => {
+        const released = await release(db, lease, failure.now);
+        if (!released) return undefined;
+        if (failure.final === true || released.attempts >= released.max_attempts) {
+          await db.updateTable('jobs').set({ state: 'dead', last_error: failure.error }).where('id', '=', lease.id).execute();
+          return 'dead';
+        }
+        // The backoff holds even over work of its key queued meanwhile: it waits behind this one.
+        await absorbQueued(db, released, undefined);
+        await db
+          .updateTable('jobs')
+          .set({ state: 'queued', run_at: failure.retryAt, last_error: failure.error })
+          .where('id', '=', lease.id)
+          .execute();
+        return 'queued';
+      });
+    },
 
-  async deleteDoneJobs(doneBefore: string): Promise<number> {
-    const deleted = await this.#db.deleteFrom('jobs').where('state', '=', 'done').where('done_at', '<', doneBefore).executeTakeFirst();
-    return Number(deleted.numDeletedRows);
-  }
+    async findJob(id: number): Promise<JobRow | undefined> {
+      const row = await db.selectFrom('jobs').selectAll().where('id', '=', id).executeTakeFirst();
+      return row && toJob(row);
+    },
 
-  onJobsEnqueued(listener: () => void): () => void {
-    // A distinct function per subscription, so subscribing the same listener twice needs two unsubscribes.
-    const entry = () => listener();
-    this.#notices.listeners.add(entry);
-    return () => this.#notices.listeners.delete(entry);
-  }
+    async listJobs(filter: { state?: JobState | undefined; kind?: string | undefined }, page: Page): Promise<JobRow[]> {
+      const rows = await db
+        .selectFrom('jobs')
+        .selectAll()
+        .$if(filter.state !== undefined, (q) => q.where('state', '=', filter.state as JobState))
+        .$if(filter.kind !== undefined, (q) => q.where('kind', '=', filter.kind as string))
+        .$if(page.before !== undefined, (q) => q.where('id', '<', page.before as number))
+        .orderBy('id', 'desc')
+        .limit(page.limit)
+        .execute();
+      return rows.map(toJob);
+    },
+
+    async countJobs(state: JobState): Promise<number> {
+      const row = await db
+        .selectFrom('jobs')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('state', '=', state)
+        .executeTakeFirstOrThrow();
+      return Number(row.n);
+    },
+
+    async retryDeadJob(id: number, now: string): Promise<JobRow | undefined> {
+      const retried = await inTransaction(db, async (db) => {
+        const dead = await db.selectFrom('jobs').select(['id', 'key']).where('id', '=', id).where('state', '=', 'dead').executeTakeFirst();
+        if (!dead) return undefined;
+        await absorbQueued(db, dead, now);
+        const row = await db
+          .updateTable('jobs')
+          .set({ state: 'queued', run_at: now, attempts: 0, updated_at: now, done_at: null })
+          .where('id', '=', id)
+          .where('state', '=', 'dead')
+          .returningAll()
+          .executeTakeFirst();
+        return row && toJob(row);
+      });
+      if (retried) {
+        tellEnqueued();
+      }
+      return retried;
+    },
+
+    async findNextJobTime(kinds: readonly string[], now: string): Promise<string | undefined> {
+      if (kinds.length === 0) return undefined;
+      const queued = await db
+        .selectFrom('jobs as j')
+        .select((eb) => eb.fn.min('j.run_at').as('at'))
+        .where('j.state', '=', 'queued')
+        .where('j.kind', 'in', kinds)
+        .where((eb) => notBehindItsKey(eb, now))
+        .executeTakeFirst();
+      const running = await db
+        .selectFrom('jobs')
+        .select((eb) => eb.fn.min('locked_until').as('at'))
+        .where('state', '=', 'running')
+        .where('kind', 'in', kinds)
+        .executeTakeFirst();
+      const times = [queued?.at, running?.at].filter((t): t is string => typeof t === 'string');
+      return times.sort()[0];
+    },
+
+    async deleteDoneJobs(doneBefore: string): Promise<number> {
+      const deleted = await db.deleteFrom('jobs').where('state', '=', 'done').where('done_at', '<', doneBefore).executeTakeFirst();
+      return Number(deleted.numDeletedRows);
+    },
+
+    onJobsEnqueued(listener: () => void): () => void {
+      // A distinct function per subscription, so subscribing the same listener twice needs two unsubscribes.
+      const entry = () => listener();
+      ctx.jobsEnqueued.add(entry);
+      return () => ctx.jobsEnqueued.delete(entry);
+    },
+  };
 }
 
 /**
@@ -397,7 +371,7 @@ function notBehindItsKey(eb: ExpressionBuilder<Database & { j: Database['jobs'] 
  * renew or take it over afterwards, and it is not claimable while the caller's transaction
  * decides its next state. Undefined when the lease is not current.
  */
-async function release(db: JobsDb, lease: JobLease, now: string): Promise<Pick<Selectable<Database['jobs']>, 'key' | 'attempts' | 'max_attempts'> | undefined> {
+async function release(db: Kysely<Database>, lease: JobLease, now: string): Promise<Pick<Selectable<Database['jobs']>, 'key' | 'attempts' | 'max_attempts'> | undefined> {
   return db
     .updateTable('jobs')
     .set({ locked_by: null, locked_until: null, updated_at: now })
@@ -413,9 +387,9 @@ async function release(db: JobsDb, lease: JobLease, now: string): Promise<Pick<S
  * is deleted, so the key keeps one queued job. With `runAt`, returns the earlier of it and the
  * absorbed job's time — work queued for now is not put off by a reschedule.
  */
-async function absorbQueued(db: JobsDb, job: { key: string | null }, runAt: string): Promise<string>;
-async function absorbQueued(db: JobsDb, job: { key: string | null }, runAt: undefined): Promise<undefined>;
-async function absorbQueued(db: JobsDb, job: { key: string | null }, runAt: string | undefined): Promise<string | undefined> {
+async function absorbQueued(db: Kysely<Database>, job: { key: string | null }, runAt: string): Promise<string>;
+async function absorbQueued(db: Kysely<Database>, job: { key: string | null }, runAt: undefined): Promise<undefined>;
+async function absorbQueued(db: Kysely<Database>, job: { key: string | null }, runAt: string | undefined): Promise<string | undefined> {
   if (job.key === null) return runAt;
   const absorbed = await db.deleteFrom('jobs').where('key', '=', job.key).where('state', '=', 'queued').returning('run_at').executeTakeFirst();
   if (runAt === undefined || !absorbed) return runAt;
