@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Command as Commander, CommanderError, Option } from 'commander';
 import { ACTOR_ROLES } from '../core/release-planner.ts';
 import { cancelBuild, listBuilds } from './commands/builds.ts';
+import { listChecks, reportCheck } from './commands/checks.ts';
 import { deliveries } from './commands/deliveries.ts';
 import { addDomain, listDomains, removeDomain } from './commands/domains.ts';
 import { deploy } from './commands/deploy.ts';
@@ -177,6 +178,29 @@ export async function run(argv: readonly string[], ctx: Context): Promise<ExitCo
     .option('--limit <n>', 'how many')
     .addOption(json())
     .action(opts(deliveries));
+
+  const checks = program.command('checks').description("report and list a commit's checks (checks report, checks list)");
+  checks
+    .command('report')
+    .description('report a check of a commit: pending, success or failure (the latest report of a name wins)')
+    .addOption(project())
+    .requiredOption('--commit <sha>', 'commit id (an abbreviation of 7+ digits if Slipway knows the commit)')
+    .requiredOption('--name <name>', 'check name, e.g. ci/test')
+    .requiredOption('--state <state>', 'pending, success or failure')
+    .option('--url <url>', 'where the details are (http or https)')
+    .option('--description <text>', 'one line about it')
+    .addOption(json())
+    .action(opts(reportCheck));
+  checks
+    .command('list')
+    .description("list a commit's checks as they are now (--history: every report, newest first)")
+    .addOption(project())
+    .requiredOption('--commit <sha>', 'commit id or an abbreviation Slipway knows')
+    .option('--history', 'every report instead of the current states')
+    .option('--name <name>', 'only this check (implies --history)')
+    .option('--limit <n>', 'how many reports (with --history)')
+    .addOption(json())
+    .action(opts(listChecks));
 
   program
     .command('logs')

@@ -194,6 +194,7 @@ async function steps(
   });
   report.author = truncate(commit.author, 255);
   report.message = truncate(commit.message, 4096);
+  if (commit.history.length > 0) report.commits = commit.history;
   log.system(`Commit ${short} by ${commit.author}: ${commit.message}`);
 
   const config = await readConfig(checkout, log);

@@ -140,6 +140,48 @@ export interface Database {
     builds: string;
     error: string | null;
   };
+  /** Every check report as it arrived; append-only. */
+  check_reports: {
+    seq: Generated<number>;
+    project_id: string;
+    commit_sha: string;
+    name: string;
+    state: string;
+    url: string | null;
+    description: string | null;
+    /** `api`, `runner`, `github`, `gitlab`. */
+    source: string;
+    /** `<provider>:<delivery id>` of the webhook delivery it came from; unique per project and name. */
+    delivery: string | null;
+    reported_at: string;
+    reported_by: string;
+  };
+  /** The current state of each check: the report with the highest seq (report_seq). */
+  checks: {
+    project_id: string;
+    commit_sha: string;
+    name: string;
+    state: string;
+    url: string | null;
+    description: string | null;
+    source: string;
+    reported_at: string;
+    reported_by: string;
+    report_seq: number;
+  };
+  /** The commit graph Slipway knows: from runners' reports and pushes to its own repositories. */
+  commits: {
+    project_id: string;
+    sha: string;
+    /** Space-separated; empty for a root commit. */
+    parents: string;
+    author_name: string;
+    author_email: string;
+    /** The subject line, control characters removed. */
+    message: string;
+    committed_at: string;
+    recorded_at: string;
+  };
   slipway_migrations: { version: number; name: string; applied_at: string };
   secret_key_checks: { id: string; value: string; created_at: string };
   slipway_upgrades: { name: string };

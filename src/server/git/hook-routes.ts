@@ -8,6 +8,7 @@ import { parse } from '../http/parse.ts';
 import { getBuildById, readBuildLogs } from '../services/builds.ts';
 import type { ServiceDeps } from '../services/deps.ts';
 import { recordPush, staleReason, ZERO_SHA } from '../services/pushes.ts';
+import { recordPushedCommits } from './pushed-commits.ts';
 import type { PushSession, PushSessions } from './push-sessions.ts';
 import { alignWithRepository } from './reconcile.ts';
 import { peelToCommit, repairHead } from './repos.ts';
@@ -166,6 +167,8 @@ function registerHookRoutes(app: FastifyInstance, { deps, sessions, repoOf }: Ho
       const commit = await peelToCommit(repo, update.after);
       if (commit !== undefined) peeled.push({ ...update, after: commit });
     }
+    // Commits first: a build this push queues may finish before anything else reads the graph.
+    await recordPushedCommits(deps, session.projectId, repo, peeled, request.log);
     const aligned = await alignWithRepository(deps, session.projectId, repo, peeled);
     const result = await recordPush(deps, session.actor, session.projectName, { updates: aligned, trigger: 'git-push', sourceUrl: null });
     if (result.builds.some((b) => b.state === 'queued')) deps.buildsQueued.notify();

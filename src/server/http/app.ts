@@ -16,6 +16,7 @@ import { openApiDocument } from './openapi.ts';
 import { registerRoutes, type RouteSpec } from './route.ts';
 import { adminRoutes } from './routes/admin.ts';
 import { buildRoutes } from './routes/builds.ts';
+import { checkRoutes } from './routes/checks.ts';
 import { deliveryRoutes } from './routes/deliveries.ts';
 import { environmentRoutes } from './routes/environments.ts';
 import { projectRoutes } from './routes/projects.ts';
@@ -65,6 +66,7 @@ export async function buildApp({ deps, metrics, logger, serverFactory, deliverie
 
   const specs: RouteSpec[] = [...projectRoutes({ deps }), ...environmentRoutes({ deps }), ...buildRoutes({ deps }), ...deliveryRoutes({ deps }), ...adminRoutes({ deps })];
   specs.push(...projectDeletionRoutes({ deps }), ...buildRetryRoutes({ deps }));
+  specs.push(...checkRoutes({ deps }));
   registerRoutes(app, specs, async (request, role, runner) => {
     const header = request.headers.authorization;
     const match = header === undefined ? null : /^Bearer\s+(\S+)$/i.exec(header);

@@ -167,6 +167,10 @@ async function succeed(
     ...meta,
   });
   if (!finished) throw leaseLost(build.id);
+  // The built commit's recent history, as the runner read it from its checkout; a history
+  // that does not start at the commit built is not this build's to record.
+  const commits = request.report.commits ?? [];
+  if (commits[0]?.sha === build.commitSha) await deps.store.insertCommits(project.id, commits, now.toISOString());
   for (const [name, policy] of Object.entries(request.report.environments ?? {})) {
     if (policy.follows === undefined || policy.auto === false) continue;
     const env = await deps.store.ensureEnvironment(newEnvironmentRow({ id: newId('env'), projectId: project.id, name, createdAt: now.toISOString() }));
