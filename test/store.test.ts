@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import { sql } from 'kysely';
 import { isSlipwayError } from '../src/core/errors.ts';
 import type { Connection } from '../src/store/connection.ts';
-import { KyselyStore } from '../src/store/kysely-store.ts';
+import { createStore } from '../src/store/kysely/create-store.ts';
 import { migrate } from '../src/store/migrate.ts';
 import { openStore } from '../src/store/open-store.ts';
 import { newEnvironmentRow, type DeliveryPush, type NewWebhookDelivery, type ReleaseRow, type Store } from '../src/store/store.ts';
@@ -213,7 +213,7 @@ for (const backend of backends) {
         ('github', 'prj-b/72d3162e-cc78-11e3-81ab-4c9367dc0958', 'prj-b', '2026-01-01T00:00:01.000Z'),
         ('gitlab', 'prj-a/msg_2/with/slashes', 'prj-a', '2026-01-01T00:00:02.000Z')`.execute(conn.db);
       assert.equal((await migrate(conn))[0], 3, 'the next migration to run is 003');
-      const store = new KyselyStore(conn.db, conn);
+      const store = createStore({ db: conn.db, dialect: conn, secrets: undefined });
       const a = await store.listWebhookDeliveries('prj-a', { limit: 10 });
       assert.deepEqual(
         a.map((d) => [d.provider, d.deliveryId, d.state, d.push, d.receivedAt, d.processedAt]),
@@ -322,7 +322,7 @@ for (const backend of backends) {
         'indexes of builds lost by 006',
       );
 
-      const store = new KyselyStore(conn.db, conn);
+      const store = createStore({ db: conn.db, dialect: conn, secrets: undefined });
       const kept = await store.findBuild('bld-1');
       assert.equal(kept?.state, 'failed');
       assert.equal(kept?.error, 'exit 1');

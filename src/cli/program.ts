@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Command as Commander, CommanderError, Option } from 'commander';
-import { ACTOR_ROLES } from '../core/release-planner.ts';
+import { ROLES } from '../core/glossary.ts';
 import { cancelBuild, listBuilds } from './commands/builds.ts';
 import { listChecks, reportCheck } from './commands/checks.ts';
 import { deliveries } from './commands/deliveries.ts';
@@ -320,7 +320,7 @@ export async function run(argv: readonly string[], ctx: Context): Promise<ExitCo
     .command('create')
     .description('create a token and print its secret once')
     .requiredOption('--name <name>', 'who or what uses it')
-    .addOption(new Option('--role <role>', 'what it may do').choices(ACTOR_ROLES).makeOptionMandatory())
+    .addOption(new Option('--role <role>', 'what it may do').choices(ROLES).makeOptionMandatory())
     .addOption(json())
     .action(opts(createToken));
   tokens.command('revoke').description('revoke a token').argument('<id>').addOption(json()).action(withArg('id', revokeToken));

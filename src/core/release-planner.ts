@@ -1,18 +1,11 @@
 import { ErrorCode, SlipwayError } from './errors.ts';
+import type { Role } from './glossary.ts';
 
 /**
  * Pure planning of pointer moves and locks: given what the environment looks like now and who
  * asks, decide what to write or refuse with a code. Services read the state, call a planner,
  * then apply its plan with a compare-and-set write, so nothing is written for a refused plan.
  */
-
-/**
- * Who may do what. viewer < deployer < admin each include the one before; `runner` stands
- * apart: it may only claim builds and drive the ones it holds a lease on, and nothing a viewer
- * may (a build machine's token reads no project, no log, no token).
- */
-export const ACTOR_ROLES = ['admin', 'deployer', 'viewer', 'runner'] as const;
-export type ActorRole = (typeof ACTOR_ROLES)[number];
 
 export interface Actor {
   /**
@@ -21,7 +14,12 @@ export interface Actor {
    */
   id?: string | undefined;
   name: string;
-  role: ActorRole;
+  /**
+   * Who may do what. viewer < deployer < admin each include the one before; `runner` stands
+   * apart: it may only claim builds and drive the ones it holds a lease on, and nothing a viewer
+   * may (a build machine's token reads no project, no log, no token).
+   */
+  role: Role;
   /** `user` for a person or script acting explicitly; `automation` for Slipway's own triggers. */
   trigger: 'user' | 'automation';
 }

@@ -8,7 +8,7 @@ import type { Blobs } from '../blobs/blobs.ts';
 import { ErrorCode, SlipwayError } from '../core/errors.ts';
 import { parseEdgeHost } from '../core/urls.ts';
 import type { UrlConfig } from '../core/urls.ts';
-import type { DomainRow, Store } from '../store/store.ts';
+import type { DeploymentStore, DomainRow, DomainStore, EnvironmentStore, ProjectStore } from '../store/store.ts';
 import { matchesIfNoneMatch, matchesIfRange } from './conditional.ts';
 import { FileCache } from './file-cache.ts';
 import { FreshLookup } from './fresh-lookup.ts';
@@ -26,8 +26,11 @@ export interface EdgeLog {
   error(obj: unknown, msg: string): void;
 }
 
+/** The families the edge reads: it writes nothing. */
+export type EdgeStore = ProjectStore & DeploymentStore & EnvironmentStore & DomainStore;
+
 export interface EdgeDeps {
-  store: Store;
+  store: EdgeStore;
   blobs: Blobs;
   urls: UrlConfig;
   registry?: Registry;

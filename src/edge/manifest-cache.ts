@@ -1,6 +1,6 @@
 import type { Blobs } from '../blobs/blobs.ts';
 import { parseCanonicalManifest } from '../core/manifest.ts';
-import type { Store } from '../store/store.ts';
+import type { DeploymentStore, ProjectStore } from '../store/store.ts';
 import { contentTypeOf } from './content-type.ts';
 import { Lru } from './lru.ts';
 
@@ -82,14 +82,14 @@ export const PROJECT_RECHECK_MS = 5000;
  * entry is served without a lookup for PROJECT_RECHECK_MS, then its project is read again.
  */
 export class ManifestCache {
-  readonly #store: Store;
+  readonly #store: ProjectStore & DeploymentStore;
   readonly #blobs: Blobs;
   readonly #cache: Lru<string, EdgeDeployment>;
   readonly #loading = new Map<string, Promise<EdgeDeployment | undefined>>();
   /** Projects known deleted: their deployments are never served again (ids are never reused). */
   readonly #deleted = new Set<string>();
 
-  constructor(store: Store, blobs: Blobs, maxDeployments = 256) {
+  constructor(store: ProjectStore & DeploymentStore, blobs: Blobs, maxDeployments = 256) {
     this.#store = store;
     this.#blobs = blobs;
     this.#cache = new Lru(maxDeployments);

@@ -1,4 +1,4 @@
-import type { Store } from '../store/store.ts';
+import type { EnvironmentStore, ProjectStore } from '../store/store.ts';
 
 /** Why an environment host serves nothing. */
 export type MissingEnvironment =
@@ -13,7 +13,7 @@ export type MissingEnvironment =
  * pointer read came back empty, so the request that serves a site never pays for it.
  */
 export async function findMissingEnvironment(
-  store: Pick<Store, 'findProjectByName' | 'findEnvironment'>,
+  store: Pick<ProjectStore, 'findProjectByName'> & Pick<EnvironmentStore, 'findEnvironment'>,
   project: string,
   environment: string,
 ): Promise<MissingEnvironment> {

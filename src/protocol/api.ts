@@ -1,12 +1,12 @@
 import { z } from 'zod';
-import { ACTOR_ROLES } from '../core/release-planner.ts';
+import { DELIVERY_STATES, RELEASE_KINDS, RELEASE_STATES, ROLES } from '../core/glossary.ts';
 
 /**
  * Wire schemas of the HTTP API. A schema and its type share a name. The server parses
  * requests with these; the typed client and the dashboard read responses as these types.
  */
 
-export const Role = z.enum(ACTOR_ROLES);
+export const Role = z.enum(ROLES);
 export type Role = z.infer<typeof Role>;
 
 export const Name = z.string().min(1).max(64);
@@ -135,10 +135,10 @@ export const Lock = z.object({
 });
 export type Lock = z.infer<typeof Lock>;
 
-export const ReleaseState = z.enum(['pending', 'waiting', 'rolling_out', 'live', 'failed', 'rolled_back', 'canceled', 'superseded']);
+export const ReleaseState = z.enum(RELEASE_STATES);
 export type ReleaseState = z.infer<typeof ReleaseState>;
 
-export const ReleaseKind = z.enum(['promote', 'rollback']);
+export const ReleaseKind = z.enum(RELEASE_KINDS);
 export type ReleaseKind = z.infer<typeof ReleaseKind>;
 
 export const Release = z.object({
@@ -276,7 +276,7 @@ export const EventsQuery = ListQuery.extend({
 });
 export type EventsQuery = z.infer<typeof EventsQuery>;
 
-export const DeliveryState = z.enum(['pending', 'done', 'failed', 'stale']);
+export const DeliveryState = z.enum(DELIVERY_STATES);
 export type DeliveryState = z.infer<typeof DeliveryState>;
 
 /**

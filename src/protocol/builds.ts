@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { BUILD_STATES } from '../core/glossary.ts';
 import { toOneLine } from '../core/one-line.ts';
 import { COMMIT_TEXT_LIMITS, MAX_PARENTS, MAX_REPORTED_COMMITS } from '../core/git-log.ts';
 
@@ -8,7 +9,7 @@ import { COMMIT_TEXT_LIMITS, MAX_PARENTS, MAX_REPORTED_COMMITS } from '../core/g
  * construction, whether the runner runs inside the server or on its own machine.
  */
 
-export const BuildState = z.enum(['queued', 'running', 'succeeded', 'failed', 'canceled']);
+export const BuildState = z.enum(BUILD_STATES);
 export type BuildState = z.infer<typeof BuildState>;
 
 export const Build = z.object({

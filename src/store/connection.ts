@@ -1,6 +1,12 @@
 import type { Kysely } from 'kysely';
 import type { Database } from './schema.ts';
-import type { StoreCapabilities } from './store.ts';
+
+/** What a backend can do, so callers branch on capabilities rather than on dialect names. */
+export interface StoreCapabilities {
+  dialect: 'sqlite' | 'postgres';
+  /** Writers run truly in parallel (PostgreSQL); SQLite serializes them. */
+  concurrentWriters: boolean;
+}
 
 /**
  * What each dialect folder (sqlite/, postgres/) provides, under the same file names. Code above

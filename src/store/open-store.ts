@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import type { Connection } from './connection.ts';
-import { KyselyStore } from './kysely-store.ts';
+import { createStore } from './kysely/create-store.ts';
 import { migrate } from './migrate.ts';
 import { connect as connectPostgres } from './postgres/connect.ts';
 import { prepareSecrets } from './seal-secrets.ts';
@@ -32,7 +32,7 @@ export async function openStore(databaseUrl: string, options: OpenStoreOptions =
     await conn.close();
     throw err;
   }
-  return new KyselyStore(conn.db, conn, box);
+  return createStore({ db: conn.db, dialect: conn, secrets: box });
 }
 
 function connectUrl(databaseUrl: string): Connection {

@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely';
 import { ErrorCode, SlipwayError } from '../core/errors.ts';
 import { normalizeRepoUrl, redactDeep, redactUrl, splitCredentials } from '../core/repo-url.ts';
 import type { Connection } from './connection.ts';
-import { secretContext } from './kysely-store.ts';
+import { secretContext } from './kysely/family-context.ts';
 import type { Database } from './schema.ts';
 import type { SecretBox } from './secret-box.ts';
 

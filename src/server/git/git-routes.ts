@@ -3,7 +3,8 @@ import type { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ErrorCode, isSlipwayError, SlipwayError } from '../../core/errors.ts';
 import { isValidName } from '../../core/names.ts';
-import type { Actor, ActorRole } from '../../core/release-planner.ts';
+import type { Role } from '../../core/glossary.ts';
+import type { Actor } from '../../core/release-planner.ts';
 import { leaseOf } from '../http/context.ts';
 import { statusOf } from '../http/errors.ts';
 import { requireRole } from '../services/access.ts';
@@ -30,7 +31,7 @@ export interface GitRoutesOptions {
 type Service = 'git-upload-pack' | 'git-receive-pack';
 
 /** The role each service needs: fetching reads, pushing deploys. */
-const ROLE: Record<Service, ActorRole> = { 'git-upload-pack': 'viewer', 'git-receive-pack': 'deployer' };
+const ROLE: Record<Service, Role> = { 'git-upload-pack': 'viewer', 'git-receive-pack': 'deployer' };
 
 const REALM = 'Basic realm="Slipway"';
 

@@ -1,7 +1,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 import { ErrorCode, SlipwayError } from '../../core/errors.ts';
-import type { Actor, ActorRole } from '../../core/release-planner.ts';
+import type { Role } from '../../core/glossary.ts';
+import type { Actor } from '../../core/release-planner.ts';
 
 /**
  * Routes are declared once, with their schemas and the role they need; the same table drives
@@ -12,7 +13,7 @@ export interface RouteSpec {
   url: string;
   summary: string;
   /** Minimum role; absent = public. */
-  role?: ActorRole;
+  role?: Role;
   /** Runner tokens may call it too; the service then checks the build lease they name. */
   runner?: true;
   body?: z.ZodType;
@@ -34,7 +35,7 @@ export interface RouteSpec {
 }
 
 /** Checks the bearer token and that its role reaches `role` (or is runner, when `runner`). */
-export type Authenticate = (request: FastifyRequest, role: ActorRole, runner: boolean) => Promise<Actor>;
+export type Authenticate = (request: FastifyRequest, role: Role, runner: boolean) => Promise<Actor>;
 
 export function registerRoutes(app: FastifyInstance, specs: RouteSpec[], authenticate: Authenticate): void {
   const raw = specs.filter((s) => s.rawJson === true);

@@ -1,6 +1,7 @@
 import type { Kysely, Selectable } from 'kysely';
 import type { CheckState } from '../../core/glossary.ts';
 import type { Database } from '../schema.ts';
+import { inTransaction, type FamilyContext } from './family-context.ts';
 
 /** Where a check report came from. */
 export type CheckSource = 'api' | 'runner' | 'github' | 'gitlab';
@@ -100,109 +101,100 @@ function toReport(row: ReportRecord): CheckReportRow {
 const IN_CHUNK = 500;
 
 /** The check family over Kysely; the same statements run on SQLite and PostgreSQL. */
-export class KyselyCheckStore implements CheckStore {
-  readonly #db: Kysely<Database>;
+export function createCheckStore({ db }: Pick<FamilyContext, 'db'>): CheckStore {
+  return {
+    async recordCheckReport(report) {
+      return inTransaction(db, async (db): Promise<RecordedCheck> => {
+        const values = {
+          project_id: report.projectId,
+          commit_sha: report.commitSha,
+          name: report.name,
+          state: report.state,
+          url: report.url,
+          description: report.description,
+          source: report.source,
+          delivery: report.delivery,
+          reported_at: report.reportedAt,
+          reported_by: report.reportedBy,
+        };
+        let insert = db.insertInto('check_reports').values(values);
+        if (report.delivery !== null) {
+          insert = insert.onConflict((oc) => oc.columns(['project_id', 'delivery', 'name']).where('delivery', 'is not', null).doNothing());
+        }
+        const inserted = await insert.returningAll().executeTakeFirst();
+        if (inserted !== undefined) {
+          const { delivery: _delivery, seq, ...current } = inserted;
+          await db
+            .insertInto('checks')
+            .values({ ...current, report_seq: seq })
+            .onConflict((oc) =>
+              oc
+                .columns(['project_id', 'commit_sha', 'name'])
+                .doUpdateSet((eb) => ({
+                  state: eb.ref('excluded.state'),
+                  url: eb.ref('excluded.url'),
+                  description: eb.ref('excluded.description'),
+                  source: eb.ref('excluded.source'),
+                  reported_at: eb.ref('excluded.reported_at'),
+                  reported_by: eb.ref('excluded.reported_by'),
+                  report_seq: eb.ref('excluded.report_seq'),
+                }))
+                // PostgreSQL evaluates this against the latest committed row, so a report that
+                // got its seq earlier but commits later never overwrites a newer one.
+                .where((eb) => eb('checks.report_seq', '<', eb.ref('excluded.report_seq'))),
+            )
+            .execute();
+        }
+        const check = await db
+          .selectFrom('checks')
+          .selectAll()
+          .where('project_id', '=', report.projectId)
+          .where('commit_sha', '=', report.commitSha)
+          .where('name', '=', report.name)
+          .executeTakeFirstOrThrow();
+        return { report: inserted && toReport(inserted), check: toCheck(check) };
+      });
+    },
 
-  constructor(ctx: { db: Kysely<Database> }) {
-    this.#db = ctx.db;
-  }
-
-  async recordCheckReport(report: NewCheckReport): Promise<RecordedCheck> {
-    const run = async (db: Kysely<Database>): Promise<RecordedCheck> => {
-      const values = {
-        project_id: report.projectId,
-        commit_sha: report.commitSha,
-        name: report.name,
-        state: report.state,
-        url: report.url,
-        description: report.description,
-        source: report.source,
-        delivery: report.delivery,
-        reported_at: report.reportedAt,
-        reported_by: report.reportedBy,
-      };
-      let insert = db.insertInto('check_reports').values(values);
-      if (report.delivery !== null) {
-        insert = insert.onConflict((oc) => oc.columns(['project_id', 'delivery', 'name']).where('delivery', 'is not', null).doNothing());
-      }
-      const inserted = await insert.returningAll().executeTakeFirst();
-      if (inserted !== undefined) {
-        const { delivery: _delivery, seq, ...current } = inserted;
-        await db
-          .insertInto('checks')
-          .values({ ...current, report_seq: seq })
-          .onConflict((oc) =>
-            oc
-              .columns(['project_id', 'commit_sha', 'name'])
-              .doUpdateSet((eb) => ({
-                state: eb.ref('excluded.state'),
-                url: eb.ref('excluded.url'),
-                description: eb.ref('excluded.description'),
-                source: eb.ref('excluded.source'),
-                reported_at: eb.ref('excluded.reported_at'),
-                reported_by: eb.ref('excluded.reported_by'),
-                report_seq: eb.ref('excluded.report_seq'),
-              }))
-              // PostgreSQL evaluates this against the latest committed row, so a report that
-              // got its seq earlier but commits later never overwrites a newer one.
-              .where((eb) => eb('checks.report_seq', '<', eb.ref('excluded.report_seq'))),
-          )
-          .execute();
-      }
-      const check = await db
-        .selectFrom('checks')
-        .selectAll()
-        .where('project_id', '=', report.projectId)
-        .where('commit_sha', '=', report.commitSha)
-        .where('name', '=', report.name)
-        .executeTakeFirstOrThrow();
-      return { report: inserted && toReport(inserted), check: toCheck(check) };
-    };
-    return this.#db.isTransaction ? run(this.#db) : this.#db.transaction().execute(run);
-  }
-
-  async findCheck(projectId: string, commitSha: string, name: string): Promise<CheckRow | undefined> {
-    const row = await this.#db
-      .selectFrom('checks')
-      .selectAll()
-      .where('project_id', '=', projectId)
-      .where('commit_sha', '=', commitSha)
-      .where('name', '=', name)
-      .executeTakeFirst();
-    return row && toCheck(row);
-  }
-
-  async listChecks(projectId: string, commitSha: string): Promise<CheckRow[]> {
-    const rows = await this.#db.selectFrom('checks').selectAll().where('project_id', '=', projectId).where('commit_sha', '=', commitSha).orderBy('name').execute();
-    return rows.map(toCheck);
-  }
-
-  async listChecksOfCommits(projectId: string, commitShas: readonly string[]): Promise<CheckRow[]> {
-    const unique = [...new Set(commitShas)];
-    const out: CheckRow[] = [];
-    for (let i = 0; i < unique.length; i += IN_CHUNK) {
-      const rows = await this.#db
+    async findCheck(projectId, commitSha, name) {
+      const row = await db
         .selectFrom('checks')
         .selectAll()
         .where('project_id', '=', projectId)
-        .where('commit_sha', 'in', unique.slice(i, i + IN_CHUNK))
-        .orderBy('commit_sha')
-        .orderBy('name')
-        .execute();
-      out.push(...rows.map(toCheck));
-    }
-    return out;
-  }
+        .where('commit_sha', '=', commitSha)
+        .where('name', '=', name)
+        .executeTakeFirst();
+      return row && toCheck(row);
+    },
 
-  async listCheckReports(
-    projectId: string,
-    commitSha: string,
-    filter: { name?: string | undefined; limit: number; before?: number | undefined },
-  ): Promise<CheckReportRow[]> {
-    let query = this.#db.selectFrom('check_reports').selectAll().where('project_id', '=', projectId).where('commit_sha', '=', commitSha);
-    if (filter.name !== undefined) query = query.where('name', '=', filter.name);
-    if (filter.before !== undefined) query = query.where('seq', '<', filter.before);
-    const rows = await query.orderBy('seq', 'desc').limit(filter.limit).execute();
-    return rows.map(toReport);
-  }
+    async listChecks(projectId, commitSha) {
+      const rows = await db.selectFrom('checks').selectAll().where('project_id', '=', projectId).where('commit_sha', '=', commitSha).orderBy('name').execute();
+      return rows.map(toCheck);
+    },
+
+    async listChecksOfCommits(projectId, commitShas) {
+      const unique = [...new Set(commitShas)];
+      const out: CheckRow[] = [];
+      for (let i = 0; i < unique.length; i += IN_CHUNK) {
+        const rows = await db
+          .selectFrom('checks')
+          .selectAll()
+          .where('project_id', '=', projectId)
+          .where('commit_sha', 'in', unique.slice(i, i + IN_CHUNK))
+          .orderBy('commit_sha')
+          .orderBy('name')
+          .execute();
+        out.push(...rows.map(toCheck));
+      }
+      return out;
+    },
+
+    async listCheckReports(projectId, commitSha, filter) {
+      let query = db.selectFrom('check_reports').selectAll().where('project_id', '=', projectId).where('commit_sha', '=', commitSha);
+      if (filter.name !== undefined) query = query.where('name', '=', filter.name);
+      if (filter.before !== undefined) query = query.where('seq', '<', filter.before);
+      const rows = await query.orderBy('seq', 'desc').limit(filter.limit).execute();
+      return rows.map(toReport);
+    },
+  };
 }

@@ -1,6 +1,7 @@
 import type { Kysely, Selectable } from 'kysely';
 import type { CommitInfo } from '../../core/git-log.ts';
 import type { Database } from '../schema.ts';
+import type { FamilyContext } from './family-context.ts';
 
 /** A commit of a project's graph as Slipway knows it (core/git-log.ts's CommitInfo, per project). */
 export interface CommitRow extends CommitInfo {
@@ -32,63 +33,28 @@ type CommitRecord = Selectable<Database['commits']>;
 
 function toCommit(row: CommitRecord): CommitRow {
   return {
-    projectId: row.project_id,
-    sha: row.sha,
-    parents: row.parents === '' ? [] : row.parents.split(' '),
-    authorName: row.author_name,
-    authorEmail: row.author_email,
-    message: row.message,
-    committedAt: row.committed_at,
-    recordedAt: row.recorded_at,
-  };
-}
+      projectId: row.project_id,
+      sha: row.sha,
+      parents: row.parents === '' ? [] : row.parents.split(' '),
+      authorName: row.author_name,
+      authorEmail: row.author_email,
+      message: row.message,
+      committedAt: row.committed_at,
+      recordedAt: row.recorded_at,
+    };
+  }
 
-/** Rows per INSERT (8 values each) and ids per `IN (…)` list: well under either dialect's parameter limit. */
-const INSERT_CHUNK = 200;
-const IN_CHUNK = 500;
+  /** Rows per INSERT (8 values each) and ids per `IN (…)` list: well under either dialect's parameter limit. */
+  const INSERT_CHUNK = 200;
+  const IN_CHUNK = 500;
 
 /** The commit family over Kysely; the same statements run on SQLite and PostgreSQL. */
-export class KyselyCommitStore implements CommitStore {
-  readonly #db: Kysely<Database>;
-
-  constructor(ctx: { db: Kysely<Database> }) {
-    this.#db = ctx.db;
-  }
-
-  async insertCommits(projectId: string, commits: readonly CommitInfo[], recordedAt: string): Promise<number> {
-    let inserted = 0;
-    for (let i = 0; i < commits.length; i += INSERT_CHUNK) {
-      const values = commits.slice(i, i + INSERT_CHUNK).map((c) => ({
-        project_id: projectId,
-        sha: c.sha,
-        parents: c.parents.join(' '),
-        author_name: c.authorName,
-        author_email: c.authorEmail,
-        message: c.message,
-        committed_at: c.committedAt,
-        recorded_at: recordedAt,
-      }));
-      const rows = await this.#db
-        .insertInto('commits')
-        .values(values)
-        .onConflict((oc) => oc.columns(['project_id', 'sha']).doNothing())
-        .returning('sha')
-        .execute();
-      inserted += rows.length;
-    }
-    return inserted;
-  }
-
-  async findCommit(projectId: string, sha: string): Promise<CommitRow | undefined> {
-    const row = await this.#db.selectFrom('commits').selectAll().where('project_id', '=', projectId).where('sha', '=', sha).executeTakeFirst();
-    return row && toCommit(row);
-  }
-
-  async findCommits(projectId: string, shas: readonly string[]): Promise<CommitRow[]> {
+export function createCommitStore({ db }: Pick<FamilyContext, 'db'>): CommitStore {
+  const findCommits = async (projectId: string, shas: readonly string[]): Promise<CommitRow[]> => {
     const unique = [...new Set(shas)];
     const out: CommitRow[] = [];
     for (let i = 0; i < unique.length; i += IN_CHUNK) {
-      const rows = await this.#db
+      const rows = await db
         .selectFrom('commits')
         .selectAll()
         .where('project_id', '=', projectId)
@@ -97,70 +63,102 @@ export class KyselyCommitStore implements CommitStore {
       out.push(...rows.map(toCommit));
     }
     return out;
-  }
+  };
 
-  async findCommitShasByPrefix(projectId: string, prefix: string, limit: number): Promise<string[]> {
-    // A range instead of LIKE: the prefix is hex (no wildcards to escape) and both primary keys serve it.
-    const low = prefix;
-    const high = `${prefix}g`;
-    const db = this.#db;
-    const rows = await db
-      .selectFrom('commits')
-      .select('sha')
-      .where('project_id', '=', projectId)
-      .where('sha', '>=', low)
-      .where('sha', '<', high)
-      .union(
-        db
-          .selectFrom('builds')
-          .select('commit_sha as sha')
-          .where('project_id', '=', projectId)
-          .where('commit_sha', '>=', low)
-          .where('commit_sha', '<', high),
-      )
-      .union(
-        db
-          .selectFrom('checks')
-          .select('commit_sha as sha')
-          .where('project_id', '=', projectId)
-          .where('commit_sha', '>=', low)
-          .where('commit_sha', '<', high),
-      )
-      .orderBy('sha')
-      .limit(limit)
-      .execute();
-    return rows.map((r) => r.sha);
-  }
+  return {
+    findCommits,
 
-  async listAncestry(projectId: string, head: string, limit: number): Promise<CommitRow[]> {
-    const known = new Map<string, CommitRow>();
-    const window = await this.#db
-      .selectFrom('commits')
-      .selectAll()
-      .where('project_id', '=', projectId)
-      .orderBy('committed_at', 'desc')
-      .limit(limit * 2)
-      .execute();
-    for (const row of window) known.set(row.sha, toCommit(row));
-    const out: CommitRow[] = [];
-    const visited = new Set<string>([head]);
-    let frontier = [head];
-    while (frontier.length > 0 && out.length < limit) {
-      const missing = frontier.filter((sha) => !known.has(sha));
-      if (missing.length > 0) for (const row of await this.findCommits(projectId, missing)) known.set(row.sha, row);
-      const next: string[] = [];
-      for (const sha of frontier) {
-        const commit = known.get(sha);
-        if (commit === undefined) continue;
-        if (out.length < limit) out.push(commit);
-        for (const parent of commit.parents) {
-          if (visited.has(parent)) continue;
-          visited.add(parent);
-          next.push(parent);
-        }
+    async insertCommits(projectId, commits, recordedAt) {
+      let inserted = 0;
+      for (let i = 0; i < commits.length; i += INSERT_CHUNK) {
+        const values = commits.slice(i, i + INSERT_CHUNK).map((c) => ({
+          project_id: projectId,
+          sha: c.sha,
+          parents: c.parents.join(' '),
+          author_name: c.authorName,
+          author_email: c.authorEmail,
+          message: c.message,
+          committed_at: c.committedAt,
+          recorded_at: recordedAt,
+        }));
+        const rows = await db
+          .insertInto('commits')
+          .values(values)
+          .onConflict((oc) => oc.columns(['project_id', 'sha']).doNothing())
+          .returning('sha')
+          .execute();
+        inserted += rows.length;
       }
-      frontier = next;
-    }
-    return out;
-  }
+      return inserted;
+    },
+
+    async findCommit(projectId, sha) {
+      const row = await db.selectFrom('commits').selectAll().where('project_id', '=', projectId).where('sha', '=', sha).executeTakeFirst();
+      return row && toCommit(row);
+    },
+
+    async findCommitShasByPrefix(projectId, prefix, limit) {
+      // A range instead of LIKE: the prefix is hex (no wildcard to escape) and each table's key serves it.
+      const low = prefix;
+      const high = `${prefix}g`;
+      const rows = await db
+        .selectFrom('commits')
+        .select('sha')
+        .where('project_id', '=', projectId)
+        .where('sha', '>=', low)
+        .where('sha', '<', high)
+        .union(
+          db
+            .selectFrom('builds')
+            .select('commit_sha as sha')
+            .where('project_id', '=', projectId)
+            .where('commit_sha', '>=', low)
+            .where('commit_sha', '<', high),
+        )
+        .union(
+          db
+            .selectFrom('checks')
+            .select('commit_sha as sha')
+            .where('project_id', '=', projectId)
+            .where('commit_sha', '>=', low)
+            .where('commit_sha', '<', high),
+        )
+        .orderBy('sha')
+        .limit(limit)
+        .execute();
+      return rows.map((r) => r.sha);
+    },
+
+    async listAncestry(projectId, head, limit) {
+      const known = new Map<string, CommitRow>();
+      const window = await db
+        .selectFrom('commits')
+        .selectAll()
+        .where('project_id', '=', projectId)
+        .orderBy('committed_at', 'desc')
+        .limit(limit * 2)
+        .execute();
+      for (const row of window) known.set(row.sha, toCommit(row));
+      const out: CommitRow[] = [];
+      const visited = new Set<string>([head]);
+      let frontier = [head];
+      while (frontier.length > 0 && out.length < limit) {
+        const missing = frontier.filter((sha) => !known.has(sha));
+        if (missing.length > 0) for (const row of await findCommits(projectId, missing)) known.set(row.sha, row);
+        const next: string[] = [];
+        for (const sha of frontier) {
+          const commit = known.get(sha);
+          if (commit === undefined) continue;
+          if (out.length < limit) out.push(commit);
+          for (const parent of commit.parents) {
+            if (visited.has(parent)) continue;
+            visited.add(parent);
+            next.push(parent);
+          }
+        }
+        frontier = next;
+      }
+      return out;
+    },
+  };
 }

@@ -1,0 +1,125 @@
+import type { CheckState, EnvironmentMode } from '../glossary.ts';
+
+/**
+ * The words of the gate evaluator. A gate looks at a candidate (a deployment proposed for an
+ * environment), the environment's policy and facts the service read from the store, and says
+ * pass, wait (with why, and maybe when to look again) or fail. Gates never read a clock or a
+ * store themselves: everything arrives as an argument, so a verdict is reproducible.
+ */
+
+export const GATE_KINDS = ['lock', 'pin', 'lineage', 'checks', 'max_commits', 'requires', 'queue'] as const;
+export type GateKind = (typeof GATE_KINDS)[number];
+
+/** Stable codes of gate reasons; the CLI and dashboard may branch on them, never on messages. */
+export const GateCode = {
+  ENVIRONMENT_LOCKED: 'ENVIRONMENT_LOCKED',
+  ENVIRONMENT_PINNED: 'ENVIRONMENT_PINNED',
+  LINEAGE_VIOLATION: 'LINEAGE_VIOLATION',
+  CHECKS_UNAVAILABLE: 'CHECKS_UNAVAILABLE',
+  CHECK_FAILED: 'CHECK_FAILED',
+  CHECKS_PENDING: 'CHECKS_PENDING',
+  MAX_COMMITS: 'MAX_COMMITS',
+  REQUIRES_PENDING: 'REQUIRES_PENDING',
+  QUEUED: 'QUEUED',
+} as const;
+export type GateCode = (typeof GateCode)[keyof typeof GateCode];
+
+export interface GateReason {
+  gate: GateKind;
+  code: string;
+  /** A sentence for a person, shown as is by `slipway pipeline`. */
+  message: string;
+  details?: Record<string, unknown>;
+}
+
+export type GateCheck =
+  | { status: 'pass' }
+  | { status: 'wait'; reason: GateReason; recheckAt?: string }
+  | { status: 'fail'; reason: GateReason };
+
+export type GateVerdict =
+  | { outcome: 'pass' }
+  /** `recheckAt`: the earliest of the waits' times, if any wait has one; otherwise an event wakes it. */
+  | { outcome: 'wait'; reasons: GateReason[]; recheckAt?: string }
+  /** The first failing gate; a fail wins over any waits. */
+  | { outcome: 'fail'; reason: GateReason };
+
+export interface EnvironmentPolicy {
+  /** Branch whose successful builds propose releases here. */
+  follows: string | null;
+  /** Upstream environment a deployment must have been live in (lineage). */
+  from: string | null;
+  /** Take each candidate that passes the gates without a person. */
+  auto: boolean;
+  /** Required check names of the candidate's commit. */
+  checks: string[];
+  mode: EnvironmentMode;
+  /** Automation waits for a person when a release brings more commits than this. */
+  maxCommits: number;
+  /** Project names whose same environment must go first. */
+  requires: string[];
+}
+
+export const DEFAULT_MAX_COMMITS = 8;
+
+/** An environment nobody configured: moved only by people, gated by nothing but lock and pin. */
+export const DEFAULT_POLICY: Readonly<EnvironmentPolicy> = Object.freeze({
+  follows: null,
+  from: null,
+  auto: false,
+  checks: [],
+  mode: 'gate',
+  maxCommits: DEFAULT_MAX_COMMITS,
+  requires: [],
+});
+
+export interface Candidate {
+  deploymentId: string;
+  commit: string | null;
+  branch: string | null;
+  trigger: 'user' | 'automation';
+  /** Admin break-glass with a reason: passes lock and lineage, never checks. */
+  forced: boolean;
+  /** Commits between what the environment runs and the candidate; `truncated` when not all are known. */
+  batch: { count: number; truncated: boolean };
+}
+
+export type Lineage = 'live' | 'was_live' | 'rolled_back' | 'never';
+
+export interface RequiredRelease {
+  project: string;
+  environment: string;
+  satisfied: boolean;
+  /** What it waits for, e.g. "infra dpl-… (staging v4)"; null when it cannot be named. */
+  needs: string | null;
+}
+
+export interface GateFacts {
+  environment: {
+    name: string;
+    deploymentId: string | null;
+    pinnedBy: string | null;
+    lockedBy: string | null;
+    lockedReason: string | null;
+    lockedAt: string | null;
+    lockedUntil: string | null;
+  };
+  /** With policy.from: what became of the candidate's deployment upstream. */
+  upstream: { name: string; lineage: Lineage } | null;
+  /** Current check states of the candidate's commit (all known names). */
+  checks: Record<string, { state: CheckState; url: string | null }>;
+  /** One per policy.requires entry. */
+  requires: RequiredRelease[];
+  /** An older open release of this environment that goes first (FIFO), if any. */
+  queueAhead: { number: number } | null;
+}
+
+/** One gate kind: a pure look at the candidate. */
+export type Gate = (candidate: Candidate, policy: EnvironmentPolicy, facts: GateFacts, now: Date) => GateCheck;
+
+export const PASS: GateCheck = Object.freeze({ status: 'pass' });
+
+/** How a candidate is named in messages: its short commit, or its deployment id without one. */
+export function candidateLabel(candidate: Pick<Candidate, 'commit' | 'deploymentId'>): string {
+  return candidate.commit === null ? candidate.deploymentId : candidate.commit.slice(0, 7);
+}

@@ -1,0 +1,347 @@
+import type { Selectable } from 'kysely';
+import { ErrorCode, SlipwayError } from '../../core/errors.ts';
+import type { ReleaseKind, ReleaseState } from '../../core/glossary.ts';
+import type { Database } from '../schema.ts';
+import { inTransaction, type FamilyContext, type Page } from './family-context.ts';
+
+export interface EnvironmentRow {
+  id: string;
+  projectId: string;
+  name: string;
+  deploymentId: string | null;
+  releaseId: string | null;
+  /** Number of the current release; 0 before the first. Compare-and-set pointer moves check it. */
+  releaseNumber: number;
+  pinnedBy: string | null;
+  pinnedAt: string | null;
+  pinnedReason: string | null;
+  lockedBy: string | null;
+  /** Id of the actor holding the lock (a token's id); unlocking compares it, never the name. */
+  lockedById: string | null;
+  lockedAt: string | null;
+  lockedReason: string | null;
+  lockedUntil: string | null;
+  /** Branch whose successful builds this environment moves to (a preview, or `follows:` in slipway.yaml). */
+  follows: string | null;
+  preview: boolean;
+  retiredAt: string | null;
+  createdAt: string;
+}
+
+/** An environment that points nowhere yet, unpinned and unlocked. */
+export function newEnvironmentRow(
+  fields: Pick<EnvironmentRow, 'id' | 'projectId' | 'name' | 'createdAt'> & Partial<Pick<EnvironmentRow, 'follows' | 'preview'>>,
+): EnvironmentRow {
+  return {
+    follows: null,
+    preview: false,
+    retiredAt: null,
+    ...fields,
+    deploymentId: null,
+    releaseId: null,
+    releaseNumber: 0,
+    pinnedBy: null,
+    pinnedAt: null,
+    pinnedReason: null,
+    lockedBy: null,
+    lockedById: null,
+    lockedAt: null,
+    lockedReason: null,
+    lockedUntil: null,
+  };
+}
+
+export interface ReleaseRow {
+  id: string;
+  projectId: string;
+  environmentId: string;
+  number: number;
+  kind: ReleaseKind;
+  state: ReleaseState;
+  deploymentId: string;
+  previousDeploymentId: string | null;
+  replacesReleaseId: string | null;
+  reason: string | null;
+  forced: boolean;
+  createdAt: string;
+  createdBy: string;
+}
+
+/** What a pointer move writes: the new release, and the environment fields it changes. */
+export interface PointerMove {
+  release: ReleaseRow;
+  /** The release number the move was planned against; the write fails with RELEASE_CONFLICT otherwise. */
+  expectedReleaseNumber: number;
+  /** State the replaced release takes (superseded on promote, rolled_back on rollback). */
+  replacedState: ReleaseState;
+  pin: { by: string; at: string; reason: string | null } | null;
+}
+
+export interface LockFields {
+  lockedBy: string | null;
+  lockedById: string | null;
+  lockedAt: string | null;
+  lockedReason: string | null;
+  lockedUntil: string | null;
+}
+
+/** Environments (pointers at deployments) and the releases that moved them. */
+export interface EnvironmentStore {
+  /** Returns the environment, creating it (idempotently, race-safe) when absent. */
+  ensureEnvironment(row: EnvironmentRow): Promise<EnvironmentRow>;
+  findEnvironment(projectId: string, name: string): Promise<EnvironmentRow | undefined>;
+  listEnvironments(projectId: string): Promise<EnvironmentRow[]>;
+  /**
+   * The edge's per-request lookup, in one query: the deployment an environment of a project
+   * (by names) points at; null when the environment exists but points nowhere, undefined when
+   * the project or environment does not exist.
+   */
+  findLiveDeploymentId(projectName: string, environment: string): Promise<string | null | undefined>;
+  /** Environments currently pointing at a deployment. */
+  listEnvironmentsOfDeployment(deploymentId: string): Promise<EnvironmentRow[]>;
+  listEnvironmentsFollowing(projectId: string, branch: string): Promise<EnvironmentRow[]>;
+  setEnvironmentFollow(environmentId: string, follows: string | null, preview: boolean): Promise<void>;
+  retireEnvironment(environmentId: string, at: string | null): Promise<void>;
+  /** Compare-and-set pointer move; throws RELEASE_CONFLICT when the environment moved meanwhile. */
+  moveEnvironmentPointer(environmentId: string, move: PointerMove): Promise<void>;
+  /** Compare-and-set on the lock columns; returns false when the lock changed meanwhile. */
+  updateLock(environmentId: string, expectedLockedAt: string | null, fields: LockFields): Promise<boolean>;
+  findRelease(id: string): Promise<ReleaseRow | undefined>;
+  findReleaseByNumber(environmentId: string, number: number): Promise<ReleaseRow | undefined>;
+  listReleases(environmentId: string, page: Page): Promise<ReleaseRow[]>;
+  /** The newest release of this environment that put `deploymentId` live, if any. */
+  findLatestReleaseOfDeployment(environmentId: string, deploymentId: string): Promise<ReleaseRow | undefined>;
+  /** The newest release of this environment whose deployment is not the current one (the default rollback target). */
+  findPreviousDeploymentRelease(environmentId: string, currentDeploymentId: string | null): Promise<ReleaseRow | undefined>;
+}
+
+export function createEnvironmentStore({ db, dialect }: FamilyContext): EnvironmentStore {
+  const findEnvironment = async (projectId: string, name: string): Promise<EnvironmentRow | undefined> => {
+    const row = await db.selectFrom('environments').selectAll().where('project_id', '=', projectId).where('name', '=', name).executeTakeFirst();
+    return row && toEnvironment(row);
+  };
+
+  return {
+    findEnvironment,
+
+    async ensureEnvironment(row) {
+      await db
+        .insertInto('environments')
+        .values(fromEnvironment(row))
+        .onConflict((oc) => oc.columns(['project_id', 'name']).doNothing())
+        .execute();
+      const found = await findEnvironment(row.projectId, row.name);
+      if (!found) throw new Error(`environment ${row.name} vanished after insert`);
+      return found;
+    },
+
+    async listEnvironments(projectId) {
+      const rows = await db.selectFrom('environments').selectAll().where('project_id', '=', projectId).orderBy('name').execute();
+      return rows.map(toEnvironment);
+    },
+
+    async findLiveDeploymentId(projectName, environment) {
+      const row = await db
+        .selectFrom('environments')
+        .innerJoin('projects', 'projects.id', 'environments.project_id')
+        .select('environments.deployment_id')
+        .where('projects.name', '=', projectName)
+        .where('environments.name', '=', environment)
+        .where('environments.retired_at', 'is', null)
+        .executeTakeFirst();
+      return row === undefined ? undefined : row.deployment_id;
+    },
+
+    async listEnvironmentsOfDeployment(deploymentId) {
+      const rows = await db.selectFrom('environments').selectAll().where('deployment_id', '=', deploymentId).orderBy('name').execute();
+      return rows.map(toEnvironment);
+    },
+
+    async listEnvironmentsFollowing(projectId, branch) {
+      const rows = await db
+        .selectFrom('environments')
+        .selectAll()
+        .where('project_id', '=', projectId)
+        .where('follows', '=', branch)
+        .orderBy('name')
+        .execute();
+      return rows.map(toEnvironment);
+    },
+
+    async setEnvironmentFollow(environmentId, follows, preview) {
+      await db.updateTable('environments').set({ follows, preview: preview ? 1 : 0 }).where('id', '=', environmentId).execute();
+    },
+
+    async retireEnvironment(environmentId, at) {
+      await db.updateTable('environments').set({ retired_at: at }).where('id', '=', environmentId).execute();
+    },
+
+    async moveEnvironmentPointer(environmentId, move) {
+      const conflict = () =>
+        new SlipwayError(ErrorCode.RELEASE_CONFLICT, 'the environment moved while this release was being made; look again and retry', {
+          expected: move.expectedReleaseNumber,
+        });
+      await inTransaction(db, async (tx) => {
+        const { release } = move;
+        // The compare-and-set: only the writer that saw the current release number moves the pointer.
+        const updated = await tx
+          .updateTable('environments')
+          .set({
+            deployment_id: release.deploymentId,
+            release_id: release.id,
+            release_number: release.number,
+            pinned_by: move.pin?.by ?? null,
+            pinned_at: move.pin?.at ?? null,
+            pinned_reason: move.pin?.reason ?? null,
+          })
+          .where('id', '=', environmentId)
+          .where('release_number', '=', move.expectedReleaseNumber)
+          .executeTakeFirst();
+        if (Number(updated.numUpdatedRows) !== 1) throw conflict();
+        if (release.replacesReleaseId !== null) {
+          await tx.updateTable('releases').set({ state: move.replacedState }).where('id', '=', release.replacesReleaseId).execute();
+        }
+        try {
+          await tx.insertInto('releases').values(fromRelease(release)).execute();
+        } catch (err) {
+          if (dialect.isUniqueViolation(err)) throw conflict();
+          throw err;
+        }
+      });
+    },
+
+    async updateLock(environmentId, expectedLockedAt, fields) {
+      let query = db
+        .updateTable('environments')
+        .set({
+          locked_by: fields.lockedBy,
+          locked_by_id: fields.lockedById,
+          locked_at: fields.lockedAt,
+          locked_reason: fields.lockedReason,
+          locked_until: fields.lockedUntil,
+        })
+        .where('id', '=', environmentId);
+      query = expectedLockedAt === null ? query.where('locked_at', 'is', null) : query.where('locked_at', '=', expectedLockedAt);
+      const result = await query.executeTakeFirst();
+      return Number(result.numUpdatedRows) === 1;
+    },
+
+    async findRelease(id) {
+      const row = await db.selectFrom('releases').selectAll().where('id', '=', id).executeTakeFirst();
+      return row && toRelease(row);
+    },
+
+    async findReleaseByNumber(environmentId, number) {
+      const row = await db.selectFrom('releases').selectAll().where('environment_id', '=', environmentId).where('number', '=', number).executeTakeFirst();
+      return row && toRelease(row);
+    },
+
+    async findLatestReleaseOfDeployment(environmentId, deploymentId) {
+      const row = await db
+        .selectFrom('releases')
+        .selectAll()
+        .where('environment_id', '=', environmentId)
+        .where('deployment_id', '=', deploymentId)
+        .orderBy('number', 'desc')
+        .limit(1)
+        .executeTakeFirst();
+      return row && toRelease(row);
+    },
+
+    async findPreviousDeploymentRelease(environmentId, currentDeploymentId) {
+      let query = db.selectFrom('releases').selectAll().where('environment_id', '=', environmentId);
+      if (currentDeploymentId !== null) query = query.where('deployment_id', '!=', currentDeploymentId);
+      const row = await query.orderBy('number', 'desc').limit(1).executeTakeFirst();
+      return row && toRelease(row);
+    },
+
+    async listReleases(environmentId, page) {
+      let query = db.selectFrom('releases').selectAll().where('environment_id', '=', environmentId);
+      if (page.before !== undefined) query = query.where('number', '<', page.before);
+      const rows = await query.orderBy('number', 'desc').limit(page.limit).execute();
+      return rows.map(toRelease);
+    },
+  };
+}
+
+function toEnvironment(row: Selectable<Database['environments']>): EnvironmentRow {
+  return {
+    id: row.id,
+    projectId: row.project_id,
+    name: row.name,
+    deploymentId: row.deployment_id,
+    releaseId: row.release_id,
+    releaseNumber: Number(row.release_number),
+    pinnedBy: row.pinned_by,
+    pinnedAt: row.pinned_at,
+    pinnedReason: row.pinned_reason,
+    lockedBy: row.locked_by,
+    lockedById: row.locked_by_id,
+    lockedAt: row.locked_at,
+    lockedReason: row.locked_reason,
+    lockedUntil: row.locked_until,
+    follows: row.follows,
+    preview: Number(row.preview) === 1,
+    retiredAt: row.retired_at,
+    createdAt: row.created_at,
+  };
+}
+
+function fromEnvironment(row: EnvironmentRow): Database['environments'] {
+  return {
+    id: row.id,
+    project_id: row.projectId,
+    name: row.name,
+    deployment_id: row.deploymentId,
+    release_id: row.releaseId,
+    release_number: row.releaseNumber,
+    pinned_by: row.pinnedBy,
+    pinned_at: row.pinnedAt,
+    pinned_reason: row.pinnedReason,
+    locked_by: row.lockedBy,
+    locked_by_id: row.lockedById,
+    locked_at: row.lockedAt,
+    locked_reason: row.lockedReason,
+    locked_until: row.lockedUntil,
+    follows: row.follows,
+    preview: row.preview ? 1 : 0,
+    retired_at: row.retiredAt,
+    created_at: row.createdAt,
+  };
+}
+
+function toRelease(row: Selectable<Database['releases']>): ReleaseRow {
+  return {
+    id: row.id,
+    projectId: row.project_id,
+    environmentId: row.environment_id,
+    number: Number(row.number),
+    kind: row.kind as ReleaseKind,
+    state: row.state as ReleaseState,
+    deploymentId: row.deployment_id,
+    previousDeploymentId: row.previous_deployment_id,
+    replacesReleaseId: row.replaces_release_id,
+    reason: row.reason,
+    forced: Number(row.forced) === 1,
+    createdAt: row.created_at,
+    createdBy: row.created_by,
+  };
+}
+
+function fromRelease(row: ReleaseRow): Database['releases'] {
+  return {
+    id: row.id,
+    project_id: row.projectId,
+    environment_id: row.environmentId,
+    number: row.number,
+    kind: row.kind,
+    state: row.state,
+    deployment_id: row.deploymentId,
+    previous_deployment_id: row.previousDeploymentId,
+    replaces_release_id: row.replacesReleaseId,
+    reason: row.reason,
+    forced: row.forced ? 1 : 0,
+    created_at: row.createdAt,
+    created_by: row.createdBy,
+  };
+}

@@ -1,0 +1,66 @@
+import { parseJson, type FamilyContext, type Page } from './family-context.ts';
+
+/** One entry of the audit log: who did what to which project and environment, with before and after. */
+export interface EventRow {
+  id: number;
+  at: string;
+  actor: string;
+  action: string;
+  projectId: string | null;
+  environment: string | null;
+  target: string | null;
+  reason: string | null;
+  before: unknown;
+  after: unknown;
+}
+
+export type NewEvent = Omit<EventRow, 'id'>;
+
+/** The audit log: append-only (the database refuses updates and deletes). */
+export interface EventStore {
+  appendEvent(event: NewEvent): Promise<number>;
+  listEvents(filter: { projectId?: string | undefined; environment?: string | undefined }, page: Page): Promise<EventRow[]>;
+}
+
+export function createEventStore({ db }: FamilyContext): EventStore {
+  return {
+    async appendEvent(event) {
+      const row = await db
+        .insertInto('events')
+        .values({
+          at: event.at,
+          actor: event.actor,
+          action: event.action,
+          project_id: event.projectId,
+          environment: event.environment,
+          target: event.target,
+          reason: event.reason,
+          before: event.before === null || event.before === undefined ? null : JSON.stringify(event.before),
+          after: event.after === null || event.after === undefined ? null : JSON.stringify(event.after),
+        })
+        .returning('id')
+        .executeTakeFirstOrThrow();
+      return Number(row.id);
+    },
+
+    async listEvents(filter, page) {
+      let query = db.selectFrom('events').selectAll();
+      if (filter.projectId !== undefined) query = query.where('project_id', '=', filter.projectId);
+      if (filter.environment !== undefined) query = query.where('environment', '=', filter.environment);
+      if (page.before !== undefined) query = query.where('id', '<', page.before);
+      const rows = await query.orderBy('id', 'desc').limit(page.limit).execute();
+      return rows.map((row) => ({
+        id: Number(row.id),
+        at: row.at,
+        actor: row.actor,
+        action: row.action,
+        projectId: row.project_id,
+        environment: row.environment,
+        target: row.target,
+        reason: row.reason,
+        before: row.before === null ? null : parseJson<unknown>(row.before),
+        after: row.after === null ? null : parseJson<unknown>(row.after),
+      }));
+    },
+  };
+}
