@@ -1,4 +1,4 @@
-import type { Kysely, Selectable } from 'kysely';
+import type { Selectable } from 'kysely';
 import type { CheckState } from '../../core/glossary.ts';
 import type { Database } from '../schema.ts';
 import { inTransaction, type FamilyContext } from './family-context.ts';

@@ -1,4 +1,4 @@
-import type { Kysely, Selectable } from 'kysely';
+import type { Selectable } from 'kysely';
 import type { CommitInfo } from '../../core/git-log.ts';
 import type { Database } from '../schema.ts';
 import type { FamilyContext } from './family-context.ts';

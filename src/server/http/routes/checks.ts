@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import { ErrorCode, SlipwayError } from '../../../core/errors.ts';
 import { CHECK_STATES } from '../../../core/glossary.ts';
-import { Check, CheckHistory, CheckHistoryQuery, CheckReport, Commit, CommitChecks, ReportCheckRequest, ReportedCheck, RunnerCheckRequest } from '../../../protocol/checks.ts';
+import { CheckHistory, CheckHistoryQuery, Commit, CommitChecks, ReportCheckRequest, ReportedCheck, RunnerCheckRequest, type Check, type CheckReport } from '../../../protocol/checks.ts';
 import type { CheckReportRow, CheckRow, CommitRow, RecordedCheck } from '../../../store/store.ts';
 import { getCommit, listCheckHistory, listChecks, reportBuildCheck, reportCheck } from '../../services/checks.ts';
 import { leaseOf, type HttpContext, type Params } from '../context.ts';
