@@ -66,7 +66,7 @@ for (const backend of backends) {
       const env = { PATH: process.env.PATH ?? '', HOME: home, XDG_CONFIG_HOME: join(home, '.config'), SLIPWAY_URL: `http://127.0.0.1:${t.server.port}`, SLIPWAY_TOKEN: deployerToken };
       return new Promise((resolve, reject) => {
         execFile(process.execPath, [BIN, ...args], { env, timeout: 60_000 }, (err, stdout, stderr) => {
-          if (err && typeof err.code !== 'number') reject(err);
+          if (err && typeof err.code !== 'number') reject(new Error(`cannot run slipway: ${err.message}`));
           else resolve({ code: err ? (err.code as number) : 0, stdout, stderr });
         });
       });
