@@ -2,6 +2,50 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+/**
+ * The layers of src/, lowest first; imports go down. Each folder lists what it may import, and
+ * an import of any other folder (static, `export … from` or dynamic) fails lint:
+ *   core      domain types, glossary, pure planners: nothing, and no node: modules (tests aside)
+ *   protocol  wire schemas and the typed client: core
+ *   store     Store, its families over Kysely, migrations: core
+ *   blobs     content-addressed blob store: core
+ *   publish   uploading a deployment's files: core, protocol
+ *   runner    builds: core, protocol, publish (it publishes what it built)
+ *   edge      serves deployments: core, store, blobs
+ *   server    routes, services, webhooks, git: core, protocol, store, blobs, edge, runner
+ *             (it serves the edge and may run a runner in process)
+ *   cli       commands: core, protocol, publish, runner; server only in `slipway server`
+ *   web       the dashboard (web/src): core, protocol
+ */
+const LAYERS = {
+  core: [],
+  protocol: ['core'],
+  store: ['core'],
+  blobs: ['core'],
+  publish: ['core', 'protocol'],
+  runner: ['core', 'protocol', 'publish'],
+  edge: ['core', 'store', 'blobs'],
+  server: ['core', 'protocol', 'store', 'blobs', 'edge', 'runner'],
+  cli: ['core', 'protocol', 'publish', 'runner'],
+};
+
+/**
+ * Lint rules refusing imports of the layers `folder` may not import. Imports between layers are
+ * relative (`../../store/store.ts`, or `../../src/store/…` from web), so a layer is named by the
+ * segment after the `../`s; `\x2F` is a slash, which a selector's regex cannot hold.
+ */
+function onlyImports(folder, allowed, { nodeModules = true, prefix = '' } = {}) {
+  const forbidden = Object.keys(LAYERS).filter((layer) => layer !== folder && !allowed.includes(layer));
+  const upward = `^(\\.\\.\\x2F)+${prefix}(${forbidden.join('|')})\\x2F`;
+  const message = `${folder} ${allowed.length ? `may import only ${allowed.join(', ')}` : 'imports no other folder of src'} (layers in eslint.config.js)`;
+  const patterns = [{ regex: upward, message }];
+  if (!nodeModules) patterns.push({ regex: '^node:', message: `${folder} is pure: no node: modules (I/O belongs to the layers above it)` });
+  return {
+    'no-restricted-imports': ['error', { patterns }],
+    'no-restricted-syntax': ['error', { selector: `ImportExpression[source.value=/${upward}/]`, message }],
+  };
+}
+
 export default tseslint.config(
   { ignores: ['node_modules/', 'web/dist/', '.slipway/', 'bin/'] },
   js.configs.recommended,
@@ -29,4 +73,9 @@ export default tseslint.config(
     extends: [tseslint.configs.disableTypeChecked],
     languageOptions: { globals: { process: 'readonly', console: 'readonly', URL: 'readonly' } },
   },
+  ...Object.entries(LAYERS).map(([folder, allowed]) => ({ files: [`src/${folder}/**`], rules: onlyImports(folder, allowed) })),
+  { files: ['src/core/**'], ignores: ['src/core/**/*.test.ts'], rules: onlyImports('core', [], { nodeModules: false }) },
+  // `slipway server` starts the server in the CLI's process (and loads it only then).
+  { files: ['src/cli/commands/server.ts'], rules: onlyImports('cli', [...LAYERS.cli, 'server']) },
+  { files: ['web/src/**'], rules: onlyImports('web', ['core', 'protocol'], { nodeModules: false, prefix: 'src\\x2F' }) },
 );

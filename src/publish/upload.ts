@@ -4,7 +4,7 @@ import { readdir, realpath, stat } from 'node:fs/promises';
 import { isAbsolute, join, relative, sep } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ManifestEntry } from '../core/manifest.ts';
-import { mapSliced } from '../core/sliced.ts';
+import { mapSliced } from './sliced.ts';
 import { ApiError } from '../protocol/client.ts';
 import type { SlipwayClient } from '../protocol/client.ts';
 import { PublishError } from './errors.ts';

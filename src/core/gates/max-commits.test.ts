@@ -23,7 +23,7 @@ const rows: GateRow[] = [
     name: 'a batch whose history was cut short holds automation even when small',
     candidate: { batch: { count: 3, truncated: true } },
     expect: 'wait MAX_COMMITS',
-    message: 'Slipway knows only 3 of the commits this release brings, so it cannot tell whether it is within max_commits 8: promote it yourself',
+    message: 'Slipway cannot count the commits this release brings (its history is incomplete; 3 found, max_commits 8): promote it yourself',
   },
   { name: 'a user promotes a large batch', candidate: { trigger: 'user', batch: { count: 500, truncated: false } }, expect: 'pass' },
   { name: 'a user promotes a cut-short batch', candidate: { trigger: 'user', batch: { count: 1000, truncated: true } }, expect: 'pass' },

@@ -8,7 +8,7 @@ export const maxCommitsGate: Gate = (candidate, policy) => {
   const { count, truncated } = candidate.batch;
   if (candidate.trigger === 'user' || (count <= policy.maxCommits && !truncated)) return PASS;
   const message = truncated
-    ? `Slipway knows only ${count} of the commits this release brings, so it cannot tell whether it is within max_commits ${policy.maxCommits}: promote it yourself`
+    ? `Slipway cannot count the commits this release brings (its history is incomplete; ${count} found, max_commits ${policy.maxCommits}): promote it yourself`
     : `${count} commits is more than max_commits ${policy.maxCommits}: promote it yourself`;
   return {
     status: 'wait',
