@@ -54,6 +54,7 @@ for (const backend of backends) {
       return { build: claimed.build, as: holding(claimed.lease) };
     }
 
+    /** Completes a build as succeeded with its deployment (the answer is failed when the server refuses its slipway.yaml). */
     async function succeed({ build, as }: Claim, body: string, report: object = {}): Promise<Build> {
       const deployment = await deployFiles(as, 'shop', { 'index.html': body });
       return as.completeBuild(build.id, { runner: 'r1', state: 'succeeded', deployment: deployment.id, report });
@@ -244,6 +245,33 @@ for (const backend of backends) {
       const claimed = await runner.claimBuild({ runner: 'present', leaseSeconds: 60 });
       assert.equal(claimed?.build.commit, sha(21), 'the build is still queued for a runner that is there');
       await holding(claimed.lease).completeBuild(claimed.build.id, { runner: 'present', state: 'failed', error: 'test', report: {} });
+    });
+
+    test("only the default branch's head sets policy: a branch cannot relax the gates it is about to pass", async () => {
+      const strict = 'environments:\n  dev: { follows: main, auto: true }\n  production:\n    from: dev\n    checks: [ci/test]\n';
+      await push(branch('main', sha(40), (await t.server.deps.store.findBranchHead((await t.server.deps.store.findProjectByName('shop'))?.id ?? '', 'main')) ?? ZERO_SHA));
+      await succeed(await claim(), 'strict', { config: strict });
+      const production = async () => (await t.client.getPipeline('shop')).stages.find((s) => s.name === 'production')?.policy;
+      assert.deepEqual((await production())?.checks, ['ci/test']);
+      assert.equal((await production())?.source, `commit ${sha(40)}`);
+
+      const relaxed = 'environments:\n  dev: { follows: main, auto: true }\n  production: { from: dev }\n';
+      await push(branch('sneaky', sha(41)));
+      await succeed(await claim(), 'relaxed', { config: relaxed });
+      assert.deepEqual((await production())?.checks, ['ci/test'], 'a branch build changed nothing');
+
+      // A deployer may not move the default branch somewhere else; an admin may, audited.
+      const deployer = t.clientWith((await t.client.createToken({ name: 'dep', role: 'deployer' })).secret);
+      await rejectsWithCode(deployer.updateProject('shop', { defaultBranch: 'sneaky' }), 'FORBIDDEN', 403);
+      assert.equal((await t.client.updateProject('shop', { defaultBranch: 'trunk' })).defaultBranch, 'trunk');
+      await t.client.updateProject('shop', { defaultBranch: 'main' });
+
+      // requires: naming no project fails the build at its yaml line, and changes nothing.
+      await push(branch('main', sha(42), sha(40)));
+      const bad = await succeed(await claim(), 'bad', { config: 'environments:\n  dev: { follows: main }\n  production:\n    from: dev\n    requires: [ghost]\n' });
+      assert.equal(bad.state, 'failed');
+      assert.match(bad.error ?? '', /POLICY_INVALID: slipway.yaml:5:\d+ environments.production.requires: no project "ghost"/);
+      assert.deepEqual((await production())?.checks, ['ci/test']);
     });
 
     test('runner calls need a runner token: viewers, deployers and admins are refused', async () => {

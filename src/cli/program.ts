@@ -130,11 +130,12 @@ export async function run(argv: readonly string[], ctx: Context): Promise<ExitCo
     .action(withArg('name', createProject));
   projects
     .command('set')
-    .description("change a project's repository or webhook secret")
+    .description("change a project's repository, webhook secret or default branch")
     .argument('<project>')
     .option('--repo <url>', 'new external repository (credentials in it are stored encrypted and never shown)')
     .option('--webhook-secret <secret>', 'new shared secret for webhook signatures')
     .option('--clear-webhook-secret', 'remove the webhook secret')
+    .option('--default-branch <branch>', "the branch whose slipway.yaml sets environment policy (admin; default main)")
     .addOption(json())
     .action(withArg('name', setProject));
   projects

@@ -28,6 +28,8 @@ export const Project = z.object({
   hasWebhookSecret: z.boolean(),
   /** `git push <gitUrl> <branch>` builds and deploys (token as the password). */
   gitUrl: z.string(),
+  /** The branch whose builds' slipway.yaml sets environment policy. */
+  defaultBranch: z.string(),
 });
 export type Project = z.infer<typeof Project>;
 
@@ -44,6 +46,8 @@ export const UpdateProjectRequest = z
     /** A new repository URL; credentials in it replace the stored ones (sealed, never shown back). */
     repo: z.string().min(1).max(2048).nullable().optional(),
     webhookSecret: z.string().min(8).max(256).nullable().optional(),
+    /** The branch whose builds' slipway.yaml sets environment policy (admin only). */
+    defaultBranch: z.string().min(1).max(200).optional(),
   })
   .strict();
 export type UpdateProjectRequest = z.infer<typeof UpdateProjectRequest>;

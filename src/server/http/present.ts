@@ -17,6 +17,7 @@ export function presentProject(urls: UrlConfig, row: ProjectRow): Project {
     repo: row.repoUrl === null ? null : displayRepoUrl(row.repoUrl, row.repoCredentials != null),
     hasWebhookSecret: row.webhookSecret !== null,
     gitUrl: gitUrl(urls, row.name),
+    defaultBranch: row.defaultBranch ?? 'main',
   };
 }
 
