@@ -4,6 +4,7 @@ import type { Clock } from '../src/core/clock.ts';
 import { LEASE_HEADER, type Build } from '../src/protocol/builds.ts';
 import { ApiError, type SlipwayClient } from '../src/protocol/client.ts';
 import { recordPush, ZERO_SHA, type RefUpdate } from '../src/server/services/pushes.ts';
+import { eventually } from './support/eventually.ts';
 import { backends } from './support/backends.ts';
 import { rejectsWithCode } from './support/assert.ts';
 import { deployFiles, edgeGet, startTestServer, type TestServer } from './support/server.ts';
@@ -72,7 +73,9 @@ for (const backend of backends) {
       assert.equal(done.state, 'succeeded');
       assert.equal(await envDeployment('preview-main'), done.deployment);
       assert.equal(await envDeployment('dev'), done.deployment);
-      await rejectsWithCode(t.client.getEnvironment('shop', 'staging'), 'ENVIRONMENT_NOT_FOUND');
+      // Declared with `auto: false`: it exists with its policy, and only a person moves it.
+      assert.equal(await envDeployment('staging'), null);
+      assert.equal((await t.client.getPipeline('shop')).stages.find((s) => s.name === 'staging')?.policy.auto, false);
       const page = await edgeGet(t.server.port, `preview-main--shop.localhost:${t.server.port}`);
       assert.equal(page.body, 'main one');
       const logs = await t.client.getBuildLogs('shop', done.id);
@@ -124,16 +127,19 @@ for (const backend of backends) {
       assert.equal((await t.client.listEnvironments('shop')).environments.some((e) => e.name.includes('v1')), false);
     });
 
-    test('follow respects pins and locks, and records why it skipped', async () => {
+    test('follow respects pins and locks: the release waits and says why', async () => {
       const devBefore = await envDeployment('dev');
       await t.client.lock('shop', 'dev', { reason: 'demo in progress' });
       await push(branch('main', sha(6), sha(3)));
       const done = await succeed(await claim(), 'locked out');
       assert.equal(await envDeployment('dev'), devBefore);
       assert.equal(await envDeployment('preview-main'), done.deployment);
-      const skip = (await t.client.listEvents({ project: 'shop', environment: 'dev' })).events.find((e) => e.action === 'release.skip');
-      assert.match(skip?.reason ?? '', /ENVIRONMENT_LOCKED/);
+      const [waiting] = (await t.client.listReleases('shop', 'dev', { limit: 1 })).releases;
+      assert.equal(waiting?.state, 'waiting');
+      assert.equal(waiting?.deployment, done.deployment);
+      assert.ok(waiting?.gates?.outcome === 'wait' && waiting.gates.reasons.some((r) => r.code === 'ENVIRONMENT_LOCKED'));
       await t.client.unlock('shop', 'dev', {});
+      await eventually('dev goes live once unlocked', async () => ((await envDeployment('dev')) === done.deployment ? true : undefined), 10_000);
     });
 
     test('a failed build moves nothing; cancel ends a queued build at once and asks a running one to stop', async () => {

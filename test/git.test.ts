@@ -402,7 +402,7 @@ describe('git push builds and deploys (in-process runner)', () => {
     // A lock holds preview-held; the push says so, with the lock's owner and reason.
     await t.client.lock('again', 'preview-held', { reason: 'demo at noon' });
     const held = remoteLines((await ok(git(home, dir, ['push', url, 'main:refs/heads/held']))).stderr);
-    assert.ok(held.includes('       preview-held: not moved: environment is locked by admin: demo at noon'), held.join('\n'));
+    assert.ok(held.includes('       preview-held: not moved: preview-held is locked by admin: demo at noon'), held.join('\n'));
   });
 });
 

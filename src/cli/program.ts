@@ -17,7 +17,10 @@ import { setProject } from './commands/project-set.ts';
 import { createProject, listProjects } from './commands/projects.ts';
 import { deleteProject } from './commands/projects-delete.ts';
 import { retryBuild } from './commands/builds-retry.ts';
+import { envSet } from './commands/env-set.ts';
+import { pipeline } from './commands/pipeline.ts';
 import { promote } from './commands/promote.ts';
+import { releaseShow } from './commands/release-show.ts';
 import { releases } from './commands/releases.ts';
 import { rollback } from './commands/rollback.ts';
 import { runner } from './commands/runner.ts';
@@ -253,8 +256,9 @@ export async function run(argv: readonly string[], ctx: Context): Promise<ExitCo
 
   program
     .command('promote')
-    .description('point an environment at a deployment')
-    .argument('<deployment>', 'deployment id (dpl-…)')
+    .description('propose a deployment for an environment: live at once when its gates pass, waiting otherwise')
+    .argument('[deployment]', 'deployment id (dpl-…); or --commit')
+    .option('--commit <sha>', 'the deployment that commit built (no rebuild)')
     .addOption(project())
     .addOption(env().makeOptionMandatory())
     .option('--reason <text>', 'why (recorded in the audit log)')
@@ -275,7 +279,7 @@ export async function run(argv: readonly string[], ctx: Context): Promise<ExitCo
     .addOption(json())
     .action(opts(rollback));
 
-  program
+  const releasesCommand = program
     .command('releases')
     .description("list an environment's releases (without --env: every environment's), newest first")
     .addOption(project())
@@ -283,6 +287,40 @@ export async function run(argv: readonly string[], ctx: Context): Promise<ExitCo
     .option('--limit <n>', 'how many')
     .addOption(json())
     .action(opts(releases));
+  releasesCommand
+    .command('show')
+    .description('one release: its state, what its gates say, and the commits it carries with their checks')
+    .argument('<release>', 'release id (rel-…), or vN with --env')
+    .addOption(project())
+    .addOption(env())
+    .addOption(json())
+    .action(withArg('release', releaseShow));
+
+  program
+    .command('pipeline')
+    .description('each environment in order: what it runs, what waits to enter it and which gate holds it')
+    .addOption(project())
+    .addOption(json())
+    .action(opts(pipeline));
+
+  program
+    .command('env')
+    .description('environment policy (env set <environment> …)')
+    .command('set')
+    .description("set an environment's policy (for projects whose path is not in slipway.yaml); fields not given keep their value")
+    .argument('<environment>')
+    .addOption(project())
+    .option('--follows <branch>', 'move to each successful build of this branch (none: stop)')
+    .option('--from <environment>', 'only take deployments that were live there (lineage; none: clear)')
+    .option('--auto', 'take each candidate that passes the gates without a person')
+    .option('--no-auto', 'only people move it')
+    .option('--checks <names>', 'required checks, comma-separated (empty: none)')
+    .option('--mode <mode>', 'gate (wait for green) or parallel (go live, roll back on red)')
+    .option('--max-commits <n>', 'automation waits for a person when a release carries more commits')
+    .option('--requires <projects>', 'projects whose same environment must go first, comma-separated')
+    .option('--reset', 'back to no policy (then apply the flags given)')
+    .addOption(json())
+    .action(withArg('environment', envSet));
 
   program
     .command('lock')

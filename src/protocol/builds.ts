@@ -148,6 +148,8 @@ export const BuildReport = z.object({
   message: z.string().max(4096).optional(),
   environments: z.record(z.string(), EnvironmentPolicy).optional(),
   previews: z.object({ branches: z.boolean() }).optional(),
+  /** The commit's slipway.yaml as it is: the server takes environment policy from it (default branch only). */
+  config: z.string().max(256 * 1024).optional(),
   /** The built commit and its ancestors, newest first (recorded with the build's success). */
   commits: z.array(ReportedCommit).max(MAX_REPORTED_COMMITS).optional(),
 });

@@ -8,6 +8,7 @@ import type {
   HeartbeatRequest,
   HeartbeatResponse,
 } from './builds.ts';
+import type { Pipeline, Policy, ReleaseDetail, SetPolicyRequest } from './pipelines.ts';
 import type {
   AddDomainRequest,
   BlobStored,
@@ -191,6 +192,19 @@ export class SlipwayClient {
   unlock(project: string, env: string, body: UnlockRequest): Promise<Environment> {
     return this.request('POST', `/api/v1/projects/${enc(project)}/environments/${enc(env)}/unlock`, { body });
   }
+  getPipeline(project: string): Promise<Pipeline> {
+    return this.request('GET', `/api/v1/projects/${enc(project)}/pipeline`);
+  }
+
+  setPolicy(project: string, env: string, body: SetPolicyRequest): Promise<Policy> {
+    return this.request('PUT', `/api/v1/projects/${enc(project)}/environments/${enc(env)}/policy`, { body });
+  }
+
+  /** A release by id, or by `vN` with its environment. */
+  getRelease(project: string, release: string, env?: string): Promise<ReleaseDetail> {
+    return this.request('GET', `/api/v1/projects/${enc(project)}/releases/${enc(release)}`, { query: env === undefined ? {} : { environment: env } });
+  }
+
   listReleases(project: string, env: string, query: { limit?: number } = {}): Promise<{ releases: Release[] }> {
     return this.request('GET', `/api/v1/projects/${enc(project)}/environments/${enc(env)}/releases`, { query });
   }

@@ -66,7 +66,7 @@ export interface RunningBuild {
 
 const CONCURRENCY = 8;
 const ATTEMPTS = 3;
-const MAX_CONFIG_BYTES = 1024 * 1024;
+const MAX_CONFIG_BYTES = 256 * 1024;
 const MAX_ERROR_LENGTH = 4096;
 /** The check Slipway's own test step reports. */
 const TEST_CHECK = 'slipway/test';
@@ -210,6 +210,8 @@ async function steps(
     );
   }
   if (config.previews) report.previews = config.previews;
+  // The server reads the policy from the text itself, so its errors can name yaml lines too.
+  if (config.text !== undefined) report.config = config.text;
 
   const timeoutMs = settings.timeoutMs ?? claimed.timeoutSeconds * 1000;
   const needsCommands = settings.command !== undefined || config.test !== undefined;
@@ -370,7 +372,7 @@ async function testStep(ctx: BuildContext, buildId: string, command: string, tim
 }
 
 /** slipway.yaml of the checkout; absent means defaults. A bad one fails the build, each error logged. */
-async function readConfig(checkout: string, log: BuildLog): Promise<SlipwayConfig> {
+async function readConfig(checkout: string, log: BuildLog): Promise<SlipwayConfig & { text?: string }> {
   const path = join(checkout, SLIPWAY_CONFIG_FILE);
   let info;
   try {
@@ -385,13 +387,14 @@ async function readConfig(checkout: string, log: BuildLog): Promise<SlipwayConfi
   // A symlink could make the runner read (and quote in errors) a file of its own machine.
   if (!info.isFile()) throw new BuildFailure(`${SLIPWAY_CONFIG_FILE} must be a regular file`);
   if (info.size > MAX_CONFIG_BYTES) throw new BuildFailure(`${SLIPWAY_CONFIG_FILE} is larger than ${MAX_CONFIG_BYTES} bytes`);
-  const parsed = parseSlipwayConfig(await readFile(path, 'utf8'));
+  const text = await readFile(path, 'utf8');
+  const parsed = parseSlipwayConfig(text);
   if (!parsed.ok) {
     const lines = parsed.errors.map((e) => formatConfigError(e));
     for (const line of lines) log.system(line);
     throw new BuildFailure(lines.join('\n'), { logged: true });
   }
-  return parsed.config;
+  return { ...parsed.config, text };
 }
 
 /**

@@ -16,6 +16,7 @@ export interface Database {
     deleted_at: string | null;
     deleted_name: string | null;
     purged_at: string | null;
+    default_branch: Generated<string>;
   };
   tokens: {
     id: string;
@@ -68,6 +69,11 @@ export interface Database {
     preview: number;
     retired_at: string | null;
     created_at: string;
+    /** JSON of the StoredPolicy in force; null when none was ever set. */
+    policy: string | null;
+    /** `commit <sha>` or `user <name>`. */
+    policy_source: string | null;
+    policy_updated_at: string | null;
   };
   releases: {
     id: string;
@@ -83,7 +89,21 @@ export interface Database {
     forced: number;
     created_at: string;
     created_by: string;
+    trigger: string;
+    commit_sha: string | null;
+    branch: string | null;
+    /** JSON of the GateVerdict of the last look. */
+    gates: string | null;
+    evaluated_at: string | null;
+    recheck_at: string | null;
+    superseded_by: string | null;
+    state_reason: string | null;
+    live_at: string | null;
+    ended_at: string | null;
+    /** JSON of ReleaseBatch. */
+    batch: string | null;
   };
+  environment_requirements: { environment_id: string; required_project_id: string };
   domains: { hostname: string; project_id: string; environment: string; created_at: string; created_by: string };
   events: {
     id: Generated<number>;

@@ -27,6 +27,7 @@ import type { DeploymentStore } from './kysely/deployments.ts';
 import type { DomainStore } from './kysely/domains.ts';
 import type { EnvironmentStore } from './kysely/environments.ts';
 import type { EventStore } from './kysely/events.ts';
+import type { PipelineStore } from './kysely/pipeline.ts';
 import type { ProjectStore } from './kysely/projects.ts';
 import type { TokenStore } from './kysely/tokens.ts';
 
@@ -40,7 +41,8 @@ export type { CommitRow, CommitStore } from './kysely/commits.ts';
 export type { DeliveryPush, DeliveryStore, NewWebhookDelivery, WebhookDeliveryRow } from './kysely/deliveries.ts';
 export type { DeploymentMetaRow, DeploymentRow, DeploymentStore, UploadRow } from './kysely/deployments.ts';
 export type { DomainRow, DomainStore } from './kysely/domains.ts';
-export { newEnvironmentRow, type EnvironmentRow, type EnvironmentStore, type LockFields, type PointerMove, type ReleaseRow } from './kysely/environments.ts';
+export { newEnvironmentRow, newReleaseRow, type EnvironmentRow, type EnvironmentStore, type LockFields, type PointerMove, type ReleaseBatch, type ReleaseRow, type StoredPolicy } from './kysely/environments.ts';
+export type { PipelineStore, PointerTarget, ReleaseChanges } from './kysely/pipeline.ts';
 export type { EventRow, EventStore, NewEvent } from './kysely/events.ts';
 export type { ProjectRow, ProjectStore } from './kysely/projects.ts';
 export type { TokenRow, TokenStore } from './kysely/tokens.ts';
@@ -63,5 +65,6 @@ export interface Store
     BuildStore,
     DeliveryStore,
     EventStore,
+    PipelineStore,
     CheckStore,
     CommitStore {}

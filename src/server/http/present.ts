@@ -97,6 +97,16 @@ export function presentRelease(project: string, environment: string, row: Releas
     createdAt: row.createdAt,
     reason: row.reason,
     forced: row.forced,
+    trigger: row.trigger,
+    commit: row.commitSha,
+    branch: row.branch,
+    gates: row.gates,
+    recheckAt: row.recheckAt,
+    stateReason: row.stateReason,
+    supersededBy: row.supersededBy,
+    liveAt: row.liveAt,
+    endedAt: row.endedAt,
+    batchSize: row.batch === null ? null : row.batch.commits.length,
   };
 }
 

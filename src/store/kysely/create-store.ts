@@ -9,6 +9,7 @@ import { createDomainStore } from './domains.ts';
 import { createEnvironmentStore } from './environments.ts';
 import { createEventStore } from './events.ts';
 import type { FamilyContext } from './family-context.ts';
+import { createPipelineStore } from './pipeline.ts';
 import { createProjectStore } from './projects.ts';
 import { createTokenStore } from './tokens.ts';
 
@@ -31,6 +32,7 @@ export function createStore(ctx: FamilyContext): Store {
     ...createBuildStore(ctx),
     ...createDeliveryStore(ctx),
     ...createEventStore(ctx),
+    ...createPipelineStore(ctx),
     ...createCheckStore(ctx),
     ...createCommitStore(ctx),
   };
