@@ -99,6 +99,16 @@ for (const backend of backends) {
       assert.ok(history.reports.every((r, i, all) => i === 0 || (all[i - 1]?.seq ?? 0) > r.seq));
       // The other project knows nothing of this commit's checks.
       assert.deepEqual((await viewer.listChecks('other', commit)).checks, []);
+      // A release's batch reads the checks of all its commits at once.
+      const shop = await t.server.deps.store.findProjectByName('shop');
+      const batch = await t.server.deps.store.listChecksOfCommits(shop?.id ?? '', [commit, sha(), commit]);
+      assert.deepEqual(
+        batch.map((c) => [c.commitSha, c.name, c.state]),
+        [
+          [commit, 'ci/lint', 'success'],
+          [commit, 'ci/test', 'success'],
+        ],
+      );
     });
 
     test('a full id is taken before Slipway knows the commit; an abbreviation must name exactly one known commit', async () => {

@@ -499,6 +499,7 @@ for (const backend of backends) {
         assert.deepEqual(builds.map((b) => b.commit).sort(), [first, second, third].sort());
         assert.equal((await store.findBranch(project.id, 'main'))?.head, second, 'main moved forward');
         assert.equal((await store.findBranch(project.id, 'feature'))?.head, third, 'the new branch is recorded');
+        assert.deepEqual((await store.findCommit(project.id, third))?.parents, [second], 'the commits found at start join the commit graph');
         assert.equal((await store.findBranch(project.id, 'rewound'))?.head, first, 'a sideways move is not taken');
         assert.equal((await store.findBranch(project.id, 'gone'))?.head, first, 'a branch missing from the repository is not deleted');
         const envs = (await client.listEnvironments('site')).environments;
