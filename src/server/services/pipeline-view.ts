@@ -93,15 +93,15 @@ export async function getReleaseView(deps: ServiceDeps, projectName: string, id:
       truncated = again.truncated;
     }
     const rows = new Map((await deps.store.findCommits(project.id, shas)).map((c) => [c.sha, c]));
+    const shown = shas.slice(0, 200);
+    const checks = new Map<string, CheckRow[]>();
+    for (const check of await deps.store.listChecksOfCommits(project.id, shown)) checks.set(check.commitSha, [...(checks.get(check.commitSha) ?? []), check]);
     const commits: (CommitRow & { checks: CheckRow[] })[] = [];
     const unknown: string[] = [];
-    for (const sha of shas.slice(0, 200)) {
+    for (const sha of shown) {
       const row = rows.get(sha);
-      if (!row) {
-        unknown.push(sha);
-        continue;
-      }
-      commits.push({ ...row, checks: await deps.store.listChecks(project.id, sha) });
+      if (row) commits.push({ ...row, checks: checks.get(sha) ?? [] });
+      else unknown.push(sha);
     }
     batch = { base: release.batch.base, commits, unknown, truncated: truncated || shas.length > 200 };
   }
