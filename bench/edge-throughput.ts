@@ -23,7 +23,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { canonicalManifest } from '../src/core/manifest.ts';
-import { newEnvironmentRow } from '../src/store/store.ts';
+import { newEnvironmentRow, newReleaseRow } from '../src/store/store.ts';
 import { benchServer } from './support.ts';
 
 const duration = positive('BENCH_DURATION', 10);
@@ -186,7 +186,7 @@ async function startSlipway(): Promise<{ deployment: Target; production: Target 
   await store.insertDeployment({ id: deploymentId, projectId, manifestDigest, fileCount: 1, totalBytes: BODY.length, meta: {}, createdAt: NOW, createdBy: 'bench' });
   const env = await store.ensureEnvironment(newEnvironmentRow({ id: `env-${randomBytes(8).toString('hex')}`, projectId, name: 'production', createdAt: NOW }));
   await store.moveEnvironmentPointer(env.id, {
-    release: {
+    release: newReleaseRow({
       id: `rel-${randomBytes(8).toString('hex')}`,
       projectId,
       environmentId: env.id,
@@ -200,7 +200,7 @@ async function startSlipway(): Promise<{ deployment: Target; production: Target 
       forced: false,
       createdAt: NOW,
       createdBy: 'bench',
-    },
+    }),
     expectedReleaseNumber: 0,
     replacedState: 'superseded',
     pin: null,

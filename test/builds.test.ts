@@ -4,6 +4,7 @@ import type { Clock } from '../src/core/clock.ts';
 import { LEASE_HEADER, type Build } from '../src/protocol/builds.ts';
 import { ApiError, type SlipwayClient } from '../src/protocol/client.ts';
 import { recordPush, ZERO_SHA, type RefUpdate } from '../src/server/services/pushes.ts';
+import { eventually } from './support/eventually.ts';
 import { backends } from './support/backends.ts';
 import { rejectsWithCode } from './support/assert.ts';
 import { deployFiles, edgeGet, startTestServer, type TestServer } from './support/server.ts';
@@ -53,6 +54,7 @@ for (const backend of backends) {
       return { build: claimed.build, as: holding(claimed.lease) };
     }
 
+    /** Completes a build as succeeded with its deployment (the answer is failed when the server refuses its slipway.yaml). */
     async function succeed({ build, as }: Claim, body: string, report: object = {}): Promise<Build> {
       const deployment = await deployFiles(as, 'shop', { 'index.html': body });
       return as.completeBuild(build.id, { runner: 'r1', state: 'succeeded', deployment: deployment.id, report });
@@ -72,7 +74,9 @@ for (const backend of backends) {
       assert.equal(done.state, 'succeeded');
       assert.equal(await envDeployment('preview-main'), done.deployment);
       assert.equal(await envDeployment('dev'), done.deployment);
-      await rejectsWithCode(t.client.getEnvironment('shop', 'staging'), 'ENVIRONMENT_NOT_FOUND');
+      // Declared with `auto: false`: it exists with its policy, and only a person moves it.
+      assert.equal(await envDeployment('staging'), null);
+      assert.equal((await t.client.getPipeline('shop')).stages.find((s) => s.name === 'staging')?.policy.auto, false);
       const page = await edgeGet(t.server.port, `preview-main--shop.localhost:${t.server.port}`);
       assert.equal(page.body, 'main one');
       const logs = await t.client.getBuildLogs('shop', done.id);
@@ -124,16 +128,19 @@ for (const backend of backends) {
       assert.equal((await t.client.listEnvironments('shop')).environments.some((e) => e.name.includes('v1')), false);
     });
 
-    test('follow respects pins and locks, and records why it skipped', async () => {
+    test('follow respects pins and locks: the release waits and says why', async () => {
       const devBefore = await envDeployment('dev');
       await t.client.lock('shop', 'dev', { reason: 'demo in progress' });
       await push(branch('main', sha(6), sha(3)));
       const done = await succeed(await claim(), 'locked out');
       assert.equal(await envDeployment('dev'), devBefore);
       assert.equal(await envDeployment('preview-main'), done.deployment);
-      const skip = (await t.client.listEvents({ project: 'shop', environment: 'dev' })).events.find((e) => e.action === 'release.skip');
-      assert.match(skip?.reason ?? '', /ENVIRONMENT_LOCKED/);
+      const [waiting] = (await t.client.listReleases('shop', 'dev', { limit: 1 })).releases;
+      assert.equal(waiting?.state, 'waiting');
+      assert.equal(waiting?.deployment, done.deployment);
+      assert.ok(waiting?.gates?.outcome === 'wait' && waiting.gates.reasons.some((r) => r.code === 'ENVIRONMENT_LOCKED'));
       await t.client.unlock('shop', 'dev', {});
+      await eventually('dev goes live once unlocked', async () => ((await envDeployment('dev')) === done.deployment ? true : undefined), 10_000);
     });
 
     test('a failed build moves nothing; cancel ends a queued build at once and asks a running one to stop', async () => {
@@ -238,6 +245,33 @@ for (const backend of backends) {
       const claimed = await runner.claimBuild({ runner: 'present', leaseSeconds: 60 });
       assert.equal(claimed?.build.commit, sha(21), 'the build is still queued for a runner that is there');
       await holding(claimed.lease).completeBuild(claimed.build.id, { runner: 'present', state: 'failed', error: 'test', report: {} });
+    });
+
+    test("only the default branch's head sets policy: a branch cannot relax the gates it is about to pass", async () => {
+      const strict = 'environments:\n  dev: { follows: main, auto: true }\n  production:\n    from: dev\n    checks: [ci/test]\n';
+      await push(branch('main', sha(40), (await t.server.deps.store.findBranchHead((await t.server.deps.store.findProjectByName('shop'))?.id ?? '', 'main')) ?? ZERO_SHA));
+      await succeed(await claim(), 'strict', { config: strict });
+      const production = async () => (await t.client.getPipeline('shop')).stages.find((s) => s.name === 'production')?.policy;
+      assert.deepEqual((await production())?.checks, ['ci/test']);
+      assert.equal((await production())?.source, `commit ${sha(40)}`);
+
+      const relaxed = 'environments:\n  dev: { follows: main, auto: true }\n  production: { from: dev }\n';
+      await push(branch('sneaky', sha(41)));
+      await succeed(await claim(), 'relaxed', { config: relaxed });
+      assert.deepEqual((await production())?.checks, ['ci/test'], 'a branch build changed nothing');
+
+      // A deployer may not move the default branch somewhere else; an admin may, audited.
+      const deployer = t.clientWith((await t.client.createToken({ name: 'dep', role: 'deployer' })).secret);
+      await rejectsWithCode(deployer.updateProject('shop', { defaultBranch: 'sneaky' }), 'FORBIDDEN', 403);
+      assert.equal((await t.client.updateProject('shop', { defaultBranch: 'trunk' })).defaultBranch, 'trunk');
+      await t.client.updateProject('shop', { defaultBranch: 'main' });
+
+      // requires: naming no project fails the build at its yaml line, and changes nothing.
+      await push(branch('main', sha(42), sha(40)));
+      const bad = await succeed(await claim(), 'bad', { config: 'environments:\n  dev: { follows: main }\n  production:\n    from: dev\n    requires: [ghost]\n' });
+      assert.equal(bad.state, 'failed');
+      assert.match(bad.error ?? '', /POLICY_INVALID: slipway.yaml:5:\d+ environments.production.requires: no project "ghost"/);
+      assert.deepEqual((await production())?.checks, ['ci/test']);
     });
 
     test('runner calls need a runner token: viewers, deployers and admins are refused', async () => {

@@ -14,7 +14,7 @@ import type { ManifestEntry } from '../src/core/manifest.ts';
 import type { UrlConfig } from '../src/core/urls.ts';
 import { createEdge } from '../src/edge/edge.ts';
 import { openStore } from '../src/store/open-store.ts';
-import { newEnvironmentRow, type DeploymentMetaRow, type Store } from '../src/store/store.ts';
+import { newEnvironmentRow, newReleaseRow, type DeploymentMetaRow, type Store } from '../src/store/store.ts';
 import { backends } from './support/backends.ts';
 import type { TestBackend } from './support/backends.ts';
 
@@ -133,7 +133,7 @@ class Fixture {
     const env = await this.store.findEnvironment(projectId, name);
     assert.ok(env);
     await this.store.moveEnvironmentPointer(env.id, {
-      release: {
+      release: newReleaseRow({
         id: this.id('rel-'),
         projectId,
         environmentId: env.id,
@@ -147,7 +147,7 @@ class Fixture {
         forced: false,
         createdAt: NOW,
         createdBy: 'test',
-      },
+      }),
       expectedReleaseNumber: env.releaseNumber,
       replacedState: 'superseded',
       pin: null,

@@ -402,7 +402,7 @@ describe('git push builds and deploys (in-process runner)', () => {
     // A lock holds preview-held; the push says so, with the lock's owner and reason.
     await t.client.lock('again', 'preview-held', { reason: 'demo at noon' });
     const held = remoteLines((await ok(git(home, dir, ['push', url, 'main:refs/heads/held']))).stderr);
-    assert.ok(held.includes('       preview-held: not moved: environment is locked by admin: demo at noon'), held.join('\n'));
+    assert.ok(held.includes('       preview-held: not moved: preview-held is locked by admin: demo at noon'), held.join('\n'));
   });
 });
 
@@ -499,6 +499,7 @@ for (const backend of backends) {
         assert.deepEqual(builds.map((b) => b.commit).sort(), [first, second, third].sort());
         assert.equal((await store.findBranch(project.id, 'main'))?.head, second, 'main moved forward');
         assert.equal((await store.findBranch(project.id, 'feature'))?.head, third, 'the new branch is recorded');
+        assert.deepEqual((await store.findCommit(project.id, third))?.parents, [second], 'the commits found at start join the commit graph');
         assert.equal((await store.findBranch(project.id, 'rewound'))?.head, first, 'a sideways move is not taken');
         assert.equal((await store.findBranch(project.id, 'gone'))?.head, first, 'a branch missing from the repository is not deleted');
         const envs = (await client.listEnvironments('site')).environments;

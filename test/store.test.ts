@@ -9,7 +9,7 @@ import type { Connection } from '../src/store/connection.ts';
 import { createStore } from '../src/store/kysely/create-store.ts';
 import { migrate } from '../src/store/migrate.ts';
 import { openStore } from '../src/store/open-store.ts';
-import { newEnvironmentRow, type DeliveryPush, type NewWebhookDelivery, type ReleaseRow, type Store } from '../src/store/store.ts';
+import { newEnvironmentRow, newReleaseRow, type DeliveryPush, type NewWebhookDelivery, type ReleaseRow, type Store } from '../src/store/store.ts';
 import { backends, TEST_SECRET_KEY } from './support/backends.ts';
 
 const NOW = '2026-01-01T00:00:00.000Z';
@@ -45,7 +45,7 @@ for (const backend of backends) {
     });
 
     const env = newEnvironmentRow({ id: 'env-1', projectId: 'prj-1', name: 'production', createdAt: NOW });
-    const release = (id: string, number: number, deploymentId: string, replaces: string | null): ReleaseRow => ({
+    const release = (id: string, number: number, deploymentId: string, replaces: string | null): ReleaseRow => newReleaseRow({
       id,
       projectId: 'prj-1',
       environmentId: 'env-1',

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Command as Commander, CommanderError, Option } from 'commander';
 import { JOB_STATES, ROLES } from '../core/glossary.ts';
 import { cancelBuild, listBuilds } from './commands/builds.ts';
+import { listChecks, reportCheck } from './commands/checks.ts';
 import { deliveries } from './commands/deliveries.ts';
 import { addDomain, listDomains, removeDomain } from './commands/domains.ts';
 import { deploy } from './commands/deploy.ts';
@@ -17,7 +18,10 @@ import { setProject } from './commands/project-set.ts';
 import { createProject, listProjects } from './commands/projects.ts';
 import { deleteProject } from './commands/projects-delete.ts';
 import { retryBuild } from './commands/builds-retry.ts';
+import { envSet } from './commands/env-set.ts';
+import { pipeline } from './commands/pipeline.ts';
 import { promote } from './commands/promote.ts';
+import { releaseShow } from './commands/release-show.ts';
 import { releases } from './commands/releases.ts';
 import { rollback } from './commands/rollback.ts';
 import { runner } from './commands/runner.ts';
@@ -127,11 +131,12 @@ export async function run(argv: readonly string[], ctx: Context): Promise<ExitCo
     .action(withArg('name', createProject));
   projects
     .command('set')
-    .description("change a project's repository or webhook secret")
+    .description("change a project's repository, webhook secret or default branch")
     .argument('<project>')
     .option('--repo <url>', 'new external repository (credentials in it are stored encrypted and never shown)')
     .option('--webhook-secret <secret>', 'new shared secret for webhook signatures')
     .option('--clear-webhook-secret', 'remove the webhook secret')
+    .option('--default-branch <branch>', "the branch whose slipway.yaml sets environment policy (admin; default main)")
     .addOption(json())
     .action(withArg('name', setProject));
   projects
@@ -178,6 +183,29 @@ export async function run(argv: readonly string[], ctx: Context): Promise<ExitCo
     .option('--limit <n>', 'how many')
     .addOption(json())
     .action(opts(deliveries));
+
+  const checks = program.command('checks').description("report and list a commit's checks (checks report, checks list)");
+  checks
+    .command('report')
+    .description('report a check of a commit: pending, success or failure (the latest report of a name wins)')
+    .addOption(project())
+    .requiredOption('--commit <sha>', 'commit id (an abbreviation of 7+ digits if Slipway knows the commit)')
+    .requiredOption('--name <name>', 'check name, e.g. ci/test')
+    .requiredOption('--state <state>', 'pending, success or failure')
+    .option('--url <url>', 'where the details are (http or https)')
+    .option('--description <text>', 'one line about it')
+    .addOption(json())
+    .action(opts(reportCheck));
+  checks
+    .command('list')
+    .description("list a commit's checks as they are now (--history: every report, newest first)")
+    .addOption(project())
+    .requiredOption('--commit <sha>', 'commit id or an abbreviation Slipway knows')
+    .option('--history', 'every report instead of the current states')
+    .option('--name <name>', 'only this check (implies --history)')
+    .option('--limit <n>', 'how many reports (with --history)')
+    .addOption(json())
+    .action(opts(listChecks));
 
   program
     .command('logs')
@@ -230,8 +258,9 @@ export async function run(argv: readonly string[], ctx: Context): Promise<ExitCo
 
   program
     .command('promote')
-    .description('point an environment at a deployment')
-    .argument('<deployment>', 'deployment id (dpl-…)')
+    .description('propose a deployment for an environment: live at once when its gates pass, waiting otherwise')
+    .argument('[deployment]', 'deployment id (dpl-…); or --commit')
+    .option('--commit <sha>', 'the deployment that commit built (no rebuild)')
     .addOption(project())
     .addOption(env().makeOptionMandatory())
     .option('--reason <text>', 'why (recorded in the audit log)')
@@ -252,7 +281,7 @@ export async function run(argv: readonly string[], ctx: Context): Promise<ExitCo
     .addOption(json())
     .action(opts(rollback));
 
-  program
+  const releasesCommand = program
     .command('releases')
     .description("list an environment's releases (without --env: every environment's), newest first")
     .addOption(project())
@@ -260,6 +289,40 @@ export async function run(argv: readonly string[], ctx: Context): Promise<ExitCo
     .option('--limit <n>', 'how many')
     .addOption(json())
     .action(opts(releases));
+  releasesCommand
+    .command('show')
+    .description('one release: its state, what its gates say, and the commits it carries with their checks')
+    .argument('<release>', 'release id (rel-…), or vN with --env')
+    .addOption(project())
+    .addOption(env())
+    .addOption(json())
+    .action(withArg('release', releaseShow));
+
+  program
+    .command('pipeline')
+    .description('each environment in order: what it runs, what waits to enter it and which gate holds it')
+    .addOption(project())
+    .addOption(json())
+    .action(opts(pipeline));
+
+  program
+    .command('env')
+    .description('environment policy (env set <environment> …)')
+    .command('set')
+    .description("set an environment's policy (for projects whose path is not in slipway.yaml); fields not given keep their value")
+    .argument('<environment>')
+    .addOption(project())
+    .option('--follows <branch>', 'move to each successful build of this branch (none: stop)')
+    .option('--from <environment>', 'only take deployments that were live there (lineage; none: clear)')
+    .option('--auto', 'take each candidate that passes the gates without a person')
+    .option('--no-auto', 'only people move it')
+    .option('--checks <names>', 'required checks, comma-separated (empty: none)')
+    .option('--mode <mode>', 'gate (wait for green) or parallel (go live, roll back on red)')
+    .option('--max-commits <n>', 'automation waits for a person when a release carries more commits')
+    .option('--requires <projects>', 'projects whose same environment must go first, comma-separated')
+    .option('--reset', 'back to no policy (then apply the flags given)')
+    .addOption(json())
+    .action(withArg('environment', envSet));
 
   program
     .command('lock')

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { describe, test } from 'node:test';
-import { buildSettings, formatConfigError, parseSlipwayConfig, slipwayConfigJsonSchemaText } from './slipway-config.ts';
+import { buildSettings, formatConfigError, locateConfigPath, parseSlipwayConfig, policyFromConfig, slipwayConfigJsonSchemaText } from './slipway-config.ts';
 import type { ConfigResult, SlipwayConfig } from './slipway-config.ts';
 
 function errorsOf(result: ConfigResult): string[] {
@@ -150,6 +150,171 @@ previews: {}
   });
 });
 
+describe('pipelines in slipway.yaml', () => {
+  const pipeline = `test: npm test
+environments:
+  dev: { follows: main }
+  staging:
+    from: dev
+    auto: true
+    checks: [ci/test, slipway/test]
+  production:
+    from: staging
+    checks: [ci/test, e2e]
+    mode: parallel
+    max_commits: 3
+    requires: [infra, dns]
+`;
+
+  test('test, max_commits and requires parse; policyFromConfig fills in the defaults', () => {
+    const config = configOf(parseSlipwayConfig(pipeline));
+    assert.equal(config.test, 'npm test');
+    const envs = config.environments ?? {};
+    assert.deepEqual(
+      Object.fromEntries(Object.entries(envs).map(([name, env]) => [name, policyFromConfig(env)])),
+      {
+        dev: { follows: 'main', from: null, auto: true, checks: [], mode: 'gate', maxCommits: 8, requires: [] },
+        staging: { follows: null, from: 'dev', auto: true, checks: ['ci/test', 'slipway/test'], mode: 'gate', maxCommits: 8, requires: [] },
+        production: { follows: null, from: 'staging', auto: false, checks: ['ci/test', 'e2e'], mode: 'parallel', maxCommits: 3, requires: ['infra', 'dns'] },
+      },
+    );
+  });
+
+  test('follows with auto: false stops automation; an empty environment gets the default policy', () => {
+    const config = configOf(parseSlipwayConfig('environments:\n  dev: { follows: main, auto: false }\n  manual: {}\n'));
+    assert.equal(policyFromConfig(config.environments?.dev ?? {}).auto, false);
+    assert.deepEqual(policyFromConfig(config.environments?.manual ?? {}), {
+      follows: null,
+      from: null,
+      auto: false,
+      checks: [],
+      mode: 'gate',
+      maxCommits: 8,
+      requires: [],
+    });
+  });
+
+  const fieldRows: { name: string; yaml: string; expect: string[] }[] = [
+    { name: 'max_commits of 0', yaml: 'environments:\n  p: { max_commits: 0 }\n', expect: ['slipway.yaml:2:21 environments.p.max_commits: must be at least 1, got 0'] },
+    {
+      name: 'max_commits that is not a whole number',
+      yaml: 'environments:\n  p:\n    max_commits: 2.5\n',
+      expect: ['slipway.yaml:3:18 environments.p.max_commits: expected a whole number, got 2.5'],
+    },
+    {
+      name: 'max_commits as text',
+      yaml: 'environments:\n  p:\n    max_commits: "8"\n',
+      expect: ['slipway.yaml:3:18 environments.p.max_commits: expected a number, got "8"'],
+    },
+    {
+      name: 'requires with an invalid project name',
+      yaml: 'environments:\n  dev: {}\n  p:\n    from: dev\n    requires: [infra, Infra, a--b]\n',
+      expect: [
+        'slipway.yaml:5:23 environments.p.requires[1]: invalid project name "Infra": use 1-40 lowercase letters, digits and single dashes',
+        'slipway.yaml:5:30 environments.p.requires[2]: invalid project name "a--b": use 1-40 lowercase letters, digits and single dashes',
+      ],
+    },
+    { name: 'a port out of range', yaml: 'service:\n  port: 70000\n', expect: ['slipway.yaml:2:9 service.port: must be at most 65535, got 70000'] },
+    { name: 'requires that is not a list', yaml: 'environments:\n  p: { requires: infra }\n', expect: ['slipway.yaml:2:18 environments.p.requires: expected a list, got "infra"'] },
+    { name: 'test as a mapping', yaml: 'test:\n  command: npm test\n', expect: ['slipway.yaml:2:3 test: expected a string, got a mapping'] },
+    { name: 'an empty test', yaml: 'test: ""\n', expect: ['slipway.yaml:1:7 test: must not be empty'] },
+  ];
+
+  for (const row of fieldRows) {
+    test(`refused: ${row.name}`, () => {
+      assert.deepEqual(errorsOf(parseSlipwayConfig(row.yaml)), row.expect);
+    });
+  }
+
+  const crossRows: { name: string; yaml: string; expect: string[] }[] = [
+    {
+      name: 'a cycle in from, named in the order releases flow, at the from of its first environment',
+      yaml: `environments:
+  dev: { follows: main }
+  staging:
+    from: production
+  production:
+    from: staging
+`,
+      expect: ['slipway.yaml:6:11 environments.production.from: from forms a cycle: production → staging → production'],
+    },
+    {
+      name: 'a longer cycle with a chain hanging off it: only the cycle is named',
+      yaml: 'environments:\n  a: { from: c }\n  b: { from: a }\n  c: { from: b }\n  d: { from: a }\n',
+      expect: ['slipway.yaml:2:14 environments.a.from: from forms a cycle: a → b → c → a'],
+    },
+    {
+      name: 'from naming an environment not in the file, with the near name',
+      yaml: 'environments:\n  staging: {}\n  production:\n    from: stagin\n',
+      expect: ['slipway.yaml:4:11 environments.production.from: no environment "stagin" in this file (did you mean "staging"?)'],
+    },
+    {
+      name: 'from naming a property every object has is still no environment',
+      yaml: 'environments:\n  production: { from: constructor }\n',
+      expect: ['slipway.yaml:2:23 environments.production.from: no environment "constructor" in this file'],
+    },
+    {
+      name: 'from naming itself (reported once, not also as a cycle)',
+      yaml: 'environments:\n  dev: { from: dev }\n',
+      expect: ['slipway.yaml:2:16 environments.dev.from: dev cannot come from itself'],
+    },
+    {
+      name: 'requires without from',
+      yaml: 'environments:\n  production:\n    requires: [infra]\n',
+      expect: ['slipway.yaml:3:15 environments.production.requires: requires needs from: a required project must first run what ran upstream with this deployment'],
+    },
+    {
+      name: 'requires naming a project twice, at the second one',
+      yaml: 'environments:\n  staging: {}\n  production:\n    from: staging\n    requires:\n      - infra\n      - dns\n      - infra\n',
+      expect: ['slipway.yaml:8:9 environments.production.requires[2]: "infra" is already required'],
+    },
+    {
+      name: 'auto with nothing to take releases from',
+      yaml: 'environments:\n  production: { auto: true }\n',
+      expect: ['slipway.yaml:2:23 environments.production.auto: auto needs follows (a branch) or from (an environment) to take releases from'],
+    },
+    {
+      name: 'every cross-field error of the file at once, in line order',
+      yaml: `environments:
+  a: { from: b }
+  b: { from: a }
+  c: { from: nowhere, requires: [x, x] }
+  d: { requires: [y] }
+`,
+      expect: [
+        'slipway.yaml:2:14 environments.a.from: from forms a cycle: a → b → a',
+        'slipway.yaml:4:14 environments.c.from: no environment "nowhere" in this file',
+        'slipway.yaml:4:37 environments.c.requires[1]: "x" is already required',
+        'slipway.yaml:5:18 environments.d.requires: requires needs from: a required project must first run what ran upstream with this deployment',
+      ],
+    },
+  ];
+
+  for (const row of crossRows) {
+    test(`refused: ${row.name}`, () => {
+      assert.deepEqual(errorsOf(parseSlipwayConfig(row.yaml)), row.expect);
+    });
+  }
+
+  test('cross-field checks wait until every field is valid on its own', () => {
+    assert.deepEqual(errorsOf(parseSlipwayConfig('environments:\n  a: { from: b, mode: fast }\n  b: { from: a }\n')), [
+      'slipway.yaml:2:23 environments.a.mode: expected one of "gate", "parallel", got "fast"',
+    ]);
+  });
+
+  test('locateConfigPath places what the server finds wrong at its yaml line', () => {
+    assert.deepEqual(locateConfigPath(pipeline, ['environments', 'production', 'requires', 1], 'no project "dns"'), {
+      line: 13,
+      col: 23,
+      path: 'environments.production.requires[1]',
+      message: 'no project "dns"',
+    });
+    assert.equal(formatConfigError(locateConfigPath(pipeline, ['test']) ?? assert.fail('test not found')), 'slipway.yaml:1:7 test: ');
+    assert.equal(locateConfigPath(pipeline, ['environments', 'qa']), undefined);
+    assert.equal(locateConfigPath('build: [1, 2', ['build']), undefined);
+  });
+});
+
 describe('schema/slipway.schema.json', () => {
   test('is what scripts/build-schema.ts generates from the zod schema (run it after changing the schema)', async () => {
     const committed = await readFile(new URL('../../schema/slipway.schema.json', import.meta.url), 'utf8');
@@ -163,5 +328,17 @@ describe('schema/slipway.schema.json', () => {
     };
     assert.equal(schema.additionalProperties, false);
     assert.equal(schema.properties.build.properties.timeout.pattern, '^(\\d+[smhd])+$');
+  });
+
+  test('describes test, max_commits and requires', () => {
+    type Field = { type?: string; minimum?: number; items?: { type: string } };
+    const schema = JSON.parse(slipwayConfigJsonSchemaText()) as {
+      properties: { test: Field; environments: { additionalProperties: { properties: Record<string, Field> } } };
+    };
+    assert.equal(schema.properties.test.type, 'string');
+    const env = schema.properties.environments.additionalProperties.properties;
+    assert.equal(env.max_commits?.type, 'integer');
+    assert.equal(env.max_commits?.minimum, 1);
+    assert.equal(env.requires?.items?.type, 'string');
   });
 });

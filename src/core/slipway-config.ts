@@ -2,7 +2,10 @@ import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument } from 'yaml
 import type { Node as YamlNode, Pair } from 'yaml';
 import { z } from 'zod';
 import { parseDuration } from './duration.ts';
+import { DEFAULT_MAX_COMMITS, type EnvironmentPolicy } from './gates/types.ts';
+import { ENVIRONMENT_MODES } from './glossary.ts';
 import { isValidName } from './names.ts';
+import { findCycles } from './pipeline-topology.ts';
 
 /**
  * `slipway.yaml`: what a repository says about its build, how it is served or run, and its
@@ -50,6 +53,11 @@ const EnvironmentName = z
   .regex(/^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$/, { error: environmentNameError })
   .refine((name) => isValidName(name) && !name.startsWith('dpl-'), { error: environmentNameError });
 
+/** Same rule as core/names.ts: project names are DNS labels without `--`. */
+const ProjectName = z.string().refine(isValidName, {
+  error: (issue) => `invalid project name "${String(issue.input)}": use 1-40 lowercase letters, digits and single dashes`,
+});
+
 export const BuildConfig = z
   .strictObject({
     command: z.string().min(1).optional().describe('Shell command run with `sh -c` in a fresh checkout of the commit.'),
@@ -85,10 +93,26 @@ export const ServiceConfig = z
 export const EnvironmentConfig = z
   .strictObject({
     follows: z.string().min(1).optional().describe('Branch whose successful builds this environment moves to.'),
-    auto: z.boolean().optional(),
-    from: EnvironmentName.optional().describe('Upstream environment a deployment must have been live in.'),
-    checks: z.array(z.string().min(1)).optional(),
-    mode: z.enum(['gate', 'parallel']).optional(),
+    auto: z
+      .boolean()
+      .optional()
+      .describe('Take each candidate that passes the gates without a person. Default: true with follows, false otherwise; needs follows or from.'),
+    from: EnvironmentName.optional().describe('Upstream environment a deployment must have been live in (and not rolled back from) before it enters this one.'),
+    checks: z.array(z.string().min(1)).optional().describe("Checks that must be green on the deployment's commit (e.g. ci/test, slipway/test)."),
+    mode: z
+      .enum(ENVIRONMENT_MODES)
+      .optional()
+      .describe('gate (default): wait until every check is green. parallel: go live at once and roll back if a check turns red.'),
+    max_commits: z
+      .number()
+      .int()
+      .min(1)
+      .optional()
+      .describe(`Automation waits for a person when a release brings more commits than this. Default: ${DEFAULT_MAX_COMMITS}.`),
+    requires: z
+      .array(ProjectName)
+      .optional()
+      .describe("Projects whose same environment must first run what ran with this deployment upstream (infra before app). Needs from."),
     approvals: z
       .looseObject({
         count: z.number().int().min(1).optional(),
@@ -108,12 +132,72 @@ export const SlipwayConfig = z
     build: BuildConfig.optional(),
     serve: ServeConfig.optional(),
     service: ServiceConfig.optional(),
+    test: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        'Shell command run with `sh -c` after a successful build, in the same checkout and sandbox (limited by build.timeout); its exit status is reported as the check slipway/test.',
+      ),
     release: z.string().min(1).optional().describe('Command run once per release, before any instance switches.'),
     environments: z.record(EnvironmentName, EnvironmentConfig).optional(),
     previews: z.strictObject({ branches: z.boolean() }).optional().describe('A preview environment per branch.'),
   })
+  .superRefine((config, ctx) => {
+    for (const { path, message } of pipelineErrors(config.environments ?? {})) ctx.addIssue({ code: 'custom', path, message });
+  })
   .meta({ title: 'slipway.yaml', description: 'Configuration of a Slipway project, at the root of its repository.' });
 export type SlipwayConfig = z.infer<typeof SlipwayConfig>;
+
+/**
+ * What no single field can say wrong: `from:` links that name a missing environment, the
+ * environment itself or form a cycle, `requires:` without `from:` or naming a project twice,
+ * and `auto` with nothing to take releases from. Each is placed at the field to change.
+ */
+function pipelineErrors(environments: Record<string, EnvironmentConfig>): { path: (string | number)[]; message: string }[] {
+  const errors: { path: (string | number)[]; message: string }[] = [];
+  const names = Object.keys(environments);
+  for (const [name, env] of Object.entries(environments)) {
+    const at = (...rest: (string | number)[]): (string | number)[] => ['environments', name, ...rest];
+    if (env.from === name) errors.push({ path: at('from'), message: `${name} cannot come from itself` });
+    else if (env.from !== undefined && !Object.hasOwn(environments, env.from)) {
+      errors.push({ path: at('from'), message: `no environment "${env.from}" in this file${suggest(env.from, names)}` });
+    }
+    if (env.requires !== undefined && env.requires.length > 0 && env.from === undefined) {
+      errors.push({ path: at('requires'), message: 'requires needs from: a required project must first run what ran upstream with this deployment' });
+    }
+    const required = new Set<string>();
+    for (const [index, project] of (env.requires ?? []).entries()) {
+      if (required.has(project)) errors.push({ path: at('requires', index), message: `"${project}" is already required` });
+      required.add(project);
+    }
+    if (env.auto === true && env.follows === undefined && env.from === undefined) {
+      errors.push({ path: at('auto'), message: 'auto needs follows (a branch) or from (an environment) to take releases from' });
+    }
+  }
+  const links = Object.entries(environments).map(([name, env]) => ({ name, from: env.from === name ? null : env.from }));
+  for (const cycle of findCycles(links)) {
+    errors.push({ path: ['environments', cycle[0] as string, 'from'], message: `from forms a cycle: ${cycle.join(' → ')}` });
+  }
+  return errors;
+}
+
+/**
+ * An environment's policy as `slipway.yaml` declares it, defaults filled in. `follows:`
+ * alone keeps meaning what it always has: automation moves the environment to the branch's
+ * builds, unless `auto: false`.
+ */
+export function policyFromConfig(env: EnvironmentConfig): EnvironmentPolicy {
+  return {
+    follows: env.follows ?? null,
+    from: env.from ?? null,
+    auto: env.auto ?? env.follows !== undefined,
+    checks: [...new Set(env.checks ?? [])],
+    mode: env.mode ?? 'gate',
+    maxCommits: env.max_commits ?? DEFAULT_MAX_COMMITS,
+    requires: [...new Set(env.requires ?? [])],
+  };
+}
 
 /** The JSON Schema of `slipway.yaml`, generated from the schema above (editors validate with it). */
 export function slipwayConfigJsonSchema(): Record<string, unknown> {
@@ -204,6 +288,19 @@ export function parseSlipwayConfig(text: string): ConfigResult {
   return { ok: false, errors };
 }
 
+/**
+ * A positioned error for a field of `slipway.yaml` found wrong by what only the server knows
+ * (a `requires:` naming no project). Undefined when the text does not parse or lacks the field.
+ */
+export function locateConfigPath(text: string, path: readonly (string | number)[], message = ''): ConfigError | undefined {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  if (doc.errors.length > 0) return undefined;
+  const found = locate(doc.contents ?? undefined, path, 'value');
+  if (found.missing) return undefined;
+  return { ...lineCounter.linePos(Math.max(0, Math.min(found.offset, text.length))), path: dotted(path), message };
+}
+
 function dotted(path: readonly (string | number)[]): string {
   return path.map((segment, i) => (typeof segment === 'number' ? `[${segment}]` : i === 0 ? segment : `.${segment}`)).join('');
 }
@@ -221,6 +318,10 @@ function describeIssue(issue: Issue, value: unknown, missing: boolean): string {
       return `has an invalid value ${JSON.stringify(value)}`;
     case 'too_small':
       if (issue.origin === 'string') return 'must not be empty';
+      if (issue.origin === 'number') return `must be ${issue.inclusive ? 'at least' : 'more than'} ${String(issue.minimum)}, got ${JSON.stringify(value)}`;
+      return issue.message;
+    case 'too_big':
+      if (issue.origin === 'number') return `must be ${issue.inclusive ? 'at most' : 'less than'} ${String(issue.maximum)}, got ${JSON.stringify(value)}`;
       return issue.message;
     case 'invalid_key': {
       const inner = issue.issues[0];
@@ -232,7 +333,7 @@ function describeIssue(issue: Issue, value: unknown, missing: boolean): string {
 }
 
 function article(type: string): string {
-  const word = type === 'object' ? 'mapping' : type === 'array' ? 'list' : type;
+  const word = type === 'object' ? 'mapping' : type === 'array' ? 'list' : type === 'int' ? 'whole number' : type;
   return /^[aeiou]/.test(word) ? `an ${word}` : `a ${word}`;
 }
 

@@ -46,6 +46,11 @@ export function controlUrl(config: UrlConfig): string {
   return config.controlUrl ?? `${config.scheme}://localhost${config.port === null ? '' : `:${config.port}`}`;
 }
 
+/** A build's log on the dashboard (its hash route, web/src/route.ts `buildHref`). */
+export function buildPageUrl(config: UrlConfig, project: string, buildId: string): string {
+  return `${controlUrl(config)}/#/projects/${encodeURIComponent(project)}/builds/${encodeURIComponent(buildId)}`;
+}
+
 export function gitUrl(config: UrlConfig, project: string): string {
   return `${controlUrl(config)}/git/${project}.git`;
 }

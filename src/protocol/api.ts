@@ -28,6 +28,8 @@ export const Project = z.object({
   hasWebhookSecret: z.boolean(),
   /** `git push <gitUrl> <branch>` builds and deploys (token as the password). */
   gitUrl: z.string(),
+  /** The branch whose builds' slipway.yaml sets environment policy. */
+  defaultBranch: z.string(),
 });
 export type Project = z.infer<typeof Project>;
 
@@ -44,6 +46,8 @@ export const UpdateProjectRequest = z
     /** A new repository URL; credentials in it replace the stored ones (sealed, never shown back). */
     repo: z.string().min(1).max(2048).nullable().optional(),
     webhookSecret: z.string().min(8).max(256).nullable().optional(),
+    /** The branch whose builds' slipway.yaml sets environment policy (admin only). */
+    defaultBranch: z.string().min(1).max(200).optional(),
   })
   .strict();
 export type UpdateProjectRequest = z.infer<typeof UpdateProjectRequest>;
@@ -141,6 +145,23 @@ export type ReleaseState = z.infer<typeof ReleaseState>;
 export const ReleaseKind = z.enum(RELEASE_KINDS);
 export type ReleaseKind = z.infer<typeof ReleaseKind>;
 
+export const GateReason = z.object({
+  gate: z.string(),
+  /** Stable code (CHECKS_PENDING, LINEAGE_VIOLATION, MAX_COMMITS …); branch on it, never on the message. */
+  code: z.string(),
+  message: z.string(),
+  details: z.record(z.string(), z.unknown()).optional(),
+});
+export type GateReason = z.infer<typeof GateReason>;
+
+/** What the gates said when the release was last looked at. */
+export const Gates = z.discriminatedUnion('outcome', [
+  z.object({ outcome: z.literal('pass') }),
+  z.object({ outcome: z.literal('wait'), reasons: z.array(GateReason), recheckAt: z.string().optional() }),
+  z.object({ outcome: z.literal('fail'), reason: GateReason }),
+]);
+export type Gates = z.infer<typeof Gates>;
+
 export const Release = z.object({
   id: z.string(),
   project: z.string(),
@@ -155,6 +176,21 @@ export const Release = z.object({
   createdAt: z.string(),
   reason: z.string().nullable(),
   forced: z.boolean(),
+  /** `user` for a person's or script's promotion, `automation` for Slipway's own (a branch built, upstream went live). */
+  trigger: z.enum(['user', 'automation']),
+  commit: z.string().nullable(),
+  branch: z.string().nullable(),
+  /** What the gates said when it was last looked at; null before the first look (and for rollbacks, which only a lock holds). */
+  gates: Gates.nullable(),
+  /** When its gates are looked at again by the clock (a lock's end); null when an event will wake it. */
+  recheckAt: z.string().nullable(),
+  /** Why it is in its state: what it waits for, why it failed, what superseded or rolled it back. */
+  stateReason: z.string().nullable(),
+  supersededBy: z.string().nullable(),
+  liveAt: z.string().nullable(),
+  endedAt: z.string().nullable(),
+  /** How many commits it carries over what the environment ran when it was made (null: not known). */
+  batchSize: z.number().nullable(),
 });
 export type Release = z.infer<typeof Release>;
 
@@ -188,7 +224,10 @@ export type ProjectStatus = z.infer<typeof ProjectStatus>;
 const Reason = z.string().trim().min(1).max(1000);
 
 export const PromoteRequest = z.object({
-  deployment: z.string().min(1),
+  /** The deployment to promote; or `commit`, for the deployment that commit built. */
+  deployment: z.string().min(1).optional(),
+  /** A commit sha (7–40 hex): the deployment of its successful build is promoted, never rebuilt. */
+  commit: z.string().regex(/^[0-9a-f]{7,40}$/, 'a commit sha, 7 to 40 lowercase hex digits').optional(),
   /** Compare-and-set: fail with RELEASE_CONFLICT unless the environment's current release has this number (0 = none yet). */
   expectRelease: z.number().int().nonnegative().optional(),
   reason: Reason.optional(),

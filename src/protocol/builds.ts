@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { BUILD_STATES } from '../core/glossary.ts';
+import { toOneLine } from '../core/one-line.ts';
+import { COMMIT_TEXT_LIMITS, MAX_PARENTS, MAX_REPORTED_COMMITS } from '../core/git-log.ts';
 
 /**
  * Wire schemas of builds: what users see (Build, BuildLogLine) and what runners and the
@@ -121,11 +123,35 @@ export const EnvironmentPolicy = z.object({
 });
 export type EnvironmentPolicy = z.infer<typeof EnvironmentPolicy>;
 
+const Sha = z.string().regex(/^(?:[0-9a-f]{40}|[0-9a-f]{64})$/, 'a full lowercase commit id');
+
+/** Free text of a commit: someone's, so bounded here and cleaned again whatever the runner did. */
+const CommitText = (max: number) =>
+  z
+    .string()
+    .max(max * 4)
+    .transform((text) => toOneLine(text, max));
+
+/** One commit of the built commit's recent history (core/git-log.ts reads them on the runner). */
+export const ReportedCommit = z.object({
+  sha: Sha,
+  parents: z.array(Sha).max(MAX_PARENTS),
+  authorName: CommitText(COMMIT_TEXT_LIMITS.authorName),
+  authorEmail: CommitText(COMMIT_TEXT_LIMITS.authorEmail),
+  message: CommitText(COMMIT_TEXT_LIMITS.message),
+  committedAt: z.iso.datetime(),
+});
+export type ReportedCommit = z.infer<typeof ReportedCommit>;
+
 export const BuildReport = z.object({
   author: z.string().max(255).optional(),
   message: z.string().max(4096).optional(),
   environments: z.record(z.string(), EnvironmentPolicy).optional(),
   previews: z.object({ branches: z.boolean() }).optional(),
+  /** The commit's slipway.yaml as it is: the server takes environment policy from it (default branch only). */
+  config: z.string().max(256 * 1024).optional(),
+  /** The built commit and its ancestors, newest first (recorded with the build's success). */
+  commits: z.array(ReportedCommit).max(MAX_REPORTED_COMMITS).optional(),
 });
 export type BuildReport = z.infer<typeof BuildReport>;
 

@@ -8,6 +8,7 @@ import type {
   HeartbeatRequest,
   HeartbeatResponse,
 } from './builds.ts';
+import type { Pipeline, Policy, ReleaseDetail, SetPolicyRequest } from './pipelines.ts';
 import type {
   AddDomainRequest,
   BlobStored,
@@ -36,6 +37,7 @@ import type {
   Upload,
   Whoami,
 } from './api.ts';
+import type { CheckHistory, Commit, CommitChecks, ReportCheckRequest, ReportedCheck, RunnerCheckRequest } from './checks.ts';
 
 /** An error answer from the API (or a transport failure, with code NETWORK_ERROR). */
 export class ApiError extends Error {
@@ -192,6 +194,19 @@ export class SlipwayClient {
   unlock(project: string, env: string, body: UnlockRequest): Promise<Environment> {
     return this.request('POST', `/api/v1/projects/${enc(project)}/environments/${enc(env)}/unlock`, { body });
   }
+  getPipeline(project: string): Promise<Pipeline> {
+    return this.request('GET', `/api/v1/projects/${enc(project)}/pipeline`);
+  }
+
+  setPolicy(project: string, env: string, body: SetPolicyRequest): Promise<Policy> {
+    return this.request('PUT', `/api/v1/projects/${enc(project)}/environments/${enc(env)}/policy`, { body });
+  }
+
+  /** A release by id, or by `vN` with its environment. */
+  getRelease(project: string, release: string, env?: string): Promise<ReleaseDetail> {
+    return this.request('GET', `/api/v1/projects/${enc(project)}/releases/${enc(release)}`, { query: env === undefined ? {} : { environment: env } });
+  }
+
   listReleases(project: string, env: string, query: { limit?: number } = {}): Promise<{ releases: Release[] }> {
     return this.request('GET', `/api/v1/projects/${enc(project)}/environments/${enc(env)}/releases`, { query });
   }
@@ -251,6 +266,25 @@ export class SlipwayClient {
   }
   completeBuild(buildId: string, body: CompleteRequest): Promise<Build> {
     return this.request('POST', `/api/v1/runner/builds/${enc(buildId)}/complete`, { body });
+  }
+
+  /** Reports a check of a commit; the answer is the check as it is now (a later report may have won). */
+  reportCheck(project: string, body: ReportCheckRequest): Promise<ReportedCheck> {
+    return this.request('POST', `/api/v1/projects/${enc(project)}/checks`, { body });
+  }
+  /** A commit's current checks; `commit` may be an abbreviation the project knows. */
+  listChecks(project: string, commit: string): Promise<CommitChecks> {
+    return this.request('GET', `/api/v1/projects/${enc(project)}/commits/${enc(commit)}/checks`);
+  }
+  checkHistory(project: string, commit: string, query: { name?: string; limit?: number; before?: number } = {}): Promise<CheckHistory> {
+    return this.request('GET', `/api/v1/projects/${enc(project)}/commits/${enc(commit)}/checks/history`, { query });
+  }
+  getCommit(project: string, commit: string): Promise<Commit> {
+    return this.request('GET', `/api/v1/projects/${enc(project)}/commits/${enc(commit)}`);
+  }
+  /** Runner (Slipway-Lease): the state of the build's test step. */
+  reportBuildCheck(buildId: string, body: RunnerCheckRequest): Promise<ReportedCheck> {
+    return this.request('POST', `/api/v1/runner/builds/${enc(buildId)}/checks`, { body });
   }
 
   /** Webhook deliveries of a project, newest first; `before` is a delivery's seq. */

@@ -65,10 +65,37 @@ describe('checkoutCommit', () => {
   test('puts exactly that commit’s tree in the work tree, without .git, and reads author and subject', async () => {
     const dirs = await fresh();
     const commit = await checkoutCommit({ ...local, url: remote, commit: first, ref: 'refs/heads/main', ...dirs });
-    assert.deepEqual(commit, { author: 'Ada Lovelace', message: 'First version' });
+    assert.deepEqual(
+      { author: commit.author, message: commit.message, history: commit.history.map((c) => [c.sha, c.parents, c.authorName, c.authorEmail, c.message]) },
+      { author: 'Ada Lovelace', message: 'First version', history: [[first, [], 'Ada Lovelace', 'ada@example.com', 'First version']] },
+    );
     assert.deepEqual((await readdir(dirs.workTree)).sort(), ['.gitattributes', 'link.html', 'secret.txt', 'site']);
     assert.equal(await readFile(join(dirs.workTree, 'site', 'index.html'), 'utf8'), 'v1');
     assert.equal(await readlink(join(dirs.workTree, 'link.html')), 'site/index.html');
+  });
+
+  test('reads the last 64 commits of a long history with their true parents, never a shallow boundary as a root', async () => {
+    const work = join(base, 'long');
+    await mkdir(work);
+    git(work, 'init', '-q', '-b', 'main');
+    for (let i = 0; i < 70; i++) git(work, 'commit', '-q', '--allow-empty', '-m', `main ${i}`);
+    git(work, 'checkout', '-q', '-b', 'side', 'HEAD~30');
+    for (let i = 0; i < 5; i++) git(work, 'commit', '-q', '--allow-empty', '-m', `side ${i}`);
+    git(work, 'checkout', '-q', 'main');
+    git(work, 'merge', '-q', '--no-ff', '-m', 'Merge side', 'side');
+    const head = git(work, 'rev-parse', 'HEAD');
+    const longRemote = join(base, 'long.git');
+    git(base, 'init', '-q', '--bare', longRemote);
+    git(work, 'push', '-q', longRemote, 'main');
+
+    const { history } = await checkoutCommit({ ...local, url: longRemote, commit: head, ref: 'refs/heads/main', ...(await fresh()) });
+    assert.equal(history.length, 64);
+    assert.equal(history[0]?.sha, head);
+    assert.equal(history[0]?.parents.length, 2);
+    for (const commit of history) {
+      const truth = git(work, 'rev-list', '--parents', '-n', '1', commit.sha).split(' ').slice(1);
+      assert.deepEqual(commit.parents, truth, commit.message);
+    }
   });
 
   test('works with file:// URLs and the tip commit', async () => {

@@ -1,8 +1,10 @@
 import { execFile } from 'node:child_process';
 import { lookup } from 'node:dns/promises';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { isSlipwayError } from '../core/errors.ts';
+import { GIT_LOG_FORMAT, MAX_REPORTED_COMMITS, parseGitLog, type CommitInfo } from '../core/git-log.ts';
 import { parseRepoUrl, redactUrl, resolveRepoHost, type LookupAll } from '../core/repo-url.ts';
 import { BuildFailure } from './build-failure.ts';
 
@@ -39,16 +41,28 @@ export interface CheckedOutCommit {
   author: string;
   /** The commit's subject line. */
   message: string;
+  /**
+   * The commit and its ancestors as far as the fetch reached, newest first, at most
+   * MAX_REPORTED_COMMITS; empty when git could not say (the build goes on without it).
+   */
+  history: CommitInfo[];
 }
 
 const COMMIT = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
 const GIT_TIMEOUT_MS = 10 * 60_000;
 
 /**
+ * Fetched one deeper than the history reported: every reported commit then has its parents in
+ * the repository, so none of them looks like a root. (The shallow boundary is left out anyway.)
+ */
+const HISTORY_DEPTH = MAX_REPORTED_COMMITS + 1;
+
+/**
  * Puts exactly one commit's tree into `workTree`: `git init` a bare repository beside it, fetch
- * that commit alone (depth 1), and check it out with the repository kept outside the tree, so
- * the build sees the commit's files and no `.git`. Servers that refuse to send a commit by id
- * get a fetch of `ref` instead, and the commit must then be in what came back.
+ * that commit with its recent history (depth HISTORY_DEPTH), and check it out with the
+ * repository kept outside the tree, so the build sees the commit's files and no `.git`.
+ * Servers that refuse to send a commit by id get a fetch of `ref` instead, and the commit must
+ * then be in what came back.
  */
 export async function checkoutCommit(options: CheckoutOptions): Promise<CheckedOutCommit> {
   if (!COMMIT.test(options.commit)) throw new BuildFailure(`invalid commit id "${options.commit}"`);
@@ -61,7 +75,7 @@ export async function checkoutCommit(options: CheckoutOptions): Promise<CheckedO
 
   await runGit(['init', '-q', '--bare', options.gitDir], {}, options.signal);
   try {
-    await git(['fetch', '-q', '--no-tags', '--depth', '1', '--', url, options.commit], auth);
+    await git(['fetch', '-q', '--no-tags', '--depth', String(HISTORY_DEPTH), '--', url, options.commit], auth);
   } catch (err) {
     if (options.signal?.aborted) throw err;
     options.note?.(`Fetching ${options.commit.slice(0, 12)} by id failed (${gitMessage(err)}); fetching ${options.ref} instead`);
@@ -90,7 +104,31 @@ export async function checkoutCommit(options: CheckoutOptions): Promise<CheckedO
   }
   const { stdout } = await git(['log', '-1', '--format=%an%x00%s', options.commit]);
   const [author = '', message = ''] = stdout.replace(/\n$/, '').split('\0');
-  return { author, message };
+  return { author, message, history: await readHistory(options, git) };
+}
+
+/**
+ * The built commit's recent history for the commit graph. Commits at the shallow boundary are
+ * left out: git shows them without parents, which would record them as roots forever. Replace
+ * refs are not fetched, and `--no-replace-objects` keeps any from counting.
+ */
+async function readHistory(options: CheckoutOptions, git: (args: string[]) => Promise<{ stdout: string }>): Promise<CommitInfo[]> {
+  try {
+    const { stdout } = await git(['--no-replace-objects', 'log', '-z', `--format=${GIT_LOG_FORMAT}`, `--max-count=${MAX_REPORTED_COMMITS}`, options.commit, '--']);
+    const shallow = new Set(
+      (await readFile(join(options.gitDir, 'shallow'), 'utf8').catch((err: NodeJS.ErrnoException) => {
+        if (err.code === 'ENOENT') return '';
+        throw err;
+      }))
+        .split('\n')
+        .filter((line) => line !== ''),
+    );
+    return parseGitLog(stdout, MAX_REPORTED_COMMITS).filter((commit) => !shallow.has(commit.sha));
+  } catch (err) {
+    if (options.signal?.aborted) throw err;
+    options.note?.(`Reading the history of ${options.commit.slice(0, 12)} failed (${gitMessage(err)}); building without it`);
+    return [];
+  }
 }
 
 const lookupAll: LookupAll = (hostname) => lookup(hostname, { all: true, verbatim: true });

@@ -9,12 +9,12 @@ import { isSlipwayError } from '../core/errors.ts';
 import { redactUrl } from '../core/repo-url.ts';
 import { validateManifest } from '../core/manifest.ts';
 import { buildSettings, formatConfigError, parseSlipwayConfig, SLIPWAY_CONFIG_FILE } from '../core/slipway-config.ts';
-import type { SlipwayConfig } from '../core/slipway-config.ts';
+import type { BuildSettings, SlipwayConfig } from '../core/slipway-config.ts';
 import type { DeploymentMeta } from '../protocol/api.ts';
 import { LEASE_HEADER, type BuildReport, type ClaimedBuild, type CompleteRequest } from '../protocol/builds.ts';
 import { ApiError } from '../protocol/client.ts';
 import type { SlipwayClient } from '../protocol/client.ts';
-import { createBuildEnv, runCommand } from './build-command.ts';
+import { createBuildEnv, runCommand, type CommandResult } from './build-command.ts';
 import { BuildFailure } from './build-failure.ts';
 import { BuildLog } from './build-log.ts';
 import { checkoutCommit } from './checkout.ts';
@@ -66,8 +66,10 @@ export interface RunningBuild {
 
 const CONCURRENCY = 8;
 const ATTEMPTS = 3;
-const MAX_CONFIG_BYTES = 1024 * 1024;
+const MAX_CONFIG_BYTES = 256 * 1024;
 const MAX_ERROR_LENGTH = 4096;
+/** The check Slipway's own test step reports. */
+const TEST_CHECK = 'slipway/test';
 
 /**
  * Runs one claimed build: fetch the commit into a fresh temp dir, read slipway.yaml, run
@@ -194,6 +196,7 @@ async function steps(
   });
   report.author = truncate(commit.author, 255);
   report.message = truncate(commit.message, 4096);
+  if (commit.history.length > 0) report.commits = commit.history;
   log.system(`Commit ${short} by ${commit.author}: ${commit.message}`);
 
   const config = await readConfig(checkout, log);
@@ -207,70 +210,17 @@ async function steps(
     );
   }
   if (config.previews) report.previews = config.previews;
+  // The server reads the policy from the text itself, so its errors can name yaml lines too.
+  if (config.text !== undefined) report.config = config.text;
 
-  if (settings.command !== undefined) {
-    const timeoutMs = settings.timeoutMs ?? claimed.timeoutSeconds * 1000;
-    const tmpDir = join(temp, 'tmp');
-    await mkdir(tmpDir);
-    let home: string;
-    if (sandbox.mode === 'sandboxed') {
-      // One cache per project, kept between builds (npm, pip and the like keep theirs under HOME).
-      if (!/^[a-z0-9][a-z0-9-]*$/.test(build.project)) throw new BuildFailure(`invalid project name "${build.project}"`);
-      home = join(ctx.workDir, 'cache', build.project);
-      await mkdir(home, { recursive: true });
-      await handOver(sandbox.host, [tmpDir, home], [checkout]);
-    } else {
-      home = join(temp, 'home');
-      await mkdir(home);
-      log.system('warning: this runner builds without a sandbox (--unsafe-builds): the command runs as the runner\'s user and sees what it sees');
-    }
-    const env = createBuildEnv({
-      path: sandbox.mode === 'sandboxed' ? sandboxPath(process.env.PATH, sandbox.host) : process.env.PATH,
-      home,
-      tmpDir,
-      lang: process.env.LANG,
-      env: settings.env,
-      commit: build.commit,
-      branch: build.branch,
-      ref: build.ref,
-      project: build.project,
-      buildId: build.id,
-    });
-    if (!settings.network) {
-      log.system(sandbox.mode === 'sandboxed' ? 'Network: off (build.network: false)' : 'warning: build.network: false needs the sandbox; this build has the network');
-    }
+  const timeoutMs = settings.timeoutMs ?? claimed.timeoutSeconds * 1000;
+  const needsCommands = settings.command !== undefined || config.test !== undefined;
+  const runStep = needsCommands ? await prepareCommands(ctx, claimed, temp, checkout, settings, log, signal) : undefined;
+  if (settings.command !== undefined && runStep) {
     log.system(`Running: ${settings.command}`);
-    const result = await runCommand({
-      command: settings.command,
-      ...(sandbox.mode === 'sandboxed'
-        ? {
-            spawn: {
-              file: sandbox.host.bwrapPath,
-              args: createSandboxArgs(sandbox.host, {
-                command: settings.command,
-                env,
-                cwd: checkout,
-                writable: [tmpDir, home],
-                network: settings.network,
-                hidden: ctx.hiddenPaths,
-              }),
-            },
-            // bwrap's own: the build's variables are set inside, after the switch to the build's user.
-            cwd: '/',
-            env: { PATH: '/usr/bin:/bin' },
-          }
-        : { cwd: checkout, env }),
-      timeoutMs,
-      killGraceMs: ctx.killGraceMs,
-      signal,
-      onLine: (stream, text, at) => log.line(stream, text, at),
-    });
-    if (result.aborted) throw new BuildFailure('build stopped');
-    if (result.timedOut) throw new BuildFailure(`build timed out after ${formatDuration(timeoutMs)}`);
-    if (result.error) throw new BuildFailure(`cannot run the build command: ${result.error.message}`);
-    if (result.exitCode !== 0) {
-      throw new BuildFailure(result.signal ? `build command was killed by ${result.signal}` : `build command exited with code ${result.exitCode}`);
-    }
+    const result = await runStep(settings.command, timeoutMs);
+    const failure = commandFailure('build', result, timeoutMs);
+    if (failure !== undefined) throw new BuildFailure(failure);
     log.system(`Build command succeeded in ${formatDuration(result.durationMs)}`);
   } else {
     log.system(`No build.command in ${SLIPWAY_CONFIG_FILE}: deploying the repository as it is`);
@@ -298,11 +248,131 @@ async function steps(
   if (signal.aborted) throw new BuildFailure('build stopped');
   const deployment = await withRetry(() => ctx.client.finalizeUpload(build.project, upload.id), ATTEMPTS, 250);
   log.system(`Deployed ${deployment.id}: ${deployment.url}`);
+  if (config.test !== undefined && runStep) await testStep(ctx, build.id, config.test, timeoutMs, runStep, log, signal);
   return deployment.id;
 }
 
+/** Runs one command of the build (the build command, the test step) in the checkout, its output in the build log. */
+type RunStep = (command: string, timeoutMs: number) => Promise<CommandResult>;
+
+/**
+ * Makes the sandbox every command of this build runs in: a temp dir, a HOME (one cache per
+ * project, kept between builds, when sandboxed) handed to the build user, and the clean
+ * environment. The build command and the test step share it, so the test sees exactly what the
+ * build left.
+ */
+async function prepareCommands(
+  ctx: BuildContext,
+  claimed: ClaimedBuild,
+  temp: string,
+  checkout: string,
+  settings: BuildSettings,
+  log: BuildLog,
+  signal: AbortSignal,
+): Promise<RunStep> {
+  const { build } = claimed;
+  const { sandbox } = ctx;
+  if (sandbox.mode === 'unavailable') throw new BuildFailure(`this runner has no build sandbox: ${sandbox.reason}`);
+  const tmpDir = join(temp, 'tmp');
+  await mkdir(tmpDir);
+  let home: string;
+  if (sandbox.mode === 'sandboxed') {
+    // One cache per project, kept between builds (npm, pip and the like keep theirs under HOME).
+    if (!/^[a-z0-9][a-z0-9-]*$/.test(build.project)) throw new BuildFailure(`invalid project name "${build.project}"`);
+    home = join(ctx.workDir, 'cache', build.project);
+    await mkdir(home, { recursive: true });
+    await handOver(sandbox.host, [tmpDir, home], [checkout]);
+  } else {
+    home = join(temp, 'home');
+    await mkdir(home);
+    log.system('warning: this runner builds without a sandbox (--unsafe-builds): the command runs as the runner\'s user and sees what it sees');
+  }
+  const env = createBuildEnv({
+    path: sandbox.mode === 'sandboxed' ? sandboxPath(process.env.PATH, sandbox.host) : process.env.PATH,
+    home,
+    tmpDir,
+    lang: process.env.LANG,
+    env: settings.env,
+    commit: build.commit,
+    branch: build.branch,
+    ref: build.ref,
+    project: build.project,
+    buildId: build.id,
+  });
+  if (!settings.network) {
+    log.system(sandbox.mode === 'sandboxed' ? 'Network: off (build.network: false)' : 'warning: build.network: false needs the sandbox; this build has the network');
+  }
+  return (command, timeoutMs) =>
+    runCommand({
+      command,
+      ...(sandbox.mode === 'sandboxed'
+        ? {
+            spawn: {
+              file: sandbox.host.bwrapPath,
+              args: createSandboxArgs(sandbox.host, {
+                command,
+                env,
+                cwd: checkout,
+                writable: [tmpDir, home],
+                network: settings.network,
+                hidden: ctx.hiddenPaths,
+              }),
+            },
+            // bwrap's own: the build's variables are set inside, after the switch to the build's user.
+            cwd: '/',
+            env: { PATH: '/usr/bin:/bin' },
+          }
+        : { cwd: checkout, env }),
+      timeoutMs,
+      killGraceMs: ctx.killGraceMs,
+      signal,
+      onLine: (stream, text, at) => log.line(stream, text, at),
+    });
+}
+
+/** Why a command failed, in the build log's words; undefined when it exited 0. */
+function commandFailure(what: 'build' | 'test', result: CommandResult, timeoutMs: number): string | undefined {
+  if (result.aborted) return `${what} stopped`;
+  if (result.timedOut) return `${what} timed out after ${formatDuration(timeoutMs)}`;
+  if (result.error) return `cannot run the ${what} command: ${result.error.message}`;
+  if (result.exitCode !== 0) return result.signal ? `${what} command was killed by ${result.signal}` : `${what} command exited with code ${result.exitCode}`;
+  return undefined;
+}
+
+/**
+ * `test:` of slipway.yaml, run once the deployment is uploaded: the bytes it judges are fixed
+ * before it starts (a test cannot change what was deployed), and the build completes
+ * afterwards, so the check is known by the time environments consider the deployment. Its
+ * outcome is the check `slipway/test` on the commit (pending while it runs), reported under
+ * the build's lease; a failing test fails the check, not the build: the deployment exists, a
+ * parallel-mode environment may take it, a gate-mode one waits for the check and refuses it red.
+ * Stopped mid-way (canceled), the check is reported failed so it does not stay pending.
+ */
+async function testStep(ctx: BuildContext, buildId: string, command: string, timeoutMs: number, runStep: RunStep, log: BuildLog, signal: AbortSignal): Promise<void> {
+  const report = async (state: 'pending' | 'success' | 'failure', description: string): Promise<void> => {
+    try {
+      await withRetry(() => ctx.client.reportBuildCheck(buildId, { runner: ctx.runner, name: TEST_CHECK, state, description }), ATTEMPTS, 250);
+    } catch (err) {
+      if (isLeaseLost(err)) throw err;
+      log.system(`warning: could not report ${TEST_CHECK} ${state}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  };
+  await report('pending', 'running the test step');
+  log.system(`Running test: ${command}`);
+  const result = await runStep(command, timeoutMs);
+  const failure = commandFailure('test', result, timeoutMs);
+  if (failure === undefined) {
+    log.system(`Test command succeeded in ${formatDuration(result.durationMs)}: ${TEST_CHECK} is success`);
+    await report('success', `passed in ${formatDuration(result.durationMs)}`);
+  } else {
+    log.system(`Test failed: ${failure}: ${TEST_CHECK} is failure (the deployment stays; environments gated on ${TEST_CHECK} will not take it)`);
+    await report('failure', failure);
+  }
+  if (signal.aborted) throw new BuildFailure('build stopped');
+}
+
 /** slipway.yaml of the checkout; absent means defaults. A bad one fails the build, each error logged. */
-async function readConfig(checkout: string, log: BuildLog): Promise<SlipwayConfig> {
+async function readConfig(checkout: string, log: BuildLog): Promise<SlipwayConfig & { text?: string }> {
   const path = join(checkout, SLIPWAY_CONFIG_FILE);
   let info;
   try {
@@ -317,13 +387,14 @@ async function readConfig(checkout: string, log: BuildLog): Promise<SlipwayConfi
   // A symlink could make the runner read (and quote in errors) a file of its own machine.
   if (!info.isFile()) throw new BuildFailure(`${SLIPWAY_CONFIG_FILE} must be a regular file`);
   if (info.size > MAX_CONFIG_BYTES) throw new BuildFailure(`${SLIPWAY_CONFIG_FILE} is larger than ${MAX_CONFIG_BYTES} bytes`);
-  const parsed = parseSlipwayConfig(await readFile(path, 'utf8'));
+  const text = await readFile(path, 'utf8');
+  const parsed = parseSlipwayConfig(text);
   if (!parsed.ok) {
     const lines = parsed.errors.map((e) => formatConfigError(e));
     for (const line of lines) log.system(line);
     throw new BuildFailure(lines.join('\n'), { logged: true });
   }
-  return parsed.config;
+  return { ...parsed.config, text };
 }
 
 /**

@@ -16,6 +16,7 @@ export interface Database {
     deleted_at: string | null;
     deleted_name: string | null;
     purged_at: string | null;
+    default_branch: Generated<string>;
   };
   tokens: {
     id: string;
@@ -68,6 +69,11 @@ export interface Database {
     preview: number;
     retired_at: string | null;
     created_at: string;
+    /** JSON of the StoredPolicy in force; null when none was ever set. */
+    policy: string | null;
+    /** `commit <sha>` or `user <name>`. */
+    policy_source: string | null;
+    policy_updated_at: string | null;
   };
   releases: {
     id: string;
@@ -83,7 +89,21 @@ export interface Database {
     forced: number;
     created_at: string;
     created_by: string;
+    trigger: string;
+    commit_sha: string | null;
+    branch: string | null;
+    /** JSON of the GateVerdict of the last look. */
+    gates: string | null;
+    evaluated_at: string | null;
+    recheck_at: string | null;
+    superseded_by: string | null;
+    state_reason: string | null;
+    live_at: string | null;
+    ended_at: string | null;
+    /** JSON of ReleaseBatch. */
+    batch: string | null;
   };
+  environment_requirements: { environment_id: string; required_project_id: string };
   domains: { hostname: string; project_id: string; environment: string; created_at: string; created_by: string };
   events: {
     id: Generated<number>;
@@ -156,6 +176,48 @@ export interface Database {
     created_at: string;
     updated_at: string;
     done_at: string | null;
+  };
+  /** Every check report as it arrived; append-only. */
+  check_reports: {
+    seq: Generated<number>;
+    project_id: string;
+    commit_sha: string;
+    name: string;
+    state: string;
+    url: string | null;
+    description: string | null;
+    /** `api`, `runner`, `github`, `gitlab`. */
+    source: string;
+    /** `<provider>:<delivery id>` of the webhook delivery it came from; unique per project and name. */
+    delivery: string | null;
+    reported_at: string;
+    reported_by: string;
+  };
+  /** The current state of each check: the report with the highest seq (report_seq). */
+  checks: {
+    project_id: string;
+    commit_sha: string;
+    name: string;
+    state: string;
+    url: string | null;
+    description: string | null;
+    source: string;
+    reported_at: string;
+    reported_by: string;
+    report_seq: number;
+  };
+  /** The commit graph Slipway knows: from runners' reports and pushes to its own repositories. */
+  commits: {
+    project_id: string;
+    sha: string;
+    /** Space-separated; empty for a root commit. */
+    parents: string;
+    author_name: string;
+    author_email: string;
+    /** The subject line, control characters removed. */
+    message: string;
+    committed_at: string;
+    recorded_at: string;
   };
   slipway_migrations: { version: number; name: string; applied_at: string };
   secret_key_checks: { id: string; value: string; created_at: string };

@@ -19,6 +19,8 @@
 
 import type { BranchStore } from './kysely/branches.ts';
 import type { BuildStore } from './kysely/builds.ts';
+import type { CheckStore } from './kysely/checks.ts';
+import type { CommitStore } from './kysely/commits.ts';
 import type { StoreCapabilities } from './connection.ts';
 import type { DeliveryStore } from './kysely/deliveries.ts';
 import type { DeploymentStore } from './kysely/deployments.ts';
@@ -26,6 +28,7 @@ import type { DomainStore } from './kysely/domains.ts';
 import type { EnvironmentStore } from './kysely/environments.ts';
 import type { EventStore } from './kysely/events.ts';
 import type { JobStore } from './kysely/jobs.ts';
+import type { PipelineStore } from './kysely/pipeline.ts';
 import type { ProjectStore } from './kysely/projects.ts';
 import type { TokenStore } from './kysely/tokens.ts';
 
@@ -34,10 +37,13 @@ export type { StoreCapabilities } from './connection.ts';
 export type { Page } from './kysely/family-context.ts';
 export type { BranchRow, BranchStore } from './kysely/branches.ts';
 export { newQueuedBuildRow, type BuildLogRow, type BuildRow, type BuildStore } from './kysely/builds.ts';
+export type { CheckReportRow, CheckRow, CheckSource, CheckStore, NewCheckReport, RecordedCheck } from './kysely/checks.ts';
+export type { CommitRow, CommitStore } from './kysely/commits.ts';
 export type { DeliveryPush, DeliveryStore, NewWebhookDelivery, WebhookDeliveryRow } from './kysely/deliveries.ts';
 export type { DeploymentMetaRow, DeploymentRow, DeploymentStore, UploadRow } from './kysely/deployments.ts';
 export type { DomainRow, DomainStore } from './kysely/domains.ts';
-export { newEnvironmentRow, type EnvironmentRow, type EnvironmentStore, type LockFields, type PointerMove, type ReleaseRow } from './kysely/environments.ts';
+export { newEnvironmentRow, newReleaseRow, type EnvironmentRow, type EnvironmentStore, type LockFields, type PointerMove, type ReleaseBatch, type ReleaseRow, type StoredPolicy } from './kysely/environments.ts';
+export type { PipelineStore, PointerTarget, ReleaseChanges } from './kysely/pipeline.ts';
 export type { EventRow, EventStore, NewEvent } from './kysely/events.ts';
 export type { JobClaim, JobFailure, JobLease, JobRow, JobStore, NewJob } from './kysely/jobs.ts';
 export type { ProjectRow, ProjectStore } from './kysely/projects.ts';
@@ -61,4 +67,7 @@ export interface Store
     BuildStore,
     DeliveryStore,
     EventStore,
-    JobStore {}
+    JobStore,
+    PipelineStore,
+    CheckStore,
+    CommitStore {}

@@ -4,7 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SlipwayClient } from '../../src/protocol/client.ts';
-import type { Deployment } from '../../src/protocol/api.ts';
+import type { CreateUploadRequest, Deployment } from '../../src/protocol/api.ts';
 import { startServer, type RunningServer, type ServerOptions } from '../../src/server/server.ts';
 import type { TestBackend } from './backends.ts';
 
@@ -54,11 +54,12 @@ export function sha256(bytes: Uint8Array | string): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
-/** Deploys files through the digest protocol, as the CLI does. */
-export async function deployFiles(client: SlipwayClient, project: string, files: Record<string, string>): Promise<Deployment> {
+/** Deploys files through the digest protocol, as the CLI does (with `meta`: the commit and branch it says it was built from). */
+export async function deployFiles(client: SlipwayClient, project: string, files: Record<string, string>, meta?: CreateUploadRequest['meta']): Promise<Deployment> {
   const bodies = new Map(Object.values(files).map((body) => [sha256(body), body]));
   const upload = await client.createUpload(project, {
     files: Object.entries(files).map(([path, body]) => ({ path, sha256: sha256(body), size: Buffer.byteLength(body), mode: 0o644 })),
+    ...(meta ? { meta } : {}),
   });
   for (const digest of upload.missing) await client.putBlob(digest, Buffer.from(bodies.get(digest) ?? ''));
   return client.finalizeUpload(project, upload.id);

@@ -1,11 +1,12 @@
 import type { PromoteRequest } from '../../protocol/api.ts';
-import { checkForce, connect, requireProject } from '../context.ts';
+import { checkForce, connect, requireProject, usage } from '../context.ts';
 import type { Command } from '../context.ts';
 import { ExitCode } from '../exit-codes.ts';
 import { parseReleaseNumber, printRelease, requireEnv } from './releases.ts';
 
 export interface PromoteOptions {
-  deployment: string;
+  deployment?: string | undefined;
+  commit?: string | undefined;
   project?: string | undefined;
   env?: string | undefined;
   reason?: string | undefined;
@@ -18,7 +19,8 @@ export const promote: Command<PromoteOptions> = async (options, ctx) => {
   const project = requireProject(options.project, ctx);
   const env = requireEnv(options.env);
   checkForce(options.force, options.reason);
-  const body: PromoteRequest = { deployment: options.deployment };
+  if ((options.deployment === undefined) === (options.commit === undefined)) throw usage('give a deployment id or --commit <sha> (one of them)');
+  const body: PromoteRequest = options.commit !== undefined ? { commit: options.commit } : { deployment: options.deployment ?? '' };
   const expectRelease = parseReleaseNumber('--expect', options.expect);
   if (expectRelease !== undefined) body.expectRelease = expectRelease;
   if (options.reason !== undefined) body.reason = options.reason;

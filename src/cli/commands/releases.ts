@@ -5,6 +5,7 @@ import { connect, parsePositiveInt, requireProject, usage } from '../context.ts'
 import type { Command, Context } from '../context.ts';
 import { ExitCode } from '../exit-codes.ts';
 import { formatTime } from '../output.ts';
+import { describeWait } from './pipeline.ts';
 import { describeHolds } from './status.ts';
 
 export interface ReleasesOptions {
@@ -79,6 +80,12 @@ export function parseReleaseNumber(flag: string, text: string | undefined): numb
  * release already happened, so failing to look up the URL afterwards only costs the URL.
  */
 export async function printRelease(ctx: Context, client: SlipwayClient, release: MovedRelease): Promise<void> {
+  if (release.state !== 'live') {
+    // Made, but not live: its gates hold it (checks pending, requirements), and it goes live by itself once they pass.
+    ctx.out.line(`${release.environment} v${release.number} ${release.state}: ${release.deployment} (${release.id})`);
+    for (const line of describeWait(release)) ctx.out.line(`  ${line}`);
+    return;
+  }
   const from = release.previousDeployment ? ` (was ${release.previousDeployment})` : '';
   const verb = release.kind === 'rollback' ? 'rolled back to' : 'now serves';
   ctx.out.line(`${release.environment} v${release.number} ${verb} ${release.deployment}${from}${release.forced ? ' [forced]' : ''}`);

@@ -65,7 +65,13 @@ const rows: GateRow[] = [
     expect: 'fail CHECKS_UNAVAILABLE',
     message: 'deployment has no commit, so its checks can never pass',
   },
-  { name: 'parallel mode passes even with red checks', policy: { ...required, mode: 'parallel' }, facts: { checks: { 'ci/test': red() } }, expect: 'pass' },
+  {
+    name: 'parallel mode does not publish what is red already',
+    policy: { ...required, mode: 'parallel' },
+    facts: { checks: { 'ci/test': red() } },
+    expect: 'fail CHECK_FAILED',
+  },
+  { name: 'parallel mode passes with checks pending', policy: { ...required, mode: 'parallel' }, facts: { checks: { 'ci/test': { state: 'pending', url: null } } }, expect: 'pass' },
   { name: 'parallel mode passes with checks missing', policy: { ...required, mode: 'parallel' }, expect: 'pass' },
   {
     name: 'forcing never skips a pending check',

@@ -2,12 +2,19 @@ import { GateCode, PASS, type EnvironmentPolicy, type Gate, type GateFacts } fro
 
 /**
  * Required checks of the candidate's commit. In `gate` mode a release waits for every required
- * check to be green and fails on a red one; `parallel` mode goes live at once and leaves red
- * checks to `redRequiredCheck`, which rolls the environment back. Forcing never skips checks.
+ * check to be green and fails on a red one; `parallel` mode goes live at once (unless a required
+ * check is red already) and leaves checks that turn red later to `redRequiredCheck`, which rolls
+ * the environment back. Forcing never skips checks.
  */
 export const checksGate: Gate = (candidate, policy, facts) => {
   const required = requiredChecks(policy);
-  if (required.length === 0 || policy.mode === 'parallel') return PASS;
+  if (required.length === 0) return PASS;
+  if (policy.mode === 'parallel') {
+    // Goes live before its checks are in; but one already known red is not published only to be rolled back.
+    const red = redRequiredCheck(policy, facts.checks);
+    if (red === null) return PASS;
+    return { status: 'fail', reason: { gate: 'checks', code: GateCode.CHECK_FAILED, message: failedMessage([red]), details: { commit: candidate.commit, failed: [red] } } };
+  }
   if (candidate.commit === null) {
     return {
       status: 'fail',

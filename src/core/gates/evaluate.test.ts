@@ -73,7 +73,7 @@ const rows: Row[] = [
     facts: { environment: { ...locked.environment, lockedUntil: '2026-03-01T11:00:00Z' } },
     expect: 'pass',
   },
-  { name: 'parallel mode passes with a red check', policy: { ...gated, mode: 'parallel' }, facts: { ...red, ...liveUpstream }, expect: 'pass' },
+  { name: 'parallel mode fails on a check already red', policy: { ...gated, mode: 'parallel' }, facts: { ...red, ...liveUpstream }, expect: 'fail CHECK_FAILED' },
   { name: 'gate mode with no commit fails', policy: gated, candidate: { commit: null }, facts: liveUpstream, expect: 'fail CHECKS_UNAVAILABLE' },
   { name: 'a wait with no time to look again has no recheckAt', facts: pinned, expect: 'wait ENVIRONMENT_PINNED' },
 ];

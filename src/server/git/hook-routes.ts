@@ -7,7 +7,9 @@ import { handleError } from '../http/errors.ts';
 import { parse } from '../http/parse.ts';
 import { getBuildById, readBuildLogs } from '../services/builds.ts';
 import type { ServiceDeps } from '../services/deps.ts';
+import { releaseWaitReason } from '../services/pipeline.ts';
 import { recordPush, staleReason, ZERO_SHA } from '../services/pushes.ts';
+import { recordPushedCommits } from './pushed-commits.ts';
 import type { PushSession, PushSessions } from './push-sessions.ts';
 import { alignWithRepository } from './reconcile.ts';
 import { peelToCommit, repairHead } from './repos.ts';
@@ -123,14 +125,13 @@ function registerHookRoutes(app: FastifyInstance, { deps, sessions, repoOf }: Ho
     error: build.error,
   });
 
-  /** Why a following environment is not at the build's deployment. */
+  /** Why a following environment is not at the build's deployment: what its release of it waits for, or how it ended. */
   const notMovedReason = async (env: EnvironmentRow, build: BuildRow): Promise<string> => {
     if (build.state === 'failed') return 'build failed';
     if (build.state === 'canceled') return 'build canceled';
-    const events = await deps.store.listEvents({ projectId: env.projectId, environment: env.name }, { limit: 50 });
-    const skip = events.find((e) => e.action === 'release.skip' && e.target === build.deploymentId);
-    // The event's reason is `CODE: message`; the message alone reads as a sentence.
-    return skip?.reason?.replace(/^[A-Z_]+: /, '') ?? NOT_MOVED_YET;
+    if (build.deploymentId === null) return NOT_MOVED_YET;
+    const release = await deps.store.findNewestReleaseOfDeployment(env.id, build.deploymentId);
+    return release ? releaseWaitReason(release) ?? NOT_MOVED_YET : NOT_MOVED_YET;
   };
 
   const environmentsOf = async (session: PushSession, build: BuildRow): Promise<HookEnvironments> => {
@@ -166,6 +167,8 @@ function registerHookRoutes(app: FastifyInstance, { deps, sessions, repoOf }: Ho
       const commit = await peelToCommit(repo, update.after);
       if (commit !== undefined) peeled.push({ ...update, after: commit });
     }
+    // Commits first: a build this push queues may finish before anything else reads the graph.
+    await recordPushedCommits(deps, session.projectId, repo, peeled, request.log);
     const aligned = await alignWithRepository(deps, session.projectId, repo, peeled);
     const result = await recordPush(deps, session.actor, session.projectName, { updates: aligned, trigger: 'git-push', sourceUrl: null });
     if (result.builds.some((b) => b.state === 'queued')) deps.buildsQueued.notify();

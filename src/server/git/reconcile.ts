@@ -7,6 +7,7 @@ import type { Actor } from '../../core/release-planner.ts';
 import type { ProjectRow } from '../../store/store.ts';
 import type { ServiceDeps } from '../services/deps.ts';
 import { recordPush, ZERO_SHA, type RefUpdate } from '../services/pushes.ts';
+import { recordPushedCommits } from './pushed-commits.ts';
 import { peelToCommit, refTarget, repoPath } from './repos.ts';
 
 const run = promisify(execFile);
@@ -37,6 +38,7 @@ export async function reconcileRepos(deps: ServiceDeps, reposDir: string, log: F
     try {
       const updates = await unrecorded(deps, project, repo);
       if (updates.length === 0) continue;
+      await recordPushedCommits(deps, project.id, repo, updates, log);
       await recordPush(deps, RECONCILER, project.name, { updates, trigger: 'git-push', sourceUrl: null });
       found.push({ project: project.name, updates });
       log.warn({ project: project.name, updates }, 'recorded a push the server had not heard of (it stopped while the push ran)');

@@ -15,8 +15,10 @@ import { openApiDocument } from './openapi.ts';
 import { registerRoutes, type RouteSpec } from './route.ts';
 import { adminRoutes } from './routes/admin.ts';
 import { buildRoutes } from './routes/builds.ts';
+import { checkRoutes } from './routes/checks.ts';
 import { deliveryRoutes } from './routes/deliveries.ts';
 import { environmentRoutes } from './routes/environments.ts';
+import { pipelineRoutes } from './routes/pipelines.ts';
 import { projectRoutes } from './routes/projects.ts';
 import { projectDeletionRoutes } from './routes/project-deletion.ts';
 import { buildRetryRoutes } from './routes/build-retry.ts';
@@ -62,7 +64,8 @@ export async function buildApp({ deps, metrics, logger, serverFactory }: AppOpti
   });
 
   const specs: RouteSpec[] = [...projectRoutes({ deps }), ...environmentRoutes({ deps }), ...buildRoutes({ deps }), ...deliveryRoutes({ deps }), ...adminRoutes({ deps })];
-  specs.push(...projectDeletionRoutes({ deps }), ...buildRetryRoutes({ deps }), ...jobRoutes({ deps }));
+  specs.push(...projectDeletionRoutes({ deps }), ...buildRetryRoutes({ deps }), ...pipelineRoutes({ deps }), ...jobRoutes({ deps }));
+  specs.push(...checkRoutes({ deps }));
   registerRoutes(app, specs, async (request, role, runner) => {
     const header = request.headers.authorization;
     const match = header === undefined ? null : /^Bearer\s+(\S+)$/i.exec(header);

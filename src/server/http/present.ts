@@ -17,6 +17,7 @@ export function presentProject(urls: UrlConfig, row: ProjectRow): Project {
     repo: row.repoUrl === null ? null : displayRepoUrl(row.repoUrl, row.repoCredentials != null),
     hasWebhookSecret: row.webhookSecret !== null,
     gitUrl: gitUrl(urls, row.name),
+    defaultBranch: row.defaultBranch ?? 'main',
   };
 }
 
@@ -97,6 +98,16 @@ export function presentRelease(project: string, environment: string, row: Releas
     createdAt: row.createdAt,
     reason: row.reason,
     forced: row.forced,
+    trigger: row.trigger,
+    commit: row.commitSha,
+    branch: row.branch,
+    gates: row.gates,
+    recheckAt: row.recheckAt,
+    stateReason: row.stateReason,
+    supersededBy: row.supersededBy,
+    liveAt: row.liveAt,
+    endedAt: row.endedAt,
+    batchSize: row.batch === null ? null : row.batch.commits.length,
   };
 }
 

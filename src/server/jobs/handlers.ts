@@ -1,5 +1,6 @@
 import { reapBuilds } from '../services/builds.ts';
 import { expireUploads } from '../services/deployments.ts';
+import { evaluateProjectPipeline } from '../services/pipeline.ts';
 import { purgeDeletedProject } from '../services/project-deletion.ts';
 import { deliverNext } from '../webhooks/process-delivery.ts';
 import type { JobHandlers } from './job-queue.ts';
@@ -7,15 +8,11 @@ import { DONE_JOBS_KEPT_MS } from './kinds.ts';
 
 /**
  * The one place kinds get their handlers (kinds.ts has their payloads and attempts). A kind
- * left out here is never claimed by this process: its jobs wait in the queue.
+ * left out here is never claimed by this process: its jobs wait in the queue (so a replica
+ * running older code leaves a new kind to the ones that know it). A kind is added with its
+ * payload in kinds.ts and one line here, `'<kind>': (deps, payload, ctx) => service(…)`.
  *
- * `pipeline.evaluate` waits so until the pipeline engine exists; it is registered with one line
- * here, next to the import of its service:
- *
- *   import { evaluateProjectPipeline } from '../services/pipeline.ts';
- *   'pipeline.evaluate': (deps, { projectId }) => evaluateProjectPipeline(deps, projectId),
- *
- * `notification.send` is reserved for outgoing notifications.
+ * `notification.send` is reserved for outgoing notifications: no handler yet.
  */
 export const jobHandlers: JobHandlers = {
   'webhook.deliver': (deps, { projectId }, ctx) => deliverNext(deps, projectId, ctx),
@@ -28,6 +25,7 @@ export const jobHandlers: JobHandlers = {
     await expireUploads(deps);
   },
   'project.purge': (deps, { projectId }) => purgeDeletedProject(deps, projectId),
+  'pipeline.evaluate': (deps, { projectId }) => evaluateProjectPipeline(deps, projectId),
   'jobs.cleanup': async (deps) => {
     await deps.store.deleteDoneJobs(new Date(deps.clock.now().getTime() - DONE_JOBS_KEPT_MS).toISOString());
   },

@@ -1,16 +1,16 @@
-import { ErrorCode, SlipwayError } from '../../core/errors.ts';
+import { ErrorCode, isSlipwayError, SlipwayError } from '../../core/errors.ts';
 import { basicAuthorization, normalizeRepoUrl, redactUrl } from '../../core/repo-url.ts';
 import type { Actor } from '../../core/release-planner.ts';
 import type { AppendLogsRequest, ClaimRequest, CompleteRequest, HeartbeatRequest } from '../../protocol/builds.ts';
-import { newEnvironmentRow, type BuildLogRow, type BuildRow, type Page, type ProjectRow } from '../../store/store.ts';
+import { type BuildLogRow, type BuildRow, type Page, type ProjectRow } from '../../store/store.ts';
 import { requireRole } from './access.ts';
 import { getDeployment } from './deployments.ts';
 import type { ServiceDeps } from './deps.ts';
 import { recordEvent } from './events.ts';
-import { newId } from './ids.ts';
 import { hashLease, newLease, requireLease } from './leases.ts';
 import { getProject } from './projects.ts';
-import { followBranch } from './pushes.ts';
+import { proposeForBranch } from './pipeline.ts';
+import { applyConfigPolicy } from './policies.ts';
 
 /** A build whose runner stops heartbeating is queued again, at most this many tries in all. */
 export const MAX_BUILD_ATTEMPTS = 3;
@@ -143,10 +143,19 @@ export async function completeBuild(deps: ServiceDeps, actor: Actor, buildId: st
       deployment: deployment.id,
     });
   }
-  return deps.store.transaction(async (tx) => {
-    const scoped: ServiceDeps = { ...deps, store: tx };
-    return succeed(scoped, build, project, deployment.id, leaseHash, request, now);
-  });
+  try {
+    return await deps.store.transaction(async (tx) => {
+      const scoped: ServiceDeps = { ...deps, store: tx };
+      return await succeed(scoped, build, project, deployment.id, leaseHash, request, now);
+    });
+  } catch (err) {
+    // slipway.yaml declares a policy only the server can refuse (a `requires:` naming no
+    // project): the build fails with the positioned error and moves nothing.
+    if (!isSlipwayError(err, ErrorCode.POLICY_INVALID)) throw err;
+    const finished = await deps.store.finishBuild(build.id, leaseHash, { state: 'failed', finishedAt: now.toISOString(), error: `${err.code}: ${err.message}`, deploymentId: deployment.id, ...meta });
+    if (!finished) throw leaseLost(build.id);
+    return getBuildById(deps, build.id);
+  }
 }
 
 async function succeed(
@@ -167,17 +176,36 @@ async function succeed(
     ...meta,
   });
   if (!finished) throw leaseLost(build.id);
-  for (const [name, policy] of Object.entries(request.report.environments ?? {})) {
-    if (policy.follows === undefined || policy.auto === false) continue;
-    const env = await deps.store.ensureEnvironment(newEnvironmentRow({ id: newId('env'), projectId: project.id, name, createdAt: now.toISOString() }));
-    if (env.follows !== policy.follows) await deps.store.setEnvironmentFollow(env.id, policy.follows, false);
-  }
+  // The built commit's recent history, as the runner read it from its checkout; a history
+  // that does not start at the commit built is not this build's to record.
+  const commits = request.report.commits ?? [];
+  if (commits[0]?.sha === build.commitSha) await deps.store.insertCommits(project.id, commits, now.toISOString());
+  await applyPolicyOfBuild(deps, project, build, request.report);
   const done = await getBuildById(deps, build.id);
   for (const branch of await deps.store.listBranchesAt(project.id, build.commitSha)) {
     if (request.report.previews?.branches === false) await retirePreviews(deps, project.id, branch.name);
-    await followBranch(deps, project, branch.name, done);
+    await proposeForBranch(deps, project, branch.name, done);
   }
   return done;
+}
+
+/**
+ * Only the head of the default branch sets policy: a build of any other branch (or an older
+ * commit finishing late) must not relax the gates it is about to pass.
+ */
+async function applyPolicyOfBuild(deps: ServiceDeps, project: ProjectRow, build: BuildRow, report: CompleteRequest['report']): Promise<void> {
+  const head = await deps.store.findBranch(project.id, project.defaultBranch ?? 'main');
+  if (head?.head !== build.commitSha) return;
+  if (report.config !== undefined) {
+    await applyConfigPolicy(deps, project, build, report.config);
+    return;
+  }
+  // A runner from before slipway.yaml was reported whole: only `follows:` is known.
+  const text = Object.entries(report.environments ?? {})
+    .filter(([, policy]) => policy.follows !== undefined)
+    .map(([name, policy]) => `  ${name}: { follows: ${JSON.stringify(policy.follows)}, auto: ${policy.auto !== false} }`)
+    .join('\n');
+  if (text !== '') await applyConfigPolicy(deps, project, build, `environments:\n${text}\n`);
 }
 
 /** `previews: { branches: false }`: a branch's preview is retired instead of followed. */

@@ -7,15 +7,16 @@ import {
   planRollback,
   planUnlock,
   type Actor,
-  type MovePlan,
   type MoveRequest,
 } from '../../core/release-planner.ts';
-import { newEnvironmentRow, type EnvironmentRow, type Page, type ProjectRow, type ReleaseKind, type ReleaseRow } from '../../store/store.ts';
+import { newEnvironmentRow, type EnvironmentRow, type Page, type ProjectRow, type ReleaseRow } from '../../store/store.ts';
 import { requireRole } from './access.ts';
 import { getDeployment } from './deployments.ts';
 import type { ServiceDeps } from './deps.ts';
 import { recordEvent } from './events.ts';
 import { newId } from './ids.ts';
+import { lineageOf, policyOf, proposeRelease } from './pipeline.ts';
+import { wakePipeline } from './pipeline-wake.ts';
 import { getProject } from './projects.ts';
 
 export async function getEnvironment(deps: ServiceDeps, projectName: string, name: string): Promise<{ project: ProjectRow; environment: EnvironmentRow }> {
@@ -43,90 +44,93 @@ async function ensureEnvironment(deps: ServiceDeps, project: ProjectRow, name: s
   return deps.store.ensureEnvironment(newEnvironmentRow({ id: newId('env'), projectId: project.id, name, createdAt: deps.clock.now().toISOString() }));
 }
 
-function pointerState(env: EnvironmentRow) {
-  return { deployment: env.deploymentId, release: env.releaseNumber === 0 ? null : `v${env.releaseNumber}` };
-}
-
 /** A release just made, with the pin it cleared (a promote moves a pinned environment on and unpins it). */
 export type MovedRelease = ReleaseRow & { clearedPin: { by: string; at: string; reason: string | null } | null };
 
-/** Writes a planned release: the compare-and-set move plus its audit events, in one transaction. */
-async function applyMove(
-  deps: ServiceDeps,
-  actor: Actor,
-  project: ProjectRow,
-  env: EnvironmentRow,
-  kind: ReleaseKind,
-  deploymentId: string,
-  plan: MovePlan,
-  reason: string | null,
-): Promise<MovedRelease> {
-  const now = deps.clock.now();
-  const release: ReleaseRow = {
-    id: newId('rel'),
-    projectId: project.id,
-    environmentId: env.id,
-    number: plan.number,
-    kind,
-    state: 'live',
-    deploymentId,
-    previousDeploymentId: plan.previousDeploymentId,
-    replacesReleaseId: plan.replacesReleaseId,
-    reason,
-    forced: plan.forced,
-    createdAt: now.toISOString(),
-    createdBy: actor.name,
-  };
-  const pin = kind === 'rollback' ? { by: actor.name, at: now.toISOString(), reason } : null;
-  await deps.store.transaction(async (tx) => {
-    await tx.moveEnvironmentPointer(env.id, {
-      release,
-      expectedReleaseNumber: plan.expectedReleaseNumber,
-      replacedState: kind === 'rollback' ? 'rolled_back' : 'superseded',
-      pin,
-    });
-    const common = { projectId: project.id, environment: env.name, reason };
-    await recordEvent(tx, now, actor, `release.${kind}`, {
-      ...common,
-      target: release.id,
-      before: pointerState(env),
-      after: { deployment: deploymentId, release: `v${release.number}`, forced: plan.forced },
-    });
-    if (plan.forced) {
-      await recordEvent(tx, now, actor, 'lock.break_glass', {
-        ...common,
-        target: release.id,
-        before: { lockedBy: env.lockedBy, reason: env.lockedReason },
-      });
-    }
-    if (pin) {
-      await recordEvent(tx, now, actor, 'environment.pin', { ...common, target: deploymentId, before: { pinnedBy: env.pinnedBy }, after: pin });
-    } else if (env.pinnedBy !== null) {
-      await recordEvent(tx, now, actor, 'environment.unpin', {
-        ...common,
-        target: deploymentId,
-        before: { pinnedBy: env.pinnedBy, reason: env.pinnedReason },
-      });
-    }
-  });
-  const clearedPin = pin === null && env.pinnedBy !== null ? { by: env.pinnedBy, at: env.pinnedAt ?? '', reason: env.pinnedReason } : null;
-  return { ...release, clearedPin };
+function clearedPinOf(env: EnvironmentRow, release: ReleaseRow): MovedRelease['clearedPin'] {
+  if (release.kind !== 'promote' || release.state !== 'live' || env.pinnedBy === null) return null;
+  return { by: env.pinnedBy, at: env.pinnedAt ?? '', reason: env.pinnedReason };
 }
 
+/**
+ * A person's (or a script's) promotion: refused at once for a lock (unless an admin breaks
+ * glass), a stale `expectRelease`, a deployment already live, or lineage (`from:` names an
+ * environment that has not run it); otherwise a release is made and its gates looked at — it is
+ * live when they pass, `waiting` while checks or requirements are pending, and refused with
+ * CHECK_FAILED when a required check is red (nothing is written then).
+ */
 export async function promote(
   deps: ServiceDeps,
   actor: Actor,
   projectName: string,
   envName: string,
-  input: MoveRequest & { deployment: string },
+  input: MoveRequest & { deployment?: string | undefined; commit?: string | undefined },
 ): Promise<MovedRelease> {
   requireRole(actor, 'deployer');
   const project = await getProject(deps, projectName);
   assertName('environment', envName);
-  const deployment = await getDeployment(deps, projectName, input.deployment);
-  const env = await ensureEnvironment(deps, project, envName);
-  const plan = planPromotion(env, deployment.id, actor, input, deps.clock.now());
-  return applyMove(deps, actor, project, env, 'promote', deployment.id, plan, input.reason ?? null);
+  const deploymentId = input.commit !== undefined ? await deploymentOfCommit(deps, project, input.commit) : input.deployment;
+  if (deploymentId === undefined) throw new SlipwayError(ErrorCode.INVALID_REQUEST, 'give a deployment or a commit to promote');
+  const deployment = await getDeployment(deps, projectName, deploymentId);
+  await ensureEnvironment(deps, project, envName);
+  return deps.store.transaction(async (tx) => {
+    const scoped: ServiceDeps = { ...deps, store: tx };
+    const env = await tx.findEnvironment(project.id, envName);
+    if (!env) throw new SlipwayError(ErrorCode.ENVIRONMENT_NOT_FOUND, `no environment "${envName}" in ${projectName}`, { environment: envName });
+    const now = deps.clock.now();
+    const plan = planPromotion(env, deployment.id, actor, input, now);
+    const lineageForced = await checkLineage(scoped, actor, project, env, deployment.id, input);
+    const release = await proposeRelease(scoped, actor, project, env, {
+      deploymentId: deployment.id,
+      kind: 'promote',
+      reason: input.reason ?? null,
+      force: plan.forced || lineageForced,
+    });
+    if (!release) throw new Error('a promotion made no release');
+    if (release.state === 'failed') {
+      throw new SlipwayError(ErrorCode.CHECK_FAILED, `${envName} refuses ${deployment.id}: ${release.stateReason ?? 'its gates failed'}`, {
+        deployment: deployment.id,
+        gates: release.gates,
+      });
+    }
+    const common = { projectId: project.id, environment: env.name, target: release.id, reason: input.reason ?? null };
+    if (plan.forced) await recordEvent(tx, now, actor, 'lock.break_glass', { ...common, before: { lockedBy: env.lockedBy, reason: env.lockedReason } });
+    if (lineageForced) await recordEvent(tx, now, actor, 'lineage.break_glass', { ...common, before: { from: policyOf(env).from, deployment: deployment.id } });
+    return { ...release, clearedPin: clearedPinOf(env, release) };
+  });
+}
+
+/** The deployment a commit's successful build made (a full sha, or an unambiguous prefix of 7 or more). */
+export async function deploymentOfCommit(deps: ServiceDeps, project: ProjectRow, commit: string): Promise<string> {
+  const found = await deps.store.findBuiltCommits(project.id, commit.toLowerCase());
+  const commits = new Set(found.map((f) => f.commit));
+  if (found[0] === undefined) {
+    throw new SlipwayError(ErrorCode.COMMIT_NOT_FOUND, `${project.name} has no successful build of ${commit}: push it (or build it) first`, { commit });
+  }
+  if (commits.size > 1) {
+    throw new SlipwayError(ErrorCode.COMMIT_NOT_FOUND, `${commit} is ambiguous in ${project.name}: ${[...commits].map((c) => c.slice(0, 12)).join(', ')}`, { commit });
+  }
+  return found[0].deploymentId;
+}
+
+/**
+ * Lineage on a promotion: with `from: staging`, the deployment must have been live in staging
+ * and not rolled back there. Refused with LINEAGE_VIOLATION; an admin may force it with a
+ * reason (returns true then, and the caller audits it).
+ */
+async function checkLineage(deps: ServiceDeps, actor: Actor, project: ProjectRow, env: EnvironmentRow, deploymentId: string, input: MoveRequest): Promise<boolean> {
+  const { from } = policyOf(env);
+  if (from === null) return false;
+  const lineage = await lineageOf(deps.store, project, from, deploymentId);
+  if (lineage === 'live' || lineage === 'was_live') return false;
+  if (input.force && actor.role === 'admin' && input.reason) return true;
+  const deployment = await deps.store.findDeployment(deploymentId);
+  const label = deployment?.meta.commit ? deployment.meta.commit.slice(0, 7) : deploymentId;
+  const message =
+    lineage === 'rolled_back'
+      ? `${from} rolled ${label} back; ${env.name} only takes what ${from} ran without a rollback`
+      : `${from} has not run ${label}; ${env.name} only takes what ${from} ran`;
+  throw new SlipwayError(ErrorCode.LINEAGE_VIOLATION, message, { environment: from, deployment: deploymentId, lineage });
 }
 
 /** Resolves `--to`: a release number `vN`, a deployment id once live here, or (absent) the deployment live before the current one. */
@@ -161,11 +165,37 @@ export async function rollback(
   input: MoveRequest & { to?: string | undefined },
 ): Promise<MovedRelease> {
   requireRole(actor, 'deployer');
-  const { project, environment: env } = await getEnvironment(deps, projectName, envName);
-  if (env.releaseNumber === 0) throw new SlipwayError(ErrorCode.NO_PREVIOUS_RELEASE, `${envName} has no release yet`);
-  const target = await rollbackTarget(deps, projectName, env, input.to);
-  const plan = planRollback(env, target, actor, input, deps.clock.now());
-  return applyMove(deps, actor, project, env, 'rollback', target, plan, input.reason ?? null);
+  const { project, environment: seen } = await getEnvironment(deps, projectName, envName);
+  if (seen.releaseNumber === 0) throw new SlipwayError(ErrorCode.NO_PREVIOUS_RELEASE, `${envName} has no release yet`);
+  const target = await rollbackTarget(deps, projectName, seen, input.to);
+  return deps.store.transaction(async (tx) => {
+    const env = (await tx.findEnvironment(project.id, envName)) ?? seen;
+    const now = deps.clock.now();
+    const plan = planRollback(env, target, actor, input, now);
+    if (input.expectRelease === undefined && env.releaseNumber !== seen.releaseNumber) {
+      throw new SlipwayError(ErrorCode.RELEASE_CONFLICT, `${envName} moved while the rollback was being made; look again and retry`, {
+        expected: seen.releaseNumber,
+        actual: env.releaseNumber,
+      });
+    }
+    const release = await proposeRelease({ ...deps, store: tx }, actor, project, env, {
+      deploymentId: target,
+      kind: 'rollback',
+      reason: input.reason ?? null,
+      force: plan.forced,
+    });
+    if (!release) throw new Error('a rollback made no release');
+    if (plan.forced) {
+      await recordEvent(tx, now, actor, 'lock.break_glass', {
+        projectId: project.id,
+        environment: env.name,
+        target: release.id,
+        reason: input.reason ?? null,
+        before: { lockedBy: env.lockedBy, reason: env.lockedReason },
+      });
+    }
+    return { ...release, clearedPin: null };
+  });
 }
 
 function parseUntil(until: string | undefined, now: Date): Date | null {
@@ -222,6 +252,8 @@ export async function unlock(
     const common = { projectId: project.id, environment: env.name, reason: input.reason ?? null, target: env.name };
     const before = { lockedBy: env.lockedBy, reason: env.lockedReason, until: env.lockedUntil };
     await recordEvent(tx, now, actor, 'environment.unlock', { ...common, before });
+    // Releases the lock held wait no more.
+    await wakePipeline(tx, deps.clock, project.id, `${env.name} unlocked`);
     if (plan.forced) await recordEvent(tx, now, actor, 'lock.break_glass', { ...common, before });
   });
   return { ...env, ...fields };

@@ -1,11 +1,10 @@
-import { isSlipwayError } from '../../core/errors.ts';
 import type { Actor } from '../../core/release-planner.ts';
 import { previewEnvironmentName } from '../../core/urls.ts';
 import { newEnvironmentRow, newQueuedBuildRow, type BuildRow, type ProjectRow } from '../../store/store.ts';
 import type { ServiceDeps } from './deps.ts';
-import { promote } from './environments.ts';
 import { recordEvent } from './events.ts';
 import { newId } from './ids.ts';
+import { proposeForBranch } from './pipeline.ts';
 import { getProject } from './projects.ts';
 
 export const ZERO_SHA = '0000000000000000000000000000000000000000';
@@ -101,7 +100,7 @@ async function recordPushIn(deps: ServiceDeps, actor: Actor, project: ProjectRow
     if (!builds.some((b) => b.id === build.id)) builds.push(build);
     if (branch !== null) {
       await ensurePreview(deps, project, branch);
-      if (build.state === 'succeeded') await followBranch(deps, project, branch, build);
+      if (build.state === 'succeeded') await proposeForBranch(deps, project, branch, build);
     }
   }
   await recordEvent(deps.store, deps.clock.now(), actor, 'git.push', {
@@ -145,38 +144,4 @@ async function ensurePreview(deps: ServiceDeps, project: ProjectRow, branch: str
   );
   if (env.follows !== branch || !env.preview) await deps.store.setEnvironmentFollow(env.id, branch, true);
   if (env.retiredAt !== null) await deps.store.retireEnvironment(env.id, null);
-}
-
-/**
- * Moves the environments that follow `branch` to `build`'s deployment, but only while the
- * branch's head is still that commit: an older build finishing late never moves an
- * environment backwards. The move is a compare-and-set against the release seen before the
- * head check, so a newer build that lands in between wins. Pins and locks are respected.
- */
-export async function followBranch(deps: ServiceDeps, project: ProjectRow, branch: string, build: BuildRow): Promise<string[]> {
-  const deploymentId = build.deploymentId;
-  if (deploymentId === null) return [];
-  const moved: string[] = [];
-  for (const env of await deps.store.listEnvironmentsFollowing(project.id, branch)) {
-    if (env.retiredAt !== null || env.deploymentId === deploymentId) continue;
-    const head = await deps.store.findBranch(project.id, branch);
-    if (head?.head !== build.commitSha) continue;
-    try {
-      await promote(deps, FOLLOWER, project.name, env.name, {
-        deployment: deploymentId,
-        expectRelease: env.releaseNumber,
-        reason: `${branch} at ${build.commitSha.slice(0, 7)} built (${build.id})`,
-      });
-      moved.push(env.name);
-    } catch (err) {
-      if (!isSlipwayError(err)) throw err;
-      await recordEvent(deps.store, deps.clock.now(), FOLLOWER, 'release.skip', {
-        projectId: project.id,
-        environment: env.name,
-        target: deploymentId,
-        reason: `${err.code}: ${err.message}`,
-      });
-    }
-  }
-  return moved;
 }

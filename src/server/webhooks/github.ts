@@ -1,12 +1,14 @@
 import { parse } from '../http/parse.ts';
 import { ZERO_SHA } from '../services/pushes.ts';
-import { GithubPingPayload, GithubPushPayload, GithubRepositoryOf } from './payloads.ts';
+import { githubCheckRunEvent, githubStatusEvent } from './check-events.ts';
+import { GithubCheckRunPayload, GithubPingPayload, GithubPushPayload, GithubRepositoryOf, GithubStatusPayload } from './payloads.ts';
 import { headerOf, presentStrings, type WebhookProvider } from './provider.ts';
 import { verifyHexSignature } from './signatures.ts';
 
 /**
  * GitHub: `X-Hub-Signature-256: sha256=<hex>` over the raw body, the event in `X-GitHub-Event`,
- * the delivery id in `X-GitHub-Delivery` (the same on a redelivery).
+ * the delivery id in `X-GitHub-Delivery` (the same on a redelivery). Pushes build; `status`
+ * and `check_run` events become checks of their commit.
  */
 export const github: WebhookProvider = {
   name: 'github',
@@ -29,6 +31,8 @@ export const github: WebhookProvider = {
       const ping = parse(GithubPingPayload, payload);
       return { kind: 'ping', zen: ping.zen, hookId: ping.hook_id };
     }
+    if (event === 'status') return githubStatusEvent(parse(GithubStatusPayload, payload));
+    if (event === 'check_run') return githubCheckRunEvent(parse(GithubCheckRunPayload, payload));
     if (event !== 'push') return { kind: 'ignored', event };
     const push = parse(GithubPushPayload, payload);
     const head = push.head_commit ?? undefined;

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { parse } from '../http/parse.ts';
 import { ZERO_SHA } from '../services/pushes.ts';
-import { GitlabProjectOf, GitlabPushPayload } from './payloads.ts';
+import { gitlabPipelineEvent } from './check-events.ts';
+import { GitlabPipelinePayload, GitlabProjectOf, GitlabPushPayload } from './payloads.ts';
 import { headerOf, presentStrings, type RawDelivery, type WebhookProvider } from './provider.ts';
 import { verifyStandardWebhook, verifyToken, type Verdict } from './signatures.ts';
 
@@ -64,6 +65,7 @@ export const gitlab: WebhookProvider = {
   interpret(delivery, payload) {
     const event = headerOf(delivery, 'x-gitlab-event') ?? '(none)';
     // A system hook carries pushes of every project on the instance; a project's own hook is the way in.
+    if (event === 'Pipeline Hook') return gitlabPipelineEvent(parse(GitlabPipelinePayload, payload));
     if (!PUSH_EVENTS.has(event)) return { kind: 'ignored', event };
     const push = parse(GitlabPushPayload, payload);
     const deleted = push.after === ZERO_SHA;

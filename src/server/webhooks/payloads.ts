@@ -57,6 +57,45 @@ export const GithubPingPayload = z.object({
 });
 export type GithubPingPayload = z.infer<typeof GithubPingPayload>;
 
+// GitHub commit statuses: https://docs.github.com/en/webhooks/webhook-events-and-payloads#status
+
+/** Bounded before anything is read: a check's name, URL and description are checked again when recorded. */
+const Text = (max: number) => z.string().max(max);
+
+export const GithubStatusPayload = z.object({
+  id: z.number().optional(),
+  sha: CommitSha,
+  context: Text(1000),
+  /** `error` is a failure for Slipway: the check did not pass. */
+  state: z.enum(['pending', 'success', 'failure', 'error']),
+  target_url: Text(8192).nullish(),
+  description: Text(8192).nullish(),
+  updated_at: z.string().nullish(),
+  repository: GithubRepository,
+});
+export type GithubStatusPayload = z.infer<typeof GithubStatusPayload>;
+
+// GitHub check runs: https://docs.github.com/en/webhooks/webhook-events-and-payloads#check_run
+
+export const GithubCheckRunPayload = z.object({
+  /** created, completed, rerequested, requested_action. */
+  action: Text(100),
+  check_run: z.object({
+    id: z.number().optional(),
+    name: Text(1000),
+    head_sha: CommitSha,
+    /** queued, in_progress, completed; waiting, requested and pending for GitHub Actions. */
+    status: Text(100),
+    /** Null until completed. */
+    conclusion: Text(100).nullish(),
+    details_url: Text(8192).nullish(),
+    html_url: Text(8192).nullish(),
+    output: z.object({ title: Text(65_536).nullish(), summary: Text(262_144).nullish() }).nullish(),
+  }),
+  repository: GithubRepository,
+});
+export type GithubCheckRunPayload = z.infer<typeof GithubCheckRunPayload>;
+
 // GitLab: https://docs.gitlab.com/user/project/integrations/webhook_events/#push-events
 
 export const GitlabProject = z.object({
@@ -85,6 +124,21 @@ export const GitlabPushPayload = z.object({
     .optional(),
 });
 export type GitlabPushPayload = z.infer<typeof GitlabPushPayload>;
+
+// GitLab pipelines: https://docs.gitlab.com/user/project/integrations/webhook_events/#pipeline-events
+
+export const GitlabPipelinePayload = z.object({
+  object_kind: z.literal('pipeline'),
+  object_attributes: z.object({
+    id: z.number().optional(),
+    sha: CommitSha,
+    /** created, waiting_for_resource, preparing, pending, running, success, failed, canceled, skipped, manual, scheduled. */
+    status: Text(100),
+    url: Text(8192).nullish(),
+  }),
+  project: GitlabProject,
+});
+export type GitlabPipelinePayload = z.infer<typeof GitlabPipelinePayload>;
 
 // Slipway's own generic hook.
 

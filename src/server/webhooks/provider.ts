@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { ErrorCode, SlipwayError } from '../../core/errors.ts';
+import type { CheckState } from '../../core/glossary.ts';
 import type { Actor } from '../../core/release-planner.ts';
 import type { PushTrigger, RefUpdate } from '../services/pushes.ts';
 import type { Verdict } from './signatures.ts';
@@ -14,7 +15,17 @@ export interface RawDelivery {
 export type WebhookEvent =
   | { kind: 'ping'; zen: string | undefined; hookId: number | undefined }
   | { kind: 'push'; updates: RefUpdate[]; author: string | undefined; message: string | undefined }
-  | { kind: 'ignored'; event: string };
+  | { kind: 'check'; check: WebhookCheck }
+  | { kind: 'ignored'; event: string; reason?: string };
+
+/** A check state a git host reports (a GitHub status or check run, a GitLab pipeline), already mapped to Slipway's states. */
+export interface WebhookCheck {
+  commit: string;
+  name: string;
+  state: CheckState;
+  url: string | null;
+  description: string | null;
+}
 
 /** One git host's dialect: how it signs, names its repository, and describes a push. */
 export interface WebhookProvider {

@@ -7,6 +7,7 @@ import type { ServiceDeps } from '../services/deps.ts';
 import { getProject } from '../services/projects.ts';
 import { ZERO_SHA, type RefUpdate } from '../services/pushes.ts';
 import { defaultReposDir, hasCommit, repoPath } from '../git/repos.ts';
+import { recordWebhookCheck } from './check-events.ts';
 import { queuePushDelivery } from './deliveries.ts';
 import { findProjectsByRepository } from './find-projects.ts';
 import { generic } from './generic.ts';
@@ -154,7 +155,20 @@ async function receive(
   if (event.kind === 'ping') return { ok: true, zen: event.zen ?? null, hookId: event.hookId ?? null, projects: names };
   if (event.kind === 'ignored') {
     void reply.status(202);
-    return { ignored: true, event: event.event, projects: names };
+    return { ignored: true, event: event.event, ...(event.reason === undefined ? {} : { reason: event.reason }), projects: names };
+  }
+  if (event.kind === 'check') {
+    const id = DeliveryId.safeParse(provider.deliveryId(delivery, payload));
+    const recorded = await recordWebhookCheck(deps, provider, projects, id.success ? id.data : undefined, event.check);
+    if (recorded.recordedFor.length === 0) return { duplicate: true, check: event.check.name, projects: names };
+    return {
+      recorded: true,
+      check: event.check.name,
+      state: event.check.state,
+      commit: event.check.commit,
+      projects: recorded.recordedFor,
+      ...(recorded.duplicateFor.length > 0 ? { duplicateFor: recorded.duplicateFor } : {}),
+    };
   }
 
   // The external repository is where the runner fetches the commit from; generic pushes may build from Slipway's own.

@@ -1,6 +1,8 @@
 import type { Store } from '../store.ts';
 import { createBranchStore } from './branches.ts';
 import { createBuildStore } from './builds.ts';
+import { createCheckStore } from './checks.ts';
+import { createCommitStore } from './commits.ts';
 import { createDeliveryStore } from './deliveries.ts';
 import { createDeploymentStore } from './deployments.ts';
 import { createDomainStore } from './domains.ts';
@@ -8,6 +10,7 @@ import { createEnvironmentStore } from './environments.ts';
 import { createEventStore } from './events.ts';
 import type { FamilyContext } from './family-context.ts';
 import { createJobStore } from './jobs.ts';
+import { createPipelineStore } from './pipeline.ts';
 import { createProjectStore } from './projects.ts';
 import { createTokenStore } from './tokens.ts';
 
@@ -40,6 +43,9 @@ export function createStore(fields: Pick<FamilyContext, 'db' | 'dialect' | 'secr
     ...createDeliveryStore(ctx),
     ...createEventStore(ctx),
     ...createJobStore(ctx),
+    ...createPipelineStore(ctx),
+    ...createCheckStore(ctx),
+    ...createCommitStore(ctx),
   };
   return store;
 }

@@ -1,8 +1,9 @@
 import type { Selectable } from 'kysely';
 import { ErrorCode, SlipwayError } from '../../core/errors.ts';
+import type { EnvironmentPolicy, GateVerdict } from '../../core/gates/index.ts';
 import type { ReleaseKind, ReleaseState } from '../../core/glossary.ts';
 import type { Database } from '../schema.ts';
-import { inTransaction, type FamilyContext, type Page } from './family-context.ts';
+import { inTransaction, parseJson, type FamilyContext, type Page } from './family-context.ts';
 
 export interface EnvironmentRow {
   id: string;
@@ -26,6 +27,22 @@ export interface EnvironmentRow {
   preview: boolean;
   retiredAt: string | null;
   createdAt: string;
+  /** The policy in force (from, auto, checks, mode, max commits, requires); null when none was ever set. */
+  policy: StoredPolicy | null;
+  /** `commit <sha>` (slipway.yaml of the default branch) or `user <name>` (CLI/API). */
+  policySource: string | null;
+  policyUpdatedAt: string | null;
+}
+
+/** An environment's policy as stored: everything but `follows`, which has its own column. */
+export type StoredPolicy = Omit<EnvironmentPolicy, 'follows'>;
+
+/** The commits a release carries over what its environment ran: newest first, `base` excluded. */
+export interface ReleaseBatch {
+  base: string | null;
+  commits: string[];
+  /** History beyond what Slipway knows, or beyond the walk's limit. */
+  truncated: boolean;
 }
 
 /** An environment that points nowhere yet, unpinned and unlocked. */
@@ -48,6 +65,9 @@ export function newEnvironmentRow(
     lockedAt: null,
     lockedReason: null,
     lockedUntil: null,
+    policy: null,
+    policySource: null,
+    policyUpdatedAt: null,
   };
 }
 
@@ -65,6 +85,41 @@ export interface ReleaseRow {
   forced: boolean;
   createdAt: string;
   createdBy: string;
+  trigger: 'user' | 'automation';
+  commitSha: string | null;
+  branch: string | null;
+  gates: GateVerdict | null;
+  evaluatedAt: string | null;
+  recheckAt: string | null;
+  supersededBy: string | null;
+  stateReason: string | null;
+  liveAt: string | null;
+  endedAt: string | null;
+  batch: ReleaseBatch | null;
+}
+
+/** A release with the lifecycle fields at their start (made by a person, nothing known of its commit or gates yet). */
+export function newReleaseRow(
+  fields: Pick<ReleaseRow, 'id' | 'projectId' | 'environmentId' | 'number' | 'kind' | 'state' | 'deploymentId' | 'createdAt' | 'createdBy'> & Partial<ReleaseRow>,
+): ReleaseRow {
+  return {
+    previousDeploymentId: null,
+    replacesReleaseId: null,
+    reason: null,
+    forced: false,
+    trigger: 'user',
+    commitSha: null,
+    branch: null,
+    gates: null,
+    evaluatedAt: null,
+    recheckAt: null,
+    supersededBy: null,
+    stateReason: null,
+    liveAt: fields.state === 'live' ? fields.createdAt : null,
+    endedAt: null,
+    batch: null,
+    ...fields,
+  };
 }
 
 /** What a pointer move writes: the new release, and the environment fields it changes. */
@@ -264,7 +319,7 @@ export function createEnvironmentStore({ db, dialect }: FamilyContext): Environm
   };
 }
 
-function toEnvironment(row: Selectable<Database['environments']>): EnvironmentRow {
+export function toEnvironment(row: Selectable<Database['environments']>): EnvironmentRow {
   return {
     id: row.id,
     projectId: row.project_id,
@@ -284,6 +339,9 @@ function toEnvironment(row: Selectable<Database['environments']>): EnvironmentRo
     preview: Number(row.preview) === 1,
     retiredAt: row.retired_at,
     createdAt: row.created_at,
+    policy: row.policy === null ? null : parseJson<StoredPolicy>(row.policy),
+    policySource: row.policy_source,
+    policyUpdatedAt: row.policy_updated_at,
   };
 }
 
@@ -307,10 +365,13 @@ function fromEnvironment(row: EnvironmentRow): Database['environments'] {
     preview: row.preview ? 1 : 0,
     retired_at: row.retiredAt,
     created_at: row.createdAt,
+    policy: row.policy === null ? null : JSON.stringify(row.policy),
+    policy_source: row.policySource,
+    policy_updated_at: row.policyUpdatedAt,
   };
 }
 
-function toRelease(row: Selectable<Database['releases']>): ReleaseRow {
+export function toRelease(row: Selectable<Database['releases']>): ReleaseRow {
   return {
     id: row.id,
     projectId: row.project_id,
@@ -325,10 +386,21 @@ function toRelease(row: Selectable<Database['releases']>): ReleaseRow {
     forced: Number(row.forced) === 1,
     createdAt: row.created_at,
     createdBy: row.created_by,
+    trigger: row.trigger === 'automation' ? 'automation' : 'user',
+    commitSha: row.commit_sha,
+    branch: row.branch,
+    gates: row.gates === null ? null : parseJson<GateVerdict>(row.gates),
+    evaluatedAt: row.evaluated_at,
+    recheckAt: row.recheck_at,
+    supersededBy: row.superseded_by,
+    stateReason: row.state_reason,
+    liveAt: row.live_at,
+    endedAt: row.ended_at,
+    batch: row.batch === null ? null : parseJson<ReleaseBatch>(row.batch),
   };
 }
 
-function fromRelease(row: ReleaseRow): Database['releases'] {
+export function fromRelease(row: ReleaseRow): Database['releases'] {
   return {
     id: row.id,
     project_id: row.projectId,
@@ -343,5 +415,16 @@ function fromRelease(row: ReleaseRow): Database['releases'] {
     forced: row.forced ? 1 : 0,
     created_at: row.createdAt,
     created_by: row.createdBy,
+    trigger: row.trigger,
+    commit_sha: row.commitSha,
+    branch: row.branch,
+    gates: row.gates === null ? null : JSON.stringify(row.gates),
+    evaluated_at: row.evaluatedAt,
+    recheck_at: row.recheckAt,
+    superseded_by: row.supersededBy,
+    state_reason: row.stateReason,
+    live_at: row.liveAt,
+    ended_at: row.endedAt,
+    batch: row.batch === null ? null : JSON.stringify(row.batch),
   };
 }

@@ -20,6 +20,8 @@ export interface ProjectRow {
   deletedName?: string | null | undefined;
   /** Set once a deleted project's git repository and unshared blobs are gone. */
   purgedAt?: string | null | undefined;
+  /** The branch whose builds' slipway.yaml sets environment policy (default `main`). Rows read always have it. */
+  defaultBranch?: string | undefined;
 }
 
 export interface ProjectStore {
@@ -59,6 +61,7 @@ export function createProjectStore(ctx: FamilyContext): ProjectStore {
       deletedAt: row.deleted_at,
       deletedName: row.deleted_name,
       purgedAt: row.purged_at,
+      defaultBranch: row.default_branch,
     };
   };
 

@@ -19,6 +19,7 @@ import { readUploadRequest } from '../upload-request.ts';
 import { addDomain, listDomains, removeDomain } from '../../services/domains.ts';
 import { listEnvironments } from '../../services/environments.ts';
 import { createProject, getProject, listProjects, updateProject } from '../../services/projects.ts';
+import { setDefaultBranch } from '../../services/policies.ts';
 import { leaseOf, type HttpContext, type Params } from '../context.ts';
 import { parse } from '../parse.ts';
 import { presentDeployment, presentDomain, presentEnvironment, presentProject } from '../present.ts';
@@ -54,14 +55,16 @@ export function projectRoutes({ deps }: HttpContext): RouteSpec[] {
     {
       method: 'PATCH',
       url: '/api/v1/projects/:project',
-      summary: 'Change a project: its repository (credentials in the URL are stored sealed) or webhook secret; null removes',
+      summary: 'Change a project: its repository (credentials in the URL are stored sealed), webhook secret (null removes) or default branch (admin)',
       role: 'deployer',
       body: UpdateProjectRequest,
       response: Project,
       handler: async (request, _reply, actor) => {
         const { project } = request.params as Params;
-        const body = parse(UpdateProjectRequest, request.body);
-        return presentProject(urls, await updateProject(deps, actor, project ?? '', body));
+        const { defaultBranch, ...source } = parse(UpdateProjectRequest, request.body);
+        let row = defaultBranch === undefined ? undefined : await setDefaultBranch(deps, actor, project ?? '', defaultBranch);
+        if (source.repo !== undefined || source.webhookSecret !== undefined || row === undefined) row = await updateProject(deps, actor, project ?? '', source);
+        return presentProject(urls, row);
       },
     },
     {

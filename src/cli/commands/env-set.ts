@@ -1,0 +1,55 @@
+import type { SetPolicyRequest } from '../../protocol/pipelines.ts';
+import { connect, parsePositiveInt, requireProject, usage } from '../context.ts';
+import type { Command } from '../context.ts';
+import { ExitCode } from '../exit-codes.ts';
+import { describePolicy } from './pipeline.ts';
+
+export interface EnvSetOptions {
+  project?: string | undefined;
+  follows?: string | undefined;
+  from?: string | undefined;
+  auto?: boolean | undefined;
+  checks?: string | undefined;
+  mode?: string | undefined;
+  maxCommits?: string | undefined;
+  requires?: string | undefined;
+  reset?: boolean | undefined;
+  json?: boolean | undefined;
+}
+
+const list = (text: string): string[] =>
+  text
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+
+/** `none` (or an empty value) clears a field that names something. */
+const nameOrNull = (text: string): string | null => (text === '' || text === 'none' ? null : text);
+
+/**
+ * `slipway env set production --from staging --checks ci/test,e2e --mode gate`: the policy of
+ * one environment, for projects whose path is not declared in slipway.yaml. Fields not given
+ * keep their value; the change is audited.
+ */
+export const envSet: Command<EnvSetOptions & { environment: string }> = async (options, ctx) => {
+  const project = requireProject(options.project, ctx);
+  const body: SetPolicyRequest = {};
+  if (options.follows !== undefined) body.follows = nameOrNull(options.follows);
+  if (options.from !== undefined) body.from = nameOrNull(options.from);
+  if (options.auto !== undefined) body.auto = options.auto;
+  if (options.checks !== undefined) body.checks = list(options.checks);
+  if (options.mode !== undefined) {
+    if (options.mode !== 'gate' && options.mode !== 'parallel') throw usage(`--mode is gate or parallel, not "${options.mode}"`);
+    body.mode = options.mode;
+  }
+  const maxCommits = parsePositiveInt('--max-commits', options.maxCommits);
+  if (maxCommits !== undefined) body.maxCommits = maxCommits;
+  if (options.requires !== undefined) body.requires = list(options.requires);
+  if (options.reset) body.reset = true;
+  if (Object.keys(body).length === 0) throw usage('nothing to set: give --from, --follows, --auto, --checks, --mode, --max-commits, --requires or --reset');
+  const client = await connect(ctx);
+  const policy = await client.setPolicy(project, options.environment, body);
+  if (options.json) ctx.out.json(policy);
+  else ctx.out.line(`${options.environment}: ${describePolicy(policy)}`);
+  return ExitCode.OK;
+};

@@ -1,0 +1,85 @@
+import { z } from 'zod';
+import { CHECK_STATES, ENVIRONMENT_MODES } from '../core/glossary.ts';
+import { Lock, Pin, Release } from './api.ts';
+
+export { GateReason, Gates } from './api.ts';
+
+/** Wire schemas of pipelines: policies, gates, batches and the pipeline view. */
+
+export const CommitCheck = z.object({ name: z.string(), state: z.enum(CHECK_STATES), url: z.string().nullable() });
+export type CommitCheck = z.infer<typeof CommitCheck>;
+
+export const BatchCommit = z.object({
+  sha: z.string(),
+  message: z.string().nullable(),
+  author: z.string().nullable(),
+  email: z.string().nullable(),
+  checks: z.array(CommitCheck),
+});
+export type BatchCommit = z.infer<typeof BatchCommit>;
+
+/** A release with everything that explains it: its gates, the batch of commits it carries and their checks. */
+export const ReleaseDetail = Release.extend({
+  batch: z.object({ base: z.string().nullable(), commits: z.array(BatchCommit), truncated: z.boolean() }).nullable(),
+});
+export type ReleaseDetail = z.infer<typeof ReleaseDetail>;
+
+export const Policy = z.object({
+  follows: z.string().nullable(),
+  from: z.string().nullable(),
+  auto: z.boolean(),
+  checks: z.array(z.string()),
+  mode: z.enum(ENVIRONMENT_MODES),
+  maxCommits: z.number().int(),
+  requires: z.array(z.string()),
+  /** `commit <sha>` (from slipway.yaml on the default branch) or `user <name>`; null when never set. */
+  source: z.string().nullable(),
+  updatedAt: z.string().nullable(),
+});
+export type Policy = z.infer<typeof Policy>;
+
+const CheckName = z.string().trim().min(1).max(100);
+
+export const SetPolicyRequest = z.object({
+  follows: z.string().min(1).max(200).nullable().optional(),
+  from: z.string().min(1).max(64).nullable().optional(),
+  auto: z.boolean().optional(),
+  checks: z.array(CheckName).max(50).optional(),
+  mode: z.enum(ENVIRONMENT_MODES).optional(),
+  maxCommits: z.number().int().min(1).max(10_000).optional(),
+  requires: z.array(z.string().min(1).max(64)).max(20).optional(),
+  /** Back to no policy at all (fields given with it are applied on top of the defaults). */
+  reset: z.boolean().optional(),
+});
+export type SetPolicyRequest = z.infer<typeof SetPolicyRequest>;
+
+export const PipelineStage = z.object({
+  name: z.string(),
+  url: z.string(),
+  policy: Policy,
+  /** What the environment runs now. */
+  runs: z
+    .object({
+      deployment: z.string(),
+      release: z.number(),
+      commit: z.string().nullable(),
+      branch: z.string().nullable(),
+      since: z.string().nullable(),
+    })
+    .nullable(),
+  pin: Pin.nullable(),
+  lock: Lock.nullable(),
+  /** Releases waiting to enter, oldest first, each with the gate that holds it. */
+  waiting: z.array(Release),
+  /** Things a person should know: e.g. it runs commits the default branch does not contain. */
+  warnings: z.array(z.string()),
+});
+export type PipelineStage = z.infer<typeof PipelineStage>;
+
+export const Pipeline = z.object({
+  project: z.string(),
+  defaultBranch: z.string(),
+  /** Upstream first, in the order of `from:`; previews are not stages. */
+  stages: z.array(PipelineStage),
+});
+export type Pipeline = z.infer<typeof Pipeline>;

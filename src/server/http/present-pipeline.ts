@@ -1,0 +1,62 @@
+import { DEFAULT_POLICY } from '../../core/gates/index.ts';
+import type { UrlConfig } from '../../core/urls.ts';
+import { environmentUrl } from '../../core/urls.ts';
+import type { Pipeline, Policy, ReleaseDetail } from '../../protocol/pipelines.ts';
+import type { EnvironmentRow } from '../../store/store.ts';
+import { policyOf } from '../services/pipeline.ts';
+import type { PipelineView, ReleaseView } from '../services/pipeline-view.ts';
+import { presentEnvironment, presentRelease } from './present.ts';
+
+export function presentPolicy(env: EnvironmentRow): Policy {
+  const policy = env.policy === null ? { ...DEFAULT_POLICY, follows: env.follows } : policyOf(env);
+  return { ...policy, source: env.policySource ?? null, updatedAt: env.policyUpdatedAt ?? null };
+}
+
+export function presentPipeline(urls: UrlConfig, view: PipelineView, now: Date): Pipeline {
+  return {
+    project: view.project.name,
+    defaultBranch: view.defaultBranch,
+    stages: view.stages.map((stage) => {
+      const env = presentEnvironment(urls, view.project.name, stage.env, now);
+      return {
+        name: stage.env.name,
+        url: environmentUrl(urls, view.project.name, stage.env.name),
+        policy: presentPolicy(stage.env),
+        runs:
+          stage.runs === null || stage.env.deploymentId === null
+            ? null
+            : {
+                deployment: stage.env.deploymentId,
+                release: stage.env.releaseNumber,
+                commit: stage.runs.commit,
+                branch: stage.runs.branch,
+                since: stage.runs.release?.liveAt ?? stage.runs.release?.createdAt ?? null,
+              },
+        pin: env.pin,
+        lock: env.lock,
+        waiting: stage.waiting.map((r) => presentRelease(view.project.name, stage.env.name, r)),
+        warnings: stage.warnings,
+      };
+    }),
+  };
+}
+
+export function presentReleaseView(project: string, view: ReleaseView): ReleaseDetail {
+  return {
+    ...presentRelease(project, view.environment, view.release),
+    batch:
+      view.batch === null
+        ? null
+        : {
+            base: view.batch.base,
+            truncated: view.batch.truncated || view.batch.unknown.length > 0,
+            commits: view.batch.commits.map((c) => ({
+              sha: c.sha,
+              message: c.message,
+              author: c.authorName,
+              email: c.authorEmail,
+              checks: c.checks.map((k) => ({ name: k.name, state: k.state, url: k.url })),
+            })),
+          },
+  };
+}

@@ -1,0 +1,52 @@
+import { z } from 'zod';
+import { Pipeline, Policy, ReleaseDetail, SetPolicyRequest } from '../../../protocol/pipelines.ts';
+import { setEnvironmentPolicy } from '../../services/policies.ts';
+import { describePipeline, getReleaseView } from '../../services/pipeline-view.ts';
+import type { HttpContext, Params } from '../context.ts';
+import { parse } from '../parse.ts';
+import { presentPipeline, presentPolicy, presentReleaseView } from '../present-pipeline.ts';
+import type { RouteSpec } from '../route.ts';
+
+const ReleaseQuery = z.object({ environment: z.string().min(1).max(64).optional() });
+
+export function pipelineRoutes({ deps }: HttpContext): RouteSpec[] {
+  return [
+    {
+      method: 'GET',
+      url: '/api/v1/projects/:project/pipeline',
+      summary: 'Each environment in the order of from: — what it runs, what waits to enter it, and which gate holds each waiting release',
+      role: 'viewer',
+      response: Pipeline,
+      handler: async (request) => {
+        const { project = '' } = request.params as Params;
+        return presentPipeline(deps.urls, await describePipeline(deps, project), deps.clock.now());
+      },
+    },
+    {
+      method: 'PUT',
+      url: '/api/v1/projects/:project/environments/:environment/policy',
+      summary: "Set an environment's policy (from, follows, auto, checks, mode, maxCommits, requires); audited as environment.policy",
+      role: 'admin',
+      body: SetPolicyRequest,
+      response: Policy,
+      handler: async (request, _reply, actor) => {
+        const { project = '', environment = '' } = request.params as Params;
+        const body = parse(SetPolicyRequest, request.body);
+        return presentPolicy(await setEnvironmentPolicy(deps, actor, project, environment, body));
+      },
+    },
+    {
+      method: 'GET',
+      url: '/api/v1/projects/:project/releases/:release',
+      summary: 'One release (id, or vN with ?environment=) with its gates and the batch of commits it carries, with their checks',
+      role: 'viewer',
+      query: ReleaseQuery,
+      response: ReleaseDetail,
+      handler: async (request) => {
+        const { project = '', release = '' } = request.params as Params;
+        const query = parse(ReleaseQuery, request.query);
+        return presentReleaseView(project, await getReleaseView(deps, project, release, query.environment));
+      },
+    },
+  ];
+}

@@ -1,0 +1,107 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import type { Deployment } from '../src/protocol/api.ts';
+import { rejectsWithCode } from './support/assert.ts';
+import { backends } from './support/backends.ts';
+import { deployFiles, startTestServer, type TestServer } from './support/server.ts';
+
+/** A deployment of one file, uploaded with the commit (and branch) it claims to be built from. */
+function deployCommit(t: TestServer, project: string, body: string, meta: { commit?: string; branch?: string } = {}): Promise<Deployment> {
+  return deployFiles(t.client, project, { 'index.html': body }, meta);
+}
+
+for (const backend of backends) {
+  describe(`pipelines: policy, lineage and automation on ${backend.name}`, () => {
+    let t: TestServer;
+    before(async () => {
+      t = await startTestServer(backend);
+      await t.client.createProject('shop');
+      await t.client.createProject('infra');
+    });
+    after(() => t.dispose());
+
+    test('env set validates the path: missing from, itself, cycles, requires', async () => {
+      const a = await deployCommit(t, 'shop', 'seed');
+      await t.client.promote('shop', 'dev', { deployment: a.id });
+      await rejectsWithCode(t.client.setPolicy('shop', 'staging', { from: 'nowhere' }), 'POLICY_INVALID', 400);
+      await rejectsWithCode(t.client.setPolicy('shop', 'staging', { from: 'staging' }), 'POLICY_INVALID', 400);
+      await rejectsWithCode(t.client.setPolicy('shop', 'staging', { requires: ['infra'] }), 'POLICY_INVALID', 400);
+      await rejectsWithCode(t.client.setPolicy('shop', 'staging', { from: 'dev', requires: ['ghost'] }), 'POLICY_INVALID', 400);
+      const staging = await t.client.setPolicy('shop', 'staging', { from: 'dev', auto: true });
+      assert.equal(staging.from, 'dev');
+      assert.equal(staging.auto, true);
+      assert.equal(staging.source, 'user admin');
+      await rejectsWithCode(t.client.setPolicy('shop', 'dev', { from: 'staging' }), 'POLICY_INVALID', 400);
+      const events = (await t.client.listEvents({ project: 'shop', environment: 'staging' })).events;
+      assert.ok(events.some((e) => e.action === 'environment.policy'));
+    });
+
+    test('a release live upstream is proposed to an auto environment and goes live there', async () => {
+      const b = await deployCommit(t, 'shop', 'b');
+      const dev = await t.client.promote('shop', 'dev', { deployment: b.id });
+      assert.equal(dev.state, 'live');
+      const staging = await t.client.getEnvironment('shop', 'staging');
+      assert.equal(staging.deployment, b.id);
+      const [release] = (await t.client.listReleases('shop', 'staging', { limit: 1 })).releases;
+      assert.equal(release?.trigger, 'automation');
+      assert.equal(release?.state, 'live');
+    });
+
+    test('lineage: production only takes what staging ran; refusals name staging; admin may break glass', async () => {
+      await t.client.setPolicy('shop', 'production', { from: 'staging' });
+      const stranger = await deployCommit(t, 'shop', 'never staged', { commit: 'a'.repeat(40) });
+      const refused = await rejectsWithCode(t.client.promote('shop', 'production', { deployment: stranger.id }), 'LINEAGE_VIOLATION', 409);
+      assert.match(refused.message, /staging has not run aaaaaaa/);
+      assert.equal((await t.client.getEnvironment('shop', 'production').catch(() => undefined))?.deployment ?? null, null);
+      await rejectsWithCode(t.client.promote('shop', 'production', { deployment: stranger.id, force: true }), 'REASON_REQUIRED');
+      const forced = await t.client.promote('shop', 'production', { deployment: stranger.id, force: true, reason: 'hotfix verified by hand' });
+      assert.equal(forced.state, 'live');
+      const events = (await t.client.listEvents({ project: 'shop', environment: 'production' })).events;
+      assert.ok(events.some((e) => e.action === 'lineage.break_glass'));
+
+      const staged = (await t.client.getEnvironment('shop', 'staging')).deployment ?? '';
+      const ok = await t.client.promote('shop', 'production', { deployment: staged });
+      assert.equal(ok.state, 'live');
+    });
+
+    test('lineage refuses what staging rolled back', async () => {
+      const bad = await deployCommit(t, 'shop', 'bad');
+      await t.client.promote('shop', 'dev', { deployment: bad.id });
+      assert.equal((await t.client.getEnvironment('shop', 'staging')).deployment, bad.id);
+      await t.client.rollback('shop', 'staging', { reason: 'broken' });
+      const refused = await rejectsWithCode(t.client.promote('shop', 'production', { deployment: bad.id }), 'LINEAGE_VIOLATION', 409);
+      assert.match(refused.message, /rolled/);
+    });
+
+    test('automation waits behind a lock as a release that says so, and goes live on unlock', async () => {
+      await t.client.lock('shop', 'staging', { reason: 'demo' });
+      // staging is pinned by the rollback above: a person's promotion unpins it first.
+      const current = (await t.client.getEnvironment('shop', 'dev')).deployment ?? '';
+      await t.client.unlock('shop', 'staging', {});
+      await t.client.promote('shop', 'staging', { deployment: current });
+      await t.client.lock('shop', 'staging', { reason: 'demo' });
+      const next = await deployCommit(t, 'shop', 'while locked');
+      await t.client.promote('shop', 'dev', { deployment: next.id });
+      const pipeline = await t.client.getPipeline('shop');
+      const stage = pipeline.stages.find((s) => s.name === 'staging');
+      const waiting = stage?.waiting[0];
+      assert.equal(waiting?.deployment, next.id);
+      assert.equal(waiting?.state, 'waiting');
+      assert.equal(waiting?.gates?.outcome, 'wait');
+      assert.ok(waiting?.gates?.outcome === 'wait' && waiting.gates.reasons.some((r) => r.code === 'ENVIRONMENT_LOCKED'));
+      assert.deepEqual(
+        pipeline.stages.map((s) => s.name),
+        ['dev', 'staging', 'production'],
+      );
+      await t.client.unlock('shop', 'staging', {});
+      const deadline = Date.now() + 10_000;
+      while ((await t.client.getEnvironment('shop', 'staging')).deployment !== next.id && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      assert.equal((await t.client.getEnvironment('shop', 'staging')).deployment, next.id);
+    });
+
+    test('promote --commit promotes the deployment a commit built; unknown commits are refused', async () => {
+      await rejectsWithCode(t.client.promote('shop', 'dev', { commit: 'f'.repeat(40) }), 'COMMIT_NOT_FOUND', 404);
+      await rejectsWithCode(t.client.promote('shop', 'dev', {}), 'INVALID_REQUEST', 400);
+    });
+  });
+}
