@@ -8,6 +8,7 @@ import { createMemoryContext } from '../src/cli/memory-context.ts';
 import { run } from '../src/cli/program.ts';
 import type { ProjectStatus } from '../src/protocol/api.ts';
 import { backends } from './support/backends.ts';
+import { eventually } from './support/eventually.ts';
 import { commitFiles, gitOk, remoteLines, runGit } from './support/git-client.ts';
 import { ADMIN_TOKEN, startTestServer, type TestServer } from './support/server.ts';
 
@@ -200,6 +201,10 @@ describe('promote by git push (in-process runner)', () => {
     assert.equal(await runsNow('qa'), null);
     const [release] = (await t.client.listReleases('shop', 'qa', { limit: 1 })).releases;
     assert.equal(release?.state, 'waiting');
+    // The check turning green lets it in, with no second push.
+    await t.client.reportCheck('shop', { commit: first, name: 'ci/test', state: 'success' });
+    const deployment = await deploymentOf(first);
+    await eventually('qa to go live once ci/test passed', async () => ((await runsNow('qa')) === deployment ? true : undefined), 10_000);
   });
 
   test('a commit never built, or whose build failed, is COMMIT_NOT_FOUND with what to do', async () => {
