@@ -20,7 +20,10 @@ import { systemClock } from '../src/core/clock.ts';
 import { defaultManifestLimits } from '../src/core/manifest.ts';
 import type { ServiceDeps } from '../src/server/services/deps.ts';
 import { Signal } from '../src/server/services/signal.ts';
-import { createDeliveryQueue, MAX_DELIVERY_TRIES } from '../src/server/webhooks/delivery-queue.ts';
+import { jobHandlers } from '../src/server/jobs/handlers.ts';
+import { createJobWorker } from '../src/server/jobs/job-queue.ts';
+import { JOB_KINDS } from '../src/server/jobs/kinds.ts';
+import { queueDeliveries } from '../src/server/webhooks/deliveries.ts';
 import { pino } from 'pino';
 import type { DeliveryPush, Store } from '../src/store/store.ts';
 import { backends, TEST_SECRET_KEY, type TestBackend } from './support/backends.ts';
@@ -799,7 +802,7 @@ async function runSql(url: string, statements: string[]): Promise<void> {
   }
 }
 
-/** A GitHub push delivery as the ack records it, for `store.insertWebhookDeliveries`. */
+/** A GitHub push delivery as the ack records it, for `queueDeliveries` (the delivery and its job). */
 function queuedPush(projectId: string, deliveryId: string, update: { ref?: string; before?: string; after: string }) {
   const push: DeliveryPush = {
     updates: [{ ref: update.ref ?? 'refs/heads/main', before: update.before ?? ZERO_SHA, after: update.after }],
@@ -846,10 +849,10 @@ for (const backend of backends) {
         const [c1, c2, c3, c4] = [commit(), commit(), commit(), commit()];
         const store: Store = await openStore(url, { secretKey: TEST_SECRET_KEY });
         try {
-          await store.insertWebhookDeliveries([queuedPush(gone.id, 'd-gone', { after: c1 })]);
-          await store.insertWebhookDeliveries([queuedPush(kept.id, 'd-1', { after: c2 })]);
-          await store.insertWebhookDeliveries([queuedPush(kept.id, 'd-2', { before: c2, after: c3 })]);
-          await store.insertWebhookDeliveries([queuedPush(renamed.id, 'd-renamed', { after: c4 })]);
+          await queueDeliveries(store, systemClock, [queuedPush(gone.id, 'd-gone', { after: c1 })]);
+          await queueDeliveries(store, systemClock, [queuedPush(kept.id, 'd-1', { after: c2 })]);
+          await queueDeliveries(store, systemClock, [queuedPush(kept.id, 'd-2', { before: c2, after: c3 })]);
+          await queueDeliveries(store, systemClock, [queuedPush(renamed.id, 'd-renamed', { after: c4 })]);
           assert.equal((await store.findNextPendingDelivery())?.deliveryId, 'd-gone', 'all four wait, the deleted project’s first');
         } finally {
           await store.close();
@@ -898,8 +901,8 @@ for (const backend of backends) {
         const after = commit();
         // A push no code path can record (its updates are not a list): a TypeError, not a SlipwayError.
         const broken = queuedPush(project.id, 'd-broken', { after: commit() });
-        await store.insertWebhookDeliveries([{ ...broken, push: { ...broken.push, updates: null as unknown as DeliveryPush['updates'] } }]);
-        await store.insertWebhookDeliveries([queuedPush(project.id, 'd-fine', { after })]);
+        await queueDeliveries(store, systemClock, [{ ...broken, push: { ...broken.push, updates: null as unknown as DeliveryPush['updates'] } }]);
+        await queueDeliveries(store, systemClock, [queuedPush(project.id, 'd-fine', { after })]);
         const deps: ServiceDeps = {
           store,
           blobs: new FsBlobs(join(dataDir, 'blobs')),
@@ -909,9 +912,10 @@ for (const backend of backends) {
           dataDir,
           buildsQueued: new Signal(),
         };
-        const queue = createDeliveryQueue(deps, pino({ level: 'silent' }), 20);
+        // Retries come quickly here; the attempts are the kind's.
+        const worker = createJobWorker({ deps, handlers: { 'webhook.deliver': jobHandlers['webhook.deliver'] }, log: pino({ level: 'silent' }), backoffMs: () => 20 });
         try {
-          queue.start();
+          await worker.start();
           const deadline = Date.now() + 15_000;
           let rows = await store.listWebhookDeliveries(project.id, { limit: 10 });
           while (rows.some((d) => d.state === 'pending') && Date.now() < deadline) {
@@ -920,11 +924,11 @@ for (const backend of backends) {
           }
           const byId = Object.fromEntries(rows.map((d) => [d.deliveryId, d]));
           assert.equal(byId['d-broken']?.state, 'failed');
-          assert.match(byId['d-broken']?.error ?? '', new RegExp(`^INTERNAL: gave up after ${MAX_DELIVERY_TRIES} tries: `));
+          assert.match(byId['d-broken']?.error ?? '', new RegExp(`^INTERNAL: gave up after ${JOB_KINDS['webhook.deliver'].maxAttempts} tries: `));
           assert.equal(byId['d-fine']?.state, 'done', 'the delivery behind it was recorded');
           assert.equal((await store.listBuilds(project.id, { limit: 10 })).map((b) => b.commitSha).join(), after);
         } finally {
-          await queue.stop();
+          await worker.stop();
           await store.close();
           await rm(dataDir, { recursive: true, force: true });
         }
@@ -939,7 +943,7 @@ for (const backend of backends) {
           const other: Store = await openStore(url, { secretKey: TEST_SECRET_KEY });
           const after = commit();
           try {
-            await other.insertWebhookDeliveries([queuedPush(project.id, 'd-elsewhere', { after })]);
+            await queueDeliveries(other, systemClock, [queuedPush(project.id, 'd-elsewhere', { after })]);
           } finally {
             await other.close();
           }

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Command as Commander, CommanderError, Option } from 'commander';
-import { ROLES } from '../core/glossary.ts';
+import { JOB_STATES, ROLES } from '../core/glossary.ts';
 import { cancelBuild, listBuilds } from './commands/builds.ts';
 import { listChecks, reportCheck } from './commands/checks.ts';
 import { deliveries } from './commands/deliveries.ts';
@@ -8,6 +8,7 @@ import { addDomain, listDomains, removeDomain } from './commands/domains.ts';
 import { deploy } from './commands/deploy.ts';
 import { deployments } from './commands/deployments.ts';
 import { events } from './commands/events.ts';
+import { listJobs, retryJob } from './commands/jobs.ts';
 import { gitRemote } from './commands/git-remote.ts';
 import { link } from './commands/link.ts';
 import { lock, unlock } from './commands/lock.ts';
@@ -353,6 +354,17 @@ export async function run(argv: readonly string[], ctx: Context): Promise<ExitCo
     .option('--before <id>', 'only events older than this id (paging)')
     .addOption(json())
     .action(opts(events));
+
+  const jobs = program
+    .command('jobs')
+    .description("list the server's background jobs, newest first (admin; or: jobs retry <id>)")
+    .addOption(new Option('--state <state>', 'only jobs in this state (dead: failed for good)').choices(JOB_STATES))
+    .option('--kind <kind>', 'only jobs of this kind (webhook.deliver, project.purge …)')
+    .option('--limit <n>', 'how many (default 50)')
+    .option('--before <id>', 'only jobs older than this id (paging)')
+    .addOption(json())
+    .action(opts(listJobs));
+  jobs.command('retry').description('queue a dead job again (admin)').argument('<id>', 'job id').addOption(json()).action(withArg('id', retryJob));
 
   const tokens = program.command('tokens').description('list API tokens (or: tokens create, tokens revoke)').addOption(json()).action(opts(listTokens));
   tokens

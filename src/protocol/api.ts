@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DELIVERY_STATES, RELEASE_KINDS, RELEASE_STATES, ROLES } from '../core/glossary.ts';
+import { DELIVERY_STATES, JOB_STATES, RELEASE_KINDS, RELEASE_STATES, ROLES } from '../core/glossary.ts';
 
 /**
  * Wire schemas of the HTTP API. A schema and its type share a name. The server parses
@@ -65,7 +65,7 @@ export const ProjectDeleted = z.object({
   buildsCanceled: z.array(z.string()),
   /** Custom domains no longer served. */
   domainsRemoved: z.array(z.string()),
-  /** Blobs no other project used, deleted; null when the clean-up failed (it is retried at the next start). */
+  /** Blobs no other project used, deleted; null when the clean-up failed (its `project.purge` job retries it, with backoff). */
   blobsCollected: z.number().nullable(),
   cleanupError: z.string().nullable(),
 });
@@ -341,3 +341,36 @@ export const Delivery = z.object({
   refs: z.array(z.object({ ref: z.string(), before: z.string(), after: z.string() })),
 });
 export type Delivery = z.infer<typeof Delivery>;
+
+export const JobState = z.enum(JOB_STATES);
+export type JobState = z.infer<typeof JobState>;
+
+/**
+ * A job of the background queue: `queued` (maybe for later: runAt), `running` under a lease
+ * (lockedBy until lockedUntil), `done`, or `dead` after its last attempt, with the error of
+ * that attempt in lastError. An admin queues a dead job again with POST /api/v1/jobs/:id/retry.
+ */
+export const Job = z.object({
+  id: z.number().int(),
+  kind: z.string(),
+  /** Dedupe key: one queued job per key, and one running at a time. */
+  key: z.string().nullable(),
+  payload: z.unknown(),
+  state: JobState,
+  runAt: z.string(),
+  attempts: z.number().int(),
+  maxAttempts: z.number().int(),
+  lockedBy: z.string().nullable(),
+  lockedUntil: z.string().nullable(),
+  lastError: z.string().nullable(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+  doneAt: z.string().nullable(),
+});
+export type Job = z.infer<typeof Job>;
+
+export const JobsQuery = ListQuery.extend({
+  state: JobState.optional(),
+  kind: z.string().max(100).optional(),
+});
+export type JobsQuery = z.infer<typeof JobsQuery>;

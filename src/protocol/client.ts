@@ -21,6 +21,8 @@ import type {
   Environment,
   ErrorBody,
   Event,
+  Job,
+  JobState,
   LockRequest,
   MovedRelease,
   Project,
@@ -211,6 +213,13 @@ export class SlipwayClient {
 
   listEvents(query: { project?: string; environment?: string; limit?: number; before?: number } = {}): Promise<{ events: Event[] }> {
     return this.request('GET', '/api/v1/events', { query });
+  }
+
+  listJobs(query: { state?: JobState; kind?: string; limit?: number; before?: number } = {}): Promise<{ jobs: Job[] }> {
+    return this.request('GET', '/api/v1/jobs', { query });
+  }
+  retryJob(id: number | string): Promise<Job> {
+    return this.request('POST', `/api/v1/jobs/${enc(String(id))}/retry`, { body: {} });
   }
 
   listDomains(project: string): Promise<{ domains: Domain[] }> {

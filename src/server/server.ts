@@ -16,12 +16,12 @@ import { lockDataDir } from './data-dir-lock.ts';
 import { buildApp } from './http/app.ts';
 import { createMetrics } from './metrics.ts';
 import type { ServiceDeps } from './services/deps.ts';
-import { reapBuilds } from './services/builds.ts';
-import { expireUploads } from './services/deployments.ts';
-import { purgeDeletedProjects, removeDeletedRepositories } from './services/project-deletion.ts';
+import { jobHandlers } from './jobs/handlers.ts';
+import { createJobWorker } from './jobs/job-queue.ts';
+import { resumePipelines } from './services/pipeline.ts';
+import { removeDeletedRepositories } from './services/project-deletion.ts';
 import { Signal } from './services/signal.ts';
 import { ensureAdminToken, hashToken } from './services/tokens.ts';
-import { createDeliveryQueue } from './webhooks/delivery-queue.ts';
 import { startRunner } from '../runner/runner.ts';
 import { prepareSandbox, resolveBwrapPath } from '../runner/sandbox.ts';
 
@@ -189,36 +189,20 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   };
   try {
     const adminToken = await ensureAdminToken(deps, options.adminToken ?? process.env.SLIPWAY_ADMIN_TOKEN);
-    // Webhook pushes are recorded from a queue after the ack; its worker starts once the server listens.
+    // Also queues the clean-up of deletions a crash or a failure cut short.
     await removeDeletedRepositories(deps);
-    const deliveries = createDeliveryQueue(deps, logger);
-    const app = await buildApp({ deps, metrics, logger, serverFactory, deliveries });
+    const app = await buildApp({ deps, metrics, logger, serverFactory });
     await app.listen({ port: options.port ?? 7070, host: listenHost });
     const address = app.server.address();
     const port = typeof address === 'object' && address !== null ? address.port : (options.port ?? 7070);
     urls.port = options.publicPort === undefined ? port : options.publicPort;
-    // Builds whose runner went silent go back to the queue even when no runner is claiming.
-    const finishDeletions = () =>
-      purgeDeletedProjects(deps).then(
-        () => undefined,
-        (err: unknown) => logger.error({ err }, 'finishing project deletions failed'),
-      );
-    let purging: Promise<void> = Promise.resolve();
-    let ticks = 0;
-    const reaper = setInterval(() => {
-      reapBuilds(deps).catch((err: unknown) => logger.error({ err }, 'reaping expired builds failed'));
-      // Every ten minutes: uploads a day old that were never finalized.
-      if (ticks++ % 60 === 0) {
-        expireUploads(deps).catch((err: unknown) => logger.error({ err }, 'expiring stale uploads failed'));
-        // and a deletion whose clean-up failed is tried again.
-        if (ticks > 1) purging = purging.then(finishDeletions);
-      }
-    }, 10_000);
-    reaper.unref();
-    // Deliveries queued before this start (a crash, a restart) are processed first.
-    deliveries.start();
-    // Deletions whose clean-up (repository, unshared blobs) a crash or a failure cut short.
-    purging = finishDeletions();
+    // Background work (webhook pushes, the build reaper, upload expiry, purges) from the job
+    // queue; what an earlier run left queued is due at once.
+    const jobs = createJobWorker({ deps, handlers: jobHandlers, log: logger });
+    // Every project with a release still open (pending, waiting, rolling out) gets a look: a
+    // release is never left open without a job that will look at it again.
+    await resumePipelines(deps);
+    await jobs.start();
     const runners = options.runners ?? 1;
     let runner: ReturnType<typeof startRunner> | undefined;
     if (runners > 0) {
@@ -247,14 +231,12 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       adminToken,
       deps,
       async close() {
-        clearInterval(reaper);
         // Long-polling claims (the internal runner's among them) answer now instead of holding close() up.
         deps.buildsQueued.close();
         await runner?.stop();
         await app.close();
-        // After the last ack, before the store: the delivery in flight finishes, nothing new starts.
-        await deliveries.stop();
-        await purging;
+        // After the last answer, before the store: the jobs in flight finish, nothing new starts.
+        await jobs.stop();
         await blobs.flush();
         blobs.close();
         await store.close();

@@ -6,6 +6,12 @@ export interface StoreCapabilities {
   dialect: 'sqlite' | 'postgres';
   /** Writers run truly in parallel (PostgreSQL); SQLite serializes them. */
   concurrentWriters: boolean;
+  /**
+   * `SELECT … FOR UPDATE SKIP LOCKED` exists (PostgreSQL): claimers of a queue pass over rows
+   * another transaction holds instead of waiting for it. Without it (SQLite, one writer) a claim
+   * is a single compare-and-set UPDATE.
+   */
+  skipLocked: boolean;
 }
 
 /**

@@ -160,6 +160,23 @@ export interface Database {
     builds: string;
     error: string | null;
   };
+  /** The job queue (store/kysely/jobs.ts): payload is JSON text; `key` is unique among queued jobs. */
+  jobs: {
+    id: Generated<number>;
+    kind: string;
+    key: string | null;
+    payload: string;
+    state: string;
+    run_at: string;
+    attempts: number;
+    max_attempts: number;
+    locked_by: string | null;
+    locked_until: string | null;
+    last_error: string | null;
+    created_at: string;
+    updated_at: string;
+    done_at: string | null;
+  };
   /** Every check report as it arrived; append-only. */
   check_reports: {
     seq: Generated<number>;

@@ -8,7 +8,6 @@ import { requireRole } from '../services/access.ts';
 import type { ServiceDeps } from '../services/deps.ts';
 import { authenticate, hashToken } from '../services/tokens.ts';
 import { registerGitRoutes } from '../git/git-routes.ts';
-import type { DeliveryQueue } from '../webhooks/delivery-queue.ts';
 import { registerWebhookRoutes } from '../webhooks/webhook-routes.ts';
 import { registerDashboard } from './dashboard.ts';
 import { errorBody, handleError } from './errors.ts';
@@ -23,6 +22,7 @@ import { pipelineRoutes } from './routes/pipelines.ts';
 import { projectRoutes } from './routes/projects.ts';
 import { projectDeletionRoutes } from './routes/project-deletion.ts';
 import { buildRetryRoutes } from './routes/build-retry.ts';
+import { jobRoutes } from './routes/jobs.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -37,12 +37,10 @@ export interface AppOptions {
   metrics: Metrics;
   logger: Logger;
   serverFactory?: FastifyServerFactory;
-  /** Webhook acks kick it; it records their pushes. */
-  deliveries: DeliveryQueue;
 }
 
 /** The control plane: API, OpenAPI, health, metrics and the dashboard. */
-export async function buildApp({ deps, metrics, logger, serverFactory, deliveries }: AppOptions): Promise<FastifyInstance<Server>> {
+export async function buildApp({ deps, metrics, logger, serverFactory }: AppOptions): Promise<FastifyInstance<Server>> {
   const app = Fastify({
     loggerInstance: logger,
     bodyLimit: 1024 * 1024,
@@ -66,7 +64,7 @@ export async function buildApp({ deps, metrics, logger, serverFactory, deliverie
   });
 
   const specs: RouteSpec[] = [...projectRoutes({ deps }), ...environmentRoutes({ deps }), ...buildRoutes({ deps }), ...deliveryRoutes({ deps }), ...adminRoutes({ deps })];
-  specs.push(...projectDeletionRoutes({ deps }), ...buildRetryRoutes({ deps }), ...pipelineRoutes({ deps }));
+  specs.push(...projectDeletionRoutes({ deps }), ...buildRetryRoutes({ deps }), ...pipelineRoutes({ deps }), ...jobRoutes({ deps }));
   specs.push(...checkRoutes({ deps }));
   registerRoutes(app, specs, async (request, role, runner) => {
     const header = request.headers.authorization;
@@ -89,7 +87,7 @@ export async function buildApp({ deps, metrics, logger, serverFactory, deliverie
     return metrics.registry.metrics();
   });
   await registerGitRoutes(app, { deps });
-  await registerWebhookRoutes(app, { deps, queue: deliveries });
+  await registerWebhookRoutes(app, { deps });
   await registerDashboard(app);
   return app;
 }

@@ -5,6 +5,7 @@ import { parseCanonicalManifest } from '../../core/manifest.ts';
 import type { Actor } from '../../core/release-planner.ts';
 import type { ProjectRow } from '../../store/store.ts';
 import { repoPath } from '../git/repos.ts';
+import { enqueueJob } from '../jobs/enqueue.ts';
 import { requireRole } from './access.ts';
 import type { ServiceDeps } from './deps.ts';
 import { recordEvent } from './events.ts';
@@ -21,7 +22,7 @@ export interface ProjectDeletion {
   domains: string[];
   /** Blobs deleted because no other project uses them; null when the clean-up failed and waits for a retry. */
   blobsCollected: number | null;
-  /** Why the clean-up failed (it is retried at the next start). */
+  /** Why the clean-up failed (its project.purge job retries it). */
   cleanupError: string | null;
 }
 
@@ -33,8 +34,8 @@ export interface ProjectDeletion {
  * stay: the audit log, builds and deployments keep naming it.
  *
  * What it left outside the database (its git repository, blobs no other project uses) is
- * removed afterwards by `purgeProject`; should that fail or a crash cut it short, the server
- * finishes it at its next start.
+ * removed afterwards by `purgeProject`; should that fail or a crash cut it short, its
+ * `project.purge` job, queued in the deletion's transaction, finishes it (retried with backoff).
  */
 export async function deleteProject(deps: ServiceDeps, actor: Actor, name: string, confirm: string): Promise<ProjectDeletion> {
   requireRole(actor, 'admin');
@@ -50,6 +51,8 @@ export async function deleteProject(deps: ServiceDeps, actor: Actor, name: strin
     const mapped = await tx.listDomains(project.id);
     for (const domain of mapped) await tx.deleteDomain(domain.hostname);
     const canceled = await tx.cancelProjectBuilds(project.id, now.toISOString());
+    // The clean-up below runs in this request; the job is its retry, should it fail or this process stop.
+    await enqueueJob(tx, deps.clock, 'project.purge', { projectId: project.id }, { key: purgeJobKey(project.id), runAt: new Date(now.getTime() + PURGE_RETRY_DELAY_MS) });
     await recordEvent(tx, now, actor, 'project.delete', {
       projectId: project.id,
       target: project.name,
@@ -64,10 +67,18 @@ export async function deleteProject(deps: ServiceDeps, actor: Actor, name: strin
     const { blobsCollected } = await purgeProject(deps, deleted);
     return { project: deleted, builds, domains, blobsCollected, cleanupError: null };
   } catch (err) {
-    // The deletion stands; the clean-up is retried at the next start (purgeDeletedProjects).
+    // The deletion stands; its project.purge job tries the clean-up again.
     if (!(err instanceof Error)) throw err;
     return { project: deleted, builds, domains, blobsCollected: null, cleanupError: err.message };
   }
+}
+
+/** A deletion's clean-up is tried again this long after it, by its job, unless it was done by then. */
+export const PURGE_RETRY_DELAY_MS = 60_000;
+
+/** One purge per project queued at a time. */
+export function purgeJobKey(projectId: string): string {
+  return `project.purge:${projectId}`;
 }
 
 /** Clean-ups run one at a time per blob store: two collections must not re-check each other's half-done work. */
@@ -105,12 +116,15 @@ async function purgeNow(deps: ServiceDeps, project: ProjectRow): Promise<{ blobs
 /**
  * The repositories of deleted projects whose clean-up was cut short leave their names at once,
  * before the server takes requests: a new project of the same name must not find the old
- * repository there (and start-up reconciliation must not read it as the new project's).
+ * repository there (and start-up reconciliation must not read it as the new project's). The
+ * rest of their clean-up is queued to run now, even where a purge job died before: every start
+ * tries each unfinished deletion again.
  */
 export async function removeDeletedRepositories(deps: ServiceDeps): Promise<void> {
   for (const project of await deps.store.listUnpurgedProjects()) {
     await removeRepository(deps, project);
     await removeBuildCache(deps, project);
+    await enqueueJob(deps.store, deps.clock, 'project.purge', { projectId: project.id }, { key: purgeJobKey(project.id) });
   }
 }
 
@@ -124,14 +138,11 @@ async function removeBuildCache(deps: ServiceDeps, project: ProjectRow): Promise
   await rm(join(deps.dataDir, 'builds', 'cache', project.deletedName), { recursive: true, force: true, maxRetries: 3 });
 }
 
-/** Deletions whose clean-up a crash or a failure cut short; run at start. Returns how many were finished. */
-export async function purgeDeletedProjects(deps: ServiceDeps): Promise<number> {
-  let done = 0;
-  for (const project of await deps.store.listUnpurgedProjects()) {
-    await purgeProject(deps, project);
-    done++;
-  }
-  return done;
+/** The `project.purge` job: finishes the clean-up of a deleted project, unless it is done already. */
+export async function purgeDeletedProject(deps: ServiceDeps, projectId: string): Promise<void> {
+  const project = await deps.store.findProjectById(projectId);
+  if (!project?.deletedAt || project.purgedAt) return;
+  await purgeProject(deps, project);
 }
 
 /**

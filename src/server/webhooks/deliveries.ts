@@ -1,5 +1,7 @@
+import type { Clock } from '../../core/clock.ts';
 import type { Actor } from '../../core/release-planner.ts';
-import type { DeliveryPush, Page, ProjectRow, WebhookDeliveryRow } from '../../store/store.ts';
+import type { DeliveryPush, NewWebhookDelivery, Page, ProjectRow, Store, WebhookDeliveryRow } from '../../store/store.ts';
+import { enqueueJob } from '../jobs/enqueue.ts';
 import type { ServiceDeps } from '../services/deps.ts';
 import { getProject } from '../services/projects.ts';
 import type { PushTrigger, RefUpdate } from '../services/pushes.ts';
@@ -26,8 +28,9 @@ export interface QueuedDelivery {
 }
 
 /**
- * Queues a push delivery once per project, in one statement, and nothing else: the ack stays
- * one round trip however busy the database is, and the queue records the push afterwards.
+ * Queues a push delivery once per project, with the job that records it, and nothing else:
+ * the ack stays one short transaction however busy the database is, and the job records the
+ * push afterwards.
  *
  * The key is (provider, project, delivery id). GitHub gives every webhook that one event
  * triggers the same `X-GitHub-Delivery` (two hooks on a repository, a repository and an
@@ -39,7 +42,9 @@ export interface QueuedDelivery {
  */
 export async function queuePushDelivery(deps: ServiceDeps, delivery: PushDelivery): Promise<QueuedDelivery> {
   const receivedAt = deps.clock.now().toISOString();
-  const fresh = await deps.store.insertWebhookDeliveries(
+  const fresh = await queueDeliveries(
+    deps.store,
+    deps.clock,
     delivery.projects.map((project) => ({
       provider: delivery.provider,
       projectId: project.id,
@@ -53,7 +58,7 @@ export async function queuePushDelivery(deps: ServiceDeps, delivery: PushDeliver
   return { queuedFor: named(true), duplicateFor: named(false) };
 }
 
-/** What the queue needs to record the push later, by value: the project's repository as it is now included. */
+/** What the job needs to record the push later, by value: the project's repository as it is now included. */
 function pushOf(delivery: PushDelivery, project: ProjectRow): DeliveryPush {
   return {
     updates: delivery.updates,
@@ -63,6 +68,26 @@ function pushOf(delivery: PushDelivery, project: ProjectRow): DeliveryPush {
     author: delivery.author ?? null,
     message: delivery.message ?? null,
   };
+}
+
+/** The job that records a project's pending deliveries: one per project, so each project's pushes land in the order they arrived. */
+export function deliveryJobKey(projectId: string): string {
+  return `webhook.deliver:${projectId}`;
+}
+
+/**
+ * Records deliveries, pending, and queues the `webhook.deliver` job of each project one is new
+ * for, in one transaction: a delivery acked is a delivery that will be recorded. Returns the
+ * deliveries that are new (a repeat of a known delivery gets none).
+ */
+export async function queueDeliveries(store: Store, clock: Clock, rows: NewWebhookDelivery[]): Promise<WebhookDeliveryRow[]> {
+  return store.transaction(async (tx) => {
+    const fresh = await tx.insertWebhookDeliveries(rows);
+    for (const projectId of new Set(fresh.map((row) => row.projectId))) {
+      await enqueueJob(tx, clock, 'webhook.deliver', { projectId }, { key: deliveryJobKey(projectId) });
+    }
+    return fresh;
+  });
 }
 
 /** A project's webhook deliveries, newest first: what arrived, and what became of each. */

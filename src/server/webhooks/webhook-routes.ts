@@ -9,7 +9,6 @@ import { ZERO_SHA, type RefUpdate } from '../services/pushes.ts';
 import { defaultReposDir, hasCommit, repoPath } from '../git/repos.ts';
 import { recordWebhookCheck } from './check-events.ts';
 import { queuePushDelivery } from './deliveries.ts';
-import type { DeliveryQueue } from './delivery-queue.ts';
 import { findProjectsByRepository } from './find-projects.ts';
 import { generic } from './generic.ts';
 import { github } from './github.ts';
@@ -21,8 +20,6 @@ export const DEFAULT_WEBHOOK_BODY_LIMIT = 5 * 1024 * 1024;
 
 export interface WebhookOptions {
   deps: ServiceDeps;
-  /** Kicked after each delivery is queued; it records the push after the ack. */
-  queue: Pick<DeliveryQueue, 'kick'>;
   /** Largest body accepted, in bytes; larger ones get PAYLOAD_TOO_LARGE before they are read. */
   maxBodyBytes?: number;
   /** Slipway's own repositories, where generic pushes of projects without a repository URL are checked. */
@@ -43,7 +40,7 @@ function tooLarge(limit: number): SlipwayError {
  * Buffer, capped at `maxBodyBytes`, and JSON is decoded only by the handler.
  */
 export async function registerWebhookRoutes(app: FastifyInstance, options: WebhookOptions): Promise<void> {
-  const { deps, queue } = options;
+  const { deps } = options;
   const limit = options.maxBodyBytes ?? DEFAULT_WEBHOOK_BODY_LIMIT;
   const reposDir = options.reposDir ?? defaultReposDir(deps.dataDir);
   await app.register(async (scope) => {
@@ -59,7 +56,7 @@ export async function registerWebhookRoutes(app: FastifyInstance, options: Webho
       if (announced > limit) throw tooLarge(limit);
     });
     for (const provider of [github, gitlab, generic]) {
-      scope.post(`/hooks/${provider.name}`, { bodyLimit: limit }, (request, reply) => receive(deps, queue, reposDir, provider, request, reply));
+      scope.post(`/hooks/${provider.name}`, { bodyLimit: limit }, (request, reply) => receive(deps, reposDir, provider, request, reply));
     }
   });
 }
@@ -137,13 +134,12 @@ async function checkCommitsExist(reposDir: string, projects: ProjectRow[], updat
 }
 
 /**
- * Verifies, finds the project(s) and queues the delivery — one lookup and one insert — then
- * answers; the push (build, branch, preview, audit event) is recorded by the queue after the
+ * Verifies, finds the project(s) and queues the delivery with its job, then answers; the push
+ * (build, branch, preview, audit event) is recorded by the `webhook.deliver` job after the
  * answer, so no build id is known yet: `GET /api/v1/projects/<p>/deliveries` shows them later.
  */
 async function receive(
   deps: ServiceDeps,
-  queue: Pick<DeliveryQueue, 'kick'>,
   reposDir: string,
   provider: WebhookProvider,
   request: FastifyRequest,
@@ -200,7 +196,6 @@ async function receive(
     message: event.message,
   });
   if (outcome.queuedFor.length === 0) return { duplicate: true, delivery: deliveryId.data, projects: names };
-  queue.kick();
   void reply.status(202);
   return {
     accepted: true,

@@ -157,7 +157,7 @@ export function createBuildStore({ db, dialect }: FamilyContext): BuildStore {
       return inTransaction(db, async (tx) => {
         let next = tx.selectFrom('builds').select('id').where('state', '=', 'queued').orderBy('created_at').orderBy('id').limit(1);
         // Several servers may claim at once on PostgreSQL: skip rows another claimer holds.
-        if (dialect.capabilities.concurrentWriters) next = next.forUpdate().skipLocked();
+        if (dialect.capabilities.skipLocked) next = next.forUpdate().skipLocked();
         const candidate = await next.executeTakeFirst();
         if (!candidate) return undefined;
         const updated = await tx

@@ -45,8 +45,8 @@ export interface DeliveryStore {
    * known already is left as it is. Returns the rows that are new: a repeat gets none.
    */
   insertWebhookDeliveries(rows: NewWebhookDelivery[]): Promise<WebhookDeliveryRow[]>;
-  /** The oldest pending delivery: the head of the queue. */
-  findNextPendingDelivery(): Promise<WebhookDeliveryRow | undefined>;
+  /** The oldest pending delivery (of one project, given its id): the head of the queue. */
+  findNextPendingDelivery(projectId?: string): Promise<WebhookDeliveryRow | undefined>;
   /**
    * Marks a pending delivery done and returns it; undefined when it is not pending anymore
    * (another replica took it). Call it in the transaction that records its push: a rollback
@@ -87,9 +87,16 @@ export function createDeliveryStore({ db }: FamilyContext): DeliveryStore {
       return inserted.map(toWebhookDelivery);
     },
 
-    async findNextPendingDelivery() {
-      // A literal, not a parameter, so that SQLite can use the partial index of pending rows.
-      const row = await db.selectFrom('webhook_deliveries').selectAll().where('state', '=', sql.lit('pending')).orderBy('seq').limit(1).executeTakeFirst();
+    async findNextPendingDelivery(projectId) {
+      // A literal, not a parameter, so that SQLite can use the partial index of pending rows (few: they wait for their job).
+      const row = await db
+        .selectFrom('webhook_deliveries')
+        .selectAll()
+        .where('state', '=', sql.lit('pending'))
+        .$if(projectId !== undefined, (q) => q.where('project_id', '=', projectId as string))
+        .orderBy('seq')
+        .limit(1)
+        .executeTakeFirst();
       return row && toWebhookDelivery(row);
     },
 

@@ -16,7 +16,15 @@ export interface FamilyContext {
   dialect: Dialect;
   /** Seals and opens project secrets; a store opened without a key reads and writes none. */
   secrets: SecretBox | undefined;
+  /**
+   * Runs `fn` once the transaction `db` is in has committed (never after a rollback); at once
+   * outside a transaction. For what must not be seen before the data is (a wake-up).
+   */
+  afterCommit(fn: () => void): void;
+  /** Who hears of committed job enqueues (store/kysely/jobs.ts), shared by a store and its transactions. */
+  jobsEnqueued: Set<() => void>;
 }
+
 
 export interface Page {
   limit: number;

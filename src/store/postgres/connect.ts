@@ -28,7 +28,7 @@ export function connect(url: string): Connection {
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return {
     db,
-    capabilities: { dialect: 'postgres', concurrentWriters: true },
+    capabilities: { dialect: 'postgres', concurrentWriters: true, skipLocked: true },
     migrationsDir: fileURLToPath(new URL('./migrations/', import.meta.url)),
     async runScript(trx, script) {
       // With no parameters, pg sends the simple query protocol, which runs several statements.

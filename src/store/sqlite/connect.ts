@@ -18,7 +18,7 @@ export function connect(file: string): Connection {
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(raw) }) });
   return {
     db,
-    capabilities: { dialect: 'sqlite', concurrentWriters: false },
+    capabilities: { dialect: 'sqlite', concurrentWriters: false, skipLocked: false },
     migrationsDir: fileURLToPath(new URL('./migrations/', import.meta.url)),
     async runScript(_db, script) {
       // better-sqlite3 prepares one statement at a time; exec runs a whole script on the
