@@ -136,8 +136,8 @@ export async function setEnvironmentPolicy(
   return deps.store.transaction(async (tx) => {
     const scoped: ServiceDeps = { ...deps, store: tx };
     const env = await tx.ensureEnvironment(newEnvironmentRow({ id: newId('env'), projectId: project.id, name: envName, createdAt: deps.clock.now().toISOString() }));
-    // A fresh environment starts from the declared defaults (max_commits 8), not from the
-    // unlimited batch an undeclared environment follows its branch with.
+    // An environment without a policy starts from the declared defaults, not from policyOf's
+    // stand-in for undeclared environments (which lifts max_commits for previews).
     const base = input.reset ? { ...DEFAULT_POLICY, follows: null } : env.policy === null ? { ...DEFAULT_POLICY, follows: env.follows } : policyOf(env);
     const policy: EnvironmentPolicy = {
       follows: input.follows === undefined ? base.follows : input.follows,
