@@ -520,3 +520,10 @@ function orderByFrom(envs: EnvironmentRow[]): EnvironmentRow[] {
   const byName = new Map(envs.map((e) => [e.name, e]));
   return orderEnvironments(envs.map((e) => ({ name: e.name, from: policyOf(e).from }))).flatMap((name) => byName.get(name) ?? []);
 }
+
+/** At start: a look at every project with an open release, whatever a crash left behind. */
+export async function resumePipelines(deps: ServiceDeps): Promise<number> {
+  const projects = await deps.store.listProjectsWithOpenReleases();
+  for (const projectId of projects) await wakePipeline(deps.store, deps.clock, projectId, 'the server started with releases open');
+  return projects.length;
+}
