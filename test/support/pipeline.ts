@@ -103,7 +103,8 @@ export function waitCodes(release: Release | undefined): string[] {
 /**
  * Builds a commit the way a runner would, through the runner protocol: the push is recorded
  * (queueing a build of `sha` on `branch`), a runner token claims it, uploads a deployment under
- * the build's lease and completes it with `report` (e.g. `{ config: slipwayYaml }`). The build's
+ * the build's lease and completes it with `report` (e.g. `{ config: slipwayYaml }`; by default it
+ * reports the commit built, its parent being `before`). The build's
  * success then does whatever a build does: policy, commits, following environments.
  */
 export async function buildCommit(
@@ -124,7 +125,10 @@ export async function buildCommit(
   assert.equal(claimed.build.commit, push.sha);
   const holder = runner.withHeaders({ [LEASE_HEADER]: claimed.lease });
   const deployment = await deployFiles(holder, project, { 'index.html': `built from ${push.sha}` }, { commit: push.sha, branch: push.branch });
-  const done = await holder.completeBuild(claimed.build.id, { runner: 'r1', state: 'succeeded', deployment: deployment.id, report });
+  // As the real runner does, the build reports the commit it built (its parent is the branch's previous head).
+  const parents = push.before === undefined || push.before === ZERO_SHA ? [] : [push.before];
+  const commits = [{ sha: push.sha, parents, authorName: 'Grace Hopper', authorEmail: 'grace@example.com', message: `build ${push.sha.slice(0, 7)}`, committedAt: new Date().toISOString() }];
+  const done = await holder.completeBuild(claimed.build.id, { runner: 'r1', state: 'succeeded', deployment: deployment.id, report: { commits, ...report } });
   assert.equal(done.state, 'succeeded', done.error ?? '');
   return { deployment: deployment.id, build: done.id };
 }

@@ -297,18 +297,25 @@ async function supersedeContained(deps: ServiceDeps, project: ProjectRow, env: E
   }
 }
 
-/** Environments that take what `env` ran (`from:` it, `auto: true`) get it proposed. */
+/**
+ * Environments that take what `env` ran (`from:` it, `auto: true`) get it proposed. Every
+ * environment `from:` it is looked at again: a release already open there (one that follows a
+ * branch) may have waited for exactly this, its lineage.
+ */
 async function proposeDownstream(deps: ServiceDeps, project: ProjectRow, env: EnvironmentRow, live: ReleaseRow): Promise<void> {
   for (const next of await deps.store.listEnvironments(project.id)) {
     if (next.retiredAt !== null || next.id === env.id) continue;
     const policy = policyOf(next);
-    if (policy.from !== env.name || !policy.auto) continue;
-    await proposeRelease(deps, AUTOMATION, project, next, {
-      deploymentId: live.deploymentId,
-      kind: 'promote',
-      reason: `live in ${env.name} (v${live.number})`,
-      force: false,
-    });
+    if (policy.from !== env.name) continue;
+    const proposed = policy.auto
+      ? await proposeRelease(deps, AUTOMATION, project, next, {
+          deploymentId: live.deploymentId,
+          kind: 'promote',
+          reason: `live in ${env.name} (v${live.number})`,
+          force: false,
+        })
+      : undefined;
+    if (proposed === undefined) await advanceEnvironment(deps, project, next.id);
   }
 }
 
