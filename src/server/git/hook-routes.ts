@@ -72,9 +72,9 @@ export interface HookPushResult {
 
 /**
  * Once a build finished: environments now at its deployment, and those that follow one of its
- * branches but did not move, each with why — the build failed or was canceled, or the reason
- * of the `release.skip` audit event (a lock, a pin…); `not moved yet` when the move had not
- * happened when asked.
+ * branches but did not move, each with why — the build failed or was canceled, or what the
+ * gates of its release there say (a lock, a pin, checks pending…); `not moved yet` when no
+ * release was looked at yet.
  */
 export type HookEnvironments = { live: { name: string; url: string }[]; pending: { name: string; reason: string }[] } | null;
 

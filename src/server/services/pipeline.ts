@@ -475,6 +475,9 @@ async function recordWait(deps: ServiceDeps, project: ProjectRow, env: Environme
   const summary = verdictSummary(verdict);
   if (release.state === 'pending') {
     await transition(deps, project, env, release, 'waiting', { gates: verdict, recheckAt, reason: summary });
+  } else if (JSON.stringify(release.gates) === JSON.stringify(verdict) && release.recheckAt === recheckAt && (recheckAt === null || Date.parse(recheckAt) > deps.clock.now().getTime())) {
+    // Nothing changed since the last look: no write, and no timer queued again.
+    return;
   } else if (!(await deps.store.updateReleaseGates(release.id, release.state, verdict, deps.clock.now().toISOString(), recheckAt, summary))) {
     throw new SlipwayError(ErrorCode.RELEASE_CONFLICT, `release v${release.number} of ${env.name} changed while it was looked at`, { release: release.id });
   }
