@@ -62,7 +62,9 @@ function pushBody(after: string): string {
     modified: ['src/checkout.ts', 'src/cart.ts'],
   });
   return JSON.stringify({
-    ref: 'refs/heads/main',
+    // A branch of its own per delivery: concurrent pushes of one branch arrive in any order, and
+    // the branch's compare-and-set on `before` would record all but one of them as stale.
+    ref: `refs/heads/bench-${after.slice(0, 12)}`,
     before: randomBytes(20).toString('hex'),
     after,
     repository: {

@@ -31,6 +31,7 @@ for (const backend of backends) {
       assert.equal(staging.from, 'dev');
       assert.equal(staging.auto, true);
       assert.equal(staging.source, 'user admin');
+      assert.equal(staging.maxCommits, 8, 'a first policy starts from the defaults');
       await rejectsWithCode(t.client.setPolicy('shop', 'dev', { from: 'staging' }), 'POLICY_INVALID', 400);
       const events = (await t.client.listEvents({ project: 'shop', environment: 'staging' })).events;
       assert.ok(events.some((e) => e.action === 'environment.policy'));

@@ -18,6 +18,7 @@ import { createMetrics } from './metrics.ts';
 import type { ServiceDeps } from './services/deps.ts';
 import { jobHandlers } from './jobs/handlers.ts';
 import { createJobWorker } from './jobs/job-queue.ts';
+import { resumePipelines } from './services/pipeline.ts';
 import { removeDeletedRepositories } from './services/project-deletion.ts';
 import { Signal } from './services/signal.ts';
 import { ensureAdminToken, hashToken } from './services/tokens.ts';
@@ -198,6 +199,9 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     // Background work (webhook pushes, the build reaper, upload expiry, purges) from the job
     // queue; what an earlier run left queued is due at once.
     const jobs = createJobWorker({ deps, handlers: jobHandlers, log: logger });
+    // Every project with a release still open (pending, waiting, rolling out) gets a look: a
+    // release is never left open without a job that will look at it again.
+    await resumePipelines(deps);
     await jobs.start();
     const runners = options.runners ?? 1;
     let runner: ReturnType<typeof startRunner> | undefined;

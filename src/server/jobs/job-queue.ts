@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { isSlipwayError } from '../../core/errors.ts';
 import type { JobLease, JobRow } from '../../store/kysely/jobs.ts';
@@ -150,12 +151,9 @@ export function createJobWorker(options: JobWorkerOptions): JobWorker {
         return;
       }
       const { error, final } = outcome;
-      const ended = await store.transaction(async (tx) => {
-        const next = await tx.failJob(lease, { error, now: clock.now().toISOString(), retryAt: isoIn(backoffMs(job.attempts)), final });
-        // A recurring job that died still runs at its next time.
-        if (next === 'dead' && every !== undefined) await enqueueJob(tx, clock, kind, {}, { key: kind, runAt: new Date(clock.now().getTime() + every) });
-        return next;
-      });
+      const ended = await store.failJob(lease, { error, now: clock.now().toISOString(), retryAt: isoIn(backoffMs(job.attempts)), final });
+      // A recurring job that died still runs at its next time (and at every start).
+      if (ended === 'dead' && every !== undefined) await enqueueJob(store, clock, kind, {}, { key: kind, runAt: new Date(clock.now().getTime() + every) });
       if (ended === 'dead') jobLog.error({ error }, 'job failed on its last attempt; it is dead until an admin retries it (slipway jobs retry)');
       else if (ended === 'queued') jobLog.warn({ error }, 'job failed; it is retried later');
       else jobLog.warn({ error }, 'job failed after its lease was taken over; the run that holds it now decides its outcome');
@@ -175,6 +173,9 @@ export function createJobWorker(options: JobWorkerOptions): JobWorker {
 
   async function claimDue(): Promise<void> {
     while (state === 'running' && inFlight.size < concurrency) {
+      // Requests waiting on the event loop go before each claim (SQLite answers synchronously).
+      await nextTurn();
+      if (state !== 'running') return;
       const job = await store.claimJob({
         lockedBy: `${name}#${randomBytes(6).toString('base64url')}`,
         kinds,

@@ -136,7 +136,9 @@ export async function setEnvironmentPolicy(
   return deps.store.transaction(async (tx) => {
     const scoped: ServiceDeps = { ...deps, store: tx };
     const env = await tx.ensureEnvironment(newEnvironmentRow({ id: newId('env'), projectId: project.id, name: envName, createdAt: deps.clock.now().toISOString() }));
-    const base = input.reset ? { ...DEFAULT_POLICY, follows: null } : policyOf(env);
+    // An environment without a policy starts from the declared defaults, not from policyOf's
+    // stand-in for undeclared environments (which lifts max_commits for previews).
+    const base = input.reset ? { ...DEFAULT_POLICY, follows: null } : env.policy === null ? { ...DEFAULT_POLICY, follows: env.follows } : policyOf(env);
     const policy: EnvironmentPolicy = {
       follows: input.follows === undefined ? base.follows : input.follows,
       from: input.from === undefined ? base.from : input.from,
