@@ -544,7 +544,7 @@ for (const backend of backends) {
       }
     });
 
-    test('a queued job an open transaction joined is not claimed before that transaction commits', async (ctx) => {
+    test('a queued job an open transaction joined is not claimed before that transaction commits; other enqueues join it without waiting', async (ctx) => {
       await withStore(backend, async (storeA, url) => {
         const storeB = await openStore(url, { secretKey: TEST_SECRET_KEY });
         try {
@@ -559,6 +559,11 @@ for (const backend of backends) {
             assert.equal((await tx.enqueueJob(job({ key: 'joined' }))).id, queued.id);
             // Run now, the job could miss what this transaction wrote: it must wait for the commit.
             assert.equal(await claimB(), undefined);
+            // Another transaction joining it meanwhile is not held up by this one.
+            const other = storeB.transaction((txB) => txB.enqueueJob(job({ key: 'joined', runAt: at(1) })));
+            const joined = await Promise.race([other, sleep(3_000).then(() => 'waited' as const)]);
+            assert.notEqual(joined, 'waited');
+            assert.equal(typeof joined === 'object' ? joined.id : undefined, queued.id);
           });
           assert.equal((await claimB())?.id, queued.id);
         } finally {

@@ -404,7 +404,8 @@ for (const backend of backends) {
         );
         if (backend.name === 'sqlite') {
           const indexes = await sql<{ name: string }>`SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'webhook_deliveries' AND sql IS NOT NULL ORDER BY name`.execute(conn.db);
-          assert.deepEqual(indexes.rows.map((r) => r.name), ['webhook_deliveries_pending', 'webhook_deliveries_project']);
+          // 008 adds the per-project index of pending deliveries the delivery jobs read.
+          assert.deepEqual(indexes.rows.map((r) => r.name), ['webhook_deliveries_pending', 'webhook_deliveries_pending_project', 'webhook_deliveries_project']);
         }
         const locks = await sql<{ id: string; locked_by_id: string | null }>`SELECT id, locked_by_id FROM environments ORDER BY id`.execute(conn.db);
         assert.deepEqual(locks.rows.map((r) => [r.id, r.locked_by_id]), [

@@ -849,10 +849,11 @@ for (const backend of backends) {
         const [c1, c2, c3, c4] = [commit(), commit(), commit(), commit()];
         const store: Store = await openStore(url, { secretKey: TEST_SECRET_KEY });
         try {
-          await queueDeliveries(store, systemClock, [queuedPush(gone.id, 'd-gone', { after: c1 })]);
-          await queueDeliveries(store, systemClock, [queuedPush(kept.id, 'd-1', { after: c2 })]);
-          await queueDeliveries(store, systemClock, [queuedPush(kept.id, 'd-2', { before: c2, after: c3 })]);
-          await queueDeliveries(store, systemClock, [queuedPush(renamed.id, 'd-renamed', { after: c4 })]);
+          // Inserted without their jobs, as by a crash between the two writes of an ack (or before the job queue existed).
+          await store.insertWebhookDeliveries([queuedPush(gone.id, 'd-gone', { after: c1 })]);
+          await store.insertWebhookDeliveries([queuedPush(kept.id, 'd-1', { after: c2 })]);
+          await store.insertWebhookDeliveries([queuedPush(kept.id, 'd-2', { before: c2, after: c3 })]);
+          await store.insertWebhookDeliveries([queuedPush(renamed.id, 'd-renamed', { after: c4 })]);
           assert.equal((await store.findNextPendingDelivery())?.deliveryId, 'd-gone', 'all four wait, the deleted project’s first');
         } finally {
           await store.close();

@@ -20,6 +20,7 @@ import { jobHandlers } from './jobs/handlers.ts';
 import { createJobWorker } from './jobs/job-queue.ts';
 import { resumePipelines } from './services/pipeline.ts';
 import { removeDeletedRepositories } from './services/project-deletion.ts';
+import { queueAllPendingDeliveries } from './webhooks/deliveries.ts';
 import { Signal } from './services/signal.ts';
 import { ensureAdminToken, hashToken } from './services/tokens.ts';
 import { startRunner } from '../runner/runner.ts';
@@ -191,6 +192,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     const adminToken = await ensureAdminToken(deps, options.adminToken ?? process.env.SLIPWAY_ADMIN_TOKEN);
     // Also queues the clean-up of deletions a crash or a failure cut short.
     await removeDeletedRepositories(deps);
+    await queueAllPendingDeliveries(deps.store, deps.clock);
     const app = await buildApp({ deps, metrics, logger, serverFactory });
     await app.listen({ port: options.port ?? 7070, host: listenHost });
     const address = app.server.address();

@@ -7,9 +7,10 @@ export interface StoreCapabilities {
   /** Writers run truly in parallel (PostgreSQL); SQLite serializes them. */
   concurrentWriters: boolean;
   /**
-   * `SELECT … FOR UPDATE SKIP LOCKED` exists (PostgreSQL): claimers of a queue pass over rows
-   * another transaction holds instead of waiting for it. Without it (SQLite, one writer) a claim
-   * is a single compare-and-set UPDATE.
+   * Row locks (`FOR UPDATE`, `FOR SHARE`) and `SKIP LOCKED` exist (PostgreSQL): claimers of a
+   * queue pass over rows another transaction holds instead of waiting for it. Without them
+   * (SQLite, one writer) a claim is a single compare-and-set UPDATE, and no claim runs while a
+   * transaction is open.
    */
   skipLocked: boolean;
 }

@@ -29,8 +29,8 @@ export interface QueuedDelivery {
 
 /**
  * Queues a push delivery once per project, with the job that records it, and nothing else:
- * the ack stays one short transaction however busy the database is, and the job records the
- * push afterwards.
+ * the ack stays two short writes however busy the database is, and the job records the push
+ * afterwards.
  *
  * The key is (provider, project, delivery id). GitHub gives every webhook that one event
  * triggers the same `X-GitHub-Delivery` (two hooks on a repository, a repository and an
@@ -76,18 +76,29 @@ export function deliveryJobKey(projectId: string): string {
 }
 
 /**
- * Records deliveries, pending, and queues the `webhook.deliver` job of each project one is new
- * for, in one transaction: a delivery acked is a delivery that will be recorded. Returns the
- * deliveries that are new (a repeat of a known delivery gets none).
+ * Records deliveries, pending, then queues the `webhook.deliver` job of each project one is new
+ * for. Returns the deliveries that are new (a repeat of a known delivery gets none).
+ *
+ * Two statements, each committed on its own, in this order — not one transaction: the ack stays
+ * two short writes that hold no lock (a burst of acks for one project would otherwise queue up
+ * on the row of that project's job). The order keeps it correct: a delivery is visible before
+ * its job is queued, so whichever run of the project's job comes after the enqueue sees it. A
+ * crash between the two leaves a pending delivery without a job; `queueAllPendingDeliveries`
+ * at start queues it.
  */
 export async function queueDeliveries(store: Store, clock: Clock, rows: NewWebhookDelivery[]): Promise<WebhookDeliveryRow[]> {
-  return store.transaction(async (tx) => {
-    const fresh = await tx.insertWebhookDeliveries(rows);
-    for (const projectId of new Set(fresh.map((row) => row.projectId))) {
-      await enqueueJob(tx, clock, 'webhook.deliver', { projectId }, { key: deliveryJobKey(projectId) });
-    }
-    return fresh;
-  });
+  const fresh = await store.insertWebhookDeliveries(rows);
+  for (const projectId of new Set(fresh.map((row) => row.projectId))) {
+    await enqueueJob(store, clock, 'webhook.deliver', { projectId }, { key: deliveryJobKey(projectId) });
+  }
+  return fresh;
+}
+
+/** Queues the job of every project with pending deliveries (at start: what a crash left without one). */
+export async function queueAllPendingDeliveries(store: Store, clock: Clock): Promise<void> {
+  for (const projectId of await store.listProjectsWithPendingDeliveries()) {
+    await enqueueJob(store, clock, 'webhook.deliver', { projectId }, { key: deliveryJobKey(projectId) });
+  }
 }
 
 /** A project's webhook deliveries, newest first: what arrived, and what became of each. */

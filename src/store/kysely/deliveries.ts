@@ -60,6 +60,8 @@ export interface DeliveryStore {
   failWebhookDelivery(seq: number, error: string, processedAt: string): Promise<boolean>;
   /** A project's deliveries, newest first; `page.before` is a seq. */
   listWebhookDeliveries(projectId: string, page: Page): Promise<WebhookDeliveryRow[]>;
+  /** Ids of the projects that have pending deliveries. */
+  listProjectsWithPendingDeliveries(): Promise<string[]>;
 }
 
 export function createDeliveryStore({ db }: FamilyContext): DeliveryStore {
@@ -134,6 +136,11 @@ export function createDeliveryStore({ db }: FamilyContext): DeliveryStore {
       if (page.before !== undefined) query = query.where('seq', '<', page.before);
       const rows = await query.orderBy('seq', 'desc').limit(page.limit).execute();
       return rows.map(toWebhookDelivery);
+    },
+
+    async listProjectsWithPendingDeliveries() {
+      const rows = await db.selectFrom('webhook_deliveries').select('project_id').distinct().where('state', '=', sql.lit('pending')).execute();
+      return rows.map((row) => row.project_id);
     },
   };
 }

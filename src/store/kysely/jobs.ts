@@ -135,9 +135,25 @@ export function createJobStore(ctx: FamilyContext): JobStore {
   };
   return {
     async enqueueJob(job: NewJob): Promise<JobRow> {
-      // DO UPDATE, not DO NOTHING, even when nothing changes: it locks the key's queued row until
-      // the caller's transaction ends, so no worker claims that job (claims skip locked rows) and
-      // runs it before what this enqueue is about is committed and visible to it.
+      // Joining the key's queued job locks its row until the caller's transaction ends, so no
+      // worker claims it (claims skip locked rows) and runs it before what this enqueue is about
+      // is committed and visible to it. A job due by then needs no change: a share lock does,
+      // and enqueues that join it at once (a burst of webhook acks for one project) do not wait
+      // for each other. Otherwise DO UPDATE, not DO NOTHING: it takes the lock too.
+      if (job.key !== null && ctx.dialect.capabilities.skipLocked) {
+        const joined = await db
+          .selectFrom('jobs')
+          .selectAll()
+          .where('key', '=', job.key)
+          .where('state', '=', 'queued')
+          .where((eb) => eb.or([eb('run_at', '<=', job.runAt), eb('attempts', '>', 0)]))
+          .forShare()
+          .executeTakeFirst();
+        if (joined) {
+          tellEnqueued();
+          return toJob(joined);
+        }
+      }
       const row = await db
         .insertInto('jobs')
         .values({

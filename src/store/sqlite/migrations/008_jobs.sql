@@ -27,10 +27,12 @@ CREATE TABLE jobs (
   done_at       TEXT
 );
 CREATE UNIQUE INDEX jobs_queued_key ON jobs (key) WHERE state = 'queued';
-CREATE INDEX jobs_due ON jobs (run_at, id) WHERE state = 'queued';
-CREATE INDEX jobs_running ON jobs (locked_until) WHERE state = 'running';
-CREATE INDEX jobs_running_key ON jobs (key) WHERE state = 'running';
+-- Claims read the queued and the running jobs (few), listings a state newest first.
 CREATE INDEX jobs_state ON jobs (state, id);
+
+-- A project's `webhook.deliver` job reads the project's oldest pending delivery, among few
+-- pending rows rather than along the project's whole history.
+CREATE INDEX webhook_deliveries_pending_project ON webhook_deliveries (project_id, seq) WHERE state = 'pending';
 
 INSERT INTO jobs (kind, key, payload, state, run_at, max_attempts, created_at, updated_at)
 SELECT 'webhook.deliver', 'webhook.deliver:' || project_id, '{"projectId":"' || project_id || '"}', 'queued', min(received_at), 5, min(received_at), min(received_at)
