@@ -25,6 +25,12 @@ export type ReleaseChanges = Partial<
  * environment's release number.
  */
 export interface PipelineStore {
+  /**
+   * Takes the project's pipeline for the rest of the caller's transaction: promotions,
+   * rollbacks and evaluations of one project take turns instead of deadlocking on each other's
+   * release rows. PostgreSQL locks the project's row; SQLite has one writer already.
+   */
+  lockPipeline(projectId: string): Promise<void>;
   findEnvironmentById(id: string): Promise<EnvironmentRow | undefined>;
   /** Replaces the policy (null: none), its source, and the projects its `requires:` names. */
   setEnvironmentPolicy(environmentId: string, policy: StoredPolicy | null, source: string, at: string, requiredProjectIds: string[]): Promise<void>;
@@ -63,6 +69,11 @@ const OPEN: ReleaseState[] = [...OPEN_RELEASE_STATES];
 export function createPipelineStore({ db, dialect }: FamilyContext): PipelineStore {
   const json = (value: unknown): string | null => (value === null || value === undefined ? null : JSON.stringify(value));
   return {
+    async lockPipeline(projectId) {
+      if (!dialect.capabilities.concurrentWriters) return;
+      await db.selectFrom('projects').select('id').where('id', '=', projectId).forUpdate().execute();
+    },
+
     async findEnvironmentById(id) {
       const row = await db.selectFrom('environments').selectAll().where('id', '=', id).executeTakeFirst();
       return row && toEnvironment(row);
