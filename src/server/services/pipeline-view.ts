@@ -39,15 +39,18 @@ export async function describePipeline(deps: ServiceDeps, projectName: string): 
   const open = await deps.store.listOpenReleasesOfProject(project.id);
   const head = (await deps.store.findBranch(project.id, defaultBranch))?.head ?? null;
   const lookup = head === null ? undefined : await loadCommitGraph(deps.store, project.id, [head]);
+  // What every environment runs, in two queries rather than two per environment.
+  const releases = new Map((await deps.store.findReleases(envs.flatMap((e) => e.releaseId ?? []))).map((r) => [r.id, r]));
+  const deployments = new Map((await deps.store.findDeployments(envs.flatMap((e) => e.deploymentId ?? []))).map((d) => [d.id, d]));
   const stages: StageView[] = [];
   for (const name of order) {
     const env = byName.get(name);
     if (!env) continue;
-    const release = env.releaseId === null ? undefined : await deps.store.findRelease(env.releaseId);
+    const release = env.releaseId === null ? undefined : releases.get(env.releaseId);
     const warnings: string[] = [];
     let runs: StageView['runs'] = null;
     if (env.deploymentId !== null) {
-      const deployment = await deps.store.findDeployment(env.deploymentId);
+      const deployment = deployments.get(env.deploymentId);
       const commit = deployment?.meta.commit ?? null;
       const branch = deployment?.meta.branch ?? null;
       runs = { release, commit, branch };
