@@ -185,26 +185,23 @@ async function startSlipway(): Promise<{ deployment: Target; production: Target 
   const manifestDigest = await blobs.putBytes(Buffer.from(canonicalManifest(entries)));
   await store.insertDeployment({ id: deploymentId, projectId, manifestDigest, fileCount: 1, totalBytes: BODY.length, meta: {}, createdAt: NOW, createdBy: 'bench' });
   const env = await store.ensureEnvironment(newEnvironmentRow({ id: `env-${randomBytes(8).toString('hex')}`, projectId, name: 'production', createdAt: NOW }));
-  await store.moveEnvironmentPointer(env.id, {
-    release: newReleaseRow({
-      id: `rel-${randomBytes(8).toString('hex')}`,
-      projectId,
-      environmentId: env.id,
-      number: 1,
-      kind: 'promote',
-      state: 'live',
-      deploymentId,
-      previousDeploymentId: null,
-      replacesReleaseId: null,
-      reason: null,
-      forced: false,
-      createdAt: NOW,
-      createdBy: 'bench',
-    }),
-    expectedReleaseNumber: 0,
-    replacedState: 'superseded',
-    pin: null,
+  const release = newReleaseRow({
+    id: `rel-${randomBytes(8).toString('hex')}`,
+    projectId,
+    environmentId: env.id,
+    number: 1,
+    kind: 'promote',
+    state: 'live',
+    deploymentId,
+    previousDeploymentId: null,
+    replacesReleaseId: null,
+    reason: null,
+    forced: false,
+    createdAt: NOW,
+    createdBy: 'bench',
   });
+  await store.insertRelease(release);
+  await store.moveEnvironmentTo(env.id, 0, { deploymentId, releaseId: release.id, releaseNumber: release.number, pin: null });
   const deployment = { name: 'slipway edge, deployment URL', port: server.port, host: `${deploymentId}--bench.localhost:${server.port}` };
   const production = { name: 'slipway edge, production URL', port: server.port, host: `bench.localhost:${server.port}` };
   await waitReady(deployment);

@@ -132,26 +132,23 @@ class Fixture {
     await this.environment(projectId, name);
     const env = await this.store.findEnvironment(projectId, name);
     assert.ok(env);
-    await this.store.moveEnvironmentPointer(env.id, {
-      release: newReleaseRow({
-        id: this.id('rel-'),
-        projectId,
-        environmentId: env.id,
-        number: env.releaseNumber + 1,
-        kind: 'promote',
-        state: 'live',
-        deploymentId,
-        previousDeploymentId: env.deploymentId,
-        replacesReleaseId: env.releaseId,
-        reason: null,
-        forced: false,
-        createdAt: NOW,
-        createdBy: 'test',
-      }),
-      expectedReleaseNumber: env.releaseNumber,
-      replacedState: 'superseded',
-      pin: null,
+    const release = newReleaseRow({
+      id: this.id('rel-'),
+      projectId,
+      environmentId: env.id,
+      number: env.releaseNumber + 1,
+      kind: 'promote',
+      state: 'live',
+      deploymentId,
+      previousDeploymentId: env.deploymentId,
+      replacesReleaseId: env.releaseId,
+      reason: null,
+      forced: false,
+      createdAt: NOW,
+      createdBy: 'test',
     });
+    await this.store.insertRelease(release);
+    await this.store.moveEnvironmentTo(env.id, env.releaseNumber, { deploymentId, releaseId: release.id, releaseNumber: release.number, pin: null });
   }
 
   async domain(hostname: string, projectId: string, environment: string): Promise<void> {

@@ -214,10 +214,21 @@ export const Environment = z.object({
 });
 export type Environment = z.infer<typeof Environment>;
 
+/** An environment (not a preview) running a commit the project's default branch does not contain: the next deploy from there loses it. */
+export const UnmergedWarning = z.object({
+  environment: z.string(),
+  commit: z.string(),
+  branch: z.string().nullable(),
+  /** "production runs feature/x @3f2a1c9, not in main: merge it or it will be lost on the next deploy" */
+  message: z.string(),
+});
+export type UnmergedWarning = z.infer<typeof UnmergedWarning>;
+
 export const ProjectStatus = z.object({
   project: Project,
   environments: z.array(Environment),
   domains: z.array(z.object({ hostname: z.string(), environment: z.string() })),
+  warnings: z.array(UnmergedWarning),
 });
 export type ProjectStatus = z.infer<typeof ProjectStatus>;
 

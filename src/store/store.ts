@@ -42,7 +42,7 @@ export type { CommitRow, CommitStore } from './kysely/commits.ts';
 export type { DeliveryPush, DeliveryStore, NewWebhookDelivery, WebhookDeliveryRow } from './kysely/deliveries.ts';
 export type { DeploymentMetaRow, DeploymentRow, DeploymentStore, UploadRow } from './kysely/deployments.ts';
 export type { DomainRow, DomainStore } from './kysely/domains.ts';
-export { newEnvironmentRow, newReleaseRow, type EnvironmentRow, type EnvironmentStore, type LockFields, type PointerMove, type ReleaseBatch, type ReleaseRow, type StoredPolicy } from './kysely/environments.ts';
+export { newEnvironmentRow, newReleaseRow, type EnvironmentRow, type EnvironmentStore, type LockFields, type ReleaseBatch, type ReleaseRow, type StoredPolicy } from './kysely/environments.ts';
 export type { PipelineStore, PointerTarget, ReleaseChanges } from './kysely/pipeline.ts';
 export type { EventRow, EventStore, NewEvent } from './kysely/events.ts';
 export type { JobClaim, JobFailure, JobLease, JobRow, JobStore, NewJob } from './kysely/jobs.ts';

@@ -15,6 +15,8 @@ export interface StatusOptions {
 /**
  * Where each environment points, and what holds it there (a pin after rollback, a lock).
  * Retired previews (their branch is gone) serve nothing and are left out unless `--all`.
+ * Warns while an environment runs a commit the default branch does not contain (essay 004:
+ * production may run any branch, but the next deploy from the default branch loses it).
  */
 export const status: Command<StatusOptions> = async (options, ctx) => {
   const project = requireProject(options.project, ctx);
@@ -39,6 +41,10 @@ export const status: Command<StatusOptions> = async (options, ctx) => {
   if (hidden > 0) {
     ctx.out.line();
     ctx.out.line(`${plural(hidden, 'retired environment')} not shown (--all shows them).`);
+  }
+  if (result.warnings.length > 0) {
+    ctx.out.line();
+    for (const warning of result.warnings) ctx.out.line(`WARNING: ${warning.message}`);
   }
   if (result.domains.length > 0) {
     ctx.out.line();

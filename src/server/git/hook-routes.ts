@@ -10,6 +10,7 @@ import type { ServiceDeps } from '../services/deps.ts';
 import { releaseWaitReason } from '../services/pipeline.ts';
 import { recordPush, staleReason, ZERO_SHA } from '../services/pushes.ts';
 import { recordPushedCommits } from './pushed-commits.ts';
+import { ENVIRONMENTS_REF, promoteByPush, type PromotionResult } from './promotions.ts';
 import type { PushSession, PushSessions } from './push-sessions.ts';
 import { alignWithRepository } from './reconcile.ts';
 import { peelToCommit, repairHead } from './repos.ts';
@@ -19,7 +20,10 @@ import { peelToCommit, repairHead } from './repos.ts';
  * JavaScript run by node outside this package, so these schemas are its contract in prose too:
  *   POST /internal/git/pushes            { updates: [{ ref, before, after }] } → HookPushResult
  *   GET  /internal/git/builds/:id/logs?after=<seq>                            → HookBuildLogs
- * Both take `Authorization: Bearer <push token>` of a push in flight.
+ *   POST /internal/git/promotions        HookPromotionRequest → { results: PromotionResult[] }
+ * The last is called by the proc-receive hook (proc-receive.mjs) for refs/environments updates,
+ * before git writes the push's other refs. All take `Authorization: Bearer <push token>` of a
+ * push in flight.
  *
  * They are served by a listener of their own on loopback, not by the public one: they are
  * never reachable from outside the machine, and they keep answering while the public listener
@@ -34,6 +38,17 @@ export const HookPushRequest = z.object({
     .max(10_000),
 });
 export type HookPushRequest = z.infer<typeof HookPushRequest>;
+
+/** Refs reach the proc-receive hook unchecked by git (no ref-format check): bounded only by git's packet size. */
+export const HookPromotionRequest = z.object({
+  commands: z
+    .array(z.object({ ref: z.string().min(1).max(65_536), before: Sha, after: Sha }))
+    .min(1)
+    .max(1000),
+  pushOptions: z.array(z.string().max(65_536)).max(100).default([]),
+  atomic: z.boolean().default(false),
+});
+export type HookPromotionRequest = z.infer<typeof HookPromotionRequest>;
 
 export interface HookBuild {
   id: string;
@@ -57,9 +72,9 @@ export interface HookPushResult {
 
 /**
  * Once a build finished: environments now at its deployment, and those that follow one of its
- * branches but did not move, each with why — the build failed or was canceled, or the reason
- * of the `release.skip` audit event (a lock, a pin…); `not moved yet` when the move had not
- * happened when asked.
+ * branches but did not move, each with why — the build failed or was canceled, or what the
+ * gates of its release there say (a lock, a pin, checks pending…); `not moved yet` when no
+ * release was looked at yet.
  */
 export type HookEnvironments = { live: { name: string; url: string }[]; pending: { name: string; reason: string }[] } | null;
 
@@ -155,7 +170,9 @@ function registerHookRoutes(app: FastifyInstance, { deps, sessions, repoOf }: Ho
 
   app.post('/internal/git/pushes', async (request): Promise<HookPushResult> => {
     const session = sessionOf(request);
-    const { updates } = parse(HookPushRequest, request.body);
+    // refs/environments updates are promotions, done by the proc-receive hook; they never land as refs.
+    const updates = parse(HookPushRequest, request.body).updates.filter((u) => u.ref !== ENVIRONMENTS_REF && !u.ref.startsWith(`${ENVIRONMENTS_REF}/`));
+    if (updates.length === 0) return { builds: [], retired: [], stale: [] };
     const repo = repoOf(session.projectName);
     // An annotated tag's ref names the tag object; what gets built is the commit it tags.
     const peeled: HookPushRequest['updates'] = [];
@@ -186,6 +203,12 @@ function registerHookRoutes(app: FastifyInstance, { deps, sessions, repoOf }: Ho
       builds.push({ ...present(session, build), refs: aligned.filter((u) => u.after === b.commitSha).map((u) => u.ref), environments: await environmentsOf(session, build) });
     }
     return { builds, retired: result.retired, stale: result.stale.map((u) => ({ ...u, reason: staleReason([u]) })) };
+  });
+
+  app.post('/internal/git/promotions', async (request): Promise<{ results: PromotionResult[] }> => {
+    const session = sessionOf(request);
+    const input = parse(HookPromotionRequest, request.body);
+    return { results: await promoteByPush(deps, session, repoOf(session.projectName), input, request.log) };
   });
 
   app.get('/internal/git/builds/:id/logs', async (request): Promise<HookBuildLogs> => {

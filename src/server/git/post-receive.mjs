@@ -50,6 +50,8 @@ async function readUpdates() {
   const updates = [];
   for (const line of input.split('\n')) {
     const [before, after, ref] = line.trim().split(' ');
+    // Promotions (proc-receive.mjs reported on them already); git lists them here as if created.
+    if (ref === 'refs/environments' || ref?.startsWith('refs/environments/')) continue;
     if (before && after && ref) updates.push({ ref, before, after });
   }
   return updates;

@@ -10,6 +10,9 @@ const run = promisify(execFile);
 /** The hook script git runs after every push; plain JavaScript so node runs it without tsx. */
 export const POST_RECEIVE_SCRIPT = fileURLToPath(new URL('./post-receive.mjs', import.meta.url));
 
+/** The hook script git hands refs/environments updates to (promotions by push; see promotions.ts). */
+export const PROC_RECEIVE_SCRIPT = fileURLToPath(new URL('./proc-receive.mjs', import.meta.url));
+
 /** Folder under the repos root holding the hooks every repository uses (through core.hooksPath). */
 const HOOKS_DIR = '.hooks';
 
@@ -26,6 +29,11 @@ export function repoSettings(reposDir: string): [string, string][] {
     ['http.uploadpack', 'true'],
     ['receive.denyDeletes', 'false'],
     ['receive.denyNonFastForwards', 'false'],
+    // Updates under refs/environments are promotions: git gives them to the proc-receive hook
+    // instead of writing them, so no such ref is ever stored.
+    ['receive.procReceiveRefs', 'refs/environments'],
+    // `git push -o force -o reason=…` (admin break-glass for a promotion).
+    ['receive.advertisePushOptions', 'true'],
     // Runners fetch the exact commit of a build, which may no longer be a branch tip.
     ['uploadpack.allowAnySHA1InWant', 'true'],
   ];
@@ -51,15 +59,20 @@ async function exists(path: string): Promise<boolean> {
 }
 
 /**
- * Writes the post-receive hook shared by every repository: a shell wrapper that runs the hook
- * script with this server's node (a `#!` line cannot hold a path with spaces). Rewritten at each
- * start so an upgraded node or a moved checkout never leaves a stale hook behind.
+ * Writes the hooks shared by every repository — post-receive (record the push, follow its
+ * builds) and proc-receive (promotions by push) — each a shell wrapper that runs its script
+ * with this server's node (a `#!` line cannot hold a path with spaces). Rewritten at each start
+ * so an upgraded node or a moved checkout never leaves a stale hook behind.
  */
 export async function installHooks(reposDir: string): Promise<void> {
   const dir = join(reposDir, HOOKS_DIR);
   await mkdir(dir, { recursive: true });
-  const body = `#!/bin/sh\n# Written by Slipway at start; edits are lost.\nexec ${shellQuote(process.execPath)} ${shellQuote(POST_RECEIVE_SCRIPT)}\n`;
-  const target = join(dir, 'post-receive');
+  await writeHook(join(dir, 'post-receive'), POST_RECEIVE_SCRIPT);
+  await writeHook(join(dir, 'proc-receive'), PROC_RECEIVE_SCRIPT);
+}
+
+async function writeHook(target: string, script: string): Promise<void> {
+  const body = `#!/bin/sh\n# Written by Slipway at start; edits are lost.\nexec ${shellQuote(process.execPath)} ${shellQuote(script)}\n`;
   // Unchanged since the last start: nothing to write (a server must start on a full disk).
   const current = await readFile(target, 'utf8').catch(() => undefined);
   if (current === body && ((await stat(target)).mode & 0o777) === 0o755) return;

@@ -104,13 +104,25 @@ export async function promote(
 export async function deploymentOfCommit(deps: ServiceDeps, project: ProjectRow, commit: string): Promise<string> {
   const found = await deps.store.findBuiltCommits(project.id, commit.toLowerCase());
   const commits = new Set(found.map((f) => f.commit));
-  if (found[0] === undefined) {
-    throw new SlipwayError(ErrorCode.COMMIT_NOT_FOUND, `${project.name} has no successful build of ${commit}: push it (or build it) first`, { commit });
-  }
+  if (found[0] === undefined) throw new SlipwayError(ErrorCode.COMMIT_NOT_FOUND, await whyNotBuilt(deps, project, commit), { commit });
   if (commits.size > 1) {
     throw new SlipwayError(ErrorCode.COMMIT_NOT_FOUND, `${commit} is ambiguous in ${project.name}: ${[...commits].map((c) => c.slice(0, 12)).join(', ')}`, { commit });
   }
   return found[0].deploymentId;
+}
+
+/**
+ * Why a commit has no deployment to promote, with what to do about it: its build failed, is
+ * still running, or it was never built (a promotion never builds, so it must reach a branch first).
+ */
+async function whyNotBuilt(deps: ServiceDeps, project: ProjectRow, commit: string): Promise<string> {
+  const build = /^[0-9a-f]{40}$/.test(commit) ? await deps.store.findBuildByCommit(project.id, commit) : undefined;
+  const short = commit.slice(0, 7);
+  if (build?.state === 'failed' || build?.state === 'canceled') {
+    return `the build of ${short} ${build.state === 'failed' ? 'failed' : 'was canceled'} (${build.id}), so it has no deployment to promote: push a fix to a branch, or retry it (slipway builds retry ${build.id})`;
+  }
+  if (build !== undefined && build.state !== 'succeeded') return `${short} is still building (${build.id}, ${build.state}): promote it once its build succeeded`;
+  return `${project.name} has no successful build of ${commit}: push it to a branch first (git push slipway ${short}:refs/heads/<branch>), then promote it once it is built`;
 }
 
 /**

@@ -1,7 +1,7 @@
 import { batchBetween, isAncestor } from '../../core/commit-graph.ts';
 import { ErrorCode, SlipwayError } from '../../core/errors.ts';
 import { orderEnvironments } from '../../core/pipeline-topology.ts';
-import type { CheckRow, CommitRow, EnvironmentRow, ProjectRow, ReleaseRow } from '../../store/store.ts';
+import type { CheckRow, CommitRow, EnvironmentRow, ProjectRow, ReleaseRow, Store } from '../../store/store.ts';
 import type { ServiceDeps } from './deps.ts';
 import { getEnvironment } from './environments.ts';
 import { loadCommitGraph, policyOf } from './pipeline.ts';
@@ -25,42 +25,98 @@ export interface PipelineView {
   stages: StageView[];
 }
 
+/** What an environment runs, as its deployment says (an upload from the CLI may name no commit). */
+export interface RunningCommit {
+  environment: string;
+  commit: string | null;
+  branch: string | null;
+}
+
+/** An environment running a commit the default branch does not contain. */
+export interface UnmergedWarning {
+  environment: string;
+  commit: string;
+  branch: string | null;
+  message: string;
+}
+
+/**
+ * Which of `running` the default branch does not contain: the next deploy from the default
+ * branch replaces them and the commit is lost ("production runs feature/x @3f2a1c9, not in
+ * main: merge it or it will be lost on the next deploy"). Ancestry comes from the commits
+ * Slipway recorded (pushes and builds); a commit it cannot place under the default branch's
+ * head counts as not contained. No warning without a default branch head to compare with.
+ */
+export async function findUnmerged(store: Store, project: ProjectRow, running: readonly RunningCommit[]): Promise<UnmergedWarning[]> {
+  const defaultBranch = project.defaultBranch ?? 'main';
+  const candidates = running.filter((r): r is RunningCommit & { commit: string } => r.commit !== null);
+  if (candidates.length === 0) return [];
+  const head = (await store.findBranch(project.id, defaultBranch))?.head ?? null;
+  if (head === null) return [];
+  const lookup = await loadCommitGraph(store, project.id, [head]);
+  return candidates
+    .filter((r) => r.commit !== head && !isAncestor(lookup, r.commit, head, 1000))
+    .map((r) => ({
+      environment: r.environment,
+      commit: r.commit,
+      branch: r.branch,
+      message: `${r.environment} runs ${r.branch ?? 'a commit'} @${r.commit.slice(0, 7)}, not in ${defaultBranch}: merge it or it will be lost on the next deploy`,
+    }));
+}
+
+/** Environments that are stages of the pipeline: previews follow their branch and are expected to run what the default branch lacks. */
+function isStage(env: EnvironmentRow): boolean {
+  return !env.preview && env.retiredAt === null;
+}
+
+/** What each environment runs, its deployments read in one query. */
+async function runningCommitsOf(store: Store, envs: readonly EnvironmentRow[]): Promise<Map<string, RunningCommit>> {
+  const deployments = new Map((await store.findDeployments(envs.flatMap((e) => e.deploymentId ?? []))).map((d) => [d.id, d]));
+  const running = new Map<string, RunningCommit>();
+  for (const env of envs) {
+    if (env.deploymentId === null) continue;
+    const deployment = deployments.get(env.deploymentId);
+    running.set(env.name, { environment: env.name, commit: deployment?.meta.commit ?? null, branch: deployment?.meta.branch ?? null });
+  }
+  return running;
+}
+
+/** The unmerged warnings of a project's stages (`slipway status`, the project page). */
+export async function listUnmergedWarnings(deps: ServiceDeps, projectName: string): Promise<UnmergedWarning[]> {
+  const project = await getProject(deps, projectName);
+  const running = await runningCommitsOf(deps.store, (await deps.store.listEnvironments(project.id)).filter(isStage));
+  return findUnmerged(deps.store, project, [...running.values()]);
+}
+
 /**
  * The pipeline of a project: every environment that is not a preview (previews follow their
- * branch and have no stage), upstream first. A warning is added where an environment runs a
- * commit the default branch does not contain — it will be lost on the next deploy from there.
+ * branch and have no stage), upstream first, each warned about when it runs a commit the
+ * default branch does not contain (findUnmerged).
  */
 export async function describePipeline(deps: ServiceDeps, projectName: string): Promise<PipelineView> {
   const project = await getProject(deps, projectName);
   const defaultBranch = project.defaultBranch ?? 'main';
-  const envs = (await deps.store.listEnvironments(project.id)).filter((e) => !e.preview && e.retiredAt === null);
+  const envs = (await deps.store.listEnvironments(project.id)).filter(isStage);
   const order = orderEnvironments(envs.map((e) => ({ name: e.name, from: policyOf(e).from })));
   const byName = new Map(envs.map((e) => [e.name, e]));
   const open = await deps.store.listOpenReleasesOfProject(project.id);
-  const head = (await deps.store.findBranch(project.id, defaultBranch))?.head ?? null;
-  const lookup = head === null ? undefined : await loadCommitGraph(deps.store, project.id, [head]);
   // What every environment runs, in two queries rather than two per environment.
+  const running = await runningCommitsOf(deps.store, envs);
   const releases = new Map((await deps.store.findReleases(envs.flatMap((e) => e.releaseId ?? []))).map((r) => [r.id, r]));
-  const deployments = new Map((await deps.store.findDeployments(envs.flatMap((e) => e.deploymentId ?? []))).map((d) => [d.id, d]));
+  const warnings = new Map((await findUnmerged(deps.store, project, [...running.values()])).map((w) => [w.environment, w.message]));
   const stages: StageView[] = [];
   for (const name of order) {
     const env = byName.get(name);
     if (!env) continue;
+    const runs = running.get(name);
     const release = env.releaseId === null ? undefined : releases.get(env.releaseId);
-    const warnings: string[] = [];
-    let runs: StageView['runs'] = null;
-    if (env.deploymentId !== null) {
-      const deployment = deployments.get(env.deploymentId);
-      const commit = deployment?.meta.commit ?? null;
-      const branch = deployment?.meta.branch ?? null;
-      runs = { release, commit, branch };
-      if (commit !== null && head !== null && lookup !== undefined && commit !== head && !isAncestor(lookup, commit, head, 1000)) {
-        warnings.push(
-          `${env.name} runs ${branch ?? 'a commit'} @${commit.slice(0, 7)}, not in ${defaultBranch}: merge it or it will be lost on the next deploy`,
-        );
-      }
-    }
-    stages.push({ env, runs, waiting: open.filter((r) => r.environmentId === env.id), warnings });
+    const warning = warnings.get(name);
+    stages.push({
+      env,
+      runs: runs === undefined ? null : { release, commit: runs.commit, branch: runs.branch },
+      waiting: open.filter((r) => r.environmentId === env.id),
+      warnings: warning === undefined ? [] : [warning],
+    });
   }
   return { project, defaultBranch, stages };
 }

@@ -295,18 +295,25 @@ async function supersedeContained(deps: ServiceDeps, project: ProjectRow, env: E
   }
 }
 
-/** Environments that take what `env` ran (`from:` it, `auto: true`) get it proposed. */
+/**
+ * Environments that take what `env` ran (`from:` it, `auto: true`) get it proposed. Every
+ * environment `from:` it is looked at again: a release already open there (one that follows a
+ * branch) may have waited for exactly this, its lineage.
+ */
 async function proposeDownstream(deps: ServiceDeps, project: ProjectRow, env: EnvironmentRow, live: ReleaseRow): Promise<void> {
   for (const next of await deps.store.listEnvironments(project.id)) {
     if (next.retiredAt !== null || next.id === env.id) continue;
     const policy = policyOf(next);
-    if (policy.from !== env.name || !policy.auto) continue;
-    await proposeRelease(deps, AUTOMATION, project, next, {
-      deploymentId: live.deploymentId,
-      kind: 'promote',
-      reason: `live in ${env.name} (v${live.number})`,
-      force: false,
-    });
+    if (policy.from !== env.name) continue;
+    const proposed = policy.auto
+      ? await proposeRelease(deps, AUTOMATION, project, next, {
+          deploymentId: live.deploymentId,
+          kind: 'promote',
+          reason: `live in ${env.name} (v${live.number})`,
+          force: false,
+        })
+      : undefined;
+    if (proposed === undefined) await advanceEnvironment(deps, project, next.id);
   }
 }
 
@@ -466,6 +473,9 @@ async function recordWait(deps: ServiceDeps, project: ProjectRow, env: Environme
   const summary = verdictSummary(verdict);
   if (release.state === 'pending') {
     await transition(deps, project, env, release, 'waiting', { gates: verdict, recheckAt, reason: summary });
+  } else if (JSON.stringify(release.gates) === JSON.stringify(verdict) && release.recheckAt === recheckAt && (recheckAt === null || Date.parse(recheckAt) > deps.clock.now().getTime())) {
+    // Nothing changed since the last look: no write, and no timer queued again.
+    return;
   } else if (!(await deps.store.updateReleaseGates(release.id, release.state, verdict, deps.clock.now().toISOString(), recheckAt, summary))) {
     throw new SlipwayError(ErrorCode.RELEASE_CONFLICT, `release v${release.number} of ${env.name} changed while it was looked at`, { release: release.id });
   }

@@ -1,9 +1,8 @@
 import type { Selectable } from 'kysely';
-import { ErrorCode, SlipwayError } from '../../core/errors.ts';
 import type { EnvironmentPolicy, GateVerdict } from '../../core/gates/index.ts';
 import type { ReleaseKind, ReleaseState } from '../../core/glossary.ts';
 import type { Database } from '../schema.ts';
-import { inTransaction, parseJson, type FamilyContext, type Page } from './family-context.ts';
+import { parseJson, type FamilyContext, type Page } from './family-context.ts';
 
 export interface EnvironmentRow {
   id: string;
@@ -122,16 +121,6 @@ export function newReleaseRow(
   };
 }
 
-/** What a pointer move writes: the new release, and the environment fields it changes. */
-export interface PointerMove {
-  release: ReleaseRow;
-  /** The release number the move was planned against; the write fails with RELEASE_CONFLICT otherwise. */
-  expectedReleaseNumber: number;
-  /** State the replaced release takes (superseded on promote, rolled_back on rollback). */
-  replacedState: ReleaseState;
-  pin: { by: string; at: string; reason: string | null } | null;
-}
-
 export interface LockFields {
   lockedBy: string | null;
   lockedById: string | null;
@@ -157,8 +146,6 @@ export interface EnvironmentStore {
   listEnvironmentsFollowing(projectId: string, branch: string): Promise<EnvironmentRow[]>;
   setEnvironmentFollow(environmentId: string, follows: string | null, preview: boolean): Promise<void>;
   retireEnvironment(environmentId: string, at: string | null): Promise<void>;
-  /** Compare-and-set pointer move; throws RELEASE_CONFLICT when the environment moved meanwhile. */
-  moveEnvironmentPointer(environmentId: string, move: PointerMove): Promise<void>;
   /** Compare-and-set on the lock columns; returns false when the lock changed meanwhile. */
   updateLock(environmentId: string, expectedLockedAt: string | null, fields: LockFields): Promise<boolean>;
   findRelease(id: string): Promise<ReleaseRow | undefined>;
@@ -172,7 +159,7 @@ export interface EnvironmentStore {
   findPreviousDeploymentRelease(environmentId: string, currentDeploymentId: string | null): Promise<ReleaseRow | undefined>;
 }
 
-export function createEnvironmentStore({ db, dialect }: FamilyContext): EnvironmentStore {
+export function createEnvironmentStore({ db }: FamilyContext): EnvironmentStore {
   const findEnvironment = async (projectId: string, name: string): Promise<EnvironmentRow | undefined> => {
     const row = await db.selectFrom('environments').selectAll().where('project_id', '=', projectId).where('name', '=', name).executeTakeFirst();
     return row && toEnvironment(row);
@@ -231,40 +218,6 @@ export function createEnvironmentStore({ db, dialect }: FamilyContext): Environm
 
     async retireEnvironment(environmentId, at) {
       await db.updateTable('environments').set({ retired_at: at }).where('id', '=', environmentId).execute();
-    },
-
-    async moveEnvironmentPointer(environmentId, move) {
-      const conflict = () =>
-        new SlipwayError(ErrorCode.RELEASE_CONFLICT, 'the environment moved while this release was being made; look again and retry', {
-          expected: move.expectedReleaseNumber,
-        });
-      await inTransaction(db, async (tx) => {
-        const { release } = move;
-        // The compare-and-set: only the writer that saw the current release number moves the pointer.
-        const updated = await tx
-          .updateTable('environments')
-          .set({
-            deployment_id: release.deploymentId,
-            release_id: release.id,
-            release_number: release.number,
-            pinned_by: move.pin?.by ?? null,
-            pinned_at: move.pin?.at ?? null,
-            pinned_reason: move.pin?.reason ?? null,
-          })
-          .where('id', '=', environmentId)
-          .where('release_number', '=', move.expectedReleaseNumber)
-          .executeTakeFirst();
-        if (Number(updated.numUpdatedRows) !== 1) throw conflict();
-        if (release.replacesReleaseId !== null) {
-          await tx.updateTable('releases').set({ state: move.replacedState }).where('id', '=', release.replacesReleaseId).execute();
-        }
-        try {
-          await tx.insertInto('releases').values(fromRelease(release)).execute();
-        } catch (err) {
-          if (dialect.isUniqueViolation(err)) throw conflict();
-          throw err;
-        }
-      });
     },
 
     async updateLock(environmentId, expectedLockedAt, fields) {

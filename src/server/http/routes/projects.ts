@@ -18,6 +18,7 @@ import { blobBatch } from '../blob-batch.ts';
 import { readUploadRequest } from '../upload-request.ts';
 import { addDomain, listDomains, removeDomain } from '../../services/domains.ts';
 import { listEnvironments } from '../../services/environments.ts';
+import { listUnmergedWarnings } from '../../services/pipeline-view.ts';
 import { createProject, getProject, listProjects, updateProject } from '../../services/projects.ts';
 import { setDefaultBranch } from '../../services/policies.ts';
 import { leaseOf, type HttpContext, type Params } from '../context.ts';
@@ -70,18 +71,23 @@ export function projectRoutes({ deps }: HttpContext): RouteSpec[] {
     {
       method: 'GET',
       url: '/api/v1/projects/:project',
-      summary: 'A project with its environments and domains',
+      summary: 'A project with its environments, domains, and warnings (an environment running a commit the default branch lacks)',
       role: 'viewer',
       response: ProjectStatus,
       handler: async (request) => {
         const { project: name } = request.params as Params;
         const project = await getProject(deps, name ?? '');
         const now = deps.clock.now();
-        const [environments, domains] = await Promise.all([listEnvironments(deps, project.name), listDomains(deps, project.name)]);
+        const [environments, domains, warnings] = await Promise.all([
+          listEnvironments(deps, project.name),
+          listDomains(deps, project.name),
+          listUnmergedWarnings(deps, project.name),
+        ]);
         return {
           project: presentProject(urls, project),
           environments: environments.map((e) => presentEnvironment(urls, project.name, e, now)),
           domains: domains.map((d) => ({ hostname: d.hostname, environment: d.environment })),
+          warnings,
         };
       },
     },
