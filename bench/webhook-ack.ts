@@ -62,7 +62,9 @@ function pushBody(after: string): string {
     modified: ['src/checkout.ts', 'src/cart.ts'],
   });
   return JSON.stringify({
-    ref: 'refs/heads/main',
+    // A branch of its own per delivery: concurrent pushes of one branch arrive in any order, and
+    // the branch's compare-and-set on `before` would record all but one of them as stale.
+    ref: `refs/heads/bench-${after.slice(0, 12)}`,
     before: randomBytes(20).toString('hex'),
     after,
     repository: {
@@ -219,6 +221,6 @@ if (senderPort !== undefined) {
     ),
   );
   console.log(
-    '\nTarget: ack p99 < 200 ms. An ack verifies the delivery, finds the project and queues the delivery in one INSERT; the queue records each push (build, branch, preview, audit event) after the ack. Every delivery was checked: done, with exactly one build.',
+    '\nTarget: ack p99 < 200 ms. An ack verifies the delivery, finds the project and queues the delivery with the project’s webhook.deliver job in one transaction; the job records each push (build, branch, preview, audit event) after the ack. Every delivery was checked: done, with exactly one build.',
   );
 }

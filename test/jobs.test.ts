@@ -544,6 +544,56 @@ for (const backend of backends) {
       }
     });
 
+    test('a queued job an open transaction joined is not claimed before that transaction commits', async (ctx) => {
+      await withStore(backend, async (storeA, url) => {
+        const storeB = await openStore(url, { secretKey: TEST_SECRET_KEY });
+        try {
+          if (!storeA.capabilities.skipLocked) {
+            ctx.skip('SQLite has one writer: no claim runs while a transaction is open');
+            return;
+          }
+          const claimB = () => storeB.claimJob({ lockedBy: 'b#1', kinds: ['notification.send'], now: at(5), lockedUntil: at(50) });
+          const queued = await storeA.enqueueJob(job({ key: 'joined' }));
+          await storeA.transaction(async (tx) => {
+            // What the job is about (a delivery, a check) is written here, then the job joined.
+            assert.equal((await tx.enqueueJob(job({ key: 'joined' }))).id, queued.id);
+            // Run now, the job could miss what this transaction wrote: it must wait for the commit.
+            assert.equal(await claimB(), undefined);
+          });
+          assert.equal((await claimB())?.id, queued.id);
+        } finally {
+          await storeB.close();
+        }
+      });
+    });
+
+    test('a failed job goes back to queued even while another transaction is queuing the next job of its key', async (ctx) => {
+      await withStore(backend, async (storeA, url) => {
+        const storeB = await openStore(url, { secretKey: TEST_SECRET_KEY });
+        try {
+          if (!storeA.capabilities.concurrentWriters) {
+            ctx.skip('SQLite has one writer: the two cannot overlap');
+            return;
+          }
+          await storeA.enqueueJob(job({ key: 'busy' }));
+          const running = await storeB.claimJob({ lockedBy: 'b#1', kinds: ['notification.send'], now: at(1), lockedUntil: at(50) });
+          assert.ok(running);
+          let failing: Promise<'queued' | 'dead' | undefined> | undefined;
+          await storeA.transaction(async (tx) => {
+            await tx.enqueueJob(job({ key: 'busy', runAt: at(2) }));
+            // Not visible to B until this commits; B's move then collides with it, and tries again.
+            failing = storeB.failJob(leaseOf(running), { error: 'boom', now: at(3), retryAt: at(20) });
+            await sleep(100);
+          });
+          assert.equal(await failing, 'queued');
+          const queued = (await storeA.listJobs({ state: 'queued' }, { limit: 10 })).filter((j) => j.key === 'busy');
+          assert.deepEqual(queued.map((j) => [j.id, j.runAt]), [[running.id, at(20)]], 'one queued job of the key: the failed one, at its backoff');
+        } finally {
+          await storeB.close();
+        }
+      });
+    });
+
     test('store-level claims from two connections at once never take the same job', async (ctx) => {
       await withStore(backend, async (storeA, url) => {
         const storeB = await openStore(url, { secretKey: TEST_SECRET_KEY });

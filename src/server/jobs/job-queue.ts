@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { isSlipwayError } from '../../core/errors.ts';
+import { redactUrl } from '../../core/repo-url.ts';
 import type { JobLease, JobRow } from '../../store/kysely/jobs.ts';
 import type { ServiceDeps } from '../services/deps.ts';
 import { Signal } from '../services/signal.ts';
@@ -150,12 +152,9 @@ export function createJobWorker(options: JobWorkerOptions): JobWorker {
         return;
       }
       const { error, final } = outcome;
-      const ended = await store.transaction(async (tx) => {
-        const next = await tx.failJob(lease, { error, now: clock.now().toISOString(), retryAt: isoIn(backoffMs(job.attempts)), final });
-        // A recurring job that died still runs at its next time.
-        if (next === 'dead' && every !== undefined) await enqueueJob(tx, clock, kind, {}, { key: kind, runAt: new Date(clock.now().getTime() + every) });
-        return next;
-      });
+      const ended = await store.failJob(lease, { error, now: clock.now().toISOString(), retryAt: isoIn(backoffMs(job.attempts)), final });
+      // A recurring job that died still runs at its next time (and at every start).
+      if (ended === 'dead' && every !== undefined) await enqueueJob(store, clock, kind, {}, { key: kind, runAt: new Date(clock.now().getTime() + every) });
       if (ended === 'dead') jobLog.error({ error }, 'job failed on its last attempt; it is dead until an admin retries it (slipway jobs retry)');
       else if (ended === 'queued') jobLog.warn({ error }, 'job failed; it is retried later');
       else jobLog.warn({ error }, 'job failed after its lease was taken over; the run that holds it now decides its outcome');
@@ -175,6 +174,9 @@ export function createJobWorker(options: JobWorkerOptions): JobWorker {
 
   async function claimDue(): Promise<void> {
     while (state === 'running' && inFlight.size < concurrency) {
+      // Requests waiting on the event loop go before each claim (SQLite answers synchronously).
+      await nextTurn();
+      if (state !== 'running') return;
       const job = await store.claimJob({
         lockedBy: `${name}#${randomBytes(6).toString('base64url')}`,
         kinds,
@@ -234,8 +236,11 @@ export function createJobWorker(options: JobWorkerOptions): JobWorker {
   };
 }
 
-/** The error a failed attempt leaves on its job: a SlipwayError's code and message, else the message. */
+/**
+ * The error a failed attempt leaves on its job: a SlipwayError's code and message, else the
+ * message; without credentials a URL in it may carry (admins read it over the API).
+ */
 function describe(err: unknown): string {
-  if (isSlipwayError(err)) return `${err.code}: ${err.message}`;
-  return err instanceof Error ? err.message : String(err);
+  if (isSlipwayError(err)) return redactUrl(`${err.code}: ${err.message}`);
+  return redactUrl(err instanceof Error ? err.message : String(err));
 }

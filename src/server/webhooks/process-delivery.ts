@@ -1,3 +1,4 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { ErrorCode, isSlipwayError, SlipwayError } from '../../core/errors.ts';
 import type { Actor } from '../../core/release-planner.ts';
@@ -17,18 +18,40 @@ function isWebhookTrigger(trigger: string): trigger is PushTrigger {
   return WEBHOOK_TRIGGERS.includes(trigger);
 }
 
+/** Deliveries one run of a project's job records at most before it makes way for other jobs. */
+export const DELIVERIES_PER_RUN = 50;
+
 /**
- * The `webhook.deliver` job of a project: records its oldest pending delivery, then queues the
- * job again while more wait. One delivery per run, so each delivery gets the job's attempts: an
- * unexpected error retries it (nothing of its project overtakes it meanwhile), and on the last
- * attempt it is failed with an INTERNAL error instead, so it cannot hold its project up for ever.
+ * The `webhook.deliver` job of a project: records its pending deliveries one at a time in seq
+ * order, so its pushes land in the order they arrived, and queues itself again when more wait
+ * than one run takes.
+ *
+ * The job's attempts are the attempts of the delivery it starts with: an unexpected error there
+ * fails the run, and the job retries it after its backoff (nothing of the project overtakes it
+ * meanwhile); on the last attempt it is failed with an INTERNAL error instead, so it cannot hold
+ * its project up for ever. An unexpected error on a later delivery ends the run as it is and
+ * queues a fresh job that starts with that delivery, so every delivery gets all its attempts.
  */
 export async function deliverNext(deps: ServiceDeps, projectId: string, ctx: JobContext): Promise<void> {
-  const next = await deps.store.findNextPendingDelivery(projectId);
-  if (!next) return;
-  await processDelivery(deps, next, ctx.log, { lastTry: ctx.lastAttempt, tries: ctx.job.attempts });
-  if (await deps.store.findNextPendingDelivery(projectId)) {
-    await enqueueJob(deps.store, deps.clock, 'webhook.deliver', { projectId }, { key: deliveryJobKey(projectId) });
+  const again = () => enqueueJob(deps.store, deps.clock, 'webhook.deliver', { projectId }, { key: deliveryJobKey(projectId) });
+  for (let recorded = 0; !ctx.signal.aborted; recorded++) {
+    const next = await deps.store.findNextPendingDelivery(projectId);
+    if (!next) return;
+    if (recorded === DELIVERIES_PER_RUN) {
+      await again();
+      return;
+    }
+    try {
+      await processDelivery(deps, next, ctx.log, recorded === 0 ? { lastTry: ctx.lastAttempt, tries: ctx.job.attempts } : {});
+    } catch (err) {
+      if (recorded === 0) throw err;
+      ctx.log.warn({ err, delivery: next.deliveryId }, 'recording a webhook push failed; a fresh job starts with it');
+      await again();
+      return;
+    }
+    // Requests waiting on the event loop go first: SQLite answers every query synchronously, so
+    // a run would otherwise record push after push without letting an ack in.
+    await nextTurn();
   }
 }
 
@@ -39,9 +62,8 @@ export async function deliverNext(deps: ServiceDeps, projectId: string, ctx: Job
  * back). A SlipwayError from recording the push (its project is gone, say) rolls that back and
  * marks the delivery failed with the message; any other error is thrown and leaves it pending
  * for its job to retry, unless this is its `lastTry` (the `tries`th), which fails it with an
- * INTERNAL error instead. A push whose
- * every update was refused by the branch's compare-and-set (a replay, or overtaken) ends
- * `stale`, with what the branch was at as its error.
+ * INTERNAL error instead. A push whose every update was refused by the branch's compare-and-set
+ * (a replay, or overtaken) ends `stale`, with what the branch was at as its error.
  */
 export async function processDelivery(
   deps: ServiceDeps,

@@ -118,8 +118,26 @@ export function createJobStore(ctx: FamilyContext): JobStore {
     ctx.afterCommit(() => {
       for (const listener of [...ctx.jobsEnqueued]) listener();
     });
+  /**
+   * Runs a job's move back to queued in a transaction of its own when there is none. On
+   * PostgreSQL a job of its key queued by a transaction still open is invisible to the move and
+   * then collides with it in the key's unique index once that commits; tried again, the move
+   * sees (and takes in) that job.
+   */
+  const requeue = async <T>(fn: (db: Kysely<Database>) => Promise<T>): Promise<T> => {
+    for (let tries = 1; ; tries++) {
+      try {
+        return await inTransaction(db, fn);
+      } catch (err) {
+        if (db.isTransaction || tries >= 3 || !ctx.dialect.isUniqueViolation(err)) throw err;
+      }
+    }
+  };
   return {
     async enqueueJob(job: NewJob): Promise<JobRow> {
+      // DO UPDATE, not DO NOTHING, even when nothing changes: it locks the key's queued row until
+      // the caller's transaction ends, so no worker claims that job (claims skip locked rows) and
+      // runs it before what this enqueue is about is committed and visible to it.
       const row = await db
         .insertInto('jobs')
         .values({
@@ -228,7 +246,7 @@ export function createJobStore(ctx: FamilyContext): JobStore {
           .executeTakeFirst();
         return Number(updated.numUpdatedRows) === 1;
       }
-      return inTransaction(db, async (db) => {
+      return requeue(async (db) => {
         const released = await release(db, lease, now);
         if (!released) return false;
         const runAt = await absorbQueued(db, released, rescheduleAt);
@@ -242,7 +260,7 @@ export function createJobStore(ctx: FamilyContext): JobStore {
     },
 
     async failJob(lease: JobLease, failure: JobFailure): Promise<'queued' | 'dead' | undefined> {
-      return inTransaction(db, async (db) => {
+      return requeue(async (db) => {
         const released = await release(db, lease, failure.now);
         if (!released) return undefined;
         if (failure.final === true || released.attempts >= released.max_attempts) {
@@ -288,7 +306,7 @@ export function createJobStore(ctx: FamilyContext): JobStore {
     },
 
     async retryDeadJob(id: number, now: string): Promise<JobRow | undefined> {
-      const retried = await inTransaction(db, async (db) => {
+      const retried = await requeue(async (db) => {
         const dead = await db.selectFrom('jobs').select(['id', 'key']).where('id', '=', id).where('state', '=', 'dead').executeTakeFirst();
         if (!dead) return undefined;
         await absorbQueued(db, dead, now);
