@@ -149,6 +149,8 @@ export interface EnvironmentStore {
   /** Compare-and-set on the lock columns; returns false when the lock changed meanwhile. */
   updateLock(environmentId: string, expectedLockedAt: string | null, fields: LockFields): Promise<boolean>;
   findRelease(id: string): Promise<ReleaseRow | undefined>;
+  /** The releases among `ids` that exist, in one query (a page of environments reads theirs at once). */
+  findReleases(ids: readonly string[]): Promise<ReleaseRow[]>;
   findReleaseByNumber(environmentId: string, number: number): Promise<ReleaseRow | undefined>;
   listReleases(environmentId: string, page: Page): Promise<ReleaseRow[]>;
   /** The newest release of this environment that put `deploymentId` live, if any. */
@@ -237,6 +239,12 @@ export function createEnvironmentStore({ db }: FamilyContext): EnvironmentStore 
     async findRelease(id) {
       const row = await db.selectFrom('releases').selectAll().where('id', '=', id).executeTakeFirst();
       return row && toRelease(row);
+    },
+
+    async findReleases(ids) {
+      if (ids.length === 0) return [];
+      const rows = await db.selectFrom('releases').selectAll().where('id', 'in', [...new Set(ids)]).execute();
+      return rows.map(toRelease);
     },
 
     async findReleaseByNumber(environmentId, number) {
