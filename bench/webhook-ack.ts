@@ -221,6 +221,6 @@ if (senderPort !== undefined) {
     ),
   );
   console.log(
-    '\nTarget: ack p99 < 200 ms. An ack verifies the delivery, finds the project and queues the delivery in one INSERT; the queue records each push (build, branch, preview, audit event) after the ack. Every delivery was checked: done, with exactly one build.',
+    '\nTarget: ack p99 < 200 ms. An ack verifies the delivery, finds the project and queues the delivery with the project’s webhook.deliver job in one transaction; the job records each push (build, branch, preview, audit event) after the ack. Every delivery was checked: done, with exactly one build.',
   );
 }

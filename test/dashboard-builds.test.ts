@@ -1,17 +1,13 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { readdir, stat } from 'node:fs/promises';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
+import type { Browser, Locator, Page } from 'playwright-core';
 import { LEASE_HEADER, type Build, type BuildLogLine } from '../src/protocol/builds.ts';
 import type { SlipwayClient } from '../src/protocol/client.ts';
 import { recordPush, ZERO_SHA, type RefUpdate } from '../src/server/services/pushes.ts';
 import { signHex } from '../src/server/webhooks/signatures.ts';
 import { backends } from './support/backends.ts';
+import { ensureDashboardBuilt, launchBrowser, NO_BROWSER, openPage } from './support/dashboard.ts';
 import { ADMIN_TOKEN, deployFiles, startTestServer, type TestServer } from './support/server.ts';
 
 /**
@@ -20,51 +16,15 @@ import { ADMIN_TOKEN, deployFiles, startTestServer, type TestServer } from './su
  * over HTTP (claim, append logs, complete), so no build command runs and nothing races it.
  */
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const DIST_INDEX = join(ROOT, 'web', 'dist', 'index.html');
 const SCREENSHOT = '/tmp/slipway-dashboard-builds.png';
 const LOG_SCREENSHOT = '/tmp/slipway-dashboard-builds-log.png';
 const DELIVERIES_SCREENSHOT = '/tmp/slipway-dashboard-deliveries.png';
-const CHROMIUM = process.env.SLIPWAY_TEST_CHROMIUM ?? '/usr/bin/chromium';
-const NO_BROWSER = existsSync(CHROMIUM) ? false : `no Chromium at ${CHROMIUM} (apt-get install -y chromium, or set SLIPWAY_TEST_CHROMIUM)`;
 const RUNNER = 'r1';
 
 /** A commit id that looks like one (distinct short forms, for the screenshot). */
 const sha = (n: number) => createHash('sha1').update(`commit ${n}`).digest('hex');
 const pusher = { name: 'pat', role: 'deployer' as const, trigger: 'user' as const };
 const branch = (name: string, after: string, before = ZERO_SHA): RefUpdate => ({ ref: `refs/heads/${name}`, before, after });
-
-async function mtime(path: string): Promise<number | undefined> {
-  try {
-    return (await stat(path)).mtimeMs;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
-  }
-}
-
-/** web/dist is stale when a dashboard source, or the protocol code it bundles, is newer than its index.html. */
-async function isDashboardBuilt(): Promise<boolean> {
-  const built = await mtime(DIST_INDEX);
-  if (built === undefined) return false;
-  const under = async (dir: string) => (await readdir(join(ROOT, dir), { recursive: true })).map((name) => join(ROOT, dir, name));
-  const sources = [join(ROOT, 'web', 'index.html'), join(ROOT, 'web', 'vite.config.ts'), ...(await under('web/src')), ...(await under('src/protocol'))];
-  for (const source of sources) {
-    if (((await mtime(source)) ?? 0) > built) return false;
-  }
-  return true;
-}
-
-function run(command: string, args: string[]): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`${command} ${args.join(' ')} exited ${code}:\n${output}`))));
-  });
-}
 
 const sqlite = backends.find((b) => b.name === 'sqlite');
 assert.ok(sqlite, 'the sqlite test backend exists');
@@ -78,7 +38,7 @@ describe('builds, live logs and previews in the dashboard', { skip: NO_BROWSER }
   let failed: Build;
   let running: Build;
   let queued: Build;
-  const problems: string[] = [];
+  let problems: string[];
 
   const push = async (...updates: RefUpdate[]) =>
     (await recordPush(t.server.deps, pusher, 'shop', { updates, trigger: 'git-push', sourceUrl: null })).builds;
@@ -104,7 +64,7 @@ describe('builds, live logs and previews in the dashboard', { skip: NO_BROWSER }
   }
 
   before(async () => {
-    if (!(await isDashboardBuilt())) await run('npx', ['vite', 'build', '--config', 'web/vite.config.ts']);
+    await ensureDashboardBuilt();
     t = await startTestServer(sqlite, { runners: 0 });
     await t.client.createProject('shop');
     runner = t.clientWith((await t.client.createToken({ name: 'runner', role: 'runner' })).secret);
@@ -150,16 +110,8 @@ describe('builds, live logs and previews in the dashboard', { skip: NO_BROWSER }
     queued = await t.client.getBuild('shop', side?.id ?? '');
     assert.equal(queued.state, 'queued');
 
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--headless', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'],
-    });
-    page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-    page.setDefaultTimeout(15_000);
-    page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
-    page.on('console', (message) => {
-      if (message.type() === 'error' && !message.text().startsWith('Failed to load resource')) problems.push(`console: ${message.text()}`);
-    });
+    browser = await launchBrowser();
+    ({ page, problems } = await openPage(browser));
   });
 
   after(async () => {

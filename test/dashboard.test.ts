@@ -1,63 +1,20 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
+import type { Browser, Locator, Page } from 'playwright-core';
 import type { Deployment, DeploymentMeta } from '../src/protocol/api.ts';
 import { SlipwayClient } from '../src/protocol/client.ts';
 import { registerDashboard } from '../src/server/http/dashboard.ts';
 import { startServer, type RunningServer } from '../src/server/server.ts';
+import { ensureDashboardBuilt, launchBrowser, NO_BROWSER, openPage } from './support/dashboard.ts';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const DIST_INDEX = join(ROOT, 'web', 'dist', 'index.html');
 const ADMIN_TOKEN = 'dash-admin-token';
 const SCREENSHOT = '/tmp/slipway-dashboard.png';
-const CHROMIUM = process.env.SLIPWAY_TEST_CHROMIUM ?? '/usr/bin/chromium';
-// Without a browser the browser suite is skipped, visibly, rather than failing on a missing binary.
-const NO_BROWSER = existsSync(CHROMIUM) ? false : `no Chromium at ${CHROMIUM} (apt-get install -y chromium, or set SLIPWAY_TEST_CHROMIUM)`;
-
-async function mtime(path: string): Promise<number | undefined> {
-  try {
-    return (await stat(path)).mtimeMs;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
-  }
-}
-
-/** web/dist is stale when any dashboard source (or the client it bundles) is newer than its index.html. */
-async function isDashboardBuilt(): Promise<boolean> {
-  const built = await mtime(DIST_INDEX);
-  if (built === undefined) return false;
-  const sources = [
-    join(ROOT, 'web', 'index.html'),
-    join(ROOT, 'web', 'vite.config.ts'),
-    join(ROOT, 'src', 'protocol', 'client.ts'),
-    ...(await readdir(join(ROOT, 'web', 'src'), { recursive: true })).map((name) => join(ROOT, 'web', 'src', name)),
-  ];
-  for (const source of sources) {
-    if ((await mtime(source) ?? 0) > built) return false;
-  }
-  return true;
-}
-
-function run(command: string, args: string[]): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`${command} ${args.join(' ')} exited ${code}:\n${output}`))));
-  });
-}
 
 /** Uploads files as a new deployment through the real API, the way `slipway deploy` does. */
 async function deploy(client: SlipwayClient, project: string, files: Record<string, string>, meta: DeploymentMeta): Promise<Deployment> {
@@ -175,10 +132,10 @@ describe('dashboard in a browser', { skip: NO_BROWSER }, () => {
   let page: Page;
   let first: Deployment;
   let second: Deployment;
-  const problems: string[] = [];
+  let problems: string[];
 
   before(async () => {
-    if (!(await isDashboardBuilt())) await run('npx', ['vite', 'build', '--config', 'web/vite.config.ts']);
+    await ensureDashboardBuilt();
     dataDir = await mkdtemp(join(tmpdir(), 'slipway-dash-'));
     server = await startServer({ dataDir, databaseUrl: join(dataDir, 'slipway.db'), port: 0, adminToken: ADMIN_TOKEN, quiet: true, allowLocalRepos: true });
     client = new SlipwayClient({ url: server.url, token: ADMIN_TOKEN });
@@ -198,17 +155,8 @@ describe('dashboard in a browser', { skip: NO_BROWSER }, () => {
     await client.promote('shop', 'production', { deployment: first.id, expectRelease: 0 });
     await client.promote('shop', 'staging', { deployment: second.id });
 
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--headless', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'],
-    });
-    page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-    page.setDefaultTimeout(15_000);
-    page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
-    page.on('console', (message) => {
-      // API refusals (401, 409, 423) are expected here; Chromium logs each as a failed load.
-      if (message.type() === 'error' && !message.text().startsWith('Failed to load resource')) problems.push(`console: ${message.text()}`);
-    });
+    browser = await launchBrowser();
+    ({ page, problems } = await openPage(browser));
   });
 
   after(async () => {

@@ -83,3 +83,24 @@ export function formatElapsed(ms: number): string {
   const s = String(total % 60).padStart(2, '0');
   return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${s}` : `${String(m).padStart(2, '0')}:${s}`;
 }
+
+const CLOCK = new Intl.DateTimeFormat('en', { timeStyle: 'short' });
+
+/** "2:00 PM" today, "Mar 2, 2026, 2:00 PM" (as formatShort) on another day, in the reader's time zone. */
+export function formatClock(iso: string, now: number = Date.now()): string {
+  const at = Date.parse(iso);
+  if (Number.isNaN(at)) return iso;
+  return new Date(at).toDateString() === new Date(now).toDateString() ? CLOCK.format(at) : SHORT.format(at);
+}
+
+/** Only http(s) links are rendered: a reported URL is input from whoever reported the check. */
+export function isWebUrl(url: string | null | undefined): url is string {
+  if (!url) return false;
+  try {
+    const { protocol } = new URL(url);
+    return protocol === 'http:' || protocol === 'https:';
+  } catch (err) {
+    if (err instanceof TypeError) return false;
+    throw err;
+  }
+}

@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { isSlipwayError } from '../../core/errors.ts';
+import { redactUrl } from '../../core/repo-url.ts';
 import type { JobLease, JobRow } from '../../store/kysely/jobs.ts';
 import type { ServiceDeps } from '../services/deps.ts';
 import { Signal } from '../services/signal.ts';
@@ -235,8 +236,11 @@ export function createJobWorker(options: JobWorkerOptions): JobWorker {
   };
 }
 
-/** The error a failed attempt leaves on its job: a SlipwayError's code and message, else the message. */
+/**
+ * The error a failed attempt leaves on its job: a SlipwayError's code and message, else the
+ * message; without credentials a URL in it may carry (admins read it over the API).
+ */
 function describe(err: unknown): string {
-  if (isSlipwayError(err)) return `${err.code}: ${err.message}`;
-  return err instanceof Error ? err.message : String(err);
+  if (isSlipwayError(err)) return redactUrl(`${err.code}: ${err.message}`);
+  return redactUrl(err instanceof Error ? err.message : String(err));
 }

@@ -53,7 +53,7 @@ function leaseUntil(deps: ServiceDeps, seconds: number): string {
   return new Date(deps.clock.now().getTime() + seconds * 1000).toISOString();
 }
 
-/** Re-queues (or fails) builds whose runner went silent. Runs before each claim and on a timer. */
+/** Re-queues (or fails) builds whose runner went silent. Runs before each claim and as the recurring `builds.reap` job. */
 export async function reapBuilds(deps: ServiceDeps): Promise<BuildRow[]> {
   return deps.store.reapExpiredBuilds(deps.clock.now().toISOString(), MAX_BUILD_ATTEMPTS);
 }
@@ -63,7 +63,9 @@ const CLAIM_RECHECK_MS = 1000;
 
 /**
  * Leases the oldest queued build to a runner token, with a new lease token (returned once; the
- * store keeps its hash). With `waitSeconds`, an empty queue is waited on: a build queued by
+ * store keeps its hash). The builds table is a durable leased queue of its own, apart from the
+ * job queue (server/jobs): its workers are runners that claim over HTTP, possibly on other
+ * machines, and hold a lease token the server checks on every call. With `waitSeconds`, an empty queue is waited on: a build queued by
  * this server wakes the claim at once, one queued elsewhere is found by the re-read every
  * second; `abort` (the runner hung up) or the server stopping ends the wait.
  */

@@ -38,19 +38,17 @@ export function policyOf(env: EnvironmentRow): EnvironmentPolicy {
 // ---------------------------------------------------------------------------------------------
 // the commit graph, loaded on demand
 
-/** Loads the commits reachable from `heads` (breadth first, at most `limit`) into a lookup the pure graph code walks. */
+/**
+ * Loads the commits reachable from `heads` (at most `limit` from each) into a lookup the pure
+ * graph code walks. The store reads the project's recent history in one query and walks it in
+ * memory (`listAncestry`): a walk of one query per commit cost a round trip per commit of a
+ * linear history. A head already reached from an earlier one is not walked again.
+ */
 export async function loadCommitGraph(store: Store, projectId: string, heads: (string | null)[], limit = GRAPH_LIMIT): Promise<CommitLookup> {
   const known = new Map<string, { parents: string[] }>();
-  let frontier = [...new Set(heads.filter((h): h is string => h !== null))];
-  while (frontier.length > 0 && known.size < limit) {
-    const rows = await store.findCommits(projectId, frontier);
-    const next: string[] = [];
-    for (const row of rows) {
-      if (known.has(row.sha)) continue;
-      known.set(row.sha, { parents: row.parents });
-      for (const parent of row.parents) if (!known.has(parent)) next.push(parent);
-    }
-    frontier = [...new Set(next)].slice(0, limit);
+  for (const head of new Set(heads)) {
+    if (head === null || known.has(head)) continue;
+    for (const row of await store.listAncestry(projectId, head, limit)) known.set(row.sha, { parents: row.parents });
   }
   return (sha) => known.get(sha);
 }

@@ -64,7 +64,12 @@ export interface PipelineStore {
   findBuiltCommits(projectId: string, prefix: string): Promise<{ commit: string; deploymentId: string; buildId: string }[]>;
 }
 
-const OPEN: ReleaseState[] = [...OPEN_RELEASE_STATES];
+/**
+ * `state IN ('pending', 'waiting', 'rolling_out')` written with literals, in the order of the
+ * partial indexes of migration 010: SQLite uses a partial index only when the query's terms
+ * match its WHERE clause, and a bound parameter never does (it scanned every release instead).
+ */
+const isOpen = sql<boolean>`state in (${sql.join(OPEN_RELEASE_STATES.map((state) => sql.lit(state)))})`;
 
 export function createPipelineStore({ db, dialect }: FamilyContext): PipelineStore {
   const json = (value: unknown): string | null => (value === null || value === undefined ? null : JSON.stringify(value));
@@ -209,17 +214,17 @@ export function createPipelineStore({ db, dialect }: FamilyContext): PipelineSto
     },
 
     async listOpenReleases(environmentId) {
-      const rows = await db.selectFrom('releases').selectAll().where('environment_id', '=', environmentId).where('state', 'in', OPEN).orderBy('number').execute();
+      const rows = await db.selectFrom('releases').selectAll().where('environment_id', '=', environmentId).where(isOpen).orderBy('number').execute();
       return rows.map(toRelease);
     },
 
     async listOpenReleasesOfProject(projectId) {
-      const rows = await db.selectFrom('releases').selectAll().where('project_id', '=', projectId).where('state', 'in', OPEN).orderBy('number').execute();
+      const rows = await db.selectFrom('releases').selectAll().where('project_id', '=', projectId).where(isOpen).orderBy('number').execute();
       return rows.map(toRelease);
     },
 
     async listProjectsWithOpenReleases() {
-      const rows = await db.selectFrom('releases').select('project_id').distinct().where('state', 'in', OPEN).execute();
+      const rows = await db.selectFrom('releases').select('project_id').distinct().where(isOpen).execute();
       return rows.map((r) => r.project_id);
     },
 

@@ -10,6 +10,7 @@ import { buildDuration, BuildStateBadge, refLabel } from './build-state.tsx';
 import { ErrorNote } from './error-note.tsx';
 import { ExternalLink } from './external-link.tsx';
 import { GitPushHint } from './git-push-hint.tsx';
+import { SourceRef } from './source-ref.tsx';
 import { TimeAgo } from './time-ago.tsx';
 
 const COLUMNS = 6;
@@ -137,11 +138,7 @@ function BuildRow({
         </div>
       </td>
       <td className="source">
-        <div className="source-ref">
-          <code title={build.commit}>{shortCommit(build.commit)}</code>
-          <span className="branch">{refLabel(build)}</span>
-          {build.author && <span className="muted">{build.author}</span>}
-        </div>
+        <SourceRef commit={build.commit} branch={refLabel(build)} author={build.author} />
         {build.message && (
           <div className="source-message" title={build.message}>
             {firstLine(build.message)}

@@ -1,9 +1,10 @@
 import { Fragment, useState } from 'react';
 import type { Deployment, Environment } from '../../../src/protocol/api.ts';
-import { firstLine, formatBytes, formatCount, shortCommit } from '../format.ts';
+import { firstLine, formatBytes, formatCount } from '../format.ts';
 import { useSession } from '../session.ts';
 import { ExternalLink } from './external-link.tsx';
 import { PromoteForm } from './promote-form.tsx';
+import { SourceRef } from './source-ref.tsx';
 import { TimeAgo } from './time-ago.tsx';
 
 export function DeploymentsTable({
@@ -61,13 +62,7 @@ export function DeploymentsTable({
                     </ExternalLink>
                   </td>
                   <td className="source">
-                    {commit || branch ? (
-                      <div className="source-ref">
-                        {commit && <code title={commit}>{shortCommit(commit)}</code>}
-                        {branch && <span className="branch">{branch}</span>}
-                        {author && <span className="muted">{author}</span>}
-                      </div>
-                    ) : null}
+                    <SourceRef commit={commit} branch={branch} author={author} />
                     {message ? (
                       <div className="source-message" title={message}>
                         {firstLine(message)}

@@ -1,28 +1,36 @@
 import { useState } from 'react';
 import type { Environment, Release } from '../../../src/protocol/api.ts';
+import type { PipelineStage } from '../../../src/protocol/pipelines.ts';
 import { formatAbsolute, formatRelative, formatShort } from '../format.ts';
 import { useSession } from '../session.ts';
 import { ExternalLink } from './external-link.tsx';
 import { LockForm } from './lock-form.tsx';
+import { PolicySummary } from './policy-summary.tsx';
 import { RollbackForm, rollbackTarget } from './rollback-form.tsx';
 import { TimeAgo } from './time-ago.tsx';
 import { UnlockForm } from './unlock-form.tsx';
+import { WaitingReleases } from './waiting-releases.tsx';
 
 type Open = 'none' | 'rollback' | 'lock' | 'unlock';
 
 export function EnvironmentCard({
   environment,
+  stage,
   releases,
   refresh,
   onDone,
   onShowReleases,
+  onOpenRelease,
 }: {
   environment: Environment;
+  /** Its place in the pipeline: policy, releases waiting to enter, warnings (previews have none). */
+  stage: PipelineStage | undefined;
   /** This environment's releases, newest first. */
   releases: Release[];
   refresh: () => Promise<void>;
   onDone: (message: string) => void;
   onShowReleases: () => void;
+  onOpenRelease: (release: Release) => void;
 }) {
   const { canDeploy } = useSession();
   const [open, setOpen] = useState<Open>('none');
@@ -72,6 +80,7 @@ export function EnvironmentCard({
       <div className="env-url">
         <ExternalLink href={environment.url} />
       </div>
+      {stage && <PolicySummary policy={stage.policy} />}
 
       {environment.deployment ? (
         <dl className="env-facts">
@@ -96,12 +105,19 @@ export function EnvironmentCard({
             <>
               Nothing deployed here yet: waiting for the first successful build of <span className="branch">{follows}</span>.
             </>
+          ) : stage && stage.waiting.length > 0 ? (
+            'Nothing live here yet: what waits to enter is below.'
           ) : (
             'Nothing deployed here yet. Promote a deployment below.'
           )}
         </p>
       )}
 
+      {stage?.warnings.map((warning) => (
+        <div key={warning} className="env-note note-warning" role="note">
+          <strong>Warning:</strong> {warning}
+        </div>
+      ))}
       {pin && (
         <div className="env-note note-pinned">
           <strong>Pinned</strong> by {pin.by} <TimeAgo iso={pin.at} />
@@ -122,6 +138,8 @@ export function EnvironmentCard({
           .
         </div>
       )}
+
+      {stage && <WaitingReleases environment={environment.name} releases={stage.waiting} onOpen={onOpenRelease} />}
 
       {open === 'none' && (
         <div className="card-actions">

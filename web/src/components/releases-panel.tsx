@@ -1,27 +1,20 @@
 import type { Environment, Release } from '../../../src/protocol/api.ts';
+import { releaseLabel, ReleaseStateBadge } from './release-state.tsx';
 import { TimeAgo } from './time-ago.tsx';
-
-const STATE_CLASS: Record<Release['state'], string> = {
-  pending: 'state-pending',
-  waiting: 'state-pending',
-  rolling_out: 'state-pending',
-  live: 'state-live',
-  failed: 'state-failed',
-  rolled_back: 'state-rolled-back',
-  canceled: 'state-muted',
-  superseded: 'state-muted',
-};
 
 export function ReleasesPanel({
   environments,
   releases,
   selected,
   onSelect,
+  onOpen,
 }: {
   environments: Environment[];
   releases: Record<string, Release[]>;
   selected: string | undefined;
   onSelect: (name: string) => void;
+  /** Opens a release's detail (its gates, commits and checks). */
+  onOpen: (id: string) => void;
 }) {
   if (environments.length === 0) {
     return <p className="empty muted">No releases yet: the first promotion creates an environment and its v1.</p>;
@@ -38,7 +31,7 @@ export function ReleasesPanel({
         ))}
       </div>
       <div className="table-wrap">
-        <table className="table releases" aria-label={`Releases of ${current ?? ''}`}>
+        <table className="table releases stack-narrow" aria-label={`Releases of ${current ?? ''}`}>
           <thead>
             <tr>
               <th>Release</th>
@@ -52,9 +45,13 @@ export function ReleasesPanel({
           </thead>
           <tbody>
             {rows.map((release) => (
-              <tr key={release.id} data-release={release.number}>
-                <td className="mono strong">v{release.number}</td>
-                <td>
+              <tr key={release.id} data-release={release.number} data-state={release.state}>
+                <td className="mono strong" data-label="Release">
+                  <button type="button" className="link-button mono strong" onClick={() => onOpen(release.id)} title="Gates, commits and checks">
+                    v{release.number}
+                  </button>
+                </td>
+                <td data-label="Kind">
                   {release.kind}
                   {release.forced && (
                     <span className="badge badge-forced" title="Pushed past a lock by an admin">
@@ -62,18 +59,21 @@ export function ReleasesPanel({
                     </span>
                   )}
                 </td>
-                <td>
-                  <span className={`state ${STATE_CLASS[release.state]}`}>{release.state.replace('_', ' ')}</span>
+                <td data-label="State">
+                  <ReleaseStateBadge state={release.state} />
+                  <StateNote release={release} known={rows} onOpen={onOpen} />
                 </td>
-                <td className="mono">
+                <td className="mono" data-label="Deployment">
                   {release.deployment}
                   {release.previousDeployment && <div className="muted small">from {release.previousDeployment}</div>}
                 </td>
-                <td>{release.createdBy}</td>
-                <td className="nowrap">
+                <td data-label="By">{release.trigger === 'automation' ? 'automation' : release.createdBy}</td>
+                <td className="nowrap" data-label="When">
                   <TimeAgo iso={release.createdAt} />
                 </td>
-                <td className="reason">{release.reason ?? <span className="muted">—</span>}</td>
+                <td className="reason" data-label="Reason">
+                  {release.reason ?? <span className="muted">—</span>}
+                </td>
               </tr>
             ))}
           </tbody>
@@ -81,4 +81,23 @@ export function ReleasesPanel({
       </div>
     </div>
   );
+}
+
+/** Why a release is not (or no longer) live, under its state: the superseding release, the failed gate, the rollback. */
+function StateNote({ release, known, onOpen }: { release: Release; known: readonly Release[]; onOpen: (id: string) => void }) {
+  if (release.state === 'superseded' && release.supersededBy) {
+    const by = releaseLabel(release.supersededBy, known);
+    return (
+      <div className="state-note small">
+        by{' '}
+        <button type="button" className="link-button mono" onClick={() => onOpen(release.supersededBy ?? '')}>
+          {by}
+        </button>
+        {/* "replaced by v3" says no more than the link; "contained in v5, which went live" does. */}
+        {release.stateReason && release.stateReason !== `replaced by ${by}` && <div className="muted">{release.stateReason}</div>}
+      </div>
+    );
+  }
+  if (release.state === 'live' || release.stateReason === null) return null;
+  return <div className="state-note muted small">{release.stateReason}</div>;
 }

@@ -5,9 +5,12 @@ import { useAction } from '../use-action.ts';
 import { BreakGlass } from './break-glass.tsx';
 import { ErrorNote } from './error-note.tsx';
 
-/** The deployment a rollback returns to, as the server picks it: the newest release of another deployment. */
+/**
+ * The deployment a rollback returns to: the newest release of another deployment that was live
+ * here. A release that waited or failed never ran here, so it is no place to return to.
+ */
 export function rollbackTarget(environment: Environment, releases: Release[]): Release | undefined {
-  return releases.find((release) => release.deployment !== environment.deployment);
+  return releases.find((release) => release.deployment !== environment.deployment && release.liveAt !== null);
 }
 
 export function RollbackForm({

@@ -1,5 +1,6 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import type { Environment, Release } from '../../../src/protocol/api.ts';
+import type { PipelineStage } from '../../../src/protocol/pipelines.ts';
 import { AuditLog } from '../components/audit-log.tsx';
 import { BuildsPanel } from '../components/builds-panel.tsx';
 import { DeliveriesPanel } from '../components/deliveries-panel.tsx';
@@ -9,6 +10,7 @@ import { EnvironmentCard } from '../components/environment-card.tsx';
 import { ErrorNote } from '../components/error-note.tsx';
 import { ExternalLink } from '../components/external-link.tsx';
 import { GitPushHint } from '../components/git-push-hint.tsx';
+import { ReleaseDetailPanel } from '../components/release-detail.tsx';
 import { ReleasesPanel } from '../components/releases-panel.tsx';
 import { RetiredPreviews } from '../components/retired-previews.tsx';
 import { Toast } from '../components/toast.tsx';
@@ -18,20 +20,24 @@ import { usePoll } from '../use-poll.ts';
 
 const POLL_MS = 4000;
 
-/** Pipeline order, left to right: everything else, then staging, then production. */
-function rank(name: string): number {
-  return name === 'production' ? 2 : name === 'staging' ? 1 : 0;
-}
-
-function byPipeline(a: Environment, b: Environment): number {
-  return rank(a.name) - rank(b.name) || a.name.localeCompare(b.name);
+/**
+ * Pipeline order, left to right: the server's order of `from:` (upstream first); environments it
+ * does not list as stages (previews) after them, by name.
+ */
+function byStages(stages: readonly PipelineStage[]): (a: Environment, b: Environment) => number {
+  const rank = (name: string) => {
+    const index = stages.findIndex((s) => s.name === name);
+    return index === -1 ? stages.length : index;
+  };
+  return (a, b) => rank(a.name) - rank(b.name) || a.name.localeCompare(b.name);
 }
 
 export function ProjectPage({ project, openBuild }: { project: string; openBuild: string | undefined }) {
   const { client } = useSession();
   const load = useCallback(async () => {
-    const [status, deployments, events, domains, builds, deliveries] = await Promise.all([
+    const [status, pipeline, deployments, events, domains, builds, deliveries] = await Promise.all([
       client.getProjectStatus(project),
+      client.getPipeline(project),
       client.listDeployments(project, { limit: 30 }),
       client.listEvents({ project, limit: 50 }),
       client.listDomains(project),
@@ -39,13 +45,14 @@ export function ProjectPage({ project, openBuild }: { project: string; openBuild
       client.listDeliveries(project, { limit: 20 }),
     ]);
     // Retired previews are kept (their deployments stay addressable) but nothing moves them any more.
-    const environments = status.environments.filter((e) => e.retiredAt === null).sort(byPipeline);
+    const environments = status.environments.filter((e) => e.retiredAt === null).sort(byStages(pipeline.stages));
     const retired = status.environments.filter((e) => e.retiredAt !== null).sort((a, b) => (b.retiredAt ?? '').localeCompare(a.retiredAt ?? ''));
     const releases: Record<string, Release[]> = Object.fromEntries(
       await Promise.all(environments.map(async (e) => [e.name, (await client.listReleases(project, e.name, { limit: 20 })).releases] as const)),
     );
     return {
       project: status.project,
+      stages: new Map(pipeline.stages.map((stage) => [stage.name, stage])),
       environments,
       retired,
       releases,
@@ -59,6 +66,9 @@ export function ProjectPage({ project, openBuild }: { project: string; openBuild
   const poll = usePoll(load, POLL_MS);
   const [notice, setNotice] = useState<string | undefined>(undefined);
   const [releasesOf, setReleasesOf] = useState<string | undefined>(undefined);
+  /** The release whose gates, commits and checks are open below the environments. */
+  const [openRelease, setOpenRelease] = useState<string | undefined>(undefined);
+  const closeRelease = useCallback(() => setOpenRelease(undefined), []);
   const closeNotice = useCallback(() => setNotice(undefined), []);
   const showReleases = (name: string) => {
     setReleasesOf(name);
@@ -101,12 +111,16 @@ export function ProjectPage({ project, openBuild }: { project: string; openBuild
     <EnvironmentCard
       key={environment.name}
       environment={environment}
+      stage={data.stages.get(environment.name)}
       releases={data.releases[environment.name] ?? []}
       refresh={poll.refresh}
       onDone={setNotice}
       onShowReleases={() => showReleases(environment.name)}
+      onOpenRelease={(release) => setOpenRelease(release.id)}
     />
   );
+  const known = [...Object.values(data.releases).flat(), ...[...data.stages.values()].flatMap((s) => s.waiting)];
+  const opened = known.find((r) => r.id === openRelease);
 
   return (
     <main className="page">
@@ -143,6 +157,17 @@ export function ProjectPage({ project, openBuild }: { project: string; openBuild
           </div>
         ) : (
           pipeline.length > 0 && <div className="env-grid">{pipeline.map(card)}</div>
+        )}
+        {openRelease !== undefined && (
+          <ReleaseDetailPanel
+            key={openRelease}
+            project={project}
+            releaseId={openRelease}
+            known={known}
+            required={(opened && data.stages.get(opened.environment)?.policy.checks) ?? []}
+            onOpen={setOpenRelease}
+            onClose={closeRelease}
+          />
         )}
         {previews.length > 0 && (
           <section aria-labelledby="previews-title">
@@ -188,7 +213,7 @@ export function ProjectPage({ project, openBuild }: { project: string; openBuild
       <section className="section" id="releases" aria-labelledby="releases-title">
         <h2 id="releases-title">Releases</h2>
         <div className="card flush">
-          <ReleasesPanel environments={data.environments} releases={data.releases} selected={releasesOf} onSelect={setReleasesOf} />
+          <ReleasesPanel environments={data.environments} releases={data.releases} selected={releasesOf} onSelect={setReleasesOf} onOpen={setOpenRelease} />
         </div>
       </section>
 

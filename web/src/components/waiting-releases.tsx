@@ -1,0 +1,46 @@
+import type { Release } from '../../../src/protocol/api.ts';
+import { formatCount } from '../format.ts';
+import { GateReasons } from './gate-reasons.tsx';
+import { ReleaseStateBadge } from './release-state.tsx';
+import { SourceRef } from './source-ref.tsx';
+import { TimeAgo } from './time-ago.tsx';
+
+/** Who made a release: Slipway's automation (with why), or the person who promoted. */
+export function triggerWords(release: Release): string {
+  return release.trigger === 'automation' ? 'automation' : release.createdBy;
+}
+
+/** The releases waiting to enter an environment, oldest first, each with what holds it. */
+export function WaitingReleases({ environment, releases, onOpen }: { environment: string; releases: Release[]; onOpen: (release: Release) => void }) {
+  if (releases.length === 0) return null;
+  return (
+    <section className="waiting" aria-label={`Waiting to enter ${environment}`}>
+      <h4 className="waiting-title">
+        Waiting to enter <span className="muted">({releases.length})</span>
+      </h4>
+      <ol className="waiting-list">
+        {releases.map((release) => (
+          <li key={release.id} className="waiting-release" data-release={release.number} data-state={release.state}>
+            <div className="waiting-head">
+              <span className="mono strong">v{release.number}</span>
+              <ReleaseStateBadge state={release.state} />
+              <span className="muted small">
+                by {triggerWords(release)} <TimeAgo iso={release.createdAt} />
+              </span>
+            </div>
+            <div className="waiting-source">
+              <code className="waiting-deployment">{release.deployment}</code>
+              <SourceRef commit={release.commit} branch={release.branch} />
+            </div>
+            {release.reason && <div className="muted small">{release.reason}</div>}
+            <GateReasons release={release} />
+            <button type="button" className="link-button small" onClick={() => onOpen(release)}>
+              {release.batchSize === null ? 'Commits and checks' : `${formatCount(release.batchSize, 'commit')} and their checks`}
+              <span className="visually-hidden"> of v{release.number}</span>
+            </button>
+          </li>
+        ))}
+      </ol>
+    </section>
+  );
+}
