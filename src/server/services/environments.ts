@@ -156,6 +156,12 @@ async function rollbackTarget(deps: ServiceDeps, projectName: string, env: Envir
   if (number) {
     const release = await deps.store.findReleaseByNumber(env.id, Number(number[1]));
     if (!release) throw new SlipwayError(ErrorCode.RELEASE_NOT_FOUND, `${env.name} has no release ${to}`, { release: to });
+    if (release.liveAt === null) {
+      throw new SlipwayError(ErrorCode.ROLLBACK_TARGET_INVALID, `${to} never went live in ${env.name} (it is ${release.state}); a rollback returns to what ran here`, {
+        release: to,
+        state: release.state,
+      });
+    }
     return release.deploymentId;
   }
   const deployment = await getDeployment(deps, projectName, to);

@@ -155,7 +155,7 @@ export interface EnvironmentStore {
   listReleases(environmentId: string, page: Page): Promise<ReleaseRow[]>;
   /** The newest release of this environment that put `deploymentId` live, if any. */
   findLatestReleaseOfDeployment(environmentId: string, deploymentId: string): Promise<ReleaseRow | undefined>;
-  /** The newest release of this environment whose deployment is not the current one (the default rollback target). */
+  /** The newest release of this environment that went live with another deployment than the current one (the default rollback target). */
   findPreviousDeploymentRelease(environmentId: string, currentDeploymentId: string | null): Promise<ReleaseRow | undefined>;
 }
 
@@ -258,6 +258,7 @@ export function createEnvironmentStore({ db }: FamilyContext): EnvironmentStore 
         .selectAll()
         .where('environment_id', '=', environmentId)
         .where('deployment_id', '=', deploymentId)
+        .where('live_at', 'is not', null)
         .orderBy('number', 'desc')
         .limit(1)
         .executeTakeFirst();
@@ -265,7 +266,8 @@ export function createEnvironmentStore({ db }: FamilyContext): EnvironmentStore 
     },
 
     async findPreviousDeploymentRelease(environmentId, currentDeploymentId) {
-      let query = db.selectFrom('releases').selectAll().where('environment_id', '=', environmentId);
+      // Only what went live here: a release that waited or failed never ran, so a rollback cannot return to it.
+      let query = db.selectFrom('releases').selectAll().where('environment_id', '=', environmentId).where('live_at', 'is not', null);
       if (currentDeploymentId !== null) query = query.where('deployment_id', '!=', currentDeploymentId);
       const row = await query.orderBy('number', 'desc').limit(1).executeTakeFirst();
       return row && toRelease(row);
