@@ -28,7 +28,10 @@ export interface PipelineStore {
   /**
    * Takes the project's pipeline for the rest of the caller's transaction: promotions,
    * rollbacks and evaluations of one project take turns instead of deadlocking on each other's
-   * release rows. PostgreSQL locks the project's row; SQLite has one writer already.
+   * release rows. Take it before anything else the transaction writes for the project (a job
+   * it enqueues is locked too). PostgreSQL locks the project's row — FOR NO KEY UPDATE, so rows
+   * that merely reference the project (checks, events) are still written meanwhile; SQLite has
+   * one writer already.
    */
   lockPipeline(projectId: string): Promise<void>;
   findEnvironmentById(id: string): Promise<EnvironmentRow | undefined>;
@@ -76,7 +79,7 @@ export function createPipelineStore({ db, dialect }: FamilyContext): PipelineSto
   return {
     async lockPipeline(projectId) {
       if (!dialect.capabilities.concurrentWriters) return;
-      await db.selectFrom('projects').select('id').where('id', '=', projectId).forUpdate().execute();
+      await db.selectFrom('projects').select('id').where('id', '=', projectId).forNoKeyUpdate().execute();
     },
 
     async findEnvironmentById(id) {
