@@ -75,7 +75,9 @@ export async function promote(
   await ensureEnvironment(deps, project, envName);
   return deps.store.transaction(async (tx) => {
     const scoped: ServiceDeps = { ...deps, store: tx };
-    const env = await tx.findEnvironment(project.id, envName);
+    const found = await tx.findEnvironment(project.id, envName);
+    // Locked for the transaction: a concurrent writer decides after this one, on what it left.
+    const env = found && (await tx.lockEnvironment(found.id));
     if (!env) throw new SlipwayError(ErrorCode.ENVIRONMENT_NOT_FOUND, `no environment "${envName}" in ${projectName}`, { environment: envName });
     const now = deps.clock.now();
     const plan = planPromotion(env, deployment.id, actor, input, now);
@@ -187,7 +189,7 @@ export async function rollback(
   if (seen.releaseNumber === 0) throw new SlipwayError(ErrorCode.NO_PREVIOUS_RELEASE, `${envName} has no release yet`);
   const target = await rollbackTarget(deps, projectName, seen, input.to);
   return deps.store.transaction(async (tx) => {
-    const env = (await tx.findEnvironment(project.id, envName)) ?? seen;
+    const env = (await tx.lockEnvironment(seen.id)) ?? seen;
     const now = deps.clock.now();
     const plan = planRollback(env, target, actor, input, now);
     if (input.expectRelease === undefined && env.releaseNumber !== seen.releaseNumber) {

@@ -360,7 +360,9 @@ export interface ProposeInput {
  * releases this one contains (their commit is an ancestor of its commit) are superseded by it:
  * a queued release is never dropped silently.
  */
-export async function proposeRelease(deps: ServiceDeps, actor: Actor, project: ProjectRow, env: EnvironmentRow, input: ProposeInput): Promise<ReleaseRow | undefined> {
+export async function proposeRelease(deps: ServiceDeps, actor: Actor, project: ProjectRow, seen: EnvironmentRow, input: ProposeInput): Promise<ReleaseRow | undefined> {
+  // Every writer of an environment's releases takes its row first (see lockEnvironment).
+  const env = (await deps.store.lockEnvironment(seen.id)) ?? seen;
   const open = await deps.store.listOpenReleases(env.id);
   if (actor.trigger === 'automation') {
     if (env.deploymentId === input.deploymentId && input.kind === 'promote') return undefined;
@@ -516,7 +518,7 @@ export async function evaluateProjectPipeline(deps: ServiceDeps, projectId: stri
   for (const env of orderByFrom(envs)) {
     await deps.store.transaction(async (tx) => {
       const scoped: ServiceDeps = { ...deps, store: tx };
-      const fresh = await tx.findEnvironmentById(env.id);
+      const fresh = await tx.lockEnvironment(env.id);
       if (!fresh || fresh.retiredAt !== null) return;
       await rollBackOnRedCheck(scoped, project, fresh);
       await advanceEnvironment(scoped, project, env.id);

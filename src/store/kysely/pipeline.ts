@@ -26,6 +26,12 @@ export type ReleaseChanges = Partial<
  */
 export interface PipelineStore {
   findEnvironmentById(id: string): Promise<EnvironmentRow | undefined>;
+  /**
+   * Reads an environment and, where writers run in parallel (PostgreSQL), locks its row until
+   * the transaction ends: every writer of one environment's releases and pointer takes this
+   * first, so each decides on the state the previous one left. Call it inside a transaction.
+   */
+  lockEnvironment(id: string): Promise<EnvironmentRow | undefined>;
   /** Replaces the policy (null: none), its source, and the projects its `requires:` names. */
   setEnvironmentPolicy(environmentId: string, policy: StoredPolicy | null, source: string, at: string, requiredProjectIds: string[]): Promise<void>;
   /** Ids of projects with an environment whose `requires:` names `projectId`. */
@@ -70,6 +76,13 @@ export function createPipelineStore({ db, dialect }: FamilyContext): PipelineSto
   return {
     async findEnvironmentById(id) {
       const row = await db.selectFrom('environments').selectAll().where('id', '=', id).executeTakeFirst();
+      return row && toEnvironment(row);
+    },
+
+    async lockEnvironment(id) {
+      let query = db.selectFrom('environments').selectAll().where('id', '=', id);
+      if (dialect.capabilities.concurrentWriters) query = query.forUpdate();
+      const row = await query.executeTakeFirst();
       return row && toEnvironment(row);
     },
 
