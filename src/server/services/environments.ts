@@ -75,9 +75,9 @@ export async function promote(
   await ensureEnvironment(deps, project, envName);
   return deps.store.transaction(async (tx) => {
     const scoped: ServiceDeps = { ...deps, store: tx };
-    const found = await tx.findEnvironment(project.id, envName);
-    // Locked for the transaction: a concurrent writer decides after this one, on what it left.
-    const env = found && (await tx.lockEnvironment(found.id));
+    // Read after taking the pipeline, so concurrent promotions judge what the one before them did.
+    await tx.lockPipeline(project.id);
+    const env = await tx.findEnvironment(project.id, envName);
     if (!env) throw new SlipwayError(ErrorCode.ENVIRONMENT_NOT_FOUND, `no environment "${envName}" in ${projectName}`, { environment: envName });
     const now = deps.clock.now();
     const plan = planPromotion(env, deployment.id, actor, input, now);
@@ -189,7 +189,8 @@ export async function rollback(
   if (seen.releaseNumber === 0) throw new SlipwayError(ErrorCode.NO_PREVIOUS_RELEASE, `${envName} has no release yet`);
   const target = await rollbackTarget(deps, projectName, seen, input.to);
   return deps.store.transaction(async (tx) => {
-    const env = (await tx.lockEnvironment(seen.id)) ?? seen;
+    await tx.lockPipeline(project.id);
+    const env = (await tx.findEnvironment(project.id, envName)) ?? seen;
     const now = deps.clock.now();
     const plan = planRollback(env, target, actor, input, now);
     if (input.expectRelease === undefined && env.releaseNumber !== seen.releaseNumber) {

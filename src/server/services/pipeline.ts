@@ -361,8 +361,8 @@ export interface ProposeInput {
  * a queued release is never dropped silently.
  */
 export async function proposeRelease(deps: ServiceDeps, actor: Actor, project: ProjectRow, seen: EnvironmentRow, input: ProposeInput): Promise<ReleaseRow | undefined> {
-  // Every writer of an environment's releases takes its row first (see lockEnvironment).
-  const env = (await deps.store.lockEnvironment(seen.id)) ?? seen;
+  await deps.store.lockPipeline(project.id);
+  const env = (await deps.store.findEnvironmentById(seen.id)) ?? seen;
   const open = await deps.store.listOpenReleases(env.id);
   if (actor.trigger === 'automation') {
     if (env.deploymentId === input.deploymentId && input.kind === 'promote') return undefined;
@@ -476,8 +476,9 @@ async function recordWait(deps: ServiceDeps, project: ProjectRow, env: Environme
   if (release.state === 'pending') {
     await transition(deps, project, env, release, 'waiting', { gates: verdict, recheckAt, reason: summary });
   } else if (JSON.stringify(release.gates) === JSON.stringify(verdict) && release.recheckAt === recheckAt && (recheckAt === null || Date.parse(recheckAt) > deps.clock.now().getTime())) {
-    // Nothing changed since the last look: no write, and no timer queued again.
-    return;
+    // Nothing changed since the last look: the release is not written again. Its timer is
+    // queued all the same: the job running this look may have been that timer, pulled
+    // forward by another wake-up of the project (wake-ups of a project share one queued job).
   } else if (!(await deps.store.updateReleaseGates(release.id, release.state, verdict, deps.clock.now().toISOString(), recheckAt, summary))) {
     throw new SlipwayError(ErrorCode.RELEASE_CONFLICT, `release v${release.number} of ${env.name} changed while it was looked at`, { release: release.id });
   }
@@ -518,7 +519,8 @@ export async function evaluateProjectPipeline(deps: ServiceDeps, projectId: stri
   for (const env of orderByFrom(envs)) {
     await deps.store.transaction(async (tx) => {
       const scoped: ServiceDeps = { ...deps, store: tx };
-      const fresh = await tx.lockEnvironment(env.id);
+      await tx.lockPipeline(project.id);
+      const fresh = await tx.findEnvironmentById(env.id);
       if (!fresh || fresh.retiredAt !== null) return;
       await rollBackOnRedCheck(scoped, project, fresh);
       await advanceEnvironment(scoped, project, env.id);

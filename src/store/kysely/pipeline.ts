@@ -25,13 +25,13 @@ export type ReleaseChanges = Partial<
  * environment's release number.
  */
 export interface PipelineStore {
-  findEnvironmentById(id: string): Promise<EnvironmentRow | undefined>;
   /**
-   * Reads an environment and, where writers run in parallel (PostgreSQL), locks its row until
-   * the transaction ends: every writer of one environment's releases and pointer takes this
-   * first, so each decides on the state the previous one left. Call it inside a transaction.
+   * Takes the project's pipeline for the rest of the caller's transaction: promotions,
+   * rollbacks and evaluations of one project take turns instead of deadlocking on each other's
+   * release rows. PostgreSQL locks the project's row; SQLite has one writer already.
    */
-  lockEnvironment(id: string): Promise<EnvironmentRow | undefined>;
+  lockPipeline(projectId: string): Promise<void>;
+  findEnvironmentById(id: string): Promise<EnvironmentRow | undefined>;
   /** Replaces the policy (null: none), its source, and the projects its `requires:` names. */
   setEnvironmentPolicy(environmentId: string, policy: StoredPolicy | null, source: string, at: string, requiredProjectIds: string[]): Promise<void>;
   /** Ids of projects with an environment whose `requires:` names `projectId`. */
@@ -74,15 +74,13 @@ const isOpen = sql<boolean>`state in (${sql.join(OPEN_RELEASE_STATES.map((state)
 export function createPipelineStore({ db, dialect }: FamilyContext): PipelineStore {
   const json = (value: unknown): string | null => (value === null || value === undefined ? null : JSON.stringify(value));
   return {
-    async findEnvironmentById(id) {
-      const row = await db.selectFrom('environments').selectAll().where('id', '=', id).executeTakeFirst();
-      return row && toEnvironment(row);
+    async lockPipeline(projectId) {
+      if (!dialect.capabilities.concurrentWriters) return;
+      await db.selectFrom('projects').select('id').where('id', '=', projectId).forUpdate().execute();
     },
 
-    async lockEnvironment(id) {
-      let query = db.selectFrom('environments').selectAll().where('id', '=', id);
-      if (dialect.capabilities.concurrentWriters) query = query.forUpdate();
-      const row = await query.executeTakeFirst();
+    async findEnvironmentById(id) {
+      const row = await db.selectFrom('environments').selectAll().where('id', '=', id).executeTakeFirst();
       return row && toEnvironment(row);
     },
 
