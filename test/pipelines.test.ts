@@ -27,6 +27,7 @@ for (const backend of backends) {
       await rejectsWithCode(t.client.setPolicy('shop', 'staging', { from: 'staging' }), 'POLICY_INVALID', 400);
       await rejectsWithCode(t.client.setPolicy('shop', 'staging', { requires: ['infra'] }), 'POLICY_INVALID', 400);
       await rejectsWithCode(t.client.setPolicy('shop', 'staging', { from: 'dev', requires: ['ghost'] }), 'POLICY_INVALID', 400);
+      await rejectsWithCode(t.client.setPolicy('shop', 'qa', { auto: true }), 'POLICY_INVALID', 400);
       const staging = await t.client.setPolicy('shop', 'staging', { from: 'dev', auto: true });
       assert.equal(staging.from, 'dev');
       assert.equal(staging.auto, true);

@@ -167,6 +167,9 @@ export async function setEnvironmentPolicy(
     if (policy.requires.length > 0 && policy.from === null) {
       throw new SlipwayError(ErrorCode.POLICY_INVALID, 'requires needs from: what was tested together upstream is what goes out in order', {});
     }
+    if (policy.auto && policy.from === null && policy.follows === null) {
+      throw new SlipwayError(ErrorCode.POLICY_INVALID, 'auto needs follows or from: there is nothing to take releases from', {});
+    }
     if (policy.maxCommits < 1) throw new SlipwayError(ErrorCode.POLICY_INVALID, 'max commits must be at least 1', { maxCommits: policy.maxCommits });
     const ids = await requiredProjectIds(scoped, project, policy, () => 'requires');
     const cleared = input.reset && Object.keys(input).length === 1;
