@@ -27,6 +27,7 @@ for (const backend of backends) {
       await rejectsWithCode(t.client.setPolicy('shop', 'staging', { from: 'staging' }), 'POLICY_INVALID', 400);
       await rejectsWithCode(t.client.setPolicy('shop', 'staging', { requires: ['infra'] }), 'POLICY_INVALID', 400);
       await rejectsWithCode(t.client.setPolicy('shop', 'staging', { from: 'dev', requires: ['ghost'] }), 'POLICY_INVALID', 400);
+      await rejectsWithCode(t.client.setPolicy('shop', 'qa', { auto: true }), 'POLICY_INVALID', 400);
       const staging = await t.client.setPolicy('shop', 'staging', { from: 'dev', auto: true });
       assert.equal(staging.from, 'dev');
       assert.equal(staging.auto, true);
@@ -103,6 +104,25 @@ for (const backend of backends) {
     test('promote --commit promotes the deployment a commit built; unknown commits are refused', async () => {
       await rejectsWithCode(t.client.promote('shop', 'dev', { commit: 'f'.repeat(40) }), 'COMMIT_NOT_FOUND', 404);
       await rejectsWithCode(t.client.promote('shop', 'dev', {}), 'INVALID_REQUEST', 400);
+    });
+
+    test('a rollback returns only to what went live: never to a release that waits or failed', async () => {
+      const good = await deployCommit(t, 'shop', 'qa good', { commit: 'c'.repeat(40) });
+      await t.client.promote('shop', 'qa', { deployment: good.id });
+      await t.client.setPolicy('shop', 'qa', { checks: ['ci/test'] });
+      const untested = await deployCommit(t, 'shop', 'qa untested', { commit: 'd'.repeat(40) });
+      const waiting = await t.client.promote('shop', 'qa', { deployment: untested.id });
+      assert.equal(waiting.state, 'waiting');
+      await t.client.reportCheck('shop', { commit: 'e'.repeat(40), name: 'ci/test', state: 'failure' });
+      const red = await deployCommit(t, 'shop', 'qa red', { commit: 'e'.repeat(40) });
+      await rejectsWithCode(t.client.promote('shop', 'qa', { deployment: red.id }), 'CHECK_FAILED');
+
+      // Nothing went live before the current release: no rollback, rather than the untested release.
+      await rejectsWithCode(t.client.rollback('shop', 'qa', {}), 'NO_PREVIOUS_RELEASE');
+      await rejectsWithCode(t.client.rollback('shop', 'qa', { to: untested.id }), 'ROLLBACK_TARGET_INVALID');
+      await rejectsWithCode(t.client.rollback('shop', 'qa', { to: red.id }), 'ROLLBACK_TARGET_INVALID');
+      await rejectsWithCode(t.client.rollback('shop', 'qa', { to: `v${waiting.number}` }), 'ROLLBACK_TARGET_INVALID');
+      assert.equal((await t.client.getEnvironment('shop', 'qa')).deployment, good.id);
     });
   });
 }

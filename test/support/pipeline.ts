@@ -95,6 +95,27 @@ export async function waitForState(client: SlipwayClient, project: string, env: 
   );
 }
 
+/**
+ * Waits until no `pipeline.evaluate` job is due or running — twice in a row, since a job that
+ * ends may queue the next — so what the engine does in the background has been done.
+ */
+export async function waitForPipelineIdle(client: SlipwayClient, ms = 30_000): Promise<void> {
+  let quietOnce = false;
+  await eventually(
+    'the pipeline jobs to be done',
+    async () => {
+      const kind = 'pipeline.evaluate';
+      const queued = (await client.listJobs({ state: 'queued', kind, limit: 500 })).jobs.filter((j) => Date.parse(j.runAt) <= Date.now());
+      const running = (await client.listJobs({ state: 'running', kind, limit: 500 })).jobs;
+      const quiet = queued.length === 0 && running.length === 0;
+      const settled = quiet && quietOnce;
+      quietOnce = quiet;
+      return settled ? true : undefined;
+    },
+    ms,
+  );
+}
+
 /** The codes of the gates holding a waiting release. */
 export function waitCodes(release: Release | undefined): string[] {
   return release?.gates?.outcome === 'wait' ? release.gates.reasons.map((r) => r.code) : [];

@@ -16,8 +16,14 @@ export interface TestServer {
   dataDir: string;
   /** The API as another token. */
   clientWith(token: string): SlipwayClient;
-  /** Stops the server and starts it again on the same data dir and database (a restart after a crash); `server`, `client` and the port change. */
-  restart(): Promise<void>;
+  /** The database the server runs on. */
+  databaseUrl: string;
+  /**
+   * Stops the server and starts it again on the same data dir and database (a restart after a
+   * crash); `server`, `client` and the port change. `whileStopped` runs in between, with no
+   * server on the database: what a crash left behind can be written then.
+   */
+  restart(whileStopped?: () => Promise<void>): Promise<void>;
   dispose(): Promise<void>;
 }
 
@@ -33,10 +39,12 @@ export async function startTestServer(backend: TestBackend, options: Partial<Ser
   const test: TestServer = {
     server,
     dataDir,
+    databaseUrl: db.url,
     client: new SlipwayClient({ url: urlOf(server), token: ADMIN_TOKEN }),
     clientWith: (token) => new SlipwayClient({ url: urlOf(server), token }),
-    async restart() {
+    async restart(whileStopped) {
       await server.close();
+      await whileStopped?.();
       server = await start();
       test.server = server;
       test.client = new SlipwayClient({ url: urlOf(server), token: ADMIN_TOKEN });

@@ -148,6 +148,10 @@ export async function completeBuild(deps: ServiceDeps, actor: Actor, buildId: st
   try {
     return await deps.store.transaction(async (tx) => {
       const scoped: ServiceDeps = { ...deps, store: tx };
+      // Before anything else: a policy this build changes queues the project's pipeline job
+      // (locking that row) before releases are proposed; holding the job row while waiting for
+      // the pipeline could deadlock with an evaluation that queues its next look.
+      await tx.lockPipeline(project.id);
       return await succeed(scoped, build, project, deployment.id, leaseHash, request, now);
     });
   } catch (err) {

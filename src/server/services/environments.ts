@@ -75,6 +75,8 @@ export async function promote(
   await ensureEnvironment(deps, project, envName);
   return deps.store.transaction(async (tx) => {
     const scoped: ServiceDeps = { ...deps, store: tx };
+    // Read after taking the pipeline, so concurrent promotions judge what the one before them did.
+    await tx.lockPipeline(project.id);
     const env = await tx.findEnvironment(project.id, envName);
     if (!env) throw new SlipwayError(ErrorCode.ENVIRONMENT_NOT_FOUND, `no environment "${envName}" in ${projectName}`, { environment: envName });
     const now = deps.clock.now();
@@ -156,6 +158,12 @@ async function rollbackTarget(deps: ServiceDeps, projectName: string, env: Envir
   if (number) {
     const release = await deps.store.findReleaseByNumber(env.id, Number(number[1]));
     if (!release) throw new SlipwayError(ErrorCode.RELEASE_NOT_FOUND, `${env.name} has no release ${to}`, { release: to });
+    if (release.liveAt === null) {
+      throw new SlipwayError(ErrorCode.ROLLBACK_TARGET_INVALID, `${to} never went live in ${env.name} (it is ${release.state}); a rollback returns to what ran here`, {
+        release: to,
+        state: release.state,
+      });
+    }
     return release.deploymentId;
   }
   const deployment = await getDeployment(deps, projectName, to);
@@ -181,6 +189,7 @@ export async function rollback(
   if (seen.releaseNumber === 0) throw new SlipwayError(ErrorCode.NO_PREVIOUS_RELEASE, `${envName} has no release yet`);
   const target = await rollbackTarget(deps, projectName, seen, input.to);
   return deps.store.transaction(async (tx) => {
+    await tx.lockPipeline(project.id);
     const env = (await tx.findEnvironment(project.id, envName)) ?? seen;
     const now = deps.clock.now();
     const plan = planRollback(env, target, actor, input, now);

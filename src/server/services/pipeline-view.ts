@@ -69,21 +69,23 @@ function isStage(env: EnvironmentRow): boolean {
   return !env.preview && env.retiredAt === null;
 }
 
-async function runningCommitOf(store: Store, env: EnvironmentRow): Promise<RunningCommit | null> {
-  if (env.deploymentId === null) return null;
-  const deployment = await store.findDeployment(env.deploymentId);
-  return { environment: env.name, commit: deployment?.meta.commit ?? null, branch: deployment?.meta.branch ?? null };
+/** What each environment runs, its deployments read in one query. */
+async function runningCommitsOf(store: Store, envs: readonly EnvironmentRow[]): Promise<Map<string, RunningCommit>> {
+  const deployments = new Map((await store.findDeployments(envs.flatMap((e) => e.deploymentId ?? []))).map((d) => [d.id, d]));
+  const running = new Map<string, RunningCommit>();
+  for (const env of envs) {
+    if (env.deploymentId === null) continue;
+    const deployment = deployments.get(env.deploymentId);
+    running.set(env.name, { environment: env.name, commit: deployment?.meta.commit ?? null, branch: deployment?.meta.branch ?? null });
+  }
+  return running;
 }
 
 /** The unmerged warnings of a project's stages (`slipway status`, the project page). */
 export async function listUnmergedWarnings(deps: ServiceDeps, projectName: string): Promise<UnmergedWarning[]> {
   const project = await getProject(deps, projectName);
-  const running: RunningCommit[] = [];
-  for (const env of (await deps.store.listEnvironments(project.id)).filter(isStage)) {
-    const runs = await runningCommitOf(deps.store, env);
-    if (runs !== null) running.push(runs);
-  }
-  return findUnmerged(deps.store, project, running);
+  const running = await runningCommitsOf(deps.store, (await deps.store.listEnvironments(project.id)).filter(isStage));
+  return findUnmerged(deps.store, project, [...running.values()]);
 }
 
 /**
@@ -98,18 +100,16 @@ export async function describePipeline(deps: ServiceDeps, projectName: string): 
   const order = orderEnvironments(envs.map((e) => ({ name: e.name, from: policyOf(e).from })));
   const byName = new Map(envs.map((e) => [e.name, e]));
   const open = await deps.store.listOpenReleasesOfProject(project.id);
-  const running = new Map<string, RunningCommit>();
-  for (const env of envs) {
-    const runs = await runningCommitOf(deps.store, env);
-    if (runs !== null) running.set(env.name, runs);
-  }
+  // What every environment runs, in two queries rather than two per environment.
+  const running = await runningCommitsOf(deps.store, envs);
+  const releases = new Map((await deps.store.findReleases(envs.flatMap((e) => e.releaseId ?? []))).map((r) => [r.id, r]));
   const warnings = new Map((await findUnmerged(deps.store, project, [...running.values()])).map((w) => [w.environment, w.message]));
   const stages: StageView[] = [];
   for (const name of order) {
     const env = byName.get(name);
     if (!env) continue;
     const runs = running.get(name);
-    const release = env.releaseId === null ? undefined : await deps.store.findRelease(env.releaseId);
+    const release = env.releaseId === null ? undefined : releases.get(env.releaseId);
     const warning = warnings.get(name);
     stages.push({
       env,

@@ -38,19 +38,17 @@ export function policyOf(env: EnvironmentRow): EnvironmentPolicy {
 // ---------------------------------------------------------------------------------------------
 // the commit graph, loaded on demand
 
-/** Loads the commits reachable from `heads` (breadth first, at most `limit`) into a lookup the pure graph code walks. */
+/**
+ * Loads the commits reachable from `heads` (at most `limit` from each) into a lookup the pure
+ * graph code walks. The store reads the project's recent history in one query and walks it in
+ * memory (`listAncestry`): a walk of one query per commit cost a round trip per commit of a
+ * linear history. A head already reached from an earlier one is not walked again.
+ */
 export async function loadCommitGraph(store: Store, projectId: string, heads: (string | null)[], limit = GRAPH_LIMIT): Promise<CommitLookup> {
   const known = new Map<string, { parents: string[] }>();
-  let frontier = [...new Set(heads.filter((h): h is string => h !== null))];
-  while (frontier.length > 0 && known.size < limit) {
-    const rows = await store.findCommits(projectId, frontier);
-    const next: string[] = [];
-    for (const row of rows) {
-      if (known.has(row.sha)) continue;
-      known.set(row.sha, { parents: row.parents });
-      for (const parent of row.parents) if (!known.has(parent)) next.push(parent);
-    }
-    frontier = [...new Set(next)].slice(0, limit);
+  for (const head of new Set(heads)) {
+    if (head === null || known.has(head)) continue;
+    for (const row of await store.listAncestry(projectId, head, limit)) known.set(row.sha, { parents: row.parents });
   }
   return (sha) => known.get(sha);
 }
@@ -362,7 +360,9 @@ export interface ProposeInput {
  * releases this one contains (their commit is an ancestor of its commit) are superseded by it:
  * a queued release is never dropped silently.
  */
-export async function proposeRelease(deps: ServiceDeps, actor: Actor, project: ProjectRow, env: EnvironmentRow, input: ProposeInput): Promise<ReleaseRow | undefined> {
+export async function proposeRelease(deps: ServiceDeps, actor: Actor, project: ProjectRow, seen: EnvironmentRow, input: ProposeInput): Promise<ReleaseRow | undefined> {
+  await deps.store.lockPipeline(project.id);
+  const env = (await deps.store.findEnvironmentById(seen.id)) ?? seen;
   const open = await deps.store.listOpenReleases(env.id);
   if (actor.trigger === 'automation') {
     if (env.deploymentId === input.deploymentId && input.kind === 'promote') return undefined;
@@ -476,8 +476,9 @@ async function recordWait(deps: ServiceDeps, project: ProjectRow, env: Environme
   if (release.state === 'pending') {
     await transition(deps, project, env, release, 'waiting', { gates: verdict, recheckAt, reason: summary });
   } else if (JSON.stringify(release.gates) === JSON.stringify(verdict) && release.recheckAt === recheckAt && (recheckAt === null || Date.parse(recheckAt) > deps.clock.now().getTime())) {
-    // Nothing changed since the last look: no write, and no timer queued again.
-    return;
+    // Nothing changed since the last look: the release is not written again. Its timer is
+    // queued all the same: the job running this look may have been that timer, pulled
+    // forward by another wake-up of the project (wake-ups of a project share one queued job).
   } else if (!(await deps.store.updateReleaseGates(release.id, release.state, verdict, deps.clock.now().toISOString(), recheckAt, summary))) {
     throw new SlipwayError(ErrorCode.RELEASE_CONFLICT, `release v${release.number} of ${env.name} changed while it was looked at`, { release: release.id });
   }
@@ -518,6 +519,7 @@ export async function evaluateProjectPipeline(deps: ServiceDeps, projectId: stri
   for (const env of orderByFrom(envs)) {
     await deps.store.transaction(async (tx) => {
       const scoped: ServiceDeps = { ...deps, store: tx };
+      await tx.lockPipeline(project.id);
       const fresh = await tx.findEnvironmentById(env.id);
       if (!fresh || fresh.retiredAt !== null) return;
       await rollBackOnRedCheck(scoped, project, fresh);

@@ -20,6 +20,9 @@ import { getProject } from './projects.ts';
  * is an audited `environment.policy` event naming the commit or the person.
  */
 
+/** A pipeline is a handful of stages; a slipway.yaml declaring thousands is a mistake or an attack on the completion of its build. */
+const MAX_DECLARED_ENVIRONMENTS = 100;
+
 /** The policy as stored: everything but `follows`, which lives in its own column (previews use it). */
 export type StoredPolicy = Omit<EnvironmentPolicy, 'follows'>;
 
@@ -84,6 +87,9 @@ export async function applyConfigPolicy(deps: ServiceDeps, project: ProjectRow, 
     throw new SlipwayError(ErrorCode.POLICY_INVALID, parsed.errors.map((e) => formatConfigError(e)).join('\n'), { errors: parsed.errors });
   }
   const declared = parsed.config.environments ?? {};
+  if (Object.keys(declared).length > MAX_DECLARED_ENVIRONMENTS) {
+    throw new SlipwayError(ErrorCode.POLICY_INVALID, `slipway.yaml declares ${Object.keys(declared).length} environments; at most ${MAX_DECLARED_ENVIRONMENTS} are allowed`, {});
+  }
   const source = `commit ${build.commitSha}`;
   const actor: Actor = { name: 'slipway.yaml', role: 'admin', trigger: 'automation' };
   const plans: { env: EnvironmentRow; policy: EnvironmentPolicy; ids: string[] }[] = [];
@@ -160,6 +166,9 @@ export async function setEnvironmentPolicy(
     }
     if (policy.requires.length > 0 && policy.from === null) {
       throw new SlipwayError(ErrorCode.POLICY_INVALID, 'requires needs from: what was tested together upstream is what goes out in order', {});
+    }
+    if (policy.auto && policy.from === null && policy.follows === null) {
+      throw new SlipwayError(ErrorCode.POLICY_INVALID, 'auto needs follows or from: there is nothing to take releases from', {});
     }
     if (policy.maxCommits < 1) throw new SlipwayError(ErrorCode.POLICY_INVALID, 'max commits must be at least 1', { maxCommits: policy.maxCommits });
     const ids = await requiredProjectIds(scoped, project, policy, () => 'requires');

@@ -45,6 +45,8 @@ export interface DeploymentStore {
   /** Marks the upload finalized and inserts the deployment, in the caller's transaction. */
   insertDeployment(row: DeploymentRow, fromUploadId?: string): Promise<void>;
   findDeployment(id: string): Promise<DeploymentRow | undefined>;
+  /** The deployments among `ids` that exist, in one query. */
+  findDeployments(ids: readonly string[]): Promise<DeploymentRow[]>;
   listDeployments(projectId: string, page: Page): Promise<DeploymentRow[]>;
   /** Manifest digests of every deployment and upload of one project, distinct. */
   listProjectManifests(projectId: string): Promise<string[]>;
@@ -126,6 +128,12 @@ export function createDeploymentStore({ db }: FamilyContext): DeploymentStore {
     async findDeployment(id) {
       const row = await db.selectFrom('deployments').selectAll().where('id', '=', id).executeTakeFirst();
       return row && toDeployment(row);
+    },
+
+    async findDeployments(ids) {
+      if (ids.length === 0) return [];
+      const rows = await db.selectFrom('deployments').selectAll().where('id', 'in', [...new Set(ids)]).execute();
+      return rows.map(toDeployment);
     },
 
     async listDeployments(projectId, page) {

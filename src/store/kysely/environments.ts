@@ -149,11 +149,13 @@ export interface EnvironmentStore {
   /** Compare-and-set on the lock columns; returns false when the lock changed meanwhile. */
   updateLock(environmentId: string, expectedLockedAt: string | null, fields: LockFields): Promise<boolean>;
   findRelease(id: string): Promise<ReleaseRow | undefined>;
+  /** The releases among `ids` that exist, in one query (a page of environments reads theirs at once). */
+  findReleases(ids: readonly string[]): Promise<ReleaseRow[]>;
   findReleaseByNumber(environmentId: string, number: number): Promise<ReleaseRow | undefined>;
   listReleases(environmentId: string, page: Page): Promise<ReleaseRow[]>;
   /** The newest release of this environment that put `deploymentId` live, if any. */
   findLatestReleaseOfDeployment(environmentId: string, deploymentId: string): Promise<ReleaseRow | undefined>;
-  /** The newest release of this environment whose deployment is not the current one (the default rollback target). */
+  /** The newest release of this environment that went live with another deployment than the current one (the default rollback target). */
   findPreviousDeploymentRelease(environmentId: string, currentDeploymentId: string | null): Promise<ReleaseRow | undefined>;
 }
 
@@ -239,6 +241,12 @@ export function createEnvironmentStore({ db }: FamilyContext): EnvironmentStore 
       return row && toRelease(row);
     },
 
+    async findReleases(ids) {
+      if (ids.length === 0) return [];
+      const rows = await db.selectFrom('releases').selectAll().where('id', 'in', [...new Set(ids)]).execute();
+      return rows.map(toRelease);
+    },
+
     async findReleaseByNumber(environmentId, number) {
       const row = await db.selectFrom('releases').selectAll().where('environment_id', '=', environmentId).where('number', '=', number).executeTakeFirst();
       return row && toRelease(row);
@@ -250,6 +258,7 @@ export function createEnvironmentStore({ db }: FamilyContext): EnvironmentStore 
         .selectAll()
         .where('environment_id', '=', environmentId)
         .where('deployment_id', '=', deploymentId)
+        .where('live_at', 'is not', null)
         .orderBy('number', 'desc')
         .limit(1)
         .executeTakeFirst();
@@ -257,7 +266,8 @@ export function createEnvironmentStore({ db }: FamilyContext): EnvironmentStore 
     },
 
     async findPreviousDeploymentRelease(environmentId, currentDeploymentId) {
-      let query = db.selectFrom('releases').selectAll().where('environment_id', '=', environmentId);
+      // Only what went live here: a release that waited or failed never ran, so a rollback cannot return to it.
+      let query = db.selectFrom('releases').selectAll().where('environment_id', '=', environmentId).where('live_at', 'is not', null);
       if (currentDeploymentId !== null) query = query.where('deployment_id', '!=', currentDeploymentId);
       const row = await query.orderBy('number', 'desc').limit(1).executeTakeFirst();
       return row && toRelease(row);

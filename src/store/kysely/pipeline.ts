@@ -25,6 +25,15 @@ export type ReleaseChanges = Partial<
  * environment's release number.
  */
 export interface PipelineStore {
+  /**
+   * Takes the project's pipeline for the rest of the caller's transaction: promotions,
+   * rollbacks and evaluations of one project take turns instead of deadlocking on each other's
+   * release rows. Take it before anything else the transaction writes for the project (a job
+   * it enqueues is locked too). PostgreSQL locks the project's row — FOR NO KEY UPDATE, so rows
+   * that merely reference the project (checks, events) are still written meanwhile; SQLite has
+   * one writer already.
+   */
+  lockPipeline(projectId: string): Promise<void>;
   findEnvironmentById(id: string): Promise<EnvironmentRow | undefined>;
   /** Replaces the policy (null: none), its source, and the projects its `requires:` names. */
   setEnvironmentPolicy(environmentId: string, policy: StoredPolicy | null, source: string, at: string, requiredProjectIds: string[]): Promise<void>;
@@ -58,11 +67,21 @@ export interface PipelineStore {
   findBuiltCommits(projectId: string, prefix: string): Promise<{ commit: string; deploymentId: string; buildId: string }[]>;
 }
 
-const OPEN: ReleaseState[] = [...OPEN_RELEASE_STATES];
+/**
+ * `state IN ('pending', 'waiting', 'rolling_out')` written with literals, in the order of the
+ * partial indexes of migration 010: SQLite uses a partial index only when the query's terms
+ * match its WHERE clause, and a bound parameter never does (it scanned every release instead).
+ */
+const isOpen = sql<boolean>`state in (${sql.join(OPEN_RELEASE_STATES.map((state) => sql.lit(state)))})`;
 
 export function createPipelineStore({ db, dialect }: FamilyContext): PipelineStore {
   const json = (value: unknown): string | null => (value === null || value === undefined ? null : JSON.stringify(value));
   return {
+    async lockPipeline(projectId) {
+      if (!dialect.capabilities.concurrentWriters) return;
+      await db.selectFrom('projects').select('id').where('id', '=', projectId).forNoKeyUpdate().execute();
+    },
+
     async findEnvironmentById(id) {
       const row = await db.selectFrom('environments').selectAll().where('id', '=', id).executeTakeFirst();
       return row && toEnvironment(row);
@@ -198,17 +217,17 @@ export function createPipelineStore({ db, dialect }: FamilyContext): PipelineSto
     },
 
     async listOpenReleases(environmentId) {
-      const rows = await db.selectFrom('releases').selectAll().where('environment_id', '=', environmentId).where('state', 'in', OPEN).orderBy('number').execute();
+      const rows = await db.selectFrom('releases').selectAll().where('environment_id', '=', environmentId).where(isOpen).orderBy('number').execute();
       return rows.map(toRelease);
     },
 
     async listOpenReleasesOfProject(projectId) {
-      const rows = await db.selectFrom('releases').selectAll().where('project_id', '=', projectId).where('state', 'in', OPEN).orderBy('number').execute();
+      const rows = await db.selectFrom('releases').selectAll().where('project_id', '=', projectId).where(isOpen).orderBy('number').execute();
       return rows.map(toRelease);
     },
 
     async listProjectsWithOpenReleases() {
-      const rows = await db.selectFrom('releases').select('project_id').distinct().where('state', 'in', OPEN).execute();
+      const rows = await db.selectFrom('releases').select('project_id').distinct().where(isOpen).execute();
       return rows.map((r) => r.project_id);
     },
 
