@@ -1,8 +1,6 @@
 import type { Actor } from '../../core/release-planner.ts';
 import { redactDeep, redactUrl } from '../../core/repo-url.ts';
-import type { EventRow, Page, Store } from '../../store/store.ts';
-import type { ServiceDeps } from './deps.ts';
-import { getProject } from './projects.ts';
+import type { Store } from '../../store/store.ts';
 
 export interface EventFields {
   projectId?: string | null;
@@ -27,13 +25,4 @@ export async function recordEvent(store: Store, at: Date, actor: Actor, action: 
     before: redactDeep(fields.before ?? null),
     after: redactDeep(fields.after ?? null),
   });
-}
-
-export async function listEvents(
-  deps: ServiceDeps,
-  filter: { project?: string | undefined; environment?: string | undefined },
-  page: Page,
-): Promise<EventRow[]> {
-  const projectId = filter.project === undefined ? undefined : (await getProject(deps, filter.project)).id;
-  return deps.store.listEvents({ projectId, environment: filter.environment }, page);
 }

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { CreatedToken, CreateTokenRequest, Event, EventsQuery, Token, Whoami } from '../../../protocol/api.ts';
-import { listEvents } from '../../services/events.ts';
+import { listEvents } from '../../services/audit-log.ts';
 import { listProjects } from '../../services/projects.ts';
 import { createToken, listTokens, revokeToken } from '../../services/tokens.ts';
 import type { HttpContext, Params } from '../context.ts';
