@@ -320,6 +320,7 @@ export async function run(argv: readonly string[], ctx: Context): Promise<ExitCo
     .option('--mode <mode>', 'gate (wait for green) or parallel (go live, roll back on red)')
     .option('--max-commits <n>', 'automation waits for a person when a release carries more commits')
     .option('--requires <projects>', 'projects whose same environment must go first, comma-separated')
+    .option('--windows <windows>', 'deploy windows, semicolon-separated, e.g. "Mon-Thu 09:00-16:00 Europe/Berlin;Fri 09:00-12:00 Europe/Berlin" (empty: any time)')
     .option('--reset', 'back to no policy (then apply the flags given)')
     .addOption(json())
     .action(withArg('environment', envSet));

@@ -173,9 +173,9 @@ environments:
     assert.deepEqual(
       Object.fromEntries(Object.entries(envs).map(([name, env]) => [name, policyFromConfig(env)])),
       {
-        dev: { follows: 'main', from: null, auto: true, checks: [], mode: 'gate', maxCommits: 8, requires: [] },
-        staging: { follows: null, from: 'dev', auto: true, checks: ['ci/test', 'slipway/test'], mode: 'gate', maxCommits: 8, requires: [] },
-        production: { follows: null, from: 'staging', auto: false, checks: ['ci/test', 'e2e'], mode: 'parallel', maxCommits: 3, requires: ['infra', 'dns'] },
+        dev: { follows: 'main', from: null, auto: true, checks: [], mode: 'gate', maxCommits: 8, requires: [], windows: [] },
+        staging: { follows: null, from: 'dev', auto: true, checks: ['ci/test', 'slipway/test'], mode: 'gate', maxCommits: 8, requires: [], windows: [] },
+        production: { follows: null, from: 'staging', auto: false, checks: ['ci/test', 'e2e'], mode: 'parallel', maxCommits: 3, requires: ['infra', 'dns'], windows: [] },
       },
     );
   });
@@ -191,6 +191,7 @@ environments:
       mode: 'gate',
       maxCommits: 8,
       requires: [],
+      windows: [],
     });
   });
 
@@ -216,6 +217,15 @@ environments:
     },
     { name: 'a port out of range', yaml: 'service:\n  port: 70000\n', expect: ['slipway.yaml:2:9 service.port: must be at most 65535, got 70000'] },
     { name: 'requires that is not a list', yaml: 'environments:\n  p: { requires: infra }\n', expect: ['slipway.yaml:2:18 environments.p.requires: expected a list, got "infra"'] },
+    {
+      name: 'windows with a bad day, an unknown time zone, an end before the start',
+      yaml: 'environments:\n  p:\n    windows:\n      - "Mon-Thu 09:00-16:00 Europe/Berlin"\n      - "Mo 09:00-12:00 UTC"\n      - "Fri 09:00-12:00 Mars/Olympus"\n      - "Fri 12:00-09:00 UTC"\n',
+      expect: [
+        'slipway.yaml:5:9 environments.p.windows[1]: "Mo" is not a day or a range of days (Mon, Tue, … Sun; e.g. Mon-Thu)',
+        'slipway.yaml:6:9 environments.p.windows[2]: "Mars/Olympus" is not an IANA time zone (e.g. Europe/Berlin, America/New_York, UTC)',
+        'slipway.yaml:7:9 environments.p.windows[3]: "Fri 12:00-09:00 UTC": the window must end after it starts on the same day (split one across midnight in two)',
+      ],
+    },
     { name: 'test as a mapping', yaml: 'test:\n  command: npm test\n', expect: ['slipway.yaml:2:3 test: expected a string, got a mapping'] },
     { name: 'an empty test', yaml: 'test: ""\n', expect: ['slipway.yaml:1:7 test: must not be empty'] },
   ];

@@ -1,6 +1,7 @@
 import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
 import type { Node as YamlNode, Pair } from 'yaml';
 import { z } from 'zod';
+import { parseWindow } from './deploy-windows.ts';
 import { parseDuration } from './duration.ts';
 import { DEFAULT_MAX_COMMITS, type EnvironmentPolicy } from './gates/types.ts';
 import { ENVIRONMENT_MODES } from './glossary.ts';
@@ -121,7 +122,10 @@ export const EnvironmentConfig = z
       })
       .optional(),
     soak: Duration.optional(),
-    windows: z.array(z.string().min(1)).optional(),
+    windows: z
+      .array(z.string().min(1))
+      .optional()
+      .describe('Deploy windows, e.g. "Mon-Thu 09:00-16:00 Europe/Berlin" (days, local time range, IANA time zone): releases go live only inside one.'),
     rollout: z.looseObject({ max_unavailable: z.union([z.number().int().min(0), z.string()]).optional() }).optional(),
   })
   .describe('Policy of one environment.');
@@ -171,6 +175,10 @@ function pipelineErrors(environments: Record<string, EnvironmentConfig>): { path
       if (required.has(project)) errors.push({ path: at('requires', index), message: `"${project}" is already required` });
       required.add(project);
     }
+    for (const [index, text] of (env.windows ?? []).entries()) {
+      const parsed = parseWindow(text);
+      if (!parsed.ok) errors.push({ path: at('windows', index), message: parsed.error });
+    }
     if (env.auto === true && env.follows === undefined && env.from === undefined) {
       errors.push({ path: at('auto'), message: 'auto needs follows (a branch) or from (an environment) to take releases from' });
     }
@@ -196,6 +204,7 @@ export function policyFromConfig(env: EnvironmentConfig): EnvironmentPolicy {
     mode: env.mode ?? 'gate',
     maxCommits: env.max_commits ?? DEFAULT_MAX_COMMITS,
     requires: [...new Set(env.requires ?? [])],
+    windows: [...new Set(env.windows ?? [])],
   };
 }
 

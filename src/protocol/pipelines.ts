@@ -32,6 +32,8 @@ export const Policy = z.object({
   mode: z.enum(ENVIRONMENT_MODES),
   maxCommits: z.number().int(),
   requires: z.array(z.string()),
+  /** Deploy windows (`Mon-Thu 09:00-16:00 Europe/Berlin`); empty: any time. Older servers omit it. */
+  windows: z.array(z.string()).default([]),
   /** `commit <sha>` (from slipway.yaml on the default branch) or `user <name>`; null when never set. */
   source: z.string().nullable(),
   updatedAt: z.string().nullable(),
@@ -48,6 +50,8 @@ export const SetPolicyRequest = z.object({
   mode: z.enum(ENVIRONMENT_MODES).optional(),
   maxCommits: z.number().int().min(1).max(10_000).optional(),
   requires: z.array(z.string().min(1).max(64)).max(20).optional(),
+  /** Deploy windows; each `Days HH:MM-HH:MM Zone`, checked by the server (POLICY_INVALID). Empty: any time. */
+  windows: z.array(z.string().min(1).max(100)).max(20).optional(),
   /** Back to no policy at all (fields given with it are applied on top of the defaults). */
   reset: z.boolean().optional(),
 });

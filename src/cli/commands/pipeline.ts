@@ -32,6 +32,7 @@ export function describePolicy(policy: Policy): string {
   if (policy.checks.length > 0) parts.push(`checks ${policy.checks.join(', ')} (${policy.mode})`);
   if (policy.requires.length > 0) parts.push(`requires ${policy.requires.join(', ')}`);
   if (policy.auto && policy.maxCommits !== 8) parts.push(`max ${policy.maxCommits} commits`);
+  if (policy.windows.length > 0) parts.push(`windows ${policy.windows.join(', ')}`);
   return parts.join(' · ');
 }
 

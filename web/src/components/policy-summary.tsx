@@ -26,6 +26,9 @@ export function PolicySummary({ policy }: { policy: Policy }) {
     parts.push({ key: 'requires', text: `requires ${policy.requires.join(', ')}`, title: `Waits until ${policy.requires.join(' and ')} run what was tested with it` });
   }
   if (policy.auto && policy.maxCommits !== 8 && policy.maxCommits < NO_LIMIT) parts.push({ key: 'max', text: `max ${policy.maxCommits} commits` });
+  if (policy.windows.length > 0) {
+    parts.push({ key: 'windows', text: `windows ${policy.windows.join(', ')}`, title: 'Releases go live only inside these deploy windows' });
+  }
   return (
     <p className="policy-summary" data-policy>
       <span className="visually-hidden">Policy: </span>

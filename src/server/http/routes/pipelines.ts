@@ -25,7 +25,7 @@ export function pipelineRoutes({ deps }: HttpContext): RouteSpec[] {
     {
       method: 'PUT',
       url: '/api/v1/projects/:project/environments/:environment/policy',
-      summary: "Set an environment's policy (from, follows, auto, checks, mode, maxCommits, requires); audited as environment.policy",
+      summary: "Set an environment's policy (from, follows, auto, checks, mode, maxCommits, requires, windows); audited as environment.policy",
       role: 'admin',
       body: SetPolicyRequest,
       response: Policy,
