@@ -320,6 +320,7 @@ export async function run(argv: readonly string[], ctx: Context): Promise<ExitCo
     .option('--mode <mode>', 'gate (wait for green) or parallel (go live, roll back on red)')
     .option('--max-commits <n>', 'automation waits for a person when a release carries more commits')
     .option('--requires <projects>', 'projects whose same environment must go first, comma-separated')
+    .option('--soak <duration>', 'how long a deployment must have been live in --from first (10m, 1h; none: no soak)')
     .option('--reset', 'back to no policy (then apply the flags given)')
     .addOption(json())
     .action(withArg('environment', envSet));

@@ -32,6 +32,8 @@ export const Policy = z.object({
   mode: z.enum(ENVIRONMENT_MODES),
   maxCommits: z.number().int(),
   requires: z.array(z.string()),
+  /** With from: how long a deployment must have been live upstream, in milliseconds (0: no soak). */
+  soakMs: z.number().int(),
   /** `commit <sha>` (from slipway.yaml on the default branch) or `user <name>`; null when never set. */
   source: z.string().nullable(),
   updatedAt: z.string().nullable(),
@@ -48,6 +50,8 @@ export const SetPolicyRequest = z.object({
   mode: z.enum(ENVIRONMENT_MODES).optional(),
   maxCommits: z.number().int().min(1).max(10_000).optional(),
   requires: z.array(z.string().min(1).max(64)).max(20).optional(),
+  /** A duration like `10m` or `1h30m`; null (or `0`) clears it. */
+  soak: z.string().min(1).max(32).nullable().optional(),
   /** Back to no policy at all (fields given with it are applied on top of the defaults). */
   reset: z.boolean().optional(),
 });

@@ -13,6 +13,7 @@ export interface EnvSetOptions {
   mode?: string | undefined;
   maxCommits?: string | undefined;
   requires?: string | undefined;
+  soak?: string | undefined;
   reset?: boolean | undefined;
   json?: boolean | undefined;
 }
@@ -45,8 +46,9 @@ export const envSet: Command<EnvSetOptions & { environment: string }> = async (o
   const maxCommits = parsePositiveInt('--max-commits', options.maxCommits);
   if (maxCommits !== undefined) body.maxCommits = maxCommits;
   if (options.requires !== undefined) body.requires = list(options.requires);
+  if (options.soak !== undefined) body.soak = options.soak === '' || options.soak === 'none' ? null : options.soak;
   if (options.reset) body.reset = true;
-  if (Object.keys(body).length === 0) throw usage('nothing to set: give --from, --follows, --auto, --checks, --mode, --max-commits, --requires or --reset');
+  if (Object.keys(body).length === 0) throw usage('nothing to set: give --from, --follows, --auto, --checks, --mode, --max-commits, --requires, --soak or --reset');
   const client = await connect(ctx);
   const policy = await client.setPolicy(project, options.environment, body);
   if (options.json) ctx.out.json(policy);

@@ -5,6 +5,7 @@ import { maxCommitsGate } from './max-commits.ts';
 import { pinGate } from './pin.ts';
 import { queueGate } from './queue.ts';
 import { requiresGate } from './requires.ts';
+import { soakGate } from './soak.ts';
 import type { Candidate, EnvironmentPolicy, Gate, GateCheck, GateFacts, GateKind, GateReason, GateVerdict } from './types.ts';
 
 /** Every gate, in the order their reasons are listed. */
@@ -12,6 +13,7 @@ export const GATES: readonly (readonly [GateKind, Gate])[] = [
   ['lock', lockGate],
   ['pin', pinGate],
   ['lineage', lineageGate],
+  ['soak', soakGate],
   ['checks', checksGate],
   ['max_commits', maxCommitsGate],
   ['requires', requiresGate],

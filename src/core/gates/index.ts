@@ -7,3 +7,4 @@ export { maxCommitsGate } from './max-commits.ts';
 export { pinGate } from './pin.ts';
 export { queueGate } from './queue.ts';
 export { requiresGate } from './requires.ts';
+export { soakGate } from './soak.ts';

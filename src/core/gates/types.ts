@@ -7,7 +7,7 @@ import type { CheckState, EnvironmentMode } from '../glossary.ts';
  * store themselves: everything arrives as an argument, so a verdict is reproducible.
  */
 
-export const GATE_KINDS = ['lock', 'pin', 'lineage', 'checks', 'max_commits', 'requires', 'queue'] as const;
+export const GATE_KINDS = ['lock', 'pin', 'lineage', 'soak', 'checks', 'max_commits', 'requires', 'queue'] as const;
 export type GateKind = (typeof GATE_KINDS)[number];
 
 /** Stable codes of gate reasons; the CLI and dashboard may branch on them, never on messages. */
@@ -21,6 +21,8 @@ export const GateCode = {
   MAX_COMMITS: 'MAX_COMMITS',
   REQUIRES_PENDING: 'REQUIRES_PENDING',
   QUEUED: 'QUEUED',
+  SOAKING: 'SOAKING',
+  SOAK_INCOMPLETE: 'SOAK_INCOMPLETE',
 } as const;
 export type GateCode = (typeof GateCode)[keyof typeof GateCode];
 
@@ -58,6 +60,8 @@ export interface EnvironmentPolicy {
   maxCommits: number;
   /** Project names whose same environment must go first. */
   requires: string[];
+  /** With `from`: how long the candidate must have been live upstream, without interruption (0: no soak). */
+  soakMs: number;
 }
 
 export const DEFAULT_MAX_COMMITS = 8;
@@ -71,6 +75,7 @@ export const DEFAULT_POLICY: Readonly<EnvironmentPolicy> = Object.freeze({
   mode: 'gate',
   maxCommits: DEFAULT_MAX_COMMITS,
   requires: [],
+  soakMs: 0,
 });
 
 export interface Candidate {
@@ -105,7 +110,13 @@ export interface GateFacts {
     lockedUntil: string | null;
   };
   /** With policy.from: what became of the candidate's deployment upstream. */
-  upstream: { name: string; lineage: Lineage } | null;
+  upstream: {
+    name: string;
+    lineage: Lineage;
+    /** When the candidate last went live upstream, and when that stopped (null: still live there). */
+    liveAt?: string | null | undefined;
+    endedAt?: string | null | undefined;
+  } | null;
   /** Current check states of the candidate's commit (all known names). */
   checks: Record<string, { state: CheckState; url: string | null }>;
   /** One per policy.requires entry. */

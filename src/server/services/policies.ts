@@ -1,3 +1,4 @@
+import { parseDuration } from '../../core/duration.ts';
 import { ErrorCode, SlipwayError } from '../../core/errors.ts';
 import { DEFAULT_POLICY, type EnvironmentPolicy } from '../../core/gates/index.ts';
 import { assertName } from '../../core/names.ts';
@@ -121,6 +122,8 @@ export interface PolicyInput {
   mode?: EnvironmentPolicy['mode'] | undefined;
   maxCommits?: number | undefined;
   requires?: string[] | undefined;
+  /** A duration (`10m`); null or `0` clears it. */
+  soak?: string | null | undefined;
 }
 
 /**
@@ -153,6 +156,7 @@ export async function setEnvironmentPolicy(
       mode: input.mode ?? base.mode,
       maxCommits: input.maxCommits ?? base.maxCommits,
       requires: input.requires ?? base.requires,
+      soakMs: input.soak === undefined ? base.soakMs : input.soak === null || input.soak === '0' ? 0 : parseDuration(input.soak),
     };
     if (policy.from !== null) {
       if (policy.from === envName) throw new SlipwayError(ErrorCode.POLICY_INVALID, `${envName} cannot come from itself`, { from: policy.from });
@@ -163,6 +167,9 @@ export async function setEnvironmentPolicy(
       const graph = envs.map((e) => ({ name: e.name, from: e.id === env.id ? policy.from : policyOf(e).from }));
       const cycle = findCycle(graph);
       if (cycle) throw new SlipwayError(ErrorCode.POLICY_INVALID, `from: ${cycle.join(' → ')} is a cycle`, { cycle });
+    }
+    if (policy.soakMs > 0 && policy.from === null) {
+      throw new SlipwayError(ErrorCode.POLICY_INVALID, 'soak needs from: it is how long a deployment must have been live there', {});
     }
     if (policy.requires.length > 0 && policy.from === null) {
       throw new SlipwayError(ErrorCode.POLICY_INVALID, 'requires needs from: what was tested together upstream is what goes out in order', {});

@@ -8,6 +8,7 @@ const GATE_LABEL: Record<GateKind, string> = {
   lock: 'Lock',
   pin: 'Pin',
   lineage: 'Lineage',
+  soak: 'Soak',
   checks: 'Checks',
   max_commits: 'Batch size',
   requires: 'Requires',
