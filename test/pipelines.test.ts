@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Deployment } from '../src/protocol/api.ts';
+import type { Clock } from '../src/core/clock.ts';
+import { evaluateProjectPipeline } from '../src/server/services/pipeline.ts';
 import { rejectsWithCode } from './support/assert.ts';
 import { backends } from './support/backends.ts';
 import { deployFiles, startTestServer, type TestServer } from './support/server.ts';
@@ -123,6 +125,65 @@ for (const backend of backends) {
       await rejectsWithCode(t.client.rollback('shop', 'qa', { to: red.id }), 'ROLLBACK_TARGET_INVALID');
       await rejectsWithCode(t.client.rollback('shop', 'qa', { to: `v${waiting.number}` }), 'ROLLBACK_TARGET_INVALID');
       assert.equal((await t.client.getEnvironment('shop', 'qa')).deployment, good.id);
+    });
+  });
+}
+
+class ShiftedClock implements Clock {
+  offsetMs = 0;
+  now(): Date {
+    return new Date(Date.now() + this.offsetMs);
+  }
+}
+
+for (const backend of backends) {
+  describe(`pipelines: soak on ${backend.name}`, () => {
+    let t: TestServer;
+    const clock = new ShiftedClock();
+    before(async () => {
+      t = await startTestServer(backend, { clock });
+      await t.client.createProject('soaked');
+    });
+    after(() => t.dispose());
+
+    test('a candidate waits until it has been live upstream for the soak, then goes live at that moment', async () => {
+      await rejectsWithCode(t.client.setPolicy('soaked', 'solo', { soak: '10m' }), 'POLICY_INVALID', 400);
+      const first = await deployCommit(t, 'soaked', 'first');
+      await t.client.promote('soaked', 'dev', { deployment: first.id });
+      const policy = await t.client.setPolicy('soaked', 'staging', { from: 'dev', auto: true, soak: '10m' });
+      assert.equal(policy.soakMs, 10 * 60_000);
+      const next = await deployCommit(t, 'soaked', 'next');
+      await t.client.promote('soaked', 'dev', { deployment: next.id });
+      const waiting = (await t.client.getPipeline('soaked')).stages.find((s) => s.name === 'staging')?.waiting[0];
+      assert.equal(waiting?.deployment, next.id);
+      assert.ok(waiting?.gates?.outcome === 'wait' && waiting.gates.reasons.some((r) => r.code === 'SOAKING'), JSON.stringify(waiting?.gates));
+      const recheckAt = Date.parse(waiting.recheckAt ?? '');
+      assert.ok(Math.abs(recheckAt - (clock.now().getTime() + 10 * 60_000)) < 5_000, 'looked at again when the soak ends');
+
+      // Five minutes on, still soaking; at ten, live.
+      const projectId = (await t.server.deps.store.findProjectByName('soaked'))?.id ?? '';
+      clock.offsetMs += 5 * 60_000;
+      await evaluateProjectPipeline(t.server.deps, projectId);
+      assert.equal((await t.client.getEnvironment('soaked', 'staging')).deployment ?? null, null);
+      clock.offsetMs += 5 * 60_000 + 1_000;
+      await evaluateProjectPipeline(t.server.deps, projectId);
+      assert.equal((await t.client.getEnvironment('soaked', 'staging')).deployment, next.id);
+    });
+
+    test('replaced upstream before it soaked, a candidate fails: it never can', async () => {
+      const quick = await deployCommit(t, 'soaked', 'quick');
+      await t.client.promote('soaked', 'dev', { deployment: quick.id });
+      clock.offsetMs += 60_000;
+      const after = await deployCommit(t, 'soaked', 'after');
+      await t.client.promote('soaked', 'dev', { deployment: after.id });
+      const releases = (await t.client.listReleases('soaked', 'staging', { limit: 10 })).releases;
+      const ofQuick = releases.find((r) => r.deployment === quick.id);
+      // The newer candidate contains nothing of the older (no commits): the older is judged and fails.
+      const projectId = (await t.server.deps.store.findProjectByName('soaked'))?.id ?? '';
+      await evaluateProjectPipeline(t.server.deps, projectId);
+      const judged = (await t.client.listReleases('soaked', 'staging', { limit: 10 })).releases.find((r) => r.id === ofQuick?.id);
+      assert.equal(judged?.state, 'failed');
+      assert.ok(judged?.gates?.outcome === 'fail' && judged.gates.reason.code === 'SOAK_INCOMPLETE', JSON.stringify(judged?.gates));
     });
   });
 }

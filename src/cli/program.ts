@@ -321,6 +321,7 @@ export async function run(argv: readonly string[], ctx: Context): Promise<ExitCo
     .option('--max-commits <n>', 'automation waits for a person when a release carries more commits')
     .option('--requires <projects>', 'projects whose same environment must go first, comma-separated')
     .option('--windows <windows>', 'deploy windows, semicolon-separated, e.g. "Mon-Thu 09:00-16:00 Europe/Berlin;Fri 09:00-12:00 Europe/Berlin" (empty: any time)')
+    .option('--soak <duration>', 'how long a deployment must have been live in --from first (10m, 1h; none: no soak)')
     .option('--reset', 'back to no policy (then apply the flags given)')
     .addOption(json())
     .action(withArg('environment', envSet));

@@ -173,9 +173,9 @@ environments:
     assert.deepEqual(
       Object.fromEntries(Object.entries(envs).map(([name, env]) => [name, policyFromConfig(env)])),
       {
-        dev: { follows: 'main', from: null, auto: true, checks: [], mode: 'gate', maxCommits: 8, requires: [], windows: [] },
-        staging: { follows: null, from: 'dev', auto: true, checks: ['ci/test', 'slipway/test'], mode: 'gate', maxCommits: 8, requires: [], windows: [] },
-        production: { follows: null, from: 'staging', auto: false, checks: ['ci/test', 'e2e'], mode: 'parallel', maxCommits: 3, requires: ['infra', 'dns'], windows: [] },
+        dev: { follows: 'main', from: null, auto: true, checks: [], mode: 'gate', maxCommits: 8, requires: [], soakMs: 0, windows: [] },
+        staging: { follows: null, from: 'dev', auto: true, checks: ['ci/test', 'slipway/test'], mode: 'gate', maxCommits: 8, requires: [], soakMs: 0, windows: [] },
+        production: { follows: null, from: 'staging', auto: false, checks: ['ci/test', 'e2e'], mode: 'parallel', maxCommits: 3, requires: ['infra', 'dns'], soakMs: 0, windows: [] },
       },
     );
   });
@@ -192,6 +192,7 @@ environments:
       maxCommits: 8,
       requires: [],
       windows: [],
+      soakMs: 0,
     });
   });
 
@@ -272,6 +273,11 @@ environments:
       name: 'requires without from',
       yaml: 'environments:\n  production:\n    requires: [infra]\n',
       expect: ['slipway.yaml:3:15 environments.production.requires: requires needs from: a required project must first run what ran upstream with this deployment'],
+    },
+    {
+      name: 'soak without from',
+      yaml: 'environments:\n  production:\n    soak: 10m\n',
+      expect: ['slipway.yaml:3:11 environments.production.soak: soak needs from: it is how long a deployment must have been live there'],
     },
     {
       name: 'requires naming a project twice, at the second one',

@@ -167,6 +167,9 @@ function pipelineErrors(environments: Record<string, EnvironmentConfig>): { path
     else if (env.from !== undefined && !Object.hasOwn(environments, env.from)) {
       errors.push({ path: at('from'), message: `no environment "${env.from}" in this file${suggest(env.from, names)}` });
     }
+    if (env.soak !== undefined && env.from === undefined) {
+      errors.push({ path: at('soak'), message: 'soak needs from: it is how long a deployment must have been live there' });
+    }
     if (env.requires !== undefined && env.requires.length > 0 && env.from === undefined) {
       errors.push({ path: at('requires'), message: 'requires needs from: a required project must first run what ran upstream with this deployment' });
     }
@@ -205,6 +208,7 @@ export function policyFromConfig(env: EnvironmentConfig): EnvironmentPolicy {
     maxCommits: env.max_commits ?? DEFAULT_MAX_COMMITS,
     requires: [...new Set(env.requires ?? [])],
     windows: [...new Set(env.windows ?? [])],
+    soakMs: env.soak === undefined ? 0 : parseDuration(env.soak),
   };
 }
 

@@ -14,6 +14,7 @@ export interface EnvSetOptions {
   maxCommits?: string | undefined;
   requires?: string | undefined;
   windows?: string | undefined;
+  soak?: string | undefined;
   reset?: boolean | undefined;
   json?: boolean | undefined;
 }
@@ -53,8 +54,9 @@ export const envSet: Command<EnvSetOptions & { environment: string }> = async (o
       .map((s) => s.trim())
       .filter((s) => s !== '');
   }
+  if (options.soak !== undefined) body.soak = options.soak === '' || options.soak === 'none' ? null : options.soak;
   if (options.reset) body.reset = true;
-  if (Object.keys(body).length === 0) throw usage('nothing to set: give --from, --follows, --auto, --checks, --mode, --max-commits, --requires, --windows or --reset');
+  if (Object.keys(body).length === 0) throw usage('nothing to set: give --from, --follows, --auto, --checks, --mode, --max-commits, --requires, --soak, --windows or --reset');
   const client = await connect(ctx);
   const policy = await client.setPolicy(project, options.environment, body);
   if (options.json) ctx.out.json(policy);

@@ -3,6 +3,7 @@ import type { Pipeline, PipelineStage, Policy } from '../../protocol/pipelines.t
 import { connect, requireProject } from '../context.ts';
 import type { Command } from '../context.ts';
 import { ExitCode } from '../exit-codes.ts';
+import { formatDuration } from '../../core/duration.ts';
 import { formatTime } from '../output.ts';
 import type { Output } from '../output.ts';
 
@@ -31,6 +32,7 @@ export function describePolicy(policy: Policy): string {
   parts.push(policy.auto ? 'auto' : 'manual');
   if (policy.checks.length > 0) parts.push(`checks ${policy.checks.join(', ')} (${policy.mode})`);
   if (policy.requires.length > 0) parts.push(`requires ${policy.requires.join(', ')}`);
+  if (policy.soakMs > 0) parts.push(`soak ${formatDuration(policy.soakMs)}`);
   if (policy.auto && policy.maxCommits !== 8) parts.push(`max ${policy.maxCommits} commits`);
   if (policy.windows.length > 0) parts.push(`windows ${policy.windows.join(', ')}`);
   return parts.join(' · ');

@@ -6,6 +6,7 @@ import { maxCommitsGate } from './max-commits.ts';
 import { pinGate } from './pin.ts';
 import { queueGate } from './queue.ts';
 import { requiresGate } from './requires.ts';
+import { soakGate } from './soak.ts';
 import { windowGate } from './window.ts';
 import type { Candidate, EnvironmentPolicy, Gate, GateCheck, GateFacts, GateKind, GateReason, GateVerdict } from './types.ts';
 
@@ -16,6 +17,7 @@ export const GATES: readonly (readonly [GateKind, Gate])[] = [
   ['window', windowGate],
   ['pin', pinGate],
   ['lineage', lineageGate],
+  ['soak', soakGate],
   ['checks', checksGate],
   ['max_commits', maxCommitsGate],
   ['requires', requiresGate],

@@ -9,3 +9,4 @@ export { queueGate } from './queue.ts';
 export { requiresGate } from './requires.ts';
 export { activeFreezes, freezeGate } from './freeze.ts';
 export { windowGate } from './window.ts';
+export { soakGate } from './soak.ts';

@@ -7,7 +7,7 @@ import type { CheckState, EnvironmentMode } from '../glossary.ts';
  * store themselves: everything arrives as an argument, so a verdict is reproducible.
  */
 
-export const GATE_KINDS = ['lock', 'freeze', 'window', 'pin', 'lineage', 'checks', 'max_commits', 'requires', 'queue'] as const;
+export const GATE_KINDS = ['lock', 'freeze', 'window', 'pin', 'lineage', 'soak', 'checks', 'max_commits', 'requires', 'queue'] as const;
 export type GateKind = (typeof GATE_KINDS)[number];
 
 /** Stable codes of gate reasons; the CLI and dashboard may branch on them, never on messages. */
@@ -24,6 +24,8 @@ export const GateCode = {
   FROZEN: 'FROZEN',
   OUTSIDE_WINDOW: 'OUTSIDE_WINDOW',
   WINDOW_INVALID: 'WINDOW_INVALID',
+  SOAKING: 'SOAKING',
+  SOAK_INCOMPLETE: 'SOAK_INCOMPLETE',
 } as const;
 export type GateCode = (typeof GateCode)[keyof typeof GateCode];
 
@@ -63,6 +65,8 @@ export interface EnvironmentPolicy {
   requires: string[];
   /** Deploy windows (`Mon-Thu 09:00-16:00 Europe/Berlin`): releases go live only inside one; none = any time. */
   windows: string[];
+  /** With `from`: how long the candidate must have been live upstream, without interruption (0: no soak). */
+  soakMs: number;
 }
 
 export const DEFAULT_MAX_COMMITS = 8;
@@ -77,6 +81,7 @@ export const DEFAULT_POLICY: Readonly<EnvironmentPolicy> = Object.freeze({
   maxCommits: DEFAULT_MAX_COMMITS,
   requires: [],
   windows: [],
+  soakMs: 0,
 });
 
 export interface Candidate {
@@ -111,7 +116,13 @@ export interface GateFacts {
     lockedUntil: string | null;
   };
   /** With policy.from: what became of the candidate's deployment upstream. */
-  upstream: { name: string; lineage: Lineage } | null;
+  upstream: {
+    name: string;
+    lineage: Lineage;
+    /** When the candidate last went live upstream, and when that stopped (null: still live there). */
+    liveAt?: string | null | undefined;
+    endedAt?: string | null | undefined;
+  } | null;
   /** Current check states of the candidate's commit (all known names). */
   checks: Record<string, { state: CheckState; url: string | null }>;
   /** One per policy.requires entry. */

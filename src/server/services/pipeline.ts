@@ -79,6 +79,14 @@ async function lineageIn(store: Store, upstream: EnvironmentRow | undefined, dep
   return release.state === 'rolled_back' ? 'rolled_back' : 'was_live';
 }
 
+/** What the gates need of the upstream environment: the lineage, and how long the candidate was live there (soak). */
+async function upstreamFacts(store: Store, name: string, upstream: EnvironmentRow | undefined, deploymentId: string): Promise<NonNullable<GateFacts['upstream']>> {
+  const lineage = await lineageIn(store, upstream, deploymentId);
+  if (!upstream || lineage === 'never') return { name, lineage };
+  const last = await store.findLatestLiveReleaseOfDeployment(upstream.id, deploymentId);
+  return { name, lineage, liveAt: last?.liveAt ?? null, endedAt: lineage === 'live' ? null : (last?.endedAt ?? null) };
+}
+
 /** Lineage of a deployment in the environment `from` of a project. */
 export async function lineageOf(store: Store, project: ProjectRow, from: string, deploymentId: string): Promise<'live' | 'was_live' | 'rolled_back' | 'never'> {
   return lineageIn(store, await store.findEnvironment(project.id, from), deploymentId);
@@ -151,7 +159,7 @@ async function gateFacts(
       lockedAt: env.lockedAt,
       lockedUntil: env.lockedUntil,
     },
-    upstream: policy.from === null ? null : { name: policy.from, lineage: await lineageIn(store, upstreamEnv, release.deploymentId) },
+    upstream: policy.from === null ? null : await upstreamFacts(store, policy.from, upstreamEnv, release.deploymentId),
     checks,
     requires: await requirementsOf(store, project, env, policy, release.deploymentId),
     queueAhead,

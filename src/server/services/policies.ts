@@ -1,4 +1,5 @@
 import { parseWindows } from '../../core/deploy-windows.ts';
+import { parseDuration } from '../../core/duration.ts';
 import { ErrorCode, SlipwayError } from '../../core/errors.ts';
 import { DEFAULT_POLICY, type EnvironmentPolicy } from '../../core/gates/index.ts';
 import { assertName } from '../../core/names.ts';
@@ -123,6 +124,8 @@ export interface PolicyInput {
   maxCommits?: number | undefined;
   requires?: string[] | undefined;
   windows?: string[] | undefined;
+  /** A duration (`10m`); null or `0` clears it. */
+  soak?: string | null | undefined;
 }
 
 /**
@@ -156,6 +159,7 @@ export async function setEnvironmentPolicy(
       maxCommits: input.maxCommits ?? base.maxCommits,
       requires: input.requires ?? base.requires,
       windows: input.windows ?? base.windows,
+      soakMs: input.soak === undefined ? base.soakMs : input.soak === null || input.soak === '0' ? 0 : parseDuration(input.soak),
     };
     const windows = parseWindows(policy.windows);
     if (!windows.ok) throw new SlipwayError(ErrorCode.POLICY_INVALID, `windows: ${windows.error}`, { window: policy.windows[windows.index] });
@@ -168,6 +172,9 @@ export async function setEnvironmentPolicy(
       const graph = envs.map((e) => ({ name: e.name, from: e.id === env.id ? policy.from : policyOf(e).from }));
       const cycle = findCycle(graph);
       if (cycle) throw new SlipwayError(ErrorCode.POLICY_INVALID, `from: ${cycle.join(' → ')} is a cycle`, { cycle });
+    }
+    if (policy.soakMs > 0 && policy.from === null) {
+      throw new SlipwayError(ErrorCode.POLICY_INVALID, 'soak needs from: it is how long a deployment must have been live there', {});
     }
     if (policy.requires.length > 0 && policy.from === null) {
       throw new SlipwayError(ErrorCode.POLICY_INVALID, 'requires needs from: what was tested together upstream is what goes out in order', {});

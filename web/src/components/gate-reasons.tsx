@@ -10,6 +10,7 @@ const GATE_LABEL: Record<GateKind, string> = {
   window: 'Deploy window',
   pin: 'Pin',
   lineage: 'Lineage',
+  soak: 'Soak',
   checks: 'Checks',
   max_commits: 'Batch size',
   requires: 'Requires',
