@@ -11,6 +11,7 @@ import { events } from './commands/events.ts';
 import { listJobs, retryJob } from './commands/jobs.ts';
 import { gitRemote } from './commands/git-remote.ts';
 import { link } from './commands/link.ts';
+import { freeze, freezes, unfreeze } from './commands/freezes.ts';
 import { lock, unlock } from './commands/lock.ts';
 import { login, whoami } from './commands/login.ts';
 import { logs } from './commands/logs.ts';
@@ -346,6 +347,34 @@ export async function run(argv: readonly string[], ctx: Context): Promise<ExitCo
     .option('--force', "admin: remove someone else's lock (needs --reason)")
     .addOption(json())
     .action(opts(unlock));
+
+  program
+    .command('freeze')
+    .description('freeze an environment: nothing goes live from --from until --until but an admin\'s forced promotion')
+    .addOption(project())
+    .addOption(env().makeOptionMandatory())
+    .option('--from <time>', 'start, e.g. 2026-12-20T00:00 (default: now)')
+    .requiredOption('--until <time>', 'end, e.g. 2027-01-04T00:00; times take an optional offset (Z, +01:00) or IANA zone ("2027-01-04T00:00 Europe/Berlin"), and are UTC without one')
+    .requiredOption('--reason <text>', 'why (shown on every release it holds)')
+    .addOption(json())
+    .action(opts(freeze));
+
+  program
+    .command('unfreeze')
+    .description("lift a freeze (the environment's only one when no id is given); what it held is looked at again at once")
+    .argument('[freeze-id]')
+    .addOption(project())
+    .addOption(env().makeOptionMandatory())
+    .addOption(json())
+    .action(withArg('id', unfreeze));
+
+  program
+    .command('freezes')
+    .description('list freezes that have not ended')
+    .addOption(project())
+    .addOption(env())
+    .addOption(json())
+    .action(opts(freezes));
 
   program
     .command('events')

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { formatInZone, nextOpening, openWindow, parseWindow, parseWindows } from './deploy-windows.ts';
+import { formatInZone, nextOpening, openWindow, parseInstant, parseWindow, parseWindows } from './deploy-windows.ts';
 
 const parses: { text: string; days?: number[]; start?: number; end?: number; zone?: string; error?: RegExp }[] = [
   { text: 'Mon-Thu 09:00-16:00 Europe/Berlin', days: [1, 2, 3, 4], start: 540, end: 960, zone: 'Europe/Berlin' },
@@ -113,5 +113,34 @@ for (const row of schedule) {
     assert.equal(openWindow(row.of, next.at) !== undefined, true, 'the window is open at its opening');
     assert.equal(openWindow(row.of, new Date(next.at.getTime() - 1)), undefined, 'and closed just before');
     if (row.reads) assert.equal(formatInZone(next.at, next.window.zone), row.reads);
+  });
+}
+
+const instants: { text: string; iso?: string; error?: RegExp }[] = [
+  { text: '2026-12-20T00:00', iso: '2026-12-20T00:00:00.000Z' },
+  { text: '2026-12-20', iso: '2026-12-20T00:00:00.000Z' },
+  { text: '2026-12-20T00:00:30Z', iso: '2026-12-20T00:00:30.000Z' },
+  { text: '2026-12-20T00:00+01:00', iso: '2026-12-19T23:00:00.000Z' },
+  { text: '2026-12-20T00:00 Europe/Berlin', iso: '2026-12-19T23:00:00.000Z' },
+  { text: '2026-07-20T00:00 Europe/Berlin', iso: '2026-07-19T22:00:00.000Z' },
+  { text: '2026-12-20T00:00 America/New_York', iso: '2026-12-20T05:00:00.000Z' },
+  { text: '2026-02-30T00:00', error: /not a valid date/ },
+  { text: '2026-12-20T25:00', error: /not a valid date/ },
+  { text: '2026-12-20T00:00 Mars/Base', error: /not an IANA time zone/ },
+  { text: '2026-12-20T00:00Z Europe/Berlin', error: /not both/ },
+  { text: 'tomorrow', error: /is not a time/ },
+  { text: '2026-12-20 00:00', error: /not an IANA time zone|is not a time/ },
+];
+
+for (const row of instants) {
+  test(`parseInstant: "${row.text}"`, () => {
+    const parsed = parseInstant(row.text);
+    if (row.error) {
+      assert.equal(parsed.ok, false);
+      if (!parsed.ok) assert.match(parsed.error, row.error);
+    } else {
+      assert.ok(parsed.ok, parsed.ok ? '' : parsed.error);
+      assert.equal(parsed.at.toISOString(), row.iso);
+    }
   });
 }

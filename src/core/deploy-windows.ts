@@ -152,3 +152,21 @@ export function formatInZone(at: Date, zone: string): string {
   }
   return `${local.setLocale('en-US').toFormat('ccc HH:mm')} ${name}`;
 }
+
+/**
+ * An instant as a person writes it for a freeze: ISO date and time (`2026-12-20T00:00`,
+ * seconds optional, or a date alone for its midnight) with an optional offset (`Z`, `+01:00`) or
+ * IANA zone after a space (`2026-12-20T00:00 Europe/Berlin`). Without either it is UTC.
+ */
+export function parseInstant(text: string): { ok: true; at: Date } | { ok: false; error: string } {
+  const m = /^(\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,3})?)?)?)(Z|[+-]\d{2}:\d{2})?(?: ([A-Za-z_]+(?:\/[A-Za-z0-9_+-]+)*))?$/.exec(text.trim());
+  if (!m) return { ok: false, error: `"${text}" is not a time: write 2026-12-20T00:00, with an optional offset (Z, +01:00) or time zone (2026-12-20T00:00 Europe/Berlin)` };
+  const [, local = '', offset, zone] = m;
+  if (offset !== undefined && zone !== undefined) return { ok: false, error: `"${text}": give an offset or a time zone, not both` };
+  if (zone !== undefined && (!IANAZone.isValidZone(zone) || (!zone.includes('/') && zone !== 'UTC'))) {
+    return { ok: false, error: `"${zone}" is not an IANA time zone (e.g. Europe/Berlin, America/New_York, UTC)` };
+  }
+  const parsed = DateTime.fromISO(local, { zone: offset === undefined ? (zone ?? 'UTC') : offset === 'Z' ? 'UTC' : `UTC${offset}` });
+  if (!parsed.isValid) return { ok: false, error: `"${text}" is not a valid date and time` };
+  return { ok: true, at: parsed.toJSDate() };
+}

@@ -8,6 +8,7 @@ import type {
   HeartbeatRequest,
   HeartbeatResponse,
 } from './builds.ts';
+import type { CreateFreezeRequest, Freeze, FreezeList } from './freezes.ts';
 import type { Pipeline, Policy, ReleaseDetail, SetPolicyRequest } from './pipelines.ts';
 import type {
   AddDomainRequest,
@@ -196,6 +197,20 @@ export class SlipwayClient {
   }
   getPipeline(project: string): Promise<Pipeline> {
     return this.request('GET', `/api/v1/projects/${enc(project)}/pipeline`);
+  }
+
+  freeze(project: string, env: string, body: CreateFreezeRequest): Promise<Freeze> {
+    return this.request('POST', `/api/v1/projects/${enc(project)}/environments/${enc(env)}/freezes`, { body });
+  }
+
+  /** Lifts the freeze named, or the environment's only one. */
+  unfreeze(project: string, env: string, id?: string): Promise<Freeze> {
+    const path = `/api/v1/projects/${enc(project)}/environments/${enc(env)}/freezes`;
+    return this.request('DELETE', id === undefined ? path : `${path}/${enc(id)}`);
+  }
+
+  listFreezes(project: string, env?: string): Promise<FreezeList> {
+    return this.request('GET', `/api/v1/projects/${enc(project)}/freezes${env === undefined ? '' : `?environment=${enc(env)}`}`);
   }
 
   setPolicy(project: string, env: string, body: SetPolicyRequest): Promise<Policy> {

@@ -219,6 +219,17 @@ export interface Database {
     committed_at: string;
     recorded_at: string;
   };
+  /** Spans in which nothing goes live in an environment but an admin's forced release; [from_at, until_at). */
+  freezes: {
+    id: string;
+    project_id: string;
+    environment_id: string;
+    from_at: string;
+    until_at: string;
+    reason: string;
+    created_by: string;
+    created_at: string;
+  };
   slipway_migrations: { version: number; name: string; applied_at: string };
   secret_key_checks: { id: string; value: string; created_at: string };
   slipway_upgrades: { name: string };

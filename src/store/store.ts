@@ -27,6 +27,7 @@ import type { DeploymentStore } from './kysely/deployments.ts';
 import type { DomainStore } from './kysely/domains.ts';
 import type { EnvironmentStore } from './kysely/environments.ts';
 import type { EventStore } from './kysely/events.ts';
+import type { FreezeStore } from './kysely/freezes.ts';
 import type { JobStore } from './kysely/jobs.ts';
 import type { PipelineStore } from './kysely/pipeline.ts';
 import type { ProjectStore } from './kysely/projects.ts';
@@ -45,6 +46,7 @@ export type { DomainRow, DomainStore } from './kysely/domains.ts';
 export { newEnvironmentRow, newReleaseRow, type EnvironmentRow, type EnvironmentStore, type LockFields, type ReleaseBatch, type ReleaseRow, type StoredPolicy } from './kysely/environments.ts';
 export type { PipelineStore, PointerTarget, ReleaseChanges } from './kysely/pipeline.ts';
 export type { EventRow, EventStore, NewEvent } from './kysely/events.ts';
+export type { FreezeRow, FreezeStore } from './kysely/freezes.ts';
 export type { JobClaim, JobFailure, JobLease, JobRow, JobStore, NewJob } from './kysely/jobs.ts';
 export type { ProjectRow, ProjectStore } from './kysely/projects.ts';
 export type { TokenRow, TokenStore } from './kysely/tokens.ts';
@@ -70,4 +72,5 @@ export interface Store
     JobStore,
     PipelineStore,
     CheckStore,
-    CommitStore {}
+    CommitStore,
+    FreezeStore {}

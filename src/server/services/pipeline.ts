@@ -132,8 +132,9 @@ async function requirementsOf(store: Store, project: ProjectRow, env: Environmen
 }
 
 /** Freezes of `env` that have not ended by `now`. */
-export async function freezesOf(_store: Store, _env: EnvironmentRow, _now: Date): Promise<Freeze[]> {
-  return [];
+export async function freezesOf(store: Store, env: EnvironmentRow, now: Date): Promise<Freeze[]> {
+  const rows = await store.listFreezes(env.id, now.toISOString());
+  return rows.map((r) => ({ id: r.id, from: r.from, until: r.until, reason: r.reason, createdBy: r.createdBy }));
 }
 
 async function gateFacts(
@@ -143,6 +144,7 @@ async function gateFacts(
   policy: EnvironmentPolicy,
   release: ReleaseRow,
   queueAhead: { number: number } | null,
+  now: Date,
 ): Promise<GateFacts> {
   const upstreamEnv = policy.from === null ? undefined : await store.findEnvironment(project.id, policy.from);
   const checks: GateFacts['checks'] = {};
@@ -163,7 +165,7 @@ async function gateFacts(
     checks,
     requires: await requirementsOf(store, project, env, policy, release.deploymentId),
     queueAhead,
-    freezes: [],
+    freezes: await freezesOf(store, env, now),
   };
 }
 
@@ -460,7 +462,7 @@ export async function advanceEnvironment(deps: ServiceDeps, project: ProjectRow,
         break;
       }
       const policy = policyOf(env);
-      const facts = await gateFacts(deps.store, project, env, policy, release, release.trigger === 'automation' ? ahead : null);
+      const facts = await gateFacts(deps.store, project, env, policy, release, release.trigger === 'automation' ? ahead : null, deps.clock.now());
       const verdict = evaluate(candidateOf(release), policy, facts, deps.clock.now());
       if (verdict.outcome === 'pass') {
         await goLive(deps, project, env, release, release.trigger === 'user' ? actorOf(release) : AUTOMATION, verdict);

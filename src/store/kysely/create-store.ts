@@ -9,6 +9,7 @@ import { createDomainStore } from './domains.ts';
 import { createEnvironmentStore } from './environments.ts';
 import { createEventStore } from './events.ts';
 import type { FamilyContext } from './family-context.ts';
+import { createFreezeStore } from './freezes.ts';
 import { createJobStore } from './jobs.ts';
 import { createPipelineStore } from './pipeline.ts';
 import { createProjectStore } from './projects.ts';
@@ -46,6 +47,7 @@ export function createStore(fields: Pick<FamilyContext, 'db' | 'dialect' | 'secr
     ...createPipelineStore(ctx),
     ...createCheckStore(ctx),
     ...createCommitStore(ctx),
+    ...createFreezeStore(ctx),
   };
   return store;
 }
