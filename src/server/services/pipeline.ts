@@ -1,6 +1,6 @@
 import { batchBetween, isAncestor, type CommitLookup } from '../../core/commit-graph.ts';
 import { ErrorCode, SlipwayError } from '../../core/errors.ts';
-import { DEFAULT_POLICY, evaluate, redRequiredCheck, type Candidate, type EnvironmentPolicy, type Freeze, type GateFacts, type GateVerdict } from '../../core/gates/index.ts';
+import { DEFAULT_POLICY, evaluate, redRequiredCheck, type Candidate, type EnvironmentPolicy, type Freeze, type GateFacts, type GateVerdict, type Lineage } from '../../core/gates/index.ts';
 import type { ReleaseState } from '../../core/glossary.ts';
 import { orderEnvironments } from '../../core/pipeline-topology.ts';
 import { assertTransition } from '../../core/release-lifecycle.ts';
@@ -70,25 +70,28 @@ async function batchOf(store: Store, projectId: string, base: string | null, hea
 // ---------------------------------------------------------------------------------------------
 // facts
 
-/** What became of `deploymentId` in `upstream`: live there now, once live, rolled back, or never there. */
-async function lineageIn(store: Store, upstream: EnvironmentRow | undefined, deploymentId: string): Promise<'live' | 'was_live' | 'rolled_back' | 'never'> {
-  if (!upstream) return 'never';
-  if (upstream.deploymentId === deploymentId) return 'live';
-  const release = await store.findLatestLiveReleaseOfDeployment(upstream.id, deploymentId);
-  if (!release) return 'never';
-  return release.state === 'rolled_back' ? 'rolled_back' : 'was_live';
+/** The last release that put `deploymentId` live upstream, and what became of it there: live now, once live, rolled back, or never there. */
+async function upstreamRun(store: Store, upstream: EnvironmentRow | undefined, deploymentId: string): Promise<{ lineage: Lineage; last: ReleaseRow | undefined }> {
+  if (!upstream) return { lineage: 'never', last: undefined };
+  const last = await store.findLatestReleaseOfDeployment(upstream.id, deploymentId);
+  if (upstream.deploymentId === deploymentId) return { lineage: 'live', last };
+  if (!last) return { lineage: 'never', last };
+  return { lineage: last.state === 'rolled_back' ? 'rolled_back' : 'was_live', last };
+}
+
+async function lineageIn(store: Store, upstream: EnvironmentRow | undefined, deploymentId: string): Promise<Lineage> {
+  return (await upstreamRun(store, upstream, deploymentId)).lineage;
 }
 
 /** What the gates need of the upstream environment: the lineage, and how long the candidate was live there (soak). */
 async function upstreamFacts(store: Store, name: string, upstream: EnvironmentRow | undefined, deploymentId: string): Promise<NonNullable<GateFacts['upstream']>> {
-  const lineage = await lineageIn(store, upstream, deploymentId);
-  if (!upstream || lineage === 'never') return { name, lineage };
-  const last = await store.findLatestLiveReleaseOfDeployment(upstream.id, deploymentId);
+  const { lineage, last } = await upstreamRun(store, upstream, deploymentId);
+  if (lineage === 'never') return { name, lineage };
   return { name, lineage, liveAt: last?.liveAt ?? null, endedAt: lineage === 'live' ? null : (last?.endedAt ?? null) };
 }
 
 /** Lineage of a deployment in the environment `from` of a project. */
-export async function lineageOf(store: Store, project: ProjectRow, from: string, deploymentId: string): Promise<'live' | 'was_live' | 'rolled_back' | 'never'> {
+export async function lineageOf(store: Store, project: ProjectRow, from: string, deploymentId: string): Promise<Lineage> {
   return lineageIn(store, await store.findEnvironment(project.id, from), deploymentId);
 }
 
@@ -101,7 +104,7 @@ async function requirementsOf(store: Store, project: ProjectRow, env: Environmen
   const out: GateFacts['requires'] = [];
   if (policy.requires.length === 0 || policy.from === null) return out;
   const ownUpstream = await store.findEnvironment(project.id, policy.from);
-  const candidateUpstream = ownUpstream ? await store.findLatestLiveReleaseOfDeployment(ownUpstream.id, deploymentId) : undefined;
+  const candidateUpstream = ownUpstream ? await store.findLatestReleaseOfDeployment(ownUpstream.id, deploymentId) : undefined;
   for (const name of policy.requires) {
     const other = await store.findProjectByName(name);
     if (!other) {
@@ -122,7 +125,7 @@ async function requirementsOf(store: Store, project: ProjectRow, env: Environmen
     if (otherTarget?.deploymentId) {
       if (otherTarget.deploymentId === needed.deploymentId) satisfied = true;
       else if (otherUpstream) {
-        const runs = await store.findLatestLiveReleaseOfDeployment(otherUpstream.id, otherTarget.deploymentId);
+        const runs = await store.findLatestReleaseOfDeployment(otherUpstream.id, otherTarget.deploymentId);
         satisfied = runs?.liveAt != null && needed.liveAt != null && runs.liveAt >= needed.liveAt;
       }
     }

@@ -259,6 +259,7 @@ export function createEnvironmentStore({ db }: FamilyContext): EnvironmentStore 
         .where('environment_id', '=', environmentId)
         .where('deployment_id', '=', deploymentId)
         .where('live_at', 'is not', null)
+        .orderBy('live_at', 'desc')
         .orderBy('number', 'desc')
         .limit(1)
         .executeTakeFirst();

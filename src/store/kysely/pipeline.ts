@@ -51,8 +51,6 @@ export interface PipelineStore {
   moveEnvironmentTo(environmentId: string, expectedReleaseNumber: number, target: PointerTarget): Promise<boolean>;
   /** What a release replaced, known only when it goes live. */
   setReleaseReplacement(id: string, previousDeploymentId: string | null, replacesReleaseId: string | null): Promise<void>;
-  /** The newest release of an environment that went live with `deploymentId`. */
-  findLatestLiveReleaseOfDeployment(environmentId: string, deploymentId: string): Promise<ReleaseRow | undefined>;
   /** The release that was live in an environment at time `at`: the last to go live at or before it. */
   findReleaseLiveAt(environmentId: string, at: string): Promise<ReleaseRow | undefined>;
   /** The newest release of `deploymentId` in an environment, in any state. */
@@ -174,20 +172,6 @@ export function createPipelineStore({ db, dialect }: FamilyContext): PipelineSto
 
     async setReleaseReplacement(id, previousDeploymentId, replacesReleaseId) {
       await db.updateTable('releases').set({ previous_deployment_id: previousDeploymentId, replaces_release_id: replacesReleaseId }).where('id', '=', id).execute();
-    },
-
-    async findLatestLiveReleaseOfDeployment(environmentId, deploymentId) {
-      const row = await db
-        .selectFrom('releases')
-        .selectAll()
-        .where('environment_id', '=', environmentId)
-        .where('deployment_id', '=', deploymentId)
-        .where('live_at', 'is not', null)
-        .orderBy('live_at', 'desc')
-        .orderBy('number', 'desc')
-        .limit(1)
-        .executeTakeFirst();
-      return row && toRelease(row);
     },
 
     async findReleaseLiveAt(environmentId, at) {
