@@ -1,3 +1,4 @@
+import { formatDuration } from '../../../src/core/duration.ts';
 import type { Policy } from '../../../src/protocol/pipelines.ts';
 
 /** Above this a batch limit is no limit a person would have set (undeclared environments have none). */
@@ -26,6 +27,9 @@ export function PolicySummary({ policy }: { policy: Policy }) {
     parts.push({ key: 'requires', text: `requires ${policy.requires.join(', ')}`, title: `Waits until ${policy.requires.join(' and ')} run what was tested with it` });
   }
   if (policy.auto && policy.maxCommits !== 8 && policy.maxCommits < NO_LIMIT) parts.push({ key: 'max', text: `max ${policy.maxCommits} commits` });
+  if (policy.soakMs > 0 && policy.from) {
+    parts.push({ key: 'soak', text: `soak ${formatDuration(policy.soakMs)}`, title: `Takes only what was live in ${policy.from} this long without interruption` });
+  }
   if (policy.windows.length > 0) {
     parts.push({ key: 'windows', text: `windows ${policy.windows.join(', ')}`, title: 'Releases go live only inside these deploy windows' });
   }
