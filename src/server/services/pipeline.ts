@@ -536,6 +536,12 @@ export async function evaluateProjectPipeline(deps: ServiceDeps, projectId: stri
   if (!project || project.deletedAt) return;
   const envs = await deps.store.listEnvironments(project.id);
   for (const env of orderByFrom(envs)) {
+    // Most environments (previews above all) have nothing open and watch no checks: one read
+    // instead of a transaction and the project's lock each. A release opened after this read
+    // was evaluated by whoever opened it, in its own transaction.
+    const policy = policyOf(env);
+    const watchesChecks = policy.mode === 'parallel' && policy.checks.length > 0;
+    if (env.retiredAt !== null || (!watchesChecks && (await deps.store.listOpenReleases(env.id)).length === 0)) continue;
     await deps.store.transaction(async (tx) => {
       const scoped: ServiceDeps = { ...deps, store: tx };
       await tx.lockPipeline(project.id);
