@@ -3,8 +3,11 @@
  * the CLI's output all derive from these lists, so a new state is added in one place.
  */
 
-/** Who may do what: viewer < deployer < admin; `runner` stands apart (see release-planner.ts). */
-export const ROLES = ['admin', 'deployer', 'viewer', 'runner'] as const;
+/**
+ * Who may do what: viewer < deployer < approver < admin, each including the one before, held
+ * globally or per project; `runner` stands apart (see release-planner.ts).
+ */
+export const ROLES = ['admin', 'approver', 'deployer', 'viewer', 'runner'] as const;
 export type Role = (typeof ROLES)[number];
 
 /** A release: one move of an environment's pointer (see release-lifecycle.ts for the transitions). */

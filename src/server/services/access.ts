@@ -2,8 +2,8 @@ import { ErrorCode, SlipwayError } from '../../core/errors.ts';
 import type { Role } from '../../core/glossary.ts';
 import type { Actor } from '../../core/release-planner.ts';
 
-/** viewer < deployer < admin; runner is outside the ladder (see Actor.role). */
-const RANK: Record<Exclude<Role, 'runner'>, number> = { viewer: 0, deployer: 1, admin: 2 };
+/** viewer < deployer < approver < admin; runner is outside the ladder (see Actor.role). */
+const RANK: Record<Exclude<Role, 'runner'>, number> = { viewer: 0, deployer: 1, approver: 2, admin: 3 };
 
 /**
  * Throws FORBIDDEN unless `actor` may act with `minimum`. A runner token passes only where a
