@@ -32,6 +32,7 @@ import type { JobStore } from './kysely/jobs.ts';
 import type { PipelineStore } from './kysely/pipeline.ts';
 import type { ProjectStore } from './kysely/projects.ts';
 import type { TokenStore } from './kysely/tokens.ts';
+import type { UserStore } from './kysely/users.ts';
 
 export type { BuildState, DeliveryState, ReleaseKind, ReleaseState, Role } from '../core/glossary.ts';
 export type { StoreCapabilities } from './connection.ts';
@@ -50,6 +51,7 @@ export type { FreezeRow, FreezeStore } from './kysely/freezes.ts';
 export type { JobClaim, JobFailure, JobLease, JobRow, JobStore, NewJob } from './kysely/jobs.ts';
 export type { ProjectRow, ProjectStore } from './kysely/projects.ts';
 export type { TokenRow, TokenStore } from './kysely/tokens.ts';
+export type { EmailOwner, MembershipRow, SessionRow, UserRow, UserStore } from './kysely/users.ts';
 
 export interface StoreBase {
   readonly capabilities: StoreCapabilities;
@@ -62,6 +64,7 @@ export interface Store
   extends StoreBase,
     ProjectStore,
     TokenStore,
+    UserStore,
     DeploymentStore,
     EnvironmentStore,
     DomainStore,
