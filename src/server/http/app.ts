@@ -36,6 +36,14 @@ export interface AppOptions {
   serverFactory?: FastifyServerFactory;
 }
 
+/** Every route of the API (each has its row in permissions.ts). */
+export function apiRoutes(deps: ServiceDeps): RouteSpec[] {
+  const specs: RouteSpec[] = [...projectRoutes({ deps }), ...environmentRoutes({ deps }), ...buildRoutes({ deps }), ...deliveryRoutes({ deps }), ...adminRoutes({ deps })];
+  specs.push(...projectDeletionRoutes({ deps }), ...buildRetryRoutes({ deps }), ...pipelineRoutes({ deps }), ...jobRoutes({ deps }), ...freezeRoutes({ deps }));
+  specs.push(...checkRoutes({ deps }), ...userRoutes({ deps }), ...sessionRoutes({ deps }, new SignInLimiter(deps.clock)));
+  return specs;
+}
+
 /** The control plane: API, OpenAPI, health, metrics and the dashboard. */
 export async function buildApp({ deps, metrics, logger, serverFactory }: AppOptions): Promise<FastifyInstance<Server>> {
   const app = Fastify({
@@ -61,9 +69,7 @@ export async function buildApp({ deps, metrics, logger, serverFactory }: AppOpti
     );
   });
 
-  const specs: RouteSpec[] = [...projectRoutes({ deps }), ...environmentRoutes({ deps }), ...buildRoutes({ deps }), ...deliveryRoutes({ deps }), ...adminRoutes({ deps })];
-  specs.push(...projectDeletionRoutes({ deps }), ...buildRetryRoutes({ deps }), ...pipelineRoutes({ deps }), ...jobRoutes({ deps }), ...freezeRoutes({ deps }));
-  specs.push(...checkRoutes({ deps }), ...userRoutes({ deps }), ...sessionRoutes({ deps }, new SignInLimiter(deps.clock)));
+  const specs = apiRoutes(deps);
   registerRoutes(app, specs, (request, rule, url) => guard(deps, request, rule, url));
 
   const openapi = openApiDocument(specs, VERSION);

@@ -191,6 +191,6 @@ export async function revokeToken(deps: ServiceDeps, actor: Actor, id: string): 
 export async function listTokens(deps: ServiceDeps, actor: Actor): Promise<TokenRow[]> {
   const all = await deps.store.listTokens();
   if (actor.role === 'admin' && actor.projectScope === undefined) return all;
-  if (actor.userId === undefined) throw new SlipwayError(ErrorCode.FORBIDDEN, 'listing tokens needs the admin role, or a user of your own', { required: 'admin', role: actor.role });
-  return all.filter((t) => t.userId === actor.userId);
+  // A service token has no personal tokens: it sees none.
+  return actor.userId === undefined ? [] : all.filter((t) => t.userId === actor.userId);
 }
