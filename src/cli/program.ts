@@ -325,6 +325,7 @@ export async function run(argv: readonly string[], ctx: Context): Promise<ExitCo
     .option('--requires <projects>', 'projects whose same environment must go first, comma-separated')
     .option('--windows <windows>', 'deploy windows, semicolon-separated, e.g. "Mon-Thu 09:00-16:00 Europe/Berlin;Fri 09:00-12:00 Europe/Berlin" (empty: any time)')
     .option('--soak <duration>', 'how long a deployment must have been live in --from first (10m, 1h; none: no soak)')
+    .option('--expedite <allow|hold>', 'allow: hotfixes go live outside the deploy windows; hold (default): windows hold them too')
     .option('--reset', 'back to no policy (then apply the flags given)')
     .addOption(json())
     .action(withArg('environment', envSet));
