@@ -10,6 +10,7 @@ import {
   parseNotifyEvents,
   slackNotification,
   type NotifiedCommit,
+  type NotifiedState,
   type NotifyFormat,
   type ReleaseNotice,
 } from '../../core/notifications.ts';
@@ -199,11 +200,12 @@ export async function queueReleaseNotifications(
   release: ReleaseRow,
   from: ReleaseState,
 ): Promise<void> {
+  if (release.state === 'pending') return;
   const event = `release.${release.state}` as const;
   const targets = (await store.listNotifyTargets(project.id)).filter((t) => t.events.includes(event));
   if (targets.length === 0) return;
   const now = clock.now().toISOString();
-  const notice = await releaseNotice(store, urls, project, env, release, from, now);
+  const notice = await releaseNotice(store, urls, project, env, { ...release, state: release.state }, from, now);
   let slack: string | undefined;
   for (const target of targets) {
     const id = newId('ndl');
@@ -213,7 +215,15 @@ export async function queueReleaseNotifications(
   }
 }
 
-async function releaseNotice(store: Store, urls: UrlConfig, project: ProjectRow, env: EnvironmentRow, release: ReleaseRow, from: ReleaseState, at: string): Promise<ReleaseNotice> {
+async function releaseNotice(
+  store: Store,
+  urls: UrlConfig,
+  project: ProjectRow,
+  env: EnvironmentRow,
+  release: ReleaseRow & { state: NotifiedState },
+  from: ReleaseState,
+  at: string,
+): Promise<ReleaseNotice> {
   const shas = release.batch?.commits ?? [];
   const known = new Map((shas.length === 0 ? [] : await store.findCommits(project.id, shas)).map((c) => [c.sha, c]));
   const commits: NotifiedCommit[] = shas.map((sha) => {
