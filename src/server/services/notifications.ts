@@ -202,7 +202,7 @@ export async function queueReleaseNotifications(
 ): Promise<void> {
   if (release.state === 'pending') return;
   const event = `release.${release.state}` as const;
-  const targets = (await store.listNotifyTargets(project.id)).filter((t) => t.events.includes(event));
+  const targets = (await store.listNotifyTargetEvents(project.id)).filter((t) => t.events.includes(event));
   if (targets.length === 0) return;
   const now = clock.now().toISOString();
   const notice = await releaseNotice(store, urls, project, env, { ...release, state: release.state }, from, now);
@@ -271,6 +271,8 @@ export interface SendContext {
   retryAt: string | null;
   /** Aborted when the job's lease is lost. */
   signal?: AbortSignal | undefined;
+  /** The whole exchange's limit; default POST_TIMEOUT_MS. */
+  timeoutMs?: number | undefined;
 }
 
 /** Thrown to make the queue try again later; the delivery already says why. */
@@ -332,7 +334,7 @@ export async function sendNotification(deps: ServiceDeps, deliveryId: string, ct
   };
   let answer: PostAnswer;
   try {
-    answer = await postPinned(parsed, addresses[0] ?? parsed.hostname, body, headers, { signal: ctx.signal });
+    answer = await postPinned(parsed, addresses[0] ?? parsed.hostname, body, headers, { signal: ctx.signal, timeoutMs: ctx.timeoutMs });
   } catch (err) {
     const message = `no answer from ${target.urlOrigin}: ${err instanceof Error ? err.message : String(err)}`;
     const row = await record({ ok: false, final: false, status: null, error: message, excerpt: null });
