@@ -34,6 +34,8 @@ export const Policy = z.object({
   requires: z.array(z.string()),
   /** Deploy windows (`Mon-Thu 09:00-16:00 Europe/Berlin`); empty: any time. Older servers omit it. */
   windows: z.array(z.string()).default([]),
+  /** `allow`: hotfixes go live outside the deploy windows; `hold`: windows hold them too. Older servers omit it. */
+  expedite: z.enum(['allow', 'hold']).default('hold'),
   /** With from: how long a deployment must have been live upstream, in milliseconds (0: no soak). */
   soakMs: z.number().int(),
   /** `commit <sha>` (from slipway.yaml on the default branch) or `user <name>`; null when never set. */
@@ -54,6 +56,8 @@ export const SetPolicyRequest = z.object({
   requires: z.array(z.string().min(1).max(64)).max(20).optional(),
   /** Deploy windows; each `Days HH:MM-HH:MM Zone`, checked by the server (POLICY_INVALID). Empty: any time. */
   windows: z.array(z.string().min(1).max(100)).max(20).optional(),
+  /** `allow`: hotfixes (expedited releases) go live outside the deploy windows; `hold` (default): not. */
+  expedite: z.enum(['allow', 'hold']).optional(),
   /** A duration like `10m` or `1h30m`; null (or `0`) clears it. */
   soak: z.string().min(1).max(32).nullable().optional(),
   /** Back to no policy at all (fields given with it are applied on top of the defaults). */

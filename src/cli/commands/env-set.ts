@@ -14,6 +14,7 @@ export interface EnvSetOptions {
   maxCommits?: string | undefined;
   requires?: string | undefined;
   windows?: string | undefined;
+  expedite?: string | undefined;
   soak?: string | undefined;
   reset?: boolean | undefined;
   json?: boolean | undefined;
@@ -54,9 +55,13 @@ export const envSet: Command<EnvSetOptions & { environment: string }> = async (o
       .map((s) => s.trim())
       .filter((s) => s !== '');
   }
+  if (options.expedite !== undefined) {
+    if (options.expedite !== 'allow' && options.expedite !== 'hold') throw usage(`--expedite is allow or hold, not "${options.expedite}"`);
+    body.expedite = options.expedite;
+  }
   if (options.soak !== undefined) body.soak = options.soak === '' || options.soak === 'none' ? null : options.soak;
   if (options.reset) body.reset = true;
-  if (Object.keys(body).length === 0) throw usage('nothing to set: give --from, --follows, --auto, --checks, --mode, --max-commits, --requires, --soak, --windows or --reset');
+  if (Object.keys(body).length === 0) throw usage('nothing to set: give --from, --follows, --auto, --checks, --mode, --max-commits, --requires, --soak, --windows, --expedite or --reset');
   const client = await connect(ctx);
   const policy = await client.setPolicy(project, options.environment, body);
   if (options.json) ctx.out.json(policy);

@@ -18,6 +18,7 @@ import { checkRoutes } from './routes/checks.ts';
 import { deliveryRoutes } from './routes/deliveries.ts';
 import { environmentRoutes } from './routes/environments.ts';
 import { freezeRoutes } from './routes/freezes.ts';
+import { notificationRoutes } from './routes/notifications.ts';
 import { pipelineRoutes } from './routes/pipelines.ts';
 import { projectRoutes } from './routes/projects.ts';
 import { projectDeletionRoutes } from './routes/project-deletion.ts';
@@ -40,6 +41,7 @@ export interface AppOptions {
 export function apiRoutes(deps: ServiceDeps): RouteSpec[] {
   const specs: RouteSpec[] = [...projectRoutes({ deps }), ...environmentRoutes({ deps }), ...buildRoutes({ deps }), ...deliveryRoutes({ deps }), ...adminRoutes({ deps })];
   specs.push(...projectDeletionRoutes({ deps }), ...buildRetryRoutes({ deps }), ...pipelineRoutes({ deps }), ...jobRoutes({ deps }), ...freezeRoutes({ deps }));
+  specs.push(...notificationRoutes({ deps }));
   specs.push(...checkRoutes({ deps }), ...userRoutes({ deps }), ...sessionRoutes({ deps }, new SignInLimiter(deps.clock)));
   return specs;
 }

@@ -76,6 +76,10 @@ export const PERMISSIONS: Readonly<Record<string, Permission>> = {
   // hotfixes
 
   // notifications
+  'GET /api/v1/projects/:project/notifications/targets': 'deployer',
+  'POST /api/v1/projects/:project/notifications/targets': 'admin',
+  'DELETE /api/v1/projects/:project/notifications/targets/:id': 'admin',
+  'GET /api/v1/projects/:project/notifications/deliveries': 'deployer',
 
   // builds, checks, webhook deliveries, jobs
   'GET /api/v1/projects/:project/builds': 'viewer',

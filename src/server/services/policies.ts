@@ -124,6 +124,7 @@ export interface PolicyInput {
   maxCommits?: number | undefined;
   requires?: string[] | undefined;
   windows?: string[] | undefined;
+  expedite?: EnvironmentPolicy['expedite'] | undefined;
   /** A duration (`10m`); null or `0` clears it. */
   soak?: string | null | undefined;
 }
@@ -159,6 +160,7 @@ export async function setEnvironmentPolicy(
       maxCommits: input.maxCommits ?? base.maxCommits,
       requires: input.requires ?? base.requires,
       windows: input.windows ?? base.windows,
+      expedite: input.expedite ?? base.expedite,
       soakMs: input.soak === undefined ? base.soakMs : input.soak === null || input.soak === '0' ? 0 : parseDuration(input.soak),
     };
     const windows = parseWindows(policy.windows);
