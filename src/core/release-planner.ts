@@ -13,6 +13,8 @@ export interface Actor {
    * labels anyone may choose; Slipway's own automation has no id.
    */
   id?: string | undefined;
+  /** The person behind a request (for a user, the same as `id`); absent for service tokens and automation. */
+  userId?: string | undefined;
   name: string;
   /**
    * Who may do what. viewer < deployer < admin each include the one before; `runner` stands

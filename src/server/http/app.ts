@@ -18,6 +18,7 @@ import { buildRoutes } from './routes/builds.ts';
 import { checkRoutes } from './routes/checks.ts';
 import { deliveryRoutes } from './routes/deliveries.ts';
 import { environmentRoutes } from './routes/environments.ts';
+import { approvalRoutes } from './routes/approvals.ts';
 import { freezeRoutes } from './routes/freezes.ts';
 import { pipelineRoutes } from './routes/pipelines.ts';
 import { projectRoutes } from './routes/projects.ts';
@@ -65,7 +66,7 @@ export async function buildApp({ deps, metrics, logger, serverFactory }: AppOpti
   });
 
   const specs: RouteSpec[] = [...projectRoutes({ deps }), ...environmentRoutes({ deps }), ...buildRoutes({ deps }), ...deliveryRoutes({ deps }), ...adminRoutes({ deps })];
-  specs.push(...projectDeletionRoutes({ deps }), ...buildRetryRoutes({ deps }), ...pipelineRoutes({ deps }), ...jobRoutes({ deps }), ...freezeRoutes({ deps }));
+  specs.push(...projectDeletionRoutes({ deps }), ...buildRetryRoutes({ deps }), ...pipelineRoutes({ deps }), ...jobRoutes({ deps }), ...freezeRoutes({ deps }), ...approvalRoutes({ deps }));
   specs.push(...checkRoutes({ deps }));
   registerRoutes(app, specs, async (request, role, runner) => {
     const header = request.headers.authorization;

@@ -7,6 +7,7 @@ import { assertTransition } from '../../core/release-lifecycle.ts';
 import type { Actor } from '../../core/release-planner.ts';
 import type { BuildRow, EnvironmentRow, ProjectRow, ReleaseBatch, ReleaseRow, Store } from '../../store/store.ts';
 import type { ServiceDeps } from './deps.ts';
+import { approvalFactsOf } from './approval-facts.ts';
 import { recordEvent } from './events.ts';
 import { newId } from './ids.ts';
 import { wakePipeline } from './pipeline-wake.ts';
@@ -169,6 +170,7 @@ async function gateFacts(
     requires: await requirementsOf(store, project, env, policy, release.deploymentId),
     queueAhead,
     freezes: await freezesOf(store, env, now),
+    approvals: await approvalFactsOf(store, release, policy.approvals),
   };
 }
 
@@ -405,6 +407,7 @@ export async function proposeRelease(deps: ServiceDeps, actor: Actor, project: P
     forced: input.force,
     createdAt: now,
     createdBy: actor.name,
+    createdById: actor.id ?? null,
     trigger: actor.trigger,
     commitSha: commit,
     branch: input.branch ?? deployment?.meta.branch ?? null,
@@ -483,6 +486,17 @@ export async function advanceEnvironment(deps: ServiceDeps, project: ProjectRow,
     // Something moved: the environment changed, so what is still open is looked at again.
     if (!progressed) return;
   }
+}
+
+/**
+ * Ends a waiting release as failed with `reason` (a person rejected it), then looks at the
+ * environment again: what queued behind it may go now. Runs in the caller's transaction, which
+ * holds the project's pipeline lock.
+ */
+export async function failWaitingRelease(deps: ServiceDeps, actor: Actor, project: ProjectRow, env: EnvironmentRow, release: ReleaseRow, reason: string): Promise<ReleaseRow> {
+  const failed = await transition(deps, project, env, release, 'failed', { reason, recheckAt: null, actor });
+  await advanceEnvironment(deps, project, env.id);
+  return failed;
 }
 
 function actorOf(release: ReleaseRow): Actor {
