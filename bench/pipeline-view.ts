@@ -9,7 +9,7 @@
 //   node --import tsx bench/pipeline-view.ts   (BENCH_ROUNDS=200)
 import { createHash } from 'node:crypto';
 import type { CommitInfo } from '../src/core/git-log.ts';
-import { DEFAULT_APPROVALS, type GateVerdict } from '../src/core/gates/index.ts';
+import { DEFAULT_POLICY, type GateVerdict } from '../src/core/gates/index.ts';
 import type { SlipwayClient } from '../src/protocol/client.ts';
 import type { RunningServer } from '../src/server/server.ts';
 import { presentPipeline } from '../src/server/http/present-pipeline.ts';
@@ -70,7 +70,8 @@ async function seed(server: RunningServer, client: SlipwayClient): Promise<void>
     const name = `env-${String(e + 1).padStart(2, '0')}`;
     await store.transaction(async (tx) => {
       const env = await tx.ensureEnvironment(newEnvironmentRow({ id: `env-bench${e}`, projectId: project.id, name, createdAt: at(0) }));
-      const policy = { from: e === 0 ? null : `env-${String(e).padStart(2, '0')}`, auto: true, checks: ['ci/test'], mode: 'gate' as const, maxCommits: 8, requires: [], windows: [], soakMs: 0, approvals: DEFAULT_APPROVALS };
+      const { follows: _follows, ...defaults } = DEFAULT_POLICY;
+      const policy = { ...defaults, from: e === 0 ? null : `env-${String(e).padStart(2, '0')}`, auto: true, checks: ['ci/test'] };
       await tx.setEnvironmentPolicy(env.id, policy, 'user bench', at(0), []);
       if (e === 0) await tx.setEnvironmentFollow(env.id, 'main', false);
       // Downstream environments run older deployments, so the view walks the history for each.

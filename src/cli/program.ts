@@ -349,6 +349,7 @@ export async function run(argv: readonly string[], ctx: Context): Promise<ExitCo
     .option('--approvals <n>', 'different people (not an author of the batch, not who promoted it) who must approve (none: no approvals)')
     .option('--approval-roles <roles>', 'who counts: the lowest role listed or above, comma-separated (default approver)')
     .option('--approval-authors <all|none>', 'all: every author of a commit in the batch approves')
+    .option('--expedite <allow|hold>', 'allow: hotfixes go live outside the deploy windows; hold (default): windows hold them too')
     .option('--reset', 'back to no policy (then apply the flags given)')
     .addOption(json())
     .action(withArg('environment', envSet));

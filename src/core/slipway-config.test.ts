@@ -173,9 +173,9 @@ environments:
     assert.deepEqual(
       Object.fromEntries(Object.entries(envs).map(([name, env]) => [name, policyFromConfig(env)])),
       {
-        dev: { follows: 'main', from: null, auto: true, checks: [], mode: 'gate', maxCommits: 8, requires: [], soakMs: 0, windows: [], approvals: { count: 0, roles: ['approver'], authors: null } },
-        staging: { follows: null, from: 'dev', auto: true, checks: ['ci/test', 'slipway/test'], mode: 'gate', maxCommits: 8, requires: [], soakMs: 0, windows: [], approvals: { count: 0, roles: ['approver'], authors: null } },
-        production: { follows: null, from: 'staging', auto: false, checks: ['ci/test', 'e2e'], mode: 'parallel', maxCommits: 3, requires: ['infra', 'dns'], soakMs: 0, windows: [], approvals: { count: 0, roles: ['approver'], authors: null } },
+        dev: { follows: 'main', from: null, auto: true, checks: [], mode: 'gate', maxCommits: 8, requires: [], soakMs: 0, windows: [], expedite: 'hold', approvals: { count: 0, roles: ['approver'], authors: null } },
+        staging: { follows: null, from: 'dev', auto: true, checks: ['ci/test', 'slipway/test'], mode: 'gate', maxCommits: 8, requires: [], soakMs: 0, windows: [], expedite: 'hold', approvals: { count: 0, roles: ['approver'], authors: null } },
+        production: { follows: null, from: 'staging', auto: false, checks: ['ci/test', 'e2e'], mode: 'parallel', maxCommits: 3, requires: ['infra', 'dns'], soakMs: 0, windows: [], expedite: 'hold', approvals: { count: 0, roles: ['approver'], authors: null } },
       },
     );
   });
@@ -192,6 +192,7 @@ environments:
       maxCommits: 8,
       requires: [],
       windows: [],
+      expedite: 'hold',
       soakMs: 0,
       approvals: { count: 0, roles: ['approver'], authors: null },
     });
@@ -210,6 +211,7 @@ environments:
   });
 
   const fieldRows: { name: string; yaml: string; expect: string[] }[] = [
+    { name: 'expedite other than allow or hold', yaml: 'environments:\n  p: { expedite: always }\n', expect: ['slipway.yaml:2:18 environments.p.expedite: expected one of "allow", "hold", got "always"'] },
     { name: 'max_commits of 0', yaml: 'environments:\n  p: { max_commits: 0 }\n', expect: ['slipway.yaml:2:21 environments.p.max_commits: must be at least 1, got 0'] },
     {
       name: 'max_commits that is not a whole number',

@@ -137,6 +137,10 @@ export const EnvironmentConfig = z
       .array(z.string().min(1))
       .optional()
       .describe('Deploy windows, e.g. "Mon-Thu 09:00-16:00 Europe/Berlin" (days, local time range, IANA time zone): releases go live only inside one.'),
+    expedite: z
+      .enum(['allow', 'hold'])
+      .optional()
+      .describe('allow: hotfixes (builds of hotfix/* branches) go live outside the deploy windows. hold (default): windows hold them too. Freezes hold them either way.'),
     rollout: z.looseObject({ max_unavailable: z.union([z.number().int().min(0), z.string()]).optional() }).optional(),
   })
   .describe('Policy of one environment.');
@@ -222,6 +226,7 @@ export function policyFromConfig(env: EnvironmentConfig): EnvironmentPolicy {
     maxCommits: env.max_commits ?? DEFAULT_MAX_COMMITS,
     requires: [...new Set(env.requires ?? [])],
     windows: [...new Set(env.windows ?? [])],
+    expedite: env.expedite ?? 'hold',
     soakMs: env.soak === undefined ? 0 : parseDuration(env.soak),
     approvals:
       env.approvals === undefined

@@ -176,6 +176,8 @@ export const Release = z.object({
   createdAt: z.string(),
   reason: z.string().nullable(),
   forced: z.boolean(),
+  /** A hotfix's release (a build of a hotfix/* branch): no soak, no place in the queue, windows only where `expedite: allow`. Older servers omit it. */
+  expedited: z.boolean().default(false),
   /** `user` for a person's or script's promotion, `automation` for Slipway's own (a branch built, upstream went live). */
   trigger: z.enum(['user', 'automation']),
   commit: z.string().nullable(),

@@ -40,6 +40,8 @@ export const Policy = z.object({
   requires: z.array(z.string()),
   /** Deploy windows (`Mon-Thu 09:00-16:00 Europe/Berlin`); empty: any time. Older servers omit it. */
   windows: z.array(z.string()).default([]),
+  /** `allow`: hotfixes go live outside the deploy windows; `hold`: windows hold them too. Older servers omit it. */
+  expedite: z.enum(['allow', 'hold']).default('hold'),
   /** With from: how long a deployment must have been live upstream, in milliseconds (0: no soak). */
   soakMs: z.number().int(),
   /** Who must sign off a release: `count` people of at least the lowest of `roles`, and/or every author (`authors: all`). Older servers omit it. */
@@ -64,6 +66,8 @@ export const SetPolicyRequest = z.object({
   requires: z.array(z.string().min(1).max(64)).max(20).optional(),
   /** Deploy windows; each `Days HH:MM-HH:MM Zone`, checked by the server (POLICY_INVALID). Empty: any time. */
   windows: z.array(z.string().min(1).max(100)).max(20).optional(),
+  /** `allow`: hotfixes (expedited releases) go live outside the deploy windows; `hold` (default): not. */
+  expedite: z.enum(['allow', 'hold']).optional(),
   /** A duration like `10m` or `1h30m`; null (or `0`) clears it. */
   soak: z.string().min(1).max(32).nullable().optional(),
   /** Fields given replace the current ones (count 0 and authors null: no approvals); null clears them all. */

@@ -104,6 +104,8 @@ export interface Database {
     ended_at: string | null;
     /** JSON of ReleaseBatch. */
     batch: string | null;
+    /** 1 for a hotfix's release (015). */
+    expedited: number;
   };
   environment_requirements: { environment_id: string; required_project_id: string };
   domains: { hostname: string; project_id: string; environment: string; created_at: string; created_by: string };

@@ -14,6 +14,7 @@ export interface EnvSetOptions {
   maxCommits?: string | undefined;
   requires?: string | undefined;
   windows?: string | undefined;
+  expedite?: string | undefined;
   soak?: string | undefined;
   approvals?: string | undefined;
   approvalRoles?: string | undefined;
@@ -57,11 +58,15 @@ export const envSet: Command<EnvSetOptions & { environment: string }> = async (o
       .map((s) => s.trim())
       .filter((s) => s !== '');
   }
+  if (options.expedite !== undefined) {
+    if (options.expedite !== 'allow' && options.expedite !== 'hold') throw usage(`--expedite is allow or hold, not "${options.expedite}"`);
+    body.expedite = options.expedite;
+  }
   if (options.soak !== undefined) body.soak = options.soak === '' || options.soak === 'none' ? null : options.soak;
   const approvals = approvalsOf(options);
   if (approvals !== undefined) body.approvals = approvals;
   if (options.reset) body.reset = true;
-  if (Object.keys(body).length === 0) throw usage('nothing to set: give --from, --follows, --auto, --checks, --mode, --max-commits, --requires, --soak, --windows, --approvals, --approval-roles, --approval-authors or --reset');
+  if (Object.keys(body).length === 0) throw usage('nothing to set: give --from, --follows, --auto, --checks, --mode, --max-commits, --requires, --soak, --windows, --expedite, --approvals, --approval-roles, --approval-authors or --reset');
   const client = await connect(ctx);
   const policy = await client.setPolicy(project, options.environment, body);
   if (options.json) ctx.out.json(policy);

@@ -34,7 +34,7 @@ export function describePolicy(policy: Policy): string {
   if (policy.requires.length > 0) parts.push(`requires ${policy.requires.join(', ')}`);
   if (policy.soakMs > 0) parts.push(`soak ${formatDuration(policy.soakMs)}`);
   if (policy.auto && policy.maxCommits !== 8) parts.push(`max ${policy.maxCommits} commits`);
-  if (policy.windows.length > 0) parts.push(`windows ${policy.windows.join(', ')}`);
+  if (policy.windows.length > 0) parts.push(`windows ${policy.windows.join(', ')}${policy.expedite === 'allow' ? ' (hotfixes any time)' : ''}`);
   const approvals = describeApprovals(policy.approvals);
   if (approvals !== null) parts.push(approvals);
   return parts.join(' · ');
@@ -75,7 +75,7 @@ function printStage(out: Output, stage: PipelineStage): void {
   if (stage.waiting.length === 0) out.line('  nothing waiting');
   for (const release of stage.waiting) {
     const commit = release.commit ? ` ${release.branch ?? ''}@${release.commit.slice(0, 7)}` : '';
-    out.line(`  v${release.number} ${release.deployment}${commit} ${release.state} (${release.trigger}, ${release.id})`);
+    out.line(`  v${release.number} ${release.deployment}${commit} ${release.state} (${release.trigger}${release.expedited ? ', hotfix' : ''}, ${release.id})`);
     for (const line of describeWait(release)) out.line(`    ${line}`);
   }
 }

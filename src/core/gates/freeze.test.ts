@@ -27,6 +27,14 @@ const rows: GateRow[] = [
   },
   { name: 'the start instant is frozen', facts: { freezes: [{ ...holidays, from: NOW.toISOString() }] }, expect: 'wait FROZEN', recheckAt: '2026-03-04T00:00:00.000Z' },
   { name: 'the end instant is not', facts: { freezes: [{ ...holidays, until: NOW.toISOString() }] }, expect: 'pass' },
+  {
+    name: 'a hotfix is held too, whatever expedite says',
+    candidate: { expedited: true },
+    policy: { expedite: 'allow' },
+    facts: { freezes: [holidays] },
+    expect: 'wait FROZEN',
+    recheckAt: '2026-03-04T00:00:00.000Z',
+  },
   { name: 'a person is held too', candidate: { trigger: 'user' }, facts: { freezes: [holidays] }, expect: 'wait FROZEN', recheckAt: '2026-03-04T00:00:00.000Z' },
   { name: "an admin's forced release passes", candidate: { trigger: 'user', forced: true }, facts: { freezes: [holidays] }, expect: 'pass' },
 ];

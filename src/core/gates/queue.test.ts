@@ -7,6 +7,7 @@ const rows: GateRow[] = [
   { name: 'nothing ahead passes', expect: 'pass' },
   { name: 'an older open release holds automation', facts: { queueAhead: { number: 12 } }, expect: 'wait QUEUED', message: 'queued behind v12' },
   { name: 'a user jumps the queue', candidate: { trigger: 'user' }, facts: { queueAhead: { number: 12 } }, expect: 'pass' },
+  { name: 'a hotfix (expedited) jumps the queue', candidate: { branch: 'hotfix/login', expedited: true }, facts: { queueAhead: { number: 12 } }, expect: 'pass' },
 ];
 
 for (const row of rows) {

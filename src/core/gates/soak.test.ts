@@ -13,6 +13,8 @@ const rows: GateRow[] = [
   { name: 'no soak: passes', policy: { from: 'staging' }, facts: live(0), expect: 'pass' },
   { name: 'soak without from: nothing to soak in', policy: { soakMs: TEN_MINUTES }, facts: live(0), expect: 'pass' },
   { name: 'live upstream long enough passes', policy: soaking, facts: live(TEN_MINUTES), expect: 'pass' },
+  { name: 'a hotfix (expedited) does not soak', policy: soaking, candidate: { expedited: true }, facts: live(0), expect: 'pass' },
+  { name: 'a hotfix replaced upstream early still passes', policy: soaking, candidate: { expedited: true }, facts: wasLive(30 * 60_000, 29 * 60_000), expect: 'pass' },
   {
     name: 'live upstream for 4m of 10m waits 6m, looked at again at that moment',
     policy: soaking,

@@ -7,10 +7,10 @@ import { candidateLabel, GateCode, PASS, type Gate } from './types.ts';
  * at least that long (Kargo's continuous residency; not GitHub's timer from the job's start).
  * Still live upstream and not long enough: wait, looked at again the moment it will be. Replaced
  * upstream before it soaked: it never will, so it fails. A forced release (admin break-glass)
- * passes; lineage itself is the lineage gate's.
+ * and an expedited one (a hotfix) pass; lineage itself is the lineage gate's.
  */
 export const soakGate: Gate = (candidate, policy, facts, now) => {
-  if (policy.soakMs <= 0 || policy.from === null || candidate.forced) return PASS;
+  if (policy.soakMs <= 0 || policy.from === null || candidate.forced || candidate.expedited === true) return PASS;
   const upstream = facts.upstream;
   if (upstream === null || (upstream.lineage !== 'live' && upstream.lineage !== 'was_live')) return PASS;
   const liveAt = upstream.liveAt == null ? Number.NaN : Date.parse(upstream.liveAt);

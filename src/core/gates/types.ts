@@ -66,6 +66,8 @@ export interface EnvironmentPolicy {
   requires: string[];
   /** Deploy windows (`Mon-Thu 09:00-16:00 Europe/Berlin`): releases go live only inside one; none = any time. */
   windows: string[];
+  /** `allow`: expedited releases (hotfixes) go live outside the deploy windows; `hold` (default): windows hold them too. */
+  expedite: 'allow' | 'hold';
   /** With `from`: how long the candidate must have been live upstream, without interruption (0: no soak). */
   soakMs: number;
   /** Who must sign off a release before it goes live (see gates/approvals.ts). */
@@ -99,6 +101,7 @@ export const DEFAULT_POLICY: Readonly<EnvironmentPolicy> = Object.freeze({
   maxCommits: DEFAULT_MAX_COMMITS,
   requires: [],
   windows: [],
+  expedite: 'hold',
   soakMs: 0,
   approvals: DEFAULT_APPROVALS,
 });
@@ -110,6 +113,8 @@ export interface Candidate {
   trigger: 'user' | 'automation';
   /** Admin break-glass with a reason: passes lock, freeze, window and lineage, never checks. */
   forced: boolean;
+  /** A hotfix's build (core/hotfix.ts): no soak, no place in the queue, windows only where the policy does not `expedite: allow`. */
+  expedited?: boolean | undefined;
   /** Commits between what the environment runs and the candidate; `truncated` when not all are known. */
   batch: { count: number; truncated: boolean };
 }

@@ -26,6 +26,16 @@ const rows: GateRow[] = [
     expect: 'wait OUTSIDE_WINDOW',
     recheckAt: '2026-12-01T08:00:00.000Z',
   },
+  {
+    name: 'a hotfix (expedited) is held by windows unless the policy says expedite: allow',
+    policy: { windows: BERLIN },
+    candidate: { expedited: true },
+    now: MONDAY_EVENING,
+    expect: 'wait OUTSIDE_WINDOW',
+    recheckAt: '2026-12-01T08:00:00.000Z',
+  },
+  { name: 'with expedite: allow a hotfix goes through a closed window', policy: { windows: BERLIN, expedite: 'allow' }, candidate: { expedited: true }, now: MONDAY_EVENING, expect: 'pass' },
+  { name: 'expedite: allow does not open the window for anything else', policy: { windows: BERLIN, expedite: 'allow' }, now: MONDAY_EVENING, expect: 'wait OUTSIDE_WINDOW', recheckAt: '2026-12-01T08:00:00.000Z' },
   { name: "an admin's forced release passes", policy: { windows: BERLIN }, candidate: { trigger: 'user', forced: true }, now: MONDAY_EVENING, expect: 'pass' },
   {
     name: 'several windows are listed, the earliest opening named',

@@ -4,10 +4,11 @@ import { GateCode, PASS, type Gate } from './types.ts';
 /**
  * `windows:` allow-list when releases may go live. Outside every window a release waits, and is
  * looked at again the moment the next one opens. An admin's forced release goes through (a person's
- * promotion outside a window is refused before it gets here, unless forced).
+ * promotion outside a window is refused before it gets here, unless forced). An expedited
+ * release (a hotfix) goes through where the policy says `expedite: allow`.
  */
 export const windowGate: Gate = (candidate, policy, _facts, now) => {
-  if (policy.windows.length === 0 || candidate.forced) return PASS;
+  if (policy.windows.length === 0 || candidate.forced || (candidate.expedited === true && policy.expedite === 'allow')) return PASS;
   const parsed = parseWindows(policy.windows);
   if (!parsed.ok) {
     // Policies are checked where they enter; a window stored unreadable must not open the gate.

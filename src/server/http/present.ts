@@ -98,6 +98,7 @@ export function presentRelease(project: string, environment: string, row: Releas
     createdAt: row.createdAt,
     reason: row.reason,
     forced: row.forced,
+    expedited: row.expedited,
     trigger: row.trigger,
     commit: row.commitSha,
     branch: row.branch,

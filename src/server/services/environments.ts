@@ -1,5 +1,6 @@
 import { parseDuration } from '../../core/duration.ts';
 import { ErrorCode, SlipwayError } from '../../core/errors.ts';
+import { isHotfixBranch } from '../../core/hotfix.ts';
 import { freezeGate, NO_APPROVAL_FACTS, windowGate, type GateFacts, type GateReason } from '../../core/gates/index.ts';
 import { assertName } from '../../core/names.ts';
 import {
@@ -83,7 +84,7 @@ export async function promote(
     const now = deps.clock.now();
     const plan = planPromotion(env, deployment.id, actor, input, now);
     const lineageForced = await checkLineage(scoped, actor, project, env, deployment.id, input);
-    const timeForced = await checkDeployTime(scoped, env, input, now);
+    const timeForced = await checkDeployTime(scoped, env, input, now, isHotfixBranch(deployment.meta.branch));
     const release = await proposeRelease(scoped, actor, project, env, {
       deploymentId: deployment.id,
       kind: 'promote',
@@ -155,10 +156,10 @@ async function checkLineage(deps: ServiceDeps, actor: Actor, project: ProjectRow
  * window (WINDOW_CLOSED) it is refused at once rather than left waiting; an admin may force it
  * with a reason. Returns the reasons forced past, which the caller audits as break-glass.
  */
-async function checkDeployTime(deps: ServiceDeps, env: EnvironmentRow, input: MoveRequest, now: Date): Promise<GateReason[]> {
+async function checkDeployTime(deps: ServiceDeps, env: EnvironmentRow, input: MoveRequest, now: Date, expedited = false): Promise<GateReason[]> {
   const policy = policyOf(env);
   const facts: Pick<GateFacts, 'environment' | 'freezes'> = { environment: { ...env }, freezes: await freezesOf(deps.store, env, now) };
-  const candidate = { deploymentId: '', commit: null, branch: null, trigger: 'user' as const, forced: false, batch: { count: 0, truncated: false } };
+  const candidate = { deploymentId: '', commit: null, branch: null, trigger: 'user' as const, forced: false, expedited, batch: { count: 0, truncated: false } };
   const held: GateReason[] = [];
   for (const gate of [freezeGate, windowGate]) {
     const check = gate(candidate, policy, { upstream: null, checks: {}, requires: [], queueAhead: null, approvals: NO_APPROVAL_FACTS, ...facts }, now);

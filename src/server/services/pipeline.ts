@@ -2,6 +2,7 @@ import { batchBetween, isAncestor, type CommitLookup } from '../../core/commit-g
 import { ErrorCode, SlipwayError } from '../../core/errors.ts';
 import { DEFAULT_POLICY, evaluate, redRequiredCheck, type Candidate, type EnvironmentPolicy, type Freeze, type GateFacts, type GateVerdict, type Lineage } from '../../core/gates/index.ts';
 import type { ReleaseState } from '../../core/glossary.ts';
+import { isHotfixBranch } from '../../core/hotfix.ts';
 import { orderEnvironments } from '../../core/pipeline-topology.ts';
 import { assertTransition } from '../../core/release-lifecycle.ts';
 import type { Actor } from '../../core/release-planner.ts';
@@ -181,6 +182,7 @@ function candidateOf(release: ReleaseRow): Candidate {
     branch: release.branch,
     trigger: release.trigger,
     forced: release.forced,
+    expedited: release.expedited,
     batch: { count: release.batch?.commits.length ?? 0, truncated: release.batch?.truncated ?? false },
   };
 }
@@ -308,10 +310,15 @@ async function supersedeContained(deps: ServiceDeps, project: ProjectRow, env: E
     const contained =
       other.deploymentId === live.deploymentId ||
       (lookup !== undefined && other.commitSha !== null && live.commitSha !== null && isAncestor(lookup, other.commitSha, live.commitSha, GRAPH_LIMIT));
-    // A person chose what runs here after automation queued these: automation must not undo it later.
-    const overruled = !contained && live.trigger === 'user' && other.trigger === 'automation' && other.number < live.number;
+    // A person chose what runs here after automation queued these, or a hotfix went live past
+    // them: automation must not undo it later (the default branch brings both, once merged).
+    const overruled = !contained && (live.trigger === 'user' || live.expedited) && other.trigger === 'automation' && other.number < live.number;
     if (!contained && !overruled) continue;
-    const reason = contained ? `contained in v${live.number}, which went live` : `${live.createdBy} put v${live.number} live after it was queued`;
+    const reason = contained
+      ? `contained in v${live.number}, which went live`
+      : live.trigger === 'user'
+        ? `${live.createdBy} put v${live.number} live after it was queued`
+        : `hotfix v${live.number} (${live.branch ?? live.deploymentId}) went live after it was queued; it does not contain the fix`;
     await transition(deps, project, env, other, 'superseded', { supersededBy: live.id, reason });
   }
 }
@@ -346,13 +353,19 @@ async function proposeDownstream(deps: ServiceDeps, project: ProjectRow, env: En
  * gets the deployment proposed — but only while the branch's head is still that commit, so an
  * older build finishing late never proposes anything. This is the one place the rule lives;
  * a build finishing, a push of an already built commit and git's hooks all come here.
+ *
+ * A hotfix branch's build (core/hotfix.ts) also enters the pipeline where the default branch
+ * does — the environments following it — expedited from there on, unless such an environment
+ * already runs a commit that contains it (a hotfix just started sits at production's commit).
  */
 export async function proposeForBranch(deps: ServiceDeps, project: ProjectRow, branch: string, build: BuildRow): Promise<void> {
   const deploymentId = build.deploymentId;
   if (deploymentId === null || build.state !== 'succeeded') return;
   const head = await deps.store.findBranch(project.id, branch);
   if (head?.head !== build.commitSha) return;
-  for (const env of await deps.store.listEnvironmentsFollowing(project.id, branch)) {
+  const following = await deps.store.listEnvironmentsFollowing(project.id, branch);
+  if (isHotfixBranch(branch)) following.push(...(await hotfixEntries(deps.store, project, build.commitSha)));
+  for (const env of following) {
     if (env.retiredAt !== null || env.deploymentId === deploymentId) continue;
     if (!env.preview && !policyOf(env).auto && env.policy !== null) continue;
     await proposeRelease(deps, AUTOMATION, project, env, {
@@ -363,6 +376,18 @@ export async function proposeForBranch(deps: ServiceDeps, project: ProjectRow, b
       branch,
     });
   }
+}
+
+/** The environments a hotfix at `commit` enters the pipeline by: those following the default branch, not running anything that contains it. */
+async function hotfixEntries(store: Store, project: ProjectRow, commit: string): Promise<EnvironmentRow[]> {
+  const entries = (await store.listEnvironmentsFollowing(project.id, project.defaultBranch ?? 'main')).filter((e) => !e.preview);
+  const out: EnvironmentRow[] = [];
+  for (const env of entries) {
+    const runs = await commitOfDeployment(store, env.deploymentId);
+    if (runs !== null && (runs === commit || isAncestor(await loadCommitGraph(store, project.id, [runs]), commit, runs, GRAPH_LIMIT))) continue;
+    out.push(env);
+  }
+  return out;
 }
 
 export interface ProposeInput {
@@ -393,6 +418,7 @@ export async function proposeRelease(deps: ServiceDeps, actor: Actor, project: P
   const commit = deployment?.meta.commit ?? null;
   const baseCommit = await commitOfDeployment(deps.store, env.deploymentId);
   const now = deps.clock.now().toISOString();
+  const branch = input.branch ?? deployment?.meta.branch ?? null;
   const release: ReleaseRow = {
     id: newId('rel'),
     projectId: project.id,
@@ -410,7 +436,7 @@ export async function proposeRelease(deps: ServiceDeps, actor: Actor, project: P
     createdById: actor.id ?? null,
     trigger: actor.trigger,
     commitSha: commit,
-    branch: input.branch ?? deployment?.meta.branch ?? null,
+    branch,
     gates: null,
     evaluatedAt: null,
     recheckAt: null,
@@ -419,6 +445,8 @@ export async function proposeRelease(deps: ServiceDeps, actor: Actor, project: P
     liveAt: null,
     endedAt: null,
     batch: input.kind === 'rollback' ? null : await batchOf(deps.store, project.id, baseCommit, commit),
+    // A hotfix's build is expedited wherever it goes (a rollback only ever repoints).
+    expedited: input.kind === 'promote' && isHotfixBranch(branch),
   };
   await deps.store.insertRelease(release);
   await recordEvent(deps.store, deps.clock.now(), actor, `release.${input.kind}`, {
@@ -427,7 +455,7 @@ export async function proposeRelease(deps: ServiceDeps, actor: Actor, project: P
     target: release.id,
     reason: input.reason,
     before: { deployment: env.deploymentId, release: env.releaseNumber === 0 ? null : `v${env.releaseNumber}` },
-    after: { deployment: input.deploymentId, release: `v${release.number}`, state: 'pending', forced: input.force },
+    after: { deployment: input.deploymentId, release: `v${release.number}`, state: 'pending', forced: input.force, ...(release.expedited ? { expedited: true } : {}) },
   });
   // A person's promotion takes over what automation queued of the same deployment, and what it contains.
   const lookup = commit === null ? undefined : await loadCommitGraph(deps.store, project.id, [commit]);

@@ -124,6 +124,7 @@ export interface PolicyInput {
   maxCommits?: number | undefined;
   requires?: string[] | undefined;
   windows?: string[] | undefined;
+  expedite?: EnvironmentPolicy['expedite'] | undefined;
   /** A duration (`10m`); null or `0` clears it. */
   soak?: string | null | undefined;
   /** Fields given replace the current ones; null clears the approvals. */
@@ -161,6 +162,7 @@ export async function setEnvironmentPolicy(
       maxCommits: input.maxCommits ?? base.maxCommits,
       requires: input.requires ?? base.requires,
       windows: input.windows ?? base.windows,
+      expedite: input.expedite ?? base.expedite,
       soakMs: input.soak === undefined ? base.soakMs : input.soak === null || input.soak === '0' ? 0 : parseDuration(input.soak),
       approvals: approvalsOf(base.approvals, input.approvals),
     };

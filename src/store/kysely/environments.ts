@@ -97,6 +97,8 @@ export interface ReleaseRow {
   liveAt: string | null;
   endedAt: string | null;
   batch: ReleaseBatch | null;
+  /** A hotfix's release: no soak, no place in the queue, windows only where `expedite: allow` lets it (core/hotfix.ts). */
+  expedited: boolean;
 }
 
 /** A release with the lifecycle fields at their start (made by a person, nothing known of its commit or gates yet). */
@@ -120,6 +122,7 @@ export function newReleaseRow(
     liveAt: fields.state === 'live' ? fields.createdAt : null,
     endedAt: null,
     batch: null,
+    expedited: false,
     ...fields,
   };
 }
@@ -365,6 +368,7 @@ export function toRelease(row: Selectable<Database['releases']>): ReleaseRow {
     liveAt: row.live_at,
     endedAt: row.ended_at,
     batch: row.batch === null ? null : parseJson<ReleaseBatch>(row.batch),
+    expedited: Number(row.expedited) === 1,
   };
 }
 
@@ -395,5 +399,6 @@ export function fromRelease(row: ReleaseRow): Database['releases'] {
     live_at: row.liveAt,
     ended_at: row.endedAt,
     batch: row.batch === null ? null : JSON.stringify(row.batch),
+    expedited: row.expedited ? 1 : 0,
   };
 }

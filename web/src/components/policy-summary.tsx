@@ -32,6 +32,7 @@ export function PolicySummary({ policy }: { policy: Policy }) {
   }
   if (policy.windows.length > 0) {
     parts.push({ key: 'windows', text: `windows ${policy.windows.join(', ')}`, title: 'Releases go live only inside these deploy windows' });
+    if (policy.expedite === 'allow') parts.push({ key: 'expedite', text: 'hotfixes any time', title: 'Hotfixes (expedited releases) go live outside the deploy windows' });
   }
   const { approvals } = policy;
   if (approvals.count > 0 || approvals.authors === 'all') {

@@ -58,6 +58,11 @@ export function ReleasesPanel({
                       FORCED
                     </span>
                   )}
+                  {release.expedited && (
+                    <span className="badge badge-hotfix" title="A hotfix: no soak, no place in the queue; deploy windows only where the policy allows hotfixes">
+                      HOTFIX
+                    </span>
+                  )}
                 </td>
                 <td data-label="State">
                   <ReleaseStateBadge state={release.state} />
