@@ -37,12 +37,11 @@ export const ApprovalState = z.object({
 });
 export type ApprovalState = z.infer<typeof ApprovalState>;
 
-const Reason = z.string().trim().min(1).max(500);
 
 export const ApproveRequest = z.object({
   /** With a release named `vN`: the environment it numbers. */
   environment: z.string().min(1).max(64).optional(),
-  reason: Reason.optional(),
+  reason: z.string().max(500).optional(),
   /** Sign for an author of the batch who has no user (needs a reason). */
   forEmail: z.string().trim().min(3).max(320).optional(),
 });
@@ -50,7 +49,8 @@ export type ApproveRequest = z.infer<typeof ApproveRequest>;
 
 export const RejectRequest = z.object({
   environment: z.string().min(1).max(64).optional(),
-  reason: Reason,
+  /** Required: the release fails with it (REASON_REQUIRED without one). */
+  reason: z.string().max(500).optional(),
 });
 export type RejectRequest = z.infer<typeof RejectRequest>;
 
