@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Command as Commander, CommanderError, Option } from 'commander';
 import { JOB_STATES, ROLES } from '../core/glossary.ts';
+import { DEFAULT_NOTIFY_EVENTS, NOTIFY_EVENTS, NOTIFY_FORMATS } from '../core/notifications.ts';
 import { cancelBuild, listBuilds } from './commands/builds.ts';
 import { listChecks, reportCheck } from './commands/checks.ts';
 import { deliveries } from './commands/deliveries.ts';
@@ -12,6 +13,7 @@ import { listJobs, retryJob } from './commands/jobs.ts';
 import { gitRemote } from './commands/git-remote.ts';
 import { link } from './commands/link.ts';
 import { freeze, freezes, unfreeze } from './commands/freezes.ts';
+import { notifyAdd, notifyDeliveries, notifyList, notifyRemove } from './commands/notify.ts';
 import { lock, unlock } from './commands/lock.ts';
 import { login, whoami } from './commands/login.ts';
 import { logs } from './commands/logs.ts';
@@ -402,6 +404,39 @@ export async function run(argv: readonly string[], ctx: Context): Promise<ExitCo
     .addOption(env())
     .addOption(json())
     .action(opts(freezes));
+
+  const notify = program
+    .command('notify')
+    .description("list a project's notification targets (or: notify add, notify remove, notify deliveries)")
+    .addOption(project())
+    .addOption(json())
+    .action(opts(notifyList));
+  notify
+    .command('add')
+    .description('POST release state changes to a URL, signed with HMAC-SHA256 (admin); prints the secret once')
+    .addOption(project())
+    .requiredOption('--url <url>', 'http(s) URL to POST to')
+    .option('--events <list>', `comma-separated release events (default: ${DEFAULT_NOTIFY_EVENTS.map((e) => e.replace('release.', '')).join(',')}; any of ${NOTIFY_EVENTS.join(',')})`)
+    .addOption(new Option('--format <format>', 'json: Slipway\'s body; slack: a Slack-compatible message').choices(NOTIFY_FORMATS))
+    .option('--allow-private', 'admin: the URL may be on loopback or the private network')
+    .addOption(json())
+    .action(opts(notifyAdd));
+  notify.command('list').description("list a project's notification targets").addOption(project()).addOption(json()).action(opts(notifyList));
+  notify
+    .command('remove')
+    .description('remove a notification target (admin); its pending deliveries are canceled')
+    .argument('<id>', 'target id')
+    .addOption(project())
+    .addOption(json())
+    .action(withArg('id', notifyRemove));
+  notify
+    .command('deliveries')
+    .description('list notification deliveries, newest first, with their state, attempts and last answer')
+    .addOption(project())
+    .option('--target <id>', 'only this target')
+    .option('--limit <n>', 'how many (default 50, at most 200)')
+    .addOption(json())
+    .action(opts(notifyDeliveries));
 
   program
     .command('events')

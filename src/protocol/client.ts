@@ -10,6 +10,7 @@ import type {
 } from './builds.ts';
 import type { ApproveRequest, Decision, RejectRequest } from './approvals.ts';
 import type { CreateFreezeRequest, Freeze, FreezeList } from './freezes.ts';
+import type { CreatedNotifyTarget, CreateNotifyTargetRequest, NotifyDeliveryList, NotifyDeliveryQuery, NotifyTarget, NotifyTargetList } from './notifications.ts';
 import type { Pipeline, Policy, ReleaseDetail, SetPolicyRequest } from './pipelines.ts';
 import type {
   AddDomainRequest,
@@ -222,6 +223,22 @@ export class SlipwayClient {
 
   listFreezes(project: string, env?: string): Promise<FreezeList> {
     return this.request('GET', `/api/v1/projects/${enc(project)}/freezes${env === undefined ? '' : `?environment=${enc(env)}`}`);
+  }
+
+  addNotifyTarget(project: string, body: CreateNotifyTargetRequest): Promise<CreatedNotifyTarget> {
+    return this.request('POST', `/api/v1/projects/${enc(project)}/notifications/targets`, { body });
+  }
+
+  listNotifyTargets(project: string): Promise<NotifyTargetList> {
+    return this.request('GET', `/api/v1/projects/${enc(project)}/notifications/targets`);
+  }
+
+  removeNotifyTarget(project: string, id: string): Promise<NotifyTarget> {
+    return this.request('DELETE', `/api/v1/projects/${enc(project)}/notifications/targets/${enc(id)}`);
+  }
+
+  listNotifyDeliveries(project: string, query: NotifyDeliveryQuery = {}): Promise<NotifyDeliveryList> {
+    return this.request('GET', `/api/v1/projects/${enc(project)}/notifications/deliveries`, { query });
   }
 
   setPolicy(project: string, env: string, body: SetPolicyRequest): Promise<Policy> {

@@ -223,6 +223,40 @@ export interface Database {
     committed_at: string;
     recorded_at: string;
   };
+  /** Where a project's release state changes are POSTed (migration 014); url and secret sealed. */
+  notify_targets: {
+    id: string;
+    project_id: string;
+    url: string;
+    url_origin: string;
+    format: string;
+    /** JSON array of events. */
+    events: string;
+    secret: string;
+    allow_private: number;
+    created_at: string;
+    created_by: string;
+    removed_at: string | null;
+    removed_by: string | null;
+  };
+  /** One event for one target, with what became of it. */
+  notify_deliveries: {
+    id: string;
+    target_id: string;
+    project_id: string;
+    event: string;
+    release_id: string | null;
+    body: string;
+    state: Generated<string>;
+    attempts: Generated<number>;
+    status_code: number | null;
+    error: string | null;
+    response_excerpt: string | null;
+    created_at: string;
+    last_attempt_at: string | null;
+    next_attempt_at: string | null;
+    ended_at: string | null;
+  };
   /** Spans in which nothing goes live in an environment but an admin's forced release; [from_at, until_at). */
   freezes: {
     id: string;

@@ -30,6 +30,7 @@ import type { EnvironmentStore } from './kysely/environments.ts';
 import type { EventStore } from './kysely/events.ts';
 import type { FreezeStore } from './kysely/freezes.ts';
 import type { JobStore } from './kysely/jobs.ts';
+import type { NotificationStore } from './kysely/notifications.ts';
 import type { PipelineStore } from './kysely/pipeline.ts';
 import type { ProjectStore } from './kysely/projects.ts';
 import type { TokenStore } from './kysely/tokens.ts';
@@ -50,6 +51,7 @@ export type { PipelineStore, PointerTarget, ReleaseChanges } from './kysely/pipe
 export type { EventRow, EventStore, NewEvent } from './kysely/events.ts';
 export type { FreezeRow, FreezeStore } from './kysely/freezes.ts';
 export type { JobClaim, JobFailure, JobLease, JobRow, JobStore, NewJob } from './kysely/jobs.ts';
+export type { NewNotifyDelivery, NewNotifyTarget, NotificationStore, NotifyAttempt, NotifyDeliveryRow, NotifyTargetRow } from './kysely/notifications.ts';
 export type { ProjectRow, ProjectStore } from './kysely/projects.ts';
 export type { TokenRow, TokenStore } from './kysely/tokens.ts';
 
@@ -76,4 +78,5 @@ export interface Store
     CheckStore,
     CommitStore,
     FreezeStore,
+    NotificationStore,
     ApprovalStore {}

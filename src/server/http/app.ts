@@ -20,6 +20,7 @@ import { deliveryRoutes } from './routes/deliveries.ts';
 import { environmentRoutes } from './routes/environments.ts';
 import { approvalRoutes } from './routes/approvals.ts';
 import { freezeRoutes } from './routes/freezes.ts';
+import { notificationRoutes } from './routes/notifications.ts';
 import { pipelineRoutes } from './routes/pipelines.ts';
 import { projectRoutes } from './routes/projects.ts';
 import { projectDeletionRoutes } from './routes/project-deletion.ts';
@@ -66,7 +67,9 @@ export async function buildApp({ deps, metrics, logger, serverFactory }: AppOpti
   });
 
   const specs: RouteSpec[] = [...projectRoutes({ deps }), ...environmentRoutes({ deps }), ...buildRoutes({ deps }), ...deliveryRoutes({ deps }), ...adminRoutes({ deps })];
-  specs.push(...projectDeletionRoutes({ deps }), ...buildRetryRoutes({ deps }), ...pipelineRoutes({ deps }), ...jobRoutes({ deps }), ...freezeRoutes({ deps }), ...approvalRoutes({ deps }));
+  specs.push(...projectDeletionRoutes({ deps }), ...buildRetryRoutes({ deps }), ...pipelineRoutes({ deps }), ...jobRoutes({ deps }), ...freezeRoutes({ deps }));
+  specs.push(...notificationRoutes({ deps }));
+  specs.push(...approvalRoutes({ deps }));
   specs.push(...checkRoutes({ deps }));
   registerRoutes(app, specs, async (request, role, runner) => {
     const header = request.headers.authorization;

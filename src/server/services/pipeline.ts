@@ -11,6 +11,7 @@ import type { ServiceDeps } from './deps.ts';
 import { approvalFactsOf } from './approval-facts.ts';
 import { recordEvent } from './events.ts';
 import { newId } from './ids.ts';
+import { queueReleaseNotifications } from './notifications.ts';
 import { wakePipeline } from './pipeline-wake.ts';
 
 /**
@@ -222,7 +223,10 @@ async function transition(
     before: { state: release.state },
     after: { state: to, release: `v${release.number}`, deployment: release.deploymentId, ...(fields.supersededBy ? { supersededBy: fields.supersededBy } : {}) },
   });
-  return { ...release, ...changes };
+  const moved = { ...release, ...changes };
+  // Announced exactly when the move commits: the deliveries are written in its transaction.
+  await queueReleaseNotifications(deps.store, deps.clock, deps.urls, project, env, moved, release.state);
+  return moved;
 }
 
 /** What a release that is not live says about itself: its gates while open, how it ended otherwise; undefined while it is still to be looked at. */

@@ -11,6 +11,7 @@ import { createEnvironmentStore } from './environments.ts';
 import { createEventStore } from './events.ts';
 import type { FamilyContext } from './family-context.ts';
 import { createFreezeStore } from './freezes.ts';
+import { createNotificationStore } from './notifications.ts';
 import { createJobStore } from './jobs.ts';
 import { createPipelineStore } from './pipeline.ts';
 import { createProjectStore } from './projects.ts';
@@ -49,6 +50,7 @@ export function createStore(fields: Pick<FamilyContext, 'db' | 'dialect' | 'secr
     ...createCheckStore(ctx),
     ...createCommitStore(ctx),
     ...createFreezeStore(ctx),
+    ...createNotificationStore(ctx),
     ...createApprovalStore(ctx),
   };
   return store;
