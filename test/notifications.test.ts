@@ -206,9 +206,30 @@ for (const backend of backends) {
       assert.equal(row?.state, 'delivered');
       assert.equal(receiver.received[0]?.headers.host, `receiver.invalid:${receiver.port}`);
       assert.deepEqual(verifyHexSignature('s3cret', receiver.received[0]?.body ?? Buffer.alloc(0), receiver.received[0]?.headers['x-slipway-signature'] as string), { ok: true });
+      // A receiver that never answers is a failed attempt after the timeout, retried; on the last attempt, failed.
+      await insert('ntf-slow', receiver.url('/slow'), true);
+      receiver.script('/slow', { status: 200, hang: true }, { status: 200, hang: true });
+      const retryAt = new Date(Date.now() + 2000).toISOString();
+      await assert.rejects(sendNotification(t.server.deps, 'ndl-ntf-slow', { attempt: 1, lastAttempt: false, retryAt, timeoutMs: 300 }, lookup), /no answer within 300 ms/);
+      const slow = await store.findNotifyDelivery('ndl-ntf-slow');
+      assert.equal(slow?.state, 'pending');
+      assert.equal(slow?.attempts, 1);
+      assert.equal(slow?.nextAttemptAt, retryAt);
+      const gaveUp = await sendNotification(t.server.deps, 'ndl-ntf-slow', { attempt: 2, lastAttempt: true, retryAt, timeoutMs: 300 }, lookup);
+      assert.equal(gaveUp?.state, 'failed');
+      assert.equal(gaveUp?.attempts, 2);
+      assert.equal(gaveUp?.nextAttemptAt, null);
+      // An answer that never ends is not waited for: its start is kept.
+      await insert('ntf-endless', receiver.url('/endless'), true);
+      receiver.script('/endless', { status: 200, endless: true });
+      const endless = await sendNotification(t.server.deps, 'ndl-ntf-endless', { attempt: 1, lastAttempt: false, retryAt: null, timeoutMs: 5000 }, lookup);
+      assert.equal(endless?.state, 'delivered');
+      assert.equal(endless?.responseExcerpt?.length, 512);
+
       // Sent once: a delivered delivery is not sent again.
+      const seen = receiver.received.length;
       await sendNotification(t.server.deps, 'ndl-ntf-pinned', { attempt: 2, lastAttempt: false, retryAt: null }, lookup);
-      assert.equal(receiver.received.length, 1);
+      assert.equal(receiver.received.length, seen);
     });
   });
 }

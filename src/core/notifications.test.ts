@@ -39,7 +39,7 @@ function notice(overrides: Partial<ReleaseNotice> = {}): ReleaseNotice {
 describe('notification events', () => {
   test('bare states and full names, deduplicated; unknown ones and none at all are refused', () => {
     assert.deepEqual(parseNotifyEvents(['live', 'release.failed', ' live ', 'waiting']), ['release.live', 'release.failed', 'release.waiting']);
-    for (const bad of [['deployed'], ['release.nope'], ['build.failed'], [''], [], ['live', '__proto__']]) {
+    for (const bad of [['deployed'], ['pending'], ['release.nope'], ['build.failed'], [''], [], ['live', '__proto__']]) {
       assert.throws(() => parseNotifyEvents(bad), (err: unknown) => isSlipwayError(err, 'INVALID_REQUEST'), JSON.stringify(bad));
     }
   });

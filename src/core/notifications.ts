@@ -7,8 +7,10 @@ import { RELEASE_STATES, type ReleaseState } from './glossary.ts';
  * once, when the change is committed: every attempt of a delivery sends the same bytes.
  */
 
-export const NOTIFY_EVENTS = RELEASE_STATES.map((state) => `release.${state}` as const);
-export type NotifyEvent = (typeof NOTIFY_EVENTS)[number];
+/** A state a release moves into: `pending` is where it starts (its making is the audit log's `release.promote`), so nothing moves into it. */
+export type NotifiedState = Exclude<ReleaseState, 'pending'>;
+export type NotifyEvent = `release.${NotifiedState}`;
+export const NOTIFY_EVENTS: readonly NotifyEvent[] = RELEASE_STATES.filter((state): state is NotifiedState => state !== 'pending').map((state) => `release.${state}` as const);
 
 /** What a target gets when `add` names no events: the moves people act on. */
 export const DEFAULT_NOTIFY_EVENTS: readonly NotifyEvent[] = ['release.live', 'release.failed', 'release.waiting', 'release.rolled_back'];

@@ -13,6 +13,10 @@ export interface Answer {
   status: number;
   headers?: Record<string, string>;
   body?: string | Buffer;
+  /** Never answer (a receiver that hangs). */
+  hang?: boolean;
+  /** Answer with a body that never ends. */
+  endless?: boolean;
 }
 
 /**
@@ -37,7 +41,17 @@ export async function startNotifyReceiver(): Promise<NotifyReceiver> {
     req.on('end', () => {
       received.push({ path: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks), at: Date.now() });
       const answer = answers.get((req.url ?? '').split('?')[0] ?? '')?.shift() ?? { status: 200, body: 'ok' };
+      if (answer.hang) return;
       res.writeHead(answer.status, answer.headers ?? {});
+      if (answer.endless) {
+        const chunk = Buffer.alloc(16_384, 'x');
+        const pump = () => {
+          while (!res.destroyed && res.write(chunk));
+          if (!res.destroyed) res.once('drain', pump);
+        };
+        pump();
+        return;
+      }
       res.end(answer.body ?? '');
     });
   });

@@ -11,14 +11,14 @@ export type PersonRole = 'viewer' | 'deployer' | 'approver' | 'admin';
 
 /** Creates a user (as the admin) and returns a client acting with that user's personal token. */
 export async function createPerson(t: TestServer, name: string, role: PersonRole, emails: string[] = []): Promise<{ client: SlipwayClient; secret: string }> {
-  await t.client.request('POST', '/api/v1/users', { body: { name, emails, role } });
-  const { secret } = await t.client.request<{ secret: string }>('POST', '/api/v1/tokens', { body: { name: `${name}-laptop`, user: name } });
+  await t.client.createUser({ name, emails, role });
+  const { secret } = await t.client.createToken({ name: `${name}-laptop`, user: name });
   return { client: t.clientWith(secret), secret };
 }
 
 /** A project role for a user, above their global one. */
 export async function addMember(t: TestServer, project: string, user: string, role: PersonRole): Promise<void> {
-  await t.client.request('PUT', `/api/v1/projects/${encodeURIComponent(project)}/members/${encodeURIComponent(user)}`, { body: { role } });
+  await t.client.setMember(project, user, { role });
 }
 
 /** Records commits (oldest first, each the parent of the next) with the author emails given. */

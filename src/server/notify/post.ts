@@ -27,7 +27,7 @@ export function postPinned(
   address: string,
   body: Buffer,
   headers: Record<string, string>,
-  options: { timeoutMs?: number; signal?: AbortSignal } = {},
+  options: { timeoutMs?: number | undefined; signal?: AbortSignal | undefined } = {},
 ): Promise<PostAnswer> {
   const timeoutMs = options.timeoutMs ?? POST_TIMEOUT_MS;
   const signals = [AbortSignal.timeout(timeoutMs), ...(options.signal ? [options.signal] : [])];

@@ -10,6 +10,7 @@ import {
   parseNotifyEvents,
   slackNotification,
   type NotifiedCommit,
+  type NotifiedState,
   type NotifyFormat,
   type ReleaseNotice,
 } from '../../core/notifications.ts';
@@ -199,11 +200,12 @@ export async function queueReleaseNotifications(
   release: ReleaseRow,
   from: ReleaseState,
 ): Promise<void> {
+  if (release.state === 'pending') return;
   const event = `release.${release.state}` as const;
-  const targets = (await store.listNotifyTargets(project.id)).filter((t) => t.events.includes(event));
+  const targets = (await store.listNotifyTargetEvents(project.id)).filter((t) => t.events.includes(event));
   if (targets.length === 0) return;
   const now = clock.now().toISOString();
-  const notice = await releaseNotice(store, urls, project, env, release, from, now);
+  const notice = await releaseNotice(store, urls, project, env, { ...release, state: release.state }, from, now);
   let slack: string | undefined;
   for (const target of targets) {
     const id = newId('ndl');
@@ -213,7 +215,15 @@ export async function queueReleaseNotifications(
   }
 }
 
-async function releaseNotice(store: Store, urls: UrlConfig, project: ProjectRow, env: EnvironmentRow, release: ReleaseRow, from: ReleaseState, at: string): Promise<ReleaseNotice> {
+async function releaseNotice(
+  store: Store,
+  urls: UrlConfig,
+  project: ProjectRow,
+  env: EnvironmentRow,
+  release: ReleaseRow & { state: NotifiedState },
+  from: ReleaseState,
+  at: string,
+): Promise<ReleaseNotice> {
   const shas = release.batch?.commits ?? [];
   const known = new Map((shas.length === 0 ? [] : await store.findCommits(project.id, shas)).map((c) => [c.sha, c]));
   const commits: NotifiedCommit[] = shas.map((sha) => {
@@ -261,6 +271,8 @@ export interface SendContext {
   retryAt: string | null;
   /** Aborted when the job's lease is lost. */
   signal?: AbortSignal | undefined;
+  /** The whole exchange's limit; default POST_TIMEOUT_MS. */
+  timeoutMs?: number | undefined;
 }
 
 /** Thrown to make the queue try again later; the delivery already says why. */
@@ -322,7 +334,7 @@ export async function sendNotification(deps: ServiceDeps, deliveryId: string, ct
   };
   let answer: PostAnswer;
   try {
-    answer = await postPinned(parsed, addresses[0] ?? parsed.hostname, body, headers, { signal: ctx.signal });
+    answer = await postPinned(parsed, addresses[0] ?? parsed.hostname, body, headers, { signal: ctx.signal, timeoutMs: ctx.timeoutMs });
   } catch (err) {
     const message = `no answer from ${target.urlOrigin}: ${err instanceof Error ? err.message : String(err)}`;
     const row = await record({ ok: false, final: false, status: null, error: message, excerpt: null });

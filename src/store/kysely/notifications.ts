@@ -58,6 +58,8 @@ export interface NotificationStore {
   findNotifyTargetSecret(id: string): Promise<string | undefined>;
   /** A project's targets that are not removed, oldest first. */
   listNotifyTargets(projectId: string): Promise<NotifyTargetRow[]>;
+  /** What a state change needs of a project's targets that are not removed: which events each wants (nothing sealed is opened). */
+  listNotifyTargetEvents(projectId: string): Promise<Pick<NotifyTargetRow, 'id' | 'format' | 'events'>[]>;
   /** Marks it removed; false when it was removed already. */
   removeNotifyTarget(id: string, by: string, at: string): Promise<boolean>;
   insertNotifyDelivery(row: NewNotifyDelivery): Promise<void>;
@@ -157,6 +159,17 @@ export function createNotificationStore(ctx: FamilyContext): NotificationStore {
     async listNotifyTargets(projectId) {
       const rows = await db.selectFrom('notify_targets').selectAll().where('project_id', '=', projectId).where('removed_at', 'is', null).orderBy('created_at').orderBy('id').execute();
       return rows.map(toTarget);
+    },
+    async listNotifyTargetEvents(projectId) {
+      const rows = await db
+        .selectFrom('notify_targets')
+        .select(['id', 'format', 'events'])
+        .where('project_id', '=', projectId)
+        .where('removed_at', 'is', null)
+        .orderBy('created_at')
+        .orderBy('id')
+        .execute();
+      return rows.map((r) => ({ id: r.id, format: r.format as NotifyFormat, events: parseJson<NotifyEvent[]>(r.events) }));
     },
     async removeNotifyTarget(id, by, at) {
       const result = await db.updateTable('notify_targets').set({ removed_at: at, removed_by: by }).where('id', '=', id).where('removed_at', 'is', null).executeTakeFirst();

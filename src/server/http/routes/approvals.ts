@@ -25,7 +25,6 @@ export function approvalRoutes({ deps }: HttpContext): RouteSpec[] {
       method: 'POST',
       url: '/api/v1/projects/:project/releases/:release/approve',
       summary: 'Approve a waiting release (id, or vN with environment), or sign for an author with no user (forEmail + reason); audited as release.approve / release.sign_for',
-      role: 'viewer',
       body: ApproveRequest,
       response: Decision,
       handler: async (request, _reply, actor) => {
@@ -38,7 +37,6 @@ export function approvalRoutes({ deps }: HttpContext): RouteSpec[] {
       method: 'POST',
       url: '/api/v1/projects/:project/releases/:release/reject',
       summary: 'Reject a waiting release with a reason: it fails with it; audited as release.reject',
-      role: 'viewer',
       body: RejectRequest,
       response: Decision,
       handler: async (request, _reply, actor) => {
