@@ -62,7 +62,14 @@ describe('approval by every author of the batch, from the CLI and the dashboard'
   it('waits until all three authors approve — two through the CLI, one through the dashboard — and goes live by itself', async () => {
     const admin = (args: string[]) => cli(t, ADMIN_TOKEN, args);
     assert.equal((await admin(['env', 'set', 'staging', '--project', 'shop', '--no-auto'])).code, 0);
-    const set = await admin(['env', 'set', 'production', '--project', 'shop', '--from', 'staging', '--auto', '--approval-authors', 'all']);
+    assert.equal((await admin(['env', 'set', 'production', '--project', 'shop', '--from', 'staging', '--auto'])).code, 0);
+    // Production runs a first commit: the next release's batch is what came after it.
+    const base = commit('e2e-0');
+    await recordAuthoredChain(t, 'shop', [{ sha: base, email: 'grace@example.com' }]);
+    const running = await deployCommit(t.client, 'shop', base);
+    await t.client.promote('shop', 'staging', { deployment: running.id });
+    assert.equal((await t.client.getEnvironment('shop', 'production')).deployment, running.id);
+    const set = await admin(['env', 'set', 'production', '--project', 'shop', '--approval-authors', 'all']);
     assert.equal(set.code, 0, set.stderr);
     assert.match(set.stdout, /approvals all authors/);
 
@@ -71,7 +78,7 @@ describe('approval by every author of the batch, from the CLI and the dashboard'
       { sha: commit('e2e-2'), email: 'bo@example.com' },
       { sha: commit('e2e-3'), email: 'Cy@Example.com' },
     ];
-    await recordAuthoredChain(t, 'shop', chain);
+    await recordAuthoredChain(t, 'shop', chain, base);
     const deployment = await deployCommit(t.client, 'shop', chain[2]?.sha ?? '');
     const promoted = await admin(['promote', deployment.id, '--project', 'shop', '--env', 'staging']);
     assert.equal(promoted.code, 0, promoted.stderr);
@@ -85,42 +92,42 @@ describe('approval by every author of the batch, from the CLI and the dashboard'
 
     const first = await cli(t, tokens.ana ?? '', ['approve', id, '--project', 'shop']);
     assert.equal(first.code, 0, first.stderr);
-    assert.match(first.stdout, /^ana approved production v1/m);
+    assert.match(first.stdout, /^ana approved production v2/m);
     assert.match(first.stdout, /still to approve:\n {2}author cy <cy@example.com>\n {2}author bo <bo@example.com>/);
-    const second = await cli(t, tokens.bo ?? '', ['approve', 'v1', '--env', 'production', '--project', 'shop', '--reason', 'checked the copy']);
+    const second = await cli(t, tokens.bo ?? '', ['approve', 'v2', '--env', 'production', '--project', 'shop', '--reason', 'checked the copy']);
     assert.equal(second.code, 0, second.stderr);
     assert.match(second.stdout, /still to approve:\n {2}author cy <cy@example.com>\n$/);
     const shown = await cli(t, ADMIN_TOKEN, ['releases', 'show', id, '--project', 'shop']);
     assert.match(shown.stdout, /still to approve:\n {4}author cy <cy@example.com>/);
     assert.match(shown.stdout, /approved by ana \(deployer\)/);
     assert.match(shown.stdout, /approved by bo \(viewer\) at .*: checked the copy/);
-    assert.equal((await t.client.getEnvironment('shop', 'production')).deployment, null);
+    assert.equal((await t.client.getEnvironment('shop', 'production')).deployment, running.id);
 
     // The third author approves in the dashboard, signed in with a personal token.
     const { page, problems } = await openPage(browser);
     await signIn(page, t.server.url, tokens.cy ?? '');
     await page.getByRole('link', { name: 'shop', exact: true }).click();
     await page.getByRole('heading', { name: 'shop', level: 1 }).waitFor();
-    const panel = page.getByLabel('Approvals of production v1');
+    const panel = page.getByLabel('Approvals of production v2');
     await panel.waitFor();
     assert.deepEqual(await panel.locator('li[data-missing]').evaluateAll((items) => items.map((li) => li.getAttribute('data-email'))), ['cy@example.com']);
     await page.screenshot({ path: screenshotPath('approvals-waiting'), fullPage: true });
-    await panel.getByRole('button', { name: 'Approve v1' }).click();
-    await page.getByText('Approved production v1: it is live.').waitFor();
+    await panel.getByRole('button', { name: 'Approve v2' }).click();
+    await page.getByText('Approved production v2: it is live.').waitFor();
 
     // Nothing else was asked of the server: the approval itself put the release live.
     const live = await eventually('production to run the batch', async () => {
       const env = await t.client.getEnvironment('shop', 'production');
       return env.deployment === deployment.id ? env : undefined;
     });
-    assert.equal(live.release?.number, 1);
+    assert.equal(live.release?.number, 2);
     const detail = await t.client.getRelease('shop', id);
     assert.equal(detail.state, 'live');
     assert.deepEqual(
       detail.approvals.map((a) => a.user),
       ['ana', 'bo', 'cy'],
     );
-    assert.equal(await page.getByLabel('Approvals of production v1').count(), 0);
+    assert.equal(await page.getByLabel('Approvals of production v2').count(), 0);
     assert.deepEqual(problems, []);
     await page.close();
   });
