@@ -9,6 +9,8 @@ import {
   NOTIFY_FORMATS,
   parseNotifyEvents,
   slackNotification,
+  TEST_EVENT,
+  testNotification,
   type NotifiedCommit,
   type NotifiedState,
   type NotifyFormat,
@@ -178,6 +180,31 @@ export async function listNotifyDeliveries(
   return deps.store.listNotifyDeliveries(project.id, { targetId: options.target, limit });
 }
 
+/**
+ * Queues a test notification to a target (admin, like adding one): the same signing, checks and
+ * retries as any delivery, with a body that says it is a test. Audited as `notify.test`.
+ */
+export async function testNotifyTarget(deps: ServiceDeps, actor: Actor, projectName: string, id: string): Promise<NotifyDeliveryRow> {
+  requireRole(actor, 'admin');
+  const project = await getProject(deps, projectName);
+  const now = deps.clock.now();
+  return deps.store.transaction(async (tx) => {
+    const target = await getTarget(tx, project, id);
+    const deliveryId = newId('ndl');
+    const body = JSON.stringify(testNotification(target.format, deliveryId, project.name, actor.name, now.toISOString(), dashboardUrl(deps.urls, project)));
+    await tx.insertNotifyDelivery({ id: deliveryId, targetId: target.id, projectId: project.id, event: TEST_EVENT, releaseId: null, body, createdAt: now.toISOString() });
+    await enqueueJob(tx, deps.clock, 'notification.send', { deliveryId }, { key: notificationJobKey(deliveryId) });
+    await recordEvent(tx, now, actor, 'notify.test', { projectId: project.id, target: target.id, after: { delivery: deliveryId } });
+    const row = await tx.findNotifyDelivery(deliveryId);
+    if (!row) throw new Error(`delivery ${deliveryId} was not written`);
+    return row;
+  });
+}
+
+function dashboardUrl(urls: UrlConfig, project: ProjectRow): string {
+  return `${controlUrl(urls)}/#/projects/${encodeURIComponent(project.name)}`;
+}
+
 // ---------------------------------------------------------------------------------------------
 // queueing, in the transaction of a release's state change
 
@@ -254,7 +281,7 @@ async function releaseNotice(
     urls: {
       deployment: deploymentUrl(urls, project.name, release.deploymentId),
       environment: environmentUrl(urls, project.name, env.name),
-      dashboard: `${controlUrl(urls)}/#/projects/${encodeURIComponent(project.name)}`,
+      dashboard: dashboardUrl(urls, project),
     },
   };
 }
