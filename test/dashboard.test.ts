@@ -191,6 +191,7 @@ describe('dashboard in a browser', { skip: NO_BROWSER }, () => {
 
   it('signs in with a token, and shows the API error code for a wrong one', async () => {
     await page.goto(`${server.url}/`);
+    await page.getByRole('button', { name: 'Use an API token instead' }).click();
     await page.getByLabel('API token').fill('not-a-token');
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('alert').filter({ hasText: 'UNAUTHENTICATED' }).waitFor();
@@ -308,7 +309,7 @@ describe('dashboard in a browser', { skip: NO_BROWSER }, () => {
 
   it('signs out and forgets the token', async () => {
     await page.getByRole('button', { name: 'Sign out' }).click();
-    await page.getByLabel('API token').waitFor();
+    await page.getByLabel('Email').waitFor();
     assert.equal(await page.evaluate(() => localStorage.getItem('slipway.token')), null);
   });
 });

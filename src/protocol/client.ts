@@ -33,8 +33,16 @@ import type {
   PromoteRequest,
   Release,
   RollbackRequest,
+  CreateUserRequest,
+  Membership,
+  Session,
+  SetMemberRequest,
+  SetPasswordRequest,
+  SignInRequest,
   Token,
   UnlockRequest,
+  UpdateUserRequest,
+  User,
   UpdateProjectRequest,
   Upload,
   Whoami,
@@ -336,6 +344,42 @@ export class SlipwayClient {
   }
   revokeToken(id: string): Promise<Token> {
     return this.request('DELETE', `/api/v1/tokens/${enc(id)}`);
+  }
+
+  listUsers(): Promise<{ users: User[] }> {
+    return this.request('GET', '/api/v1/users');
+  }
+  getUser(user: string): Promise<User> {
+    return this.request('GET', `/api/v1/users/${enc(user)}`);
+  }
+  createUser(body: CreateUserRequest): Promise<User> {
+    return this.request('POST', '/api/v1/users', { body });
+  }
+  updateUser(user: string, body: UpdateUserRequest): Promise<User> {
+    return this.request('PATCH', `/api/v1/users/${enc(user)}`, { body });
+  }
+  setPassword(user: string, body: SetPasswordRequest): Promise<void> {
+    return this.request('PUT', `/api/v1/users/${enc(user)}/password`, { body });
+  }
+  listMembers(project: string): Promise<{ members: Membership[] }> {
+    return this.request('GET', `/api/v1/projects/${enc(project)}/members`);
+  }
+  setMember(project: string, user: string, body: SetMemberRequest): Promise<Membership> {
+    return this.request('PUT', `/api/v1/projects/${enc(project)}/members/${enc(user)}`, { body });
+  }
+  removeMember(project: string, user: string): Promise<void> {
+    return this.request('DELETE', `/api/v1/projects/${enc(project)}/members/${enc(user)}`);
+  }
+
+  /** Browser sign-in: the server sets the session cookie; the answer carries the CSRF token. */
+  signIn(body: SignInRequest): Promise<Session> {
+    return this.request('POST', '/api/v1/session', { body });
+  }
+  getSession(): Promise<Session> {
+    return this.request('GET', '/api/v1/session');
+  }
+  signOut(): Promise<void> {
+    return this.request('DELETE', '/api/v1/session');
   }
 }
 

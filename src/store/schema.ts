@@ -27,6 +27,44 @@ export interface Database {
     created_by: string;
     last_used_at: string | null;
     revoked_at: string | null;
+    /** The user a personal token acts as; null for a service token. */
+    user_id: string | null;
+    /** A token scoped to one project reaches nothing else; null: every project its role reaches. */
+    project_id: string | null;
+    expires_at: string | null;
+  };
+  users: {
+    id: string;
+    name: string;
+    role: string;
+    password_hash: string | null;
+    password_changed_at: string | null;
+    failed_sign_ins: Generated<number>;
+    sign_in_blocked_until: string | null;
+    created_at: string;
+    created_by: string;
+    disabled_at: string | null;
+  };
+  user_emails: {
+    email: string;
+    user_id: string;
+    created_at: string;
+  };
+  memberships: {
+    project_id: string;
+    user_id: string;
+    role: string;
+    created_at: string;
+    created_by: string;
+  };
+  sessions: {
+    id: string;
+    hash: string;
+    user_id: string;
+    created_at: string;
+    expires_at: string;
+    last_seen_at: string;
+    revoked_at: string | null;
   };
   uploads: {
     id: string;

@@ -33,6 +33,7 @@ import type { NotificationStore } from './kysely/notifications.ts';
 import type { PipelineStore } from './kysely/pipeline.ts';
 import type { ProjectStore } from './kysely/projects.ts';
 import type { TokenStore } from './kysely/tokens.ts';
+import type { UserStore } from './kysely/users.ts';
 
 export type { BuildState, DeliveryState, ReleaseKind, ReleaseState, Role } from '../core/glossary.ts';
 export type { StoreCapabilities } from './connection.ts';
@@ -52,6 +53,7 @@ export type { JobClaim, JobFailure, JobLease, JobRow, JobStore, NewJob } from '.
 export type { NewNotifyDelivery, NewNotifyTarget, NotificationStore, NotifyAttempt, NotifyDeliveryRow, NotifyTargetRow } from './kysely/notifications.ts';
 export type { ProjectRow, ProjectStore } from './kysely/projects.ts';
 export type { TokenRow, TokenStore } from './kysely/tokens.ts';
+export type { EmailOwner, MembershipRow, SessionRow, UserRow, UserStore } from './kysely/users.ts';
 
 export interface StoreBase {
   readonly capabilities: StoreCapabilities;
@@ -64,6 +66,7 @@ export interface Store
   extends StoreBase,
     ProjectStore,
     TokenStore,
+    UserStore,
     DeploymentStore,
     EnvironmentStore,
     DomainStore,

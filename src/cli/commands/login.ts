@@ -1,3 +1,4 @@
+import type { Whoami } from '../../protocol/api.ts';
 import { SlipwayClient } from '../../protocol/client.ts';
 import { writeConfig } from '../config.ts';
 import { connect, usage } from '../context.ts';
@@ -21,7 +22,7 @@ export const login: Command<LoginOptions> = async (options, ctx) => {
     ctx.out.json({ url, config: path, ...whoami });
     return ExitCode.OK;
   }
-  ctx.out.line(`Logged in to ${url} as ${whoami.token.name} (${whoami.token.role}); saved to ${path}`);
+  ctx.out.line(`Logged in to ${url} as ${describeWho(whoami)}; saved to ${path}`);
   if (ctx.env.SLIPWAY_URL || ctx.env.SLIPWAY_TOKEN) ctx.out.warn('SLIPWAY_URL / SLIPWAY_TOKEN are set and take precedence over the saved login');
   return ExitCode.OK;
 };
@@ -48,6 +49,16 @@ export const whoami: Command<WhoamiOptions> = async (options, ctx) => {
     ctx.out.json({ url: client.url, ...result });
     return ExitCode.OK;
   }
-  ctx.out.line(`${result.token.name} (${result.token.role}, ${result.token.id}) at ${client.url}`);
+  ctx.out.line(`${describeWho(result)} at ${client.url}`);
+  if (result.user !== null && result.user.memberships !== undefined) {
+    for (const m of result.user.memberships) ctx.out.line(`  ${m.role} on ${m.project}`);
+  }
   return ExitCode.OK;
 };
+
+/** "dev1 (approver, personal token tok-…)", "ci (deployer, token tok-…, project shop only)". */
+function describeWho(who: Whoami): string {
+  const how = who.token === null ? 'session' : who.token.user === null ? `token ${who.token.id}` : `personal token ${who.token.id}`;
+  const scope = who.scope === null ? '' : `, project ${who.scope} only`;
+  return `${who.actor.name} (${who.actor.role}, ${how}${scope})`;
+}

@@ -15,6 +15,7 @@ import { createJobStore } from './jobs.ts';
 import { createPipelineStore } from './pipeline.ts';
 import { createProjectStore } from './projects.ts';
 import { createTokenStore } from './tokens.ts';
+import { createUserStore } from './users.ts';
 
 /**
  * The Store over Kysely, composed of one object per family; the same queries run on SQLite and
@@ -37,6 +38,7 @@ export function createStore(fields: Pick<FamilyContext, 'db' | 'dialect' | 'secr
     close: () => ctx.dialect.close(),
     ...createProjectStore(ctx),
     ...createTokenStore(ctx),
+    ...createUserStore(ctx),
     ...createDeploymentStore(ctx),
     ...createEnvironmentStore(ctx),
     ...createDomainStore(ctx),

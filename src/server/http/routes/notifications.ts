@@ -44,7 +44,6 @@ export function notificationRoutes({ deps }: HttpContext): RouteSpec[] {
       method: 'GET',
       url: `${BASE}/targets`,
       summary: "A project's notification targets (the whole URL for admins, its origin for others)",
-      role: 'deployer',
       response: NotifyTargetList,
       handler: async (request, _reply, actor) => {
         const { project } = names(request.params);
@@ -55,7 +54,6 @@ export function notificationRoutes({ deps }: HttpContext): RouteSpec[] {
       method: 'POST',
       url: `${BASE}/targets`,
       summary: 'Add a notification target: release state changes are POSTed to it, signed; its secret is answered this once. URL_FORBIDDEN for private addresses unless allowPrivate',
-      role: 'admin',
       status: 201,
       body: CreateNotifyTargetRequest,
       response: CreatedNotifyTarget,
@@ -70,7 +68,6 @@ export function notificationRoutes({ deps }: HttpContext): RouteSpec[] {
       method: 'DELETE',
       url: `${BASE}/targets/:id`,
       summary: 'Remove a notification target; its pending deliveries are canceled',
-      role: 'admin',
       response: NotifyTarget,
       handler: async (request, _reply, actor) => {
         const { project, id } = names(request.params);
@@ -93,7 +90,6 @@ export function notificationRoutes({ deps }: HttpContext): RouteSpec[] {
       method: 'GET',
       url: `${BASE}/deliveries`,
       summary: 'Deliveries of notifications, newest first (target = one target), with their state, attempts and last answer',
-      role: 'deployer',
       query: NotifyDeliveryQuery,
       response: NotifyDeliveryList,
       handler: async (request, _reply, actor) => {

@@ -1,0 +1,45 @@
+import { ErrorCode, SlipwayError } from '../../core/errors.ts';
+import type { Clock } from '../../core/clock.ts';
+
+/**
+ * Failed sign-ins per client address, in memory: at most `max` in a sliding `windowMs`, then
+ * RATE_LIMITED until the oldest ages out. It covers guesses at emails nobody has (the per-user
+ * limit in the store covers one account from many addresses). Bounded: the least recently failing
+ * addresses are forgotten first.
+ */
+export class SignInLimiter {
+  private readonly failures = new Map<string, number[]>();
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly max = 20,
+    private readonly windowMs = 10 * 60_000,
+    private readonly capacity = 10_000,
+  ) {}
+
+  check(address: string): void {
+    const now = this.clock.now().getTime();
+    const recent = this.recent(address, now);
+    if (recent.length >= this.max) {
+      const retryAfterSeconds = Math.max(1, Math.ceil(((recent[0] ?? now) + this.windowMs - now) / 1000));
+      throw new SlipwayError(ErrorCode.RATE_LIMITED, `too many failed sign-ins from this address: try again in ${retryAfterSeconds}s`, { retryAfterSeconds });
+    }
+  }
+
+  fail(address: string): void {
+    const now = this.clock.now().getTime();
+    const recent = this.recent(address, now);
+    recent.push(now);
+    this.failures.delete(address);
+    this.failures.set(address, recent);
+    while (this.failures.size > this.capacity) {
+      const oldest = this.failures.keys().next().value;
+      if (oldest === undefined) break;
+      this.failures.delete(oldest);
+    }
+  }
+
+  private recent(address: string, now: number): number[] {
+    return (this.failures.get(address) ?? []).filter((at) => at > now - this.windowMs);
+  }
+}
