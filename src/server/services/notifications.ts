@@ -39,8 +39,8 @@ import { getProject } from './projects.ts';
  * Who may do what: adding and removing targets needs the admin role on the project (a target
  * carries project data off the server, and its secret is shown once); listing targets and
  * deliveries needs deployer, and only an admin sees a target's whole URL (webhook URLs often
- * carry a token). `allowPrivate` (a URL on loopback or the private network) is an admin's to
- * give, on the target it is given for.
+ * carry a token). `allowPrivate` (a URL on loopback or the private network) is for an admin of
+ * the whole server to give, on the target it is given for.
  *
  * A send is signed like the webhooks Slipway accepts (`X-Slipway-Signature: sha256=<hex>`,
  * HMAC-SHA256 of the raw body with the target's secret; `X-Slipway-Delivery`, the delivery id;
@@ -88,6 +88,11 @@ export async function createNotifyTarget(
     throw new SlipwayError(ErrorCode.INVALID_REQUEST, `format is one of ${NOTIFY_FORMATS.join(', ')}`, { format });
   }
   const policy: NotifyUrlPolicy = { allowPrivate: input.allowPrivate === true };
+  if (policy.allowPrivate && !(await isServerAdmin(deps, actor))) {
+    throw new SlipwayError(ErrorCode.FORBIDDEN, "allowing a private address reaches the server's own network: only an admin of the whole server may (not one of a project)", {
+      required: 'admin',
+    });
+  }
   const parsed = parseNotifyUrl(input.url, policy);
   if (!parsed.literal && !policy.allowPrivate) {
     try {
@@ -121,6 +126,17 @@ export async function createNotifyTarget(
     });
   });
   return { target, secret };
+}
+
+/**
+ * An admin of the whole server, not only of this project: a service token with the admin role
+ * and no project scope, or a person whose own (global) role is admin. A project admin by
+ * membership or a project-scoped token is not: the private network is not theirs to reach.
+ */
+async function isServerAdmin(deps: ServiceDeps, actor: Actor): Promise<boolean> {
+  if (actor.projectScope !== undefined) return false;
+  if (actor.userId !== undefined) return (await deps.store.findUserById(actor.userId))?.role === 'admin';
+  return actor.role === 'admin';
 }
 
 /** A target as the caller may see it: the whole URL for an admin, its origin for anyone else. */

@@ -78,7 +78,6 @@ export function notificationRoutes({ deps }: HttpContext): RouteSpec[] {
       method: 'POST',
       url: `${BASE}/targets/:id/test`,
       summary: 'Queue a test notification to a target (signed, checked and retried like any delivery); answers the pending delivery',
-      role: 'admin',
       status: 202,
       response: NotifyDelivery,
       handler: async (request, _reply, actor) => {
