@@ -13,7 +13,7 @@ import { listJobs, retryJob } from './commands/jobs.ts';
 import { gitRemote } from './commands/git-remote.ts';
 import { link } from './commands/link.ts';
 import { freeze, freezes, unfreeze } from './commands/freezes.ts';
-import { notifyAdd, notifyDeliveries, notifyList, notifyRemove } from './commands/notify.ts';
+import { notifyAdd, notifyDeliveries, notifyList, notifyRemove, notifyTest } from './commands/notify.ts';
 import { lock, unlock } from './commands/lock.ts';
 import { login, whoami } from './commands/login.ts';
 import { logs } from './commands/logs.ts';
@@ -429,6 +429,14 @@ export async function run(argv: readonly string[], ctx: Context): Promise<ExitCo
     .addOption(project())
     .addOption(json())
     .action(withArg('id', notifyRemove));
+  notify
+    .command('test')
+    .description('send a test notification to a target (admin) and wait for its first attempt')
+    .argument('<id>', 'target id')
+    .addOption(project())
+    .option('--wait <seconds>', 'how long to wait for the first attempt (default 15; 0: do not wait)')
+    .addOption(json())
+    .action(withArg('id', notifyTest));
   notify
     .command('deliveries')
     .description('list notification deliveries, newest first, with their state, attempts and last answer')

@@ -10,7 +10,7 @@ import type {
 } from './builds.ts';
 import type { ApproveRequest, Decision, RejectRequest } from './approvals.ts';
 import type { CreateFreezeRequest, Freeze, FreezeList } from './freezes.ts';
-import type { CreatedNotifyTarget, CreateNotifyTargetRequest, NotifyDeliveryList, NotifyDeliveryQuery, NotifyTarget, NotifyTargetList } from './notifications.ts';
+import type { CreatedNotifyTarget, CreateNotifyTargetRequest, NotifyDelivery, NotifyDeliveryList, NotifyDeliveryQuery, NotifyTarget, NotifyTargetList } from './notifications.ts';
 import type { Pipeline, Policy, ReleaseDetail, SetPolicyRequest } from './pipelines.ts';
 import type {
   AddDomainRequest,
@@ -243,6 +243,10 @@ export class SlipwayClient {
 
   removeNotifyTarget(project: string, id: string): Promise<NotifyTarget> {
     return this.request('DELETE', `/api/v1/projects/${enc(project)}/notifications/targets/${enc(id)}`);
+  }
+
+  testNotifyTarget(project: string, id: string): Promise<NotifyDelivery> {
+    return this.request('POST', `/api/v1/projects/${enc(project)}/notifications/targets/${enc(id)}/test`);
   }
 
   listNotifyDeliveries(project: string, query: NotifyDeliveryQuery = {}): Promise<NotifyDeliveryList> {

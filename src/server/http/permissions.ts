@@ -81,6 +81,7 @@ export const PERMISSIONS: Readonly<Record<string, Permission>> = {
   'GET /api/v1/projects/:project/notifications/targets': 'deployer',
   'POST /api/v1/projects/:project/notifications/targets': 'admin',
   'DELETE /api/v1/projects/:project/notifications/targets/:id': 'admin',
+  'POST /api/v1/projects/:project/notifications/targets/:id/test': 'admin',
   'GET /api/v1/projects/:project/notifications/deliveries': 'deployer',
 
   // builds, checks, webhook deliveries, jobs
