@@ -83,5 +83,19 @@ describe('notifications from the CLI', () => {
     const created = JSON.parse(json.stdout) as CreatedNotifyTarget;
     assert.deepEqual(created.events, ['release.live', 'release.failed', 'release.waiting', 'release.rolled_back']);
     assert.equal(created.format, 'json');
+
+    const tested = await run(t, ['notify', 'test', created.id, '--project', 'shop']);
+    assert.equal(tested.code, 0, tested.stderr);
+    assert.match(tested.stdout, /Delivered test notification ndl-\S+ to ntf-\S+: answered 200\./);
+    const test = receiver.received.find((r) => r.path === '/two');
+    assert.equal(test?.headers['x-slipway-event'], 'notify.test');
+    assert.equal((JSON.parse(test?.body.toString('utf8') ?? '{}') as { type?: string }).type, 'notify.test');
+    receiver.script('/two', { status: 500, body: 'no' });
+    const refused = await run(t, ['notify', 'test', created.id, '--project', 'shop']);
+    assert.equal(refused.code, 7);
+    assert.match(refused.stdout, /was not accepted: answered 500\./);
+    assert.match(refused.stdout, /It is tried again at /);
+    const unknown = await run(t, ['notify', 'test', 'ntf-nope', '--project', 'shop']);
+    assert.equal(unknown.code, 3);
   });
 });

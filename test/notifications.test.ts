@@ -76,6 +76,15 @@ for (const backend of backends) {
       await rejectsWithCode(t.client.addNotifyTarget('nowhere', { url: 'https://hooks.example.com/x' }), 'PROJECT_NOT_FOUND', 404);
       await rejectsWithCode(deployer.addNotifyTarget('shop', { url: 'https://hooks.example.com/x' }), 'FORBIDDEN', 403);
       await rejectsWithCode(deployer.addNotifyTarget('shop', { url: receiver.url(), allowPrivate: true }), 'FORBIDDEN', 403);
+      // An admin of the project only (a scoped token, a member) may add targets, not reach the private network.
+      const scoped = t.clientWith((await t.client.createToken({ name: 'shop-admin', role: 'admin', project: 'shop' })).secret);
+      await rejectsWithCode(scoped.addNotifyTarget('shop', { url: receiver.url(), allowPrivate: true }), 'FORBIDDEN', 403);
+      await t.client.createUser({ name: 'pat', emails: ['pat@example.com'], role: 'viewer' });
+      await t.client.setMember('shop', 'pat', { role: 'admin' });
+      const member = t.clientWith((await t.client.createToken({ name: 'pat-cli', user: 'pat' })).secret);
+      await rejectsWithCode(member.addNotifyTarget('shop', { url: receiver.url(), allowPrivate: true }), 'FORBIDDEN', 403);
+      const public_ = await member.addNotifyTarget('shop', { url: 'http://93.184.216.34/hook' });
+      await member.removeNotifyTarget('shop', public_.id);
       await rejectsWithCode(viewer.listNotifyTargets('shop'), 'FORBIDDEN', 403);
       await rejectsWithCode(viewer.listNotifyDeliveries('shop'), 'FORBIDDEN', 403);
       await rejectsWithCode(t.client.removeNotifyTarget('shop', 'ntf-nothere'), 'NOTIFY_TARGET_NOT_FOUND', 404);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { isSlipwayError } from './errors.ts';
-import { jsonNotification, parseNotifyEvents, SLACK_MAX_COMMITS, slackEscape, slackNotification, type ReleaseNotice } from './notifications.ts';
+import { jsonNotification, parseNotifyEvents, SLACK_MAX_COMMITS, slackEscape, slackNotification, testNotification, type ReleaseNotice } from './notifications.ts';
 
 function notice(overrides: Partial<ReleaseNotice> = {}): ReleaseNotice {
   return {
@@ -85,5 +85,14 @@ describe('notification bodies', () => {
 
   test('slackEscape leaves nothing Slack reads as markup', () => {
     assert.equal(slackEscape('<!channel> & <http://evil|click>'), '&lt;!channel&gt; &amp; &lt;http://evil|click&gt;');
+  });
+
+  test('a test notification in either format says it is a test', () => {
+    const json = testNotification('json', 'ndl-1', 'shop', 'alice', '2026-12-01T10:00:00.000Z', 'http://localhost:7070/#/projects/shop');
+    assert.equal(json.type, 'notify.test');
+    assert.equal(json.delivery, 'ndl-1');
+    const slack = testNotification('slack', 'ndl-1', 'shop', '<!channel>', '2026-12-01T10:00:00.000Z', 'http://localhost:7070/#/projects/shop') as { text: string; blocks: unknown[] };
+    assert.match(slack.text, /Test notification from Slipway for shop, sent by &lt;!channel&gt;/);
+    assert.equal(slack.blocks.length, 1);
   });
 });

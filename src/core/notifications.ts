@@ -12,6 +12,11 @@ export type NotifiedState = Exclude<ReleaseState, 'pending'>;
 export type NotifyEvent = `release.${NotifiedState}`;
 export const NOTIFY_EVENTS: readonly NotifyEvent[] = RELEASE_STATES.filter((state): state is NotifiedState => state !== 'pending').map((state) => `release.${state}` as const);
 
+/** A delivery's event: a release's, or `notify.test` (`slipway notify test`), which no target subscribes to. */
+export const TEST_EVENT = 'notify.test';
+export type DeliveryEvent = NotifyEvent | typeof TEST_EVENT;
+export const DELIVERY_EVENTS: readonly DeliveryEvent[] = [...NOTIFY_EVENTS, TEST_EVENT];
+
 /** What a target gets when `add` names no events: the moves people act on. */
 export const DEFAULT_NOTIFY_EVENTS: readonly NotifyEvent[] = ['release.live', 'release.failed', 'release.waiting', 'release.rolled_back'];
 
@@ -156,4 +161,18 @@ export function slackNotification(notice: ReleaseNotice): { text: string; blocks
     elements: [{ type: 'mrkdwn', text: `${slackLink(notice.urls.deployment, release.deploymentId)} · ${slackLink(notice.urls.dashboard, 'Slipway')}` }],
   });
   return { text, blocks };
+}
+
+/** The body of `slipway notify test`, in the target's format: checks the URL, the signature and the receiver's parsing. */
+export function testNotification(format: NotifyFormat, deliveryId: string, project: string, by: string, at: string, dashboard: string): Record<string, unknown> {
+  const line = `Test notification from Slipway for ${project}, sent by ${by}`;
+  if (format === 'slack') {
+    return {
+      text: slackEscape(line),
+      blocks: [
+        { type: 'section', text: { type: 'mrkdwn', text: `:wave: ${slackEscape(line)}: this target will hear of ${slackLink(dashboard, project)}'s releases.` } },
+      ],
+    };
+  }
+  return { type: TEST_EVENT, delivery: deliveryId, event: TEST_EVENT, at, project, message: line };
 }

@@ -8,8 +8,9 @@ import type {
   HeartbeatRequest,
   HeartbeatResponse,
 } from './builds.ts';
+import type { ApproveRequest, Decision, RejectRequest } from './approvals.ts';
 import type { CreateFreezeRequest, Freeze, FreezeList } from './freezes.ts';
-import type { CreatedNotifyTarget, CreateNotifyTargetRequest, NotifyDeliveryList, NotifyDeliveryQuery, NotifyTarget, NotifyTargetList } from './notifications.ts';
+import type { CreatedNotifyTarget, CreateNotifyTargetRequest, NotifyDelivery, NotifyDeliveryList, NotifyDeliveryQuery, NotifyTarget, NotifyTargetList } from './notifications.ts';
 import type { Pipeline, Policy, ReleaseDetail, SetPolicyRequest } from './pipelines.ts';
 import type {
   AddDomainRequest,
@@ -218,6 +219,16 @@ export class SlipwayClient {
     return this.request('DELETE', id === undefined ? path : `${path}/${enc(id)}`);
   }
 
+  /** Approves a waiting release (an id, or `vN` with `environment`); `forEmail` signs for an author with no user. */
+  approve(project: string, release: string, body: ApproveRequest = {}): Promise<Decision> {
+    return this.request('POST', `/api/v1/projects/${enc(project)}/releases/${enc(release)}/approve`, { body });
+  }
+
+  /** Rejects a waiting release: it fails with the reason. */
+  reject(project: string, release: string, body: RejectRequest): Promise<Decision> {
+    return this.request('POST', `/api/v1/projects/${enc(project)}/releases/${enc(release)}/reject`, { body });
+  }
+
   listFreezes(project: string, env?: string): Promise<FreezeList> {
     return this.request('GET', `/api/v1/projects/${enc(project)}/freezes${env === undefined ? '' : `?environment=${enc(env)}`}`);
   }
@@ -232,6 +243,10 @@ export class SlipwayClient {
 
   removeNotifyTarget(project: string, id: string): Promise<NotifyTarget> {
     return this.request('DELETE', `/api/v1/projects/${enc(project)}/notifications/targets/${enc(id)}`);
+  }
+
+  testNotifyTarget(project: string, id: string): Promise<NotifyDelivery> {
+    return this.request('POST', `/api/v1/projects/${enc(project)}/notifications/targets/${enc(id)}/test`);
   }
 
   listNotifyDeliveries(project: string, query: NotifyDeliveryQuery = {}): Promise<NotifyDeliveryList> {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { NOTIFY_DELIVERY_STATES, NOTIFY_EVENTS, NOTIFY_FORMATS } from '../core/notifications.ts';
+import { DELIVERY_EVENTS, NOTIFY_DELIVERY_STATES, NOTIFY_EVENTS, NOTIFY_FORMATS } from '../core/notifications.ts';
 
 /** Where a project's release state changes are sent. `url` is whole for an admin, its origin (`https://host/…`) for anyone else. */
 export const NotifyTarget = z.object({
@@ -34,7 +34,7 @@ export type NotifyTargetList = z.infer<typeof NotifyTargetList>;
 export const NotifyDelivery = z.object({
   id: z.string(),
   target: z.string(),
-  event: z.enum(NOTIFY_EVENTS),
+  event: z.enum(DELIVERY_EVENTS),
   release: z.string().nullable(),
   state: z.enum(NOTIFY_DELIVERY_STATES),
   attempts: z.number().int(),

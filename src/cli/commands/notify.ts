@@ -1,5 +1,6 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { NotifyFormat } from '../../core/notifications.ts';
-import type { CreateNotifyTargetRequest, NotifyDeliveryQuery, NotifyTarget } from '../../protocol/notifications.ts';
+import type { CreateNotifyTargetRequest, NotifyDelivery, NotifyDeliveryQuery, NotifyTarget } from '../../protocol/notifications.ts';
 import { connect, parsePositiveInt, requireProject, usage } from '../context.ts';
 import type { Command } from '../context.ts';
 import { ExitCode } from '../exit-codes.ts';
@@ -117,6 +118,48 @@ export const notifyDeliveries: Command<NotifyDeliveriesOptions> = async (options
     ]),
   );
   return ExitCode.OK;
+};
+
+export interface NotifyTestOptions {
+  project?: string | undefined;
+  id: string;
+  /** Seconds to wait for the first attempt; 0: do not wait. */
+  wait?: string | undefined;
+  json?: boolean | undefined;
+}
+
+const TEST_POLL_MS = 250;
+
+/**
+ * `slipway notify test ntf-…`: queues a test notification and waits (15 s by default) for its
+ * first attempt. Exit 0 when the target accepted it, 7 when it did not (the delivery says why
+ * and is retried like any other), 0 when the wait ran out with the attempt still to come.
+ */
+export const notifyTest: Command<NotifyTestOptions> = async (options, ctx) => {
+  const project = requireProject(options.project, ctx);
+  const waitSeconds = options.wait === '0' ? 0 : (parsePositiveInt('--wait', options.wait) ?? 15);
+  const client = await connect(ctx);
+  let delivery: NotifyDelivery = await client.testNotifyTarget(project, options.id);
+  const until = Date.now() + waitSeconds * 1000;
+  while (delivery.state === 'pending' && delivery.attempts === 0 && Date.now() < until) {
+    await sleep(TEST_POLL_MS);
+    const { deliveries } = await client.listNotifyDeliveries(project, { target: options.id, limit: 20 });
+    delivery = deliveries.find((d) => d.id === delivery.id) ?? delivery;
+  }
+  if (options.json) ctx.out.json(delivery);
+  if (delivery.state === 'delivered') {
+    if (!options.json) ctx.out.line(`Delivered test notification ${delivery.id} to ${options.id}: answered ${delivery.statusCode ?? '?'}.`);
+    return ExitCode.OK;
+  }
+  if (delivery.attempts === 0) {
+    if (!options.json) ctx.out.line(`Queued test notification ${delivery.id} to ${options.id}; see \`slipway notify deliveries --target ${options.id}\`.`);
+    return ExitCode.OK;
+  }
+  if (!options.json) {
+    ctx.out.line(`Test notification ${delivery.id} to ${options.id} was not accepted: ${delivery.error ?? delivery.state}.`);
+    if (delivery.state === 'pending' && delivery.nextAttemptAt) ctx.out.line(`It is tried again at ${formatTime(delivery.nextAttemptAt)}.`);
+  }
+  return ExitCode.UNREACHABLE;
 };
 
 function oneLine(text: string): string {

@@ -71,7 +71,9 @@ export const PERMISSIONS: Readonly<Record<string, Permission>> = {
   'DELETE /api/v1/projects/:project/environments/:environment/freezes/:id': 'deployer',
   'DELETE /api/v1/projects/:project/environments/:environment/freezes': 'deployer',
 
-  // approvals
+  // approvals: any role reaches them; the service decides what a person's decision may do (four eyes, roles) and says why not
+  'POST /api/v1/projects/:project/releases/:release/approve': 'viewer',
+  'POST /api/v1/projects/:project/releases/:release/reject': 'viewer',
 
   // hotfixes
 
@@ -79,6 +81,7 @@ export const PERMISSIONS: Readonly<Record<string, Permission>> = {
   'GET /api/v1/projects/:project/notifications/targets': 'deployer',
   'POST /api/v1/projects/:project/notifications/targets': 'admin',
   'DELETE /api/v1/projects/:project/notifications/targets/:id': 'admin',
+  'POST /api/v1/projects/:project/notifications/targets/:id/test': 'admin',
   'GET /api/v1/projects/:project/notifications/deliveries': 'deployer',
 
   // builds, checks, webhook deliveries, jobs

@@ -9,6 +9,8 @@ import {
   NOTIFY_FORMATS,
   parseNotifyEvents,
   slackNotification,
+  TEST_EVENT,
+  testNotification,
   type NotifiedCommit,
   type NotifiedState,
   type NotifyFormat,
@@ -37,8 +39,8 @@ import { getProject } from './projects.ts';
  * Who may do what: adding and removing targets needs the admin role on the project (a target
  * carries project data off the server, and its secret is shown once); listing targets and
  * deliveries needs deployer, and only an admin sees a target's whole URL (webhook URLs often
- * carry a token). `allowPrivate` (a URL on loopback or the private network) is an admin's to
- * give, on the target it is given for.
+ * carry a token). `allowPrivate` (a URL on loopback or the private network) is for an admin of
+ * the whole server to give, on the target it is given for.
  *
  * A send is signed like the webhooks Slipway accepts (`X-Slipway-Signature: sha256=<hex>`,
  * HMAC-SHA256 of the raw body with the target's secret; `X-Slipway-Delivery`, the delivery id;
@@ -86,6 +88,11 @@ export async function createNotifyTarget(
     throw new SlipwayError(ErrorCode.INVALID_REQUEST, `format is one of ${NOTIFY_FORMATS.join(', ')}`, { format });
   }
   const policy: NotifyUrlPolicy = { allowPrivate: input.allowPrivate === true };
+  if (policy.allowPrivate && !(await isServerAdmin(deps, actor))) {
+    throw new SlipwayError(ErrorCode.FORBIDDEN, "allowing a private address reaches the server's own network: only an admin of the whole server may (not one of a project)", {
+      required: 'admin',
+    });
+  }
   const parsed = parseNotifyUrl(input.url, policy);
   if (!parsed.literal && !policy.allowPrivate) {
     try {
@@ -119,6 +126,17 @@ export async function createNotifyTarget(
     });
   });
   return { target, secret };
+}
+
+/**
+ * An admin of the whole server, not only of this project: a service token with the admin role
+ * and no project scope, or a person whose own (global) role is admin. A project admin by
+ * membership or a project-scoped token is not: the private network is not theirs to reach.
+ */
+async function isServerAdmin(deps: ServiceDeps, actor: Actor): Promise<boolean> {
+  if (actor.projectScope !== undefined) return false;
+  if (actor.userId !== undefined) return (await deps.store.findUserById(actor.userId))?.role === 'admin';
+  return actor.role === 'admin';
 }
 
 /** A target as the caller may see it: the whole URL for an admin, its origin for anyone else. */
@@ -176,6 +194,31 @@ export async function listNotifyDeliveries(
   }
   const limit = Math.min(Math.max(1, options.limit ?? 50), MAX_DELIVERIES_LISTED);
   return deps.store.listNotifyDeliveries(project.id, { targetId: options.target, limit });
+}
+
+/**
+ * Queues a test notification to a target (admin, like adding one): the same signing, checks and
+ * retries as any delivery, with a body that says it is a test. Audited as `notify.test`.
+ */
+export async function testNotifyTarget(deps: ServiceDeps, actor: Actor, projectName: string, id: string): Promise<NotifyDeliveryRow> {
+  requireRole(actor, 'admin');
+  const project = await getProject(deps, projectName);
+  const now = deps.clock.now();
+  return deps.store.transaction(async (tx) => {
+    const target = await getTarget(tx, project, id);
+    const deliveryId = newId('ndl');
+    const body = JSON.stringify(testNotification(target.format, deliveryId, project.name, actor.name, now.toISOString(), dashboardUrl(deps.urls, project)));
+    await tx.insertNotifyDelivery({ id: deliveryId, targetId: target.id, projectId: project.id, event: TEST_EVENT, releaseId: null, body, createdAt: now.toISOString() });
+    await enqueueJob(tx, deps.clock, 'notification.send', { deliveryId }, { key: notificationJobKey(deliveryId) });
+    await recordEvent(tx, now, actor, 'notify.test', { projectId: project.id, target: target.id, after: { delivery: deliveryId } });
+    const row = await tx.findNotifyDelivery(deliveryId);
+    if (!row) throw new Error(`delivery ${deliveryId} was not written`);
+    return row;
+  });
+}
+
+function dashboardUrl(urls: UrlConfig, project: ProjectRow): string {
+  return `${controlUrl(urls)}/#/projects/${encodeURIComponent(project.name)}`;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -254,7 +297,7 @@ async function releaseNotice(
     urls: {
       deployment: deploymentUrl(urls, project.name, release.deploymentId),
       environment: environmentUrl(urls, project.name, env.name),
-      dashboard: `${controlUrl(urls)}/#/projects/${encodeURIComponent(project.name)}`,
+      dashboard: dashboardUrl(urls, project),
     },
   };
 }

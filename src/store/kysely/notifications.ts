@@ -1,6 +1,6 @@
 import type { Selectable } from 'kysely';
 import { ErrorCode, SlipwayError } from '../../core/errors.ts';
-import type { NotifyDeliveryState, NotifyEvent, NotifyFormat } from '../../core/notifications.ts';
+import type { DeliveryEvent, NotifyDeliveryState, NotifyEvent, NotifyFormat } from '../../core/notifications.ts';
 import type { Database } from '../schema.ts';
 import { parseJson, type FamilyContext } from './family-context.ts';
 
@@ -28,7 +28,7 @@ export interface NotifyDeliveryRow {
   id: string;
   targetId: string;
   projectId: string;
-  event: NotifyEvent;
+  event: DeliveryEvent;
   releaseId: string | null;
   /** The exact bytes every attempt sends (JSON text). */
   body: string;
@@ -93,7 +93,7 @@ function toDelivery(row: DeliveryRecord): NotifyDeliveryRow {
     id: row.id,
     targetId: row.target_id,
     projectId: row.project_id,
-    event: row.event as NotifyEvent,
+    event: row.event as DeliveryEvent,
     releaseId: row.release_id,
     body: row.body,
     state: row.state as NotifyDeliveryState,

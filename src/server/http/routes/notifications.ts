@@ -1,6 +1,6 @@
-import { CreatedNotifyTarget, CreateNotifyTargetRequest, NotifyDeliveryList, NotifyDeliveryQuery, NotifyTarget, NotifyTargetList, type NotifyDelivery } from '../../../protocol/notifications.ts';
+import { CreatedNotifyTarget, CreateNotifyTargetRequest, NotifyDelivery, NotifyDeliveryList, NotifyDeliveryQuery, NotifyTarget, NotifyTargetList } from '../../../protocol/notifications.ts';
 import type { NotifyDeliveryRow, NotifyTargetRow } from '../../../store/store.ts';
-import { createNotifyTarget, listNotifyDeliveries, listNotifyTargets, removeNotifyTarget } from '../../services/notifications.ts';
+import { createNotifyTarget, listNotifyDeliveries, listNotifyTargets, removeNotifyTarget, testNotifyTarget } from '../../services/notifications.ts';
 import type { HttpContext, Params } from '../context.ts';
 import { parse } from '../parse.ts';
 import type { RouteSpec } from '../route.ts';
@@ -72,6 +72,17 @@ export function notificationRoutes({ deps }: HttpContext): RouteSpec[] {
       handler: async (request, _reply, actor) => {
         const { project, id } = names(request.params);
         return presentTarget(project, await removeNotifyTarget(deps, actor, project, id));
+      },
+    },
+    {
+      method: 'POST',
+      url: `${BASE}/targets/:id/test`,
+      summary: 'Queue a test notification to a target (signed, checked and retried like any delivery); answers the pending delivery',
+      status: 202,
+      response: NotifyDelivery,
+      handler: async (request, _reply, actor) => {
+        const { project, id } = names(request.params);
+        return presentDelivery(await testNotifyTarget(deps, actor, project, id));
       },
     },
     {
