@@ -21,10 +21,12 @@ import { setProject } from './commands/project-set.ts';
 import { createProject, listProjects } from './commands/projects.ts';
 import { deleteProject } from './commands/projects-delete.ts';
 import { retryBuild } from './commands/builds-retry.ts';
+import { approve } from './commands/approve.ts';
 import { envSet } from './commands/env-set.ts';
 import { pipeline } from './commands/pipeline.ts';
 import { promote } from './commands/promote.ts';
 import { releaseShow } from './commands/release-show.ts';
+import { reject } from './commands/reject.ts';
 import { releases } from './commands/releases.ts';
 import { rollback } from './commands/rollback.ts';
 import { runner } from './commands/runner.ts';
@@ -302,6 +304,27 @@ export async function run(argv: readonly string[], ctx: Context): Promise<ExitCo
     .action(withArg('release', releaseShow));
 
   program
+    .command('approve')
+    .description('approve a waiting release, or sign for an author of its batch who has no user (--for email --reason)')
+    .argument('<release>', 'release id (rel-…), or vN with --env')
+    .addOption(project())
+    .addOption(env())
+    .option('--reason <text>', 'why (needed with --for)')
+    .option('--for <email>', 'sign for this author of the batch, who has no user')
+    .addOption(json())
+    .action(withArg('release', approve));
+
+  program
+    .command('reject')
+    .description('reject a waiting release: it fails with the reason')
+    .argument('<release>', 'release id (rel-…), or vN with --env')
+    .addOption(project())
+    .addOption(env())
+    .option('--reason <text>', 'why (required)')
+    .addOption(json())
+    .action(withArg('release', reject));
+
+  program
     .command('pipeline')
     .description('each environment in order: what it runs, what waits to enter it and which gate holds it')
     .addOption(project())
@@ -325,6 +348,9 @@ export async function run(argv: readonly string[], ctx: Context): Promise<ExitCo
     .option('--requires <projects>', 'projects whose same environment must go first, comma-separated')
     .option('--windows <windows>', 'deploy windows, semicolon-separated, e.g. "Mon-Thu 09:00-16:00 Europe/Berlin;Fri 09:00-12:00 Europe/Berlin" (empty: any time)')
     .option('--soak <duration>', 'how long a deployment must have been live in --from first (10m, 1h; none: no soak)')
+    .option('--approvals <n>', 'different people (not an author of the batch, not who promoted it) who must approve (none: no approvals)')
+    .option('--approval-roles <roles>', 'who counts: the lowest role listed or above, comma-separated (default approver)')
+    .option('--approval-authors <all|none>', 'all: every author of a commit in the batch approves')
     .option('--expedite <allow|hold>', 'allow: hotfixes go live outside the deploy windows; hold (default): windows hold them too')
     .option('--reset', 'back to no policy (then apply the flags given)')
     .addOption(json())

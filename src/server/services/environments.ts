@@ -1,7 +1,7 @@
 import { parseDuration } from '../../core/duration.ts';
 import { ErrorCode, SlipwayError } from '../../core/errors.ts';
 import { isHotfixBranch } from '../../core/hotfix.ts';
-import { freezeGate, windowGate, type GateFacts, type GateReason } from '../../core/gates/index.ts';
+import { freezeGate, NO_APPROVAL_FACTS, windowGate, type GateFacts, type GateReason } from '../../core/gates/index.ts';
 import { assertName } from '../../core/names.ts';
 import {
   planLock,
@@ -162,7 +162,7 @@ async function checkDeployTime(deps: ServiceDeps, env: EnvironmentRow, input: Mo
   const candidate = { deploymentId: '', commit: null, branch: null, trigger: 'user' as const, forced: false, expedited, batch: { count: 0, truncated: false } };
   const held: GateReason[] = [];
   for (const gate of [freezeGate, windowGate]) {
-    const check = gate(candidate, policy, { upstream: null, checks: {}, requires: [], queueAhead: null, ...facts }, now);
+    const check = gate(candidate, policy, { upstream: null, checks: {}, requires: [], queueAhead: null, approvals: NO_APPROVAL_FACTS, ...facts }, now);
     if (check.status !== 'pass') held.push(check.reason);
   }
   const first = held[0];
