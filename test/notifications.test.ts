@@ -240,5 +240,14 @@ for (const backend of backends) {
       await sendNotification(t.server.deps, 'ndl-ntf-pinned', { attempt: 2, lastAttempt: false, retryAt: null }, lookup);
       assert.equal(receiver.received.length, seen);
     });
+
+    test('deliveries that ended are forgotten after a while; pending ones stay', async () => {
+      const before = await deliveries();
+      assert.ok(before.some((d) => d.state !== 'pending'));
+      const deleted = await t.server.deps.store.deleteEndedNotifyDeliveries(new Date(Date.now() + 60_000).toISOString());
+      const after = await deliveries();
+      assert.equal(deleted, before.filter((d) => d.state !== 'pending').length);
+      assert.deepEqual(after.map((d) => d.id), before.filter((d) => d.state === 'pending').map((d) => d.id));
+    });
   });
 }

@@ -221,6 +221,14 @@ function dashboardUrl(urls: UrlConfig, project: ProjectRow): string {
   return `${controlUrl(urls)}/#/projects/${encodeURIComponent(project.name)}`;
 }
 
+/** Deliveries are listed this long after they ended, then forgotten (the audit log keeps the release's moves). */
+export const ENDED_DELIVERIES_KEPT_MS = 30 * 24 * 60 * 60_000;
+
+/** Part of `jobs.cleanup`: deletes deliveries that ended more than ENDED_DELIVERIES_KEPT_MS ago. */
+export async function forgetOldNotifyDeliveries(deps: ServiceDeps): Promise<number> {
+  return deps.store.deleteEndedNotifyDeliveries(new Date(deps.clock.now().getTime() - ENDED_DELIVERIES_KEPT_MS).toISOString());
+}
+
 // ---------------------------------------------------------------------------------------------
 // queueing, in the transaction of a release's state change
 
