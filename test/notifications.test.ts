@@ -92,6 +92,14 @@ for (const backend of backends) {
       assert.deepEqual((await t.client.listNotifyTargets('shop')).targets, []);
     });
 
+    test('a project has at most 20 targets', async () => {
+      await t.client.createProject('busy');
+      const made = await Promise.all(Array.from({ length: 21 }, (_, i) => t.client.addNotifyTarget('busy', { url: `http://93.184.216.34/${i}` }).then((x) => x, (err: unknown) => err)));
+      assert.equal(made.filter((x) => !(x instanceof Error)).length, 20);
+      assert.equal((await t.client.listNotifyTargets('busy')).targets.length, 20);
+      await rejectsWithCode(t.client.addNotifyTarget('busy', { url: 'http://93.184.216.34/one-more' }), 'INVALID_REQUEST', 400);
+    });
+
     test('a release going live reaches the receiver signed; a failing receiver is retried with backoff until it answers', async () => {
       receiver.received.length = 0;
       const created = await projectAdmin.addNotifyTarget('shop', { url: receiver.url('/hook?k=secret-token'), allowPrivate: true, events: ['live', 'rolled_back'] });
