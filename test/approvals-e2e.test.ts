@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { Browser } from 'playwright-core';
 import { backends } from './support/backends.ts';
-import { ensureDashboardBuilt, launchBrowser, NO_BROWSER, openPage, screenshotPath, signIn } from './support/dashboard.ts';
+import { ensureDashboardBuilt, launchBrowser, NO_BROWSER, openPage, screenshotPath, signInWithPassword } from './support/dashboard.ts';
 import { eventually } from './support/eventually.ts';
 import { createPerson, recordAuthoredChain } from './support/people.ts';
 import { commit, deployCommit, waitCodes } from './support/pipeline.ts';
@@ -14,9 +14,10 @@ import { ADMIN_TOKEN, startTestServer, type TestServer } from './support/server.
  * Approval by all involved, end to end: a batch of commits by three authors waits in front of
  * production until all three approve — two with the real `bin/slipway`, one with the Approve
  * button of the dashboard in a real Chromium — and goes live with the last approval, with no
- * other request. Then four eyes: an author's own approval does not count toward `count`.
+ * other request (the approval carries the session's CSRF token). Then four eyes: an author's own approval does not count toward `count`.
  */
 
+const CY_PASSWORD = 'a long and unguessable phrase 42';
 const BIN = fileURLToPath(new URL('../bin/slipway', import.meta.url));
 const sqlite = backends.find((b) => b.name === 'sqlite');
 assert.ok(sqlite, 'the sqlite test backend exists');
@@ -49,7 +50,7 @@ describe('approval by every author of the batch, from the CLI and the dashboard'
       ['cy', 'viewer', 'cy@example.com'],
       ['rita', 'approver', 'rita@example.com'],
     ] as const) {
-      tokens[name] = (await createPerson(t, name, role, [email])).secret;
+      tokens[name] = (await createPerson(t, name, role, [email], name === 'cy' ? CY_PASSWORD : undefined)).secret;
     }
     await dashboard;
     browser = await launchBrowser();
@@ -103,9 +104,10 @@ describe('approval by every author of the batch, from the CLI and the dashboard'
     assert.match(shown.stdout, /approved by bo \(viewer\) at .*: checked the copy/);
     assert.equal((await t.client.getEnvironment('shop', 'production')).deployment, running.id);
 
-    // The third author approves in the dashboard, signed in with a personal token.
+    // The third author approves in the dashboard, signed in with email and password (a session
+    // cookie; the approval is a write, so it carries the session's CSRF token).
     const { page, problems } = await openPage(browser);
-    await signIn(page, t.server.url, tokens.cy ?? '');
+    await signInWithPassword(page, t.server.url, 'cy@example.com', CY_PASSWORD);
     await page.getByRole('link', { name: 'shop', exact: true }).click();
     await page.getByRole('heading', { name: 'shop', level: 1 }).waitFor();
     const panel = page.getByLabel('Approvals of production v2');

@@ -4,7 +4,7 @@ import type { Release } from '../src/protocol/api.ts';
 import type { SlipwayClient } from '../src/protocol/client.ts';
 import { rejectsWithCode } from './support/assert.ts';
 import { backends } from './support/backends.ts';
-import { createPerson, recordAuthoredChain } from './support/people.ts';
+import { addMember, createPerson, recordAuthoredChain } from './support/people.ts';
 import { commit, deployCommit, waitCodes } from './support/pipeline.ts';
 import { startTestServer, type TestServer } from './support/server.ts';
 
@@ -216,6 +216,32 @@ for (const backend of backends) {
           assert.equal(final.approvals[0]?.decision, 'reject');
         }
       }
+    });
+
+    test('a membership raises the role on its project only; roles name the lowest that counts; an admin forcing passes approvals', async () => {
+      await t.client.setPolicy('shop', 'production', { approvals: { count: 1, roles: ['admin'], authors: null } });
+      const mia = (await createPerson(t, 'mia', 'viewer')).client;
+      await addMember(t, 'shop', 'mia', 'approver');
+      await addMember(t, 'other', 'mia', 'admin');
+      const { release: waiting } = await ship('grace@example.com');
+      assert.match(waiting.stateReason ?? '', /admin or above/);
+      const low = await rejectsWithCode(mia.approve('shop', waiting.id), 'APPROVAL_NOT_ALLOWED', 403);
+      assert.match(low.message, /approvals count from the admin role/);
+      await addMember(t, 'shop', 'mia', 'admin');
+      const decided = await mia.approve('shop', waiting.id);
+      assert.equal(decided.release.state, 'live');
+      assert.equal(decided.approval.role, 'admin');
+
+      await t.client.setPolicy('shop', 'production', { approvals: { count: 2, roles: ['approver'] } });
+      const { deployment, release: held } = await ship('grace@example.com');
+      assert.equal(held.state, 'waiting');
+      await rejectsWithCode(anna.promote('shop', 'production', { deployment, force: true, reason: 'outage' }), 'FORBIDDEN', 403);
+      const forced = await ada.promote('shop', 'production', { deployment, force: true, reason: 'outage: nobody else is awake' });
+      assert.equal(forced.state, 'live');
+      assert.equal(forced.forced, true);
+      assert.equal(await production(), deployment);
+      const events = (await t.client.listEvents({ project: 'shop', limit: 20 })).events;
+      assert.ok(events.some((e) => e.action === 'approvals.break_glass' && e.actor === 'ada' && e.reason === 'outage: nobody else is awake'));
     });
 
     test('bad policies are refused and change nothing', async () => {

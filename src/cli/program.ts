@@ -112,9 +112,12 @@ export async function run(argv: readonly string[], ctx: Context): Promise<ExitCo
 
   program
     .command('login')
-    .description('check a token against a server and save both to the config file')
+    .description('check a token against a server and save both to the config file (or sign in with email and password for a personal token)')
     .argument('<url>', 'server URL, e.g. http://localhost:7070')
     .option('--token <token>', 'API token (default: $SLIPWAY_TOKEN)')
+    .option('--email <email>', 'sign in as this user; the password comes from --password-stdin')
+    .option('--password-stdin', 'read the password from standard input')
+    .option('--expires <duration>', 'how long the personal token made by --email lives', '90d')
     .addOption(json())
     .action(withArg('url', login));
 

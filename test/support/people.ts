@@ -9,9 +9,9 @@ import type { TestServer } from './server.ts';
 
 export type PersonRole = 'viewer' | 'deployer' | 'approver' | 'admin';
 
-/** Creates a user (as the admin) and returns a client acting with that user's personal token. */
-export async function createPerson(t: TestServer, name: string, role: PersonRole, emails: string[] = []): Promise<{ client: SlipwayClient; secret: string }> {
-  await t.client.createUser({ name, emails, role });
+/** Creates a user (as the admin; with a password, they may sign in to the dashboard) and returns a client acting with that user's personal token. */
+export async function createPerson(t: TestServer, name: string, role: PersonRole, emails: string[] = [], password?: string): Promise<{ client: SlipwayClient; secret: string }> {
+  await t.client.createUser({ name, emails, role, ...(password === undefined ? {} : { password }) });
   const { secret } = await t.client.createToken({ name: `${name}-laptop`, user: name });
   return { client: t.clientWith(secret), secret };
 }
