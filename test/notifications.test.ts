@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import type { LookupAll } from '../src/core/repo-url.ts';
 import type { SlipwayClient } from '../src/protocol/client.ts';
 import type { NotifyDelivery } from '../src/protocol/notifications.ts';
-import { sendNotification } from '../src/server/services/notifications.ts';
+import { queueReleaseNotifications, sendNotification } from '../src/server/services/notifications.ts';
 import { verifyHexSignature } from '../src/server/webhooks/signatures.ts';
 import { rejectsWithCode } from './support/assert.ts';
 import { backends } from './support/backends.ts';
@@ -247,6 +247,28 @@ for (const backend of backends) {
       const seen = receiver.received.length;
       await sendNotification(t.server.deps, 'ndl-ntf-pinned', { attempt: 2, lastAttempt: false, retryAt: null }, lookup);
       assert.equal(receiver.received.length, seen);
+    });
+
+    test('a delivery is written in the transaction of the state change: one rolled back leaves no delivery and no job', async () => {
+      const store = t.server.deps.store;
+      const target = await t.client.addNotifyTarget('shop', { url: receiver.url('/tx'), allowPrivate: true, events: ['failed'] });
+      const project = await store.findProjectByName('shop');
+      const env = project && (await store.findEnvironment(project.id, 'production'));
+      const release = env?.releaseId ? await store.findRelease(env.releaseId) : undefined;
+      assert.ok(project && env && release);
+      const jobsBefore = (await t.client.listJobs({ kind: 'notification.send', limit: 200 })).jobs.length;
+      await assert.rejects(
+        store.transaction(async (tx) => {
+          await queueReleaseNotifications(tx, t.server.deps.clock, t.server.deps.urls, project, env, { ...release, state: 'failed' }, 'rolling_out');
+          assert.equal((await tx.listNotifyDeliveries(project.id, { targetId: target.id, limit: 10 })).length, 1, 'written inside');
+          throw new Error('the state change failed');
+        }),
+        /the state change failed/,
+      );
+      assert.deepEqual(await deliveries(target.id), []);
+      assert.equal((await t.client.listJobs({ kind: 'notification.send', limit: 200 })).jobs.length, jobsBefore, 'no job either');
+      assert.equal(receiver.received.filter((r) => r.path === '/tx').length, 0);
+      await t.client.removeNotifyTarget('shop', target.id);
     });
 
     test('deliveries that ended are forgotten after a while; pending ones stay', async () => {
