@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { createReadStream, readFileSync } from 'node:fs';
+import { createReadStream, readFileSync, type Stats } from 'node:fs';
 import { readdir, realpath, stat } from 'node:fs/promises';
 import { isAbsolute, join, relative, sep } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -16,6 +16,15 @@ export interface TreeFile {
   source: string;
   mode: number;
   size: number;
+  /** What the hash cache compares (hash-cache.ts): a file whose stat is unchanged has unchanged bytes. */
+  stat?: FileStat;
+}
+
+/** The parts of a file's stat that change whenever its bytes do (short of someone forging them). */
+export interface FileStat {
+  ino: number;
+  mtimeMs: number;
+  ctimeMs: number;
 }
 
 /** A hashed file: a manifest entry plus where its bytes live. */
@@ -77,7 +86,7 @@ export async function readTree(root: string, options: ReadTreeOptions = {}): Pro
         await walk(abs, path);
       } else if (entry.isFile()) {
         const info = await stat(abs);
-        files.push({ path, source: abs, mode: info.mode & 0o777, size: info.size });
+        files.push({ path, source: abs, mode: info.mode & 0o777, size: info.size, stat: statOf(info) });
       } else if (entry.isSymbolicLink()) {
         const target = await resolveLink(abs);
         if (target === undefined) {
@@ -90,7 +99,7 @@ export async function readTree(root: string, options: ReadTreeOptions = {}): Pro
           throw new PublishError('SYMLINK_OUTSIDE_ROOT', `${path} is a symlink to ${target}, outside ${root}; refusing to deploy it`);
         }
         const info = await stat(target);
-        if (info.isFile()) files.push({ path, source: target, mode: info.mode & 0o777, size: info.size });
+        if (info.isFile()) files.push({ path, source: target, mode: info.mode & 0o777, size: info.size, stat: statOf(info) });
         else warnings.push(`skipped ${path}: symlinks to directories are not followed`);
       } else {
         warnings.push(`skipped ${path}: not a regular file`);
@@ -100,6 +109,10 @@ export async function readTree(root: string, options: ReadTreeOptions = {}): Pro
 
   await walk(realRoot, '');
   return { files, warnings };
+}
+
+function statOf(info: Stats): FileStat {
+  return { ino: info.ino, mtimeMs: info.mtimeMs, ctimeMs: info.ctimeMs };
 }
 
 async function resolveLink(path: string): Promise<string | undefined> {
