@@ -122,14 +122,14 @@ async function findBase(ctx: Context, client: SlipwayClient, cache: HashCache, p
     return { deployment: found.deployment, manifestDigest: found.manifestDigest, entries: found.files };
   } catch (err) {
     if (!(err instanceof ApiError) || !err.code.endsWith('_NOT_FOUND')) throw err;
-    ctx.out.warn(`--base ${wanted}: ${err.message}; sending the whole manifest`);
+    ctx.out.warn(`--base ${wanted}: ${err.message} (${err.code}); sending the whole manifest`);
     return undefined;
   }
 }
 
 /**
  * Creates the upload with the manifest as a delta against `base` when that is smaller, and
- * with the whole manifest when there is no base, the delta would not be smaller, or the
+ * with the whole manifest when there is no base, the delta would be larger, or the
  * server cannot apply it (FALL_BACK).
  */
 async function createUpload(
@@ -143,7 +143,8 @@ async function createUpload(
 ): Promise<{ upload: Upload; delta: (ManifestDelta & { base: string }) | undefined }> {
   if (base !== undefined) {
     const delta = diffManifests(base.entries, entries);
-    if (deltaSize(delta) < entries.length / 2) {
+    // Each entry of a delta costs about what it costs in a full manifest.
+    if (deltaSize(delta) <= entries.length) {
       const manifestDigest = createHash('sha256').update(canonical).digest('hex');
       const body: CreateUploadRequest = { delta: { base: base.deployment, manifestDigest, ...delta }, meta };
       try {
