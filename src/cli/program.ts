@@ -12,6 +12,7 @@ import { listJobs, retryJob } from './commands/jobs.ts';
 import { gitRemote } from './commands/git-remote.ts';
 import { link } from './commands/link.ts';
 import { freeze, freezes, unfreeze } from './commands/freezes.ts';
+import { hotfixStart } from './commands/hotfix.ts';
 import { lock, unlock } from './commands/lock.ts';
 import { login, whoami } from './commands/login.ts';
 import { logs } from './commands/logs.ts';
@@ -376,6 +377,17 @@ export async function run(argv: readonly string[], ctx: Context): Promise<ExitCo
     .addOption(env())
     .addOption(json())
     .action(opts(freezes));
+
+  program
+    .command('hotfix')
+    .description('hotfixes (hotfix start …): a branch at what production runs, whose builds are expedited')
+    .command('start')
+    .description("branch hotfix/<name> at the commit production runs (in Slipway's git, or the git commands for an external repository) and say how to push")
+    .addOption(project())
+    .option('--name <name>', 'the hotfix, as in hotfix/<name> (default: the day and the short commit)')
+    .option('-e, --env <environment>', 'start from this environment instead of production')
+    .addOption(json())
+    .action(opts(hotfixStart));
 
   program
     .command('events')
