@@ -49,6 +49,25 @@ function rateLimited(until: string, now: Date): SlipwayError {
 }
 
 /**
+ * Counts a password attempt at a user before the password is checked, and blocks the next ones
+ * once this one is the FREE_FAILURES-th in a row; RATE_LIMITED (counting nothing) while blocked.
+ * Counting first, under the user's row lock, makes guesses sent at once wait their turn: only the
+ * free ones are checked at all. A good password takes the count back to zero.
+ */
+async function claimAttempt(deps: ServiceDeps, user: UserRow, now: Date): Promise<number> {
+  return deps.store.transaction(async (tx) => {
+    const failures = await tx.countFailedSignIn(user.id);
+    // Read after the increment: the row is ours until commit, so a block set by a guess that
+    // counted just before this one is seen here.
+    const current = await tx.findUserById(user.id);
+    if (current?.signInBlockedUntil != null && Date.parse(current.signInBlockedUntil) > now.getTime()) throw rateLimited(current.signInBlockedUntil, now);
+    const block = blockAfter(failures);
+    if (block > 0) await tx.updateUser(user.id, { signInBlockedUntil: new Date(now.getTime() + block).toISOString() });
+    return failures;
+  });
+}
+
+/**
  * Email and password → a session. Wrong email and wrong password are one answer
  * (SIGN_IN_FAILED) and take as long; a disabled user or one without a password fails the same.
  */
@@ -56,16 +75,13 @@ export async function signIn(deps: ServiceDeps, input: { email: string; password
   const now = deps.clock.now();
   const user = input.email.length > 254 ? undefined : await deps.store.findUserByEmail(input.email.trim());
   if (user?.signInBlockedUntil != null && Date.parse(user.signInBlockedUntil) > now.getTime()) throw rateLimited(user.signInBlockedUntil, now);
+  const failures = user?.passwordHash != null ? await claimAttempt(deps, user, now) : 0;
   const password = input.password.slice(0, 1024);
   const ok = user?.passwordHash != null ? await verifyPassword(password, user.passwordHash) : (await verifyPassword(password, await decoyHash()), false);
   if (!user || !ok || user.disabledAt !== null) {
     if (user && user.passwordHash !== null) {
-      await deps.store.transaction(async (tx) => {
-        const failures = await tx.countFailedSignIn(user.id);
-        const block = blockAfter(failures);
-        if (block > 0) await tx.updateUser(user.id, { signInBlockedUntil: new Date(now.getTime() + block).toISOString() });
-        await recordEvent(tx, now, { name: user.name, role: user.role, trigger: 'user' }, 'user.sign_in_failed', { target: user.id, after: { failures } });
-      });
+      // The count went up in claimAttempt; this marks the attempt as a failure.
+      await recordEvent(deps.store, now, { name: user.name, role: user.role, trigger: 'user' }, 'user.sign_in_failed', { target: user.id, after: { failures } });
     }
     throw new SlipwayError(ErrorCode.SIGN_IN_FAILED, 'wrong email or password');
   }
@@ -80,7 +96,7 @@ export async function signIn(deps: ServiceDeps, input: { email: string; password
     revokedAt: null,
   };
   await deps.store.transaction(async (tx) => {
-    if (user.failedSignIns > 0 || user.signInBlockedUntil !== null) await tx.updateUser(user.id, { failedSignIns: 0, signInBlockedUntil: null });
+    await tx.updateUser(user.id, { failedSignIns: 0, signInBlockedUntil: null });
     await tx.insertSession(session);
     await recordEvent(tx, now, { id: user.id, name: user.name, role: user.role, userId: user.id, trigger: 'user' }, 'user.sign_in', { target: user.id, after: { session: session.id } });
   });

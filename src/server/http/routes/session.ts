@@ -26,14 +26,16 @@ export function sessionRoutes({ deps }: HttpContext, limiter: SignInLimiter): Ro
       response: Session,
       handler: async (request, reply) => {
         const body = parse(SignInRequest, request.body);
-        limiter.check(request.ip);
+        // Counted as a failure until it is known not to be one: guesses sent at once count at once.
+        const forgive = limiter.attempt(request.ip);
         let signedIn;
         try {
           signedIn = await signIn(deps, body);
         } catch (err) {
-          if (err instanceof SlipwayError && err.code === ErrorCode.SIGN_IN_FAILED) limiter.fail(request.ip);
+          if (!(err instanceof SlipwayError && err.code === ErrorCode.SIGN_IN_FAILED)) forgive();
           throw err;
         }
+        forgive();
         setCookie(request, reply, signedIn.secret, SESSION_TTL_MS / 1000);
         const emails = (await deps.store.listUserEmails([signedIn.user.id])).get(signedIn.user.id) ?? [];
         return { user: presentUser(signedIn.user, emails), csrf: signedIn.csrf, expiresAt: signedIn.session.expiresAt };
