@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import type { LookupAll } from '../src/core/repo-url.ts';
 import type { SlipwayClient } from '../src/protocol/client.ts';
 import type { NotifyDelivery } from '../src/protocol/notifications.ts';
-import { sendNotification } from '../src/server/services/notifications.ts';
+import { queueReleaseNotifications, sendNotification } from '../src/server/services/notifications.ts';
 import { verifyHexSignature } from '../src/server/webhooks/signatures.ts';
 import { rejectsWithCode } from './support/assert.ts';
 import { backends } from './support/backends.ts';
@@ -90,6 +90,14 @@ for (const backend of backends) {
       await rejectsWithCode(t.client.removeNotifyTarget('shop', 'ntf-nothere'), 'NOTIFY_TARGET_NOT_FOUND', 404);
       await rejectsWithCode(t.client.listNotifyDeliveries('shop', { target: 'ntf-nothere' }), 'NOTIFY_TARGET_NOT_FOUND', 404);
       assert.deepEqual((await t.client.listNotifyTargets('shop')).targets, []);
+    });
+
+    test('a project has at most 20 targets', async () => {
+      await t.client.createProject('busy');
+      const made = await Promise.all(Array.from({ length: 21 }, (_, i) => t.client.addNotifyTarget('busy', { url: `http://93.184.216.34/${i}` }).then((x) => x, (err: unknown) => err)));
+      assert.equal(made.filter((x) => !(x instanceof Error)).length, 20);
+      assert.equal((await t.client.listNotifyTargets('busy')).targets.length, 20);
+      await rejectsWithCode(t.client.addNotifyTarget('busy', { url: 'http://93.184.216.34/one-more' }), 'INVALID_REQUEST', 400);
     });
 
     test('a release going live reaches the receiver signed; a failing receiver is retried with backoff until it answers', async () => {
@@ -239,6 +247,37 @@ for (const backend of backends) {
       const seen = receiver.received.length;
       await sendNotification(t.server.deps, 'ndl-ntf-pinned', { attempt: 2, lastAttempt: false, retryAt: null }, lookup);
       assert.equal(receiver.received.length, seen);
+    });
+
+    test('a delivery is written in the transaction of the state change: one rolled back leaves no delivery and no job', async () => {
+      const store = t.server.deps.store;
+      const target = await t.client.addNotifyTarget('shop', { url: receiver.url('/tx'), allowPrivate: true, events: ['failed'] });
+      const project = await store.findProjectByName('shop');
+      const env = project && (await store.findEnvironment(project.id, 'production'));
+      const release = env?.releaseId ? await store.findRelease(env.releaseId) : undefined;
+      assert.ok(project && env && release);
+      const jobsBefore = (await t.client.listJobs({ kind: 'notification.send', limit: 200 })).jobs.length;
+      await assert.rejects(
+        store.transaction(async (tx) => {
+          await queueReleaseNotifications(tx, t.server.deps.clock, t.server.deps.urls, project, env, { ...release, state: 'failed' }, 'rolling_out');
+          assert.equal((await tx.listNotifyDeliveries(project.id, { targetId: target.id, limit: 10 })).length, 1, 'written inside');
+          throw new Error('the state change failed');
+        }),
+        /the state change failed/,
+      );
+      assert.deepEqual(await deliveries(target.id), []);
+      assert.equal((await t.client.listJobs({ kind: 'notification.send', limit: 200 })).jobs.length, jobsBefore, 'no job either');
+      assert.equal(receiver.received.filter((r) => r.path === '/tx').length, 0);
+      await t.client.removeNotifyTarget('shop', target.id);
+    });
+
+    test('deliveries that ended are forgotten after a while; pending ones stay', async () => {
+      const before = await deliveries();
+      assert.ok(before.some((d) => d.state !== 'pending'));
+      const deleted = await t.server.deps.store.deleteEndedNotifyDeliveries(new Date(Date.now() + 60_000).toISOString());
+      const after = await deliveries();
+      assert.equal(deleted, before.filter((d) => d.state !== 'pending').length);
+      assert.deepEqual(after.map((d) => d.id), before.filter((d) => d.state === 'pending').map((d) => d.id));
     });
   });
 }

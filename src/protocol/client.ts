@@ -8,6 +8,7 @@ import type {
   HeartbeatRequest,
   HeartbeatResponse,
 } from './builds.ts';
+import type { ApproveRequest, Decision, RejectRequest } from './approvals.ts';
 import type { CreateFreezeRequest, Freeze, FreezeList } from './freezes.ts';
 import type { CreatedNotifyTarget, CreateNotifyTargetRequest, NotifyDelivery, NotifyDeliveryList, NotifyDeliveryQuery, NotifyTarget, NotifyTargetList } from './notifications.ts';
 import type { Pipeline, Policy, ReleaseDetail, SetPolicyRequest } from './pipelines.ts';
@@ -216,6 +217,16 @@ export class SlipwayClient {
   unfreeze(project: string, env: string, id?: string): Promise<Freeze> {
     const path = `/api/v1/projects/${enc(project)}/environments/${enc(env)}/freezes`;
     return this.request('DELETE', id === undefined ? path : `${path}/${enc(id)}`);
+  }
+
+  /** Approves a waiting release (an id, or `vN` with `environment`); `forEmail` signs for an author with no user. */
+  approve(project: string, release: string, body: ApproveRequest = {}): Promise<Decision> {
+    return this.request('POST', `/api/v1/projects/${enc(project)}/releases/${enc(release)}/approve`, { body });
+  }
+
+  /** Rejects a waiting release: it fails with the reason. */
+  reject(project: string, release: string, body: RejectRequest): Promise<Decision> {
+    return this.request('POST', `/api/v1/projects/${enc(project)}/releases/${enc(release)}/reject`, { body });
   }
 
   listFreezes(project: string, env?: string): Promise<FreezeList> {

@@ -127,6 +127,8 @@ export interface Database {
     forced: number;
     created_at: string;
     created_by: string;
+    /** Id of who proposed it (a user's or a token's); null for automation. */
+    created_by_id?: string | null;
     trigger: string;
     commit_sha: string | null;
     branch: string | null;
@@ -302,6 +304,20 @@ export interface Database {
     until_at: string;
     reason: string;
     created_by: string;
+    created_at: string;
+  };
+  /** A person's decision on one release: approve (for themselves, or for an author with no user) or reject. */
+  approvals: {
+    id: string;
+    project_id: string;
+    release_id: string;
+    user_id: string;
+    user_name: string;
+    role: string;
+    /** '' for one's own decision; the author email signed for otherwise. */
+    for_email: string;
+    decision: string;
+    reason: string | null;
     created_at: string;
   };
   slipway_migrations: { version: number; name: string; applied_at: string };

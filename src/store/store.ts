@@ -17,6 +17,7 @@
  * Times are ISO-8601 strings in UTC on both backends; JSON columns are parsed in the families.
  */
 
+import type { ApprovalStore } from './kysely/approvals.ts';
 import type { BranchStore } from './kysely/branches.ts';
 import type { BuildStore } from './kysely/builds.ts';
 import type { CheckStore } from './kysely/checks.ts';
@@ -38,6 +39,7 @@ import type { UserStore } from './kysely/users.ts';
 export type { BuildState, DeliveryState, ReleaseKind, ReleaseState, Role } from '../core/glossary.ts';
 export type { StoreCapabilities } from './connection.ts';
 export type { Page } from './kysely/family-context.ts';
+export { APPROVAL_DECISIONS, type ApprovalDecision, type ApprovalRow, type ApprovalStore } from './kysely/approvals.ts';
 export type { BranchRow, BranchStore } from './kysely/branches.ts';
 export { newQueuedBuildRow, type BuildLogRow, type BuildRow, type BuildStore } from './kysely/builds.ts';
 export type { CheckReportRow, CheckRow, CheckSource, CheckStore, NewCheckReport, RecordedCheck } from './kysely/checks.ts';
@@ -79,4 +81,5 @@ export interface Store
     CheckStore,
     CommitStore,
     FreezeStore,
-    NotificationStore {}
+    NotificationStore,
+    ApprovalStore {}

@@ -1,21 +1,58 @@
 import type { Whoami } from '../../protocol/api.ts';
 import { SlipwayClient } from '../../protocol/client.ts';
 import { writeConfig } from '../config.ts';
-import { connect, usage } from '../context.ts';
+import { hostname } from 'node:os';
+import { CliError, connect, usage } from '../context.ts';
 import type { Command } from '../context.ts';
 import { ExitCode } from '../exit-codes.ts';
 
 export interface LoginOptions {
   url: string;
   token?: string | undefined;
+  email?: string | undefined;
+  passwordStdin?: boolean | undefined;
+  expires?: string | undefined;
   json?: boolean | undefined;
+}
+
+/**
+ * With email and password: signs in as the dashboard does, makes a personal token for this
+ * machine with that session (90 days unless --expires says otherwise), and signs out again — the
+ * password itself is never saved.
+ */
+async function tokenFromPassword(url: string, email: string, password: string, expires: string): Promise<string> {
+  const anonymous = new SlipwayClient({ url });
+  let cookie: string | undefined;
+  const session = await new SlipwayClient({
+    url,
+    fetch: async (input, init) => {
+      const response = await fetch(input, init);
+      cookie = response.headers.get('set-cookie')?.split(';', 1)[0];
+      return response;
+    },
+  }).signIn({ email, password });
+  if (cookie === undefined) throw new CliError('HTTP_ERROR', 'the server signed in without a session cookie');
+  const withSession = anonymous.withHeaders({ cookie, 'x-slipway-csrf': session.csrf });
+  try {
+    const created = await withSession.createToken({ name: `cli on ${hostname()}`.slice(0, 100), expires });
+    return created.secret;
+  } finally {
+    await withSession.signOut().catch(() => undefined);
+  }
 }
 
 /** Checks the token against the server before saving it, so a typo is caught now, not later. */
 export const login: Command<LoginOptions> = async (options, ctx) => {
-  const token = options.token ?? ctx.env.SLIPWAY_TOKEN;
-  if (!token) throw usage('missing --token <token> (or set SLIPWAY_TOKEN)');
   const url = normalizeUrl(options.url);
+  let token = options.token ?? (options.email === undefined ? ctx.env.SLIPWAY_TOKEN : undefined);
+  if (options.email !== undefined) {
+    if (options.token !== undefined) throw usage('give --token or --email, not both');
+    if (!options.passwordStdin || !ctx.readStdin) throw usage('--email needs the password on standard input: --password-stdin');
+    const password = (await ctx.readStdin()).split(/\r?\n/, 1)[0] ?? '';
+    if (password === '') throw usage('no password on standard input');
+    token = await tokenFromPassword(url, options.email, password, options.expires ?? '90d');
+  }
+  if (!token) throw usage('missing --token <token> (or set SLIPWAY_TOKEN), or --email <email> --password-stdin');
   const whoami = await new SlipwayClient({ url, token }).whoami();
   const path = await writeConfig(ctx.env, { url, token });
   if (options.json) {

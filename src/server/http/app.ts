@@ -17,6 +17,7 @@ import { buildRoutes } from './routes/builds.ts';
 import { checkRoutes } from './routes/checks.ts';
 import { deliveryRoutes } from './routes/deliveries.ts';
 import { environmentRoutes } from './routes/environments.ts';
+import { approvalRoutes } from './routes/approvals.ts';
 import { freezeRoutes } from './routes/freezes.ts';
 import { notificationRoutes } from './routes/notifications.ts';
 import { pipelineRoutes } from './routes/pipelines.ts';
@@ -41,7 +42,7 @@ export interface AppOptions {
 export function apiRoutes(deps: ServiceDeps): RouteSpec[] {
   const specs: RouteSpec[] = [...projectRoutes({ deps }), ...environmentRoutes({ deps }), ...buildRoutes({ deps }), ...deliveryRoutes({ deps }), ...adminRoutes({ deps })];
   specs.push(...projectDeletionRoutes({ deps }), ...buildRetryRoutes({ deps }), ...pipelineRoutes({ deps }), ...jobRoutes({ deps }), ...freezeRoutes({ deps }));
-  specs.push(...notificationRoutes({ deps }));
+  specs.push(...notificationRoutes({ deps }), ...approvalRoutes({ deps }));
   specs.push(...checkRoutes({ deps }), ...userRoutes({ deps }), ...sessionRoutes({ deps }, new SignInLimiter(deps.clock)));
   return specs;
 }

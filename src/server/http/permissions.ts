@@ -71,7 +71,9 @@ export const PERMISSIONS: Readonly<Record<string, Permission>> = {
   'DELETE /api/v1/projects/:project/environments/:environment/freezes/:id': 'deployer',
   'DELETE /api/v1/projects/:project/environments/:environment/freezes': 'deployer',
 
-  // approvals
+  // approvals: any role reaches them; the service decides what a person's decision may do (four eyes, roles) and says why not
+  'POST /api/v1/projects/:project/releases/:release/approve': 'viewer',
+  'POST /api/v1/projects/:project/releases/:release/reject': 'viewer',
 
   // hotfixes
 

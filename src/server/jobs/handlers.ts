@@ -1,6 +1,7 @@
 import { reapBuilds } from '../services/builds.ts';
 import { expireUploads } from '../services/deployments.ts';
 import { sendNotificationJob } from '../services/notification-job.ts';
+import { forgetOldNotifyDeliveries } from '../services/notifications.ts';
 import { evaluateProjectPipeline } from '../services/pipeline.ts';
 import { purgeDeletedProject } from '../services/project-deletion.ts';
 import { deliverNext } from '../webhooks/process-delivery.ts';
@@ -28,5 +29,6 @@ export const jobHandlers: JobHandlers = {
   'notification.send': (deps, payload, ctx) => sendNotificationJob(deps, payload, ctx),
   'jobs.cleanup': async (deps) => {
     await deps.store.deleteDoneJobs(new Date(deps.clock.now().getTime() - DONE_JOBS_KEPT_MS).toISOString());
+    await forgetOldNotifyDeliveries(deps);
   },
 };

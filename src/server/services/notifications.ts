@@ -48,6 +48,8 @@ import { getProject } from './projects.ts';
  * the address that was checked.
  */
 
+/** Targets a project may have: each state change writes a delivery per target, in its transaction. */
+export const MAX_TARGETS_PER_PROJECT = 20;
 /** How long a send waits for the target's host to resolve; adding one, too. */
 const LOOKUP_TIMEOUT_MS = 3000;
 /** Deliveries listed at most. */
@@ -118,6 +120,13 @@ export async function createNotifyTarget(
     removedBy: null,
   };
   await deps.store.transaction(async (tx) => {
+    // Under the project's pipeline lock, so two adds at once cannot both take the last place.
+    await tx.lockPipeline(project.id);
+    if ((await tx.listNotifyTargetEvents(project.id)).length >= MAX_TARGETS_PER_PROJECT) {
+      throw new SlipwayError(ErrorCode.INVALID_REQUEST, `${project.name} has ${MAX_TARGETS_PER_PROJECT} notification targets already, the most a project may have; remove one first`, {
+        limit: MAX_TARGETS_PER_PROJECT,
+      });
+    }
     await tx.insertNotifyTarget({ ...target, secret });
     await recordEvent(tx, now, actor, 'notify.add', {
       projectId: project.id,
@@ -219,6 +228,14 @@ export async function testNotifyTarget(deps: ServiceDeps, actor: Actor, projectN
 
 function dashboardUrl(urls: UrlConfig, project: ProjectRow): string {
   return `${controlUrl(urls)}/#/projects/${encodeURIComponent(project.name)}`;
+}
+
+/** Deliveries are listed this long after they ended, then forgotten (the audit log keeps the release's moves). */
+export const ENDED_DELIVERIES_KEPT_MS = 30 * 24 * 60 * 60_000;
+
+/** Part of `jobs.cleanup`: deletes deliveries that ended more than ENDED_DELIVERIES_KEPT_MS ago. */
+export async function forgetOldNotifyDeliveries(deps: ServiceDeps): Promise<number> {
+  return deps.store.deleteEndedNotifyDeliveries(new Date(deps.clock.now().getTime() - ENDED_DELIVERIES_KEPT_MS).toISOString());
 }
 
 // ---------------------------------------------------------------------------------------------

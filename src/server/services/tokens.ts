@@ -113,7 +113,7 @@ export async function createToken(deps: ServiceDeps, actor: Actor, input: Create
   if (actor.projectScope !== undefined) throw new SlipwayError(ErrorCode.FORBIDDEN, 'a project-scoped token cannot make tokens');
   const project = input.project === undefined ? null : await requireProject(deps, input.project);
   const now = deps.clock.now();
-  const expiresAt = input.expires === undefined ? null : new Date(now.getTime() + parseDuration(input.expires)).toISOString();
+  const expiresAt = input.expires === undefined ? null : new Date(now.getTime() + tokenLifetime(input.expires)).toISOString();
   const { token, secret } = await insertToken(deps, actor, {
     name: input.name,
     role: user?.role ?? input.role ?? 'viewer',
@@ -122,6 +122,17 @@ export async function createToken(deps: ServiceDeps, actor: Actor, input: Create
     expiresAt,
   });
   return { token, secret, user };
+}
+
+/** The longest a token may be made to live: long enough for any CI, short of forever. */
+const MAX_LIFETIME_MS = 5 * 366 * 86_400_000;
+
+function tokenLifetime(text: string): number {
+  const ms = parseDuration(text);
+  if (ms > MAX_LIFETIME_MS) {
+    throw new SlipwayError(ErrorCode.INVALID_DURATION, `a token lives at most ${MAX_LIFETIME_MS / 86_400_000}d; leave --expires out for one that lives until revoked`, { duration: text });
+  }
+  return ms;
 }
 
 async function insertToken(

@@ -12,7 +12,9 @@ import { getProject } from './projects.ts';
 export type PersonRole = Exclude<Role, 'runner'>;
 
 const USER_NAME = /^[a-z0-9](?:[a-z0-9._-]{0,38}[a-z0-9])?$/;
-const EMAIL = /^[^\s@<>()",;:]+@[^\s@<>()",;:]+$/;
+// Commit emails are what git wrote, so the shape is loose; control characters and spaces never pass.
+// eslint-disable-next-line no-control-regex
+const EMAIL = /^[^\s@<>()",;:\u0000-\u001f\u007f]+@[^\s@<>()",;:\u0000-\u001f\u007f]+$/;
 
 function assertUserName(name: string): string {
   if (!USER_NAME.test(name)) {

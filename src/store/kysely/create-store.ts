@@ -1,4 +1,5 @@
 import type { Store } from '../store.ts';
+import { createApprovalStore } from './approvals.ts';
 import { createBranchStore } from './branches.ts';
 import { createBuildStore } from './builds.ts';
 import { createCheckStore } from './checks.ts';
@@ -52,6 +53,7 @@ export function createStore(fields: Pick<FamilyContext, 'db' | 'dialect' | 'secr
     ...createCommitStore(ctx),
     ...createFreezeStore(ctx),
     ...createNotificationStore(ctx),
+    ...createApprovalStore(ctx),
   };
   return store;
 }

@@ -68,6 +68,8 @@ export interface NotificationStore {
   listNotifyDeliveries(projectId: string, options: { targetId?: string | undefined; limit: number }): Promise<NotifyDeliveryRow[]>;
   /** Records an attempt on a delivery pending (or failed: an admin retried its job); false when it was delivered or canceled meanwhile. */
   recordNotifyAttempt(id: string, attempt: NotifyAttempt): Promise<boolean>;
+  /** Deletes deliveries that ended (delivered, failed, canceled) before `before`; how many. */
+  deleteEndedNotifyDeliveries(before: string): Promise<number>;
   /** Pending deliveries of a target become canceled; how many. */
   cancelNotifyDeliveries(targetId: string, at: string): Promise<number>;
 }
@@ -222,6 +224,10 @@ export function createNotificationStore(ctx: FamilyContext): NotificationStore {
         .where('state', 'in', ['pending', 'failed'])
         .executeTakeFirst();
       return Number(result.numUpdatedRows) === 1;
+    },
+    async deleteEndedNotifyDeliveries(before) {
+      const result = await db.deleteFrom('notify_deliveries').where('state', '!=', 'pending').where('ended_at', '<', before).executeTakeFirst();
+      return Number(result.numDeletedRows);
     },
     async cancelNotifyDeliveries(targetId, at) {
       const result = await db

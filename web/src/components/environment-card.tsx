@@ -140,7 +140,7 @@ export function EnvironmentCard({
         </div>
       )}
 
-      {stage && <WaitingReleases environment={environment.name} releases={stage.waiting} onOpen={onOpenRelease} />}
+      {stage && <WaitingReleases environment={environment.name} releases={stage.waiting} onOpen={onOpenRelease} refresh={refresh} onDone={onDone} />}
 
       {open === 'none' && (
         <div className="card-actions">
