@@ -376,7 +376,7 @@ for (const backend of backends) {
       const created = await t.client.createToken({ name: 'viewer-vic', role: 'viewer' });
       assert.match(created.secret, /^slw_/);
       const vic = t.clientWith(created.secret);
-      assert.equal((await vic.whoami()).token.role, 'viewer');
+      assert.equal((await vic.whoami()).actor.role, 'viewer');
       await vic.listProjects();
       await rejectsWithCode(vic.createProject('nope'), 'FORBIDDEN', 403);
       await rejectsWithCode(vic.createToken({ name: 'x', role: 'admin' }), 'FORBIDDEN', 403);

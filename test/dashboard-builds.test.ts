@@ -125,6 +125,7 @@ describe('builds, live logs and previews in the dashboard', { skip: NO_BROWSER }
 
   it('signs in and lists the builds newest first, with the git remote to push to', async () => {
     await page.goto(t.server.url);
+    await page.getByRole('button', { name: 'Use an API token instead' }).click();
     await page.getByLabel('API token').fill(ADMIN_TOKEN);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('link', { name: 'shop', exact: true }).click();

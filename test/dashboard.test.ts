@@ -191,6 +191,7 @@ describe('dashboard in a browser', { skip: NO_BROWSER }, () => {
 
   it('signs in with a token, and shows the API error code for a wrong one', async () => {
     await page.goto(`${server.url}/`);
+    await page.getByRole('button', { name: 'Use an API token instead' }).click();
     await page.getByLabel('API token').fill('not-a-token');
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('alert').filter({ hasText: 'UNAUTHENTICATED' }).waitFor();
@@ -308,7 +309,54 @@ describe('dashboard in a browser', { skip: NO_BROWSER }, () => {
 
   it('signs out and forgets the token', async () => {
     await page.getByRole('button', { name: 'Sign out' }).click();
-    await page.getByLabel('API token').waitFor();
+    await page.getByLabel('Email').waitFor();
     assert.equal(await page.evaluate(() => localStorage.getItem('slipway.token')), null);
+  });
+
+  it('signs in with email and password: an HttpOnly SameSite cookie survives a reload, writes carry the CSRF token, a project role comes from the membership', async () => {
+    await client.createUser({ name: 'pat', emails: ['pat@example.com'], role: 'viewer', password: 'a long enough password' });
+    await page.goto(`${server.url}/`);
+    await page.getByLabel('Email').fill('pat@example.com');
+    await page.getByLabel('Password').fill('not the password at all');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('alert').filter({ hasText: 'SIGN_IN_FAILED' }).waitFor();
+    await page.getByLabel('Password').fill('a long enough password');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Projects' }).waitFor();
+    const [cookie] = (await page.context().cookies()).filter((c) => c.name === 'slipway_session');
+    assert.equal(cookie?.httpOnly, true);
+    assert.equal(cookie?.sameSite, 'Strict');
+    assert.equal(await page.evaluate(() => document.cookie), '', 'the page cannot read the session');
+    await page.reload();
+    await page.getByRole('heading', { name: 'Projects' }).waitFor();
+
+    // A global viewer: the lock button is disabled until a membership makes pat a deployer on shop.
+    await page.getByRole('link', { name: 'shop', exact: true }).click();
+    await card('staging').waitFor();
+    assert.equal(await card('staging').getByRole('button', { name: 'Lock' }).isDisabled(), true);
+    await client.setMember('shop', 'pat', { role: 'deployer' });
+    await page.reload();
+    await card('staging').getByRole('button', { name: 'Lock' }).click();
+    const form = page.getByRole('form', { name: 'Lock staging' });
+    await form.getByLabel('Reason').fill('pat checks the release');
+    await form.getByRole('button', { name: 'Lock' }).click();
+    await card('staging').locator('.badge-locked', { hasText: 'LOCKED' }).waitFor();
+    assert.equal((await client.getEnvironment('shop', 'staging')).lock?.by, 'pat');
+
+    // The same cookie without the CSRF token is refused, and changes nothing.
+    const forged = await page.evaluate(async () => {
+      const res = await fetch('/api/v1/projects/shop/environments/staging/unlock', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+      return { status: res.status, body: await res.text() };
+    });
+    assert.equal(forged.status, 403);
+    assert.match(forged.body, /CSRF_FAILED/);
+    assert.equal((await client.getEnvironment('shop', 'staging')).lock?.by, 'pat');
+
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByLabel('Email').waitFor();
+    await page.reload();
+    await page.getByLabel('Email').waitFor();
+    const after = await page.evaluate(async () => (await fetch('/api/v1/whoami')).status);
+    assert.equal(after, 401, 'the session ended on the server, not only in the page');
   });
 });

@@ -277,7 +277,7 @@ describe('one server per data directory', () => {
       (err: unknown) => isSlipwayError(err, 'DATA_DIR_IN_USE'),
     );
     // The first server is unharmed and still holds its lock.
-    assert.equal((await t.client.whoami()).token.role, 'admin');
+    assert.equal((await t.client.whoami()).actor.role, 'admin');
     assert.equal(await readlink(join(t.dataDir, 'slipway.lock')), `${process.pid}:${startTimeOf(process.pid)}`);
   });
 });

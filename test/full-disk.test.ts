@@ -114,7 +114,7 @@ describe('a full disk', () => {
         507,
       );
       // The server keeps serving: the API and what was deployed.
-      assert.equal((await client.whoami()).token.role, 'admin');
+      assert.equal((await client.whoami()).actor.role, 'admin');
       assert.equal((await edgeGet(server.port, hostOf(site.url))).body, '<h1>before the disk filled</h1>');
 
       await free();

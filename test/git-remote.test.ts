@@ -88,7 +88,7 @@ describe('slipway git-remote', () => {
     const pushTokens = tokens.filter((tk) => tk.name === gitPushTokenName());
     assert.equal(pushTokens.length, 1);
     assert.equal(pushTokens[0]?.role, 'deployer');
-    assert.equal((await t.clientWith(decodeURIComponent(url.password)).whoami()).token.id, pushTokens[0]?.id);
+    assert.equal((await t.clientWith(decodeURIComponent(url.password)).whoami()).actor.id, pushTokens[0]?.id);
 
     const repo = join(tmp, 'repo');
     await mkdir(repo);

@@ -315,7 +315,7 @@ for (const backend of backends) {
       await rejectsWithCode(impostor.unlock('locks', 'production', { force: true, reason: 'it is mine' }), 'FORBIDDEN');
       const held = (await t.client.getEnvironment('locks', 'production')).lock;
       assert.equal(held?.by, 'admin');
-      assert.equal(held?.byId, (await t.client.whoami()).token.id, 'the lock names the token that holds it');
+      assert.equal(held?.byId, (await t.client.whoami()).actor.id, 'the lock names the token that holds it');
       await t.client.unlock('locks', 'production', {});
 
       // Two deployers with the same name: only the one that locked unlocks without break-glass.

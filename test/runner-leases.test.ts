@@ -175,7 +175,7 @@ for (const backend of backends) {
       await rejectsWithCode(runnerA.createToken({ name: 'x', role: 'admin' }), 'FORBIDDEN', 403);
       await rejectsWithCode(runnerA.listEvents(), 'FORBIDDEN', 403);
       await rejectsWithCode(runnerA.addDomain('shop', { hostname: 'evil.example.com', environment: 'production' }), 'FORBIDDEN', 403);
-      assert.equal((await runnerA.whoami()).token.role, 'runner');
+      assert.equal((await runnerA.whoami()).actor.role, 'runner');
     });
 
     test('slipway tokens create --role runner makes a runner token', async () => {
@@ -183,7 +183,7 @@ for (const backend of backends) {
       assert.equal(await run(['tokens', 'create', '--name', 'ci-runner', '--role', 'runner', '--json'], ctx), 0, ctx.stderr());
       const created = JSON.parse(ctx.stdout()) as { token: { role: string }; secret: string };
       assert.equal(created.token.role, 'runner');
-      assert.equal((await t.clientWith(created.secret).whoami()).token.role, 'runner');
+      assert.equal((await t.clientWith(created.secret).whoami()).actor.role, 'runner');
     });
   });
 }

@@ -167,7 +167,7 @@ describe('a hostile build in the sandbox', () => {
     const db = await readFile(join(h.dataDir, 'slipway.db'));
     assert.ok(!db.includes(`HOSTILE${mark}`), 'the build wrote into the database');
     // The server still answers with the same database.
-    assert.equal((await h.client.whoami()).token.role, 'admin');
+    assert.equal((await h.client.whoami()).actor.role, 'admin');
   });
 
   test('it sees only its own processes, and kills none of the host’s', async () => {
@@ -178,7 +178,7 @@ describe('a hostile build in the sandbox', () => {
     assert.equal(found.get('kill-spree'), undefined);
     assert.equal(found.get('kill-server'), 'no');
     assert.equal(found.has('killed'), false, `it killed ${found.get('killed')}`);
-    assert.equal((await h.client.whoami()).token.role, 'admin');
+    assert.equal((await h.client.whoami()).actor.role, 'admin');
   });
 
   test('no process of the build outlives it, setsid or not', async () => {

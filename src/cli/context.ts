@@ -15,6 +15,8 @@ export interface Context {
   link?: LinkLookup | undefined;
   /** Resolves once the process is asked to stop (SIGINT/SIGTERM); used by long-running commands. */
   waitForShutdown(): Promise<string>;
+  /** All of standard input, for secrets that must not appear in argv (`--password-stdin`). */
+  readStdin?: () => Promise<string>;
 }
 
 /** A command: parsed options in, exit code out. Errors it throws are reported by `execute`. */

@@ -21,6 +21,11 @@ const ctx: Context = {
       process.on('SIGINT', stop);
       process.on('SIGTERM', stop);
     }),
+  readStdin: async () => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks).toString('utf8');
+  },
 };
 
 let code: number;

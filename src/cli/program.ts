@@ -1,6 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { Command as Commander, CommanderError, Option } from 'commander';
 import { JOB_STATES, ROLES } from '../core/glossary.ts';
+
+const PERSON_ROLES = ROLES.filter((r) => r !== 'runner');
+import { DEFAULT_NOTIFY_EVENTS, NOTIFY_EVENTS, NOTIFY_FORMATS } from '../core/notifications.ts';
 import { cancelBuild, listBuilds } from './commands/builds.ts';
 import { listChecks, reportCheck } from './commands/checks.ts';
 import { deliveries } from './commands/deliveries.ts';
@@ -13,6 +16,8 @@ import { gitRemote } from './commands/git-remote.ts';
 import { link } from './commands/link.ts';
 import { freeze, freezes, unfreeze } from './commands/freezes.ts';
 import { hotfixStart } from './commands/hotfix.ts';
+import { addMember, createUser, listMembers, listUsers, removeMember, setPassword, setUser, showUser } from './commands/users.ts';
+import { notifyAdd, notifyDeliveries, notifyList, notifyRemove, notifyTest } from './commands/notify.ts';
 import { lock, unlock } from './commands/lock.ts';
 import { login, whoami } from './commands/login.ts';
 import { logs } from './commands/logs.ts';
@@ -20,10 +25,12 @@ import { setProject } from './commands/project-set.ts';
 import { createProject, listProjects } from './commands/projects.ts';
 import { deleteProject } from './commands/projects-delete.ts';
 import { retryBuild } from './commands/builds-retry.ts';
+import { approve } from './commands/approve.ts';
 import { envSet } from './commands/env-set.ts';
 import { pipeline } from './commands/pipeline.ts';
 import { promote } from './commands/promote.ts';
 import { releaseShow } from './commands/release-show.ts';
+import { reject } from './commands/reject.ts';
 import { releases } from './commands/releases.ts';
 import { rollback } from './commands/rollback.ts';
 import { runner } from './commands/runner.ts';
@@ -106,9 +113,12 @@ export async function run(argv: readonly string[], ctx: Context): Promise<ExitCo
 
   program
     .command('login')
-    .description('check a token against a server and save both to the config file')
+    .description('check a token against a server and save both to the config file (or sign in with email and password for a personal token)')
     .argument('<url>', 'server URL, e.g. http://localhost:7070')
     .option('--token <token>', 'API token (default: $SLIPWAY_TOKEN)')
+    .option('--email <email>', 'sign in as this user; the password comes from --password-stdin')
+    .option('--password-stdin', 'read the password from standard input')
+    .option('--expires <duration>', 'how long the personal token made by --email lives', '90d')
     .addOption(json())
     .action(withArg('url', login));
 
@@ -301,6 +311,27 @@ export async function run(argv: readonly string[], ctx: Context): Promise<ExitCo
     .action(withArg('release', releaseShow));
 
   program
+    .command('approve')
+    .description('approve a waiting release, or sign for an author of its batch who has no user (--for email --reason)')
+    .argument('<release>', 'release id (rel-…), or vN with --env')
+    .addOption(project())
+    .addOption(env())
+    .option('--reason <text>', 'why (needed with --for)')
+    .option('--for <email>', 'sign for this author of the batch, who has no user')
+    .addOption(json())
+    .action(withArg('release', approve));
+
+  program
+    .command('reject')
+    .description('reject a waiting release: it fails with the reason')
+    .argument('<release>', 'release id (rel-…), or vN with --env')
+    .addOption(project())
+    .addOption(env())
+    .option('--reason <text>', 'why (required)')
+    .addOption(json())
+    .action(withArg('release', reject));
+
+  program
     .command('pipeline')
     .description('each environment in order: what it runs, what waits to enter it and which gate holds it')
     .addOption(project())
@@ -324,6 +355,9 @@ export async function run(argv: readonly string[], ctx: Context): Promise<ExitCo
     .option('--requires <projects>', 'projects whose same environment must go first, comma-separated')
     .option('--windows <windows>', 'deploy windows, semicolon-separated, e.g. "Mon-Thu 09:00-16:00 Europe/Berlin;Fri 09:00-12:00 Europe/Berlin" (empty: any time)')
     .option('--soak <duration>', 'how long a deployment must have been live in --from first (10m, 1h; none: no soak)')
+    .option('--approvals <n>', 'different people (not an author of the batch, not who promoted it) who must approve (none: no approvals)')
+    .option('--approval-roles <roles>', 'who counts: the lowest role listed or above, comma-separated (default approver)')
+    .option('--approval-authors <all|none>', 'all: every author of a commit in the batch approves')
     .option('--expedite <allow|hold>', 'allow: hotfixes go live outside the deploy windows; hold (default): windows hold them too')
     .option('--reset', 'back to no policy (then apply the flags given)')
     .addOption(json())
@@ -378,6 +412,47 @@ export async function run(argv: readonly string[], ctx: Context): Promise<ExitCo
     .addOption(json())
     .action(opts(freezes));
 
+  const notify = program
+    .command('notify')
+    .description("list a project's notification targets (or: notify add, notify remove, notify deliveries)")
+    .addOption(project())
+    .addOption(json())
+    .action(opts(notifyList));
+  notify
+    .command('add')
+    .description('POST release state changes to a URL, signed with HMAC-SHA256 (admin); prints the secret once')
+    .addOption(project())
+    .requiredOption('--url <url>', 'http(s) URL to POST to')
+    .option('--events <list>', `comma-separated release events (default: ${DEFAULT_NOTIFY_EVENTS.map((e) => e.replace('release.', '')).join(',')}; any of ${NOTIFY_EVENTS.join(',')})`)
+    .addOption(new Option('--format <format>', 'json: Slipway\'s body; slack: a Slack-compatible message').choices(NOTIFY_FORMATS))
+    .option('--allow-private', 'admin: the URL may be on loopback or the private network')
+    .addOption(json())
+    .action(opts(notifyAdd));
+  notify.command('list').description("list a project's notification targets").addOption(project()).addOption(json()).action(opts(notifyList));
+  notify
+    .command('remove')
+    .description('remove a notification target (admin); its pending deliveries are canceled')
+    .argument('<id>', 'target id')
+    .addOption(project())
+    .addOption(json())
+    .action(withArg('id', notifyRemove));
+  notify
+    .command('test')
+    .description('send a test notification to a target (admin) and wait for its first attempt')
+    .argument('<id>', 'target id')
+    .addOption(project())
+    .option('--wait <seconds>', 'how long to wait for the first attempt (default 15; 0: do not wait)')
+    .addOption(json())
+    .action(withArg('id', notifyTest));
+  notify
+    .command('deliveries')
+    .description('list notification deliveries, newest first, with their state, attempts and last answer')
+    .addOption(project())
+    .option('--target <id>', 'only this target')
+    .option('--limit <n>', 'how many (default 50, at most 200)')
+    .addOption(json())
+    .action(opts(notifyDeliveries));
+
   program
     .command('hotfix')
     .description('hotfixes (hotfix start …): a branch at what production runs, whose builds are expedited')
@@ -415,10 +490,55 @@ export async function run(argv: readonly string[], ctx: Context): Promise<ExitCo
     .command('create')
     .description('create a token and print its secret once')
     .requiredOption('--name <name>', 'who or what uses it')
-    .addOption(new Option('--role <role>', 'what it may do').choices(ROLES).makeOptionMandatory())
+    .addOption(new Option('--role <role>', "a service token's role (without it: a personal token acting with your own roles)").choices(ROLES))
+    .option('--user <name>', "a personal token of this user (admin; default: your own)")
+    .option('--project <name>', 'reaches this project only')
+    .option('--expires <duration>', 'stops working after this long (90m, 12h, 30d)')
     .addOption(json())
     .action(opts(createToken));
   tokens.command('revoke').description('revoke a token').argument('<id>').addOption(json()).action(withArg('id', revokeToken));
+
+  const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
+  const users = program.command('users').description('list users (or: users create, show, set, password)').addOption(json()).action(opts(listUsers));
+  users
+    .command('create')
+    .description('create a user (admin): commits by their emails are theirs; a password lets them sign in to the dashboard')
+    .argument('<name>')
+    .option('--email <email>', 'an email their commits carry (repeatable)', collect)
+    .addOption(new Option('--role <role>', 'global role, held on every project').choices(PERSON_ROLES).default('viewer'))
+    .option('--password-stdin', 'read a password from standard input')
+    .addOption(json())
+    .action(withArg('name', createUser));
+  users.command('show').description('one user, with memberships').argument('<name>').addOption(json()).action(withArg('name', showUser));
+  users
+    .command('set')
+    .description("change a user's global role, emails, or disable them (admin)")
+    .argument('<name>')
+    .addOption(new Option('--role <role>', 'global role').choices(PERSON_ROLES))
+    .option('--add-email <email>', 'repeatable', collect)
+    .option('--remove-email <email>', 'repeatable', collect)
+    .option('--disable', 'refuse their tokens and end their sessions')
+    .option('--enable', 'undo --disable')
+    .addOption(json())
+    .action(withArg('name', setUser));
+  users
+    .command('password')
+    .description("set a user's password from standard input (admin; or your own: two lines, current then new)")
+    .argument('<name>')
+    .option('--password-stdin', 'read the password from standard input')
+    .addOption(json())
+    .action(withArg('name', setPassword));
+
+  const members = program.command('members').description("list a project's members (or: members add, members remove)").addOption(project()).addOption(json()).action(opts(listMembers));
+  members
+    .command('add')
+    .description('give a user a role on the project, or change it (project admin); it adds to their global role')
+    .argument('<user>')
+    .addOption(project())
+    .addOption(new Option('--role <role>', 'role on this project').choices(PERSON_ROLES))
+    .addOption(json())
+    .action(withArg('user', addMember));
+  members.command('remove').description('take a user off the project').argument('<user>').addOption(project()).addOption(json()).action(withArg('user', removeMember));
 
   const domains = program
     .command('domains')

@@ -9,17 +9,23 @@ import type { Role } from './glossary.ts';
 
 export interface Actor {
   /**
-   * Who this is, for ownership (a lock belongs to an id): a token's id, a user's later. Names are
-   * labels anyone may choose; Slipway's own automation has no id.
+   * Who this is, for ownership (a lock belongs to an id): the user's id for a person (whichever
+   * token or session they came with), the token's id for a service token. Names are labels;
+   * Slipway's own automation has no id.
    */
   id?: string | undefined;
   name: string;
   /**
-   * Who may do what. viewer < deployer < admin each include the one before; `runner` stands
-   * apart: it may only claim builds and drive the ones it holds a lease on, and nothing a viewer
-   * may (a build machine's token reads no project, no log, no token).
+   * Who may do what. viewer < deployer < approver < admin each include the one before; on a
+   * request about one project it is the role on that project (the higher of the global role and
+   * a membership). `runner` stands apart: it may only claim builds and drive the ones it holds a
+   * lease on, and nothing a viewer may (a build machine's token reads no project, no log, no token).
    */
   role: Role;
+  /** The person behind it: set for a user's token or session, absent for service tokens and automation. */
+  userId?: string | undefined;
+  /** A project-scoped token reaches this project (id) only. */
+  projectScope?: string | undefined;
   /** `user` for a person or script acting explicitly; `automation` for Slipway's own triggers. */
   trigger: 'user' | 'automation';
 }

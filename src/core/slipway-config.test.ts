@@ -33,7 +33,7 @@ environments:
   production:
     from: staging
     checks: [ci/test, e2e]
-    approvals: { count: 1, roles: [release-manager] }   # or authors: all
+    approvals: { count: 1, roles: [approver] }   # or authors: all
     soak: 10m
     windows: ["Mon-Thu 09:00-16:00 Europe/Berlin"]
     rollout: { max_unavailable: 1 }
@@ -173,9 +173,9 @@ environments:
     assert.deepEqual(
       Object.fromEntries(Object.entries(envs).map(([name, env]) => [name, policyFromConfig(env)])),
       {
-        dev: { follows: 'main', from: null, auto: true, checks: [], mode: 'gate', maxCommits: 8, requires: [], soakMs: 0, windows: [], expedite: 'hold' },
-        staging: { follows: null, from: 'dev', auto: true, checks: ['ci/test', 'slipway/test'], mode: 'gate', maxCommits: 8, requires: [], soakMs: 0, windows: [], expedite: 'hold' },
-        production: { follows: null, from: 'staging', auto: false, checks: ['ci/test', 'e2e'], mode: 'parallel', maxCommits: 3, requires: ['infra', 'dns'], soakMs: 0, windows: [], expedite: 'hold' },
+        dev: { follows: 'main', from: null, auto: true, checks: [], mode: 'gate', maxCommits: 8, requires: [], soakMs: 0, windows: [], expedite: 'hold', approvals: { count: 0, roles: ['approver'], authors: null } },
+        staging: { follows: null, from: 'dev', auto: true, checks: ['ci/test', 'slipway/test'], mode: 'gate', maxCommits: 8, requires: [], soakMs: 0, windows: [], expedite: 'hold', approvals: { count: 0, roles: ['approver'], authors: null } },
+        production: { follows: null, from: 'staging', auto: false, checks: ['ci/test', 'e2e'], mode: 'parallel', maxCommits: 3, requires: ['infra', 'dns'], soakMs: 0, windows: [], expedite: 'hold', approvals: { count: 0, roles: ['approver'], authors: null } },
       },
     );
   });
@@ -194,7 +194,20 @@ environments:
       windows: [],
       expedite: 'hold',
       soakMs: 0,
+      approvals: { count: 0, roles: ['approver'], authors: null },
     });
+  });
+
+  test('approvals: count and roles, authors: all, or both; roles default to approver', () => {
+    const config = configOf(
+      parseSlipwayConfig(
+        'environments:\n  a: { approvals: { count: 2 } }\n  b: { approvals: { authors: all } }\n  c: { approvals: { count: 1, roles: [admin, deployer, deployer], authors: all } }\n',
+      ),
+    );
+    const envs = config.environments ?? {};
+    assert.deepEqual(policyFromConfig(envs.a ?? {}).approvals, { count: 2, roles: ['approver'], authors: null });
+    assert.deepEqual(policyFromConfig(envs.b ?? {}).approvals, { count: 0, roles: ['approver'], authors: 'all' });
+    assert.deepEqual(policyFromConfig(envs.c ?? {}).approvals, { count: 1, roles: ['admin', 'deployer'], authors: 'all' });
   });
 
   const fieldRows: { name: string; yaml: string; expect: string[] }[] = [
@@ -227,6 +240,20 @@ environments:
         'slipway.yaml:5:9 environments.p.windows[1]: "Mo" is not a day or a range of days (Mon, Tue, … Sun; e.g. Mon-Thu)',
         'slipway.yaml:6:9 environments.p.windows[2]: "Mars/Olympus" is not an IANA time zone (e.g. Europe/Berlin, America/New_York, UTC)',
         'slipway.yaml:7:9 environments.p.windows[3]: "Fri 12:00-09:00 UTC": the window must end after it starts on the same day (split one across midnight in two)',
+      ],
+    },
+    {
+      name: 'approvals naming a role that is not on the ladder',
+      yaml: 'environments:\n  p:\n    approvals: { count: 1, roles: [approver, release-manager] }\n',
+      expect: ['slipway.yaml:3:46 environments.p.approvals.roles[1]: expected one of "viewer", "deployer", "approver", "admin", got "release-manager"'],
+    },
+    {
+      name: 'approvals with authors other than all, a count of 0, an unknown key',
+      yaml: 'environments:\n  p:\n    approvals:\n      authors: some\n      count: 0\n      who: me\n',
+      expect: [
+        'slipway.yaml:4:16 environments.p.approvals.authors: expected one of "all", got "some"',
+        'slipway.yaml:5:14 environments.p.approvals.count: must be at least 1, got 0',
+        'slipway.yaml:6:7 environments.p.approvals.who: unknown field "who"',
       ],
     },
     { name: 'test as a mapping', yaml: 'test:\n  command: npm test\n', expect: ['slipway.yaml:2:3 test: expected a string, got a mapping'] },
@@ -280,6 +307,11 @@ environments:
       name: 'soak without from',
       yaml: 'environments:\n  production:\n    soak: 10m\n',
       expect: ['slipway.yaml:3:11 environments.production.soak: soak needs from: it is how long a deployment must have been live there'],
+    },
+    {
+      name: 'approvals with neither count nor authors',
+      yaml: 'environments:\n  production:\n    approvals: { roles: [admin] }\n',
+      expect: ['slipway.yaml:3:16 environments.production.approvals: approvals needs count (a number of people) or authors: all'],
     },
     {
       name: 'requires naming a project twice, at the second one',

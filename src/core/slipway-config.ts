@@ -3,7 +3,7 @@ import type { Node as YamlNode, Pair } from 'yaml';
 import { z } from 'zod';
 import { parseWindow } from './deploy-windows.ts';
 import { parseDuration } from './duration.ts';
-import { DEFAULT_MAX_COMMITS, type EnvironmentPolicy } from './gates/types.ts';
+import { DEFAULT_APPROVALS, DEFAULT_MAX_COMMITS, LADDER_ROLES, type EnvironmentPolicy } from './gates/types.ts';
 import { ENVIRONMENT_MODES } from './glossary.ts';
 import { isValidName } from './names.ts';
 import { findCycles } from './pipeline-topology.ts';
@@ -18,6 +18,9 @@ export const SLIPWAY_CONFIG_FILE = 'slipway.yaml';
 
 /** Used when the repository has no `slipway.yaml`, and for builds that do not set it. */
 export const DEFAULT_BUILD_TIMEOUT = '15m';
+
+/** More approvals than people in a team is a mistake. */
+export const MAX_APPROVALS = 50;
 
 const DURATION_PATTERN = '^(\\d+[smhd])+$';
 
@@ -115,12 +118,20 @@ export const EnvironmentConfig = z
       .optional()
       .describe("Projects whose same environment must first run what ran with this deployment upstream (infra before app). Needs from."),
     approvals: z
-      .looseObject({
-        count: z.number().int().min(1).optional(),
-        roles: z.array(z.string().min(1)).optional(),
-        authors: z.literal('all').optional(),
+      .strictObject({
+        count: z.number().int().min(1).max(MAX_APPROVALS).optional().describe('Different people who must approve; authors of the batch and who promoted it do not count.'),
+        roles: z
+          .array(z.enum(LADDER_ROLES))
+          .min(1)
+          .optional()
+          .describe('Who counts: an effective role on the project of at least the lowest listed. Default: [approver].'),
+        authors: z
+          .literal('all')
+          .optional()
+          .describe('all: every author of a commit in the batch approves; an approver signs for authors with no user.'),
       })
-      .optional(),
+      .optional()
+      .describe('Who must sign off a release before it goes live: count and roles, authors: all, or both.'),
     soak: Duration.optional(),
     windows: z
       .array(z.string().min(1))
@@ -174,6 +185,9 @@ function pipelineErrors(environments: Record<string, EnvironmentConfig>): { path
     if (env.soak !== undefined && env.from === undefined) {
       errors.push({ path: at('soak'), message: 'soak needs from: it is how long a deployment must have been live there' });
     }
+    if (env.approvals !== undefined && env.approvals.count === undefined && env.approvals.authors === undefined) {
+      errors.push({ path: at('approvals'), message: 'approvals needs count (a number of people) or authors: all' });
+    }
     if (env.requires !== undefined && env.requires.length > 0 && env.from === undefined) {
       errors.push({ path: at('requires'), message: 'requires needs from: a required project must first run what ran upstream with this deployment' });
     }
@@ -214,6 +228,10 @@ export function policyFromConfig(env: EnvironmentConfig): EnvironmentPolicy {
     windows: [...new Set(env.windows ?? [])],
     expedite: env.expedite ?? 'hold',
     soakMs: env.soak === undefined ? 0 : parseDuration(env.soak),
+    approvals:
+      env.approvals === undefined
+        ? DEFAULT_APPROVALS
+        : { count: env.approvals.count ?? 0, roles: [...new Set(env.approvals.roles ?? DEFAULT_APPROVALS.roles)], authors: env.approvals.authors ?? null },
   };
 }
 

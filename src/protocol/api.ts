@@ -286,7 +286,13 @@ export type Event = z.infer<typeof Event>;
 export const Token = z.object({
   id: z.string(),
   name: z.string(),
+  /** A service token's role; a personal token's user's global role (it acts with the user's roles). */
   role: Role,
+  /** The user a personal token acts as; null for a service token. */
+  user: z.string().nullable(),
+  /** The one project a scoped token reaches; null: every project its role reaches. */
+  project: z.string().nullable(),
+  expiresAt: z.string().nullable(),
   createdAt: z.string(),
   createdBy: z.string(),
   lastUsedAt: z.string().nullable(),
@@ -294,11 +300,77 @@ export const Token = z.object({
 });
 export type Token = z.infer<typeof Token>;
 
-export const CreateTokenRequest = z.object({ name: z.string().trim().min(1).max(100), role: Role });
+export const CreateTokenRequest = z.object({
+  name: z.string().trim().min(1).max(100),
+  /** A service token's role. Without it (and without user): a personal token of the caller. */
+  role: Role.optional(),
+  /** A personal token of this user (an admin's to make for others). */
+  user: z.string().min(1).max(100).optional(),
+  project: Name.optional(),
+  /** How long it lives: 90s, 10m, 2h, 30d. */
+  expires: z.string().min(1).max(20).optional(),
+});
 export type CreateTokenRequest = z.infer<typeof CreateTokenRequest>;
 
 export const CreatedToken = z.object({ token: Token, secret: z.string() });
 export type CreatedToken = z.infer<typeof CreatedToken>;
+
+/** The roles a person can hold (runner is for build machines only). */
+export const PersonRole = z.enum(ROLES.filter((r): r is Exclude<(typeof ROLES)[number], 'runner'> => r !== 'runner') as [Exclude<(typeof ROLES)[number], 'runner'>, ...Exclude<(typeof ROLES)[number], 'runner'>[]]);
+export type PersonRole = z.infer<typeof PersonRole>;
+
+export const Membership = z.object({
+  project: z.string(),
+  user: z.string(),
+  role: PersonRole,
+  createdAt: z.string(),
+  createdBy: z.string(),
+});
+export type Membership = z.infer<typeof Membership>;
+
+export const User = z.object({
+  id: z.string(),
+  name: z.string(),
+  /** Held on every project; a membership may raise it on one. */
+  role: PersonRole,
+  emails: z.array(z.string()),
+  hasPassword: z.boolean(),
+  disabled: z.boolean(),
+  createdAt: z.string(),
+  createdBy: z.string(),
+  /** Present when one user is shown. */
+  memberships: z.array(Membership).optional(),
+});
+export type User = z.infer<typeof User>;
+
+export const CreateUserRequest = z.object({
+  name: z.string().min(1).max(40),
+  emails: z.array(z.string().max(254)).max(20).default([]),
+  role: PersonRole.default('viewer'),
+  password: z.string().max(1024).optional(),
+});
+export type CreateUserRequest = z.input<typeof CreateUserRequest>;
+
+export const UpdateUserRequest = z.object({
+  role: PersonRole.optional(),
+  addEmails: z.array(z.string().max(254)).max(20).optional(),
+  removeEmails: z.array(z.string().max(254)).max(20).optional(),
+  disabled: z.boolean().optional(),
+});
+export type UpdateUserRequest = z.infer<typeof UpdateUserRequest>;
+
+export const SetPasswordRequest = z.object({ password: z.string().max(1024), current: z.string().max(1024).optional() });
+export type SetPasswordRequest = z.infer<typeof SetPasswordRequest>;
+
+export const SetMemberRequest = z.object({ role: PersonRole });
+export type SetMemberRequest = z.infer<typeof SetMemberRequest>;
+
+export const SignInRequest = z.object({ email: z.string().min(1).max(254), password: z.string().min(1).max(1024) });
+export type SignInRequest = z.infer<typeof SignInRequest>;
+
+/** A signed-in browser: who, until when, and the CSRF token its writes must carry (X-Slipway-CSRF). */
+export const Session = z.object({ user: User, csrf: z.string(), expiresAt: z.string() });
+export type Session = z.infer<typeof Session>;
 
 export const Domain = z.object({
   hostname: z.string(),
@@ -313,7 +385,15 @@ export type Domain = z.infer<typeof Domain>;
 export const AddDomainRequest = z.object({ hostname: z.string().min(1).max(253), environment: Name });
 export type AddDomainRequest = z.infer<typeof AddDomainRequest>;
 
-export const Whoami = z.object({ token: Token });
+export const Whoami = z.object({
+  /** The token this request carries; null when it came with a dashboard session. */
+  token: Token.nullable(),
+  /** Who acts: the user for a personal token or a session, else the service token itself. */
+  actor: z.object({ id: z.string().nullable(), name: z.string(), role: Role, via: z.enum(['token', 'session']) }),
+  user: User.nullable(),
+  /** The one project a scoped token reaches. */
+  scope: z.string().nullable(),
+});
 export type Whoami = z.infer<typeof Whoami>;
 
 export const ListQuery = z.object({

@@ -8,8 +8,10 @@ import type {
   HeartbeatRequest,
   HeartbeatResponse,
 } from './builds.ts';
+import type { ApproveRequest, Decision, RejectRequest } from './approvals.ts';
 import type { CreateFreezeRequest, Freeze, FreezeList } from './freezes.ts';
 import type { Hotfix, StartHotfixRequest } from './hotfixes.ts';
+import type { CreatedNotifyTarget, CreateNotifyTargetRequest, NotifyDelivery, NotifyDeliveryList, NotifyDeliveryQuery, NotifyTarget, NotifyTargetList } from './notifications.ts';
 import type { Pipeline, Policy, ReleaseDetail, SetPolicyRequest } from './pipelines.ts';
 import type {
   AddDomainRequest,
@@ -33,8 +35,16 @@ import type {
   PromoteRequest,
   Release,
   RollbackRequest,
+  CreateUserRequest,
+  Membership,
+  Session,
+  SetMemberRequest,
+  SetPasswordRequest,
+  SignInRequest,
   Token,
   UnlockRequest,
+  UpdateUserRequest,
+  User,
   UpdateProjectRequest,
   Upload,
   Whoami,
@@ -215,8 +225,38 @@ export class SlipwayClient {
     return this.request('DELETE', id === undefined ? path : `${path}/${enc(id)}`);
   }
 
+  /** Approves a waiting release (an id, or `vN` with `environment`); `forEmail` signs for an author with no user. */
+  approve(project: string, release: string, body: ApproveRequest = {}): Promise<Decision> {
+    return this.request('POST', `/api/v1/projects/${enc(project)}/releases/${enc(release)}/approve`, { body });
+  }
+
+  /** Rejects a waiting release: it fails with the reason. */
+  reject(project: string, release: string, body: RejectRequest): Promise<Decision> {
+    return this.request('POST', `/api/v1/projects/${enc(project)}/releases/${enc(release)}/reject`, { body });
+  }
+
   listFreezes(project: string, env?: string): Promise<FreezeList> {
     return this.request('GET', `/api/v1/projects/${enc(project)}/freezes${env === undefined ? '' : `?environment=${enc(env)}`}`);
+  }
+
+  addNotifyTarget(project: string, body: CreateNotifyTargetRequest): Promise<CreatedNotifyTarget> {
+    return this.request('POST', `/api/v1/projects/${enc(project)}/notifications/targets`, { body });
+  }
+
+  listNotifyTargets(project: string): Promise<NotifyTargetList> {
+    return this.request('GET', `/api/v1/projects/${enc(project)}/notifications/targets`);
+  }
+
+  removeNotifyTarget(project: string, id: string): Promise<NotifyTarget> {
+    return this.request('DELETE', `/api/v1/projects/${enc(project)}/notifications/targets/${enc(id)}`);
+  }
+
+  testNotifyTarget(project: string, id: string): Promise<NotifyDelivery> {
+    return this.request('POST', `/api/v1/projects/${enc(project)}/notifications/targets/${enc(id)}/test`);
+  }
+
+  listNotifyDeliveries(project: string, query: NotifyDeliveryQuery = {}): Promise<NotifyDeliveryList> {
+    return this.request('GET', `/api/v1/projects/${enc(project)}/notifications/deliveries`, { query });
   }
 
   setPolicy(project: string, env: string, body: SetPolicyRequest): Promise<Policy> {
@@ -321,6 +361,42 @@ export class SlipwayClient {
   }
   revokeToken(id: string): Promise<Token> {
     return this.request('DELETE', `/api/v1/tokens/${enc(id)}`);
+  }
+
+  listUsers(): Promise<{ users: User[] }> {
+    return this.request('GET', '/api/v1/users');
+  }
+  getUser(user: string): Promise<User> {
+    return this.request('GET', `/api/v1/users/${enc(user)}`);
+  }
+  createUser(body: CreateUserRequest): Promise<User> {
+    return this.request('POST', '/api/v1/users', { body });
+  }
+  updateUser(user: string, body: UpdateUserRequest): Promise<User> {
+    return this.request('PATCH', `/api/v1/users/${enc(user)}`, { body });
+  }
+  setPassword(user: string, body: SetPasswordRequest): Promise<void> {
+    return this.request('PUT', `/api/v1/users/${enc(user)}/password`, { body });
+  }
+  listMembers(project: string): Promise<{ members: Membership[] }> {
+    return this.request('GET', `/api/v1/projects/${enc(project)}/members`);
+  }
+  setMember(project: string, user: string, body: SetMemberRequest): Promise<Membership> {
+    return this.request('PUT', `/api/v1/projects/${enc(project)}/members/${enc(user)}`, { body });
+  }
+  removeMember(project: string, user: string): Promise<void> {
+    return this.request('DELETE', `/api/v1/projects/${enc(project)}/members/${enc(user)}`);
+  }
+
+  /** Browser sign-in: the server sets the session cookie; the answer carries the CSRF token. */
+  signIn(body: SignInRequest): Promise<Session> {
+    return this.request('POST', '/api/v1/session', { body });
+  }
+  getSession(): Promise<Session> {
+    return this.request('GET', '/api/v1/session');
+  }
+  signOut(): Promise<void> {
+    return this.request('DELETE', '/api/v1/session');
   }
 }
 

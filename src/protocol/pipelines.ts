@@ -1,6 +1,8 @@
 import { z } from 'zod';
+import { LADDER_ROLES } from '../core/gates/types.ts';
 import { CHECK_STATES, ENVIRONMENT_MODES } from '../core/glossary.ts';
 import { Lock, Pin, Release } from './api.ts';
+import { Approval, ApprovalState } from './approvals.ts';
 
 export { GateReason, Gates } from './api.ts';
 
@@ -21,6 +23,10 @@ export type BatchCommit = z.infer<typeof BatchCommit>;
 /** A release with everything that explains it: its gates, the batch of commits it carries and their checks. */
 export const ReleaseDetail = Release.extend({
   batch: z.object({ base: z.string().nullable(), commits: z.array(BatchCommit), truncated: z.boolean() }).nullable(),
+  /** Decisions people made on this release, oldest first. Older servers omit it. */
+  approvals: z.array(Approval).default([]),
+  /** While it waits on an environment that asks for approvals: who still has to approve. */
+  approvalState: ApprovalState.nullable().default(null),
 });
 export type ReleaseDetail = z.infer<typeof ReleaseDetail>;
 
@@ -38,6 +44,10 @@ export const Policy = z.object({
   expedite: z.enum(['allow', 'hold']).default('hold'),
   /** With from: how long a deployment must have been live upstream, in milliseconds (0: no soak). */
   soakMs: z.number().int(),
+  /** Who must sign off a release: `count` people of at least the lowest of `roles`, and/or every author (`authors: all`). Older servers omit it. */
+  approvals: z
+    .object({ count: z.number().int(), roles: z.array(z.enum(LADDER_ROLES)), authors: z.literal('all').nullable() })
+    .default({ count: 0, roles: ['approver'], authors: null }),
   /** `commit <sha>` (from slipway.yaml on the default branch) or `user <name>`; null when never set. */
   source: z.string().nullable(),
   updatedAt: z.string().nullable(),
@@ -60,6 +70,16 @@ export const SetPolicyRequest = z.object({
   expedite: z.enum(['allow', 'hold']).optional(),
   /** A duration like `10m` or `1h30m`; null (or `0`) clears it. */
   soak: z.string().min(1).max(32).nullable().optional(),
+  /** Fields given replace the current ones (count 0 and authors null: no approvals); null clears them all. */
+  approvals: z
+    .object({
+      count: z.number().int().min(0).max(50).optional(),
+      roles: z.array(z.enum(LADDER_ROLES)).min(1).max(4).optional(),
+      authors: z.literal('all').nullable().optional(),
+    })
+    .strict()
+    .nullable()
+    .optional(),
   /** Back to no policy at all (fields given with it are applied on top of the defaults). */
   reset: z.boolean().optional(),
 });

@@ -27,6 +27,44 @@ export interface Database {
     created_by: string;
     last_used_at: string | null;
     revoked_at: string | null;
+    /** The user a personal token acts as; null for a service token. */
+    user_id: string | null;
+    /** A token scoped to one project reaches nothing else; null: every project its role reaches. */
+    project_id: string | null;
+    expires_at: string | null;
+  };
+  users: {
+    id: string;
+    name: string;
+    role: string;
+    password_hash: string | null;
+    password_changed_at: string | null;
+    failed_sign_ins: Generated<number>;
+    sign_in_blocked_until: string | null;
+    created_at: string;
+    created_by: string;
+    disabled_at: string | null;
+  };
+  user_emails: {
+    email: string;
+    user_id: string;
+    created_at: string;
+  };
+  memberships: {
+    project_id: string;
+    user_id: string;
+    role: string;
+    created_at: string;
+    created_by: string;
+  };
+  sessions: {
+    id: string;
+    hash: string;
+    user_id: string;
+    created_at: string;
+    expires_at: string;
+    last_seen_at: string;
+    revoked_at: string | null;
   };
   uploads: {
     id: string;
@@ -89,6 +127,8 @@ export interface Database {
     forced: number;
     created_at: string;
     created_by: string;
+    /** Id of who proposed it (a user's or a token's); null for automation. */
+    created_by_id?: string | null;
     trigger: string;
     commit_sha: string | null;
     branch: string | null;
@@ -221,6 +261,40 @@ export interface Database {
     committed_at: string;
     recorded_at: string;
   };
+  /** Where a project's release state changes are POSTed (migration 014); url and secret sealed. */
+  notify_targets: {
+    id: string;
+    project_id: string;
+    url: string;
+    url_origin: string;
+    format: string;
+    /** JSON array of events. */
+    events: string;
+    secret: string;
+    allow_private: number;
+    created_at: string;
+    created_by: string;
+    removed_at: string | null;
+    removed_by: string | null;
+  };
+  /** One event for one target, with what became of it. */
+  notify_deliveries: {
+    id: string;
+    target_id: string;
+    project_id: string;
+    event: string;
+    release_id: string | null;
+    body: string;
+    state: Generated<string>;
+    attempts: Generated<number>;
+    status_code: number | null;
+    error: string | null;
+    response_excerpt: string | null;
+    created_at: string;
+    last_attempt_at: string | null;
+    next_attempt_at: string | null;
+    ended_at: string | null;
+  };
   /** Spans in which nothing goes live in an environment but an admin's forced release; [from_at, until_at). */
   freezes: {
     id: string;
@@ -230,6 +304,20 @@ export interface Database {
     until_at: string;
     reason: string;
     created_by: string;
+    created_at: string;
+  };
+  /** A person's decision on one release: approve (for themselves, or for an author with no user) or reject. */
+  approvals: {
+    id: string;
+    project_id: string;
+    release_id: string;
+    user_id: string;
+    user_name: string;
+    role: string;
+    /** '' for one's own decision; the author email signed for otherwise. */
+    for_email: string;
+    decision: string;
+    reason: string | null;
     created_at: string;
   };
   slipway_migrations: { version: number; name: string; applied_at: string };

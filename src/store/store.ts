@@ -17,6 +17,7 @@
  * Times are ISO-8601 strings in UTC on both backends; JSON columns are parsed in the families.
  */
 
+import type { ApprovalStore } from './kysely/approvals.ts';
 import type { BranchStore } from './kysely/branches.ts';
 import type { BuildStore } from './kysely/builds.ts';
 import type { CheckStore } from './kysely/checks.ts';
@@ -29,13 +30,16 @@ import type { EnvironmentStore } from './kysely/environments.ts';
 import type { EventStore } from './kysely/events.ts';
 import type { FreezeStore } from './kysely/freezes.ts';
 import type { JobStore } from './kysely/jobs.ts';
+import type { NotificationStore } from './kysely/notifications.ts';
 import type { PipelineStore } from './kysely/pipeline.ts';
 import type { ProjectStore } from './kysely/projects.ts';
 import type { TokenStore } from './kysely/tokens.ts';
+import type { UserStore } from './kysely/users.ts';
 
 export type { BuildState, DeliveryState, ReleaseKind, ReleaseState, Role } from '../core/glossary.ts';
 export type { StoreCapabilities } from './connection.ts';
 export type { Page } from './kysely/family-context.ts';
+export { APPROVAL_DECISIONS, type ApprovalDecision, type ApprovalRow, type ApprovalStore } from './kysely/approvals.ts';
 export type { BranchRow, BranchStore } from './kysely/branches.ts';
 export { newQueuedBuildRow, type BuildLogRow, type BuildRow, type BuildStore } from './kysely/builds.ts';
 export type { CheckReportRow, CheckRow, CheckSource, CheckStore, NewCheckReport, RecordedCheck } from './kysely/checks.ts';
@@ -48,8 +52,10 @@ export type { PipelineStore, PointerTarget, ReleaseChanges } from './kysely/pipe
 export type { EventRow, EventStore, NewEvent } from './kysely/events.ts';
 export type { FreezeRow, FreezeStore } from './kysely/freezes.ts';
 export type { JobClaim, JobFailure, JobLease, JobRow, JobStore, NewJob } from './kysely/jobs.ts';
+export type { NewNotifyDelivery, NewNotifyTarget, NotificationStore, NotifyAttempt, NotifyDeliveryRow, NotifyTargetRow } from './kysely/notifications.ts';
 export type { ProjectRow, ProjectStore } from './kysely/projects.ts';
 export type { TokenRow, TokenStore } from './kysely/tokens.ts';
+export type { EmailOwner, MembershipRow, SessionRow, UserRow, UserStore } from './kysely/users.ts';
 
 export interface StoreBase {
   readonly capabilities: StoreCapabilities;
@@ -62,6 +68,7 @@ export interface Store
   extends StoreBase,
     ProjectStore,
     TokenStore,
+    UserStore,
     DeploymentStore,
     EnvironmentStore,
     DomainStore,
@@ -73,4 +80,6 @@ export interface Store
     PipelineStore,
     CheckStore,
     CommitStore,
-    FreezeStore {}
+    FreezeStore,
+    NotificationStore,
+    ApprovalStore {}

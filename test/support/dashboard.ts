@@ -108,7 +108,17 @@ export async function openPage(browser: Browser, width = 1280, height = 900): Pr
 /** Signs in at `url` with `token` and waits for the projects list. */
 export async function signIn(page: Page, url: string, token: string): Promise<void> {
   await page.goto(url);
+  await page.getByRole('button', { name: 'Use an API token instead' }).click();
   await page.getByLabel('API token').fill(token);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('heading', { name: 'Projects' }).waitFor();
+}
+
+/** Signs in at `url` with email and password (a session cookie) and waits for the projects list. */
+export async function signInWithPassword(page: Page, url: string, email: string, password: string): Promise<void> {
+  await page.goto(url);
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill(password);
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.getByRole('heading', { name: 'Projects' }).waitFor();
 }

@@ -7,69 +7,89 @@ import { LoginPage } from './pages/login-page.tsx';
 import { ProjectPage } from './pages/project-page.tsx';
 import { ProjectsPage } from './pages/projects-page.tsx';
 import { projectsHref, useRoute } from './route.ts';
-import { asApiError, clientFor, forgetToken, SessionContext, storedToken, storeToken, type Session } from './session.ts';
+import { asApiError, clientFor, forgetToken, reachesRole, roleOn, SessionContext, storedToken, storeToken, type Credential, type Session } from './session.ts';
 
 /**
- * Auth states: checking (a stored token is being verified) → signed-in, or → signed-out
- * (no token, or the server rejected it). Signing out forgets the stored token.
+ * Auth states: checking (a stored token, or a session cookie, is being verified) → signed-in, or
+ * → signed-out (nothing stored, or the server rejected it). Signing out forgets the token or ends
+ * the session.
  */
 type Auth =
-  | { state: 'checking'; token: string }
-  | { state: 'signed-in'; token: string; whoami: Whoami }
+  | { state: 'checking'; credential: Credential | undefined }
+  | { state: 'signed-in'; credential: Credential; whoami: Whoami }
   | { state: 'signed-out'; message: string | undefined }
-  | { state: 'unreachable'; token: string; error: ApiError };
+  | { state: 'unreachable'; credential: Credential | undefined; error: ApiError };
 
 function initialAuth(): Auth {
   const token = storedToken();
-  return token ? { state: 'checking', token } : { state: 'signed-out', message: undefined };
+  // No token: a session cookie may still be there (the page cannot see an HttpOnly cookie; the server can).
+  return { state: 'checking', credential: token ? { kind: 'token', token } : undefined };
+}
+
+/** Who a credential is; without one, the browser's session (if it has one) and its CSRF token. */
+async function identify(credential: Credential | undefined): Promise<{ credential: Credential; whoami: Whoami }> {
+  let known = credential;
+  if (known === undefined) known = { kind: 'session', csrf: (await clientFor({ kind: 'session', csrf: '' }).getSession()).csrf };
+  return { credential: known, whoami: await clientFor(known).whoami() };
 }
 
 export function App() {
   const [auth, setAuth] = useState<Auth>(initialAuth);
   const route = useRoute();
 
-  const signOut = useCallback((message?: string) => {
-    forgetToken();
-    setAuth({ state: 'signed-out', message });
-  }, []);
+  const signedInWith = auth.state === 'signed-in' ? auth.credential : undefined;
+  const signOut = useCallback(
+    (message?: string) => {
+      forgetToken();
+      if (signedInWith?.kind === 'session') void clientFor(signedInWith).signOut().catch(() => undefined);
+      setAuth({ state: 'signed-out', message });
+    },
+    [signedInWith],
+  );
 
-  const checkToken = auth.state === 'checking' ? auth.token : undefined;
+  const checking = auth.state === 'checking';
+  const checkCredential = auth.state === 'checking' ? auth.credential : undefined;
   useEffect(() => {
-    if (checkToken === undefined) return undefined;
+    if (!checking) return undefined;
     let current = true;
-    clientFor(checkToken)
-      .whoami()
-      .then(
-        (whoami) => {
-          if (current) setAuth({ state: 'signed-in', token: checkToken, whoami });
-        },
-        (err: unknown) => {
-          if (!current) return;
-          const error = asApiError(err);
-          if (error.code === 'UNAUTHENTICATED') signOut(`The stored token was rejected (${error.code}). Sign in again.`);
-          else setAuth({ state: 'unreachable', token: checkToken, error });
-        },
-      );
+    identify(checkCredential).then(
+      ({ credential, whoami }) => {
+        if (current) setAuth({ state: 'signed-in', credential, whoami });
+      },
+      (err: unknown) => {
+        if (!current) return;
+        const error = asApiError(err);
+        if (error.code === 'UNAUTHENTICATED') {
+          forgetToken();
+          setAuth({ state: 'signed-out', message: checkCredential === undefined ? undefined : `The stored token was rejected (${error.code}). Sign in again.` });
+        } else setAuth({ state: 'unreachable', credential: checkCredential, error });
+      },
+    );
     return () => {
       current = false;
     };
-  }, [checkToken, signOut]);
+  }, [checking, checkCredential]);
 
   const session = useMemo<Session | undefined>(
     () =>
       auth.state === 'signed-in'
-        ? { client: clientFor(auth.token), whoami: auth.whoami, canDeploy: auth.whoami.token.role === 'deployer' || auth.whoami.token.role === 'admin', signOut }
+        ? {
+            client: clientFor(auth.credential),
+            whoami: auth.whoami,
+            can: (project, minimum) => reachesRole(roleOn(auth.whoami, project), minimum),
+            signOut,
+          }
         : undefined,
     [auth, signOut],
   );
 
-  if (auth.state === 'checking') return <main className="page muted">Checking your token…</main>;
+  if (auth.state === 'checking') return <main className="page muted">Checking who you are…</main>;
   if (auth.state === 'unreachable') {
     return (
       <main className="page">
         <ErrorNote error={auth.error} />
         <div className="form-actions">
-          <button type="button" className="button primary" onClick={() => setAuth({ state: 'checking', token: auth.token })}>
+          <button type="button" className="button primary" onClick={() => setAuth({ state: 'checking', credential: auth.credential })}>
             Try again
           </button>
           <button type="button" className="button" onClick={() => signOut()}>
@@ -83,9 +103,9 @@ export function App() {
     return (
       <LoginPage
         message={auth.state === 'signed-out' ? auth.message : undefined}
-        onSignIn={(token, whoami) => {
-          storeToken(token);
-          setAuth({ state: 'signed-in', token, whoami });
+        onSignIn={(credential, whoami) => {
+          if (credential.kind === 'token') storeToken(credential.token);
+          setAuth({ state: 'signed-in', credential, whoami });
         }}
       />
     );

@@ -1,14 +1,21 @@
 import { createContext, useContext } from 'react';
-import type { Whoami } from '../../src/protocol/api.ts';
+import type { Role, Whoami } from '../../src/protocol/api.ts';
 import { ApiError, SlipwayClient } from '../../src/protocol/client.ts';
 
-/** What every signed-in view needs: the API client and who the token belongs to. */
+/**
+ * How this browser proves who it is: a pasted API token (kept in local storage), or an email
+ * and password sign-in, which leaves an HttpOnly session cookie the page cannot read and a CSRF
+ * token (kept in memory only) that every write sends along.
+ */
+export type Credential = { kind: 'token'; token: string } | { kind: 'session'; csrf: string };
+
+/** What every signed-in view needs: the API client and who is signed in. */
 export interface Session {
   client: SlipwayClient;
   whoami: Whoami;
-  /** Viewer tokens may look but not move environments. */
-  canDeploy: boolean;
-  /** Forgets the token; `message` is shown on the login screen (a rejected token, say). */
+  /** Whether the signed-in user's role on `project` (global, or raised by a membership) reaches `minimum`. */
+  can: (project: string, minimum: Exclude<Role, 'runner'>) => boolean;
+  /** Forgets the token or ends the session; `message` is shown on the login screen (a rejected token, say). */
   signOut: (message?: string) => void;
 }
 
@@ -18,6 +25,21 @@ export function useSession(): Session {
   const session = useContext(SessionContext);
   if (!session) throw new Error('useSession is only available below a signed-in SessionContext');
   return session;
+}
+
+const RANK: Record<Exclude<Role, 'runner'>, number> = { viewer: 0, deployer: 1, approver: 2, admin: 3 };
+
+/** The role of `whoami` on a project: the higher of its global role and a membership there. */
+export function roleOn(whoami: Whoami, project: string): Role | null {
+  if (whoami.scope !== null && whoami.scope !== project) return null;
+  const global = whoami.actor.role;
+  if (global === 'runner') return global;
+  const membership = whoami.user?.memberships?.find((m) => m.project === project)?.role;
+  return membership !== undefined && RANK[membership] > RANK[global] ? membership : global;
+}
+
+export function reachesRole(role: Role | null, minimum: Exclude<Role, 'runner'>): boolean {
+  return role !== null && role !== 'runner' && RANK[role] >= RANK[minimum];
 }
 
 const TOKEN_KEY = 'slipway.token';
@@ -34,9 +56,10 @@ export function forgetToken(): void {
   localStorage.removeItem(TOKEN_KEY);
 }
 
-/** The dashboard is served by the control plane it talks to, so the API is on this origin. */
-export function clientFor(token: string): SlipwayClient {
-  return new SlipwayClient({ url: location.origin, token });
+/** The dashboard is served by the control plane it talks to, so the API is on this origin (and the session cookie goes along). */
+export function clientFor(credential: Credential): SlipwayClient {
+  if (credential.kind === 'token') return new SlipwayClient({ url: location.origin, token: credential.token });
+  return new SlipwayClient({ url: location.origin, headers: { 'x-slipway-csrf': credential.csrf } });
 }
 
 /** Anything an API call threw, as an ApiError the UI can show with its code. */

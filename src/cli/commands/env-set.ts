@@ -16,6 +16,9 @@ export interface EnvSetOptions {
   windows?: string | undefined;
   expedite?: string | undefined;
   soak?: string | undefined;
+  approvals?: string | undefined;
+  approvalRoles?: string | undefined;
+  approvalAuthors?: string | undefined;
   reset?: boolean | undefined;
   json?: boolean | undefined;
 }
@@ -60,11 +63,38 @@ export const envSet: Command<EnvSetOptions & { environment: string }> = async (o
     body.expedite = options.expedite;
   }
   if (options.soak !== undefined) body.soak = options.soak === '' || options.soak === 'none' ? null : options.soak;
+  const approvals = approvalsOf(options);
+  if (approvals !== undefined) body.approvals = approvals;
   if (options.reset) body.reset = true;
-  if (Object.keys(body).length === 0) throw usage('nothing to set: give --from, --follows, --auto, --checks, --mode, --max-commits, --requires, --soak, --windows, --expedite or --reset');
+  if (Object.keys(body).length === 0) throw usage('nothing to set: give --from, --follows, --auto, --checks, --mode, --max-commits, --requires, --soak, --windows, --expedite, --approvals, --approval-roles, --approval-authors or --reset');
   const client = await connect(ctx);
   const policy = await client.setPolicy(project, options.environment, body);
   if (options.json) ctx.out.json(policy);
   else ctx.out.line(`${options.environment}: ${describePolicy(policy)}`);
   return ExitCode.OK;
 };
+
+const LADDER = ['viewer', 'deployer', 'approver', 'admin'] as const;
+
+/** `--approvals 2 --approval-roles approver --approval-authors all`; `--approvals none` clears them. */
+function approvalsOf(options: EnvSetOptions): SetPolicyRequest['approvals'] {
+  const { approvals, approvalRoles, approvalAuthors } = options;
+  if (approvals === undefined && approvalRoles === undefined && approvalAuthors === undefined) return undefined;
+  if (approvals === 'none' && approvalRoles === undefined && approvalAuthors === undefined) return null;
+  const out: NonNullable<SetPolicyRequest['approvals']> = {};
+  if (approvals !== undefined) {
+    if (!/^\d{1,2}$/.test(approvals) && approvals !== 'none') throw usage(`--approvals is a number of people (0 or none: no count), not "${approvals}"`);
+    out.count = approvals === 'none' ? 0 : Number(approvals);
+  }
+  if (approvalRoles !== undefined) {
+    const roles = list(approvalRoles);
+    const unknown = roles.find((role) => !(LADDER as readonly string[]).includes(role));
+    if (unknown !== undefined || roles.length === 0) throw usage(`--approval-roles takes ${LADDER.join(', ')}, comma-separated${unknown === undefined ? '' : `, not "${unknown}"`}`);
+    out.roles = roles as (typeof LADDER)[number][];
+  }
+  if (approvalAuthors !== undefined) {
+    if (approvalAuthors !== 'all' && approvalAuthors !== 'none') throw usage(`--approval-authors is all or none, not "${approvalAuthors}"`);
+    out.authors = approvalAuthors === 'all' ? 'all' : null;
+  }
+  return out;
+}

@@ -67,8 +67,10 @@ function describe(token: PushToken): string {
 async function pushToken(client: SlipwayClient, env: Readonly<Record<string, string | undefined>>): Promise<{ token: PushToken; secret: string }> {
   const connection = await resolveConnection(env);
   if (!connection.ok) throw new CliError(connection.code, connection.message);
-  const me = (await client.whoami()).token;
-  if (me.role === 'deployer') return { token: { id: me.id, name: me.name, role: 'deployer', source: 'own' }, secret: connection.token };
+  const who = await client.whoami();
+  const me = who.token ?? { id: who.actor.id ?? '', name: who.actor.name, role: who.actor.role, user: null };
+  // A person's own token pushes with their roles on the project; so does a deployer service token.
+  if (me.user !== null || me.role === 'deployer') return { token: { id: me.id, name: me.name, role: 'deployer', source: 'own' }, secret: connection.token };
   if (me.role !== 'admin') {
     throw new CliError(
       'FORBIDDEN',
@@ -83,7 +85,7 @@ async function pushToken(client: SlipwayClient, env: Readonly<Record<string, str
       if (err instanceof ApiError && err.code === 'UNAUTHENTICATED') return undefined; // revoked: make a new one
       throw err;
     });
-    if (check?.token.id === saved.id && check.token.role === 'deployer') {
+    if (check?.token?.id === saved.id && check.token.role === 'deployer') {
       return { token: { id: saved.id, name, role: 'deployer', source: 'reused' }, secret: saved.secret };
     }
   }

@@ -35,7 +35,17 @@ export function describePolicy(policy: Policy): string {
   if (policy.soakMs > 0) parts.push(`soak ${formatDuration(policy.soakMs)}`);
   if (policy.auto && policy.maxCommits !== 8) parts.push(`max ${policy.maxCommits} commits`);
   if (policy.windows.length > 0) parts.push(`windows ${policy.windows.join(', ')}${policy.expedite === 'allow' ? ' (hotfixes any time)' : ''}`);
+  const approvals = describeApprovals(policy.approvals);
+  if (approvals !== null) parts.push(approvals);
   return parts.join(' · ');
+}
+
+/** `approvals 2 (approver) + all authors`; null when none are asked. */
+export function describeApprovals(approvals: Policy['approvals']): string | null {
+  const parts: string[] = [];
+  if (approvals.count > 0) parts.push(`${approvals.count} (${approvals.roles.join(', ')})`);
+  if (approvals.authors === 'all') parts.push('all authors');
+  return parts.length === 0 ? null : `approvals ${parts.join(' + ')}`;
 }
 
 /** What holds a waiting release, one line per gate, with when it is looked at again. */

@@ -2,6 +2,7 @@ import { connect, requireProject } from '../context.ts';
 import type { Command } from '../context.ts';
 import { ExitCode } from '../exit-codes.ts';
 import { formatTime, plural } from '../output.ts';
+import { describeApprovalState } from './approve.ts';
 import { describeWait } from './pipeline.ts';
 
 export interface ReleaseShowOptions {
@@ -34,6 +35,14 @@ export const releaseShow: Command<ReleaseShowOptions & { release: string }> = as
     for (const line of describeWait(release)) ctx.out.line(`    ${line}`);
   } else if (release.stateReason) {
     ctx.out.line(`  ${release.stateReason}`);
+  }
+  if (release.approvalState && !release.approvalState.satisfied) {
+    ctx.out.line('  still to approve:');
+    for (const line of describeApprovalState(release.approvalState)) ctx.out.line(`    ${line}`);
+  }
+  for (const a of release.approvals) {
+    const what = a.decision === 'reject' ? 'rejected' : a.forEmail ? `approved for ${a.forEmail}` : 'approved';
+    ctx.out.line(`  ${what} by ${a.user} (${a.role}) at ${formatTime(a.at)}${a.reason ? `: ${a.reason}` : ''}`);
   }
   const batch = release.batch;
   if (batch) {

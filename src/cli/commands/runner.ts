@@ -41,11 +41,11 @@ export const runner: Command<RunnerCommandOptions> = async (options, ctx) => {
 
   // Refuse a wrong token at once; a server that is not up yet is waited for by the claim loop.
   try {
-    const { token: who } = await new SlipwayClient({ url, token }).whoami();
+    const { actor: who } = await new SlipwayClient({ url, token }).whoami();
     if (who.role !== 'runner') {
       throw new CliError(
         ErrorCode.FORBIDDEN,
-        `token "${who.name}" has the ${who.role} role; builds are claimed with a runner token (an admin creates one: slipway tokens create --name <name> --role runner)`,
+        `token of "${who.name}" has the ${who.role} role; builds are claimed with a runner token (an admin creates one: slipway tokens create --name <name> --role runner)`,
       );
     }
   } catch (err) {

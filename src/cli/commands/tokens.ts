@@ -16,8 +16,19 @@ export const listTokens: Command<TokensOptions> = async (options, ctx) => {
     return ExitCode.OK;
   }
   ctx.out.table(
-    ['ID', 'NAME', 'ROLE', 'CREATED', 'BY', 'LAST USED', 'REVOKED'],
-    result.tokens.map((t) => [t.id, t.name, t.role, formatTime(t.createdAt), t.createdBy, formatTime(t.lastUsedAt), formatTime(t.revokedAt)]),
+    ['ID', 'NAME', 'ROLE', 'USER', 'PROJECT', 'EXPIRES', 'CREATED', 'BY', 'LAST USED', 'REVOKED'],
+    result.tokens.map((t) => [
+      t.id,
+      t.name,
+      t.user === null ? t.role : `(${t.role})`,
+      t.user ?? '-',
+      t.project ?? 'all',
+      formatTime(t.expiresAt),
+      formatTime(t.createdAt),
+      t.createdBy,
+      formatTime(t.lastUsedAt),
+      formatTime(t.revokedAt),
+    ]),
   );
   return ExitCode.OK;
 };
@@ -25,21 +36,33 @@ export const listTokens: Command<TokensOptions> = async (options, ctx) => {
 export interface CreateTokenOptions {
   name?: string | undefined;
   role?: string | undefined;
+  user?: string | undefined;
+  project?: string | undefined;
+  expires?: string | undefined;
   json?: boolean | undefined;
 }
 
 /** The secret exists only in this answer: the server keeps a hash. Last stdout line = secret. */
 export const createToken: Command<CreateTokenOptions> = async (options, ctx) => {
   if (!options.name?.trim()) throw usage('missing --name <name>');
-  const role = Role.safeParse(options.role);
-  if (!role.success) throw usage(`--role must be one of ${Role.options.join(', ')}`);
+  const role = options.role === undefined ? undefined : Role.safeParse(options.role);
+  if (role !== undefined && !role.success) throw usage(`--role must be one of ${Role.options.join(', ')}`);
   const client = await connect(ctx);
-  const created = await client.createToken({ name: options.name, role: role.data });
+  const created = await client.createToken({
+    name: options.name,
+    ...(role === undefined ? {} : { role: role.data }),
+    ...(options.user === undefined ? {} : { user: options.user }),
+    ...(options.project === undefined ? {} : { project: options.project }),
+    ...(options.expires === undefined ? {} : { expires: options.expires }),
+  });
   if (options.json) {
     ctx.out.json(created);
     return ExitCode.OK;
   }
-  ctx.out.line(`Created token ${created.token.id} (${created.token.name}, ${created.token.role}). Its secret is shown only this once:`);
+  const t = created.token;
+  const what = t.user === null ? `${t.role} service token` : `personal token of ${t.user}`;
+  const limits = [t.project === null ? '' : `project ${t.project} only`, t.expiresAt === null ? '' : `until ${formatTime(t.expiresAt)}`].filter(Boolean).join(', ');
+  ctx.out.line(`Created ${what} ${t.id} (${t.name}${limits === '' ? '' : `; ${limits}`}). Its secret is shown only this once:`);
   ctx.out.line(created.secret);
   return ExitCode.OK;
 };

@@ -1,3 +1,4 @@
+import { approvalsGate } from './approvals.ts';
 import { checksGate } from './checks.ts';
 import { freezeGate } from './freeze.ts';
 import { lineageGate } from './lineage.ts';
@@ -21,6 +22,7 @@ export const GATES: readonly (readonly [GateKind, Gate])[] = [
   ['checks', checksGate],
   ['max_commits', maxCommitsGate],
   ['requires', requiresGate],
+  ['approvals', approvalsGate],
   ['queue', queueGate],
 ];
 

@@ -1,4 +1,4 @@
-import { DEFAULT_POLICY, type Candidate, type EnvironmentPolicy, type GateCheck, type GateFacts } from './types.ts';
+import { DEFAULT_POLICY, NO_APPROVAL_FACTS, type Candidate, type EnvironmentPolicy, type GateCheck, type GateFacts } from './types.ts';
 
 /**
  * Table rows for the gate tests: a plain candidate, policy and facts, each overridden by a row.
@@ -42,6 +42,7 @@ export function someFacts(over: { environment?: Partial<GateFacts['environment']
     requires: [],
     queueAhead: null,
     freezes: [],
+    approvals: NO_APPROVAL_FACTS,
     ...rest,
   };
 }

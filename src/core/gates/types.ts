@@ -1,4 +1,4 @@
-import type { CheckState, EnvironmentMode } from '../glossary.ts';
+import type { CheckState, EnvironmentMode, Role } from '../glossary.ts';
 
 /**
  * The words of the gate evaluator. A gate looks at a candidate (a deployment proposed for an
@@ -7,7 +7,7 @@ import type { CheckState, EnvironmentMode } from '../glossary.ts';
  * store themselves: everything arrives as an argument, so a verdict is reproducible.
  */
 
-export const GATE_KINDS = ['lock', 'freeze', 'window', 'pin', 'lineage', 'soak', 'checks', 'max_commits', 'requires', 'queue'] as const;
+export const GATE_KINDS = ['lock', 'freeze', 'window', 'pin', 'lineage', 'soak', 'checks', 'max_commits', 'requires', 'approvals', 'queue'] as const;
 export type GateKind = (typeof GATE_KINDS)[number];
 
 /** Stable codes of gate reasons; the CLI and dashboard may branch on them, never on messages. */
@@ -26,6 +26,7 @@ export const GateCode = {
   WINDOW_INVALID: 'WINDOW_INVALID',
   SOAKING: 'SOAKING',
   SOAK_INCOMPLETE: 'SOAK_INCOMPLETE',
+  APPROVALS_PENDING: 'APPROVALS_PENDING',
 } as const;
 export type GateCode = (typeof GateCode)[keyof typeof GateCode];
 
@@ -69,7 +70,24 @@ export interface EnvironmentPolicy {
   expedite: 'allow' | 'hold';
   /** With `from`: how long the candidate must have been live upstream, without interruption (0: no soak). */
   soakMs: number;
+  /** Who must sign off a release before it goes live (see gates/approvals.ts). */
+  approvals: ApprovalPolicy;
 }
+
+/** The roles of the ladder an approval policy may name (viewer < deployer < approver < admin). */
+export const LADDER_ROLES = ['viewer', 'deployer', 'approver', 'admin'] as const satisfies readonly Role[];
+export type LadderRole = (typeof LADDER_ROLES)[number];
+
+export interface ApprovalPolicy {
+  /** Different people (not an author of the batch, not who proposed it) who must approve; 0: none. */
+  count: number;
+  /** Who counts: an effective role on the project of at least the lowest listed. */
+  roles: LadderRole[];
+  /** `all`: every author of a commit in the batch approves (an approver signs for authors with no user). */
+  authors: 'all' | null;
+}
+
+export const DEFAULT_APPROVALS: Readonly<ApprovalPolicy> = Object.freeze({ count: 0, roles: ['approver' as const], authors: null });
 
 export const DEFAULT_MAX_COMMITS = 8;
 
@@ -85,6 +103,7 @@ export const DEFAULT_POLICY: Readonly<EnvironmentPolicy> = Object.freeze({
   windows: [],
   expedite: 'hold',
   soakMs: 0,
+  approvals: DEFAULT_APPROVALS,
 });
 
 export interface Candidate {
@@ -136,7 +155,38 @@ export interface GateFacts {
   queueAhead: { number: number } | null;
   /** Freezes of the environment that have not ended (current or to come). */
   freezes: Freeze[];
+  /** With an approval policy: who authored the batch and who approved this release. */
+  approvals: ApprovalFacts;
 }
+
+/** One distinct author (by lowercased email) of the batch's commits, and the user that email belongs to. */
+export interface BatchAuthor {
+  email: string;
+  name: string | null;
+  userId: string | null;
+  userName: string | null;
+}
+
+/** An approval given to this release (an approval binds to one release and is never carried to another). */
+export interface GivenApproval {
+  userId: string;
+  userName: string;
+  /** The approver's effective role on the project when they approved. */
+  role: Role;
+  /** The unmapped author email signed for; null for the approver's own approval. */
+  forEmail: string | null;
+}
+
+export interface ApprovalFacts {
+  authors: BatchAuthor[];
+  /** Commits of the batch whose author Slipway does not know (never recorded, or beyond the walk). */
+  unknownCommits: number;
+  given: GivenApproval[];
+  /** The user who proposed the release; null for automation or a service token. */
+  createdById: string | null;
+}
+
+export const NO_APPROVAL_FACTS: Readonly<ApprovalFacts> = Object.freeze({ authors: [], unknownCommits: 0, given: [], createdById: null });
 
 /** A span of time in which nothing goes live in an environment but an admin's forced release. */
 export interface Freeze {

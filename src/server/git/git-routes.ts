@@ -7,7 +7,7 @@ import type { Role } from '../../core/glossary.ts';
 import type { Actor } from '../../core/release-planner.ts';
 import { leaseOf } from '../http/context.ts';
 import { statusOf } from '../http/errors.ts';
-import { requireRole } from '../services/access.ts';
+import { actorOn, requireRole } from '../services/access.ts';
 import type { ServiceDeps } from '../services/deps.ts';
 import { requireLease } from '../services/leases.ts';
 import { getProject } from '../services/projects.ts';
@@ -174,12 +174,19 @@ export async function registerGitRoutes(app: FastifyInstance, options: GitRoutes
       let actor: Actor;
       let projectId: string;
       try {
-        ({ actor } = await authenticate(deps, token));
+        const { principal } = await authenticate(deps, token);
+        actor = principal.actor;
         // A runner fetches the source of the build it holds the lease on, and nothing else.
         const leased = actor.role === 'runner' && service === 'git-upload-pack' ? await requireLease(deps, actor, leaseOf(request)) : undefined;
-        if (leased === undefined) requireRole(actor, ROLE[service]);
         if (!isValidName(project)) return refuse(reply, 404, `no project named "${project}"`);
         projectId = (await getProject(deps, project)).id;
+        if (leased === undefined) {
+          // The role on this project: a membership may raise it, a token's scope may keep it out.
+          const onProject = actorOn(principal, projectId);
+          if (onProject === null) throw new SlipwayError(ErrorCode.PROJECT_NOT_FOUND, `no project named "${project}"`, { project });
+          actor = onProject;
+          requireRole(actor, ROLE[service]);
+        }
         if (leased !== undefined && leased.projectId !== projectId) {
           throw new SlipwayError(ErrorCode.FORBIDDEN, `the lease is for build ${leased.id} of another project`, { build: leased.id });
         }

@@ -2,15 +2,14 @@ import type { Server } from 'node:http';
 import fastifyMultipart from '@fastify/multipart';
 import Fastify, { type FastifyInstance, type FastifyServerFactory } from 'fastify';
 import type { Logger } from 'pino';
-import { ErrorCode, SlipwayError } from '../../core/errors.ts';
+import { ErrorCode } from '../../core/errors.ts';
 import type { Metrics } from '../metrics.ts';
-import { requireRole } from '../services/access.ts';
 import type { ServiceDeps } from '../services/deps.ts';
-import { authenticate, hashToken } from '../services/tokens.ts';
 import { registerGitRoutes } from '../git/git-routes.ts';
 import { registerWebhookRoutes } from '../webhooks/webhook-routes.ts';
 import { registerDashboard } from './dashboard.ts';
 import { errorBody, handleError } from './errors.ts';
+import { guard } from './guard.ts';
 import { openApiDocument } from './openapi.ts';
 import { registerRoutes, type RouteSpec } from './route.ts';
 import { adminRoutes } from './routes/admin.ts';
@@ -18,19 +17,18 @@ import { buildRoutes } from './routes/builds.ts';
 import { checkRoutes } from './routes/checks.ts';
 import { deliveryRoutes } from './routes/deliveries.ts';
 import { environmentRoutes } from './routes/environments.ts';
+import { approvalRoutes } from './routes/approvals.ts';
 import { freezeRoutes } from './routes/freezes.ts';
 import { hotfixRoutes } from './routes/hotfixes.ts';
+import { notificationRoutes } from './routes/notifications.ts';
 import { pipelineRoutes } from './routes/pipelines.ts';
 import { projectRoutes } from './routes/projects.ts';
 import { projectDeletionRoutes } from './routes/project-deletion.ts';
 import { buildRetryRoutes } from './routes/build-retry.ts';
 import { jobRoutes } from './routes/jobs.ts';
-
-declare module 'fastify' {
-  interface FastifyRequest {
-    tokenHash: string | undefined;
-  }
-}
+import { sessionRoutes } from './routes/session.ts';
+import { userRoutes } from './routes/users.ts';
+import { SignInLimiter } from './sign-in-limiter.ts';
 
 export const VERSION = '0.1.0';
 
@@ -39,6 +37,15 @@ export interface AppOptions {
   metrics: Metrics;
   logger: Logger;
   serverFactory?: FastifyServerFactory;
+}
+
+/** Every route of the API (each has its row in permissions.ts). */
+export function apiRoutes(deps: ServiceDeps): RouteSpec[] {
+  const specs: RouteSpec[] = [...projectRoutes({ deps }), ...environmentRoutes({ deps }), ...buildRoutes({ deps }), ...deliveryRoutes({ deps }), ...adminRoutes({ deps })];
+  specs.push(...projectDeletionRoutes({ deps }), ...buildRetryRoutes({ deps }), ...pipelineRoutes({ deps }), ...jobRoutes({ deps }), ...freezeRoutes({ deps }));
+  specs.push(...notificationRoutes({ deps }), ...approvalRoutes({ deps }), ...hotfixRoutes({ deps }));
+  specs.push(...checkRoutes({ deps }), ...userRoutes({ deps }), ...sessionRoutes({ deps }, new SignInLimiter(deps.clock)));
+  return specs;
 }
 
 /** The control plane: API, OpenAPI, health, metrics and the dashboard. */
@@ -50,6 +57,7 @@ export async function buildApp({ deps, metrics, logger, serverFactory }: AppOpti
     ...(serverFactory ? { serverFactory } : {}),
   }) as unknown as FastifyInstance<Server>;
   app.decorateRequest('tokenHash', undefined);
+  app.decorateRequest('principal', undefined);
   // Blob bodies stream straight to the blob store, hashed on the way.
   app.addContentTypeParser('application/octet-stream', (_request, payload, done) => done(null, payload));
   // Batches of small blobs (POST /api/v1/blobs) are multipart; limits are set per request there.
@@ -65,19 +73,8 @@ export async function buildApp({ deps, metrics, logger, serverFactory }: AppOpti
     );
   });
 
-  const specs: RouteSpec[] = [...projectRoutes({ deps }), ...environmentRoutes({ deps }), ...buildRoutes({ deps }), ...deliveryRoutes({ deps }), ...adminRoutes({ deps })];
-  specs.push(...projectDeletionRoutes({ deps }), ...buildRetryRoutes({ deps }), ...pipelineRoutes({ deps }), ...jobRoutes({ deps }), ...freezeRoutes({ deps }));
-  specs.push(...checkRoutes({ deps }));
-  specs.push(...hotfixRoutes({ deps }));
-  registerRoutes(app, specs, async (request, role, runner) => {
-    const header = request.headers.authorization;
-    const match = header === undefined ? null : /^Bearer\s+(\S+)$/i.exec(header);
-    if (!match?.[1]) throw new SlipwayError(ErrorCode.UNAUTHENTICATED, 'send "Authorization: Bearer <token>"');
-    const { actor } = await authenticate(deps, match[1]);
-    request.tokenHash = hashToken(match[1]);
-    if (!(runner && actor.role === 'runner')) requireRole(actor, role);
-    return actor;
-  });
+  const specs = apiRoutes(deps);
+  registerRoutes(app, specs, (request, rule, url) => guard(deps, request, rule, url));
 
   const openapi = openApiDocument(specs, VERSION);
   app.get('/api/docs', async () => openapi);

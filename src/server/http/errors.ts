@@ -97,6 +97,8 @@ function fromFastify(err: FastifyError): SlipwayError | undefined {
 export function handleError(err: FastifyError | SlipwayError | Error, request: FastifyRequest, reply: FastifyReply): void {
   const known = err instanceof SlipwayError ? err : fromFastify(err as FastifyError);
   if (known) {
+    const retryAfter = known.details?.retryAfterSeconds;
+    if (typeof retryAfter === 'number') void reply.header('retry-after', String(retryAfter));
     void reply.status(statusOf(known.code)).send(errorBody(known.code, known.message, known.details));
     return;
   }

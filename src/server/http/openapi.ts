@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ruleOf } from './permissions.ts';
 import type { RouteSpec } from './route.ts';
 
 function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): unknown {
@@ -31,10 +32,13 @@ export function openApiDocument(specs: RouteSpec[], version: string): unknown {
         default: { description: 'Error', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } },
       },
     };
-    if (spec.role) operation.security = [{ bearer: [] }];
-    if (spec.role) operation['x-slipway-role'] = spec.runner ? [spec.role, 'runner'] : spec.role;
+    const rule = ruleOf(spec.method, spec.url);
+    if (rule && rule.role !== 'public') {
+      operation.security = [{ bearer: [] }, { session: [] }];
+      operation['x-slipway-role'] = rule.runner && rule.role !== 'runner' ? [rule.role, 'runner'] : rule.role;
+    }
     if (spec.body) operation.requestBody = { required: true, content: { 'application/json': { schema: jsonSchema(spec.body, 'input') } } };
-    if (spec.method === 'PUT') {
+    if (spec.accepts?.includes('application/octet-stream') === true) {
       operation.requestBody = { required: true, content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } } };
     }
     (paths[path] ??= {})[spec.method.toLowerCase()] = operation;
@@ -43,7 +47,11 @@ export function openApiDocument(specs: RouteSpec[], version: string): unknown {
     openapi: '3.1.0',
     info: { title: 'Slipway API', version, description: 'Immutable deployments, environments as pointers, instant rollback.' },
     components: {
-      securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
+      securitySchemes: {
+        bearer: { type: 'http', scheme: 'bearer' },
+        // Dashboard sessions; writes also need the session's CSRF token in X-Slipway-CSRF.
+        session: { type: 'apiKey', in: 'cookie', name: 'slipway_session' },
+      },
       schemas: {
         Error: {
           type: 'object',

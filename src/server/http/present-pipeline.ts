@@ -1,8 +1,10 @@
 import { DEFAULT_POLICY } from '../../core/gates/index.ts';
 import type { UrlConfig } from '../../core/urls.ts';
 import { environmentUrl } from '../../core/urls.ts';
+import type { Approval, ApprovalState } from '../../protocol/approvals.ts';
 import type { Pipeline, Policy, ReleaseDetail } from '../../protocol/pipelines.ts';
-import type { EnvironmentRow } from '../../store/store.ts';
+import type { ApprovalStatus } from '../../core/gates/index.ts';
+import type { ApprovalRow, EnvironmentRow } from '../../store/store.ts';
 import { policyOf } from '../services/pipeline.ts';
 import type { PipelineView, ReleaseView } from '../services/pipeline-view.ts';
 import { presentEnvironment, presentRelease } from './present.ts';
@@ -41,9 +43,29 @@ export function presentPipeline(urls: UrlConfig, view: PipelineView, now: Date):
   };
 }
 
+export function presentApproval(row: ApprovalRow): Approval {
+  return { id: row.id, user: row.userName, role: row.role, forEmail: row.forEmail, decision: row.decision, reason: row.reason, at: row.createdAt };
+}
+
+export function presentApprovalState(status: ApprovalStatus | null): ApprovalState | null {
+  if (status === null) return null;
+  return {
+    required: status.required,
+    role: status.role,
+    approvedBy: status.counted,
+    missingCount: status.missingCount,
+    missingAuthors: status.missingAuthors.map((a) => ({ email: a.email, name: a.name, user: a.userName })),
+    unmapped: status.unmapped.map((a) => ({ email: a.email, name: a.name })),
+    unknownCommits: status.unknownCommits,
+    satisfied: status.satisfied,
+  };
+}
+
 export function presentReleaseView(project: string, view: ReleaseView): ReleaseDetail {
   return {
     ...presentRelease(project, view.environment, view.release),
+    approvals: view.approvals.map(presentApproval),
+    approvalState: presentApprovalState(view.approvalState),
     batch:
       view.batch === null
         ? null

@@ -1,9 +1,9 @@
 import { displayRepoUrl, redactUrl } from '../../core/repo-url.ts';
 import { deploymentUrl, domainUrl, environmentUrl, gitUrl, type UrlConfig } from '../../core/urls.ts';
-import type { Deployment, Domain, Environment, Event, MovedRelease, Project, Release, Token } from '../../protocol/api.ts';
+import type { Deployment, Domain, Environment, Event, MovedRelease, Project, Release, Token, User } from '../../protocol/api.ts';
 import type { MovedRelease as MovedReleaseRow } from '../services/environments.ts';
 import type { Build, BuildLogLine } from '../../protocol/builds.ts';
-import type { BuildLogRow, BuildRow, DeploymentRow, DomainRow, EnvironmentRow, EventRow, ProjectRow, ReleaseRow, TokenRow } from '../../store/store.ts';
+import type { BuildLogRow, BuildRow, DeploymentRow, DomainRow, EnvironmentRow, EventRow, ProjectRow, MembershipRow, ReleaseRow, TokenRow, UserRow } from '../../store/store.ts';
 
 /** Rows become wire shapes here, and nowhere else. */
 
@@ -116,8 +116,42 @@ export function presentMovedRelease(project: string, environment: string, row: M
   return { ...presentRelease(project, environment, row), clearedPin: row.clearedPin };
 }
 
-export function presentToken(row: TokenRow): Token {
-  return { id: row.id, name: row.name, role: row.role, createdAt: row.createdAt, createdBy: row.createdBy, lastUsedAt: row.lastUsedAt, revokedAt: row.revokedAt };
+/** Names of the users and projects tokens refer to by id. */
+export interface TokenNames {
+  users: ReadonlyMap<string, { name: string; role: Token['role'] }>;
+  projects: ReadonlyMap<string, string>;
+}
+
+export function presentToken(row: TokenRow, names: TokenNames): Token {
+  const user = row.userId === null ? undefined : names.users.get(row.userId);
+  return {
+    id: row.id,
+    name: row.name,
+    role: user?.role ?? row.role,
+    user: row.userId === null ? null : (user?.name ?? row.userId),
+    project: row.projectId === null ? null : (names.projects.get(row.projectId) ?? row.projectId),
+    expiresAt: row.expiresAt,
+    createdAt: row.createdAt,
+    createdBy: row.createdBy,
+    lastUsedAt: row.lastUsedAt,
+    revokedAt: row.revokedAt,
+  };
+}
+
+export function presentUser(user: UserRow, emails: string[], memberships?: (MembershipRow & { project: string })[]): User {
+  return {
+    id: user.id,
+    name: user.name,
+    role: user.role,
+    emails,
+    hasPassword: user.passwordHash !== null,
+    disabled: user.disabledAt !== null,
+    createdAt: user.createdAt,
+    createdBy: user.createdBy,
+    ...(memberships === undefined
+      ? {}
+      : { memberships: memberships.map((m) => ({ project: m.project, user: user.name, role: m.role, createdAt: m.createdAt, createdBy: m.createdBy })) }),
+  };
 }
 
 export function presentDomain(urls: UrlConfig, project: string, row: DomainRow): Domain {

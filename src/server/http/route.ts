@@ -1,8 +1,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 import { ErrorCode, SlipwayError } from '../../core/errors.ts';
-import type { Role } from '../../core/glossary.ts';
 import type { Actor } from '../../core/release-planner.ts';
+import { ruleOf, type Rule } from './permissions.ts';
 
 /**
  * Routes are declared once, with their schemas and the role they need; the same table drives
@@ -12,10 +12,6 @@ export interface RouteSpec {
   method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   url: string;
   summary: string;
-  /** Minimum role; absent = public. */
-  role?: Role;
-  /** Runner tokens may call it too; the service then checks the build lease they name. */
-  runner?: true;
   body?: z.ZodType;
   query?: z.ZodType;
   response?: z.ZodType;
@@ -34,8 +30,8 @@ export interface RouteSpec {
   handler(request: FastifyRequest, reply: FastifyReply, actor: Actor): Promise<unknown>;
 }
 
-/** Checks the bearer token and that its role reaches `role` (or is runner, when `runner`). */
-export type Authenticate = (request: FastifyRequest, role: Role, runner: boolean) => Promise<Actor>;
+/** Checks the request's credentials against the route's row of the permission table. */
+export type Authenticate = (request: FastifyRequest, rule: Rule, url: string) => Promise<Actor>;
 
 export function registerRoutes(app: FastifyInstance, specs: RouteSpec[], authenticate: Authenticate): void {
   const raw = specs.filter((s) => s.rawJson === true);
@@ -56,13 +52,15 @@ export function registerRoutes(app: FastifyInstance, specs: RouteSpec[], authent
 
 function register(app: FastifyInstance, specs: RouteSpec[], authenticate: Authenticate): void {
   for (const spec of specs) {
+    const rule = ruleOf(spec.method, spec.url);
+    if (rule === undefined) throw new Error(`${spec.method} ${spec.url} has no row in server/http/permissions.ts`);
     app.route({
       method: spec.method,
       url: spec.url,
       ...(spec.bodyLimit === undefined ? {} : { bodyLimit: spec.bodyLimit }),
       ...(spec.accepts === undefined ? {} : { onRequest: requireMediaType(spec.accepts) }),
       handler: async (request, reply) => {
-        const actor: Actor = spec.role === undefined ? { name: 'anonymous', role: 'viewer', trigger: 'user' } : await authenticate(request, spec.role, spec.runner === true);
+        const actor: Actor = rule.role === 'public' ? { name: 'anonymous', role: 'viewer', trigger: 'user' } : await authenticate(request, rule, spec.url);
         const result = await spec.handler(request, reply, actor);
         if (spec.status !== undefined) void reply.status(spec.status);
         return result;

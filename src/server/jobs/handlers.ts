@@ -1,5 +1,7 @@
 import { reapBuilds } from '../services/builds.ts';
 import { expireUploads } from '../services/deployments.ts';
+import { sendNotificationJob } from '../services/notification-job.ts';
+import { forgetOldNotifyDeliveries } from '../services/notifications.ts';
 import { evaluateProjectPipeline } from '../services/pipeline.ts';
 import { purgeDeletedProject } from '../services/project-deletion.ts';
 import { deliverNext } from '../webhooks/process-delivery.ts';
@@ -11,8 +13,6 @@ import { DONE_JOBS_KEPT_MS } from './kinds.ts';
  * left out here is never claimed by this process: its jobs wait in the queue (so a replica
  * running older code leaves a new kind to the ones that know it). A kind is added with its
  * payload in kinds.ts and one line here, `'<kind>': (deps, payload, ctx) => service(…)`.
- *
- * `notification.send` is reserved for outgoing notifications: no handler yet.
  */
 export const jobHandlers: JobHandlers = {
   'webhook.deliver': (deps, { projectId }, ctx) => deliverNext(deps, projectId, ctx),
@@ -26,7 +26,9 @@ export const jobHandlers: JobHandlers = {
   },
   'project.purge': (deps, { projectId }) => purgeDeletedProject(deps, projectId),
   'pipeline.evaluate': (deps, { projectId }) => evaluateProjectPipeline(deps, projectId),
+  'notification.send': (deps, payload, ctx) => sendNotificationJob(deps, payload, ctx),
   'jobs.cleanup': async (deps) => {
     await deps.store.deleteDoneJobs(new Date(deps.clock.now().getTime() - DONE_JOBS_KEPT_MS).toISOString());
+    await forgetOldNotifyDeliveries(deps);
   },
 };

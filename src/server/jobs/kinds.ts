@@ -36,7 +36,7 @@ export const JOB_KINDS = {
   'project.purge': { payload: ProjectPayload, maxAttempts: 10 },
   /** Looks at a project's pipeline again (pipeline-wake.ts queues it). Key: per project. */
   'pipeline.evaluate': { payload: ProjectPayload.extend({ reason: z.string() }), maxAttempts: 5 },
-  /** Reserved for outgoing notifications. */
+  /** Sends one notification delivery, `{ deliveryId }` (services/notification-job.ts checks it). Key: per delivery. */
   'notification.send': { payload: z.record(z.string(), z.unknown()), maxAttempts: 5 },
   'jobs.cleanup': { payload: NoPayload, maxAttempts: 3, everyMs: CLEANUP_EVERY_MS },
 } as const satisfies Record<string, JobKindDefinition>;

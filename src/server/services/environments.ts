@@ -1,7 +1,7 @@
 import { parseDuration } from '../../core/duration.ts';
 import { ErrorCode, SlipwayError } from '../../core/errors.ts';
 import { isHotfixBranch } from '../../core/hotfix.ts';
-import { freezeGate, windowGate, type GateFacts, type GateReason } from '../../core/gates/index.ts';
+import { freezeGate, hasApprovals, NO_APPROVAL_FACTS, windowGate, type GateFacts, type GateReason } from '../../core/gates/index.ts';
 import { assertName } from '../../core/names.ts';
 import {
   planLock,
@@ -85,11 +85,14 @@ export async function promote(
     const plan = planPromotion(env, deployment.id, actor, input, now);
     const lineageForced = await checkLineage(scoped, actor, project, env, deployment.id, input);
     const timeForced = await checkDeployTime(scoped, env, input, now, isHotfixBranch(deployment.meta.branch));
+    // Approvals wait for people, never refuse: an admin's break-glass goes past them, audited.
+    const approvals = policyOf(env).approvals;
+    const approvalsForced = input.force === true && actor.role === 'admin' && Boolean(input.reason) && hasApprovals(approvals);
     const release = await proposeRelease(scoped, actor, project, env, {
       deploymentId: deployment.id,
       kind: 'promote',
       reason: input.reason ?? null,
-      force: plan.forced || lineageForced || timeForced.length > 0,
+      force: plan.forced || lineageForced || timeForced.length > 0 || approvalsForced,
     });
     if (!release) throw new Error('a promotion made no release');
     if (release.state === 'failed') {
@@ -102,6 +105,7 @@ export async function promote(
     if (plan.forced) await recordEvent(tx, now, actor, 'lock.break_glass', { ...common, before: { lockedBy: env.lockedBy, reason: env.lockedReason } });
     if (lineageForced) await recordEvent(tx, now, actor, 'lineage.break_glass', { ...common, before: { from: policyOf(env).from, deployment: deployment.id } });
     for (const held of timeForced) await recordEvent(tx, now, actor, `${held.gate}.break_glass`, { ...common, before: held.details ?? null });
+    if (approvalsForced) await recordEvent(tx, now, actor, 'approvals.break_glass', { ...common, before: { approvals } });
     return { ...release, clearedPin: clearedPinOf(env, release) };
   });
 }
@@ -162,7 +166,7 @@ async function checkDeployTime(deps: ServiceDeps, env: EnvironmentRow, input: Mo
   const candidate = { deploymentId: '', commit: null, branch: null, trigger: 'user' as const, forced: false, expedited, batch: { count: 0, truncated: false } };
   const held: GateReason[] = [];
   for (const gate of [freezeGate, windowGate]) {
-    const check = gate(candidate, policy, { upstream: null, checks: {}, requires: [], queueAhead: null, ...facts }, now);
+    const check = gate(candidate, policy, { upstream: null, checks: {}, requires: [], queueAhead: null, approvals: NO_APPROVAL_FACTS, ...facts }, now);
     if (check.status !== 'pass') held.push(check.reason);
   }
   const first = held[0];

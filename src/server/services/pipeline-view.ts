@@ -1,11 +1,12 @@
 import { batchBetween, isAncestor } from '../../core/commit-graph.ts';
-import { ErrorCode, SlipwayError } from '../../core/errors.ts';
 import { orderEnvironments } from '../../core/pipeline-topology.ts';
-import type { CheckRow, CommitRow, EnvironmentRow, ProjectRow, ReleaseRow, Store } from '../../store/store.ts';
+import type { ApprovalStatus } from '../../core/gates/index.ts';
+import type { ApprovalRow, CheckRow, CommitRow, EnvironmentRow, ProjectRow, ReleaseRow, Store } from '../../store/store.ts';
+import { approvalsOfRelease } from './approvals.ts';
 import type { ServiceDeps } from './deps.ts';
-import { getEnvironment } from './environments.ts';
 import { loadCommitGraph, policyOf } from './pipeline.ts';
 import { getProject } from './projects.ts';
+import { resolveRelease } from './release-ref.ts';
 
 /**
  * Read models of pipelines: each environment in the order of `from:` with what it runs and
@@ -124,21 +125,17 @@ export async function describePipeline(deps: ServiceDeps, projectName: string): 
 export interface ReleaseView {
   release: ReleaseRow;
   environment: string;
+  /** Decisions people made on it, oldest first. */
+  approvals: ApprovalRow[];
+  /** While it waits on an environment that asks for approvals: who still has to approve. */
+  approvalState: ApprovalStatus | null;
   batch: { base: string | null; commits: (CommitRow & { checks: CheckRow[] })[]; unknown: string[]; truncated: boolean } | null;
 }
 
 /** One release by id (or `vN` with an environment), with its batch: the commits it carries and their checks. */
 export async function getReleaseView(deps: ServiceDeps, projectName: string, id: string, environmentName?: string): Promise<ReleaseView> {
   const project = await getProject(deps, projectName);
-  let release: ReleaseRow | undefined;
-  const number = /^v(\d+)$/.exec(id);
-  if (number && environmentName !== undefined) {
-    const { environment } = await getEnvironment(deps, projectName, environmentName);
-    release = await deps.store.findReleaseByNumber(environment.id, Number(number[1]));
-  } else {
-    release = await deps.store.findRelease(id);
-  }
-  if (!release || release.projectId !== project.id) throw new SlipwayError(ErrorCode.RELEASE_NOT_FOUND, `no release ${id} in ${projectName}`, { release: id });
+  const release = await resolveRelease(deps.store, project, id, environmentName);
   const env = await deps.store.findEnvironmentById(release.environmentId);
   let batch: ReleaseView['batch'] = null;
   if (release.batch) {
@@ -164,5 +161,6 @@ export async function getReleaseView(deps: ServiceDeps, projectName: string, id:
     }
     batch = { base: release.batch.base, commits, unknown, truncated: truncated || shas.length > 200 };
   }
-  return { release, environment: env?.name ?? '', batch };
+  const { decisions, status } = await approvalsOfRelease(deps.store, env, release);
+  return { release, environment: env?.name ?? '', batch, approvals: decisions, approvalState: status };
 }

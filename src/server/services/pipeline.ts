@@ -8,8 +8,10 @@ import { assertTransition } from '../../core/release-lifecycle.ts';
 import type { Actor } from '../../core/release-planner.ts';
 import type { BuildRow, EnvironmentRow, ProjectRow, ReleaseBatch, ReleaseRow, Store } from '../../store/store.ts';
 import type { ServiceDeps } from './deps.ts';
+import { approvalFactsOf } from './approval-facts.ts';
 import { recordEvent } from './events.ts';
 import { newId } from './ids.ts';
+import { queueReleaseNotifications } from './notifications.ts';
 import { wakePipeline } from './pipeline-wake.ts';
 
 /**
@@ -170,6 +172,7 @@ async function gateFacts(
     requires: await requirementsOf(store, project, env, policy, release.deploymentId),
     queueAhead,
     freezes: await freezesOf(store, env, now),
+    approvals: await approvalFactsOf(store, release, policy.approvals),
   };
 }
 
@@ -220,7 +223,10 @@ async function transition(
     before: { state: release.state },
     after: { state: to, release: `v${release.number}`, deployment: release.deploymentId, ...(fields.supersededBy ? { supersededBy: fields.supersededBy } : {}) },
   });
-  return { ...release, ...changes };
+  const moved = { ...release, ...changes };
+  // Announced exactly when the move commits: the deliveries are written in its transaction.
+  await queueReleaseNotifications(deps.store, deps.clock, deps.urls, project, env, moved, release.state);
+  return moved;
 }
 
 /** What a release that is not live says about itself: its gates while open, how it ended otherwise; undefined while it is still to be looked at. */
@@ -431,6 +437,7 @@ export async function proposeRelease(deps: ServiceDeps, actor: Actor, project: P
     forced: input.force,
     createdAt: now,
     createdBy: actor.name,
+    createdById: actor.id ?? null,
     trigger: actor.trigger,
     commitSha: commit,
     branch,
@@ -511,6 +518,17 @@ export async function advanceEnvironment(deps: ServiceDeps, project: ProjectRow,
     // Something moved: the environment changed, so what is still open is looked at again.
     if (!progressed) return;
   }
+}
+
+/**
+ * Ends a waiting release as failed with `reason` (a person rejected it), then looks at the
+ * environment again: what queued behind it may go now. Runs in the caller's transaction, which
+ * holds the project's pipeline lock.
+ */
+export async function failWaitingRelease(deps: ServiceDeps, actor: Actor, project: ProjectRow, env: EnvironmentRow, release: ReleaseRow, reason: string): Promise<ReleaseRow> {
+  const failed = await transition(deps, project, env, release, 'failed', { reason, recheckAt: null, actor });
+  await advanceEnvironment(deps, project, env.id);
+  return failed;
 }
 
 function actorOf(release: ReleaseRow): Actor {

@@ -1,7 +1,7 @@
 import { parseWindows } from '../../core/deploy-windows.ts';
 import { parseDuration } from '../../core/duration.ts';
 import { ErrorCode, SlipwayError } from '../../core/errors.ts';
-import { DEFAULT_POLICY, type EnvironmentPolicy } from '../../core/gates/index.ts';
+import { DEFAULT_APPROVALS, DEFAULT_POLICY, type ApprovalPolicy, type EnvironmentPolicy } from '../../core/gates/index.ts';
 import { assertName } from '../../core/names.ts';
 import { findCycle } from '../../core/pipeline-topology.ts';
 import type { Actor } from '../../core/release-planner.ts';
@@ -127,6 +127,8 @@ export interface PolicyInput {
   expedite?: EnvironmentPolicy['expedite'] | undefined;
   /** A duration (`10m`); null or `0` clears it. */
   soak?: string | null | undefined;
+  /** Fields given replace the current ones; null clears the approvals. */
+  approvals?: Partial<ApprovalPolicy> | null | undefined;
 }
 
 /**
@@ -162,6 +164,7 @@ export async function setEnvironmentPolicy(
       windows: input.windows ?? base.windows,
       expedite: input.expedite ?? base.expedite,
       soakMs: input.soak === undefined ? base.soakMs : input.soak === null || input.soak === '0' ? 0 : parseDuration(input.soak),
+      approvals: approvalsOf(base.approvals, input.approvals),
     };
     const windows = parseWindows(policy.windows);
     if (!windows.ok) throw new SlipwayError(ErrorCode.POLICY_INVALID, `windows: ${windows.error}`, { window: policy.windows[windows.index] });
@@ -190,6 +193,16 @@ export async function setEnvironmentPolicy(
     await writePolicy(scoped, actor, project, env, cleared ? null : policy, `user ${actor.name}`, ids);
     return (await tx.findEnvironmentById(env.id)) ?? env;
   });
+}
+
+function approvalsOf(base: ApprovalPolicy, input: Partial<ApprovalPolicy> | null | undefined): ApprovalPolicy {
+  if (input === undefined) return base;
+  if (input === null) return DEFAULT_APPROVALS;
+  const roles = input.roles === undefined ? base.roles : [...new Set(input.roles)];
+  if (roles.length === 0) throw new SlipwayError(ErrorCode.POLICY_INVALID, 'approval roles: name at least one role (viewer, deployer, approver, admin)', {});
+  const count = input.count ?? base.count;
+  if (!Number.isInteger(count) || count < 0 || count > 50) throw new SlipwayError(ErrorCode.POLICY_INVALID, 'approvals: count is a whole number from 0 to 50', { count });
+  return { count, roles, authors: input.authors === undefined ? base.authors : input.authors };
 }
 
 /** The project's default branch: its builds' `slipway.yaml` sets the policy. */

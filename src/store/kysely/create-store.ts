@@ -1,4 +1,5 @@
 import type { Store } from '../store.ts';
+import { createApprovalStore } from './approvals.ts';
 import { createBranchStore } from './branches.ts';
 import { createBuildStore } from './builds.ts';
 import { createCheckStore } from './checks.ts';
@@ -10,10 +11,12 @@ import { createEnvironmentStore } from './environments.ts';
 import { createEventStore } from './events.ts';
 import type { FamilyContext } from './family-context.ts';
 import { createFreezeStore } from './freezes.ts';
+import { createNotificationStore } from './notifications.ts';
 import { createJobStore } from './jobs.ts';
 import { createPipelineStore } from './pipeline.ts';
 import { createProjectStore } from './projects.ts';
 import { createTokenStore } from './tokens.ts';
+import { createUserStore } from './users.ts';
 
 /**
  * The Store over Kysely, composed of one object per family; the same queries run on SQLite and
@@ -36,6 +39,7 @@ export function createStore(fields: Pick<FamilyContext, 'db' | 'dialect' | 'secr
     close: () => ctx.dialect.close(),
     ...createProjectStore(ctx),
     ...createTokenStore(ctx),
+    ...createUserStore(ctx),
     ...createDeploymentStore(ctx),
     ...createEnvironmentStore(ctx),
     ...createDomainStore(ctx),
@@ -48,6 +52,8 @@ export function createStore(fields: Pick<FamilyContext, 'db' | 'dialect' | 'secr
     ...createCheckStore(ctx),
     ...createCommitStore(ctx),
     ...createFreezeStore(ctx),
+    ...createNotificationStore(ctx),
+    ...createApprovalStore(ctx),
   };
   return store;
 }

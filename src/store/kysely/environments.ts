@@ -84,6 +84,8 @@ export interface ReleaseRow {
   forced: boolean;
   createdAt: string;
   createdBy: string;
+  /** Id of who proposed it (a user's id, or a token's); null for automation and releases from before it was kept. */
+  createdById: string | null;
   trigger: 'user' | 'automation';
   commitSha: string | null;
   branch: string | null;
@@ -108,6 +110,7 @@ export function newReleaseRow(
     replacesReleaseId: null,
     reason: null,
     forced: false,
+    createdById: null,
     trigger: 'user',
     commitSha: null,
     branch: null,
@@ -353,6 +356,7 @@ export function toRelease(row: Selectable<Database['releases']>): ReleaseRow {
     forced: Number(row.forced) === 1,
     createdAt: row.created_at,
     createdBy: row.created_by,
+    createdById: row.created_by_id ?? null,
     trigger: row.trigger === 'automation' ? 'automation' : 'user',
     commitSha: row.commit_sha,
     branch: row.branch,
@@ -383,6 +387,7 @@ export function fromRelease(row: ReleaseRow): Database['releases'] {
     forced: row.forced ? 1 : 0,
     created_at: row.createdAt,
     created_by: row.createdBy,
+    created_by_id: row.createdById,
     trigger: row.trigger,
     commit_sha: row.commitSha,
     branch: row.branch,

@@ -12,6 +12,12 @@ export interface TokenRow {
   createdBy: string;
   lastUsedAt: string | null;
   revokedAt: string | null;
+  /** The user a personal token acts as (with that user's roles); null for a service token. */
+  userId: string | null;
+  /** A token scoped to one project reaches nothing else; null: every project its role reaches. */
+  projectId: string | null;
+  /** After this the token is refused; null: until revoked. */
+  expiresAt: string | null;
 }
 
 export interface TokenStore {
@@ -38,6 +44,9 @@ export function createTokenStore({ db }: FamilyContext): TokenStore {
           created_by: row.createdBy,
           last_used_at: row.lastUsedAt,
           revoked_at: row.revokedAt,
+          user_id: row.userId,
+          project_id: row.projectId,
+          expires_at: row.expiresAt,
         })
         .execute();
     },
@@ -81,5 +90,8 @@ function toToken(row: Selectable<Database['tokens']>): TokenRow {
     createdBy: row.created_by,
     lastUsedAt: row.last_used_at,
     revokedAt: row.revoked_at,
+    userId: row.user_id,
+    projectId: row.project_id,
+    expiresAt: row.expires_at,
   };
 }

@@ -17,10 +17,10 @@ export function AppHeader() {
           </a>
         </nav>
         <div className="identity">
-          <span className="identity-name" title={`Token ${whoami.token.id}`}>
-            {whoami.token.name}
+          <span className="identity-name" title={whoami.token === null ? 'Signed in' : `Token ${whoami.token.id}`}>
+            {whoami.actor.name}
           </span>
-          <span className="chip">{whoami.token.role}</span>
+          <span className="chip">{whoami.actor.role}</span>
           <button type="button" className="button small" onClick={() => signOut()}>
             Sign out
           </button>

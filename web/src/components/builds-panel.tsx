@@ -101,7 +101,8 @@ function BuildRow({
   refresh: () => Promise<void>;
   onDone: (message: string) => void;
 }) {
-  const { client, canDeploy } = useSession();
+  const { client, can } = useSession();
+  const canDeploy = can(project, 'deployer');
   const action = useAction(refresh);
   const href = open ? projectHref(project) : buildHref(project, build.id);
   const took = buildDuration(build);
@@ -191,7 +192,7 @@ function BuildRow({
             className="button small"
             onClick={() => void cancel()}
             disabled={!canDeploy || action.pending || build.cancelRequested}
-            title={!canDeploy ? 'A viewer token cannot cancel builds' : build.cancelRequested ? 'Cancel requested; the runner is stopping it' : undefined}
+            title={!canDeploy ? 'Canceling builds needs the deployer role' : build.cancelRequested ? 'Cancel requested; the runner is stopping it' : undefined}
           >
             {action.pending ? 'Canceling…' : 'Cancel'}
           </button>
@@ -202,7 +203,7 @@ function BuildRow({
             className="button small"
             onClick={() => void retry()}
             disabled={!canDeploy || action.pending}
-            title={!canDeploy ? 'A viewer token cannot retry builds' : 'Build this commit again, as a new build'}
+            title={!canDeploy ? 'Retrying builds needs the deployer role' : 'Build this commit again, as a new build'}
           >
             {action.pending ? 'Retrying…' : 'Retry'}
           </button>

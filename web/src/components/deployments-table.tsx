@@ -20,7 +20,8 @@ export function DeploymentsTable({
   refresh: () => Promise<void>;
   onDone: (message: string) => void;
 }) {
-  const { canDeploy } = useSession();
+  const { can } = useSession();
+  const canDeploy = can(project, 'deployer');
   const [promoting, setPromoting] = useState<string | undefined>(undefined);
 
   if (deployments.length === 0) {
@@ -91,7 +92,7 @@ export function DeploymentsTable({
                       type="button"
                       className="button small"
                       disabled={!canDeploy}
-                      title={canDeploy ? undefined : 'A viewer token cannot promote'}
+                      title={canDeploy ? undefined : 'Promoting needs the deployer role on this project'}
                       onClick={() => setPromoting(promoting === deployment.id ? undefined : deployment.id)}
                       aria-expanded={promoting === deployment.id}
                     >

@@ -18,7 +18,8 @@ export function DomainsPanel({
   refresh: () => Promise<void>;
   onDone: (message: string) => void;
 }) {
-  const { client, canDeploy } = useSession();
+  const { client, can } = useSession();
+  const canDeploy = can(project, 'deployer');
   const action = useAction(refresh);
   const [hostname, setHostname] = useState('');
   const [environment, setEnvironment] = useState('production');

@@ -32,7 +32,8 @@ export function EnvironmentCard({
   onShowReleases: () => void;
   onOpenRelease: (release: Release) => void;
 }) {
-  const { canDeploy } = useSession();
+  const { can } = useSession();
+  const canDeploy = can(environment.project, 'deployer');
   const [open, setOpen] = useState<Open>('none');
   const { pin, lock, follows, preview } = environment;
   const current = releases.find((r) => r.number === environment.release?.number);
@@ -42,7 +43,7 @@ export function EnvironmentCard({
     setOpen('none');
     onDone(message);
   };
-  const readOnly = canDeploy ? undefined : 'A viewer token cannot change environments';
+  const readOnly = canDeploy ? undefined : 'Changing environments needs the deployer role on this project';
 
   return (
     <section
@@ -139,7 +140,7 @@ export function EnvironmentCard({
         </div>
       )}
 
-      {stage && <WaitingReleases environment={environment.name} releases={stage.waiting} onOpen={onOpenRelease} />}
+      {stage && <WaitingReleases environment={environment.name} releases={stage.waiting} onOpen={onOpenRelease} refresh={refresh} onDone={onDone} />}
 
       {open === 'none' && (
         <div className="card-actions">

@@ -14,6 +14,7 @@ const GATE_LABEL: Record<GateKind, string> = {
   checks: 'Checks',
   max_commits: 'Batch size',
   requires: 'Requires',
+  approvals: 'Approvals',
   queue: 'Queue',
 };
 
@@ -118,6 +119,9 @@ function describeReason(reason: GateReason): ReactNode {
         </>
       );
     }
+    case GateCode.APPROVALS_PENDING:
+      // Who still has to approve is listed by the approval panel below.
+      return <>Waiting for approval.</>;
     case GateCode.QUEUED:
       if (typeof details.behind !== 'number') break;
       return <>Queued behind v{details.behind}: releases enter one at a time, oldest first.</>;

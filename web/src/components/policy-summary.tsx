@@ -34,6 +34,15 @@ export function PolicySummary({ policy }: { policy: Policy }) {
     parts.push({ key: 'windows', text: `windows ${policy.windows.join(', ')}`, title: 'Releases go live only inside these deploy windows' });
     if (policy.expedite === 'allow') parts.push({ key: 'expedite', text: 'hotfixes any time', title: 'Hotfixes (expedited releases) go live outside the deploy windows' });
   }
+  const { approvals } = policy;
+  if (approvals.count > 0 || approvals.authors === 'all') {
+    const text = [approvals.count > 0 ? `${approvals.count} (${approvals.roles.join(', ')})` : '', approvals.authors === 'all' ? 'all authors' : ''].filter(Boolean).join(' + ');
+    parts.push({
+      key: 'approvals',
+      text: `approvals ${text}`,
+      title: 'Waits until people approve: authors of its commits and who promoted it never count toward the number',
+    });
+  }
   return (
     <p className="policy-summary" data-policy>
       <span className="visually-hidden">Policy: </span>

@@ -21,7 +21,7 @@ export function UnlockForm({
   const owner = environment.lock?.by;
   // Someone else's lock is a break-glass unlock: admins only, with a reason, audited. A lock
   // belongs to a token id; another token of the same name is someone else.
-  const force = environment.lock !== null && environment.lock.byId !== whoami.token.id;
+  const force = environment.lock !== null && environment.lock.byId !== whoami.actor.id;
 
   const submit = async (event: FormEvent) => {
     event.preventDefault();

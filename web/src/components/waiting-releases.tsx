@@ -1,5 +1,6 @@
 import type { Release } from '../../../src/protocol/api.ts';
 import { formatCount } from '../format.ts';
+import { ApprovalPanel } from './approval-panel.tsx';
 import { GateReasons } from './gate-reasons.tsx';
 import { ReleaseStateBadge } from './release-state.tsx';
 import { SourceRef } from './source-ref.tsx';
@@ -11,7 +12,19 @@ export function triggerWords(release: Release): string {
 }
 
 /** The releases waiting to enter an environment, oldest first, each with what holds it. */
-export function WaitingReleases({ environment, releases, onOpen }: { environment: string; releases: Release[]; onOpen: (release: Release) => void }) {
+export function WaitingReleases({
+  environment,
+  releases,
+  onOpen,
+  refresh,
+  onDone,
+}: {
+  environment: string;
+  releases: Release[];
+  onOpen: (release: Release) => void;
+  refresh: () => Promise<void>;
+  onDone: (message: string) => void;
+}) {
   if (releases.length === 0) return null;
   return (
     <section className="waiting" aria-label={`Waiting to enter ${environment}`}>
@@ -34,6 +47,7 @@ export function WaitingReleases({ environment, releases, onOpen }: { environment
             </div>
             {release.reason && <div className="muted small">{release.reason}</div>}
             <GateReasons release={release} />
+            <ApprovalPanel release={release} refresh={refresh} onDone={onDone} />
             <button type="button" className="link-button small" onClick={() => onOpen(release)}>
               {release.batchSize === null ? 'Commits and checks' : `${formatCount(release.batchSize, 'commit')} and their checks`}
               <span className="visually-hidden"> of v{release.number}</span>

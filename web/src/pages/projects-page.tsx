@@ -3,12 +3,14 @@ import { ErrorNote } from '../components/error-note.tsx';
 import { ExternalLink } from '../components/external-link.tsx';
 import { TimeAgo } from '../components/time-ago.tsx';
 import { projectHref } from '../route.ts';
-import { useSession } from '../session.ts';
+import { reachesRole, useSession } from '../session.ts';
 import { useAction } from '../use-action.ts';
 import { usePoll } from '../use-poll.ts';
 
 export function ProjectsPage() {
-  const { client, canDeploy } = useSession();
+  const { client, whoami } = useSession();
+  // Creating a project is a global deployer's (a membership raises the role on its project only).
+  const canDeploy = reachesRole(whoami.scope === null ? whoami.actor.role : null, 'deployer');
   const load = useCallback(async () => (await client.listProjects()).projects, [client]);
   const poll = usePoll(load, 10_000);
   const action = useAction(poll.refresh);

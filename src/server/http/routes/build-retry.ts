@@ -10,7 +10,6 @@ export function buildRetryRoutes({ deps }: HttpContext): RouteSpec[] {
       method: 'POST',
       url: '/api/v1/builds/:build/retry',
       summary: "Build a failed or canceled build's commit again, as a new build (once per build; audited as build.retry)",
-      role: 'deployer',
       response: Build,
       status: 201,
       handler: async (request, _reply, actor) => {

@@ -56,7 +56,6 @@ export function buildRoutes({ deps }: HttpContext): RouteSpec[] {
       method: 'GET',
       url: BASE,
       summary: 'Builds of a project, newest first',
-      role: 'viewer',
       query: ListQuery,
       response: z.object({ builds: z.array(Build) }),
       handler: async (request) => {
@@ -69,7 +68,6 @@ export function buildRoutes({ deps }: HttpContext): RouteSpec[] {
       method: 'GET',
       url: `${BASE}/:build`,
       summary: 'One build',
-      role: 'viewer',
       response: Build,
       handler: async (request) => {
         const { project = '', build = '' } = request.params as Params;
@@ -80,7 +78,6 @@ export function buildRoutes({ deps }: HttpContext): RouteSpec[] {
       method: 'POST',
       url: `${BASE}/:build/cancel`,
       summary: 'Cancel a build: a queued one at once, a running one by killing its process group',
-      role: 'deployer',
       response: Build,
       handler: async (request, _reply, actor) => {
         const { project = '', build = '' } = request.params as Params;
@@ -91,7 +88,6 @@ export function buildRoutes({ deps }: HttpContext): RouteSpec[] {
       method: 'GET',
       url: `${BASE}/:build/logs`,
       summary: 'Log lines after `after`; with follow=1 and Accept: text/event-stream, a live Server-Sent Events stream (events log and end)',
-      role: 'viewer',
       query: BuildLogsQuery,
       response: BuildLogs,
       handler: async (request, reply) => {
@@ -110,7 +106,6 @@ export function buildRoutes({ deps }: HttpContext): RouteSpec[] {
       method: 'POST',
       url: '/api/v1/runner/claim',
       summary: 'Runner: lease the oldest queued build (204 when none, after waiting up to waitSeconds for one); the answer carries the lease token',
-      role: 'runner',
       body: ClaimRequest,
       response: ClaimedBuild,
       handler: async (request, reply, actor) => {
@@ -136,7 +131,6 @@ export function buildRoutes({ deps }: HttpContext): RouteSpec[] {
       method: 'POST',
       url: '/api/v1/runner/builds/:build/heartbeat',
       summary: 'Runner (Slipway-Lease): extend the lease; the answer says whether to cancel',
-      role: 'runner',
       body: HeartbeatRequest,
       response: HeartbeatResponse,
       handler: async (request, _reply, actor) => {
@@ -148,7 +142,6 @@ export function buildRoutes({ deps }: HttpContext): RouteSpec[] {
       method: 'POST',
       url: '/api/v1/runner/builds/:build/logs',
       summary: 'Runner (Slipway-Lease): append log lines',
-      role: 'runner',
       body: AppendLogsRequest,
       response: z.object({ appended: z.number() }),
       bodyLimit: 16 * 1024 * 1024,
@@ -161,7 +154,6 @@ export function buildRoutes({ deps }: HttpContext): RouteSpec[] {
       method: 'POST',
       url: '/api/v1/runner/builds/:build/complete',
       summary: 'Runner (Slipway-Lease): finish a build (succeeded with the deployment it uploaded, failed, or canceled)',
-      role: 'runner',
       body: CompleteRequest,
       response: Build,
       handler: async (request, _reply, actor) => {

@@ -72,7 +72,6 @@ export function checkRoutes({ deps }: HttpContext): RouteSpec[] {
       method: 'POST',
       url: `${PROJECT}/checks`,
       summary: 'Report a check of a commit (full id, or an abbreviation the project knows); the latest report of a name wins',
-      role: 'deployer',
       body: ReportCheckRequest,
       response: ReportedCheck,
       status: 201,
@@ -85,7 +84,6 @@ export function checkRoutes({ deps }: HttpContext): RouteSpec[] {
       method: 'GET',
       url: `${PROJECT}/commits/:commit/checks`,
       summary: "A commit's checks as they are now, by name",
-      role: 'viewer',
       response: CommitChecks,
       handler: async (request, _reply, actor) => {
         const { project = '', commit = '' } = request.params as Params;
@@ -97,7 +95,6 @@ export function checkRoutes({ deps }: HttpContext): RouteSpec[] {
       method: 'GET',
       url: `${PROJECT}/commits/:commit/checks/history`,
       summary: "Every report of a commit's checks (or of one, with name), newest first; before pages by seq",
-      role: 'viewer',
       query: CheckHistoryQuery,
       response: CheckHistory,
       handler: async (request, _reply, actor) => {
@@ -110,7 +107,6 @@ export function checkRoutes({ deps }: HttpContext): RouteSpec[] {
       method: 'GET',
       url: `${PROJECT}/commits/:commit`,
       summary: 'A commit Slipway knows (from a build or a push): parents, author, subject',
-      role: 'viewer',
       response: Commit,
       handler: async (request, _reply, actor) => {
         const { project = '', commit = '' } = request.params as Params;
@@ -121,7 +117,6 @@ export function checkRoutes({ deps }: HttpContext): RouteSpec[] {
       method: 'POST',
       url: '/api/v1/runner/builds/:build/checks',
       summary: "Runner (Slipway-Lease): the state of the build's test step (slipway/test) on its commit",
-      role: 'runner',
       body: RunnerCheckRequest,
       response: ReportedCheck,
       handler: async (request, _reply, actor) => {

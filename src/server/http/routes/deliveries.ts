@@ -28,7 +28,6 @@ export function deliveryRoutes({ deps }: HttpContext): RouteSpec[] {
       method: 'GET',
       url: '/api/v1/projects/:project/deliveries',
       summary: 'Webhook deliveries of a project, newest first: pending, done (with the builds each queued) or failed',
-      role: 'viewer',
       query: ListQuery,
       response: z.object({ deliveries: z.array(Delivery) }),
       handler: async (request) => {

