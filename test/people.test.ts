@@ -455,6 +455,19 @@ for (const backend of backends) {
       }
     });
 
+    test('proving the current password to change it is rate-limited like signing in; an admin changing their own proves it too', async () => {
+      freshAddressWindow();
+      const ria = await person('ria', 'admin', { password: true });
+      await rejectsWithCode(ria.client.setPassword('ria', { password: NEW_PASSWORD }), 'SIGN_IN_FAILED', 401);
+      for (let i = 1; i <= 5; i++) {
+        await rejectsWithCode(ria.client.setPassword('ria', { password: NEW_PASSWORD, current: `wrong guess ${i}` }), 'SIGN_IN_FAILED', 401);
+      }
+      await rejectsWithCode(ria.client.setPassword('ria', { password: NEW_PASSWORD, current: PASSWORD }), 'RATE_LIMITED', 429);
+      clock.advance(31_000);
+      await ria.client.setPassword('ria', { password: NEW_PASSWORD, current: PASSWORD });
+      assert.equal((await signIn('ria@example.com', NEW_PASSWORD)).status, 200);
+    });
+
     test('after five wrong passwords a user is blocked, even with the right one, until the block passes; it doubles', async () => {
       freshAddressWindow();
       const liv = await person('liv', 'viewer', { password: true });

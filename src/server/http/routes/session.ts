@@ -3,7 +3,7 @@ import { ErrorCode, SlipwayError } from '../../../core/errors.ts';
 import { Session, SignInRequest } from '../../../protocol/api.ts';
 import { authenticateSession, csrfTokenOf, SESSION_TTL_MS, signIn, signOut } from '../../services/sessions.ts';
 import type { HttpContext } from '../context.ts';
-import { cookieOf, CSRF_HEADER, SESSION_COOKIE } from '../guard.ts';
+import { cookieOf, CSRF_HEADER, sameSecret, SESSION_COOKIE } from '../guard.ts';
 import { parse } from '../parse.ts';
 import { presentUser } from '../present.ts';
 import type { RouteSpec } from '../route.ts';
@@ -65,7 +65,7 @@ export function sessionRoutes({ deps }: HttpContext, limiter: SignInLimiter): Ro
         const secret = cookieOf(request, SESSION_COOKIE);
         if (secret !== undefined) {
           const csrf = request.headers[CSRF_HEADER];
-          if (csrf !== csrfTokenOf(secret)) throw new SlipwayError(ErrorCode.CSRF_FAILED, `signing out needs the session's CSRF token in ${CSRF_HEADER}`);
+          if (typeof csrf !== 'string' || !sameSecret(csrf, csrfTokenOf(secret))) throw new SlipwayError(ErrorCode.CSRF_FAILED, `signing out needs the session's CSRF token in ${CSRF_HEADER}`);
           await signOut(deps, secret);
         }
         setCookie(request, reply, '', 0);
