@@ -15,6 +15,7 @@ import { listJobs, retryJob } from './commands/jobs.ts';
 import { gitRemote } from './commands/git-remote.ts';
 import { link } from './commands/link.ts';
 import { freeze, freezes, unfreeze } from './commands/freezes.ts';
+import { hotfixStart } from './commands/hotfix.ts';
 import { addMember, createUser, listMembers, listUsers, removeMember, setPassword, setUser, showUser } from './commands/users.ts';
 import { notifyAdd, notifyDeliveries, notifyList, notifyRemove, notifyTest } from './commands/notify.ts';
 import { lock, unlock } from './commands/lock.ts';
@@ -451,6 +452,17 @@ export async function run(argv: readonly string[], ctx: Context): Promise<ExitCo
     .option('--limit <n>', 'how many (default 50, at most 200)')
     .addOption(json())
     .action(opts(notifyDeliveries));
+
+  program
+    .command('hotfix')
+    .description('hotfixes (hotfix start …): a branch at what production runs, whose builds are expedited')
+    .command('start')
+    .description("branch hotfix/<name> at the commit production runs (in Slipway's git, or the git commands for an external repository) and say how to push")
+    .addOption(project())
+    .option('--name <name>', 'the hotfix, as in hotfix/<name> (default: the day and the short commit)')
+    .option('-e, --env <environment>', 'start from this environment instead of production')
+    .addOption(json())
+    .action(opts(hotfixStart));
 
   program
     .command('events')
