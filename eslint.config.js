@@ -47,7 +47,7 @@ function onlyImports(folder, allowed, { nodeModules = true, prefix = '' } = {}) 
 }
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'web/dist/', '.slipway/', 'bin/'] },
+  { ignores: ['node_modules/', 'web/dist/', 'dist/', '.slipway/', 'bin/'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
