@@ -3,7 +3,9 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import type { Browser, Locator, Page } from 'playwright-core';
 import { backends } from './support/backends.ts';
+import { ensureDashboardBuilt, launchBrowser, NO_BROWSER, openPage, signIn } from './support/dashboard.ts';
 import { eventually } from './support/eventually.ts';
 import { gitOk, remoteLines } from './support/git-client.ts';
 import { slipway, waitCodes, waitForLive, waitForState } from './support/pipeline.ts';
@@ -38,7 +40,11 @@ for (const backend of backends) {
     let t: TestServer;
     let base: string;
     let work: string;
+    let browser: Browser | undefined;
+    let page: Page | undefined;
     const project = 'shop';
+    // The project page is looked at in Chromium on the first backend (the page is the same on both).
+    const withBrowser = backend === backends[0] && NO_BROWSER === false;
     const remote = () => `http://x:${ADMIN_TOKEN}@127.0.0.1:${t.server.port}/git/${project}.git`;
 
     before(async () => {
@@ -50,8 +56,15 @@ for (const backend of backends) {
       await mkdir(work);
       await gitOk(base, work, ['init', '-q', '-b', 'main']);
       await gitOk(base, work, ['remote', 'add', 'slipway', remote()]);
+      if (withBrowser) {
+        await ensureDashboardBuilt();
+        browser = await launchBrowser();
+        page = (await openPage(browser)).page;
+        await signIn(page, t.server.url, ADMIN_TOKEN);
+      }
     });
     after(async () => {
+      await browser?.close();
       await t.dispose();
       await rm(base, { recursive: true, force: true });
     });
@@ -75,6 +88,18 @@ for (const backend of backends) {
       });
       assert.ok(build.deployment);
       return build.deployment;
+    }
+
+    const card = (p: Page, environment: string): Locator => p.locator(`[data-environment="${environment}"]`);
+
+    /** The project page, loaded afresh. */
+    async function projectPage(): Promise<Page | undefined> {
+      if (!page) return undefined;
+      await page.goto(`${t.server.url}/`);
+      await page.getByRole('link', { name: project, exact: true }).click();
+      await page.getByRole('heading', { name: project, level: 1 }).waitFor();
+      await card(page, 'production').waitFor();
+      return page;
     }
 
     const green = (commit: string) => t.client.reportCheck(project, { commit, name: 'ci/test', state: 'success', url: 'https://ci.example.com/run' });
@@ -130,6 +155,11 @@ for (const backend of backends) {
       const atProduction = await waitForState(t.client, project, 'production', fix, 'waiting');
       assert.equal(atProduction.expedited, true);
       assert.deepEqual(waitCodes(atProduction), ['CHECKS_PENDING'], 'the hotfix needs ci/test too, but waits in no line');
+      const waitingPage = await projectPage();
+      if (waitingPage) {
+        const waiting = waitingPage.getByRole('region', { name: 'Waiting to enter production' }).locator(`li.waiting-release[data-release="${atProduction.number}"]`);
+        assert.equal(await waiting.locator('.badge-hotfix').innerText(), 'HOTFIX');
+      }
       await green(fixSha);
       const live = await waitForLive(t.client, project, 'production', fix);
       assert.equal(live.expedited, true);
@@ -146,6 +176,8 @@ for (const backend of backends) {
       assert.match(status.stdout, new RegExp(`WARNING: ${warning}`));
       const stage = (await t.client.getPipeline(project)).stages.find((s) => s.name === 'production');
       assert.ok(stage?.warnings.some((w) => w.startsWith(warning)), JSON.stringify(stage?.warnings));
+      const livePage = await projectPage();
+      if (livePage) assert.match(await card(livePage, 'production').getByRole('note').innerText(), new RegExp(`^Warning: ${warning}`));
       await gitOk(base, work, ['switch', '-q', '-c', 'docs', 'main']);
       const docs = await commitAndPush('<h1>login v1</h1><p>new feature</p><p>docs</p>', 'docs', 'docs');
       assert.ok(docs.lines.some((l) => l.includes(`WARNING: ${warning}`)), docs.lines.join('\n'));
@@ -160,6 +192,8 @@ for (const backend of backends) {
       await deploymentOf(mergeSha);
       const clear = await slipway(t, ['status', '--project', project]);
       assert.doesNotMatch(clear.stdout, /WARNING: production/);
+      const clearPage = await projectPage();
+      if (clearPage) assert.equal(await card(clearPage, 'production').getByRole('note').count(), 0);
     });
   });
 }
