@@ -47,7 +47,7 @@ function onlyImports(folder, allowed, { nodeModules = true, prefix = '' } = {}) 
 }
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'web/dist/', '.slipway/', 'bin/'] },
+  { ignores: ['node_modules/', 'web/dist/', 'dist/', '.slipway/', 'bin/'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
@@ -77,5 +77,17 @@ export default tseslint.config(
   { files: ['src/core/**'], ignores: ['src/core/**/*.test.ts'], rules: onlyImports('core', [], { nodeModules: false }) },
   // `slipway server` starts the server in the CLI's process (and loads it only then).
   { files: ['src/cli/commands/server.ts'], rules: onlyImports('cli', [...LAYERS.cli, 'server']) },
+  // The CLI starts fast because program.ts loads a command's module only when it runs.
+  {
+    files: ['src/cli/program.ts', 'src/cli/main.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [{ regex: '^\\./(commands/|context\\.ts$|link\\.ts$|config\\.ts$)', allowTypeImports: true, message: 'load commands when they run: commands(() => import(…)) in program.ts' }],
+        },
+      ],
+    },
+  },
   { files: ['web/src/**'], rules: onlyImports('web', ['core', 'protocol'], { nodeModules: false, prefix: 'src\\x2F' }) },
 );

@@ -1,12 +1,25 @@
 import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { z } from 'zod';
 import { CliErrorCode } from './exit-codes.ts';
 
 /** `~/.config/slipway/config.json`, written by `slipway login`. */
-export const StoredConfig = z.object({ url: z.url(), token: z.string().min(1) });
-export type StoredConfig = z.infer<typeof StoredConfig>;
+export interface StoredConfig {
+  url: string;
+  token: string;
+}
+
+/**
+ * `{"url", "token"}`: a URL and a non-empty token; other keys are dropped. Checked by hand, not
+ * with zod: every command that talks to a server reads this file, and zod takes a good part of
+ * the CLI's start to load.
+ */
+function asStoredConfig(json: unknown): StoredConfig | undefined {
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) return undefined;
+  const { url, token } = json as Record<string, unknown>;
+  if (typeof url !== 'string' || !URL.canParse(url) || typeof token !== 'string' || token.length === 0) return undefined;
+  return { url, token };
+}
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -39,11 +52,11 @@ export async function readConfig(env: Env): Promise<ConfigRead> {
   } catch (err) {
     return { ok: false, code: CliErrorCode.CONFIG_INVALID, message: `${path} is not JSON (${(err as Error).message}); run slipway login again` };
   }
-  const parsed = StoredConfig.safeParse(json);
-  if (!parsed.success) {
+  const config = asStoredConfig(json);
+  if (!config) {
     return { ok: false, code: CliErrorCode.CONFIG_INVALID, message: `${path} needs {"url", "token"}; run slipway login again` };
   }
-  return { ok: true, config: parsed.data, path };
+  return { ok: true, config, path };
 }
 
 /**

@@ -1,6 +1,5 @@
 import { lstat, open, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { z } from 'zod';
 import { isValidName } from '../core/names.ts';
 import { CliErrorCode } from './exit-codes.ts';
 
@@ -11,10 +10,17 @@ import { CliErrorCode } from './exit-codes.ts';
  */
 export const LINK_FILE = '.slipway.json';
 
-export const LinkFile = z
-  .object({ project: z.string().refine(isValidName, 'a project name (lowercase letters, digits and single dashes)') })
-  .strict();
-export type LinkFile = z.infer<typeof LinkFile>;
+export interface LinkFile {
+  project: string;
+}
+
+/** `{"project": "<name>"}` and nothing else; checked by hand so the CLI starts without zod. */
+function asLinkFile(json: unknown): LinkFile | undefined {
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) return undefined;
+  const { project, ...rest } = json as Record<string, unknown>;
+  if (typeof project !== 'string' || !isValidName(project) || Object.keys(rest).length > 0) return undefined;
+  return { project };
+}
 
 /** Bigger than any link file; a larger one (or /dev/zero behind a symlink) is not read. */
 const MAX_BYTES = 64 * 1024;
@@ -65,9 +71,9 @@ export async function readLink(path: string): Promise<LinkLookup> {
     // JSON.parse's message quotes the text; a link file's content is never echoed.
     return invalid('is not JSON');
   }
-  const parsed = LinkFile.safeParse(json);
-  if (!parsed.success) return invalid('must be {"project": "<name>"}');
-  return { ok: true, link: { project: parsed.data.project, path } };
+  const parsed = asLinkFile(json);
+  if (!parsed) return invalid('must be {"project": "<name>"}');
+  return { ok: true, link: { project: parsed.project, path } };
 }
 
 /** Writes `dir/.slipway.json` through a temp file and a rename: a crash leaves the old link or the new one. */

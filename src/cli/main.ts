@@ -1,6 +1,5 @@
 import { once } from 'node:events';
 import type { Context } from './context.ts';
-import { reportError } from './context.ts';
 import { Output } from './output.ts';
 import type { OutputStream } from './output.ts';
 import { run, wantsJson } from './program.ts';
@@ -32,6 +31,7 @@ let code: number;
 try {
   code = await run(process.argv.slice(2), ctx);
 } catch (err) {
+  const { reportError } = await import('./context.ts');
   code = reportError(err, out, { json: wantsJson(process.argv.slice(2)) });
 }
 await Promise.all([drain(process.stdout), drain(process.stderr)]);

@@ -4,42 +4,45 @@ import { JOB_STATES, ROLES } from '../core/glossary.ts';
 
 const PERSON_ROLES = ROLES.filter((r) => r !== 'runner');
 import { DEFAULT_NOTIFY_EVENTS, NOTIFY_EVENTS, NOTIFY_FORMATS } from '../core/notifications.ts';
-import { cancelBuild, listBuilds } from './commands/builds.ts';
-import { listChecks, reportCheck } from './commands/checks.ts';
-import { deliveries } from './commands/deliveries.ts';
-import { addDomain, listDomains, removeDomain } from './commands/domains.ts';
-import { deploy } from './commands/deploy.ts';
-import { deployments } from './commands/deployments.ts';
-import { events } from './commands/events.ts';
-import { listJobs, retryJob } from './commands/jobs.ts';
-import { gitRemote } from './commands/git-remote.ts';
-import { link } from './commands/link.ts';
-import { freeze, freezes, unfreeze } from './commands/freezes.ts';
-import { addMember, createUser, listMembers, listUsers, removeMember, setPassword, setUser, showUser } from './commands/users.ts';
-import { notifyAdd, notifyDeliveries, notifyList, notifyRemove, notifyTest } from './commands/notify.ts';
-import { lock, unlock } from './commands/lock.ts';
-import { login, whoami } from './commands/login.ts';
-import { logs } from './commands/logs.ts';
-import { setProject } from './commands/project-set.ts';
-import { createProject, listProjects } from './commands/projects.ts';
-import { deleteProject } from './commands/projects-delete.ts';
-import { retryBuild } from './commands/builds-retry.ts';
-import { approve } from './commands/approve.ts';
-import { envSet } from './commands/env-set.ts';
-import { pipeline } from './commands/pipeline.ts';
-import { promote } from './commands/promote.ts';
-import { releaseShow } from './commands/release-show.ts';
-import { reject } from './commands/reject.ts';
-import { releases } from './commands/releases.ts';
-import { rollback } from './commands/rollback.ts';
-import { runner } from './commands/runner.ts';
-import { server } from './commands/server.ts';
-import { status } from './commands/status.ts';
-import { createToken, listTokens, revokeToken } from './commands/tokens.ts';
-import { execute } from './context.ts';
 import type { Command, Context } from './context.ts';
 import { ExitCode } from './exit-codes.ts';
-import { findLink } from './link.ts';
+
+// Each command's module loads when the command runs, never at start: `slipway --version` and
+// `slipway status` do not load the server, the uploader or the zod schemas of other commands.
+// Add a command here the same way (lint refuses a static import of ./commands/ in this file).
+const { cancelBuild, listBuilds } = commands(() => import('./commands/builds.ts'), 'cancelBuild', 'listBuilds');
+const { listChecks, reportCheck } = commands(() => import('./commands/checks.ts'), 'listChecks', 'reportCheck');
+const { deliveries } = commands(() => import('./commands/deliveries.ts'), 'deliveries');
+const { addDomain, listDomains, removeDomain } = commands(() => import('./commands/domains.ts'), 'addDomain', 'listDomains', 'removeDomain');
+const { deploy } = commands(() => import('./commands/deploy.ts'), 'deploy');
+const { deployments } = commands(() => import('./commands/deployments.ts'), 'deployments');
+const { events } = commands(() => import('./commands/events.ts'), 'events');
+const { listJobs, retryJob } = commands(() => import('./commands/jobs.ts'), 'listJobs', 'retryJob');
+const { gitRemote } = commands(() => import('./commands/git-remote.ts'), 'gitRemote');
+const { link } = commands(() => import('./commands/link.ts'), 'link');
+const { freeze, freezes, unfreeze } = commands(() => import('./commands/freezes.ts'), 'freeze', 'freezes', 'unfreeze');
+const { hotfixStart } = commands(() => import('./commands/hotfix.ts'), 'hotfixStart');
+const { addMember, createUser, listMembers, listUsers, removeMember, setPassword, setUser, showUser } = commands(() => import('./commands/users.ts'), 'addMember', 'createUser', 'listMembers', 'listUsers', 'removeMember', 'setPassword', 'setUser', 'showUser');
+const { notifyAdd, notifyDeliveries, notifyList, notifyRemove, notifyTest } = commands(() => import('./commands/notify.ts'), 'notifyAdd', 'notifyDeliveries', 'notifyList', 'notifyRemove', 'notifyTest');
+const { lock, unlock } = commands(() => import('./commands/lock.ts'), 'lock', 'unlock');
+const { login, whoami } = commands(() => import('./commands/login.ts'), 'login', 'whoami');
+const { logs } = commands(() => import('./commands/logs.ts'), 'logs');
+const { setProject } = commands(() => import('./commands/project-set.ts'), 'setProject');
+const { createProject, listProjects } = commands(() => import('./commands/projects.ts'), 'createProject', 'listProjects');
+const { deleteProject } = commands(() => import('./commands/projects-delete.ts'), 'deleteProject');
+const { retryBuild } = commands(() => import('./commands/builds-retry.ts'), 'retryBuild');
+const { approve } = commands(() => import('./commands/approve.ts'), 'approve');
+const { envSet } = commands(() => import('./commands/env-set.ts'), 'envSet');
+const { pipeline } = commands(() => import('./commands/pipeline.ts'), 'pipeline');
+const { promote } = commands(() => import('./commands/promote.ts'), 'promote');
+const { releaseShow } = commands(() => import('./commands/release-show.ts'), 'releaseShow');
+const { reject } = commands(() => import('./commands/reject.ts'), 'reject');
+const { releases } = commands(() => import('./commands/releases.ts'), 'releases');
+const { rollback } = commands(() => import('./commands/rollback.ts'), 'rollback');
+const { runner } = commands(() => import('./commands/runner.ts'), 'runner');
+const { server } = commands(() => import('./commands/server.ts'), 'server');
+const { status } = commands(() => import('./commands/status.ts'), 'status');
+const { createToken, listTokens, revokeToken } = commands(() => import('./commands/tokens.ts'), 'createToken', 'listTokens', 'revokeToken');
 
 const version = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -75,7 +78,8 @@ export async function run(argv: readonly string[], ctx: Context): Promise<ExitCo
       const options = self.optsWithGlobals();
       // `--project` left out: the directory's link (`.slipway.json`) may name it.
       const usesLink = self.options.some((o) => projectOptions.has(o)) && options.project === undefined && !ctx.env.SLIPWAY_PROJECT;
-      const context = usesLink ? { ...ctx, link: await findLink(ctx.cwd) } : ctx;
+      const { execute } = await import('./context.ts');
+      const context = usesLink ? { ...ctx, link: await (await import('./link.ts')).findLink(ctx.cwd) } : ctx;
       exitCode = await execute(command, toOptions(options, args), context);
     };
   const opts = <O>(command: Command<O>) => action(command, (o) => o as O);
@@ -455,6 +459,17 @@ export async function run(argv: readonly string[], ctx: Context): Promise<ExitCo
     .action(opts(notifyDeliveries));
 
   program
+    .command('hotfix')
+    .description('hotfixes (hotfix start …): a branch at what production runs, whose builds are expedited')
+    .command('start')
+    .description("branch hotfix/<name> at the commit production runs (in Slipway's git, or the git commands for an external repository) and say how to push")
+    .addOption(project())
+    .option('--name <name>', 'the hotfix, as in hotfix/<name> (default: the day and the short commit)')
+    .option('-e, --env <environment>', 'start from this environment instead of production')
+    .addOption(json())
+    .action(opts(hotfixStart));
+
+  program
     .command('events')
     .description('show the audit log, newest first')
     .option('-p, --project <name>', 'only this project')
@@ -559,6 +574,19 @@ export async function run(argv: readonly string[], ctx: Context): Promise<ExitCo
     throw err;
   }
   return exitCode;
+}
+
+/**
+ * Commands `names` of the module `load` imports, each loading it on its first call (the module
+ * system runs a module once; later calls find it loaded).
+ */
+function commands<M, K extends keyof M & string>(load: () => Promise<M>, ...names: K[]): Pick<M, K> {
+  const out = {} as Pick<M, K>;
+  for (const name of names) {
+    const command: Command<unknown> = async (options, ctx) => ((await load())[name] as Command<unknown>)(options, ctx);
+    out[name] = command as M[K];
+  }
+  return out;
 }
 
 /** Whether `--json` is among the arguments (before a `--` that ends the options). */

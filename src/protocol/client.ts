@@ -10,6 +10,7 @@ import type {
 } from './builds.ts';
 import type { ApproveRequest, Decision, RejectRequest } from './approvals.ts';
 import type { CreateFreezeRequest, Freeze, FreezeList } from './freezes.ts';
+import type { Hotfix, StartHotfixRequest } from './hotfixes.ts';
 import type { CreatedNotifyTarget, CreateNotifyTargetRequest, NotifyDelivery, NotifyDeliveryList, NotifyDeliveryQuery, NotifyTarget, NotifyTargetList } from './notifications.ts';
 import type { Pipeline, Policy, ReleaseDetail, SetPolicyRequest } from './pipelines.ts';
 import type {
@@ -211,6 +212,11 @@ export class SlipwayClient {
   }
   getPipeline(project: string): Promise<Pipeline> {
     return this.request('GET', `/api/v1/projects/${enc(project)}/pipeline`);
+  }
+
+  /** Starts hotfix/<name> at what production runs (or answers the git commands that do). */
+  startHotfix(project: string, body: StartHotfixRequest = {}): Promise<Hotfix> {
+    return this.request('POST', `/api/v1/projects/${enc(project)}/hotfixes`, { body });
   }
 
   freeze(project: string, env: string, body: CreateFreezeRequest): Promise<Freeze> {

@@ -1,13 +1,15 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { ErrorCode, SlipwayError } from '../../core/errors.ts';
+import { isHotfixBranch } from '../../core/hotfix.ts';
 import { deploymentUrl, environmentUrl } from '../../core/urls.ts';
 import type { BuildRow, EnvironmentRow } from '../../store/store.ts';
 import { handleError } from '../http/errors.ts';
 import { parse } from '../http/parse.ts';
 import { getBuildById, readBuildLogs } from '../services/builds.ts';
 import type { ServiceDeps } from '../services/deps.ts';
-import { releaseWaitReason } from '../services/pipeline.ts';
+import { hotfixEntries, releaseWaitReason } from '../services/pipeline.ts';
+import { listUnmergedWarnings } from '../services/pipeline-view.ts';
 import { recordPush, staleReason, ZERO_SHA } from '../services/pushes.ts';
 import { recordPushedCommits } from './pushed-commits.ts';
 import { ENVIRONMENTS_REF, promoteByPush, type PromotionResult } from './promotions.ts';
@@ -21,6 +23,7 @@ import { peelToCommit, repairHead } from './repos.ts';
  *   POST /internal/git/pushes            { updates: [{ ref, before, after }] } → HookPushResult
  *   GET  /internal/git/builds/:id/logs?after=<seq>                            → HookBuildLogs
  *   POST /internal/git/promotions        HookPromotionRequest → { results: PromotionResult[] }
+ *   GET  /internal/git/warnings                                               → HookWarnings
  * The last is called by the proc-receive hook (proc-receive.mjs) for refs/environments updates,
  * before git writes the push's other refs. All take `Authorization: Bearer <push token>` of a
  * push in flight.
@@ -91,6 +94,14 @@ export interface HookBuildLogs {
   stop: PushSession['stopFollowing'];
 }
 
+/**
+ * Said at the end of every push: environments running commits the default branch does not
+ * contain (a hotfix live in production, say), until it does — the next deploy from it loses them.
+ */
+export interface HookWarnings {
+  warnings: string[];
+}
+
 /** What a following environment that has not moved, without a recorded reason, waits with (NOT_YET in post-receive.mjs). */
 const NOT_MOVED_YET = 'not moved yet';
 
@@ -156,11 +167,17 @@ function registerHookRoutes(app: FastifyInstance, { deps, sessions, repoOf }: Ho
         ? []
         : (await deps.store.listEnvironmentsOfDeployment(build.deploymentId)).filter((e) => e.retiredAt === null && e.projectId === session.projectId);
     const branches = new Set((await deps.store.listBranchesAt(session.projectId, build.commitSha)).map((b) => b.name));
+    // A hotfix enters the pipeline where the default branch does (proposeForBranch): those
+    // environments are said too, or why the hotfix did not enter at all.
+    const project = [...branches].some(isHotfixBranch) ? await deps.store.findProjectById(session.projectId) : undefined;
+    const hotfix = project ? await hotfixEntries(deps.store, project, build.commitSha) : undefined;
     const pending: { name: string; reason: string }[] = [];
     for (const env of await deps.store.listEnvironments(session.projectId)) {
-      if (env.retiredAt !== null || env.follows === null || !branches.has(env.follows)) continue;
+      if (env.retiredAt !== null || env.follows === null) continue;
       if (build.deploymentId !== null && env.deploymentId === build.deploymentId) continue;
-      pending.push({ name: env.name, reason: await notMovedReason(env, build) });
+      if (branches.has(env.follows)) pending.push({ name: env.name, reason: await notMovedReason(env, build) });
+      else if (hotfix?.heldBack != null && env.follows === (project?.defaultBranch ?? 'main') && !env.preview) pending.push({ name: env.name, reason: hotfix.heldBack });
+      else if (hotfix?.entries.some((e) => e.id === env.id)) pending.push({ name: env.name, reason: await notMovedReason(env, build) });
     }
     return {
       live: live.map((e) => ({ name: e.name, url: environmentUrl(deps.urls, session.projectName, e.name) })).sort((a, b) => a.name.localeCompare(b.name)),
@@ -203,6 +220,11 @@ function registerHookRoutes(app: FastifyInstance, { deps, sessions, repoOf }: Ho
       builds.push({ ...present(session, build), refs: aligned.filter((u) => u.after === b.commitSha).map((u) => u.ref), environments: await environmentsOf(session, build) });
     }
     return { builds, retired: result.retired, stale: result.stale.map((u) => ({ ...u, reason: staleReason([u]) })) };
+  });
+
+  app.get('/internal/git/warnings', async (request): Promise<HookWarnings> => {
+    const session = sessionOf(request);
+    return { warnings: (await listUnmergedWarnings(deps, session.projectName)).map((w) => w.message) };
   });
 
   app.post('/internal/git/promotions', async (request): Promise<{ results: PromotionResult[] }> => {

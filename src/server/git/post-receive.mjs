@@ -180,6 +180,7 @@ async function main() {
   for (const update of result.stale ?? []) say(`${ARROW} ${shortRef(update.ref)}: not moved: ${update.reason}`);
   if (result.builds.length === 0) {
     if (updates.some((u) => !ZERO.test(u.after)) && result.retired.length === 0 && (result.stale ?? []).length === 0) say(`${ARROW} Nothing new to build`);
+    await warn();
     return;
   }
   let following = true;
@@ -189,6 +190,20 @@ async function main() {
     } else {
       say(`${ARROW} Queued ${build.commit.slice(0, 7)} (${labelOf(build)}): ${followHint(build)}`);
     }
+  }
+  await warn();
+}
+
+/**
+ * Last, what the project runs that its default branch lacks (a hotfix live in production): said
+ * on every push until the default branch contains it.
+ */
+async function warn() {
+  try {
+    const { warnings } = await call('GET', '/internal/git/warnings');
+    for (const warning of warnings ?? []) say(`${ARROW} WARNING: ${warning}`);
+  } catch (err) {
+    say(`${ARROW} warning: could not check what the default branch lacks (${err instanceof Error ? err.message : String(err)})`);
   }
 }
 

@@ -182,3 +182,19 @@ export async function refTarget(path: string, ref: string): Promise<string | und
     throw err;
   }
 }
+
+/**
+ * Creates branch `name` at `commit` only if no such branch exists: git's compare-and-set on the
+ * ref (an all-zero old value means "must not exist"), so two concurrent creations of one
+ * branch leave one winner. False when the branch exists already.
+ */
+export async function createBranch(path: string, name: string, commit: string): Promise<boolean> {
+  await run('git', ['check-ref-format', '--branch', name]);
+  try {
+    await run('git', ['--git-dir', path, 'update-ref', '-m', 'slipway hotfix start', `refs/heads/${name}`, commit, '0'.repeat(40)]);
+    return true;
+  } catch (err) {
+    if ((await refTarget(path, `refs/heads/${name}`)) !== undefined) return false;
+    throw err;
+  }
+}

@@ -77,6 +77,7 @@ export const PERMISSIONS: Readonly<Record<string, Permission>> = {
   'POST /api/v1/projects/:project/releases/:release/reject': 'viewer',
 
   // hotfixes
+  'POST /api/v1/projects/:project/hotfixes': 'deployer',
 
   // notifications
   'GET /api/v1/projects/:project/notifications/targets': 'deployer',

@@ -6,6 +6,9 @@ import type { Clock } from '../../core/clock.ts';
  * RATE_LIMITED until the oldest ages out. It covers guesses at emails nobody has (the per-user
  * limit in the store covers one account from many addresses). Bounded: the least recently failing
  * addresses are forgotten first.
+ *
+ * An attempt counts as a failure from the moment it starts (`attempt`) until it is forgiven, so
+ * guesses sent at once cannot all pass the check while the first ones are still being verified.
  */
 export class SignInLimiter {
   private readonly failures = new Map<string, number[]>();
@@ -26,7 +29,25 @@ export class SignInLimiter {
     }
   }
 
-  fail(address: string): void {
+  /**
+   * Checks the address (RATE_LIMITED at the limit) and counts this attempt as a failure now;
+   * returns `forgive`, to call when the attempt turns out not to be a failed sign-in.
+   */
+  attempt(address: string): () => void {
+    this.check(address);
+    const at = this.fail(address);
+    let forgiven = false;
+    return () => {
+      if (forgiven) return;
+      forgiven = true;
+      const recent = this.failures.get(address);
+      const index = recent?.lastIndexOf(at) ?? -1;
+      if (recent && index >= 0) recent.splice(index, 1);
+      if (recent?.length === 0) this.failures.delete(address);
+    };
+  }
+
+  fail(address: string): number {
     const now = this.clock.now().getTime();
     const recent = this.recent(address, now);
     recent.push(now);
@@ -37,6 +58,7 @@ export class SignInLimiter {
       if (oldest === undefined) break;
       this.failures.delete(oldest);
     }
+    return now;
   }
 
   private recent(address: string, now: number): number[] {

@@ -63,7 +63,7 @@ export async function recordPush(deps: ServiceDeps, actor: Actor, projectName: s
   return deps.store.transaction((tx) => recordPushIn({ ...deps, store: tx }, actor, project, input));
 }
 
-async function recordPushIn(deps: ServiceDeps, actor: Actor, project: ProjectRow, input: PushInput): Promise<PushResult> {
+export async function recordPushIn(deps: ServiceDeps, actor: Actor, project: ProjectRow, input: PushInput): Promise<PushResult> {
   const now = deps.clock.now().toISOString();
   const builds: BuildRow[] = [];
   const retired: string[] = [];

@@ -5,7 +5,7 @@ import type { Principal } from './access.ts';
 import type { ServiceDeps } from './deps.ts';
 import { recordEvent } from './events.ts';
 import { newId } from './ids.ts';
-import { decoyHash, verifyPassword } from './passwords.ts';
+import { attemptPassword, decoyHash, verifyPassword } from './passwords.ts';
 import { hashToken } from './tokens.ts';
 import { principalOfUser } from './users.ts';
 
@@ -14,21 +14,6 @@ export const SESSION_TTL_MS = 12 * 3_600_000;
 /** …and ends sooner after this long without a request. */
 export const SESSION_IDLE_MS = 2 * 3_600_000;
 const TOUCH_INTERVAL_MS = 60_000;
-
-/**
- * Password guessing is slowed per user, in the store (so every replica sees it): after
- * FREE_FAILURES wrong passwords in a row, each further one blocks sign-in for twice as long as the
- * one before, from 30 s up to 15 min. A good password resets the count. Per client address, the
- * HTTP layer adds its own limit (sign-in-limiter.ts), which also covers unknown emails.
- */
-const FREE_FAILURES = 5;
-const FIRST_BLOCK_MS = 30_000;
-const MAX_BLOCK_MS = 15 * 60_000;
-
-export function blockAfter(failures: number): number {
-  if (failures < FREE_FAILURES) return 0;
-  return Math.min(MAX_BLOCK_MS, FIRST_BLOCK_MS * 2 ** (failures - FREE_FAILURES));
-}
 
 /** The CSRF token of a session: derived from its secret, so it needs no storage and dies with it. */
 export function csrfTokenOf(sessionSecret: string): string {
@@ -43,11 +28,6 @@ export interface SignedIn {
   user: UserRow;
 }
 
-function rateLimited(until: string, now: Date): SlipwayError {
-  const retryAfter = Math.max(1, Math.ceil((Date.parse(until) - now.getTime()) / 1000));
-  return new SlipwayError(ErrorCode.RATE_LIMITED, `too many failed sign-ins: try again after ${until}`, { retryAfterSeconds: retryAfter, until });
-}
-
 /**
  * Email and password → a session. Wrong email and wrong password are one answer
  * (SIGN_IN_FAILED) and take as long; a disabled user or one without a password fails the same.
@@ -55,20 +35,8 @@ function rateLimited(until: string, now: Date): SlipwayError {
 export async function signIn(deps: ServiceDeps, input: { email: string; password: string }): Promise<SignedIn> {
   const now = deps.clock.now();
   const user = input.email.length > 254 ? undefined : await deps.store.findUserByEmail(input.email.trim());
-  if (user?.signInBlockedUntil != null && Date.parse(user.signInBlockedUntil) > now.getTime()) throw rateLimited(user.signInBlockedUntil, now);
-  const password = input.password.slice(0, 1024);
-  const ok = user?.passwordHash != null ? await verifyPassword(password, user.passwordHash) : (await verifyPassword(password, await decoyHash()), false);
-  if (!user || !ok || user.disabledAt !== null) {
-    if (user && user.passwordHash !== null) {
-      await deps.store.transaction(async (tx) => {
-        const failures = await tx.countFailedSignIn(user.id);
-        const block = blockAfter(failures);
-        if (block > 0) await tx.updateUser(user.id, { signInBlockedUntil: new Date(now.getTime() + block).toISOString() });
-        await recordEvent(tx, now, { name: user.name, role: user.role, trigger: 'user' }, 'user.sign_in_failed', { target: user.id, after: { failures } });
-      });
-    }
-    throw new SlipwayError(ErrorCode.SIGN_IN_FAILED, 'wrong email or password');
-  }
+  const ok = user ? await attemptPassword(deps, user, input.password, now) : (await verifyPassword(input.password.slice(0, 1024), await decoyHash()), false);
+  if (!user || !ok || user.disabledAt !== null) throw new SlipwayError(ErrorCode.SIGN_IN_FAILED, 'wrong email or password');
   const secret = `sls_${randomBytes(32).toString('base64url')}`;
   const session: SessionRow = {
     id: newId('ses'),
@@ -80,7 +48,7 @@ export async function signIn(deps: ServiceDeps, input: { email: string; password
     revokedAt: null,
   };
   await deps.store.transaction(async (tx) => {
-    if (user.failedSignIns > 0 || user.signInBlockedUntil !== null) await tx.updateUser(user.id, { failedSignIns: 0, signInBlockedUntil: null });
+    await tx.updateUser(user.id, { failedSignIns: 0, signInBlockedUntil: null });
     await tx.insertSession(session);
     await recordEvent(tx, now, { id: user.id, name: user.name, role: user.role, userId: user.id, trigger: 'user' }, 'user.sign_in', { target: user.id, after: { session: session.id } });
   });

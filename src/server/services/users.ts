@@ -6,7 +6,7 @@ import { requireRole, type Principal } from './access.ts';
 import type { ServiceDeps } from './deps.ts';
 import { recordEvent } from './events.ts';
 import { newId } from './ids.ts';
-import { assertPasswordStrength, hashPassword, verifyPassword } from './passwords.ts';
+import { assertPasswordStrength, attemptPassword, hashPassword } from './passwords.ts';
 import { getProject } from './projects.ts';
 
 export type PersonRole = Exclude<Role, 'runner'>;
@@ -202,8 +202,10 @@ export async function setPassword(deps: ServiceDeps, actor: Actor, idOrName: str
   const user = await requireUser(deps, idOrName);
   const self = actor.userId === user.id;
   if (!self) requireGlobalAdmin(actor);
-  if (self && actor.role !== 'admin' && user.passwordHash !== null) {
-    if (input.current === undefined || !(await verifyPassword(input.current, user.passwordHash))) {
+  // Changing one's own password proves the current one (an admin too: a stolen session must not
+  // take the account over), under the same rate limit as signing in.
+  if (self && user.passwordHash !== null) {
+    if (input.current === undefined || !(await attemptPassword(deps, user, input.current, deps.clock.now()))) {
       throw new SlipwayError(ErrorCode.SIGN_IN_FAILED, 'the current password is wrong');
     }
   }

@@ -37,6 +37,11 @@ export function WaitingReleases({
             <div className="waiting-head">
               <span className="mono strong">v{release.number}</span>
               <ReleaseStateBadge state={release.state} />
+              {release.expedited && (
+                <span className="badge badge-hotfix" title="A hotfix: no soak, no place in the queue; deploy windows only where the policy allows hotfixes">
+                  HOTFIX
+                </span>
+              )}
               <span className="muted small">
                 by {triggerWords(release)} <TimeAgo iso={release.createdAt} />
               </span>

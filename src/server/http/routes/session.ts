@@ -3,7 +3,7 @@ import { ErrorCode, SlipwayError } from '../../../core/errors.ts';
 import { Session, SignInRequest } from '../../../protocol/api.ts';
 import { authenticateSession, csrfTokenOf, SESSION_TTL_MS, signIn, signOut } from '../../services/sessions.ts';
 import type { HttpContext } from '../context.ts';
-import { cookieOf, CSRF_HEADER, SESSION_COOKIE } from '../guard.ts';
+import { cookieOf, CSRF_HEADER, sameSecret, SESSION_COOKIE } from '../guard.ts';
 import { parse } from '../parse.ts';
 import { presentUser } from '../present.ts';
 import type { RouteSpec } from '../route.ts';
@@ -26,14 +26,16 @@ export function sessionRoutes({ deps }: HttpContext, limiter: SignInLimiter): Ro
       response: Session,
       handler: async (request, reply) => {
         const body = parse(SignInRequest, request.body);
-        limiter.check(request.ip);
+        // Counted as a failure until it is known not to be one: guesses sent at once count at once.
+        const forgive = limiter.attempt(request.ip);
         let signedIn;
         try {
           signedIn = await signIn(deps, body);
         } catch (err) {
-          if (err instanceof SlipwayError && err.code === ErrorCode.SIGN_IN_FAILED) limiter.fail(request.ip);
+          if (!(err instanceof SlipwayError && err.code === ErrorCode.SIGN_IN_FAILED)) forgive();
           throw err;
         }
+        forgive();
         setCookie(request, reply, signedIn.secret, SESSION_TTL_MS / 1000);
         const emails = (await deps.store.listUserEmails([signedIn.user.id])).get(signedIn.user.id) ?? [];
         return { user: presentUser(signedIn.user, emails), csrf: signedIn.csrf, expiresAt: signedIn.session.expiresAt };
@@ -63,7 +65,7 @@ export function sessionRoutes({ deps }: HttpContext, limiter: SignInLimiter): Ro
         const secret = cookieOf(request, SESSION_COOKIE);
         if (secret !== undefined) {
           const csrf = request.headers[CSRF_HEADER];
-          if (csrf !== csrfTokenOf(secret)) throw new SlipwayError(ErrorCode.CSRF_FAILED, `signing out needs the session's CSRF token in ${CSRF_HEADER}`);
+          if (typeof csrf !== 'string' || !sameSecret(csrf, csrfTokenOf(secret))) throw new SlipwayError(ErrorCode.CSRF_FAILED, `signing out needs the session's CSRF token in ${CSRF_HEADER}`);
           await signOut(deps, secret);
         }
         setCookie(request, reply, '', 0);
