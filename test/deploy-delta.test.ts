@@ -11,6 +11,7 @@ import type { DeployResult } from '../src/cli/commands/deploy.ts';
 import { canonicalManifest, type ManifestEntry } from '../src/core/manifest.ts';
 import type { Deployment, ManifestDeltaRequest } from '../src/protocol/api.ts';
 import { SlipwayClient } from '../src/protocol/client.ts';
+import { INLINE_BASE_BYTES } from '../src/server/http/upload-request.ts';
 import { startServer, type RunningServer } from '../src/server/server.ts';
 import { rejectsWithCode } from './support/assert.ts';
 import { deployFiles, edgeGet, hostOf } from './support/server.ts';
@@ -22,7 +23,7 @@ import { deployFiles, edgeGet, hostOf } from './support/server.ts';
 
 const BIN = fileURLToPath(new URL('../bin/slipway', import.meta.url));
 const ADMIN_TOKEN = 'test-admin-token';
-const MAX_FILES = 6_000;
+const MAX_FILES = 10_000;
 /** Files of the CLI's site that never change, beside the four that do. */
 const STATIC_FILES = 10;
 
@@ -275,7 +276,7 @@ describe('delta uploads: what the server refuses', () => {
 
   test('a large base is rebuilt off the event loop with the same checks', async () => {
     const many: Record<string, string> = {};
-    for (let i = 0; i < 5_000; i++) many[`pages/section-${i % 40}/page-${i}.html`] = `<p>${i}</p>\n`;
+    for (let i = 0; i < 9_000; i++) many[`pages/section-${i % 40}/page-${i}.html`] = `<p>${i}</p>\n`;
     const entries = Object.entries(many).map(([p, t]) => entry(p, t));
     const created = await client.createUpload('web', { files: entries });
     for (let i = 0; i < created.missing.length; i += 500) {
@@ -284,12 +285,12 @@ describe('delta uploads: what the server refuses', () => {
     }
     const large = await client.finalizeUpload('web', created.id);
     const manifest = await client.getDeploymentManifest('web', large.id);
-    assert.ok(canonicalManifest(manifest.files).length > 512 * 1024, 'past the size validated inline');
+    assert.ok(canonicalManifest(manifest.files).length > INLINE_BASE_BYTES, 'past the size rebuilt inline');
     const changed = entry('pages/section-1/page-1.html', '<p>one</p>\n');
     const target = entries.map((e) => (e.path === changed.path ? changed : e));
     const ok = await client.createUpload('web', { delta: { base: large.id, manifestDigest: manifestOf(target), added: [], changed: [changed], removed: [] } });
     assert.deepEqual(ok.missing, [changed.sha256]);
-    assert.equal(ok.fileCount, 5_000);
+    assert.equal(ok.fileCount, 9_000);
     await rejectsWithCode(
       client.createUpload('web', { delta: { base: large.id, manifestDigest: manifestOf(target), added: [entry('pages/../x', 'x')], changed: [], removed: [] } }),
       'MANIFEST_PATH_TRAVERSAL',

@@ -63,9 +63,13 @@ export const deploy: Command<DeployOptions> = async (options, ctx) => {
   const root = resolve(ctx.cwd, options.dir);
   const showProgress = !options.json;
 
-  const tree = await readTree(root);
+  // Asked of git while the tree is read.
+  const gitMeta = findGitMeta(root);
+  const [tree, cache] = await Promise.all([
+    readTree(root),
+    options.cache === false ? undefined : realpath(root).then((real) => HashCache.open(cacheHome(ctx.env, homedir()), real)),
+  ]);
   for (const warning of tree.warnings) ctx.out.warn(warning);
-  const cache = options.cache === false ? undefined : await HashCache.open(cacheHome(ctx.env, homedir()), await realpath(root));
   if (cache?.ignored !== undefined) ctx.out.warn(`ignoring the hash cache in ${cache.dir}: ${cache.ignored}`);
   const { known, unknown } = cache ? cache.lookup(tree.files) : { known: [], unknown: tree.files };
   const unknownBytes = unknown.reduce((sum, f) => sum + f.size, 0);
@@ -80,7 +84,7 @@ export const deploy: Command<DeployOptions> = async (options, ctx) => {
     await saveQuietly(ctx, () => cache.save());
   }
 
-  const meta: DeploymentMeta = { source: 'cli', ...(await findGitMeta(root)) };
+  const meta: DeploymentMeta = { source: 'cli', ...(await gitMeta) };
   if (options.message !== undefined) meta.message = options.message;
   if (options.spa) meta.spa = true;
 

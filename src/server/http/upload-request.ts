@@ -69,9 +69,17 @@ export async function readUploadRequest(body: Buffer, limits: ManifestLimits): P
   return withWorkerSlot(() => onWorker<PreparedUpload>({ task: 'body', body: owned(body), limits }));
 }
 
-/** `prepareDeltaManifest`, on a worker thread when the base manifest is large (a 50,000-file base is ~7 MB). */
+/**
+ * Base manifests up to this size are rebuilt on the event loop. A canonical entry is about half
+ * the size of a request's (no keys), so this is about as many files, and as many milliseconds,
+ * as a full body of INLINE_UPLOAD_BYTES: ~8,000 files. Past it, starting a worker costs more
+ * than the work (100–300 ms on a busy 2-core machine).
+ */
+export const INLINE_BASE_BYTES = 2 * INLINE_UPLOAD_BYTES;
+
+/** `prepareDeltaManifest`, on a worker thread when the base manifest is large (a 50,000-file base is ~6 MB). */
 export async function prepareDeltaUpload(delta: ManifestDeltaRequest, base: Uint8Array, limits: ManifestLimits): Promise<PreparedManifest> {
-  if (base.byteLength <= INLINE_UPLOAD_BYTES) return prepareDeltaManifest(delta, base, limits);
+  if (base.byteLength <= INLINE_BASE_BYTES) return prepareDeltaManifest(delta, base, limits);
   return withWorkerSlot(() => onWorker<PreparedManifest>({ task: 'delta', delta, body: owned(base), limits }));
 }
 
