@@ -276,7 +276,7 @@ describe('delta uploads: what the server refuses', () => {
 
   test('a large base is rebuilt off the event loop with the same checks', async () => {
     const many: Record<string, string> = {};
-    for (let i = 0; i < 9_000; i++) many[`pages/section-${i % 40}/page-${i}.html`] = `<p>${i}</p>\n`;
+    for (let i = 0; i < 9_000; i++) many[`pages/section-${i % 40}/a-page-with-a-longer-name-${i}.html`] = `<p>${i}</p>\n`;
     const entries = Object.entries(many).map(([p, t]) => entry(p, t));
     const created = await client.createUpload('web', { files: entries });
     for (let i = 0; i < created.missing.length; i += 500) {
@@ -286,7 +286,7 @@ describe('delta uploads: what the server refuses', () => {
     const large = await client.finalizeUpload('web', created.id);
     const manifest = await client.getDeploymentManifest('web', large.id);
     assert.ok(canonicalManifest(manifest.files).length > INLINE_BASE_BYTES, 'past the size rebuilt inline');
-    const changed = entry('pages/section-1/page-1.html', '<p>one</p>\n');
+    const changed = entry(`pages/section-1/a-page-with-a-longer-name-1.html`, '<p>one</p>\n');
     const target = entries.map((e) => (e.path === changed.path ? changed : e));
     const ok = await client.createUpload('web', { delta: { base: large.id, manifestDigest: manifestOf(target), added: [], changed: [changed], removed: [] } });
     assert.deepEqual(ok.missing, [changed.sha256]);
