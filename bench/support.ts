@@ -1,5 +1,6 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { createServer, connect, type Server } from 'node:net';
 import { join } from 'node:path';
 import { startServer, type RunningServer } from '../src/server/server.ts';
 import { SlipwayClient } from '../src/protocol/client.ts';
@@ -48,4 +49,30 @@ export async function withPostgresDatabase<T>(fn: (url: string) => Promise<T>): 
   } finally {
     await db.dispose();
   }
+}
+
+/** Forwards loopback TCP to `port`, counting the bytes clients send (`sent`) and receive (`received`). */
+export async function countingProxy(port: number): Promise<{ port: number; sent(): number; received(): number; reset(): void; close(): Promise<void> }> {
+  let sent = 0;
+  let received = 0;
+  const server: Server = createServer((client) => {
+    const upstream = connect(port, '127.0.0.1');
+    client.on('data', (chunk: Buffer) => (sent += chunk.length));
+    upstream.on('data', (chunk: Buffer) => (received += chunk.length));
+    client.pipe(upstream).pipe(client);
+    client.on('error', () => upstream.destroy());
+    upstream.on('error', () => client.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  return {
+    port: typeof address === 'object' && address ? address.port : 0,
+    sent: () => sent,
+    received: () => received,
+    reset: () => {
+      sent = 0;
+      received = 0;
+    },
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
 }

@@ -5,35 +5,14 @@
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer, connect, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
-import { BENCH_TOKEN, benchServer, table } from './support.ts';
+import { BENCH_TOKEN, benchServer, countingProxy, table } from './support.ts';
 
 const FILES = Number(process.env.BENCH_FILES ?? 5000);
 const run = promisify(execFile);
 const bin = new URL('../bin/slipway', import.meta.url).pathname;
-
-/** Forwards loopback TCP to `port`, counting the bytes clients send. */
-async function countingProxy(port: number): Promise<{ port: number; sent(): number; reset(): void; close(): Promise<void> }> {
-  let sent = 0;
-  const server: Server = createServer((client) => {
-    const upstream = connect(port, '127.0.0.1');
-    client.on('data', (chunk: Buffer) => (sent += chunk.length));
-    client.pipe(upstream).pipe(client);
-    client.on('error', () => upstream.destroy());
-    upstream.on('error', () => client.destroy());
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  return {
-    port: typeof address === 'object' && address ? address.port : 0,
-    sent: () => sent,
-    reset: () => (sent = 0),
-    close: () => new Promise((resolve) => server.close(() => resolve())),
-  };
-}
 
 async function deploy(dir: string, url: string): Promise<{ missing: number }> {
   const { stdout } = await run(process.execPath, [bin, 'deploy', dir, '--project', 'site', '--json'], {

@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import type { Browser } from 'playwright-core';
 import { backends } from './support/backends.ts';
+import { slipway } from './support/cli.ts';
 import { ensureDashboardBuilt, launchBrowser, NO_BROWSER, openPage, screenshotPath, signInWithPassword } from './support/dashboard.ts';
 import { eventually } from './support/eventually.ts';
 import { createPerson, recordAuthoredChain } from './support/people.ts';
@@ -18,22 +17,9 @@ import { ADMIN_TOKEN, startTestServer, type TestServer } from './support/server.
  */
 
 const CY_PASSWORD = 'a long and unguessable phrase 42';
-const BIN = fileURLToPath(new URL('../bin/slipway', import.meta.url));
 const sqlite = backends.find((b) => b.name === 'sqlite');
 assert.ok(sqlite, 'the sqlite test backend exists');
 
-function cli(t: TestServer, token: string, args: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const env = { PATH: process.env.PATH ?? '', SLIPWAY_URL: `http://127.0.0.1:${t.server.port}`, SLIPWAY_TOKEN: token };
-  return new Promise((resolve, reject) => {
-    execFile(process.execPath, [BIN, ...args], { env, timeout: 60_000 }, (err, stdout, stderr) => {
-      if (err && typeof err.code !== 'number') {
-        reject(new Error(`cannot run slipway ${args.join(' ')}: ${err.message}`));
-        return;
-      }
-      resolve({ code: err ? (err.code as number) : 0, stdout, stderr });
-    });
-  });
-}
 
 describe('approval by every author of the batch, from the CLI and the dashboard', { skip: NO_BROWSER }, () => {
   let t: TestServer;
@@ -61,7 +47,7 @@ describe('approval by every author of the batch, from the CLI and the dashboard'
   });
 
   it('waits until all three authors approve — two through the CLI, one through the dashboard — and goes live by itself', async () => {
-    const admin = (args: string[]) => cli(t, ADMIN_TOKEN, args);
+    const admin = (args: string[]) => slipway(t, args);
     assert.equal((await admin(['env', 'set', 'staging', '--project', 'shop', '--no-auto'])).code, 0);
     assert.equal((await admin(['env', 'set', 'production', '--project', 'shop', '--from', 'staging', '--auto'])).code, 0);
     // Production runs a first commit: the next release's batch is what came after it.
@@ -91,14 +77,14 @@ describe('approval by every author of the batch, from the CLI and the dashboard'
     const pipeline = await admin(['pipeline', '--project', 'shop']);
     assert.match(pipeline.stdout, /approvals: waiting for approval: author cy; author bo; author ana/);
 
-    const first = await cli(t, tokens.ana ?? '', ['approve', id, '--project', 'shop']);
+    const first = await slipway(t, ['approve', id, '--project', 'shop'], { token: tokens.ana ?? '' });
     assert.equal(first.code, 0, first.stderr);
     assert.match(first.stdout, /^ana approved production v2/m);
     assert.match(first.stdout, /still to approve:\n {2}author cy <cy@example.com>\n {2}author bo <bo@example.com>/);
-    const second = await cli(t, tokens.bo ?? '', ['approve', 'v2', '--env', 'production', '--project', 'shop', '--reason', 'checked the copy']);
+    const second = await slipway(t, ['approve', 'v2', '--env', 'production', '--project', 'shop', '--reason', 'checked the copy'], { token: tokens.bo ?? '' });
     assert.equal(second.code, 0, second.stderr);
     assert.match(second.stdout, /still to approve:\n {2}author cy <cy@example.com>\n$/);
-    const shown = await cli(t, ADMIN_TOKEN, ['releases', 'show', id, '--project', 'shop']);
+    const shown = await slipway(t, ['releases', 'show', id, '--project', 'shop'], { token: ADMIN_TOKEN });
     assert.match(shown.stdout, /still to approve:\n {4}author cy <cy@example.com>/);
     assert.match(shown.stdout, /approved by ana \(deployer\)/);
     assert.match(shown.stdout, /approved by bo \(viewer\) at .*: checked the copy/);
@@ -135,7 +121,7 @@ describe('approval by every author of the batch, from the CLI and the dashboard'
   });
 
   it('four eyes: an author approving for count is refused with the reason; another approver lets it go', async () => {
-    const set = await cli(t, ADMIN_TOKEN, ['env', 'set', 'production', '--project', 'shop', '--approvals', '1', '--approval-authors', 'none']);
+    const set = await slipway(t, ['env', 'set', 'production', '--project', 'shop', '--approvals', '1', '--approval-authors', 'none'], { token: ADMIN_TOKEN });
     assert.equal(set.code, 0, set.stderr);
     assert.match(set.stdout, /approvals 1 \(approver\)/);
     const sha = commit('e2e-4');
@@ -145,18 +131,18 @@ describe('approval by every author of the batch, from the CLI and the dashboard'
     const waiting = (await t.client.listReleases('shop', 'production', { limit: 1 })).releases[0];
     assert.equal(waiting?.state, 'waiting');
 
-    const own = await cli(t, tokens.rita ?? '', ['approve', waiting?.id ?? '', '--project', 'shop']);
+    const own = await slipway(t, ['approve', waiting?.id ?? '', '--project', 'shop'], { token: tokens.rita ?? '' });
     assert.equal(own.code, 6);
     assert.match(own.stderr, /APPROVAL_NOT_ALLOWED/);
     assert.match(own.stderr, /you authored a commit of it, so your approval does not count \(four eyes\)/);
     assert.equal((await t.client.getRelease('shop', waiting?.id ?? '')).state, 'waiting');
 
     // Ana, a deployer who wrote none of it, cannot count either.
-    const deployer = await cli(t, tokens.ana ?? '', ['approve', waiting?.id ?? '', '--project', 'shop']);
+    const deployer = await slipway(t, ['approve', waiting?.id ?? '', '--project', 'shop'], { token: tokens.ana ?? '' });
     assert.equal(deployer.code, 6);
     assert.match(deployer.stderr, /approvals count from the approver role/);
     const lee = (await createPerson(t, 'lee', 'approver')).secret;
-    const ok = await cli(t, lee, ['approve', waiting?.id ?? '', '--project', 'shop', '--json']);
+    const ok = await slipway(t, ['approve', waiting?.id ?? '', '--project', 'shop', '--json'], { token: lee });
     assert.equal(ok.code, 0, ok.stderr);
     assert.equal((JSON.parse(ok.stdout) as { release: { state: string } }).release.state, 'live');
   });

@@ -1,28 +1,13 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import type { Freeze, FreezeList } from '../src/protocol/freezes.ts';
 import type { Policy } from '../src/protocol/pipelines.ts';
 import { backends } from './support/backends.ts';
-import { ADMIN_TOKEN, startTestServer, type TestServer } from './support/server.ts';
+import { slipway } from './support/cli.ts';
+import { startTestServer, type TestServer } from './support/server.ts';
 
 /** `slipway freeze`, `freezes`, `unfreeze` and `env set --windows`: the real bin/slipway against a real server. */
 
-const BIN = fileURLToPath(new URL('../bin/slipway', import.meta.url));
-
-function run(t: TestServer, args: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const env = { PATH: process.env.PATH ?? '', SLIPWAY_URL: `http://127.0.0.1:${t.server.port}`, SLIPWAY_TOKEN: ADMIN_TOKEN };
-  return new Promise((resolve, reject) => {
-    execFile(process.execPath, [BIN, ...args], { env, timeout: 60_000 }, (err, stdout, stderr) => {
-      if (err && typeof err.code !== 'number') {
-        reject(new Error(`cannot run slipway ${args.join(' ')}: ${err.message}`));
-        return;
-      }
-      resolve({ code: err ? (err.code as number) : 0, stdout, stderr });
-    });
-  });
-}
 
 const [sqlite] = backends;
 
@@ -35,33 +20,33 @@ describe('freezes and windows from the CLI', () => {
   after(() => t.dispose());
 
   test('env set --windows takes windows separated by semicolons; a bad one exits 2 and changes nothing', async () => {
-    const set = await run(t, ['env', 'set', 'production', '--project', 'shop', '--windows', 'Mon-Thu 09:00-16:00 Europe/Berlin; Fri 09:00-12:00 Europe/Berlin', '--json']);
+    const set = await slipway(t, ['env', 'set', 'production', '--project', 'shop', '--windows', 'Mon-Thu 09:00-16:00 Europe/Berlin; Fri 09:00-12:00 Europe/Berlin', '--json']);
     assert.equal(set.code, 0, set.stderr);
     assert.deepEqual((JSON.parse(set.stdout) as Policy).windows, ['Mon-Thu 09:00-16:00 Europe/Berlin', 'Fri 09:00-12:00 Europe/Berlin']);
-    const bad = await run(t, ['env', 'set', 'production', '--project', 'shop', '--windows', 'Mon-Thu 09:00-16:00 Berlin']);
+    const bad = await slipway(t, ['env', 'set', 'production', '--project', 'shop', '--windows', 'Mon-Thu 09:00-16:00 Berlin']);
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /POLICY_INVALID/);
     assert.match(bad.stderr, /not an IANA time zone/);
-    const pipeline = await run(t, ['pipeline', '--project', 'shop']);
+    const pipeline = await slipway(t, ['pipeline', '--project', 'shop']);
     assert.match(pipeline.stdout, /windows Mon-Thu 09:00-16:00 Europe\/Berlin, Fri 09:00-12:00 Europe\/Berlin/);
   });
 
   test('freeze, freezes and unfreeze; until before from exits 2', async () => {
-    const bad = await run(t, ['freeze', '--project', 'shop', '--env', 'production', '--from', '2099-01-04T00:00', '--until', '2099-01-01T00:00', '--reason', 'x']);
+    const bad = await slipway(t, ['freeze', '--project', 'shop', '--env', 'production', '--from', '2099-01-04T00:00', '--until', '2099-01-01T00:00', '--reason', 'x']);
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /FREEZE_INVALID/);
-    const made = await run(t, ['freeze', '--project', 'shop', '--env', 'production', '--until', new Date(Date.now() + 86_400_000).toISOString(), '--reason', 'holidays', '--json']);
+    const made = await slipway(t, ['freeze', '--project', 'shop', '--env', 'production', '--until', new Date(Date.now() + 86_400_000).toISOString(), '--reason', 'holidays', '--json']);
     assert.equal(made.code, 0, made.stderr);
     const freeze = JSON.parse(made.stdout) as Freeze;
-    const listed = await run(t, ['freezes', '--project', 'shop']);
+    const listed = await slipway(t, ['freezes', '--project', 'shop']);
     assert.equal(listed.code, 0, listed.stderr);
     assert.match(listed.stdout, new RegExp(`${freeze.id}\\s+production\\s+.*holidays`));
-    const lifted = await run(t, ['unfreeze', '--project', 'shop', '--env', 'production']);
+    const lifted = await slipway(t, ['unfreeze', '--project', 'shop', '--env', 'production']);
     assert.equal(lifted.code, 0, lifted.stderr);
     assert.match(lifted.stdout, new RegExp(`Lifted the freeze of production .*\\(${freeze.id}\\)`));
-    const none = await run(t, ['freezes', '--project', 'shop', '--json']);
+    const none = await slipway(t, ['freezes', '--project', 'shop', '--json']);
     assert.deepEqual((JSON.parse(none.stdout) as FreezeList).freezes, []);
-    const again = await run(t, ['unfreeze', '--project', 'shop', '--env', 'production', freeze.id]);
+    const again = await slipway(t, ['unfreeze', '--project', 'shop', '--env', 'production', freeze.id]);
     assert.equal(again.code, 3);
     assert.match(again.stderr, /FREEZE_NOT_FOUND/);
   });

@@ -1,41 +1,15 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import type { Membership, Token, User, Whoami } from '../src/protocol/api.ts';
 import { backends } from './support/backends.ts';
-import { ADMIN_TOKEN, startTestServer, type TestServer } from './support/server.ts';
+import { slipway } from './support/cli.ts';
+import { startTestServer, type TestServer } from './support/server.ts';
 
 /** `slipway users`, `members`, `tokens create --user/--project/--expires` and `login --email`: the real bin/slipway against a real server. */
 
-const BIN = fileURLToPath(new URL('../bin/slipway', import.meta.url));
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function run(t: TestServer, args: readonly string[], options: { token?: string | null; stdin?: string; home?: string } = {}): Promise<Run> {
-  const env: Record<string, string> = { PATH: process.env.PATH ?? '', HOME: options.home ?? tmpdir() };
-  if (options.token !== null) {
-    env.SLIPWAY_URL = `http://127.0.0.1:${t.server.port}`;
-    env.SLIPWAY_TOKEN = options.token ?? ADMIN_TOKEN;
-  }
-  return new Promise((resolve, reject) => {
-    const child = execFile(process.execPath, [BIN, ...args], { env, timeout: 60_000 }, (err, stdout, stderr) => {
-      if (err && typeof err.code !== 'number') {
-        reject(new Error(`cannot run slipway ${args.join(' ')}: ${err.message}`));
-        return;
-      }
-      resolve({ code: err ? (err.code as number) : 0, stdout, stderr });
-    });
-    child.stdin?.end(options.stdin ?? '');
-  });
-}
 
 const [sqlite] = backends;
 
@@ -54,7 +28,7 @@ describe('users, members and tokens from the CLI', () => {
   });
 
   test('users create takes emails and a password from stdin; a duplicate name or email exits 4 and changes nothing', async () => {
-    const created = await run(t, ['users', 'create', 'dev1', '--email', 'Dev1@Example.com', '--email', 'dev1@users.noreply.github.com', '--role', 'viewer', '--password-stdin', '--json'], {
+    const created = await slipway(t, ['users', 'create', 'dev1', '--email', 'Dev1@Example.com', '--email', 'dev1@users.noreply.github.com', '--role', 'viewer', '--password-stdin', '--json'], {
       stdin: 'correct horse battery\n',
     });
     assert.equal(created.code, 0, created.stderr);
@@ -62,13 +36,13 @@ describe('users, members and tokens from the CLI', () => {
     assert.deepEqual(user.emails, ['dev1@example.com', 'dev1@users.noreply.github.com']);
     assert.equal(user.hasPassword, true);
 
-    const twice = await run(t, ['users', 'create', 'dev1', '--email', 'other@example.com']);
+    const twice = await slipway(t, ['users', 'create', 'dev1', '--email', 'other@example.com']);
     assert.equal(twice.code, 4);
     assert.match(twice.stderr, /USER_EXISTS/);
-    const taken = await run(t, ['users', 'create', 'dev2', '--email', 'DEV1@example.com']);
+    const taken = await slipway(t, ['users', 'create', 'dev2', '--email', 'DEV1@example.com']);
     assert.equal(taken.code, 4);
     assert.match(taken.stderr, /EMAIL_TAKEN/);
-    const weak = await run(t, ['users', 'create', 'dev3', '--password-stdin'], { stdin: 'short\n' });
+    const weak = await slipway(t, ['users', 'create', 'dev3', '--password-stdin'], { stdin: 'short\n' });
     assert.equal(weak.code, 2);
     assert.match(weak.stderr, /PASSWORD_WEAK/);
     assert.deepEqual(
@@ -79,55 +53,55 @@ describe('users, members and tokens from the CLI', () => {
   });
 
   test('members add raises a role on one project; the personal token acts with it there and nowhere else', async () => {
-    const added = await run(t, ['members', 'add', 'dev1', '--project', 'shop', '--role', 'approver', '--json']);
+    const added = await slipway(t, ['members', 'add', 'dev1', '--project', 'shop', '--role', 'approver', '--json']);
     assert.equal(added.code, 0, added.stderr);
     assert.equal((JSON.parse(added.stdout) as Membership).role, 'approver');
-    const list = await run(t, ['members', '--project', 'shop']);
+    const list = await slipway(t, ['members', '--project', 'shop']);
     assert.match(list.stdout, /dev1\s+approver/);
 
-    const made = await run(t, ['tokens', 'create', '--name', 'laptop', '--user', 'dev1', '--expires', '30d', '--json']);
+    const made = await slipway(t, ['tokens', 'create', '--name', 'laptop', '--user', 'dev1', '--expires', '30d', '--json']);
     assert.equal(made.code, 0, made.stderr);
     const { token, secret } = JSON.parse(made.stdout) as { token: Token; secret: string };
     assert.equal(token.user, 'dev1');
     assert.ok(token.expiresAt !== null && Date.parse(token.expiresAt) > Date.now() + 29 * 86_400_000);
 
-    const who = await run(t, ['whoami'], { token: secret });
+    const who = await slipway(t, ['whoami'], { token: secret });
     assert.match(who.stdout, /^dev1 \(viewer, personal token tok-/);
     assert.match(who.stdout, /approver on shop/);
     // approver on shop reaches deployer there; on blog dev1 is a viewer.
-    const lockShop = await run(t, ['lock', '--project', 'shop', '--env', 'production', '--reason', 'checking'], { token: secret });
+    const lockShop = await slipway(t, ['lock', '--project', 'shop', '--env', 'production', '--reason', 'checking'], { token: secret });
     assert.equal(lockShop.code, 0, lockShop.stderr);
-    const lockBlog = await run(t, ['lock', '--project', 'blog', '--env', 'production', '--reason', 'checking'], { token: secret });
+    const lockBlog = await slipway(t, ['lock', '--project', 'blog', '--env', 'production', '--reason', 'checking'], { token: secret });
     assert.equal(lockBlog.code, 6);
     assert.match(lockBlog.stderr, /FORBIDDEN/);
     // A deployer cannot manage members.
-    const addByDev = await run(t, ['members', 'add', 'dev1', '--project', 'blog', '--role', 'admin'], { token: secret });
+    const addByDev = await slipway(t, ['members', 'add', 'dev1', '--project', 'blog', '--role', 'admin'], { token: secret });
     assert.equal(addByDev.code, 6);
 
-    const removed = await run(t, ['members', 'remove', 'dev1', '--project', 'shop']);
+    const removed = await slipway(t, ['members', 'remove', 'dev1', '--project', 'shop']);
     assert.equal(removed.code, 0, removed.stderr);
-    const unlock = await run(t, ['unlock', '--project', 'shop', '--env', 'production'], { token: secret });
+    const unlock = await slipway(t, ['unlock', '--project', 'shop', '--env', 'production'], { token: secret });
     assert.equal(unlock.code, 6, 'the role went with the membership, for the same token at once');
-    const again = await run(t, ['members', 'remove', 'dev1', '--project', 'shop']);
+    const again = await slipway(t, ['members', 'remove', 'dev1', '--project', 'shop']);
     assert.equal(again.code, 3);
     assert.match(again.stderr, /MEMBER_NOT_FOUND/);
   });
 
   test('a project-scoped service token lists its project only and is refused elsewhere', async () => {
-    const made = await run(t, ['tokens', 'create', '--name', 'ci', '--role', 'deployer', '--project', 'shop', '--json']);
+    const made = await slipway(t, ['tokens', 'create', '--name', 'ci', '--role', 'deployer', '--project', 'shop', '--json']);
     assert.equal(made.code, 0, made.stderr);
     const { secret } = JSON.parse(made.stdout) as { secret: string };
-    const projects = await run(t, ['projects', '--json'], { token: secret });
+    const projects = await slipway(t, ['projects', '--json'], { token: secret });
     assert.deepEqual((JSON.parse(projects.stdout) as { projects: { name: string }[] }).projects.map((p) => p.name), ['shop']);
-    const other = await run(t, ['deployments', '--project', 'blog'], { token: secret });
+    const other = await slipway(t, ['deployments', '--project', 'blog'], { token: secret });
     assert.equal(other.code, 3);
     assert.match(other.stderr, /PROJECT_NOT_FOUND/);
-    const users = await run(t, ['users'], { token: secret });
+    const users = await slipway(t, ['users'], { token: secret });
     assert.equal(users.code, 6);
   });
 
   test('login --email signs in, saves a personal token (never the password), and a wrong password exits 6', async () => {
-    const login = await run(t, ['login', `http://127.0.0.1:${t.server.port}`, '--email', 'dev1@example.com', '--password-stdin', '--json'], {
+    const login = await slipway(t, ['login', `http://127.0.0.1:${t.server.port}`, '--email', 'dev1@example.com', '--password-stdin', '--json'], {
       token: null,
       stdin: 'correct horse battery\n',
       home,
@@ -138,10 +112,10 @@ describe('users, members and tokens from the CLI', () => {
     assert.equal(answer.token?.user, 'dev1');
     const saved = await readFile(answer.config, 'utf8');
     assert.doesNotMatch(saved, /correct horse battery/);
-    const who = await run(t, ['whoami'], { token: null, home });
+    const who = await slipway(t, ['whoami'], { token: null, home });
     assert.match(who.stdout, /^dev1 \(viewer, personal token/);
 
-    const wrong = await run(t, ['login', `http://127.0.0.1:${t.server.port}`, '--email', 'dev1@example.com', '--password-stdin'], { token: null, stdin: 'nope\n', home });
+    const wrong = await slipway(t, ['login', `http://127.0.0.1:${t.server.port}`, '--email', 'dev1@example.com', '--password-stdin'], { token: null, stdin: 'nope\n', home });
     assert.equal(wrong.code, 6);
     assert.match(wrong.stderr, /SIGN_IN_FAILED/);
   });

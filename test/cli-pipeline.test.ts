@@ -1,33 +1,12 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import type { Policy, ReleaseDetail, Pipeline } from '../src/protocol/pipelines.ts';
 import { backends } from './support/backends.ts';
-import { ADMIN_TOKEN, deployFiles, startTestServer, type TestServer } from './support/server.ts';
+import { slipway } from './support/cli.ts';
+import { deployFiles, startTestServer, type TestServer } from './support/server.ts';
 
 /** `slipway env set`, `pipeline`, `releases show` and `promote --commit`: the real bin/slipway against a real server. */
 
-const BIN = fileURLToPath(new URL('../bin/slipway', import.meta.url));
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function run(t: TestServer, args: readonly string[]): Promise<Run> {
-  const env = { PATH: process.env.PATH ?? '', SLIPWAY_URL: `http://127.0.0.1:${t.server.port}`, SLIPWAY_TOKEN: ADMIN_TOKEN };
-  return new Promise((resolve, reject) => {
-    execFile(process.execPath, [BIN, ...args], { env, timeout: 60_000 }, (err, stdout, stderr) => {
-      if (err && typeof err.code !== 'number') {
-        reject(new Error(`cannot run slipway ${args.join(' ')}: ${err.message}`));
-        return;
-      }
-      resolve({ code: err ? (err.code as number) : 0, stdout, stderr });
-    });
-  });
-}
 
 const [sqlite] = backends;
 
@@ -53,18 +32,18 @@ describe('the pipeline from the CLI', () => {
   test('env set declares the path; bad input exits 2 with POLICY_INVALID and changes nothing', async () => {
     const a = await deployFiles(t.client, 'shop', { 'index.html': 'a' }, { commit: A, branch: 'main' });
     await t.client.promote('shop', 'dev', { deployment: a.id });
-    const staging = await run(t, ['env', 'set', 'staging', '--project', 'shop', '--from', 'dev', '--auto', '--checks', 'ci/test', '--mode', 'gate', '--json']);
+    const staging = await slipway(t, ['env', 'set', 'staging', '--project', 'shop', '--from', 'dev', '--auto', '--checks', 'ci/test', '--mode', 'gate', '--json']);
     assert.equal(staging.code, 0, staging.stderr);
     const policy = JSON.parse(staging.stdout) as Policy;
     assert.deepEqual([policy.from, policy.auto, policy.checks, policy.mode], ['dev', true, ['ci/test'], 'gate']);
-    const human = await run(t, ['env', 'set', 'production', '--project', 'shop', '--from', 'staging']);
+    const human = await slipway(t, ['env', 'set', 'production', '--project', 'shop', '--from', 'staging']);
     assert.equal(human.code, 0, human.stderr);
     assert.match(human.stdout, /production: from staging · manual/);
 
-    const cycle = await run(t, ['env', 'set', 'dev', '--project', 'shop', '--from', 'production']);
+    const cycle = await slipway(t, ['env', 'set', 'dev', '--project', 'shop', '--from', 'production']);
     assert.equal(cycle.code, 2);
     assert.match(cycle.stderr, /POLICY_INVALID/);
-    const mode = await run(t, ['env', 'set', 'dev', '--project', 'shop', '--mode', 'yolo']);
+    const mode = await slipway(t, ['env', 'set', 'dev', '--project', 'shop', '--mode', 'yolo']);
     assert.equal(mode.code, 2);
     assert.equal((await t.client.getPipeline('shop')).stages.find((s) => s.name === 'dev')?.policy.from, null);
   });
@@ -72,13 +51,13 @@ describe('the pipeline from the CLI', () => {
   test('pipeline prints each environment in order with what waits and the gate that holds it', async () => {
     const b = await deployFiles(t.client, 'shop', { 'index.html': 'b' }, { commit: B, branch: 'main' });
     await t.client.promote('shop', 'dev', { deployment: b.id });
-    const out = await run(t, ['pipeline', '--project', 'shop']);
+    const out = await slipway(t, ['pipeline', '--project', 'shop']);
     assert.equal(out.code, 0, out.stderr);
     const order = ['dev', 'staging', 'production'].map((name) => out.stdout.indexOf(`\n${name}  `));
     assert.ok(order.every((i) => i > 0) && order[0]! < order[1]! && order[1]! < order[2]!, out.stdout);
     assert.match(out.stdout, /checks: waiting for checks: ci\/test missing/);
     assert.match(out.stdout, /looked at again when this changes/);
-    const json = JSON.parse((await run(t, ['pipeline', '--project', 'shop', '--json'])).stdout) as Pipeline;
+    const json = JSON.parse((await slipway(t, ['pipeline', '--project', 'shop', '--json'])).stdout) as Pipeline;
     assert.equal(json.stages.find((s) => s.name === 'staging')?.waiting[0]?.deployment, b.id);
   });
 
@@ -86,27 +65,27 @@ describe('the pipeline from the CLI', () => {
     await t.client.reportCheck('shop', { commit: A, name: 'ci/test', state: 'success' });
     const waiting = (await t.client.getPipeline('shop')).stages.find((s) => s.name === 'staging')?.waiting[0];
     assert.ok(waiting);
-    const shown = await run(t, ['releases', 'show', waiting.id, '--project', 'shop']);
+    const shown = await slipway(t, ['releases', 'show', waiting.id, '--project', 'shop']);
     assert.equal(shown.code, 0, shown.stderr);
     assert.match(shown.stdout, /staging v\d+ +waiting/);
     assert.match(shown.stdout, /batch: 1 commit by 1 author/);
-    const detail = JSON.parse((await run(t, ['releases', 'show', waiting.id, '--project', 'shop', '--json'])).stdout) as ReleaseDetail;
+    const detail = JSON.parse((await slipway(t, ['releases', 'show', waiting.id, '--project', 'shop', '--json'])).stdout) as ReleaseDetail;
     assert.equal(detail.batch?.commits[0]?.sha, B);
     assert.equal(detail.batch?.commits[0]?.author, 'Bea');
-    const missing = await run(t, ['releases', 'show', 'rel-nope', '--project', 'shop']);
+    const missing = await slipway(t, ['releases', 'show', 'rel-nope', '--project', 'shop']);
     assert.equal(missing.code, 3);
   });
 
   test('promote --commit takes the deployment that commit built; lineage refusals exit 5 and name the environment', async () => {
-    const refused = await run(t, ['promote', '--commit', A, '--env', 'production', '--project', 'shop']);
+    const refused = await slipway(t, ['promote', '--commit', A, '--env', 'production', '--project', 'shop']);
     assert.equal(refused.code, 3, 'A was uploaded, never built: no build to take it from');
     assert.match(refused.stderr, /COMMIT_NOT_FOUND/);
     const stranger = await deployFiles(t.client, 'shop', { 'index.html': 'stranger' });
-    const lineage = await run(t, ['promote', stranger.id, '--env', 'production', '--project', 'shop']);
+    const lineage = await slipway(t, ['promote', stranger.id, '--env', 'production', '--project', 'shop']);
     assert.equal(lineage.code, 5);
     assert.match(lineage.stderr, /LINEAGE_VIOLATION/);
     assert.match(lineage.stderr, /staging has not run/);
-    const both = await run(t, ['promote', stranger.id, '--commit', A, '--env', 'production', '--project', 'shop']);
+    const both = await slipway(t, ['promote', stranger.id, '--commit', A, '--env', 'production', '--project', 'shop']);
     assert.equal(both.code, 2);
   });
 });

@@ -78,6 +78,32 @@ for (const backend of backends) {
       assert.deepEqual(after.warnings.filter((w) => w.environment === 'production'), []);
     });
 
+    test('a hotfix that does not contain what production runs enters nowhere: going live it would undo that', async () => {
+      await t.client.createProject('twofix');
+      await declarePipeline(t.client, 'twofix', { dev: { follows: 'main', auto: true }, production: { from: 'dev', auto: true } });
+      const c1 = commit('twofix c1');
+      await buildCommit(t, 'twofix', runner, { sha: c1, branch: 'main' });
+      const start = (branch: string) =>
+        recordPush(t.server.deps, PAT, 'twofix', { updates: [{ ref: `refs/heads/${branch}`, before: '0'.repeat(40), after: c1 }], trigger: 'git-push', sourceUrl: null });
+      await start('hotfix/a');
+      await start('hotfix/b');
+      const a = await buildCommit(t, 'twofix', runner, { sha: commit('twofix a'), branch: 'hotfix/a', before: c1 });
+      assert.equal((await t.client.getEnvironment('twofix', 'production')).deployment, a.deployment);
+
+      // hotfix/b started at c1 too: it lacks hotfix/a, which production runs now.
+      const hb = commit('twofix b');
+      const b = await buildCommit(t, 'twofix', runner, { sha: hb, branch: 'hotfix/b', before: c1 });
+      assert.equal(await releaseOf(t.client, 'twofix', 'dev', b.deployment), undefined, 'not proposed where main enters');
+      assert.equal((await t.client.getEnvironment('twofix', 'production')).deployment, a.deployment);
+
+      // Merged with what production runs, it goes.
+      const hb2 = commit('twofix b2');
+      const at = new Date().toISOString();
+      await t.server.deps.store.insertCommits(await projectIdOf(t, 'twofix'), [{ sha: hb2, parents: [hb, commit('twofix a')], authorName: 'Pat', authorEmail: 'pat@example.com', message: 'Merge hotfix/a', committedAt: at }], at);
+      const b2 = await buildCommit(t, 'twofix', runner, { sha: hb2, branch: 'hotfix/b', before: hb });
+      assert.equal((await t.client.getEnvironment('twofix', 'production')).deployment, b2.deployment);
+    });
+
     test('windows hold a hotfix unless the policy says expedite: allow; freezes hold it either way', async () => {
       await t.client.createProject('held');
       await declarePipeline(t.client, 'held', { dev: { follows: 'main', auto: true }, production: { from: 'dev', auto: true } });

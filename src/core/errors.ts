@@ -24,6 +24,12 @@ export const ErrorCode = {
   MANIFEST_EMPTY: 'MANIFEST_EMPTY',
   MANIFEST_INVALID_DIGEST: 'MANIFEST_INVALID_DIGEST',
   MANIFEST_INVALID_MODE: 'MANIFEST_INVALID_MODE',
+  /** A delta changes or removes a path its base does not have. */
+  MANIFEST_DELTA_UNKNOWN_PATH: 'MANIFEST_DELTA_UNKNOWN_PATH',
+  /** The manifest a delta makes from its base is not the one the client says it meant. */
+  MANIFEST_DELTA_MISMATCH: 'MANIFEST_DELTA_MISMATCH',
+  /** A delta's base deployment is not one of this project's (or does not exist). */
+  BASE_NOT_FOUND: 'BASE_NOT_FOUND',
   // blobs and uploads
   DIGEST_MISMATCH: 'DIGEST_MISMATCH',
   BLOBS_MISSING: 'BLOBS_MISSING',

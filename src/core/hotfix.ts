@@ -20,7 +20,7 @@ export function isHotfixBranch(branch: string | null | undefined): boolean {
  * shell prints without quoting (it is shown inside `git` commands to copy). `hotfix/x` given as
  * a name means `x`.
  */
-const NAME = /^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,62}[A-Za-z0-9_-])?$/;
+const NAME = /^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,62}[A-Za-z0-9])?$/;
 
 export function hotfixBranch(name: string): string {
   const bare = name.startsWith(HOTFIX_PREFIX) ? name.slice(HOTFIX_PREFIX.length) : name;

@@ -106,10 +106,38 @@ export const ManifestFile = z.object({
 });
 export type ManifestFile = z.infer<typeof ManifestFile>;
 
-export const CreateUploadRequest = z.object({
+export const DeploymentManifest = z.object({
+  deployment: z.string(),
+  /** sha256 of the canonical manifest (core/manifest.ts canonicalManifest of `files`). */
+  manifestDigest: z.string(),
   files: z.array(ManifestFile),
-  meta: DeploymentMeta.optional(),
 });
+export type DeploymentManifest = z.infer<typeof DeploymentManifest>;
+
+/**
+ * The manifest as its differences from a base deployment of the same project (see
+ * core/manifest-delta.ts). `manifestDigest` is the sha256 of the canonical manifest the client
+ * means (core/manifest.ts canonicalManifest): the server refuses a delta that makes anything
+ * else (MANIFEST_DELTA_MISMATCH), and a base it does not have in this project (BASE_NOT_FOUND);
+ * the client then sends the full manifest.
+ */
+export const ManifestDeltaRequest = z.object({
+  base: z.string().min(1).max(64),
+  manifestDigest: z.string().regex(/^[0-9a-f]{64}$/, 'a lowercase hex sha256 digest'),
+  added: z.array(ManifestFile).default([]),
+  changed: z.array(ManifestFile).default([]),
+  removed: z.array(z.string()).default([]),
+});
+export type ManifestDeltaRequest = z.infer<typeof ManifestDeltaRequest>;
+
+/** Exactly one of `files` (the whole manifest) and `delta` (the manifest against a base deployment). */
+export const CreateUploadRequest = z
+  .object({
+    files: z.array(ManifestFile).optional(),
+    delta: ManifestDeltaRequest.optional(),
+    meta: DeploymentMeta.optional(),
+  })
+  .refine((body) => (body.files === undefined) !== (body.delta === undefined), { message: 'send exactly one of files and delta' });
 export type CreateUploadRequest = z.infer<typeof CreateUploadRequest>;
 
 export const Upload = z.object({

@@ -19,6 +19,7 @@ import type {
   CreatedToken,
   CreateTokenRequest,
   CreateUploadRequest,
+  DeploymentManifest,
   Delivery,
   Deployment,
   Domain,
@@ -164,6 +165,9 @@ export class SlipwayClient {
   }
   getDeployment(project: string, id: string): Promise<Deployment> {
     return this.request('GET', `/api/v1/projects/${enc(project)}/deployments/${enc(id)}`);
+  }
+  getDeploymentManifest(project: string, id: string): Promise<DeploymentManifest> {
+    return this.request('GET', `/api/v1/projects/${enc(project)}/deployments/${enc(id)}/manifest`);
   }
   createUpload(project: string, body: CreateUploadRequest): Promise<Upload> {
     return this.request('POST', `/api/v1/projects/${enc(project)}/uploads`, { body });

@@ -1,14 +1,12 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
 import type { Deployment, Release } from '../../src/protocol/api.ts';
 import { LEASE_HEADER, type BuildReport } from '../../src/protocol/builds.ts';
 import type { SlipwayClient } from '../../src/protocol/client.ts';
 import type { SetPolicyRequest } from '../../src/protocol/pipelines.ts';
 import { recordPush, ZERO_SHA } from '../../src/server/services/pushes.ts';
 import { eventually } from './eventually.ts';
-import { ADMIN_TOKEN, deployFiles, type TestServer } from './server.ts';
+import { deployFiles, type TestServer } from './server.ts';
 
 /**
  * Scaffolding of the pipeline tests: a project with a declared path, deployments that say
@@ -159,24 +157,4 @@ export async function runnerClient(t: TestServer): Promise<SlipwayClient> {
   return t.clientWith((await t.client.createToken({ name: `runner-${Math.random().toString(36).slice(2, 8)}`, role: 'runner' })).secret);
 }
 
-const BIN = fileURLToPath(new URL('../../bin/slipway', import.meta.url));
-
-export interface CliRun {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs the real `bin/slipway` against the test server, as the admin. */
-export function slipway(t: TestServer, args: readonly string[]): Promise<CliRun> {
-  const env = { PATH: process.env.PATH ?? '', SLIPWAY_URL: `http://127.0.0.1:${t.server.port}`, SLIPWAY_TOKEN: ADMIN_TOKEN };
-  return new Promise((resolve, reject) => {
-    execFile(process.execPath, [BIN, ...args], { env, timeout: 60_000 }, (err, stdout, stderr) => {
-      if (err && typeof err.code !== 'number') {
-        reject(new Error(`cannot run slipway ${args.join(' ')}: ${err.message}`));
-        return;
-      }
-      resolve({ code: err ? (err.code as number) : 0, stdout, stderr });
-    });
-  });
-}
+export { slipway, type CliRun } from './cli.ts';

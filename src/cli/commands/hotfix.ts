@@ -35,7 +35,9 @@ export function describeHotfix(hotfix: Hotfix): string[] {
   const lines =
     hotfix.mode === 'created'
       ? [`Started ${hotfix.branch} at ${at}.`, `Fix it and push it (in a clone with the remote: git remote add slipway "$(slipway git-remote --project ${hotfix.project})"):`]
-      : [`${hotfix.project}'s code lives in ${hotfix.repository}: start ${hotfix.branch} at ${at} there, fix it and push it:`];
+      : hotfix.repository === 'origin'
+        ? [`Slipway's git has no ${hotfix.commit.slice(0, 7)}: in a clone of the repository it came from (origin), start ${hotfix.branch} at ${at}, fix it and push it:`]
+        : [`${hotfix.project}'s code lives in ${hotfix.repository}: start ${hotfix.branch} at ${at} there, fix it and push it:`];
   lines.push(...hotfix.commands.map((command) => `  ${command}`));
   lines.push(
     `Builds of ${hotfix.branch} are expedited: the same environments, checks, approvals and lineage, without soak or a place in the queue.`,

@@ -8,7 +8,7 @@ import { handleError } from '../http/errors.ts';
 import { parse } from '../http/parse.ts';
 import { getBuildById, readBuildLogs } from '../services/builds.ts';
 import type { ServiceDeps } from '../services/deps.ts';
-import { releaseWaitReason } from '../services/pipeline.ts';
+import { hotfixEntries, releaseWaitReason } from '../services/pipeline.ts';
 import { listUnmergedWarnings } from '../services/pipeline-view.ts';
 import { recordPush, staleReason, ZERO_SHA } from '../services/pushes.ts';
 import { recordPushedCommits } from './pushed-commits.ts';
@@ -167,13 +167,17 @@ function registerHookRoutes(app: FastifyInstance, { deps, sessions, repoOf }: Ho
         ? []
         : (await deps.store.listEnvironmentsOfDeployment(build.deploymentId)).filter((e) => e.retiredAt === null && e.projectId === session.projectId);
     const branches = new Set((await deps.store.listBranchesAt(session.projectId, build.commitSha)).map((b) => b.name));
-    // A hotfix enters the pipeline where the default branch does (proposeForBranch).
-    if ([...branches].some(isHotfixBranch)) branches.add((await deps.store.findProjectById(session.projectId))?.defaultBranch ?? 'main');
+    // A hotfix enters the pipeline where the default branch does (proposeForBranch): those
+    // environments are said too, or why the hotfix did not enter at all.
+    const project = [...branches].some(isHotfixBranch) ? await deps.store.findProjectById(session.projectId) : undefined;
+    const hotfix = project ? await hotfixEntries(deps.store, project, build.commitSha) : undefined;
     const pending: { name: string; reason: string }[] = [];
     for (const env of await deps.store.listEnvironments(session.projectId)) {
-      if (env.retiredAt !== null || env.follows === null || !branches.has(env.follows)) continue;
+      if (env.retiredAt !== null || env.follows === null) continue;
       if (build.deploymentId !== null && env.deploymentId === build.deploymentId) continue;
-      pending.push({ name: env.name, reason: await notMovedReason(env, build) });
+      if (branches.has(env.follows)) pending.push({ name: env.name, reason: await notMovedReason(env, build) });
+      else if (hotfix?.heldBack != null && env.follows === (project?.defaultBranch ?? 'main') && !env.preview) pending.push({ name: env.name, reason: hotfix.heldBack });
+      else if (hotfix?.entries.some((e) => e.id === env.id)) pending.push({ name: env.name, reason: await notMovedReason(env, build) });
     }
     return {
       live: live.map((e) => ({ name: e.name, url: environmentUrl(deps.urls, session.projectName, e.name) })).sort((a, b) => a.name.localeCompare(b.name)),

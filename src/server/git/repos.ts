@@ -183,6 +183,17 @@ export async function refTarget(path: string, ref: string): Promise<string | und
   }
 }
 
+/** Deletes branch `name` only while it is still at `commit` (undoing createBranch); false when it moved or is gone. */
+export async function deleteBranchAt(path: string, name: string, commit: string): Promise<boolean> {
+  try {
+    await run('git', ['--git-dir', path, 'update-ref', '-d', `refs/heads/${name}`, commit]);
+    return true;
+  } catch (err) {
+    if ((await refTarget(path, `refs/heads/${name}`)) !== commit) return false;
+    throw err;
+  }
+}
+
 /**
  * Creates branch `name` at `commit` only if no such branch exists: git's compare-and-set on the
  * ref (an all-zero old value means "must not exist"), so two concurrent creations of one

@@ -47,6 +47,7 @@ export const PERMISSIONS: Readonly<Record<string, Permission>> = {
   'DELETE /api/v1/projects/:project': 'admin',
   'GET /api/v1/projects/:project/deployments': 'viewer',
   'GET /api/v1/projects/:project/deployments/:deployment': 'viewer',
+  'GET /api/v1/projects/:project/deployments/:deployment/manifest': 'viewer',
   'POST /api/v1/projects/:project/uploads': { role: 'deployer', runner: true },
   'POST /api/v1/projects/:project/uploads/:upload/finalize': { role: 'deployer', runner: true },
   'PUT /api/v1/blobs/:digest': { role: 'deployer', runner: true, scoped: true },

@@ -37,7 +37,10 @@ export async function createUpload(
   deps: ServiceDeps,
   actor: Actor,
   projectName: string,
-  input: { files: ManifestEntry[]; meta?: DeploymentMetaRow | undefined } | { manifest: PreparedManifest; meta?: DeploymentMetaRow | undefined },
+  input:
+    | { files: ManifestEntry[]; meta?: DeploymentMetaRow | undefined }
+    | { manifest: PreparedManifest; meta?: DeploymentMetaRow | undefined }
+    | { base: string; rebuild: (baseManifest: Uint8Array) => Promise<PreparedManifest>; meta?: DeploymentMetaRow | undefined },
   lease?: string,
 ): Promise<{ upload: UploadRow; missing: string[] }> {
   const build = await uploader(deps, actor, lease);
@@ -50,7 +53,12 @@ export async function createUpload(
   } else if (meta.build !== undefined) {
     throw new SlipwayError(ErrorCode.FORBIDDEN, 'meta.build is set only by the runner holding the build\'s lease', { build: meta.build });
   }
-  const manifest = 'manifest' in input ? input.manifest : prepareManifest(input.files, deps.limits.manifest);
+  const manifest =
+    'manifest' in input
+      ? input.manifest
+      : 'base' in input
+        ? await input.rebuild(await baseManifest(deps, project.id, projectName, input.base))
+        : prepareManifest(input.files, deps.limits.manifest);
   const upload: UploadRow = {
     id: newId('upl'),
     projectId: project.id,
@@ -71,6 +79,19 @@ export async function createUpload(
   if (!(await deps.blobs.has(manifest.digest))) await deps.blobs.put(manifest.digest, chunksOf(manifest.bytes));
   const missing = await deps.blobs.missing(digestsOf(manifest));
   return { upload, missing };
+}
+
+/**
+ * The canonical manifest of the deployment a delta upload names as its base. Only a deployment
+ * of the same project will do (the uploader may deploy there, so may read it); any other id is
+ * BASE_NOT_FOUND, whether it exists elsewhere or not, and the client sends the full manifest.
+ */
+async function baseManifest(deps: ServiceDeps, projectId: string, projectName: string, base: string): Promise<Uint8Array> {
+  const deployment = await deps.store.findDeployment(base);
+  if (!deployment || deployment.projectId !== projectId) {
+    throw new SlipwayError(ErrorCode.BASE_NOT_FOUND, `no deployment ${base} in ${projectName} to apply a delta to; send the full manifest`, { base });
+  }
+  return deps.blobs.read(deployment.manifestDigest);
 }
 
 /** A large body in 1 MiB pieces, so that hashing and writing it take turns with other requests. */

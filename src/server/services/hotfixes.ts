@@ -5,7 +5,7 @@ import type { Actor } from '../../core/release-planner.ts';
 import { gitUrl } from '../../core/urls.ts';
 import { displayRepoUrl } from '../../core/repo-url.ts';
 import type { EnvironmentRow, ProjectRow } from '../../store/store.ts';
-import { createBranch, defaultReposDir, hasCommit, repoPath } from '../git/repos.ts';
+import { createBranch, defaultReposDir, deleteBranchAt, hasCommit, repoPath } from '../git/repos.ts';
 import { requireRole } from './access.ts';
 import type { ServiceDeps } from './deps.ts';
 import { recordEvent } from './events.ts';
@@ -71,8 +71,22 @@ export async function startHotfix(deps: ServiceDeps, actor: Actor, projectName: 
   const branch = wanted ?? (await freeName(deps.clock.now(), commit, taken));
   if (await taken(branch)) throw exists(branch);
   if (!(await createBranch(repo, branch, commit))) throw exists(branch);
-  // The ref exists now; recording it is what a push's hook would do (a crash in between is
-  // recorded at the next start, by reconciliation, like any push the server missed).
+  // The ref exists now; recording it is what a push's hook would do. Recording failed: the ref
+  // goes again (a crash in between is recorded at the next start, by reconciliation, like any
+  // push the server missed).
+  await recordStart(deps, actor, started, branch).catch(async (err: unknown) => {
+    await deleteBranchAt(repo, branch, commit);
+    throw err;
+  });
+  return { ...started, branch, mode: 'created', repository: gitUrl(deps.urls, project.name), commands: ownCommands(branch) };
+}
+
+async function recordStart(
+  deps: ServiceDeps,
+  actor: Actor,
+  { project, environment, deploymentId, commit }: { project: ProjectRow; environment: EnvironmentRow; deploymentId: string; commit: string },
+  branch: string,
+): Promise<void> {
   await deps.store.transaction(async (tx) => {
     const scoped: ServiceDeps = { ...deps, store: tx };
     const result = await recordPushIn(scoped, actor, project, { updates: [{ ref: `refs/heads/${branch}`, before: ZERO_SHA, after: commit }], trigger: 'git-push', sourceUrl: null });
@@ -84,7 +98,6 @@ export async function startHotfix(deps: ServiceDeps, actor: Actor, projectName: 
       after: { branch, commit, deployment: deploymentId, release: environment.releaseNumber === 0 ? null : `v${environment.releaseNumber}` },
     });
   });
-  return { ...started, branch, mode: 'created', repository: gitUrl(deps.urls, project.name), commands: ownCommands(branch) };
 }
 
 function exists(branch: string): SlipwayError {

@@ -2,7 +2,7 @@ import { batchBetween, isAncestor, type CommitLookup } from '../../core/commit-g
 import { ErrorCode, SlipwayError } from '../../core/errors.ts';
 import { DEFAULT_POLICY, evaluate, redRequiredCheck, type Candidate, type EnvironmentPolicy, type Freeze, type GateFacts, type GateVerdict, type Lineage } from '../../core/gates/index.ts';
 import type { ReleaseState } from '../../core/glossary.ts';
-import { isHotfixBranch } from '../../core/hotfix.ts';
+import { isHotfixBranch, productionEnvironment } from '../../core/hotfix.ts';
 import { orderEnvironments } from '../../core/pipeline-topology.ts';
 import { assertTransition } from '../../core/release-lifecycle.ts';
 import type { Actor } from '../../core/release-planner.ts';
@@ -368,7 +368,7 @@ export async function proposeForBranch(deps: ServiceDeps, project: ProjectRow, b
   const head = await deps.store.findBranch(project.id, branch);
   if (head?.head !== build.commitSha) return;
   const following = await deps.store.listEnvironmentsFollowing(project.id, branch);
-  if (isHotfixBranch(branch)) following.push(...(await hotfixEntries(deps.store, project, build.commitSha)));
+  if (isHotfixBranch(branch)) following.push(...(await hotfixEntries(deps.store, project, build.commitSha)).entries);
   for (const env of following) {
     if (env.retiredAt !== null || env.deploymentId === deploymentId) continue;
     if (!env.preview && !policyOf(env).auto && env.policy !== null) continue;
@@ -382,16 +382,28 @@ export async function proposeForBranch(deps: ServiceDeps, project: ProjectRow, b
   }
 }
 
-/** The environments a hotfix at `commit` enters the pipeline by: those following the default branch, not running anything that contains it. */
-async function hotfixEntries(store: Store, project: ProjectRow, commit: string): Promise<EnvironmentRow[]> {
-  const entries = (await store.listEnvironmentsFollowing(project.id, project.defaultBranch ?? 'main')).filter((e) => !e.preview);
-  const out: EnvironmentRow[] = [];
-  for (const env of entries) {
+/**
+ * The environments a hotfix at `commit` enters the pipeline by: those following the default
+ * branch, but not one running a commit that contains it. None at all while the hotfix does not
+ * contain what production runs (`heldBack` says so): production moved on since it started, or
+ * another hotfix went live there, and going live it would undo that.
+ */
+export async function hotfixEntries(store: Store, project: ProjectRow, commit: string): Promise<{ entries: EnvironmentRow[]; heldBack: string | null }> {
+  const envs = (await store.listEnvironments(project.id)).filter((e) => !e.preview && e.retiredAt === null);
+  const name = productionEnvironment(envs.map((e) => ({ name: e.name, from: policyOf(e).from })));
+  const production = envs.find((e) => e.name === name);
+  const live = await commitOfDeployment(store, production?.deploymentId ?? null);
+  if (production && live !== null && live !== commit && !isAncestor(await loadCommitGraph(store, project.id, [commit]), live, commit, GRAPH_LIMIT)) {
+    return { entries: [], heldBack: `the hotfix does not contain what ${production.name} runs (${live.slice(0, 7)}): merge that into it, or start a new hotfix` };
+  }
+  const defaultBranch = project.defaultBranch ?? 'main';
+  const entries: EnvironmentRow[] = [];
+  for (const env of envs.filter((e) => e.follows === defaultBranch)) {
     const runs = await commitOfDeployment(store, env.deploymentId);
     if (runs !== null && (runs === commit || isAncestor(await loadCommitGraph(store, project.id, [runs]), commit, runs, GRAPH_LIMIT))) continue;
-    out.push(env);
+    entries.push(env);
   }
-  return out;
+  return { entries, heldBack: null };
 }
 
 export interface ProposeInput {

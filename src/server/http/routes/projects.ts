@@ -6,6 +6,7 @@ import {
   CreateProjectRequest,
   CreateUploadRequest,
   Deployment,
+  DeploymentManifest,
   Domain,
   ListQuery,
   Project,
@@ -14,9 +15,9 @@ import {
   Upload,
 } from '../../../protocol/api.ts';
 import { reaches } from '../../services/access.ts';
-import { createUpload, finalizeUpload, getDeployment, listDeployments, putBlob, putBlobs } from '../../services/deployments.ts';
+import { createUpload, finalizeUpload, getDeployment, getManifest, listDeployments, putBlob, putBlobs } from '../../services/deployments.ts';
 import { blobBatch } from '../blob-batch.ts';
-import { readUploadRequest } from '../upload-request.ts';
+import { prepareDeltaUpload, readUploadRequest } from '../upload-request.ts';
 import { addDomain, listDomains, removeDomain } from '../../services/domains.ts';
 import { listEnvironments } from '../../services/environments.ts';
 import { listUnmergedWarnings } from '../../services/pipeline-view.ts';
@@ -112,9 +113,21 @@ export function projectRoutes({ deps }: HttpContext): RouteSpec[] {
       },
     },
     {
+      method: 'GET',
+      url: '/api/v1/projects/:project/deployments/:deployment/manifest',
+      summary: "One deployment's manifest: every file's path, sha256, size and mode, sorted by path",
+      response: DeploymentManifest,
+      handler: async (request) => {
+        const { project, deployment: id } = request.params as Params;
+        const deployment = await getDeployment(deps, project ?? '', id ?? '');
+        return { deployment: deployment.id, manifestDigest: deployment.manifestDigest, files: await getManifest(deps, deployment) };
+      },
+    },
+    {
       method: 'POST',
       url: '/api/v1/projects/:project/uploads',
-      summary: "Start a deployment: send the manifest, learn which file bodies the server lacks (a runner: for its build, with Slipway-Lease)",
+      summary:
+        "Start a deployment: send the manifest (`files`), or its differences from an earlier deployment of the project (`delta`), and learn which file bodies the server lacks (a runner: for its build, with Slipway-Lease)",
       body: CreateUploadRequest,
       response: Upload,
       status: 201,
@@ -124,8 +137,13 @@ export function projectRoutes({ deps }: HttpContext): RouteSpec[] {
       handler: async (request, _reply, actor) => {
         const { project } = request.params as Params;
         // Parsed and validated off the event loop when large: a 100,000-file manifest takes seconds.
-        const body = await readUploadRequest(request.body as Buffer, deps.limits.manifest);
-        const { upload, missing } = await createUpload(deps, actor, project ?? '', body, leaseOf(request));
+        const limits = deps.limits.manifest;
+        const body = await readUploadRequest(request.body as Buffer, limits);
+        const input =
+          'delta' in body
+            ? { base: body.delta.base, rebuild: (base: Uint8Array) => prepareDeltaUpload(body.delta, base, limits), meta: body.meta }
+            : body;
+        const { upload, missing } = await createUpload(deps, actor, project ?? '', input, leaseOf(request));
         return { id: upload.id, project: project ?? '', fileCount: upload.fileCount, totalBytes: upload.totalBytes, missing, deployment: null };
       },
     },
