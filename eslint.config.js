@@ -14,7 +14,8 @@ import tseslint from 'typescript-eslint';
  *   edge      serves deployments: core, store, blobs
  *   server    routes, services, webhooks, git: core, protocol, store, blobs, edge, runner
  *             (it serves the edge and may run a runner in process)
- *   cli       commands: core, protocol, publish, runner; server only in `slipway server`
+ *   agent     the host agent, bundled alone (dist/agent/slipway-agent.js): core, protocol
+ *   cli       commands: core, protocol, publish, runner, agent; server only in `slipway server`
  *   web       the dashboard (web/src): core, protocol
  */
 const LAYERS = {
@@ -26,7 +27,8 @@ const LAYERS = {
   runner: ['core', 'protocol', 'publish'],
   edge: ['core', 'store', 'blobs'],
   server: ['core', 'protocol', 'store', 'blobs', 'edge', 'runner'],
-  cli: ['core', 'protocol', 'publish', 'runner'],
+  agent: ['core', 'protocol'],
+  cli: ['core', 'protocol', 'publish', 'runner', 'agent'],
 };
 
 /**

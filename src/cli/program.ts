@@ -42,6 +42,7 @@ const { rollback } = commands(() => import('./commands/rollback.ts'), 'rollback'
 const { runner } = commands(() => import('./commands/runner.ts'), 'runner');
 const { server } = commands(() => import('./commands/server.ts'), 'server');
 const { status } = commands(() => import('./commands/status.ts'), 'status');
+const { agent } = commands(() => import('./commands/agent.ts'), 'agent');
 const { createToken, listTokens, revokeToken } = commands(() => import('./commands/tokens.ts'), 'createToken', 'listTokens', 'revokeToken');
 
 const version = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -243,6 +244,13 @@ export async function run(argv: readonly string[], ctx: Context): Promise<ExitCo
     .option('--unsafe-builds', 'run builds without the bubblewrap sandbox, as this user (otherwise: refuse to start without it)')
     .option('--allow-local-repos', 'fetch repositories on local paths, file:// and loopback or private hosts too')
     .action(opts(runner));
+
+  program
+    .command('agent')
+    .description('check that this host reaches the server with an agent token (pulling deployments onto hosts is not built yet)')
+    .option('--server <url>', 'server URL (default: $SLIPWAY_URL)')
+    .option('--token <token>', 'agent token (default: $SLIPWAY_TOKEN)')
+    .action(opts(agent));
 
   program
     .command('deploy')

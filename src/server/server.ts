@@ -29,6 +29,8 @@ import { prepareSandbox, resolveBwrapPath } from '../runner/sandbox.ts';
 export interface ServerOptions {
   /** Where SQLite and blobs live; default `./.slipway`. */
   dataDir?: string;
+  /** The agent bundle it publishes at /agent/ (default: dist/agent of this package). */
+  agentDir?: string;
   /** Default 7070; 0 picks a free port. */
   port?: number;
   /** Interface to listen on; default 127.0.0.1. */
@@ -193,7 +195,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     // Also queues the clean-up of deletions a crash or a failure cut short.
     await removeDeletedRepositories(deps);
     await queueAllPendingDeliveries(deps.store, deps.clock);
-    const app = await buildApp({ deps, metrics, logger, serverFactory });
+    const app = await buildApp({ deps, metrics, logger, serverFactory, agentDir: options.agentDir });
     await app.listen({ port: options.port ?? 7070, host: listenHost });
     const address = app.server.address();
     const port = typeof address === 'object' && address !== null ? address.port : (options.port ?? 7070);

@@ -7,6 +7,7 @@ import type { Metrics } from '../metrics.ts';
 import type { ServiceDeps } from '../services/deps.ts';
 import { registerGitRoutes } from '../git/git-routes.ts';
 import { registerWebhookRoutes } from '../webhooks/webhook-routes.ts';
+import { registerAgent } from './agent.ts';
 import { registerDashboard } from './dashboard.ts';
 import { errorBody, handleError } from './errors.ts';
 import { guard } from './guard.ts';
@@ -37,6 +38,8 @@ export interface AppOptions {
   metrics: Metrics;
   logger: Logger;
   serverFactory?: FastifyServerFactory;
+  /** Where the agent bundle is (default: dist/agent of this package). */
+  agentDir?: string | undefined;
 }
 
 /** Every route of the API (each has its row in permissions.ts). */
@@ -49,7 +52,7 @@ export function apiRoutes(deps: ServiceDeps): RouteSpec[] {
 }
 
 /** The control plane: API, OpenAPI, health, metrics and the dashboard. */
-export async function buildApp({ deps, metrics, logger, serverFactory }: AppOptions): Promise<FastifyInstance<Server>> {
+export async function buildApp({ deps, metrics, logger, serverFactory, agentDir }: AppOptions): Promise<FastifyInstance<Server>> {
   const app = Fastify({
     loggerInstance: logger,
     bodyLimit: 1024 * 1024,
@@ -76,8 +79,9 @@ export async function buildApp({ deps, metrics, logger, serverFactory }: AppOpti
   const specs = apiRoutes(deps);
   registerRoutes(app, specs, (request, rule, url) => guard(deps, request, rule, url));
 
-  const openapi = openApiDocument(specs, VERSION);
-  app.get('/api/docs', async () => openapi);
+  // Made on the first request, not at start: converting every schema takes tens of milliseconds.
+  let openapi: unknown;
+  app.get('/api/docs', async () => (openapi ??= openApiDocument(specs, VERSION)));
   app.get('/healthz', async () => {
     await deps.store.countTokens();
     return { status: 'ok', version: VERSION, store: deps.store.capabilities.dialect };
@@ -89,5 +93,6 @@ export async function buildApp({ deps, metrics, logger, serverFactory }: AppOpti
   await registerGitRoutes(app, { deps });
   await registerWebhookRoutes(app, { deps });
   await registerDashboard(app);
+  await registerAgent(app, agentDir === undefined ? {} : { dir: agentDir });
   return app;
 }
