@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
@@ -199,5 +199,8 @@ for (let i = 0; i < 11; i++) {
   starts.push(performance.now() - started);
 }
 const startMs = median(starts);
-console.log(`\nCLI: ${compiled ? 'compiled (dist/)' : 'sources through tsx (run `npm run build:server` for the compiled CLI)'}; \`slipway --version\` median ${startMs.toFixed(0)} ms`);
+console.log(
+  `\nCLI: ${compiled ? 'compiled (dist/)' : 'sources through tsx (run `npm run build:server` for the compiled CLI)'}; \`slipway --version\` median ${startMs.toFixed(0)} ms; ` +
+    `${availableParallelism()} cores, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`,
+);
 for (const files of SIZES) await benchSize(files, startMs);
