@@ -1,20 +1,22 @@
 // Redeploys that send only what changed, next to rsync: a site of 5,000 (and 50,000) files is
-// deployed with the real CLI (`bin/slipway`, the compiled build when it is current), then
-// deployed again unchanged, after a 1-file change and after a 50-file change; after each step
-// `rsync -a --stats` pushes the same tree to an `rsync --daemon` on loopback. Both talk through a
-// TCP proxy that counts every byte each way (bodies and headers, or rsync's protocol). Baseline
-// in the same run: rsync, and the first (full) deploy.
+// deployed with the real CLI (`bin/slipway`; run `npm run build:server` first, or the CLI and the
+// server run from the sources through tsx) to a `slipway server` process, then deployed again
+// unchanged, after a 1-file change and after a 50-file change; after each step `rsync -a --stats`
+// pushes the same tree to an `rsync --daemon` on loopback. Both talk through a TCP proxy that
+// counts every byte each way (HTTP bodies and headers, or rsync's protocol). Baseline in the same
+// run: rsync.
 //   node --import tsx bench/deploy-delta.ts      BENCH_SIZES=5000,50000 BENCH_ROUNDS=3
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
-import { BENCH_TOKEN, benchServer, countingProxy, percentile, table } from './support.ts';
+import { SlipwayClient } from '../src/protocol/client.ts';
+import { BENCH_TOKEN, countingProxy, percentile, table } from './support.ts';
 
 const SIZES = (process.env.BENCH_SIZES ?? '5000,50000').split(',').map(Number);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -52,15 +54,44 @@ async function waitForPort(port: number): Promise<void> {
 }
 
 /** An rsync daemon with one writable module `site` in `dir`, as a child process (stopped by the caller). */
-async function rsyncDaemon(dir: string): Promise<{ port: number; child: ChildProcess }> {
+async function rsyncDaemon(dir: string): Promise<{ port: number; stop: () => Promise<void> }> {
   const port = await freePort();
   await mkdir(join(dir, 'dest'), { recursive: true });
   const config = join(dir, 'rsyncd.conf');
   const ids = process.getuid?.() === 0 ? 'uid = root\ngid = root\n' : '';
   await writeFile(config, `port = ${port}\naddress = 127.0.0.1\nuse chroot = no\npid file = ${join(dir, 'rsyncd.pid')}\nlog file = ${join(dir, 'rsyncd.log')}\n${ids}[site]\n  path = ${join(dir, 'dest')}\n  read only = no\n`);
   const child = spawn('rsync', ['--daemon', '--no-detach', `--config=${config}`], { stdio: 'ignore' });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   await waitForPort(port);
-  return { port, child };
+  return {
+    port,
+    stop: async () => {
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+/**
+ * `slipway server` as its own process, as people run it (the compiled build when current): in
+ * this process a large base's worker thread would load the sources through tsx first.
+ */
+async function serverProcess(data: string): Promise<{ port: number; client: SlipwayClient; dispose: () => Promise<void> }> {
+  const port = await freePort();
+  const child = spawn(process.execPath, [bin, 'server', '--port', String(port), '--host', '127.0.0.1', '--data', data], {
+    env: { ...process.env, SLIPWAY_ADMIN_TOKEN: BENCH_TOKEN },
+    stdio: 'ignore',
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  await waitForPort(port);
+  return {
+    port,
+    client: new SlipwayClient({ url: `http://127.0.0.1:${port}`, token: BENCH_TOKEN }),
+    dispose: async () => {
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
 }
 
 function page(i: number, edit: number): string {
@@ -69,20 +100,21 @@ function page(i: number, edit: number): string {
 
 async function benchSize(files: number, startMs: number): Promise<void> {
   const work = await mkdtemp(join(tmpdir(), 'slipway-bench-delta-'));
-  const { server, client, dispose } = await benchServer();
-  const proxy = await countingProxy(server.port);
+  const { port, client, dispose } = await serverProcess(join(work, 'data'));
+  const proxy = await countingProxy(port);
   const daemon = await rsyncDaemon(join(work, 'rsync'));
   const rsyncProxy = await countingProxy(daemon.port);
   try {
     await client.createProject('site');
     const site = join(work, 'site');
     const pathOf = (i: number): string => join(site, `section-${i % 50}`, `page-${i}.html`);
+    let siteBytes = 0;
     for (let i = 0; i < files; i++) {
       await mkdir(dirname(pathOf(i)), { recursive: true });
-      await writeFile(pathOf(i), page(i, 0));
+      const body = page(i, 0);
+      siteBytes += Buffer.byteLength(body);
+      await writeFile(pathOf(i), body);
     }
-    let siteBytes = 0;
-    for (let i = 0; i < files; i++) siteBytes += Buffer.byteLength(page(i, 0)) - 0;
     // The hash cache trusts a file only once its times are 2 s in the past (a write within the
     // same timestamp tick would not show): a build output is usually older than that.
     await sleep(2_100);
@@ -151,7 +183,7 @@ async function benchSize(files: number, startMs: number): Promise<void> {
       ),
     );
   } finally {
-    daemon.child.kill('SIGTERM');
+    await daemon.stop();
     await rsyncProxy.close();
     await proxy.close();
     await dispose();
@@ -167,5 +199,8 @@ for (let i = 0; i < 11; i++) {
   starts.push(performance.now() - started);
 }
 const startMs = median(starts);
-console.log(`\nCLI: ${compiled ? 'compiled (dist/)' : 'sources through tsx (run `npm run build:server` for the compiled CLI)'}; \`slipway --version\` median ${startMs.toFixed(0)} ms`);
+console.log(
+  `\nCLI: ${compiled ? 'compiled (dist/)' : 'sources through tsx (run `npm run build:server` for the compiled CLI)'}; \`slipway --version\` median ${startMs.toFixed(0)} ms; ` +
+    `${availableParallelism()} cores, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`,
+);
 for (const files of SIZES) await benchSize(files, startMs);

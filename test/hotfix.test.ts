@@ -174,6 +174,8 @@ for (const backend of backends) {
       const warning = `production runs hotfix/login-fix @${fixSha.slice(0, 7)}, not in main`;
       const status = await slipway(t, ['status', '--project', project]);
       assert.match(status.stdout, new RegExp(`WARNING: ${warning}`));
+      const order = [...status.stdout.matchAll(/WARNING: (\S+) runs/g)].map((m) => m[1]);
+      assert.deepEqual(order, ['dev', 'staging', 'production'], 'in pipeline order');
       const stage = (await t.client.getPipeline(project)).stages.find((s) => s.name === 'production');
       assert.ok(stage?.warnings.some((w) => w.startsWith(warning)), JSON.stringify(stage?.warnings));
       const livePage = await projectPage();

@@ -190,7 +190,7 @@ function parseFiles(text: string, root: string): FilesRead {
     return { ok: false, reason: `not JSON (${(err as Error).message})` };
   }
   const doc = json as { version?: unknown; root?: unknown; files?: unknown } | null;
-  if (typeof doc !== 'object' || doc === null) return { ok: false, reason: 'not a cache' };
+  if (typeof doc !== 'object' || doc === null || typeof doc.version !== 'number') return { ok: false, reason: 'not a cache' };
   // Another version's cache is not an error: it is rebuilt silently.
   if (doc.version !== VERSION) return { ok: true, entries: new Map() };
   if (doc.root !== root || !Array.isArray(doc.files)) return { ok: false, reason: 'not the cache of this directory' };

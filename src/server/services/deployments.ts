@@ -40,7 +40,13 @@ export async function createUpload(
   input:
     | { files: ManifestEntry[]; meta?: DeploymentMetaRow | undefined }
     | { manifest: PreparedManifest; meta?: DeploymentMetaRow | undefined }
-    | { base: string; rebuild: (baseManifest: Uint8Array) => Promise<PreparedManifest>; meta?: DeploymentMetaRow | undefined },
+    | {
+        base: string;
+        rebuild: (baseManifest: Uint8Array) => Promise<PreparedManifest>;
+        /** The digests of the entries the delta adds or changes: only these can be missing. */
+        fresh: readonly string[];
+        meta?: DeploymentMetaRow | undefined;
+      },
   lease?: string,
 ): Promise<{ upload: UploadRow; missing: string[] }> {
   const build = await uploader(deps, actor, lease);
@@ -77,7 +83,10 @@ export async function createUpload(
   await deps.store.insertUpload(upload);
   // Its digest was computed here (or on our worker): stored without hashing megabytes again on this thread.
   if (!(await deps.blobs.has(manifest.digest))) await deps.blobs.put(manifest.digest, chunksOf(manifest.bytes));
-  const missing = await deps.blobs.missing(digestsOf(manifest));
+  // A delta's other entries are its base's, a finalized deployment of this project whose
+  // blobs are all stored: asking only about the fresh ones spares a lookup per file (5,000 for
+  // an unchanged 5,000-file redeploy). Finalize still checks every blob of the manifest.
+  const missing = await deps.blobs.missing('fresh' in input ? input.fresh : digestsOf(manifest));
   return { upload, missing };
 }
 

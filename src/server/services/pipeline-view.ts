@@ -82,11 +82,14 @@ async function runningCommitsOf(store: Store, envs: readonly EnvironmentRow[]): 
   return running;
 }
 
-/** The unmerged warnings of a project's stages (`slipway status`, the project page). */
+/** The unmerged warnings of a project's stages (`slipway status`, every push), in pipeline order. */
 export async function listUnmergedWarnings(deps: ServiceDeps, projectName: string): Promise<UnmergedWarning[]> {
   const project = await getProject(deps, projectName);
-  const running = await runningCommitsOf(deps.store, (await deps.store.listEnvironments(project.id)).filter(isStage));
-  return findUnmerged(deps.store, project, [...running.values()]);
+  const envs = (await deps.store.listEnvironments(project.id)).filter(isStage);
+  const order = orderEnvironments(envs.map((e) => ({ name: e.name, from: policyOf(e).from })));
+  const running = await runningCommitsOf(deps.store, envs);
+  const warnings = await findUnmerged(deps.store, project, [...running.values()]);
+  return warnings.sort((a, b) => order.indexOf(a.environment) - order.indexOf(b.environment));
 }
 
 /**

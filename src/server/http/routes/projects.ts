@@ -141,7 +141,12 @@ export function projectRoutes({ deps }: HttpContext): RouteSpec[] {
         const body = await readUploadRequest(request.body as Buffer, limits);
         const input =
           'delta' in body
-            ? { base: body.delta.base, rebuild: (base: Uint8Array) => prepareDeltaUpload(body.delta, base, limits), meta: body.meta }
+            ? {
+                base: body.delta.base,
+                rebuild: (base: Uint8Array) => prepareDeltaUpload(body.delta, base, limits),
+                fresh: [...body.delta.added, ...body.delta.changed].map((e) => e.sha256),
+                meta: body.meta,
+              }
             : body;
         const { upload, missing } = await createUpload(deps, actor, project ?? '', input, leaseOf(request));
         return { id: upload.id, project: project ?? '', fileCount: upload.fileCount, totalBytes: upload.totalBytes, missing, deployment: null };
