@@ -180,6 +180,10 @@ describe('delta deploys against a running server', () => {
     const named = await deploy('--base', first.id);
     assert.equal(named.upload.delta?.base, first.id, 'a base of this project that is not the remembered one is fetched');
     assert.equal(named.manifestDigest, (await deploy('--no-cache')).manifestDigest);
+    const uncached = await deploy('--no-cache', '--base', first.id);
+    assert.equal(uncached.upload.delta?.base, first.id, '--base still applies without the cache');
+    assert.equal(uncached.upload.hashed, 4 + STATIC_FILES);
+    assert.equal(uncached.manifestDigest, named.manifestDigest);
   });
 
   test('a corrupt cache is ignored: every file is read again, and the cache is rebuilt', async () => {

@@ -260,7 +260,7 @@ export async function run(argv: readonly string[], ctx: Context): Promise<ExitCo
     .option('--spa', 'serve index.html for paths that match no file')
     .option('-m, --message <text>', 'note recorded with the deployment')
     .option('--base <deployment>', 'send the manifest as changes against this deployment (default: the last one deployed from this directory)')
-    .option('--no-cache', 'hash every file and send the whole manifest (ignore the hash cache)')
+    .option('--no-cache', 'hash every file and send the whole manifest unless --base names one (ignore the hash cache)')
     .addOption(json())
     .action(withArg('dir', deploy));
 

@@ -22,7 +22,7 @@ export interface DeployOptions {
   message?: string | undefined;
   /** The deployment to send the manifest against (default: the last one made from this directory). */
   base?: string | undefined;
-  /** false (`--no-cache`): hash every file and send the whole manifest. */
+  /** false (`--no-cache`): hash every file and send the whole manifest (unless `base` names one). */
   cache?: boolean | undefined;
   json?: boolean | undefined;
 }
@@ -90,7 +90,7 @@ export const deploy: Command<DeployOptions> = async (options, ctx) => {
 
   const client = await connect(ctx);
   const canonical = canonicalManifest(manifest.entries);
-  const base = cache ? await findBase(ctx, client, cache, project, options.base) : undefined;
+  const base = cache !== undefined || options.base !== undefined ? await findBase(ctx, client, cache, project, options.base) : undefined;
   const { upload, delta } = await createUpload(ctx, client, project, manifest.entries, canonical, meta, base);
   const missingBytes = sizeOf(upload.missing, files);
   const sending = createProgress(ctx.out.stderr, 'uploading', new Set(upload.missing).size, missingBytes, showProgress);
@@ -118,8 +118,8 @@ export const deploy: Command<DeployOptions> = async (options, ctx) => {
 };
 
 /** The base to send the manifest against: `--base`, else the last deployment from this directory to this project. */
-async function findBase(ctx: Context, client: SlipwayClient, cache: HashCache, project: string, wanted: string | undefined): Promise<Base | undefined> {
-  const remembered = await cache.base(client.url, project);
+async function findBase(ctx: Context, client: SlipwayClient, cache: HashCache | undefined, project: string, wanted: string | undefined): Promise<Base | undefined> {
+  const remembered = await cache?.base(client.url, project);
   if (wanted === undefined || wanted === remembered?.deployment) return remembered;
   try {
     const found = await client.getDeploymentManifest(project, wanted);
