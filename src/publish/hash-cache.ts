@@ -39,7 +39,8 @@ interface Entry {
 export interface Base {
   deployment: string;
   manifestDigest: string;
-  entries: ManifestEntry[];
+  /** Its entries, parsed when asked (a redeploy of an unchanged tree never needs them). */
+  entries(): ManifestEntry[];
 }
 
 /** `$XDG_CACHE_HOME/slipway` or `~/.cache/slipway`. */
@@ -149,11 +150,8 @@ export class HashCache {
     if (h.version !== VERSION || h.url !== url || h.project !== project || typeof h.deployment !== 'string' || typeof h.manifestDigest !== 'string') return undefined;
     const manifest = text.slice(newline + 1);
     if (sha256(manifest) !== h.manifestDigest) return undefined;
-    try {
-      return { deployment: h.deployment, manifestDigest: h.manifestDigest, entries: parseCanonicalManifest(manifest) };
-    } catch {
-      return undefined;
-    }
+    // It hashes to the digest this cache wrote it with: it parses as the canonical manifest it was.
+    return { deployment: h.deployment, manifestDigest: h.manifestDigest, entries: () => parseCanonicalManifest(manifest) };
   }
 
   /** Remembers `deployment` (whose canonical manifest is `manifest`) as the base of the next deploy. */
@@ -163,10 +161,15 @@ export class HashCache {
   }
 
   async #write(name: string, text: string): Promise<void> {
-    await mkdir(this.dir, { recursive: true, mode: 0o700 });
     const temp = join(this.dir, `.${name}.${randomBytes(6).toString('hex')}`);
     try {
-      await writeFile(temp, text, { mode: 0o600 });
+      try {
+        await writeFile(temp, text, { mode: 0o600 });
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+        await mkdir(this.dir, { recursive: true, mode: 0o700 });
+        await writeFile(temp, text, { mode: 0o600 });
+      }
       await rename(temp, join(this.dir, name));
     } catch (err) {
       await rm(temp, { force: true });

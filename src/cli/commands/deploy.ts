@@ -123,7 +123,7 @@ async function findBase(ctx: Context, client: SlipwayClient, cache: HashCache, p
   if (wanted === undefined || wanted === remembered?.deployment) return remembered;
   try {
     const found = await client.getDeploymentManifest(project, wanted);
-    return { deployment: found.deployment, manifestDigest: found.manifestDigest, entries: found.files };
+    return { deployment: found.deployment, manifestDigest: found.manifestDigest, entries: () => found.files };
   } catch (err) {
     if (!(err instanceof ApiError) || !err.code.endsWith('_NOT_FOUND')) throw err;
     ctx.out.warn(`--base ${wanted}: ${err.message} (${err.code}); sending the whole manifest`);
@@ -146,10 +146,11 @@ async function createUpload(
   base: Base | undefined,
 ): Promise<{ upload: Upload; delta: (ManifestDelta & { base: string }) | undefined }> {
   if (base !== undefined) {
-    const delta = diffManifests(base.entries, entries);
+    const manifestDigest = createHash('sha256').update(canonical).digest('hex');
+    // The same manifest as the base (a redeploy of an unchanged tree) needs no diff.
+    const delta = manifestDigest === base.manifestDigest ? { added: [], changed: [], removed: [] } : diffManifests(base.entries(), entries);
     // Each entry of a delta costs about what it costs in a full manifest.
     if (deltaSize(delta) <= entries.length) {
-      const manifestDigest = createHash('sha256').update(canonical).digest('hex');
       const body: CreateUploadRequest = { delta: { base: base.deployment, manifestDigest, ...delta }, meta };
       try {
         return { upload: await client.createUpload(project, body), delta: { base: base.deployment, ...delta } };
@@ -184,6 +185,7 @@ function describeDelta(delta: { added: number; changed: number; removed: number 
 }
 
 function sizeOf(digests: readonly string[], files: readonly { sha256: string; size: number }[]): number {
+  if (digests.length === 0) return 0;
   const sizes = new Map(files.map((f) => [f.sha256, f.size]));
   let total = 0;
   for (const digest of new Set(digests)) total += sizes.get(digest) ?? 0;
