@@ -9,9 +9,20 @@ const compiled = new URL('dist/bundle/slipway.js', root);
 const source = new URL('src/cli/main.ts', root);
 
 if (existsSync(source) && (process.env.SLIPWAY_FROM_SOURCE === '1' || !builtAfterSources())) {
-  const { register } = await import('tsx/esm/api');
-  register();
-  await import(source.href);
+  let tsx;
+  try {
+    tsx = await import('tsx/esm/api');
+  } catch (err) {
+    // A clone installed without development dependencies has no tsx: run the last build, and say so.
+    if (err?.code !== 'ERR_MODULE_NOT_FOUND' || !existsSync(compiled)) throw err;
+    process.stderr.write('warning: src/ changed since the last build and tsx is not installed; running the build in dist/ (npm run build updates it)\n');
+  }
+  if (tsx) {
+    tsx.register();
+    await import(source.href);
+  } else {
+    await import(compiled.href);
+  }
 } else {
   await import(compiled.href);
 }
