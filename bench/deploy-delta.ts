@@ -191,6 +191,13 @@ async function benchSize(files: number, startMs: number): Promise<void> {
   }
 }
 
+try {
+  await run('rsync', ['--version']);
+} catch {
+  console.error('bench/deploy-delta.ts compares with rsync: install it first (apt-get install -y rsync)');
+  process.exit(1);
+}
+
 // Process start of the CLI measured in the same run, so that the deploy's own work shows apart.
 const starts: number[] = [];
 for (let i = 0; i < 11; i++) {
