@@ -126,18 +126,23 @@ export const approvalsGate: Gate = (candidate, policy, facts) => {
       gate: 'approvals',
       code: GateCode.APPROVALS_PENDING,
       message: `waiting for approval: ${describeMissing(status).join('; ')}`,
-      details: {
-        required: status.required,
-        role: status.role,
-        approvedBy: status.counted,
-        missingCount: status.missingCount,
-        missingAuthors: status.missingAuthors.map((a) => ({ email: a.email, name: a.name, user: a.userName })),
-        unmapped: status.unmapped.map((a) => ({ email: a.email, name: a.name })),
-        unknownCommits: status.unknownCommits,
-      },
+      details: approvalSummary(status),
     },
   };
 };
+
+/** Who approved and who is still missing, as the gate's details and the API show it. */
+export function approvalSummary(status: ApprovalStatus) {
+  return {
+    required: status.required,
+    role: status.role,
+    approvedBy: status.counted,
+    missingCount: status.missingCount,
+    missingAuthors: status.missingAuthors.map((a) => ({ email: a.email, name: a.name, user: a.userName })),
+    unmapped: status.unmapped.map((a) => ({ email: a.email, name: a.name })),
+    unknownCommits: status.unknownCommits,
+  };
+}
 
 /** Who asks to approve: a person (user id), their effective role on the project, and whom they sign for. */
 export interface Approver {

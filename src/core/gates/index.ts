@@ -10,4 +10,4 @@ export { requiresGate } from './requires.ts';
 export { activeFreezes, freezeGate } from './freeze.ts';
 export { windowGate } from './window.ts';
 export { soakGate } from './soak.ts';
-export { approvalEffect, approvalStatus, approvalsGate, describeMissing, hasApprovals, lowestRole, roleAtLeast, type ApprovalEffect, type ApprovalStatus, type Approver } from './approvals.ts';
+export { approvalEffect, approvalStatus, approvalsGate, approvalSummary, describeMissing, hasApprovals, lowestRole, roleAtLeast, type ApprovalEffect, type ApprovalStatus, type Approver } from './approvals.ts';

@@ -1,4 +1,4 @@
-import { DEFAULT_POLICY } from '../../core/gates/index.ts';
+import { approvalSummary, DEFAULT_POLICY } from '../../core/gates/index.ts';
 import type { UrlConfig } from '../../core/urls.ts';
 import { environmentUrl } from '../../core/urls.ts';
 import type { Approval, ApprovalState } from '../../protocol/approvals.ts';
@@ -49,16 +49,7 @@ export function presentApproval(row: ApprovalRow): Approval {
 
 export function presentApprovalState(status: ApprovalStatus | null): ApprovalState | null {
   if (status === null) return null;
-  return {
-    required: status.required,
-    role: status.role,
-    approvedBy: status.counted,
-    missingCount: status.missingCount,
-    missingAuthors: status.missingAuthors.map((a) => ({ email: a.email, name: a.name, user: a.userName })),
-    unmapped: status.unmapped.map((a) => ({ email: a.email, name: a.name })),
-    unknownCommits: status.unknownCommits,
-    satisfied: status.satisfied,
-  };
+  return { ...approvalSummary(status), satisfied: status.satisfied };
 }
 
 export function presentReleaseView(project: string, view: ReleaseView): ReleaseDetail {

@@ -102,18 +102,7 @@ export async function approveRelease(deps: ServiceDeps, actor: Actor, projectNam
     const effect = approvalEffect(policy, facts, { userId, role: actor.role, forEmail });
     if (!effect.ok) throw new SlipwayError(ErrorCode[effect.code], `v${release.number} of ${env.name}: ${effect.message}`, { release: release.id, forEmail });
     const now = deps.clock.now();
-    const approval: ApprovalRow = {
-      id: newId('apr'),
-      projectId: project.id,
-      releaseId: release.id,
-      userId,
-      userName: actor.name,
-      role: actor.role,
-      forEmail,
-      decision: 'approve',
-      reason,
-      createdAt: now.toISOString(),
-    };
+    const approval = decisionRow(actor, userId, project.id, release.id, { decision: 'approve', forEmail, reason }, now);
     await tx.insertApproval(approval);
     await recordEvent(tx, now, actor, forEmail === null ? 'release.approve' : 'release.sign_for', {
       projectId: project.id,
@@ -129,6 +118,18 @@ export async function approveRelease(deps: ServiceDeps, actor: Actor, projectNam
     const status = hasApprovals(policy) ? approvalStatus(policy, await approvalFactsOf(tx, after, policy)) : null;
     return { project, environment: env, release: after, approval, status };
   });
+}
+
+/** One person's decision on one release, as it is stored. */
+function decisionRow(
+  actor: Actor,
+  userId: string,
+  projectId: string,
+  releaseId: string,
+  decision: Pick<ApprovalRow, 'decision' | 'forEmail' | 'reason'>,
+  now: Date,
+): ApprovalRow {
+  return { id: newId('apr'), projectId, releaseId, userId, userName: actor.name, role: actor.role, ...decision, createdAt: now.toISOString() };
 }
 
 export async function rejectRelease(deps: ServiceDeps, actor: Actor, projectName: string, ref: string, input: { environment?: string | undefined; reason?: string | undefined }): Promise<Decided> {
@@ -153,18 +154,7 @@ export async function rejectRelease(deps: ServiceDeps, actor: Actor, projectName
       }
     }
     const now = deps.clock.now();
-    const approval: ApprovalRow = {
-      id: newId('apr'),
-      projectId: project.id,
-      releaseId: release.id,
-      userId,
-      userName: actor.name,
-      role: actor.role,
-      forEmail: null,
-      decision: 'reject',
-      reason,
-      createdAt: now.toISOString(),
-    };
+    const approval = decisionRow(actor, userId, project.id, release.id, { decision: 'reject', forEmail: null, reason }, now);
     await tx.insertApproval(approval);
     await recordEvent(tx, now, actor, 'release.reject', {
       projectId: project.id,
