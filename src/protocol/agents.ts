@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { AGENT_STATES, ROLLOUT_STATES, ROTATIONS } from '../core/glossary.ts';
-import { ManifestFile } from './api.ts';
+import { ManifestFile, ServiceSpec } from './api.ts';
 
 /**
  * The agent protocol (what a host agent and the server say to each other) and the management
@@ -15,20 +15,7 @@ import { ManifestFile } from './api.ts';
  *   GET  /api/v1/agent/blobs/:digest?deployment=   → the blob's bytes (application/octet-stream)
  */
 
-// Until api.ts carries DeploymentMeta's `service` (then: re-exported from there).
-const Command = z.string().min(1).max(4096);
-export const ServiceSpec = z
-  .object({
-    start: Command,
-    port: z.number().int().min(1).max(65535).optional(),
-    health: z.string().max(200).optional(),
-    stop_timeout_ms: z.number().int().min(0).max(3_600_000).optional(),
-    release: Command.optional(),
-    hooks: z
-      .object({ before_install: Command.optional(), after_install: Command.optional(), before_switch: Command.optional(), after_switch: Command.optional() })
-      .optional(),
-  });
-export type ServiceSpec = z.infer<typeof ServiceSpec>;
+export { ServiceSpec };
 
 /** Ids as Slipway makes them (`dpl-…`, `rel-…`); anything else is refused at the door. */
 const Id = z
