@@ -166,6 +166,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const metrics = createMetrics();
   const edge = createEdge({ store, blobs: deps.blobs, urls, registry: metrics.registry, log: logger });
   deps.forgetProject = (projectId) => edge.forgetProject(projectId);
+  deps.instanceLoad = edge.instanceLoad;
+  deps.routesChanged = () => edge.routesChanged();
   const isControlHost = controlHostMatcher(controlHosts, listenHost);
   const timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
   // Fastify applies its own timeout options only to a server it creates, so they are set here.
@@ -247,6 +249,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
         deps.agentsChanged.close();
         await runner?.stop();
         await app.close();
+        edge.close();
         // After the last answer, before the store: the jobs in flight finish, nothing new starts.
         await jobs.stop();
         await blobs.flush();
@@ -256,6 +259,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       },
     };
   } catch (err) {
+    edge.close();
     blobs.close();
     await store.close();
     await lock.release();

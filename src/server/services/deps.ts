@@ -34,4 +34,11 @@ export interface ServiceDeps {
   forgetProject?: (projectId: string) => void;
   /** `--allow-local-repos`: repository URLs may be local paths or name loopback and private hosts. */
   allowLocalRepos?: boolean;
+  /** Requests this process's edge has in flight to each agent's instance: a drain waits for 0 (edge/instance-proxy.ts). */
+  instanceLoad?: { inFlight(agentId: string): number };
+  /**
+   * Tells this process's edge that a rotation changed, after the commit: it reads its routes
+   * again on the next request instead of within ROUTES_MAX_AGE_MS (200 ms).
+   */
+  routesChanged?: () => void;
 }
