@@ -28,8 +28,6 @@ export interface ServiceDeps {
   agentsChanged: Signal;
   /** How often agents report (and poll); two missed and an agent is lost. Default 15 s (AGENT_HEARTBEAT_MS). */
   agentHeartbeatMs?: number;
-  /** Requests in flight at each instance, as this process's edge counts them; a rollout's drain ends early at 0. */
-  instanceLoad?: { inFlight(agentId: string): number };
   /** Drops what this process's edge keeps in memory of a deleted project's deployments. */
   forgetProject?: (projectId: string) => void;
   /** `--allow-local-repos`: repository URLs may be local paths or name loopback and private hosts. */

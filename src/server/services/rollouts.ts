@@ -128,12 +128,13 @@ function lastLine(log: string | null): string | null {
 
 /**
  * The `rollout.advance` job: one look at a release's rollout. Idempotent: a look that finds
- * nothing new writes nothing. Agents are woken (`agentsChanged`) once its transaction commits.
+ * nothing new writes nothing. Agents are woken (the store's `onAgentsChanged`) once its
+ * transaction commits.
  */
 export async function advanceRollout(deps: ServiceDeps, releaseId: string): Promise<void> {
   const first = await deps.store.findRolloutByRelease(releaseId);
   if (!first || !isOpenRollout(first.state)) return;
-  const changed = await deps.store.transaction(async (tx) => {
+  const rotated = await deps.store.transaction(async (tx) => {
     const scoped: ServiceDeps = { ...deps, store: tx };
     await tx.lockPipeline(first.projectId);
     const rollout = await tx.findRolloutByRelease(releaseId);
@@ -201,10 +202,12 @@ export async function advanceRollout(deps: ServiceDeps, releaseId: string): Prom
     } else if (plan.wakeAt !== null) {
       await wakeRollout(tx, deps.clock, release.id, plan.wakeAt);
     }
-    return plan.assignments.size > 0 || plan.rotations.size > 0;
+    return plan.rotations.size > 0;
   });
-  // The store tells long-polls of assignment changes after the commit; rotations matter to the edge.
-  if (changed) deps.agentsChanged?.notify();
+  // The store wakes long-polling agents after a commit that changed assignments; a rotation
+  // that changed is this process's edge's to hear of at once (other replicas' edges read it
+  // within their routing cache's age, which a drain's MIN_DRAIN_MS outlasts).
+  if (rotated) deps.routesChanged?.();
 }
 
 /** A rollout as the API shows it. */
