@@ -200,3 +200,20 @@ test('an agent that reports failure on the new release stops the rollout at once
   assert.equal(next.state, 'rolling_back');
   assert.match(next.reason ?? '', /a failed on v2: health check failed/);
 });
+
+test('an instance lost while it switches is skipped, not waited for', () => {
+  let facts = rollout({ state: 'switching', policy: { maxUnavailable: 1, drainMs: 0, healthTimeoutMs: 5000 } });
+  let agents = [agent('a', { prepared: ['dpl-2'] }), agent('b', { prepared: ['dpl-2'] })];
+  let plan = planRollout({ rollout: facts, agents, now: at(0) });
+  [facts, agents] = apply(facts, agents, plan);
+  agents = agents.map((a) => (a.id === 'a' ? { ...a, lost: true } : a));
+  plan = planRollout({ rollout: facts, agents, now: at(10) });
+  assert.deepEqual(
+    plan.steps.map((s) => s.step),
+    ['skipped', 'switching'],
+  );
+  [facts, agents] = apply(facts, agents, plan);
+  agents = obey(agents);
+  plan = planRollout({ rollout: facts, agents, now: at(20) });
+  assert.equal(plan.state, 'done');
+});

@@ -249,7 +249,10 @@ export function planRollout(input: PlanInput): RolloutPlan {
             step.since = nowIso;
           }
           if (step.step === 'switching') {
-            if (runs(agent, release)) {
+            if (agent.lost) {
+              // Unavailable, not failed: it runs the release whenever it returns.
+              step.step = 'skipped';
+            } else if (runs(agent, release)) {
               step.step = 'in';
               step.since = nowIso;
               rotate(agent, 'in');
@@ -259,7 +262,7 @@ export function planRollout(input: PlanInput): RolloutPlan {
             } else if (elapsed(step.since) > policy.healthTimeoutMs) {
               step.error = `not healthy on v${release.releaseNumber} within ${Math.round(policy.healthTimeoutMs / 1000)} s`;
               failure ??= `${agent.name} was ${step.error}`;
-            } else if (!agent.lost) {
+            } else {
               wakeAt(Date.parse(step.since ?? nowIso) + policy.healthTimeoutMs + 1);
             }
           }
