@@ -107,6 +107,14 @@ export const ErrorCode = {
   NOTHING_LIVE: 'NOTHING_LIVE',
   NOTIFY_TARGET_NOT_FOUND: 'NOTIFY_TARGET_NOT_FOUND',
   URL_FORBIDDEN: 'URL_FORBIDDEN',
+  // agents
+  /** An enrollment token that is unknown, expired or used (one answer for all three). */
+  ENROLLMENT_INVALID: 'ENROLLMENT_INVALID',
+  AGENT_NOT_FOUND: 'AGENT_NOT_FOUND',
+  /** The agent's credential was revoked by its removal: enroll it again. */
+  AGENT_RETIRED: 'AGENT_RETIRED',
+  /** What was asked needs a service (meta.service) and this is a static site. */
+  NOT_A_SERVICE: 'NOT_A_SERVICE',
   // anything else
   INTERNAL: 'INTERNAL',
 } as const;
