@@ -4,7 +4,7 @@ import { mkdtemp, readdir, readlink, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, test } from 'node:test';
-import { startStandIn, runOf, type StandIn } from './support/agent-stand-in.ts';
+import { sha256, startStandIn, runOf, type StandIn } from './support/agent-stand-in.ts';
 import { AGENT_APP, freePort, getApp, groupsUnder, killUnder, processesUnder, readState, startAgentProcess, type AgentProcess } from './support/agent-process.ts';
 import { eventually } from './support/eventually.ts';
 
@@ -168,21 +168,37 @@ describe('the agent on a host', () => {
   for (const step of ['downloading', 'verifying', 'release-phase', 'draining', 'switching', 'health-checking', 'reporting', 'idle'] as const) {
     test(`kill -9 while ${step}, then a restart: current is whole, the right release serves, no process is left over`, async () => {
       // Each step made long enough to be caught in it.
-      deploy(1, {}, { hooks: { after_switch: step === 'reporting' ? 'sleep 2' : 'true' } });
+      deploy(1);
       const big = 'x'.repeat(200_000);
-      deploy(2, { IGNORE_SIGTERM: '', SLOW_START: '', 'big-1.bin': big, 'big-2.bin': `${big}2`, 'big-3.bin': `${big}3` }, { hooks: { before_switch: 'sleep 2', after_switch: step === 'reporting' ? 'sleep 2' : 'true' } });
-      standIn.blobDelayMs = step === 'downloading' || step === 'verifying' ? 300 : 0;
+      // verifying: a 48 MB file takes a while to hash again after a restart.
+      const huge = step === 'verifying' ? 'y'.repeat(48 * 1024 * 1024) : '';
+      deploy(2, { IGNORE_SIGTERM: '', SLOW_START: '', 'big-1.bin': big, 'big-2.bin': `${big}2`, 'big-3.bin': `${big}3`, ...(huge ? { 'huge.bin': huge, 'slow.txt': 'slow' } : {}) }, { hooks: { before_switch: 'sleep 2', after_switch: 'true' } });
+      standIn.blobDelayMs = step === 'downloading' ? 300 : 0;
+      if (huge) standIn.slowBlobs.set(sha256('slow'), 4000);
       standIn.assign({ run: runOf('rel-1', 1, 'dpl-1') });
       let agent = start();
       await serving('rel-1');
       if (step === 'verifying') {
-        // A half-done directory: kill during the download, restart, kill again while it re-verifies.
+        // A half-done directory: kill once the huge file is down (a small one is still on its way), restart, kill again while it re-verifies.
         standIn.assign({ prepare: { deploymentId: 'dpl-2' } });
-        await eventually('downloading', async () => ((await readState(dir))?.step === 'downloading' ? true : undefined));
+        await eventually('the huge file down', async () => ((await stat(join(dir, 'releases/dpl-2/huge.bin')).catch(() => undefined))?.size === huge.length ? true : undefined));
         agent.child.kill('SIGKILL');
         await agent.exited;
         agent = start();
+        for (let i = 0; i < 5000; i++) {
+          const text = (() => {
+            try {
+              return readFileSync(join(dir, 'state.json'), 'utf8');
+            } catch {
+              return '';
+            }
+          })();
+          if (/"step": "verifying"/.test(text)) break;
+          await new Promise((resolve) => setTimeout(resolve, 2));
+        }
       }
+      // reporting: the server takes its time to answer the report that ends the switch.
+      if (step === 'reporting') standIn.reportDelayMs = 1500;
       if (step === 'release-phase') standIn.assign({ releasePhase: { releaseId: 'rel-2', deploymentId: 'dpl-2', command: 'sleep 30' } });
       else if (step !== 'verifying') standIn.assign({ run: runOf('rel-2', 2, 'dpl-2') });
       await eventually(`the agent in ${step}`, async () => {
@@ -197,6 +213,7 @@ describe('the agent on a host', () => {
       await agent.exited;
       const leftovers = (await readdir(dir)).filter((n) => n.includes('.tmp-'));
       const reportsBefore = standIn.reports.length;
+      standIn.reportDelayMs = 0;
       const link = await readlink(join(dir, 'current'));
       assert.match(link, /^releases\/dpl-[12]$/, 'current is a whole link');
       assert.ok((await stat(join(dir, link))).isDirectory());

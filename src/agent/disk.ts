@@ -13,7 +13,7 @@ import { ID, type ServiceSpec } from './wire.ts';
  *   current -> releases/<deployment>  switched by renaming a new symlink over it
  *   config/<release>.json   the config vars of the release that runs (0600), to restart it offline
  *   logs/<release>.log      the service's output; logs/release-phase-<release>.log
- *   agent/<version>.js      agent bundles of self-upgrades, agent/upgrade.json
+ *   agent/<version>.cjs     agent bundles of self-upgrades, agent/upgrade.json
  * The completion marker sits beside the directory, not in it, so no deployment's own file can
  * be mistaken for it.
  */

@@ -1,6 +1,7 @@
 import { mkdir, readFile, rm, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { DEFAULT_HEALTH_PATH, DEFAULT_SERVICE_PORT, DEFAULT_STOP_TIMEOUT_MS } from '../core/service-spec.ts';
 import { completeReleases, ensureLayout, isComplete, markerOf, readCurrent, readJson, readMarker, releaseDir, releaseDirs, removeTempFiles, switchCurrent, writeFileAtomic, type Layout } from './disk.ts';
 import { InstallError, layOutRelease, markComplete } from './install.ts';
 import { backoffMs, initialState, nextWork, parseState, pruneIds, recoverState, remember, restartDelayMs, type AgentState, type Placed, type RunningProcess, type Work } from './machine.ts';
@@ -47,8 +48,6 @@ export interface HostAgentOptions {
 
 export type AgentEnd = 'stopped' | 'upgrade' | 'unauthorized';
 
-const DEFAULT_PORT = 8080;
-const DEFAULT_STOP_TIMEOUT_MS = 10_000;
 const HOOK_TIMEOUT_MS = 30 * 60_000;
 const RELEASE_PHASE_TIMEOUT_MS = 60 * 60_000;
 const LOG_LIMIT = 64 * 1024;
@@ -207,14 +206,14 @@ export class HostAgent {
       // The health the report states is measured, not remembered.
       const p = this.state.process;
       if (p !== null && this.state.current !== null && this.state.step === 'idle' && this.state.failedRelease !== this.state.current.releaseId) {
-        const healthy = isRunning(p) && (await probe(p.port, this.state.current.service.health ?? '/'));
+        const healthy = isRunning(p) && (await probe(p.port, this.state.current.service.health ?? DEFAULT_HEALTH_PATH));
         if (healthy !== this.state.healthy) {
           this.state.healthy = healthy;
           await this.#save();
         }
       } else if (p !== null && this.state.current !== null && this.state.failedRelease === this.state.current.releaseId && isRunning(p)) {
         // A release that failed its health check may come up later; say so when it does.
-        if (await probe(p.port, this.state.current.service.health ?? '/')) {
+        if (await probe(p.port, this.state.current.service.health ?? DEFAULT_HEALTH_PATH)) {
           this.state.healthy = true;
           await this.#save();
         }
@@ -376,7 +375,7 @@ export class HostAgent {
   }
 
   #portFor(service: ServiceSpec | null): number {
-    return this.#o.port ?? service?.port ?? DEFAULT_PORT;
+    return this.#o.port ?? service?.port ?? DEFAULT_SERVICE_PORT;
   }
 
   /** The environment of the service and its commands: the agent's own minus SLIPWAY_*, config vars, PORT and the SLIPWAY_ names. */
@@ -434,6 +433,9 @@ export class HostAgent {
   async #releasePhase(work: Extract<Work, { kind: 'release-phase' }>): Promise<void> {
     await this.#install(work.deploymentId);
     const vars = await this.#vars(work.releaseId);
+    // Recorded before the command starts (pid 0: not known yet), so a crash at any moment after
+    // this is reported as a cut-short release phase and it is never run a second time here.
+    this.state.command = { pid: 0, startTime: null, kind: 'release-phase', releaseId: work.releaseId, what: work.command };
     await this.#setStep('release-phase');
     const marker = await readMarker(this.#layout, work.deploymentId);
     const env = this.#env({ releaseId: work.releaseId, releaseNumber: 0, deploymentId: work.deploymentId }, vars, work.deploymentId, this.#portFor(marker?.service ?? null));
@@ -513,6 +515,7 @@ export class HostAgent {
     const proc: RunningProcess = { pid: started.pid, startTime: started.startTime, releaseId: placed.releaseId, deploymentId: placed.deploymentId, port: placed.port, stopTimeoutMs: placed.service.stop_timeout_ms ?? DEFAULT_STOP_TIMEOUT_MS };
     this.state.process = proc;
     await this.#save();
+    started.go();
     this.#o.log(`started release ${placed.releaseId} as process ${started.pid} on port ${placed.port}`);
     void started.exited.then(({ code, signal }) => {
       if (this.state.process?.pid !== proc.pid) return;
@@ -527,7 +530,7 @@ export class HostAgent {
     this.#healthAbort = new AbortController();
     const result = await waitHealthy(
       placed.port,
-      placed.service.health ?? '/',
+      placed.service.health ?? DEFAULT_HEALTH_PATH,
       this.#o.healthTimeoutMs ?? 60_000,
       () => (this.#exitedWhy !== undefined ? this.#exitedWhy : isRunning(proc) ? undefined : 'it ended'),
       this.#healthAbort.signal,
@@ -542,7 +545,7 @@ export class HostAgent {
       const tail = await this.#logTail(placed.releaseId);
       this.state.healthy = false;
       this.state.failedRelease = placed.releaseId;
-      this.state.error = `release ${placed.releaseId} is not healthy: ${result === 'timeout' ? `GET ${placed.service.health ?? '/'} on port ${placed.port} did not answer 2xx or 3xx within ${Math.round((this.#o.healthTimeoutMs ?? 60_000) / 1000)} s` : `the process ${result.slice('exited: '.length)}`}${tail ? `; last output: ${tail}` : ''}`;
+      this.state.error = `release ${placed.releaseId} is not healthy: ${result === 'timeout' ? `GET ${placed.service.health ?? DEFAULT_HEALTH_PATH} on port ${placed.port} did not answer 2xx or 3xx within ${Math.round((this.#o.healthTimeoutMs ?? 60_000) / 1000)} s` : `the process ${result.slice('exited: '.length)}`}${tail ? `; last output: ${tail}` : ''}`;
       this.#o.log(this.state.error);
       await this.#setStep('failed');
       return;

@@ -39,6 +39,7 @@ function groupAlive(pgid: number): boolean {
 
 /** The process is still the one we started (same pid, same start time). */
 export function isRunning(ref: ProcessRef): boolean {
+  if (!Number.isSafeInteger(ref.pid) || ref.pid <= 1) return false;
   if (process.platform === 'linux') {
     const now = procStartTime(ref.pid);
     return now !== null && (ref.startTime === null || now === ref.startTime);
@@ -56,6 +57,8 @@ export function isRunning(ref: ProcessRef): boolean {
  * `timeoutMs`. Answers how it ended. A pid that is no longer ours (ended, or reused) is left alone.
  */
 export async function stopGroup(ref: ProcessRef, timeoutMs: number): Promise<'gone' | 'terminated' | 'killed'> {
+  // Never 0 or 1: kill(-0) is this agent's own group, kill(-1) everything it may signal.
+  if (!Number.isSafeInteger(ref.pid) || ref.pid <= 1) return 'gone';
   if (!isRunning(ref) && !groupAlive(ref.pid)) return 'gone';
   const signal = (name: NodeJS.Signals): void => {
     try {
@@ -75,16 +78,26 @@ export async function stopGroup(ref: ProcessRef, timeoutMs: number): Promise<'go
   return 'killed';
 }
 
+/**
+ * Commands start behind a gate: the shell waits for "go" on its standard input before it runs
+ * (exec) the command, and the agent writes it only once the pid is in state.json. An agent
+ * killed in between closes the pipe, and the shell exits without running anything, so no
+ * process the agent does not know of is ever left behind.
+ */
+const GATE = 'read -r go || exit 97; [ "$go" = go ] || exit 97; exec /bin/sh -c "$1" </dev/null';
+
 export interface Started extends ProcessRef {
   /** Resolves with the exit of the process (only for processes this agent started, not adopted ones). */
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** Lets the command run: call it once its pid is recorded. */
+  go(): void;
 }
 
-/** Starts `sh -c command` in `cwd` as the leader of a new process group, output appended to `logPath`. */
+/** Starts `sh -c command` in `cwd` as the leader of a new process group, output appended to `logPath`; it runs after go(). */
 export function startService(command: string, cwd: string, env: Record<string, string>, logPath: string): Promise<Started> {
   const fd = openSync(logPath, 'a', 0o640);
   try {
-    const child = spawn('/bin/sh', ['-c', command], { cwd, env, detached: true, stdio: ['ignore', fd, fd] });
+    const child = spawn('/bin/sh', ['-c', GATE, 'slipway-agent', command], { cwd, env, detached: true, stdio: ['pipe', fd, fd] });
     return new Promise((resolve, reject) => {
       child.once('error', reject);
       child.once('spawn', () => {
@@ -92,7 +105,8 @@ export function startService(command: string, cwd: string, env: Record<string, s
         const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) => child.once('exit', (code, signal) => done({ code, signal })));
         // The agent may exit while the service runs on: it must not hold the event loop open.
         child.unref();
-        resolve({ pid, startTime: procStartTime(pid), exited });
+        child.stdin?.on('error', () => undefined);
+        resolve({ pid, startTime: procStartTime(pid), exited, go: () => child.stdin?.end('go\n') });
       });
     });
   } finally {
@@ -120,7 +134,7 @@ export async function runCommand(
   options: { timeoutMs: number; logLimit: number; logPath: string; onStart?: (ref: ProcessRef) => Promise<void> | void },
 ): Promise<CommandResult> {
   const fd = openSync(options.logPath, 'a', 0o640);
-  const child = spawn('/bin/sh', ['-c', command], { cwd, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('/bin/sh', ['-c', GATE, 'slipway-agent', command], { cwd, env, detached: true, stdio: ['pipe', 'pipe', 'pipe'] });
   let tail = Buffer.alloc(0);
   const keep = (chunk: Buffer): void => {
     try {
@@ -135,6 +149,8 @@ export async function runCommand(
   };
   child.stdout.on('data', keep);
   child.stderr.on('data', keep);
+  // A command that ended before its go has closed the pipe: its exit code says the rest.
+  child.stdin.on('error', () => undefined);
   // Listened for at once: a quick command can end while onStart still writes the state.
   const closed = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('close', (c, s) => resolve({ code: c, signal: s })));
   try {
@@ -143,6 +159,7 @@ export async function runCommand(
       child.once('spawn', () => resolve({ pid: child.pid as number, startTime: procStartTime(child.pid as number) }));
     });
     await options.onStart?.(started);
+    child.stdin.end('go\n');
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;

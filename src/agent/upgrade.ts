@@ -78,7 +78,8 @@ export async function fetchUpgrade(layout: Layout, client: AgentClient, wanted: 
     await writeUpgrade(layout, { version: wanted.version, sha256: wanted.sha256, path: '', state: 'failed', since: new Date().toISOString(), reason: 'the download does not match its sha256' });
     return false;
   }
-  const path = join(layout.agentBin, `${wanted.version}.js`);
+  // .cjs: CommonJS whatever package.json lies above the directory.
+  const path = join(layout.agentBin, `${wanted.version}.cjs`);
   await writeFileAtomic(path, bytes, 0o755);
   await writeUpgrade(layout, { version: wanted.version, sha256: digest, path, state: 'trial', since: new Date().toISOString() });
   log(`agent ${wanted.version} downloaded and verified; restarting into it`);

@@ -5,64 +5,16 @@
  * sizes), because a release directory is built from them.
  */
 
-export interface ServiceSpec {
-  start: string;
-  port?: number | undefined;
-  health?: string | undefined;
-  stop_timeout_ms?: number | undefined;
-  release?: string | undefined;
-  hooks?: { before_install?: string | undefined; after_install?: string | undefined; before_switch?: string | undefined; after_switch?: string | undefined } | undefined;
-}
+import { AGENT_STATES } from '../core/glossary.ts';
+import type { AgentDeployment, AgentReport, AgentRun, Assignment, EnrollResponse, ServiceSpec } from '../protocol/agents.ts';
 
-export interface RunTarget {
-  releaseId: string;
-  releaseNumber: number;
-  deploymentId: string;
-}
-
-export interface Assignment {
-  rev: number;
-  agent: { id: string; name: string };
-  project: string;
-  environment: string;
-  run: RunTarget | null;
-  prepare: { deploymentId: string } | null;
-  releasePhase: { releaseId: string; deploymentId: string; command: string } | null;
-  service: ServiceSpec | null;
-  keep: number;
-  heartbeatMs: number;
-  agentVersion: { version: string; sha256: string; url: string } | null;
-}
-
-export interface DeploymentFiles {
-  id: string;
-  manifestDigest: string;
-  service: ServiceSpec | null;
-  files: { path: string; sha256: string; size: number; mode: number }[];
-}
-
-export const REPORT_STATES = ['idle', 'downloading', 'verifying', 'release-phase', 'draining', 'switching', 'health-checking', 'reporting', 'failed'] as const;
-export type ReportState = (typeof REPORT_STATES)[number];
-
-export interface Report {
-  state: ReportState;
-  current: { releaseId: string; deploymentId: string } | null;
-  prepared: string[];
-  healthy: boolean;
-  pid: number | null;
-  version: string;
-  address?: string;
-  port?: number;
-  error?: string;
-  releasePhase?: { releaseId: string; ok: boolean; exitCode: number | null; log: string };
-}
-
-export interface Enrolled {
-  agent: { id: string; name: string };
-  project: string;
-  environment: string;
-  credential: string;
-}
+export type { Assignment, ServiceSpec };
+export type RunTarget = AgentRun;
+export type DeploymentFiles = AgentDeployment;
+export type Report = AgentReport;
+export type Enrolled = EnrollResponse;
+export const REPORT_STATES = AGENT_STATES;
+export type ReportState = (typeof AGENT_STATES)[number];
 
 export type Result<T> = { ok: true; value: T } | { ok: false; status: number; code: string; message: string };
 

@@ -36,6 +36,10 @@ export interface StandIn {
   down: boolean;
   /** Each blob answer waits this long first. */
   blobDelayMs: number;
+  /** Each report's answer waits this long first. */
+  reportDelayMs: number;
+  /** Answers for these digests wait this long first (instead of blobDelayMs). */
+  slowBlobs: Map<string, number>;
   /** Extra routes (the agent bundle of an upgrade). */
   files: Map<string, Buffer>;
   lastReport(): Report | undefined;
@@ -71,6 +75,8 @@ export async function startStandIn(): Promise<StandIn> {
     vars: new Map(),
     down: false,
     blobDelayMs: 0,
+    slowBlobs: new Map(),
+    reportDelayMs: 0,
     files: new Map(),
     addDeployment(d) {
       const files = Object.entries(d.files).map(([path, value]) => {
@@ -141,6 +147,7 @@ export async function startStandIn(): Promise<StandIn> {
     }
     if (url.pathname === '/api/v1/agent/report' && req.method === 'POST') {
       standIn.reports.push((await readBody(req)) as Report);
+      if (standIn.reportDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, standIn.reportDelayMs));
       return send(res, 200, { rev: assignment.rev });
     }
     const deployment = /^\/api\/v1\/agent\/deployments\/([^/]+)$/.exec(url.pathname);
@@ -155,7 +162,8 @@ export async function startStandIn(): Promise<StandIn> {
       const d = deployments.get(url.searchParams.get('deployment') ?? '');
       let bytes = blobs.get(digest);
       if (bytes === undefined || d === undefined || !d.files.some((f) => f.sha256 === digest)) return send(res, 404, { error: { code: 'BLOB_NOT_FOUND', message: 'no such blob' } });
-      if (standIn.blobDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, standIn.blobDelayMs));
+      const delay = standIn.slowBlobs.get(digest) ?? standIn.blobDelayMs;
+      if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
       const fault = corruptions.get(digest);
       if (fault !== undefined && fault.times > 0) {
         fault.times -= 1;
