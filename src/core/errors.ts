@@ -115,6 +115,8 @@ export const ErrorCode = {
   AGENT_RETIRED: 'AGENT_RETIRED',
   /** What was asked needs a service (meta.service) and this is a static site. */
   NOT_A_SERVICE: 'NOT_A_SERVICE',
+  /** A blob an agent asked for that the deployment it named does not list (or it may not read). */
+  BLOB_NOT_FOUND: 'BLOB_NOT_FOUND',
   // anything else
   INTERNAL: 'INTERNAL',
 } as const;

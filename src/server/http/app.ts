@@ -14,6 +14,7 @@ import { guard } from './guard.ts';
 import { openApiDocument } from './openapi.ts';
 import { registerRoutes, type RouteSpec } from './route.ts';
 import { adminRoutes } from './routes/admin.ts';
+import { agentRoutes } from './routes/agents.ts';
 import { buildRoutes } from './routes/builds.ts';
 import { checkRoutes } from './routes/checks.ts';
 import { deliveryRoutes } from './routes/deliveries.ts';
@@ -46,7 +47,7 @@ export interface AppOptions {
 export function apiRoutes(deps: ServiceDeps): RouteSpec[] {
   const specs: RouteSpec[] = [...projectRoutes({ deps }), ...environmentRoutes({ deps }), ...buildRoutes({ deps }), ...deliveryRoutes({ deps }), ...adminRoutes({ deps })];
   specs.push(...projectDeletionRoutes({ deps }), ...buildRetryRoutes({ deps }), ...pipelineRoutes({ deps }), ...jobRoutes({ deps }), ...freezeRoutes({ deps }));
-  specs.push(...notificationRoutes({ deps }), ...approvalRoutes({ deps }), ...hotfixRoutes({ deps }));
+  specs.push(...notificationRoutes({ deps }), ...approvalRoutes({ deps }), ...hotfixRoutes({ deps }), ...agentRoutes({ deps }));
   specs.push(...checkRoutes({ deps }), ...userRoutes({ deps }), ...sessionRoutes({ deps }, new SignInLimiter(deps.clock)));
   return specs;
 }

@@ -1,3 +1,4 @@
+import { sweepAgents } from '../services/agents.ts';
 import { reapBuilds } from '../services/builds.ts';
 import { expireUploads } from '../services/deployments.ts';
 import { sendNotificationJob } from '../services/notification-job.ts';
@@ -27,6 +28,9 @@ export const jobHandlers: JobHandlers = {
   'project.purge': (deps, { projectId }) => purgeDeletedProject(deps, projectId),
   'pipeline.evaluate': (deps, { projectId }) => evaluateProjectPipeline(deps, projectId),
   'notification.send': (deps, payload, ctx) => sendNotificationJob(deps, payload, ctx),
+  'agents.sweep': async (deps) => {
+    await sweepAgents(deps);
+  },
   'jobs.cleanup': async (deps) => {
     await deps.store.deleteDoneJobs(new Date(deps.clock.now().getTime() - DONE_JOBS_KEPT_MS).toISOString());
     await forgetOldNotifyDeliveries(deps);
