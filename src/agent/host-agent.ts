@@ -72,6 +72,7 @@ export class HostAgent {
   assignment: Assignment | null = null;
   rev = -1;
   #stopping = false;
+  #retired = false;
   #end: AgentEnd = 'stopped';
   #wakeWorker: () => void = () => undefined;
   #workerWoken = false;
@@ -129,6 +130,7 @@ export class HostAgent {
       signal.removeEventListener('abort', onAbort);
     }
     if (this.#end === 'stopped') await this.#stopService('the agent stops');
+    if (this.#retired) await this.#stopService('the agent was removed');
     await this.#reporting;
     await this.#save();
     return this.#end;
@@ -171,6 +173,8 @@ export class HostAgent {
       if (!answer.ok) {
         if (answer.status === 401 || answer.code === 'AGENT_RETIRED') {
           this.#o.log(`the server refuses this agent's credential: ${answer.message} (${answer.code})`);
+          // Removed from its environment: its instance goes too. Any other refusal leaves it serving.
+          this.#retired = answer.code === 'AGENT_RETIRED';
           this.stop('unauthorized');
           return;
         }

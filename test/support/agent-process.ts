@@ -9,6 +9,7 @@ import type { AgentState } from '../../src/agent/machine.ts';
 /** A real agent process (src/agent/main.ts under tsx, or a built bundle) and what tests ask of it. */
 
 const MAIN = fileURLToPath(new URL('../../src/agent/main.ts', import.meta.url));
+const BIN = fileURLToPath(new URL('../../bin/slipway', import.meta.url));
 export const AGENT_APP = fileURLToPath(new URL('../fixtures/agent-app/server.mjs', import.meta.url));
 
 export interface AgentProcess {
@@ -20,8 +21,9 @@ export interface AgentProcess {
   stop(): Promise<number | null>;
 }
 
-export function startAgentProcess(args: readonly string[], options: { bundle?: string; env?: Record<string, string> } = {}): AgentProcess {
-  const argv = options.bundle ? [options.bundle, ...args] : ['--import', 'tsx', MAIN, ...args];
+/** `bundle`: a built slipway-agent.js; `cli`: `bin/slipway agent`; else src/agent/main.ts under tsx. */
+export function startAgentProcess(args: readonly string[], options: { bundle?: string; cli?: boolean; env?: Record<string, string> } = {}): AgentProcess {
+  const argv = options.bundle ? [options.bundle, ...args] : options.cli ? [BIN, 'agent', ...args] : ['--import', 'tsx', MAIN, ...args];
   const child = spawn(process.execPath, argv, { env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', SLIPWAY_AGENT_HEALTH_TIMEOUT_MS: '8000', ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let text = '';
   child.stdout?.on('data', (c: Buffer) => (text += c.toString()));
