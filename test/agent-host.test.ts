@@ -32,9 +32,12 @@ describe('the agent on a host', () => {
   const deploy = (n: number, files: Record<string, string> = {}, extra: Record<string, unknown> = {}): void => {
     standIn.addDeployment({ id: `dpl-${n}`, service: service(extra), files: { 'server.mjs': APP, 'VERSION': `v${n}\n`, ...files } });
   };
-  const serving = (release: string) => eventually(`the app to answer as ${release}`, async () => ((await getApp(port))?.body.release === release ? true : undefined), 20_000);
+  const serving = (release: string) =>
+    eventually(`the app to answer as ${release}`, async () => ((await getApp(port))?.body.release === release ? true : undefined), 60_000).catch((err: unknown) => {
+      throw new Error(`${(err as Error).message}; the agents said:\n${agents.map((a) => a.output()).join('\n---\n')}`);
+    });
   const reported = (what: string, check: (r: NonNullable<ReturnType<StandIn['lastReport']>>) => boolean) =>
-    eventually(`a report: ${what}`, async () => (standIn.reports.some(check) ? true : undefined), 20_000);
+    eventually(`a report: ${what}`, async () => (standIn.reports.some(check) ? true : undefined), 60_000);
 
   beforeEach(async () => {
     standIn = await startStandIn();
@@ -76,7 +79,7 @@ describe('the agent on a host', () => {
     await serving('rel-3');
     const tookMs = Date.now() - rollbackAt;
     assert.equal([...standIn.blobGets.values()].reduce((a, b) => a + b, 0), gets, 'a rollback is a switch, not a download');
-    assert.ok(tookMs < 5_000, `rollback took ${tookMs} ms`);
+    assert.ok(tookMs < 20_000, `rollback took ${tookMs} ms`);
     assert.deepEqual(groupsUnder(root).length, 1);
     assert.match(agent.output(), /enrolled as agent agt-standin/);
 
@@ -207,7 +210,7 @@ describe('the agent on a host', () => {
         if (step === 'draining') return s?.step === 'draining' && s.process !== null ? true : undefined;
         if (step === 'switching') return s?.step === 'switching' && s.command !== null ? true : undefined;
         return s?.step === step ? true : undefined;
-      }, 20_000);
+      }, 60_000);
       const servedBy = (await getApp(port))?.body.pid;
       agent.child.kill('SIGKILL');
       await agent.exited;
@@ -222,8 +225,8 @@ describe('the agent on a host', () => {
       if (step === 'verifying') standIn.assign({ run: runOf('rel-2', 2, 'dpl-2') });
       const restarted = start();
       await serving('rel-2');
-      await eventually('a healthy report on rel-2 from the restarted agent', async () => (standIn.reports.slice(reportsBefore).some((r) => r.healthy && r.current?.releaseId === 'rel-2') ? true : undefined), 20_000);
-      await eventually('one service (its process group)', async () => (groupsUnder(root).length === 1 ? true : undefined), 10_000);
+      await eventually('a healthy report on rel-2 from the restarted agent', async () => (standIn.reports.slice(reportsBefore).some((r) => r.healthy && r.current?.releaseId === 'rel-2') ? true : undefined), 60_000);
+      await eventually('one service (its process group)', async () => (groupsUnder(root).length === 1 ? true : undefined), 30_000);
       if (step === 'release-phase') {
         await reported('the cut-short release phase reported failed', (r) => r.releasePhase?.releaseId === 'rel-2' && !r.releasePhase.ok && /restarted while the release phase ran/.test(r.releasePhase.log));
       }

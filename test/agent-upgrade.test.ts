@@ -52,12 +52,12 @@ describe('agent self-upgrade', () => {
   test('downloads the advertised version, verifies it, restarts into it and keeps the service running', async () => {
     const built = await buildAgent(join(root, 'build'), { version: '9.9.9' });
     standIn.files.set('/agent/slipway-agent.js', await readFile(built.path));
-    const agent = start();
-    await eventually('serving', async () => ((await getApp(port))?.body.release === 'rel-1' ? true : undefined));
+    const agent = start({ SLIPWAY_AGENT_UPGRADE_TRIAL_MS: '60000' });
+    await eventually('serving', async () => ((await getApp(port))?.body.release === 'rel-1' ? true : undefined), 60_000);
     const pid = (await getApp(port))!.body.pid;
 
     standIn.assign({ agentVersion: { version: '9.9.9', sha256: built.sha256, url: '/agent/slipway-agent.js' } });
-    await eventually('a report from 9.9.9', async () => (standIn.reports.some((r) => r.version === '9.9.9' && r.healthy && r.current?.releaseId === 'rel-1') ? true : undefined), 30_000);
+    await eventually('a report from 9.9.9', async () => (standIn.reports.some((r) => r.version === '9.9.9' && r.healthy && r.current?.releaseId === 'rel-1') ? true : undefined), 60_000);
     assert.equal((await getApp(port))?.body.pid, pid, 'the service was adopted, not restarted');
     // The child confirms once the server has answered its first report.
     await eventually('the upgrade confirmed', async () => {
@@ -78,16 +78,16 @@ describe('agent self-upgrade', () => {
     standIn.files.set('/agent/bad.js', Buffer.from('tampered'));
     standIn.files.set('/agent/slipway-agent.js', bogus);
     const agent = start({ SLIPWAY_AGENT_UPGRADE_TRIAL_MS: '2000' });
-    await eventually('serving', async () => ((await getApp(port))?.body.release === 'rel-1' ? true : undefined));
+    await eventually('serving', async () => ((await getApp(port))?.body.release === 'rel-1' ? true : undefined), 60_000);
     const pid = (await getApp(port))!.body.pid;
 
     standIn.assign({ agentVersion: { version: '9.9.8', sha256: sha256('the real bytes'), url: '/agent/bad.js' } });
     await eventually('the mismatch refused', async () => (/refusing agent 9\.9\.8: its sha256 is/.test(agent.output()) ? true : undefined));
 
     standIn.assign({ agentVersion: { version: '9.9.9', sha256: sha256(bogus), url: '/agent/slipway-agent.js' } });
-    await eventually('the fallback', async () => (/agent 9\.9\.9 failed its trial: it did not report within 2 s/.test(agent.output()) ? true : undefined), 20_000);
+    await eventually('the fallback', async () => (/agent 9\.9\.9 failed its trial: it did not report within 2 s/.test(agent.output()) ? true : undefined), 60_000);
     const reportsAfter = standIn.reports.length;
-    await eventually('the old agent reports again', async () => (standIn.reports.slice(reportsAfter).some((r) => r.version === '0.0.0-source' && r.healthy) ? true : undefined), 20_000);
+    await eventually('the old agent reports again', async () => (standIn.reports.slice(reportsAfter).some((r) => r.version === '0.0.0-source' && r.healthy) ? true : undefined), 60_000);
     assert.equal((await getApp(port))?.body.pid, pid, 'the service kept running through the failed upgrade');
     const record = JSON.parse(await readFile(join(dir, 'agent', 'upgrade.json'), 'utf8')) as { state: string; version: string };
     assert.deepEqual([record.state, record.version], ['failed', '9.9.9']);

@@ -82,6 +82,7 @@ export class HostAgent {
   #reporting: Promise<void> | null = null;
   #lastReportAt = 0;
   #reportedOnce = false;
+  #lastRefusal = '';
   #exitedWhy: string | undefined;
   #crashes = 0;
   #restartAt = 0;
@@ -244,7 +245,10 @@ export class HostAgent {
       const answer = await this.#o.client.report(report);
       if (!answer.ok) {
         if (answer.status === 0 || answer.status >= 500) return;
-        this.#o.log(`the server refused a report: ${answer.message} (${answer.code})`);
+        const said = `the server refused a report: ${answer.message} (${answer.code})`;
+        // Said once, not at every heartbeat.
+        if (said !== this.#lastRefusal) this.#o.log(said);
+        this.#lastRefusal = said;
         return;
       }
       this.#lastReportAt = Date.now();

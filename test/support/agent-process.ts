@@ -24,7 +24,7 @@ export interface AgentProcess {
 /** `bundle`: a built slipway-agent.js; `cli`: `bin/slipway agent`; else src/agent/main.ts under tsx. */
 export function startAgentProcess(args: readonly string[], options: { bundle?: string; cli?: boolean; env?: Record<string, string> } = {}): AgentProcess {
   const argv = options.bundle ? [options.bundle, ...args] : options.cli ? [BIN, 'agent', ...args] : ['--import', 'tsx', MAIN, ...args];
-  const child = spawn(process.execPath, argv, { env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', SLIPWAY_AGENT_HEALTH_TIMEOUT_MS: '8000', ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, argv, { env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', SLIPWAY_AGENT_HEALTH_TIMEOUT_MS: '20000', ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let text = '';
   child.stdout?.on('data', (c: Buffer) => (text += c.toString()));
   child.stderr?.on('data', (c: Buffer) => (text += c.toString()));
