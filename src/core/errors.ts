@@ -43,6 +43,8 @@ export const ErrorCode = {
   DEPLOYMENT_NOT_FOUND: 'DEPLOYMENT_NOT_FOUND',
   ENVIRONMENT_NOT_FOUND: 'ENVIRONMENT_NOT_FOUND',
   RELEASE_NOT_FOUND: 'RELEASE_NOT_FOUND',
+  /** A service release with no rollout (none ran: no agent served the environment when it went out). */
+  ROLLOUT_NOT_FOUND: 'ROLLOUT_NOT_FOUND',
   UPLOAD_NOT_FOUND: 'UPLOAD_NOT_FOUND',
   TOKEN_NOT_FOUND: 'TOKEN_NOT_FOUND',
   DOMAIN_NOT_FOUND: 'DOMAIN_NOT_FOUND',

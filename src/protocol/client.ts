@@ -26,6 +26,7 @@ import type { CreateFreezeRequest, Freeze, FreezeList } from './freezes.ts';
 import type { Hotfix, StartHotfixRequest } from './hotfixes.ts';
 import type { CreatedNotifyTarget, CreateNotifyTargetRequest, NotifyDelivery, NotifyDeliveryList, NotifyDeliveryQuery, NotifyTarget, NotifyTargetList } from './notifications.ts';
 import type { Pipeline, Policy, ReleaseDetail, SetPolicyRequest } from './pipelines.ts';
+import type { Rollout } from './rollouts.ts';
 import type {
   AddDomainRequest,
   BlobStored,
@@ -283,6 +284,11 @@ export class SlipwayClient {
   /** A release by id, or by `vN` with its environment. */
   getRelease(project: string, release: string, env?: string): Promise<ReleaseDetail> {
     return this.request('GET', `/api/v1/projects/${enc(project)}/releases/${enc(release)}`, { query: env === undefined ? {} : { environment: env } });
+  }
+
+  /** A service release's rollout, by release id or by `vN` with its environment. */
+  getRollout(project: string, release: string, env?: string): Promise<Rollout> {
+    return this.request('GET', `/api/v1/projects/${enc(project)}/releases/${enc(release)}/rollout`, { query: env === undefined ? {} : { environment: env } });
   }
 
   listReleases(project: string, env: string, query: { limit?: number } = {}): Promise<{ releases: Release[] }> {

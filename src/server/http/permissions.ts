@@ -68,6 +68,7 @@ export const PERMISSIONS: Readonly<Record<string, Permission>> = {
   'PUT /api/v1/projects/:project/environments/:environment/policy': 'admin',
   'GET /api/v1/projects/:project/pipeline': 'viewer',
   'GET /api/v1/projects/:project/releases/:release': 'viewer',
+  'GET /api/v1/projects/:project/releases/:release/rollout': 'viewer',
   'GET /api/v1/projects/:project/freezes': 'viewer',
   'POST /api/v1/projects/:project/environments/:environment/freezes': 'deployer',
   'DELETE /api/v1/projects/:project/environments/:environment/freezes/:id': 'deployer',
