@@ -71,6 +71,28 @@ export const ProjectDeleted = z.object({
 });
 export type ProjectDeleted = z.infer<typeof ProjectDeleted>;
 
+const Command = z.string().min(1).max(4096);
+
+/** `meta.service`: how agents run a deployment (src/core/service-spec.ts). */
+export const ServiceSpec = z
+  .object({
+    start: Command,
+    port: z.number().int().min(1).max(65535).optional(),
+    health: z
+      .string()
+      .max(200)
+      .regex(/^\/[\x21-\x7e]*$/)
+      .optional(),
+    stop_timeout_ms: z.number().int().min(0).max(3_600_000).optional(),
+    release: Command.optional(),
+    hooks: z
+      .object({ before_install: Command.optional(), after_install: Command.optional(), before_switch: Command.optional(), after_switch: Command.optional() })
+      .strict()
+      .optional(),
+  })
+  .strict();
+export type ServiceSpec = z.infer<typeof ServiceSpec>;
+
 export const DeploymentMeta = z
   .object({
     commit: z.string().max(64).optional(),
@@ -81,6 +103,8 @@ export const DeploymentMeta = z
     /** Serve index.html for paths that match no file (single-page apps). */
     spa: z.boolean().optional(),
     build: z.string().max(64).optional(),
+    /** Run by agents as a service (slipway.yaml's service:, release: and hooks:); absent for a static site. */
+    service: ServiceSpec.optional(),
   })
   .strict();
 export type DeploymentMeta = z.infer<typeof DeploymentMeta>;

@@ -8,6 +8,7 @@ import { formatDuration } from '../core/duration.ts';
 import { isSlipwayError } from '../core/errors.ts';
 import { redactUrl } from '../core/repo-url.ts';
 import { validateManifest } from '../core/manifest.ts';
+import { serviceSpecOf } from '../core/service-spec.ts';
 import { buildSettings, formatConfigError, parseSlipwayConfig, SLIPWAY_CONFIG_FILE } from '../core/slipway-config.ts';
 import type { BuildSettings, SlipwayConfig } from '../core/slipway-config.ts';
 import type { DeploymentMeta } from '../protocol/api.ts';
@@ -240,6 +241,8 @@ async function steps(
   };
   if (build.branch !== null) meta.branch = build.branch;
   if (config.serve?.spa) meta.spa = true;
+  const service = serviceSpecOf(config);
+  if (service !== undefined) meta.service = service;
 
   const upload = await withRetry(() => ctx.client.createUpload(build.project, { files: manifest.entries, meta }), ATTEMPTS, 250);
   const missing = new Set(upload.missing).size;

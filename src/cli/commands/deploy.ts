@@ -13,6 +13,7 @@ import { ExitCode } from '../exit-codes.ts';
 import { findGitMeta } from '../git.ts';
 import { formatBytes, plural } from '../output.ts';
 import { createProgress } from '../progress.ts';
+import { serviceMetaOf } from '../service-meta.ts';
 import { hashTree, readTree, uploadMissing, type LocalFile } from '../../publish/upload.ts';
 
 export interface DeployOptions {
@@ -87,6 +88,8 @@ export const deploy: Command<DeployOptions> = async (options, ctx) => {
   const meta: DeploymentMeta = { source: 'cli', ...(await gitMeta) };
   if (options.message !== undefined) meta.message = options.message;
   if (options.spa) meta.spa = true;
+  const service = await serviceMetaOf(root);
+  if (service !== undefined) meta.service = service;
 
   const client = await connect(ctx);
   const canonical = canonicalManifest(manifest.entries);
