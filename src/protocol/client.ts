@@ -9,6 +9,7 @@ import type {
   HeartbeatResponse,
 } from './builds.ts';
 import type { ApproveRequest, Decision, RejectRequest } from './approvals.ts';
+import type { ChangeConfigRequest, ChangedConfig, ConfigList } from './config.ts';
 import type { CreateFreezeRequest, Freeze, FreezeList } from './freezes.ts';
 import type { Hotfix, StartHotfixRequest } from './hotfixes.ts';
 import type { CreatedNotifyTarget, CreateNotifyTargetRequest, NotifyDelivery, NotifyDeliveryList, NotifyDeliveryQuery, NotifyTarget, NotifyTargetList } from './notifications.ts';
@@ -217,6 +218,16 @@ export class SlipwayClient {
   /** Starts hotfix/<name> at what production runs (or answers the git commands that do). */
   startHotfix(project: string, body: StartHotfixRequest = {}): Promise<Hotfix> {
     return this.request('POST', `/api/v1/projects/${enc(project)}/hotfixes`, { body });
+  }
+
+  /** An environment's config vars: keys, fingerprints, who set each when — never values. */
+  getConfig(project: string, env: string): Promise<ConfigList> {
+    return this.request('GET', `/api/v1/projects/${enc(project)}/environments/${enc(env)}/config`);
+  }
+
+  /** Sets and unsets config vars (admin). */
+  changeConfig(project: string, env: string, body: ChangeConfigRequest): Promise<ChangedConfig> {
+    return this.request('PATCH', `/api/v1/projects/${enc(project)}/environments/${enc(env)}/config`, { body });
   }
 
   freeze(project: string, env: string, body: CreateFreezeRequest): Promise<Freeze> {

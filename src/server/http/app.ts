@@ -16,6 +16,7 @@ import { registerRoutes, type RouteSpec } from './route.ts';
 import { adminRoutes } from './routes/admin.ts';
 import { buildRoutes } from './routes/builds.ts';
 import { checkRoutes } from './routes/checks.ts';
+import { configRoutes } from './routes/config.ts';
 import { deliveryRoutes } from './routes/deliveries.ts';
 import { environmentRoutes } from './routes/environments.ts';
 import { approvalRoutes } from './routes/approvals.ts';
@@ -46,7 +47,7 @@ export interface AppOptions {
 export function apiRoutes(deps: ServiceDeps): RouteSpec[] {
   const specs: RouteSpec[] = [...projectRoutes({ deps }), ...environmentRoutes({ deps }), ...buildRoutes({ deps }), ...deliveryRoutes({ deps }), ...adminRoutes({ deps })];
   specs.push(...projectDeletionRoutes({ deps }), ...buildRetryRoutes({ deps }), ...pipelineRoutes({ deps }), ...jobRoutes({ deps }), ...freezeRoutes({ deps }));
-  specs.push(...notificationRoutes({ deps }), ...approvalRoutes({ deps }), ...hotfixRoutes({ deps }));
+  specs.push(...notificationRoutes({ deps }), ...approvalRoutes({ deps }), ...hotfixRoutes({ deps }), ...configRoutes({ deps }));
   specs.push(...checkRoutes({ deps }), ...userRoutes({ deps }), ...sessionRoutes({ deps }, new SignInLimiter(deps.clock)));
   return specs;
 }

@@ -71,6 +71,9 @@ export const PERMISSIONS: Readonly<Record<string, Permission>> = {
   'POST /api/v1/projects/:project/environments/:environment/freezes': 'deployer',
   'DELETE /api/v1/projects/:project/environments/:environment/freezes/:id': 'deployer',
   'DELETE /api/v1/projects/:project/environments/:environment/freezes': 'deployer',
+  // config vars: anyone sees keys and fingerprints, only an admin changes them (values are never read back)
+  'GET /api/v1/projects/:project/environments/:environment/config': 'viewer',
+  'PATCH /api/v1/projects/:project/environments/:environment/config': 'admin',
 
   // approvals: any role reaches them; the service decides what a person's decision may do (four eyes, roles) and says why not
   'POST /api/v1/projects/:project/releases/:release/approve': 'viewer',
