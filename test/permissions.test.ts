@@ -32,6 +32,8 @@ type Outcome = 'allowed' | 'forbidden' | 'hidden';
 /** What the table says `caller` gets on `rule`, on the own or the other project (or no project). */
 function expected(rule: Rule, caller: Caller, project: 'own' | 'other' | null): Outcome {
   if (rule.role === 'public') return 'allowed';
+  if (caller.role === 'agent') return rule.role === 'agent' ? 'allowed' : 'forbidden';
+  if (rule.role === 'agent') return 'forbidden';
   if (caller.role === 'runner') return rule.runner ? 'allowed' : 'forbidden';
   if (rule.role === 'runner') return 'forbidden';
   const required = RANK[rule.role];

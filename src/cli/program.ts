@@ -1,8 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Command as Commander, CommanderError, Option } from 'commander';
-import { JOB_STATES, ROLES } from '../core/glossary.ts';
-
-const PERSON_ROLES = ROLES.filter((r) => r !== 'runner');
+import { JOB_STATES, PERSON_ROLES, ROLES } from '../core/glossary.ts';
 import { DEFAULT_NOTIFY_EVENTS, NOTIFY_EVENTS, NOTIFY_FORMATS } from '../core/notifications.ts';
 import type { Command, Context } from './context.ts';
 import { ExitCode } from './exit-codes.ts';
@@ -536,7 +534,7 @@ export async function run(argv: readonly string[], ctx: Context): Promise<ExitCo
     .command('create')
     .description('create a token and print its secret once')
     .requiredOption('--name <name>', 'who or what uses it')
-    .addOption(new Option('--role <role>', "a service token's role (without it: a personal token acting with your own roles)").choices(ROLES))
+    .addOption(new Option('--role <role>', "a service token's role (without it: a personal token acting with your own roles)").choices(ROLES.filter((r) => r !== 'agent')))
     .option('--user <name>', "a personal token of this user (admin; default: your own)")
     .option('--project <name>', 'reaches this project only')
     .option('--expires <duration>', 'stops working after this long (90m, 12h, 30d)')

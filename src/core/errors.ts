@@ -110,6 +110,14 @@ export const ErrorCode = {
   // config vars
   CONFIG_INVALID_KEY: 'CONFIG_INVALID_KEY',
   CONFIG_TOO_LARGE: 'CONFIG_TOO_LARGE',
+  // agents
+  /** An enrollment token that is unknown, expired or used (one answer for all three). */
+  ENROLLMENT_INVALID: 'ENROLLMENT_INVALID',
+  AGENT_NOT_FOUND: 'AGENT_NOT_FOUND',
+  /** The agent's credential was revoked by its removal: enroll it again. */
+  AGENT_RETIRED: 'AGENT_RETIRED',
+  /** What was asked needs a service (meta.service) and this is a static site. */
+  NOT_A_SERVICE: 'NOT_A_SERVICE',
   // anything else
   INTERNAL: 'INTERNAL',
 } as const;

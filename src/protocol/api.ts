@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DELIVERY_STATES, JOB_STATES, RELEASE_KINDS, RELEASE_STATES, ROLES } from '../core/glossary.ts';
+import { DELIVERY_STATES, JOB_STATES, PERSON_ROLES, RELEASE_KINDS, RELEASE_STATES, ROLES } from '../core/glossary.ts';
 
 /**
  * Wire schemas of the HTTP API. A schema and its type share a name. The server parses
@@ -369,8 +369,8 @@ export type CreateTokenRequest = z.infer<typeof CreateTokenRequest>;
 export const CreatedToken = z.object({ token: Token, secret: z.string() });
 export type CreatedToken = z.infer<typeof CreatedToken>;
 
-/** The roles a person can hold (runner is for build machines only). */
-export const PersonRole = z.enum(ROLES.filter((r): r is Exclude<(typeof ROLES)[number], 'runner'> => r !== 'runner') as [Exclude<(typeof ROLES)[number], 'runner'>, ...Exclude<(typeof ROLES)[number], 'runner'>[]]);
+/** The roles a person can hold (runner is for build machines only, agent for host agents). */
+export const PersonRole = z.enum(PERSON_ROLES);
 export type PersonRole = z.infer<typeof PersonRole>;
 
 export const Membership = z.object({

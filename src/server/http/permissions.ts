@@ -1,4 +1,4 @@
-import type { Role } from '../../core/glossary.ts';
+import type { PersonRole, Role } from '../../core/glossary.ts';
 
 /**
  * Who may call what: one row per route of the API, and nothing else decides it. A route without
@@ -12,9 +12,10 @@ import type { Role } from '../../core/glossary.ts';
  * - on any other route, the global role; project-scoped tokens are refused unless the row says
  *   `scoped: true` (and what such a route lists is cut down to the token's project).
  * `runner: true` lets the build runner's token call it as well (the service checks its lease);
- * `'runner'` is for the runner only; `'public'` needs no credentials at all.
+ * `'runner'` is for the runner only, `'agent'` for a host agent only (its token reaches its own
+ * environment, which the service checks); `'public'` needs no credentials at all.
  */
-export type Permission = 'public' | 'runner' | Exclude<Role, 'runner'> | { role: Exclude<Role, 'runner'>; runner?: true; scoped?: true };
+export type Permission = 'public' | 'runner' | 'agent' | PersonRole | { role: PersonRole; runner?: true; scoped?: true };
 
 export const PERMISSIONS: Readonly<Record<string, Permission>> = {
   // who am I, sign-in

@@ -39,6 +39,11 @@ export const JOB_KINDS = {
   /** Sends one notification delivery, `{ deliveryId }` (services/notification-job.ts checks it). Key: per delivery. */
   'notification.send': { payload: z.record(z.string(), z.unknown()), maxAttempts: 5 },
   'jobs.cleanup': { payload: NoPayload, maxAttempts: 3, everyMs: CLEANUP_EVERY_MS },
+  /**
+   * Looks at a release's rollout again (services/rollouts.ts): queued by its start, by every
+   * report of an agent of its environment, and for its drain and health deadlines. Key: `rollout:<releaseId>`.
+   */
+  'rollout.advance': { payload: z.object({ releaseId: z.string().min(1) }), maxAttempts: 10 },
 } as const satisfies Record<string, JobKindDefinition>;
 
 export type JobKind = keyof typeof JOB_KINDS;
