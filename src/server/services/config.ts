@@ -144,17 +144,15 @@ export async function changeConfig(deps: ServiceDeps, actor: Actor, projectName:
 }
 
 /**
- * The vars a release runs with, for an agent of its environment: `scope` is the agent's
- * project and environment; a release of any other environment is RELEASE_NOT_FOUND, as if it
- * did not exist.
+ * The vars a release runs with, for the agent `actor` speaks for: only a release of that
+ * agent's own environment; any other is RELEASE_NOT_FOUND, as if it did not exist.
  */
-export async function agentReleaseConfig(
-  deps: ServiceDeps,
-  scope: { projectId: string; environmentId: string },
-  releaseId: string,
-): Promise<{ version: number | null; vars: Record<string, string> }> {
+export async function agentReleaseConfig(deps: ServiceDeps, actor: Actor, releaseId: string): Promise<{ version: number | null; vars: Record<string, string> }> {
+  requireRole(actor, 'agent');
+  const agent = actor.agentId === undefined ? undefined : await deps.store.findAgent(actor.agentId);
+  if (!agent || agent.retiredAt !== null) throw new SlipwayError(ErrorCode.AGENT_NOT_FOUND, 'this credential speaks for no agent', { agent: actor.agentId ?? null });
   const release = await deps.store.findRelease(releaseId);
-  if (!release || release.projectId !== scope.projectId || release.environmentId !== scope.environmentId) {
+  if (!release || release.projectId !== agent.projectId || release.environmentId !== agent.environmentId) {
     throw new SlipwayError(ErrorCode.RELEASE_NOT_FOUND, `no release ${releaseId} in this agent's environment`, { release: releaseId });
   }
   if (release.configVersion === null) return { version: null, vars: {} };

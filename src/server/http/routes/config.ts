@@ -1,5 +1,5 @@
-import { ChangeConfigRequest, ChangedConfig, ConfigList } from '../../../protocol/config.ts';
-import { changeConfig, listConfig, type ConfigView } from '../../services/config.ts';
+import { AgentReleaseConfig, ChangeConfigRequest, ChangedConfig, ConfigList } from '../../../protocol/config.ts';
+import { agentReleaseConfig, changeConfig, listConfig, type ConfigView } from '../../services/config.ts';
 import type { HttpContext, Params } from '../context.ts';
 import { parse } from '../parse.ts';
 import { presentRelease } from '../present.ts';
@@ -55,6 +55,18 @@ export function configRoutes({ deps }: HttpContext): RouteSpec[] {
           unset: view.unset,
           release: view.release === null ? null : presentRelease(project, view.environment.name, view.release),
         };
+      },
+    },
+    {
+      method: 'GET',
+      url: '/api/v1/agent/releases/:release/config',
+      summary: "The config vars a release runs with, for an agent of the release's own environment (any other release: RELEASE_NOT_FOUND)",
+      response: AgentReleaseConfig,
+      handler: async (request, reply, actor) => {
+        const { release } = request.params as Params;
+        // Values: never kept by a cache on the way.
+        void reply.header('cache-control', 'no-store');
+        return agentReleaseConfig(deps, actor, release ?? '');
       },
     },
   ];
