@@ -38,6 +38,7 @@ const { releaseShow } = commands(() => import('./commands/release-show.ts'), 're
 const { reject } = commands(() => import('./commands/reject.ts'), 'reject');
 const { releases } = commands(() => import('./commands/releases.ts'), 'releases');
 const { rollback } = commands(() => import('./commands/rollback.ts'), 'rollback');
+const { rollout } = commands(() => import('./commands/rollout.ts'), 'rollout');
 const { runner } = commands(() => import('./commands/runner.ts'), 'runner');
 const { server } = commands(() => import('./commands/server.ts'), 'server');
 const { status } = commands(() => import('./commands/status.ts'), 'status');
@@ -304,6 +305,16 @@ export async function run(argv: readonly string[], ctx: Context): Promise<ExitCo
     .option('--force', 'admin break-glass past a lock (needs --reason)')
     .addOption(json())
     .action(opts(rollback));
+
+  program
+    .command('rollout')
+    .description("a service release's rollout: each instance's step, the release phase, why it stopped (--watch: until it ends)")
+    .argument('<release>', 'release id (rel-…), or vN with --env')
+    .addOption(project())
+    .addOption(env())
+    .option('--watch', 'print it again on every change until it ends; exit 0 only when it is done (9 when it failed or was rolled back)')
+    .addOption(json())
+    .action(withArg('release', rollout));
 
   const releasesCommand = program
     .command('releases')
