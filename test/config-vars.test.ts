@@ -275,6 +275,36 @@ for (const backend of backends) {
       assert.equal(list.live?.configVersion, latest);
     });
 
+    test("an agent reads the vars of its own environment's releases, and of no other", async () => {
+      // A project of its own: agents that never report would hold shop's rollouts open.
+      await s.client.createProject('api');
+      const service = (await deployFiles(s.client, 'api', { 'server.js': 'api' }, { service: SERVICE })).id;
+      const production = await s.client.promote('api', 'production', { deployment: service });
+      const staging = await s.client.promote('api', 'staging', { deployment: service });
+      const prodConfig = await s.client.changeConfig('api', 'production', { set: { DATABASE_URL: SECRETS.DATABASE_URL, MODE: 'prod' } });
+      await s.client.changeConfig('api', 'staging', { set: { API_KEY: SECRETS.API_KEY } });
+      const configRelease = prodConfig.release;
+      assert.equal(configRelease?.state, 'live', 'no agent serves it yet: it went live at once');
+
+      const enroll = async (environment: string) => {
+        const { token } = await s.client.createEnrollment('api', environment);
+        const enrolled = await s.client.enrollAgent({ token, name: `host-${environment}`, version: 'test', address: '127.0.0.1', port: 9 });
+        return new SlipwayClient({ url: `http://127.0.0.1:${s.t.server.port}`, token: enrolled.credential });
+      };
+      const agent = await enroll('production');
+      const read = (client: SlipwayClient, release: string) => client.agentReleaseConfig(release);
+
+      assert.deepEqual(await read(agent, configRelease?.id ?? ''), { version: prodConfig.version, vars: { DATABASE_URL: SECRETS.DATABASE_URL, MODE: 'prod' } });
+      assert.deepEqual(await read(agent, production.id), { version: null, vars: {} }, 'the first release ran with no config');
+      await rejectsWithCode(read(agent, staging.id), 'RELEASE_NOT_FOUND', 404);
+      const shopRelease = (await s.client.listReleases('shop', 'production')).releases[0];
+      await rejectsWithCode(read(agent, shopRelease?.id ?? ''), 'RELEASE_NOT_FOUND', 404);
+      await rejectsWithCode(read(agent, 'rel-nope'), 'RELEASE_NOT_FOUND', 404);
+      // Only an agent's credential reaches the route; an agent's reaches nothing else.
+      await rejectsWithCode(read(s.client, configRelease?.id ?? ''), 'FORBIDDEN', 403);
+      await rejectsWithCode(agent.getConfig('api', 'production'), 'FORBIDDEN', 403);
+    });
+
     test('audit events name keys, never values; neither the database nor the server log holds a value', async () => {
       const events = (await s.client.listEvents({ project: 'shop', limit: 200 })).events;
       const changes = events.filter((e) => e.action === 'config.change');

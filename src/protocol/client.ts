@@ -22,7 +22,7 @@ import type {
   ReportResponse,
 } from './agents.ts';
 import type { ApproveRequest, Decision, RejectRequest } from './approvals.ts';
-import type { ChangeConfigRequest, ChangedConfig, ConfigList } from './config.ts';
+import type { AgentReleaseConfig, ChangeConfigRequest, ChangedConfig, ConfigList } from './config.ts';
 import type { CreateFreezeRequest, Freeze, FreezeList } from './freezes.ts';
 import type { Hotfix, StartHotfixRequest } from './hotfixes.ts';
 import type { CreatedNotifyTarget, CreateNotifyTargetRequest, NotifyDelivery, NotifyDeliveryList, NotifyDeliveryQuery, NotifyTarget, NotifyTargetList } from './notifications.ts';
@@ -387,6 +387,10 @@ export class SlipwayClient {
   }
   agentReport(body: AgentReport): Promise<ReportResponse> {
     return this.request('POST', '/api/v1/agent/report', { body });
+  }
+  /** The config vars a release of the agent's own environment runs with. */
+  agentReleaseConfig(release: string): Promise<AgentReleaseConfig> {
+    return this.request('GET', `/api/v1/agent/releases/${enc(release)}/config`);
   }
   agentDeployment(deployment: string): Promise<AgentDeployment> {
     return this.request('GET', `/api/v1/agent/deployments/${enc(deployment)}`);
