@@ -267,9 +267,10 @@ for (const backend of backends) {
       const changed = await s.client.changeConfig('shop', 'production', { set: { ROLLED: SECRETS.ROLLED } });
       assert.equal(changed.release?.deployment, second);
       assert.equal(changed.release?.configVersion, latest + 1);
-      const rolledBack = await s.client.rollback('shop', 'production', { reason: 'bad release' });
-      assert.equal(rolledBack.deployment, first);
-      assert.equal(rolledBack.configVersion, latest, 'first ran with the version before ROLLED was set');
+      // Like Heroku's: the previous release is the same deployment with the config before ROLLED.
+      const rolledBack = await s.client.rollback('shop', 'production', { reason: 'bad config' });
+      assert.equal(rolledBack.deployment, second);
+      assert.equal(rolledBack.configVersion, latest, 'the version before ROLLED was set');
       const list = await s.client.getConfig('shop', 'production');
       assert.equal(list.version, latest + 1, 'the latest version stays what it was');
       assert.equal(list.live?.configVersion, latest);
