@@ -248,9 +248,15 @@ export async function run(argv: readonly string[], ctx: Context): Promise<ExitCo
 
   program
     .command('agent')
-    .description('check that this host reaches the server with an agent token (pulling deployments onto hosts is not built yet)')
-    .option('--server <url>', 'server URL (default: $SLIPWAY_URL)')
-    .option('--token <token>', 'agent token (default: $SLIPWAY_TOKEN)')
+    .description("run this host's instance of a service: pull its environment's releases into --dir, switch, health-check, report")
+    .option('--dir <dir>', 'the agent directory (releases, current, logs, state)')
+    .option('--server <url>', 'server URL, for enrolling (default: $SLIPWAY_URL)')
+    .option('--token <token>', 'one-time enrollment token (slipway agents enroll); ignored once enrolled')
+    .option('--port <n>', "port of this instance (default: the service's port, else 8080)")
+    .option('--address <host>', 'where the edge reaches this host (default: its first non-loopback IPv4)')
+    .option('--name <name>', 'how the server lists this agent (default: the host name)')
+    .option('--keep <n>', "releases kept on disk (default: the server's, 5)")
+    .option('--print-systemd', 'print a systemd unit that runs this agent, and exit')
     .action(opts(agent));
 
   program
