@@ -4,6 +4,7 @@ import { createServer, request } from 'node:http';
 import type { Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { after, afterEach, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { createInstanceProxy } from '../src/edge/instance-proxy.ts';
 import type { Instance, InstanceProxy, InstanceProxyOptions, InstancePool } from '../src/edge/instance-proxy.ts';
 import { writePage } from '../src/edge/pages.ts';
@@ -23,6 +24,9 @@ class ProxyFixture {
   #server!: Server;
   #upstreams: Upstream[] = [];
 
+  /** Set by a test: the proxy starts only once the client has gone (as when a route lookup outlasts a client's patience). */
+  lateStart = false;
+
   async start(options: Partial<InstanceProxyOptions> = {}): Promise<void> {
     this.proxy = createInstanceProxy({
       scheme: 'https',
@@ -31,7 +35,11 @@ class ProxyFixture {
       log: { error: (obj) => this.errors.push(obj) },
       ...options,
     });
-    this.#server = createServer((req, res) => void this.proxy.proxy(req, res, this.pool, 'environment "production" of project "shop"'));
+    this.#server = createServer((req, res) => {
+      const label = 'environment "production" of project "shop"';
+      if (this.lateStart) res.once('close', () => void this.proxy.proxy(req, res, this.pool, label));
+      else void this.proxy.proxy(req, res, this.pool, label);
+    });
     await new Promise<void>((resolve) => this.#server.listen(0, '127.0.0.1', resolve));
     this.port = (this.#server.address() as AddressInfo).port;
   }
@@ -337,6 +345,26 @@ describe('edge proxy to service instances', () => {
     assert.equal(f.proxy.inFlight('a0'), 1);
     gone.destroy();
     await eventually('drained', async () => (f.proxy.inFlight('a0') === 0 ? true : undefined), 5_000);
+  });
+
+  it('does not start a request whose client went away while its route was looked up', async () => {
+    const up = await f.upstream(startEcho('one'));
+    f.use(up);
+    f.lateStart = true;
+    try {
+      for (const method of ['POST', 'GET']) {
+        const gone = request({ host: '127.0.0.1', port: f.port, path: '/', method, headers: { host: HOST, 'content-length': '5' }, agent: false });
+        gone.on('error', () => undefined);
+        gone.end('hello');
+        await sleep(50);
+        gone.destroy();
+      }
+      await sleep(100);
+      assert.equal(f.proxy.inFlight('a0'), 0);
+      assert.equal(up.seen, 0);
+    } finally {
+      f.lateStart = false;
+    }
   });
 
   it('passes HEAD, 204, 304 and error statuses of the service through as they are', async () => {
