@@ -164,7 +164,7 @@ for (const backend of backends) {
       assert.equal((await store.findRolloutByRelease(releaseId))?.maxUnavailable, '25%');
       assert.equal((await store.findOpenRollout('env-1'))?.id, 'rol-1');
       const moves = await Promise.all([
-        store.updateRollout('rol-1', 'preparing', { state: 'switching', updatedAt: LATER, steps: [{ agentId: 'a2', step: 'draining', from: null, to: 'dpl-a', at: LATER }] }),
+        store.updateRollout('rol-1', 'preparing', { state: 'switching', updatedAt: LATER, steps: [{ agent: 'a2', name: 'web-2', step: 'draining', from: null, since: LATER }] }),
         store.updateRollout('rol-1', 'preparing', { state: 'failed', updatedAt: LATER }),
       ]);
       assert.equal(moves.filter(Boolean).length, 1);

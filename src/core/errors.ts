@@ -43,6 +43,8 @@ export const ErrorCode = {
   DEPLOYMENT_NOT_FOUND: 'DEPLOYMENT_NOT_FOUND',
   ENVIRONMENT_NOT_FOUND: 'ENVIRONMENT_NOT_FOUND',
   RELEASE_NOT_FOUND: 'RELEASE_NOT_FOUND',
+  /** A service release with no rollout (none ran: no agent served the environment when it went out). */
+  ROLLOUT_NOT_FOUND: 'ROLLOUT_NOT_FOUND',
   UPLOAD_NOT_FOUND: 'UPLOAD_NOT_FOUND',
   TOKEN_NOT_FOUND: 'TOKEN_NOT_FOUND',
   DOMAIN_NOT_FOUND: 'DOMAIN_NOT_FOUND',
@@ -115,6 +117,8 @@ export const ErrorCode = {
   AGENT_RETIRED: 'AGENT_RETIRED',
   /** What was asked needs a service (meta.service) and this is a static site. */
   NOT_A_SERVICE: 'NOT_A_SERVICE',
+  /** A blob an agent asked for that the deployment it named does not list (or it may not read). */
+  BLOB_NOT_FOUND: 'BLOB_NOT_FOUND',
   // anything else
   INTERNAL: 'INTERNAL',
 } as const;

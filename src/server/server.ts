@@ -13,6 +13,7 @@ import { createEdge } from '../edge/edge.ts';
 import { openStore } from '../store/open-store.ts';
 import { loadSecretKey } from './secret-key.ts';
 import { lockDataDir } from './data-dir-lock.ts';
+import { agentVersionReader } from './http/agent.ts';
 import { buildApp } from './http/app.ts';
 import { createMetrics } from './metrics.ts';
 import type { ServiceDeps } from './services/deps.ts';
@@ -164,6 +165,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     allowLocalRepos: options.allowLocalRepos ?? false,
   };
   if (options.agentHeartbeatMs !== undefined) deps.agentHeartbeatMs = options.agentHeartbeatMs;
+  deps.agentVersion = agentVersionReader({ dir: options.agentDir });
   // Assignments committed by any service or job of this process wake the agents long-polling it.
   const stopAgentsChanged = store.onAgentsChanged(() => deps.agentsChanged.notify());
   const internalToken = `slw_internal_${randomBytes(32).toString('base64url')}`;

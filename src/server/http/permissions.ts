@@ -68,6 +68,7 @@ export const PERMISSIONS: Readonly<Record<string, Permission>> = {
   'PUT /api/v1/projects/:project/environments/:environment/policy': 'admin',
   'GET /api/v1/projects/:project/pipeline': 'viewer',
   'GET /api/v1/projects/:project/releases/:release': 'viewer',
+  'GET /api/v1/projects/:project/releases/:release/rollout': 'viewer',
   'GET /api/v1/projects/:project/freezes': 'viewer',
   'POST /api/v1/projects/:project/environments/:environment/freezes': 'deployer',
   'DELETE /api/v1/projects/:project/environments/:environment/freezes/:id': 'deployer',
@@ -100,6 +101,19 @@ export const PERMISSIONS: Readonly<Record<string, Permission>> = {
   'GET /api/v1/projects/:project/deliveries': 'viewer',
   'GET /api/v1/jobs': 'admin',
   'POST /api/v1/jobs/:id/retry': 'admin',
+
+  // agents and their instances
+  'POST /api/v1/projects/:project/environments/:environment/agents/enrollments': 'admin',
+  'GET /api/v1/projects/:project/agents': 'viewer',
+  'DELETE /api/v1/projects/:project/agents/:agent': 'admin',
+  'GET /api/v1/projects/:project/instances': 'viewer',
+
+  // the host agent: the enrollment token is the credential of enroll; the rest need the agent's own
+  'POST /api/v1/agent/enroll': 'public',
+  'GET /api/v1/agent/assignment': 'agent',
+  'POST /api/v1/agent/report': 'agent',
+  'GET /api/v1/agent/deployments/:deployment': 'agent',
+  'GET /api/v1/agent/blobs/:digest': 'agent',
 
   // the build runner
   'POST /api/v1/runner/claim': 'runner',

@@ -28,6 +28,8 @@ export interface ServiceDeps {
   agentsChanged: Signal;
   /** How often agents report (and poll); two missed and an agent is lost. Default 15 s (AGENT_HEARTBEAT_MS). */
   agentHeartbeatMs?: number;
+  /** The agent bundle this server publishes (/agent/), which agents are asked to run; null when none is built. */
+  agentVersion?: () => Promise<{ version: string; sha256: string; url: string } | null>;
   /** Drops what this process's edge keeps in memory of a deleted project's deployments. */
   forgetProject?: (projectId: string) => void;
   /** `--allow-local-repos`: repository URLs may be local paths or name loopback and private hosts. */

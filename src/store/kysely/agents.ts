@@ -1,5 +1,6 @@
 import type { Selectable, Updateable } from 'kysely';
 import type { AgentState, RolloutState, Rotation } from '../../core/glossary.ts';
+import type { RolloutStep } from '../../core/rollout-planner.ts';
 import type { Database } from '../schema.ts';
 import { parseJson, type FamilyContext } from './family-context.ts';
 
@@ -92,18 +93,7 @@ export interface AgentReportFields {
   port?: number | undefined;
 }
 
-/** Where one instance is in a rollout (services/rollouts.ts gives `step` its meaning). */
-export interface RolloutStep {
-  agentId: string;
-  step: string;
-  /** Deployment ids: what it ran before, what it is moved to. */
-  from: string | null;
-  to: string | null;
-  /** When it entered this step. */
-  at: string;
-  /** When this step times out (a drain, a health check), if it does. */
-  deadline?: string | null;
-}
+export type { RolloutStep } from '../../core/rollout-planner.ts';
 
 /** A release rolling out onto its environment's agents; all of its progress is in this row. */
 export interface RolloutRow {
