@@ -57,7 +57,7 @@ class Fixture {
         };
       },
     });
-    this.edge = createEdge({ store: counted, blobs: this.#blobs, urls, proxy: { timeoutMs: 2_000 } });
+    this.edge = createEdge({ store: counted, blobs: this.#blobs, urls, proxy: { timeoutMs: 30_000 } });
     this.#dispose.push(async () => this.edge.close());
     this.#server = createServer((req, res) => {
       void this.edge.handle(req, res).then((handled) => {
