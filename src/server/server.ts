@@ -176,7 +176,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   if (options.agentHeartbeatMs !== undefined) deps.agentHeartbeatMs = options.agentHeartbeatMs;
   deps.agentVersion = agentVersionReader({ dir: options.agentDir });
   // Assignments committed by any service or job of this process wake the agents long-polling it.
-  const stopAgentsChanged = store.onAgentsChanged(() => deps.agentsChanged.notify());
+  const stopAgentsChanged = store.onAgentsChanged((agentIds) => deps.agentsChanged.notify(agentIds));
   const internalToken = `slw_internal_${randomBytes(32).toString('base64url')}`;
   deps.internalTokenHash = hashToken(internalToken);
   const metrics = createMetrics();
