@@ -79,6 +79,11 @@ export interface ServerOptions {
    * their hostnames and on loopback names. Default: the listen address (and loopback).
    */
   publicUrls?: string[];
+  /**
+   * Addresses of proxies in front of Slipway (one terminating TLS, say): the X-Forwarded-For,
+   * -Proto and -Host they send are passed on to service instances. Anyone else's are replaced.
+   */
+  trustedProxies?: string[];
   /** Open connections at most (default 10,000); more are refused. */
   maxConnections?: number;
   /** Connection timeouts; the defaults suit production, tests shorten them. */
@@ -175,7 +180,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const internalToken = `slw_internal_${randomBytes(32).toString('base64url')}`;
   deps.internalTokenHash = hashToken(internalToken);
   const metrics = createMetrics();
-  const edge = createEdge({ store, blobs: deps.blobs, urls, registry: metrics.registry, log: logger });
+  const edge = createEdge({ store, blobs: deps.blobs, urls, registry: metrics.registry, log: logger, proxy: { trustedProxies: options.trustedProxies ?? [] } });
   deps.forgetProject = (projectId) => edge.forgetProject(projectId);
   deps.instanceLoad = edge.instanceLoad;
   deps.routesChanged = () => edge.routesChanged();
