@@ -136,6 +136,12 @@ export const CreateUploadRequest = z
     files: z.array(ManifestFile).optional(),
     delta: ManifestDeltaRequest.optional(),
     meta: DeploymentMeta.optional(),
+    /**
+     * Finalize in the same request when no blob is missing (a redeploy of files the server has):
+     * the answer then carries the deployment (`deployment`, `finalized`), exactly as finalize
+     * would make it. Otherwise the upload waits for its blobs and its finalize, as without it.
+     */
+    finalize: z.boolean().optional(),
   })
   .refine((body) => (body.files === undefined) !== (body.delta === undefined), { message: 'send exactly one of files and delta' });
 export type CreateUploadRequest = z.infer<typeof CreateUploadRequest>;
@@ -147,9 +153,25 @@ export const Upload = z.object({
   totalBytes: z.number(),
   /** Digests the server lacks; the client PUTs each to /api/v1/blobs/<digest>, then finalizes. */
   missing: z.array(z.string()),
+  /** The deployment this upload became: set when it was finalized in this request (`finalize`), else null. */
   deployment: z.string().nullable(),
+  /** That deployment, as finalize answers it (only with `finalize` and no blob missing). */
+  finalized: Deployment.optional(),
 });
 export type Upload = z.infer<typeof Upload>;
+
+/**
+ * `base`: the deployment a delta upload was made against. Files the upload keeps from it, with
+ * the same digest and size, were checked when that deployment was finalized and need no second
+ * look; every other file is checked as usual. Any other base is only a weaker hint: it must be a
+ * deployment of the same project, or it is ignored and every file is checked.
+ */
+export const FinalizeUploadRequest = z
+  .object({
+    base: z.string().min(1).max(64).optional(),
+  })
+  .strict();
+export type FinalizeUploadRequest = z.infer<typeof FinalizeUploadRequest>;
 
 export const BlobStored = z.object({ digest: z.string(), size: z.number(), created: z.boolean() });
 export type BlobStored = z.infer<typeof BlobStored>;

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, readdirSync, readFileSync, statSync, type Stats } from 'node:fs';
 import { realpath, stat } from 'node:fs/promises';
-import { isAbsolute, join, relative, sep } from 'node:path';
+import { isAbsolute, relative, sep } from 'node:path';
 import { setImmediate as yieldToLoop, setTimeout as sleep } from 'node:timers/promises';
 import type { ManifestEntry } from '../core/manifest.ts';
 import { mapSliced } from './sliced.ts';
@@ -86,7 +86,9 @@ export async function readTree(root: string, options: ReadTreeOptions = {}): Pro
     entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     for (const entry of entries) {
       if (LEFT_OUT.has(entry.name)) continue;
-      const abs = join(dir, entry.name);
+      // `dir` is a real path and a name has no `/`: nothing for path.join to normalize (a few
+      // microseconds a file, a few percent of listing a large tree).
+      const abs = dir === sep ? `${sep}${entry.name}` : `${dir}${sep}${entry.name}`;
       const path = prefix ? `${prefix}/${entry.name}` : entry.name;
       if (entry.isDirectory()) {
         await walk(abs, path);
