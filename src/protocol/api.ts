@@ -114,6 +114,10 @@ export const DeploymentManifest = z.object({
 });
 export type DeploymentManifest = z.infer<typeof DeploymentManifest>;
 
+/** Runner: what a build's upload may be sent against, the latest deployment of its project made from its branch (null: none). */
+export const BuildBase = z.object({ base: DeploymentManifest.nullable() });
+export type BuildBase = z.infer<typeof BuildBase>;
+
 /**
  * The manifest as its differences from a base deployment of the same project (see
  * core/manifest-delta.ts). `manifestDigest` is the sha256 of the canonical manifest the client

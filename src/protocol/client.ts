@@ -16,6 +16,7 @@ import type { Pipeline, Policy, ReleaseDetail, SetPolicyRequest } from './pipeli
 import type {
   AddDomainRequest,
   BlobStored,
+  BuildBase,
   CreatedToken,
   CreateTokenRequest,
   CreateUploadRequest,
@@ -376,6 +377,10 @@ export class SlipwayClient {
   }
   appendBuildLogs(buildId: string, body: AppendLogsRequest): Promise<{ appended: number }> {
     return this.request('POST', `/api/v1/runner/builds/${enc(buildId)}/logs`, { body });
+  }
+  /** The deployment a build's upload may go against as a delta: the latest of its project from its branch, with its manifest. */
+  getBuildBase(buildId: string): Promise<BuildBase> {
+    return this.request('GET', `/api/v1/runner/builds/${enc(buildId)}/base`);
   }
   completeBuild(buildId: string, body: CompleteRequest): Promise<Build> {
     return this.request('POST', `/api/v1/runner/builds/${enc(buildId)}/complete`, { body });

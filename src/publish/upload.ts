@@ -295,6 +295,19 @@ function changed(file: LocalFile): PublishError {
   return new PublishError('FILE_CHANGED', `${file.path} changed while deploying; run the deploy again`);
 }
 
+/**
+ * Answers to a delta upload that mean "send the whole manifest instead", which is always
+ * right: the base is gone or in another project, the server's idea of it differs from ours,
+ * or the server predates deltas (INVALID_REQUEST: it wants `files`).
+ */
+export const DELTA_FALL_BACK: ReadonlySet<string> = new Set([
+  'BASE_NOT_FOUND',
+  'MANIFEST_DELTA_MISMATCH',
+  'MANIFEST_DELTA_UNKNOWN_PATH',
+  'MANIFEST_DUPLICATE_PATH',
+  'INVALID_REQUEST',
+]);
+
 /** Transport failures and 5xx answers are worth another try; 4xx answers never change. */
 export function isRetryable(err: unknown): boolean {
   return err instanceof ApiError && (err.code === 'NETWORK_ERROR' || err.status >= 500);

@@ -13,7 +13,7 @@ import { ExitCode } from '../exit-codes.ts';
 import { findGitMeta } from '../git.ts';
 import { formatBytes, plural } from '../output.ts';
 import { createProgress } from '../progress.ts';
-import { hashTree, readTree, uploadMissing, type LocalFile, type TreeFile } from '../../publish/upload.ts';
+import { DELTA_FALL_BACK, hashTree, readTree, uploadMissing, type LocalFile, type TreeFile } from '../../publish/upload.ts';
 
 export interface DeployOptions {
   dir: string;
@@ -43,13 +43,6 @@ export interface DeployResult extends Deployment {
 
 const CONCURRENCY = 8;
 const ATTEMPTS = 3;
-
-/**
- * Answers to a delta upload that mean "send the whole manifest instead", which is always
- * right: the base is gone or in another project, the server's idea of it differs from ours,
- * or the server predates deltas (INVALID_REQUEST: it wants `files`).
- */
-const FALL_BACK = new Set(['BASE_NOT_FOUND', 'MANIFEST_DELTA_MISMATCH', 'MANIFEST_DELTA_UNKNOWN_PATH', 'MANIFEST_DUPLICATE_PATH', 'INVALID_REQUEST']);
 
 /** The manifest of the tree, made from its files (read and hashed, or vouched for by the hash cache) and validated. */
 interface Plan {
@@ -170,7 +163,7 @@ async function findBase(ctx: Context, client: SlipwayClient, cache: HashCache | 
  * Creates the upload, asking the server to finalize it at once if it lacks no blob, with the
  * manifest (`digest`) as a delta against `base` when that is smaller, and with the whole
  * manifest when there is no base, the delta would be larger, or the server cannot apply it
- * (FALL_BACK). The same manifest as the base's (a redeploy of an unchanged tree) needs no diff.
+ * (DELTA_FALL_BACK). The same manifest as the base's (a redeploy of an unchanged tree) needs no diff.
  */
 async function createUpload(
   ctx: Context,
@@ -190,7 +183,7 @@ async function createUpload(
       try {
         return { upload: await client.createUpload(project, body), delta: { base: base.deployment, ...delta } };
       } catch (err) {
-        if (!(err instanceof ApiError) || !FALL_BACK.has(err.code)) throw err;
+        if (!(err instanceof ApiError) || !DELTA_FALL_BACK.has(err.code)) throw err;
         ctx.out.warn(`the server did not take the changes against ${base.deployment} (${err.code}); sending the whole manifest`);
       }
     }

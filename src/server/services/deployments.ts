@@ -273,6 +273,22 @@ export async function listDeployments(deps: ServiceDeps, projectName: string, pa
   return deps.store.listDeployments(project.id, page);
 }
 
+/** Deployments of its project a build's base is looked for among, newest first. */
+const BASE_LOOKBACK = 100;
+
+/**
+ * Runner (the build's lease): the latest deployment of the build's project made from the
+ * build's branch, among the last BASE_LOOKBACK, with its manifest — what the build's upload is
+ * sent against as a delta. Undefined for a branch's first build, and for a build of no branch.
+ */
+export async function buildBase(deps: ServiceDeps, actor: Actor, buildId: string, lease: string | undefined): Promise<{ deployment: DeploymentRow; files: ManifestEntry[] } | undefined> {
+  const build = await requireLease(deps, actor, lease, buildId);
+  if (build.branch === null) return undefined;
+  const recent = await deps.store.listDeployments(build.projectId, { limit: BASE_LOOKBACK });
+  const deployment = recent.find((d) => d.meta.branch === build.branch);
+  return deployment && { deployment, files: await getManifest(deps, deployment) };
+}
+
 export async function getManifest(deps: ServiceDeps, deployment: DeploymentRow): Promise<ManifestEntry[]> {
   return parseCanonicalManifest((await deps.blobs.read(deployment.manifestDigest)).toString('utf8'));
 }

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import {
   AddDomainRequest,
   BlobStored,
+  BuildBase,
   CreateProjectRequest,
   CreateUploadRequest,
   Deployment,
@@ -16,7 +17,7 @@ import {
   Upload,
 } from '../../../protocol/api.ts';
 import { reaches } from '../../services/access.ts';
-import { createUpload, finalizeUpload, getDeployment, getManifest, listDeployments, putBlob, putBlobs } from '../../services/deployments.ts';
+import { buildBase, createUpload, finalizeUpload, getDeployment, getManifest, listDeployments, putBlob, putBlobs } from '../../services/deployments.ts';
 import { blobBatch } from '../blob-batch.ts';
 import { prepareDeltaUpload, readUploadRequest } from '../upload-request.ts';
 import { addDomain, listDomains, removeDomain } from '../../services/domains.ts';
@@ -152,6 +153,18 @@ export function projectRoutes({ deps }: HttpContext): RouteSpec[] {
         const { upload, missing, deployment } = await createUpload(deps, actor, project ?? '', input, leaseOf(request), { finalize: body.finalize });
         const answer = { id: upload.id, project: project ?? '', fileCount: upload.fileCount, totalBytes: upload.totalBytes, missing };
         return deployment ? { ...answer, deployment: deployment.id, finalized: presentDeployment(urls, project ?? '', deployment) } : { ...answer, deployment: null };
+      },
+    },
+    {
+      method: 'GET',
+      url: '/api/v1/runner/builds/:build/base',
+      summary:
+        "Runner (Slipway-Lease): the latest deployment of the build's project made from the build's branch, with its manifest, for the build's upload to go as a delta against (null: none)",
+      response: BuildBase,
+      handler: async (request, _reply, actor) => {
+        const { build = '' } = request.params as Params;
+        const found = await buildBase(deps, actor, build, leaseOf(request));
+        return { base: found ? { deployment: found.deployment.id, manifestDigest: found.deployment.manifestDigest, files: found.files } : null };
       },
     },
     {
