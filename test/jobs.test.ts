@@ -287,6 +287,7 @@ async function testDeps(store: Store): Promise<{ deps: ServiceDeps; dispose: () 
     limits: { manifest: defaultManifestLimits, maxBlobBytes: 1024, buildTimeoutSeconds: 60 },
     dataDir,
     buildsQueued: new Signal(),
+    agentsChanged: new Signal(),
   };
   return { deps, dispose: () => rm(dataDir, { recursive: true, force: true }) };
 }

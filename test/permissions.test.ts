@@ -19,7 +19,7 @@ const RANK: Record<PersonRole, number> = { viewer: 0, deployer: 1, approver: 2, 
 interface Caller {
   label: string;
   secret: string;
-  /** Global role (runner: the build runner). */
+  /** Global role (runner: the build runner; agent: a host agent of the own project). */
   role: Role;
   /** A membership's role on the own project. */
   member?: PersonRole;
@@ -32,6 +32,8 @@ type Outcome = 'allowed' | 'forbidden' | 'hidden';
 /** What the table says `caller` gets on `rule`, on the own or the other project (or no project). */
 function expected(rule: Rule, caller: Caller, project: 'own' | 'other' | null): Outcome {
   if (rule.role === 'public') return 'allowed';
+  if (caller.role === 'agent') return rule.role === 'agent' ? 'allowed' : 'forbidden';
+  if (rule.role === 'agent') return 'forbidden';
   if (caller.role === 'runner') return rule.runner ? 'allowed' : 'forbidden';
   if (rule.role === 'runner') return 'forbidden';
   const required = RANK[rule.role];
@@ -84,6 +86,10 @@ describe(`permission table, every route × role × project (${backend.name})`, (
     }
     const runner = await t.client.createToken({ name: 'runner', role: 'runner' });
     callers.push({ label: 'runner', secret: runner.secret, role: 'runner' });
+    // A host agent of the own project: its credential reaches the agent routes and nothing else.
+    const enrollment = await t.client.createEnrollment('own', 'production');
+    const agent = await t.client.enrollAgent({ token: enrollment.token, name: 'host-1', version: '0.1.0', address: '127.0.0.1', port: 8080 });
+    callers.push({ label: 'agent', secret: agent.credential, role: 'agent' });
   });
   after(() => t.dispose());
 

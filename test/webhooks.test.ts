@@ -912,6 +912,7 @@ for (const backend of backends) {
           limits: { manifest: defaultManifestLimits, maxBlobBytes: 1024, buildTimeoutSeconds: 60 },
           dataDir,
           buildsQueued: new Signal(),
+          agentsChanged: new Signal(),
         };
         // Retries come quickly here; the attempts are the kind's.
         const worker = createJobWorker({ deps, handlers: { 'webhook.deliver': jobHandlers['webhook.deliver'] }, log: pino({ level: 'silent' }), backoffMs: () => 20 });

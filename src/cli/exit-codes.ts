@@ -12,6 +12,8 @@ export const ExitCode = {
   UNREACHABLE: 7,
   /** `logs --follow` watched a build that ended failed or canceled. */
   BUILD_FAILED: 8,
+  /** `rollout --watch` watched a rollout that ended failed or rolled back. */
+  ROLLOUT_FAILED: 9,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
@@ -65,6 +67,7 @@ const EXIT_CODES: Record<ErrorCode | CliErrorCode, ExitCode> = {
   DEPLOYMENT_NOT_FOUND: ExitCode.NOT_FOUND,
   ENVIRONMENT_NOT_FOUND: ExitCode.NOT_FOUND,
   RELEASE_NOT_FOUND: ExitCode.NOT_FOUND,
+  ROLLOUT_NOT_FOUND: ExitCode.NOT_FOUND,
   UPLOAD_NOT_FOUND: ExitCode.NOT_FOUND,
   TOKEN_NOT_FOUND: ExitCode.NOT_FOUND,
   DOMAIN_NOT_FOUND: ExitCode.NOT_FOUND,
@@ -127,6 +130,11 @@ const EXIT_CODES: Record<ErrorCode | CliErrorCode, ExitCode> = {
   NOTHING_LIVE: ExitCode.CONFLICT,
   NOTIFY_TARGET_NOT_FOUND: ExitCode.NOT_FOUND,
   URL_FORBIDDEN: ExitCode.USAGE,
+  ENROLLMENT_INVALID: ExitCode.AUTH,
+  AGENT_NOT_FOUND: ExitCode.NOT_FOUND,
+  AGENT_RETIRED: ExitCode.AUTH,
+  NOT_A_SERVICE: ExitCode.CONFLICT,
+  BLOB_NOT_FOUND: ExitCode.NOT_FOUND,
   DATA_DIR_IN_USE: ExitCode.CONFLICT,
   SANDBOX_UNAVAILABLE: ExitCode.INTERNAL,
   SECRET_KEY_MISMATCH: ExitCode.INTERNAL,

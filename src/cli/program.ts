@@ -1,8 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Command as Commander, CommanderError, Option } from 'commander';
-import { JOB_STATES, ROLES } from '../core/glossary.ts';
-
-const PERSON_ROLES = ROLES.filter((r) => r !== 'runner');
+import { JOB_STATES, PERSON_ROLES, ROLES } from '../core/glossary.ts';
 import { DEFAULT_NOTIFY_EVENTS, NOTIFY_EVENTS, NOTIFY_FORMATS } from '../core/notifications.ts';
 import type { Command, Context } from './context.ts';
 import { ExitCode } from './exit-codes.ts';
@@ -39,6 +37,7 @@ const { releaseShow } = commands(() => import('./commands/release-show.ts'), 're
 const { reject } = commands(() => import('./commands/reject.ts'), 'reject');
 const { releases } = commands(() => import('./commands/releases.ts'), 'releases');
 const { rollback } = commands(() => import('./commands/rollback.ts'), 'rollback');
+const { rollout } = commands(() => import('./commands/rollout.ts'), 'rollout');
 const { runner } = commands(() => import('./commands/runner.ts'), 'runner');
 const { server } = commands(() => import('./commands/server.ts'), 'server');
 const { status } = commands(() => import('./commands/status.ts'), 'status');
@@ -306,6 +305,16 @@ export async function run(argv: readonly string[], ctx: Context): Promise<ExitCo
     .addOption(json())
     .action(opts(rollback));
 
+  program
+    .command('rollout')
+    .description("a service release's rollout: each instance's step, the release phase, why it stopped (--watch: until it ends)")
+    .argument('<release>', 'release id (rel-…), or vN with --env')
+    .addOption(project())
+    .addOption(env())
+    .option('--watch', 'print it again on every change until it ends; exit 0 only when it is done (9 when it failed or was rolled back)')
+    .addOption(json())
+    .action(withArg('release', rollout));
+
   const releasesCommand = program
     .command('releases')
     .description("list an environment's releases (without --env: every environment's), newest first")
@@ -503,7 +512,7 @@ export async function run(argv: readonly string[], ctx: Context): Promise<ExitCo
     .command('create')
     .description('create a token and print its secret once')
     .requiredOption('--name <name>', 'who or what uses it')
-    .addOption(new Option('--role <role>', "a service token's role (without it: a personal token acting with your own roles)").choices(ROLES))
+    .addOption(new Option('--role <role>', "a service token's role (without it: a personal token acting with your own roles)").choices(ROLES.filter((r) => r !== 'agent')))
     .option('--user <name>', "a personal token of this user (admin; default: your own)")
     .option('--project <name>', 'reaches this project only')
     .option('--expires <duration>', 'stops working after this long (90m, 12h, 30d)')

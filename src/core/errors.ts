@@ -43,6 +43,8 @@ export const ErrorCode = {
   DEPLOYMENT_NOT_FOUND: 'DEPLOYMENT_NOT_FOUND',
   ENVIRONMENT_NOT_FOUND: 'ENVIRONMENT_NOT_FOUND',
   RELEASE_NOT_FOUND: 'RELEASE_NOT_FOUND',
+  /** A service release with no rollout (none ran: no agent served the environment when it went out). */
+  ROLLOUT_NOT_FOUND: 'ROLLOUT_NOT_FOUND',
   UPLOAD_NOT_FOUND: 'UPLOAD_NOT_FOUND',
   TOKEN_NOT_FOUND: 'TOKEN_NOT_FOUND',
   DOMAIN_NOT_FOUND: 'DOMAIN_NOT_FOUND',
@@ -107,6 +109,16 @@ export const ErrorCode = {
   NOTHING_LIVE: 'NOTHING_LIVE',
   NOTIFY_TARGET_NOT_FOUND: 'NOTIFY_TARGET_NOT_FOUND',
   URL_FORBIDDEN: 'URL_FORBIDDEN',
+  // agents
+  /** An enrollment token that is unknown, expired or used (one answer for all three). */
+  ENROLLMENT_INVALID: 'ENROLLMENT_INVALID',
+  AGENT_NOT_FOUND: 'AGENT_NOT_FOUND',
+  /** The agent's credential was revoked by its removal: enroll it again. */
+  AGENT_RETIRED: 'AGENT_RETIRED',
+  /** What was asked needs a service (meta.service) and this is a static site. */
+  NOT_A_SERVICE: 'NOT_A_SERVICE',
+  /** A blob an agent asked for that the deployment it named does not list (or it may not read). */
+  BLOB_NOT_FOUND: 'BLOB_NOT_FOUND',
   // anything else
   INTERNAL: 'INTERNAL',
 } as const;

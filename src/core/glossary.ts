@@ -5,10 +5,31 @@
 
 /**
  * Who may do what: viewer < deployer < approver < admin, each including the one before, held
- * globally or per project; `runner` stands apart (see release-planner.ts).
+ * globally or per project; `runner` (the build runner) and `agent` (a host agent, scoped to one
+ * environment) stand apart (see release-planner.ts).
  */
-export const ROLES = ['admin', 'approver', 'deployer', 'viewer', 'runner'] as const;
+export const ROLES = ['admin', 'approver', 'deployer', 'viewer', 'runner', 'agent'] as const;
 export type Role = (typeof ROLES)[number];
+
+/** The roles of the ladder: what people and service tokens hold. */
+export const PERSON_ROLES = ['admin', 'approver', 'deployer', 'viewer'] as const;
+export type PersonRole = (typeof PERSON_ROLES)[number];
+
+/** What an agent says it is doing (its own state machine, src/agent). */
+export const AGENT_STATES = ['idle', 'downloading', 'verifying', 'release-phase', 'draining', 'switching', 'health-checking', 'reporting', 'failed'] as const;
+export type AgentState = (typeof AGENT_STATES)[number];
+
+/** Whether the edge sends an instance requests: out → in (healthy) → draining (finishing what it has) → out. */
+export const ROTATIONS = ['out', 'in', 'draining'] as const;
+export type Rotation = (typeof ROTATIONS)[number];
+
+/**
+ * A rollout of one release onto its environment's agents: preparing → release_phase →
+ * switching → done; release phase failed → failed (nobody switched); an instance failed its
+ * health check → rolling_back → rolled_back.
+ */
+export const ROLLOUT_STATES = ['preparing', 'release_phase', 'switching', 'rolling_back', 'done', 'failed', 'rolled_back'] as const;
+export type RolloutState = (typeof ROLLOUT_STATES)[number];
 
 /** A release: one move of an environment's pointer (see release-lifecycle.ts for the transitions). */
 export const RELEASE_STATES = ['pending', 'waiting', 'rolling_out', 'live', 'failed', 'rolled_back', 'canceled', 'superseded'] as const;

@@ -17,6 +17,7 @@ const ALLOWED = new Set([
   'waiting→superseded',
   'rolling_out→live',
   'rolling_out→failed',
+  'rolling_out→rolled_back',
   'live→superseded',
   'live→rolled_back',
 ]);
@@ -47,6 +48,6 @@ test('only pending, waiting and rolling_out are open; only states with no way ou
 });
 
 test('a refusal says what the release may still become', () => {
-  assert.throws(() => assertTransition('rolling_out', 'waiting'), /cannot become waiting \(only live, failed\)/);
+  assert.throws(() => assertTransition('rolling_out', 'waiting'), /cannot become waiting \(only live, failed, rolled_back\)/);
   assert.throws(() => assertTransition('failed', 'live'), /failed release is final/);
 });

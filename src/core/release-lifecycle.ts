@@ -7,17 +7,20 @@ import type { ReleaseState } from './glossary.ts';
  *
  *   pending ──► waiting ──► rolling_out ──► live ──► superseded | rolled_back
  *      │           │             │
- *      │           │             └──► failed
+ *      │           │             └──► failed | rolled_back
  *      └───────────┴──► rolling_out | failed | canceled | superseded
  *
  * `pending` was just proposed and has not been evaluated; `waiting` is held by a gate;
- * `rolling_out` passed its gates and is being switched to. Only `rolling_out → live` moves the
- * environment's pointer. The last four states are final.
+ * `rolling_out` passed its gates and is being switched to: at once for a static site, instance
+ * by instance for a service (its rollout). A rollout that fails before any instance switched
+ * (its release phase) leaves the release `failed`; one whose switched instances had to go back
+ * leaves it `rolled_back`. Only `rolling_out → live` moves the environment's pointer. The last
+ * four states are final.
  */
 export const RELEASE_TRANSITIONS: Readonly<Record<ReleaseState, readonly ReleaseState[]>> = {
   pending: ['waiting', 'rolling_out', 'failed', 'canceled', 'superseded'],
   waiting: ['rolling_out', 'failed', 'canceled', 'superseded'],
-  rolling_out: ['live', 'failed'],
+  rolling_out: ['live', 'failed', 'rolled_back'],
   live: ['superseded', 'rolled_back'],
   failed: [],
   canceled: [],

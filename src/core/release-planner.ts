@@ -26,6 +26,8 @@ export interface Actor {
   userId?: string | undefined;
   /** A project-scoped token reaches this project (id) only. */
   projectScope?: string | undefined;
+  /** The agent an `agent` token speaks for (its own environment only). */
+  agentId?: string | undefined;
   /** `user` for a person or script acting explicitly; `automation` for Slipway's own triggers. */
   trigger: 'user' | 'automation';
 }

@@ -3,6 +3,8 @@ import { readFile } from 'node:fs/promises';
 import { describe, test } from 'node:test';
 import { buildSettings, formatConfigError, locateConfigPath, parseSlipwayConfig, policyFromConfig, slipwayConfigJsonSchemaText } from './slipway-config.ts';
 import type { ConfigResult, SlipwayConfig } from './slipway-config.ts';
+import { batchSize, DEFAULT_ROLLOUT } from './gates/types.ts';
+import { serviceSpecOf } from './service-spec.ts';
 
 function errorsOf(result: ConfigResult): string[] {
   assert.equal(result.ok, false, 'expected the config to be rejected');
@@ -15,18 +17,13 @@ function configOf(result: ConfigResult): SlipwayConfig {
 }
 
 describe('parseSlipwayConfig', () => {
-  test("accepts the product brief's example", () => {
+  test("accepts the product brief's example (serve: or service:, which it shows as alternatives)", () => {
     const config = configOf(
       parseSlipwayConfig(`build:
   command: npm ci && npm run build
   output: dist                 # what becomes the artifact
 serve:                         # static site served by the edge …
   spa: true
-service:                       # … or a service run by agents
-  start: node server.js
-  port: 8080                   # agent passes PORT
-  health: /healthz
-release: npm run migrate       # once per release, before any instance switches
 environments:
   dev:        { follows: main, auto: true }
   staging:    { from: dev, auto: true, checks: [ci/test], mode: gate }
@@ -173,9 +170,9 @@ environments:
     assert.deepEqual(
       Object.fromEntries(Object.entries(envs).map(([name, env]) => [name, policyFromConfig(env)])),
       {
-        dev: { follows: 'main', from: null, auto: true, checks: [], mode: 'gate', maxCommits: 8, requires: [], soakMs: 0, windows: [], expedite: 'hold', approvals: { count: 0, roles: ['approver'], authors: null } },
-        staging: { follows: null, from: 'dev', auto: true, checks: ['ci/test', 'slipway/test'], mode: 'gate', maxCommits: 8, requires: [], soakMs: 0, windows: [], expedite: 'hold', approvals: { count: 0, roles: ['approver'], authors: null } },
-        production: { follows: null, from: 'staging', auto: false, checks: ['ci/test', 'e2e'], mode: 'parallel', maxCommits: 3, requires: ['infra', 'dns'], soakMs: 0, windows: [], expedite: 'hold', approvals: { count: 0, roles: ['approver'], authors: null } },
+        dev: { follows: 'main', from: null, auto: true, checks: [], mode: 'gate', maxCommits: 8, requires: [], soakMs: 0, windows: [], expedite: 'hold', approvals: { count: 0, roles: ['approver'], authors: null }, rollout: DEFAULT_ROLLOUT },
+        staging: { follows: null, from: 'dev', auto: true, checks: ['ci/test', 'slipway/test'], mode: 'gate', maxCommits: 8, requires: [], soakMs: 0, windows: [], expedite: 'hold', approvals: { count: 0, roles: ['approver'], authors: null }, rollout: DEFAULT_ROLLOUT },
+        production: { follows: null, from: 'staging', auto: false, checks: ['ci/test', 'e2e'], mode: 'parallel', maxCommits: 3, requires: ['infra', 'dns'], soakMs: 0, windows: [], expedite: 'hold', approvals: { count: 0, roles: ['approver'], authors: null }, rollout: DEFAULT_ROLLOUT },
       },
     );
   });
@@ -195,6 +192,7 @@ environments:
       expedite: 'hold',
       soakMs: 0,
       approvals: { count: 0, roles: ['approver'], authors: null },
+      rollout: DEFAULT_ROLLOUT,
     });
   });
 
@@ -231,7 +229,7 @@ environments:
         'slipway.yaml:5:30 environments.p.requires[2]: invalid project name "a--b": use 1-40 lowercase letters, digits and single dashes',
       ],
     },
-    { name: 'a port out of range', yaml: 'service:\n  port: 70000\n', expect: ['slipway.yaml:2:9 service.port: must be at most 65535, got 70000'] },
+    { name: 'a port out of range', yaml: 'service:\n  start: node s.js\n  port: 70000\n', expect: ['slipway.yaml:3:9 service.port: must be at most 65535, got 70000'] },
     { name: 'requires that is not a list', yaml: 'environments:\n  p: { requires: infra }\n', expect: ['slipway.yaml:2:18 environments.p.requires: expected a list, got "infra"'] },
     {
       name: 'windows with a bad day, an unknown time zone, an end before the start',
@@ -362,6 +360,73 @@ environments:
     assert.equal(formatConfigError(locateConfigPath(pipeline, ['test']) ?? assert.fail('test not found')), 'slipway.yaml:1:7 test: ');
     assert.equal(locateConfigPath(pipeline, ['environments', 'qa']), undefined);
     assert.equal(locateConfigPath('build: [1, 2', ['build']), undefined);
+  });
+});
+
+describe('services in slipway.yaml', () => {
+  test("the brief's service example becomes the spec agents run, with its release phase and hooks", () => {
+    const config = configOf(
+      parseSlipwayConfig(`service:                       # a service run by agents
+  start: node server.js
+  port: 8080                   # agent passes PORT
+  health: /healthz
+  stop_timeout: 20s
+release: npm run migrate       # once per release, before any instance switches
+hooks:
+  after_install: npm ci --omit=dev
+  after_switch: ./notify.sh
+environments:
+  production:
+    rollout: { max_unavailable: "50%", drain: 5s, health_timeout: 2m }
+`),
+    );
+    assert.deepEqual(serviceSpecOf(config), {
+      start: 'node server.js',
+      port: 8080,
+      health: '/healthz',
+      stop_timeout_ms: 20_000,
+      release: 'npm run migrate',
+      hooks: { after_install: 'npm ci --omit=dev', after_switch: './notify.sh' },
+    });
+    assert.deepEqual(policyFromConfig(config.environments?.production ?? {}).rollout, { maxUnavailable: '50%', drainMs: 5_000, healthTimeoutMs: 120_000 });
+    assert.equal(serviceSpecOf(configOf(parseSlipwayConfig('serve: { spa: true }\n'))), undefined);
+  });
+
+  test('serve and service exclude each other; release and hooks need a service', () => {
+    assert.deepEqual(errorsOf(parseSlipwayConfig('serve: { spa: true }\nservice: { start: node s.js }\n')), [
+      'slipway.yaml:2:10 service: serve and service cannot both be set: a deployment is a static site or a service',
+    ]);
+    assert.deepEqual(errorsOf(parseSlipwayConfig('release: npm run migrate\nhooks: { after_switch: x }\n')), [
+      'slipway.yaml:1:10 release: release needs service: it runs before the instances of a service switch',
+      'slipway.yaml:2:8 hooks: hooks need service: agents run them around the instances of a service',
+    ]);
+  });
+
+  test('a service needs start; fields are checked and unknown ones named', () => {
+    const errors = errorsOf(parseSlipwayConfig('service:\n  port: 70000\n  health: healthz\n  stat: x\nhooks: { after_swtich: y }\n'));
+    assert.ok(errors.some((e) => e.includes('service.start')), errors.join('\n'));
+    assert.ok(errors.some((e) => e.includes('service.port')), errors.join('\n'));
+    assert.ok(errors.some((e) => e.includes('invalid health path "healthz"')), errors.join('\n'));
+    assert.ok(errors.some((e) => e.includes('unknown field "stat" (did you mean "start"?)')), errors.join('\n'));
+    assert.ok(errors.some((e) => e.includes('unknown field "after_swtich" (did you mean "after_switch"?)')), errors.join('\n'));
+  });
+
+  test('rollout: max_unavailable is a count or a percentage; durations are checked; unknown fields named', () => {
+    for (const bad of ['0', '"0%"', '"150%"', '"half"', '-1']) {
+      const errors = errorsOf(parseSlipwayConfig(`environments:\n  prod:\n    rollout: { max_unavailable: ${bad} }\n`));
+      assert.ok(errors.some((e) => e.includes('environments.prod.rollout.max_unavailable')), `${bad}: ${errors.join('\n')}`);
+    }
+    assert.ok(errorsOf(parseSlipwayConfig('environments:\n  prod:\n    rollout: { drain: soon }\n'))[0]?.includes('rollout.drain'));
+    assert.ok(errorsOf(parseSlipwayConfig('environments:\n  prod:\n    rollout: { max_unavailabel: 2 }\n'))[0]?.includes('did you mean "max_unavailable"'));
+  });
+
+  test('batchSize: a count or a share of the instances, at least one, at most all', () => {
+    assert.equal(batchSize(1, 3), 1);
+    assert.equal(batchSize(5, 3), 3);
+    assert.equal(batchSize('50%', 4), 2);
+    assert.equal(batchSize('25%', 3), 1);
+    assert.equal(batchSize('100%', 3), 3);
+    assert.equal(batchSize(2, 0), 1);
   });
 });
 

@@ -3,7 +3,7 @@ import type { Node as YamlNode, Pair } from 'yaml';
 import { z } from 'zod';
 import { parseWindow } from './deploy-windows.ts';
 import { parseDuration } from './duration.ts';
-import { DEFAULT_APPROVALS, DEFAULT_MAX_COMMITS, LADDER_ROLES, type EnvironmentPolicy } from './gates/types.ts';
+import { DEFAULT_APPROVALS, DEFAULT_MAX_COMMITS, DEFAULT_ROLLOUT, LADDER_ROLES, type EnvironmentPolicy, type RolloutPolicy } from './gates/types.ts';
 import { ENVIRONMENT_MODES } from './glossary.ts';
 import { isValidName } from './names.ts';
 import { findCycles } from './pipeline-topology.ts';
@@ -84,15 +84,45 @@ export const ServeConfig = z
   .strictObject({ spa: z.boolean().optional().describe('Serve index.html for paths that match no file.') })
   .describe('The artifact is a static site served by the edge.');
 
-// The blocks below belong to later capabilities (services, gates, rollouts): typed where the
-// product brief fixes their shape, open for the fields those capabilities will add.
+/** A path the agent asks its instance for: `/healthz`, `/up?deep=1`. */
+const HealthPath = z
+  .string()
+  .max(200)
+  .regex(/^\/[\x21-\x7e]*$/, { error: (issue) => `invalid health path "${String(issue.input)}": start with / and use printable characters without spaces` });
+
 export const ServiceConfig = z
-  .looseObject({
-    start: z.string().min(1).optional(),
-    port: z.number().int().min(1).max(65535).optional(),
-    health: z.string().optional(),
+  .strictObject({
+    start: z.string().min(1).describe('Shell command (`sh -c`) that starts one instance, run in its release directory with PORT and the config vars set.'),
+    port: z.number().int().min(1).max(65535).optional().describe("Port an instance listens on when its agent has no --port. Default: 8080."),
+    health: HealthPath.optional().describe('Path the agent GETs on the instance: healthy on a 2xx or 3xx answer. Default: /.'),
+    stop_timeout: Duration.optional().describe('How long an instance gets after SIGTERM before SIGKILL. Default: 10s.'),
   })
-  .describe('The artifact is a service run by agents.');
+  .describe('The artifact is a service: agents on your hosts run it (`slipway agent`).');
+export type ServiceConfig = z.infer<typeof ServiceConfig>;
+
+const HookCommand = z.string().min(1);
+export const HooksConfig = z
+  .strictObject({
+    before_install: HookCommand.optional().describe('Run before a release directory is laid out (in the agent directory).'),
+    after_install: HookCommand.optional().describe('Run in the new release directory once its files are verified.'),
+    before_switch: HookCommand.optional().describe('Run in the new release directory after the old instance stopped, before `current` moves.'),
+    after_switch: HookCommand.optional().describe('Run in the new release directory once the new instance is healthy.'),
+  })
+  .describe('Shell commands an agent runs around installing and switching a release; a failing hook fails the switch.');
+
+/** `max_unavailable: 2` or `"25%"`. */
+const MaxUnavailable = z.union([
+  z.number().int().min(1),
+  z.string().regex(/^(100|[1-9][0-9]?)%$/, { error: (issue) => `invalid max_unavailable "${String(issue.input)}": a number of instances, or a percentage from 1% to 100%` }),
+]);
+
+export const RolloutConfig = z
+  .strictObject({
+    max_unavailable: MaxUnavailable.optional().describe('Instances switching at once: a count or a percentage of them (at least one). Default: 1.'),
+    drain: Duration.optional().describe('How long an instance out of rotation gets to finish its requests before it switches. Default: 10s.'),
+    health_timeout: Duration.optional().describe('How long a switched instance has to pass its health check before the rollout goes back. Default: 60s.'),
+  })
+  .describe("How a service's instances switch to a release, batch by batch.");
 
 export const EnvironmentConfig = z
   .strictObject({
@@ -141,7 +171,7 @@ export const EnvironmentConfig = z
       .enum(['allow', 'hold'])
       .optional()
       .describe('allow: hotfixes (builds of hotfix/* branches) go live outside the deploy windows. hold (default): windows hold them too. Freezes hold them either way.'),
-    rollout: z.looseObject({ max_unavailable: z.union([z.number().int().min(0), z.string()]).optional() }).optional(),
+    rollout: RolloutConfig.optional(),
   })
   .describe('Policy of one environment.');
 export type EnvironmentConfig = z.infer<typeof EnvironmentConfig>;
@@ -158,11 +188,23 @@ export const SlipwayConfig = z
       .describe(
         'Shell command run with `sh -c` after a successful build, in the same checkout and sandbox (limited by build.timeout); its exit status is reported as the check slipway/test.',
       ),
-    release: z.string().min(1).optional().describe('Command run once per release, before any instance switches.'),
+    release: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('Release phase of a service (migrations): run once per release by one agent, after every instance has the release on disk and before any switches.'),
+    hooks: HooksConfig.optional(),
     environments: z.record(EnvironmentName, EnvironmentConfig).optional(),
     previews: z.strictObject({ branches: z.boolean() }).optional().describe('A preview environment per branch.'),
   })
   .superRefine((config, ctx) => {
+    if (config.serve !== undefined && config.service !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['service'], message: 'serve and service cannot both be set: a deployment is a static site or a service' });
+    }
+    if (config.service === undefined) {
+      if (config.release !== undefined) ctx.addIssue({ code: 'custom', path: ['release'], message: 'release needs service: it runs before the instances of a service switch' });
+      if (config.hooks !== undefined) ctx.addIssue({ code: 'custom', path: ['hooks'], message: 'hooks need service: agents run them around the instances of a service' });
+    }
     for (const { path, message } of pipelineErrors(config.environments ?? {})) ctx.addIssue({ code: 'custom', path, message });
   })
   .meta({ title: 'slipway.yaml', description: 'Configuration of a Slipway project, at the root of its repository.' });
@@ -232,6 +274,11 @@ export function policyFromConfig(env: EnvironmentConfig): EnvironmentPolicy {
       env.approvals === undefined
         ? DEFAULT_APPROVALS
         : { count: env.approvals.count ?? 0, roles: [...new Set(env.approvals.roles ?? DEFAULT_APPROVALS.roles)], authors: env.approvals.authors ?? null },
+    rollout: {
+      maxUnavailable: (env.rollout?.max_unavailable ?? DEFAULT_ROLLOUT.maxUnavailable) as RolloutPolicy['maxUnavailable'],
+      drainMs: env.rollout?.drain === undefined ? DEFAULT_ROLLOUT.drainMs : parseDuration(env.rollout.drain),
+      healthTimeoutMs: env.rollout?.health_timeout === undefined ? DEFAULT_ROLLOUT.healthTimeoutMs : parseDuration(env.rollout.health_timeout),
+    },
   };
 }
 
@@ -426,9 +473,12 @@ function knownKeys(path: readonly (string | number)[]): string[] {
     '': Object.keys(SlipwayConfig.shape),
     build: Object.keys(BuildConfig.shape),
     serve: Object.keys(ServeConfig.shape),
+    service: Object.keys(ServiceConfig.shape),
+    hooks: Object.keys(HooksConfig.shape),
     previews: ['branches'],
   };
   if (path.length === 2 && path[0] === 'environments') return Object.keys(EnvironmentConfig.shape);
+  if (path.length === 3 && path[0] === 'environments' && path[2] === 'rollout') return Object.keys(RolloutConfig.shape);
   return shapes[path.join('.')] ?? [];
 }
 

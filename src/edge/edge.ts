@@ -8,7 +8,7 @@ import type { Blobs } from '../blobs/blobs.ts';
 import { ErrorCode, SlipwayError } from '../core/errors.ts';
 import { parseEdgeHost } from '../core/urls.ts';
 import type { UrlConfig } from '../core/urls.ts';
-import type { DeploymentStore, DomainRow, DomainStore, EnvironmentStore, ProjectStore } from '../store/store.ts';
+import type { AgentStore, DeploymentStore, DomainRow, DomainStore, EnvironmentStore, ProjectStore } from '../store/store.ts';
 import { matchesIfNoneMatch, matchesIfRange } from './conditional.ts';
 import { FileCache } from './file-cache.ts';
 import { FreshLookup } from './fresh-lookup.ts';
@@ -18,16 +18,19 @@ import type { EdgeDeployment, EdgeFile } from './manifest-cache.ts';
 import { directoryRedirect } from './directory-redirect.ts';
 import { describeMissingEnvironment, describeRetiredDomain, findMissingEnvironment } from './missing-environment.ts';
 import type { MissingEnvironment } from './missing-environment.ts';
-import { edgePage } from './pages.ts';
+import { PAGE_HEADERS_TAIL, writePage } from './pages.ts';
+import { createInstanceProxy } from './instance-proxy.ts';
+import type { Instance, InstanceProxyOptions } from './instance-proxy.ts';
 import { parseRange } from './range.ts';
 import { parseRequestPath, resolveFile } from './request-path.ts';
+import { RoutingTable } from './routing-table.ts';
 
 export interface EdgeLog {
   error(obj: unknown, msg: string): void;
 }
 
-/** The families the edge reads: it writes nothing. */
-export type EdgeStore = ProjectStore & DeploymentStore & EnvironmentStore & DomainStore;
+/** The families the edge reads (of agents: the ones in rotation); it writes nothing. */
+export type EdgeStore = ProjectStore & DeploymentStore & EnvironmentStore & DomainStore & Pick<AgentStore, 'listRoutableAgents'>;
 
 export interface EdgeDeps {
   store: EdgeStore;
@@ -39,6 +42,8 @@ export interface EdgeDeps {
   /** Deployments whose manifests stay in memory; 256 by default. */
   maxDeployments?: number;
   fileCache?: FileCacheOptions;
+  /** Timeouts of proxied requests to service instances (instance-proxy.ts has the defaults). */
+  proxy?: Pick<InstanceProxyOptions, 'connectTimeoutMs' | 'timeoutMs' | 'idleSocketMs'>;
 }
 
 export interface Edge {
@@ -50,6 +55,12 @@ export interface Edge {
   handle(req: IncomingMessage, res: ServerResponse): Promise<boolean>;
   /** Stops serving a deleted project's deployments at once (its environments stop through the store). */
   forgetProject(projectId: string): void;
+  /** Requests in flight to each agent's instance, through this process: a rollout's drain waits for 0. */
+  instanceLoad: { inFlight(agentId: string): number };
+  /** Reads every environment's instances again on its next request (this process changed a rotation). */
+  routesChanged(): void;
+  /** Closes the kept-alive connections to instances. */
+  close(): void;
 }
 
 /** What a Host header names. Parsing is pure, so results are kept per header value. */
@@ -81,7 +92,6 @@ const FALSE = Promise.resolve(false);
 /** Host headers are chosen by clients; the memo of parsed ones must stay small. */
 const MAX_HOST_ROUTES = 4096;
 const ALLOW = ['Allow', 'GET, HEAD'];
-const PAGE_HEADERS_TAIL = ['Cache-Control', CACHE_CONTROL[CacheMode.revalidate], 'X-Content-Type-Options', 'nosniff'];
 
 export function createEdge(deps: EdgeDeps): Edge {
   const { store, blobs, log } = deps;
@@ -100,6 +110,16 @@ export function createEdge(deps: EdgeDeps): Edge {
     const environment = await store.findEnvironment(domain.projectId, domain.environment);
     return { domain, deploymentId: environment?.deploymentId, retiredAt: environment?.retiredAt };
   });
+  const instances = createInstanceProxy({ ...deps.proxy, scheme: deps.urls.scheme, sendPage, onStatus: countStatus, log });
+  // Keyed by project id and environment name: both a host and a custom domain lead there.
+  const routes = new RoutingTable(async (key: string): Promise<Instance[] | undefined> => {
+    const [projectId, name] = key.split('\n') as [string, string];
+    const environment = await store.findEnvironment(projectId, name);
+    if (environment === undefined || environment.retiredAt !== null) return undefined;
+    const agents = await store.listRoutableAgents(environment.id);
+    return agents.map((agent) => ({ agentId: agent.id, address: agent.address, port: agent.port }));
+  });
+  const routeKey = (projectId: string, environment: string) => `${projectId}\n${environment}`;
 
   function routeOf(hostHeader: string | undefined): HostRoute {
     if (hostHeader === undefined || hostHeader === '') return CONTROL;
@@ -147,7 +167,7 @@ export function createEdge(deps: EdgeDeps): Edge {
       if (route.kind === 'deployment' && (req.method === 'GET' || req.method === 'HEAD')) {
         const deployment = manifests.peek(route.deploymentId);
         const path = parseRequestPath(req.url ?? '/');
-        if (deployment !== undefined && path !== undefined && deployment.projectName === route.project) {
+        if (deployment !== undefined && path !== undefined && deployment.projectName === route.project && !deployment.service) {
           return inThisTurn(res, () => {
             const pending = serveDeployment(req, res, deployment, path, CacheMode.immutable);
             return pending === undefined ? TRUE : pending.then(() => true, (err: unknown) => fail(res, err));
@@ -161,57 +181,99 @@ export function createEdge(deps: EdgeDeps): Edge {
   }
 
   async function handleRoute(req: IncomingMessage, res: ServerResponse, route: Exclude<HostRoute, { kind: 'control' }>): Promise<boolean> {
+    if (route.kind === 'deployment') {
+      if (!isReadMethod(req, res)) return true;
+      const path = requestPath(req, res);
+      if (path === undefined) return true;
+      const deployment = await manifests.find(route.deploymentId);
+      if (deployment === undefined || deployment.projectName !== route.project) {
+        sendPage(res, 404, 'Not found', `There is no deployment ${route.deploymentId} of project "${route.project}".`);
+      } else if (deployment.service) {
+        // Its files are the service's code, not a site: never served.
+        sendPage(res, 404, 'Not found', `Deployment ${route.deploymentId} is a service: it is served at its environments' URLs, by their instances.`);
+      } else {
+        await serveDeployment(req, res, deployment, path, CacheMode.immutable);
+      }
+      return true;
+    }
     // Only a custom domain needs the store to know whether the request is the edge's at all.
     const target = route.kind === 'domain' ? await domainTargets.get(route) : undefined;
     if (route.kind === 'domain' && target?.domain === undefined) return false;
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
-      sendPage(res, 405, 'Method not allowed', `The edge serves files with GET and HEAD, not ${req.method ?? 'this method'}.`, ALLOW);
+    let id: string | null | undefined;
+    let label: string;
+    if (route.kind === 'environment') {
+      id = await livePointers.get(route);
+      label = `environment "${route.environment}" of project "${route.project}"`;
+    } else {
+      const domain = target?.domain as DomainRow;
+      if (typeof target?.retiredAt === 'string') {
+        sendPage(res, 404, 'Not found', describeRetiredDomain(route.hostname, domain.environment, target.retiredAt));
+        return true;
+      }
+      id = target?.deploymentId;
+      label = route.hostname;
+    }
+    if (typeof id !== 'string') {
+      // Nothing live yet, but a service's first rollout may already have instances in rotation.
+      if (id === null && (await proxyToInstances(req, res, route, target?.domain, label, false))) return true;
+      if (route.kind === 'environment') await sendMissingEnvironment(res, route.project, route.environment, id);
+      else sendPage(res, 404, 'Not found', `Environment "${(target?.domain as DomainRow).environment}" of ${route.hostname} has no deployment yet.`);
       return true;
     }
-    const path = parseRequestPath(req.url ?? '/');
-    if (path === undefined) {
-      sendPage(res, 400, 'Bad request', 'The request path is malformed or leaves the deployment.');
+    const deployment = manifests.peek(id) ?? (await manifests.find(id));
+    if (deployment === undefined) {
+      const where = route.kind === 'environment' ? `Environment "${route.environment}" of project "${route.project}"` : route.hostname;
+      sendPage(res, 404, 'Not found', `${where} points at deployment ${id}, which no longer exists.`);
       return true;
     }
-    let deployment: EdgeDeployment | undefined;
-    let mode: CacheMode = CacheMode.revalidate;
-    if (route.kind === 'deployment') {
-      mode = CacheMode.immutable;
-      deployment = await manifests.find(route.deploymentId);
-      if (deployment === undefined || deployment.projectName !== route.project) {
-        sendPage(res, 404, 'Not found', `There is no deployment ${route.deploymentId} of project "${route.project}".`);
-        return true;
-      }
-    } else if (route.kind === 'environment') {
-      const id = await livePointers.get(route);
-      if (typeof id !== 'string') {
-        await sendMissingEnvironment(res, route.project, route.environment, id);
-        return true;
-      }
-      deployment = manifests.peek(id) ?? (await manifests.find(id));
-      if (deployment === undefined) {
-        sendPage(res, 404, 'Not found', `Environment "${route.environment}" of project "${route.project}" points at deployment ${id}, which no longer exists.`);
-        return true;
-      }
-    } else if (target?.domain !== undefined) {
-      const id = target.deploymentId;
-      if (typeof target.retiredAt === 'string') {
-        sendPage(res, 404, 'Not found', describeRetiredDomain(route.hostname, target.domain.environment, target.retiredAt));
-        return true;
-      }
-      if (typeof id !== 'string') {
-        sendPage(res, 404, 'Not found', `Environment "${target.domain.environment}" of ${route.hostname} has no deployment yet.`);
-        return true;
-      }
-      deployment = manifests.peek(id) ?? (await manifests.find(id));
-      if (deployment === undefined) {
-        sendPage(res, 404, 'Not found', `${route.hostname} points at deployment ${id}, which no longer exists.`);
-        return true;
-      }
+    if (deployment.service) {
+      await proxyToInstances(req, res, route, target?.domain, label, true);
+      return true;
     }
-    if (deployment === undefined) return false;
-    await serveDeployment(req, res, deployment, path, mode);
+    if (!isReadMethod(req, res)) return true;
+    const path = requestPath(req, res);
+    if (path === undefined) return true;
+    await serveDeployment(req, res, deployment, path, CacheMode.revalidate);
     return true;
+  }
+
+  /**
+   * Proxies to the environment's instances in rotation and resolves true; with `always` false
+   * (nothing live) only when there are some, else resolves false having touched nothing.
+   */
+  async function proxyToInstances(
+    req: IncomingMessage,
+    res: ServerResponse,
+    route: EnvironmentRoute | DomainRoute,
+    domain: DomainRow | undefined,
+    label: string,
+    always: boolean,
+  ): Promise<boolean> {
+    let key: string;
+    if (route.kind === 'domain') {
+      key = routeKey((domain as DomainRow).projectId, (domain as DomainRow).environment);
+    } else {
+      const project = await store.findProjectByName(route.project);
+      if (project === undefined) return false;
+      key = routeKey(project.id, route.environment);
+    }
+    const pool = await routes.get(key);
+    if (!always && (pool === undefined || pool.instances.length === 0)) return false;
+    await instances.proxy(req, res, pool ?? { instances: [], cursor: -1 }, label);
+    return true;
+  }
+
+  /** The edge serves files with GET and HEAD only; anything else gets a 405 here. */
+  function isReadMethod(req: IncomingMessage, res: ServerResponse): boolean {
+    if (req.method === 'GET' || req.method === 'HEAD') return true;
+    sendPage(res, 405, 'Method not allowed', `The edge serves files with GET and HEAD, not ${req.method ?? 'this method'}.`, ALLOW);
+    return false;
+  }
+
+  function requestPath(req: IncomingMessage, res: ServerResponse): string | undefined {
+    const path = parseRequestPath(req.url ?? '/');
+    if (path === undefined) sendPage(res, 400, 'Bad request', 'The request path is malformed or leaves the deployment.');
+    return path;
   }
 
   async function sendMissingEnvironment(res: ServerResponse, project: string, environment: string, id: null | undefined): Promise<void> {
@@ -336,9 +398,7 @@ export function createEdge(deps: EdgeDeps): Edge {
   }
 
   function sendPage(res: ServerResponse, status: number, title: string, message: string, extra: readonly string[] = []): void {
-    const page = edgePage(status, title, message);
-    res.writeHead(status, ['Content-Type', 'text/html; charset=utf-8', 'Content-Length', String(page.byteLength), ...PAGE_HEADERS_TAIL, ...extra]);
-    res.end(res.req.method === 'HEAD' ? undefined : page);
+    writePage(res, status, title, message, extra);
     countStatus(status);
   }
 
@@ -352,7 +412,13 @@ export function createEdge(deps: EdgeDeps): Edge {
     return true;
   }
 
-  return { handle, forgetProject: (projectId) => manifests.forgetProject(projectId) };
+  return {
+    handle,
+    forgetProject: (projectId) => manifests.forgetProject(projectId),
+    instanceLoad: { inFlight: (agentId) => instances.inFlight(agentId) },
+    routesChanged: () => routes.invalidate(),
+    close: () => instances.close(),
+  };
 }
 
 function parseRoute(hostHeader: string, baseDomain: string): HostRoute {

@@ -59,6 +59,8 @@ export interface EdgeDeployment {
   projectId: string;
   projectName: string;
   spa: boolean;
+  /** Run by agents (meta.service): served by proxying to its environment's instances, never from its files. */
+  service: boolean;
   files: ReadonlyMap<string, EdgeFile>;
   /** Root index.html, the SPA fallback. */
   index: EdgeFile | undefined;
@@ -140,11 +142,15 @@ export class ManifestCache {
   async #load(id: string): Promise<EdgeDeployment | undefined> {
     const row = await this.#store.findDeployment(id);
     if (row === undefined) return undefined;
-    const [project, manifest] = await Promise.all([this.#store.findProjectById(row.projectId), this.#blobs.read(row.manifestDigest)]);
+    // A service's files are its code: the edge never serves them, so it never reads their manifest.
+    const service = typeof row.meta.service === 'object' && row.meta.service !== null;
+    const [project, manifest] = await Promise.all([this.#store.findProjectById(row.projectId), service ? undefined : this.#blobs.read(row.manifestDigest)]);
     if (project === undefined || project.deletedAt) return undefined;
     const files = new Map<string, EdgeFile>();
-    for (const entry of parseCanonicalManifest(manifest.toString('utf8'))) {
-      files.set(entry.path, new EdgeFile(entry.path, entry.sha256, entry.size));
+    if (manifest !== undefined) {
+      for (const entry of parseCanonicalManifest(manifest.toString('utf8'))) {
+        files.set(entry.path, new EdgeFile(entry.path, entry.sha256, entry.size));
+      }
     }
     const deployment: EdgeDeployment = {
       id,
@@ -152,6 +158,7 @@ export class ManifestCache {
       projectName: project.name,
       // Older rows may predate the flag; anything but true means a plain static site.
       spa: row.meta.spa === true,
+      service,
       files,
       index: files.get('index.html'),
       notFound: files.get('404.html'),

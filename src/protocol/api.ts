@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DELIVERY_STATES, JOB_STATES, RELEASE_KINDS, RELEASE_STATES, ROLES } from '../core/glossary.ts';
+import { DELIVERY_STATES, JOB_STATES, PERSON_ROLES, RELEASE_KINDS, RELEASE_STATES, ROLES } from '../core/glossary.ts';
 
 /**
  * Wire schemas of the HTTP API. A schema and its type share a name. The server parses
@@ -71,6 +71,28 @@ export const ProjectDeleted = z.object({
 });
 export type ProjectDeleted = z.infer<typeof ProjectDeleted>;
 
+const Command = z.string().min(1).max(4096);
+
+/** `meta.service`: how agents run a deployment (src/core/service-spec.ts). */
+export const ServiceSpec = z
+  .object({
+    start: Command,
+    port: z.number().int().min(1).max(65535).optional(),
+    health: z
+      .string()
+      .max(200)
+      .regex(/^\/[\x21-\x7e]*$/)
+      .optional(),
+    stop_timeout_ms: z.number().int().min(0).max(3_600_000).optional(),
+    release: Command.optional(),
+    hooks: z
+      .object({ before_install: Command.optional(), after_install: Command.optional(), before_switch: Command.optional(), after_switch: Command.optional() })
+      .strict()
+      .optional(),
+  })
+  .strict();
+export type ServiceSpec = z.infer<typeof ServiceSpec>;
+
 export const DeploymentMeta = z
   .object({
     commit: z.string().max(64).optional(),
@@ -81,6 +103,8 @@ export const DeploymentMeta = z
     /** Serve index.html for paths that match no file (single-page apps). */
     spa: z.boolean().optional(),
     build: z.string().max(64).optional(),
+    /** Run by agents as a service (slipway.yaml's service:, release: and hooks:); absent for a static site. */
+    service: ServiceSpec.optional(),
   })
   .strict();
 export type DeploymentMeta = z.infer<typeof DeploymentMeta>;
@@ -165,10 +189,10 @@ export const Upload = z.object({
 export type Upload = z.infer<typeof Upload>;
 
 /**
- * `base`: the deployment a delta upload was made against. Files the upload keeps from it, with
- * the same digest and size, were checked when that deployment was finalized and need no second
- * look; every other file is checked as usual. Any other base is only a weaker hint: it must be a
- * deployment of the same project, or it is ignored and every file is checked.
+ * `base`: the deployment a delta upload was made against. Files of the upload with the same
+ * digest and size as one of its files were checked when that deployment was finalized and need
+ * no second look; every other file is checked as usual. A base that is not a deployment of the
+ * same project vouches for nothing: every file is checked.
  */
 export const FinalizeUploadRequest = z
   .object({
@@ -369,8 +393,8 @@ export type CreateTokenRequest = z.infer<typeof CreateTokenRequest>;
 export const CreatedToken = z.object({ token: Token, secret: z.string() });
 export type CreatedToken = z.infer<typeof CreatedToken>;
 
-/** The roles a person can hold (runner is for build machines only). */
-export const PersonRole = z.enum(ROLES.filter((r): r is Exclude<(typeof ROLES)[number], 'runner'> => r !== 'runner') as [Exclude<(typeof ROLES)[number], 'runner'>, ...Exclude<(typeof ROLES)[number], 'runner'>[]]);
+/** The roles a person can hold (runner is for build machines only, agent for host agents). */
+export const PersonRole = z.enum(PERSON_ROLES);
 export type PersonRole = z.infer<typeof PersonRole>;
 
 export const Membership = z.object({

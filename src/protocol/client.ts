@@ -8,11 +8,25 @@ import type {
   HeartbeatRequest,
   HeartbeatResponse,
 } from './builds.ts';
+import type {
+  AgentDeployment,
+  AgentList,
+  AgentReport,
+  AgentView,
+  Assignment,
+  CreateEnrollmentRequest,
+  Enrollment,
+  EnrollRequest,
+  EnrollResponse,
+  InstanceList,
+  ReportResponse,
+} from './agents.ts';
 import type { ApproveRequest, Decision, RejectRequest } from './approvals.ts';
 import type { CreateFreezeRequest, Freeze, FreezeList } from './freezes.ts';
 import type { Hotfix, StartHotfixRequest } from './hotfixes.ts';
 import type { CreatedNotifyTarget, CreateNotifyTargetRequest, NotifyDelivery, NotifyDeliveryList, NotifyDeliveryQuery, NotifyTarget, NotifyTargetList } from './notifications.ts';
 import type { Pipeline, Policy, ReleaseDetail, SetPolicyRequest } from './pipelines.ts';
+import type { Rollout } from './rollouts.ts';
 import type {
   AddDomainRequest,
   BlobStored,
@@ -321,6 +335,11 @@ export class SlipwayClient {
     return this.request('GET', `/api/v1/projects/${enc(project)}/releases/${enc(release)}`, { query: env === undefined ? {} : { environment: env } });
   }
 
+  /** A service release's rollout, by release id or by `vN` with its environment. */
+  getRollout(project: string, release: string, env?: string): Promise<Rollout> {
+    return this.request('GET', `/api/v1/projects/${enc(project)}/releases/${enc(release)}/rollout`, { query: env === undefined ? {} : { environment: env } });
+  }
+
   listReleases(project: string, env: string, query: { limit?: number } = {}): Promise<{ releases: Release[] }> {
     return this.request('GET', `/api/v1/projects/${enc(project)}/environments/${enc(env)}/releases`, { query });
   }
@@ -384,6 +403,35 @@ export class SlipwayClient {
   }
   completeBuild(buildId: string, body: CompleteRequest): Promise<Build> {
     return this.request('POST', `/api/v1/runner/builds/${enc(buildId)}/complete`, { body });
+  }
+
+  // Agents and instances (management).
+  createEnrollment(project: string, environment: string, body: CreateEnrollmentRequest = {}): Promise<Enrollment> {
+    return this.request('POST', `/api/v1/projects/${enc(project)}/environments/${enc(environment)}/agents/enrollments`, { body });
+  }
+  listAgents(project: string): Promise<AgentList> {
+    return this.request('GET', `/api/v1/projects/${enc(project)}/agents`);
+  }
+  removeAgent(project: string, agent: string): Promise<AgentView> {
+    return this.request('DELETE', `/api/v1/projects/${enc(project)}/agents/${enc(agent)}`);
+  }
+  listInstances(project: string, query: { environment?: string | undefined } = {}): Promise<InstanceList> {
+    return this.request('GET', `/api/v1/projects/${enc(project)}/instances`, { query });
+  }
+
+  // Agent protocol (the agent's credential; enroll needs none).
+  enrollAgent(body: EnrollRequest): Promise<EnrollResponse> {
+    return this.request('POST', '/api/v1/agent/enroll', { body });
+  }
+  /** Long-polls up to `wait` seconds for a rev above `after`; `signal` abandons it. */
+  agentAssignment(query: { after?: number; wait?: number } = {}, signal?: AbortSignal): Promise<Assignment> {
+    return this.request('GET', '/api/v1/agent/assignment', { query, signal });
+  }
+  agentReport(body: AgentReport): Promise<ReportResponse> {
+    return this.request('POST', '/api/v1/agent/report', { body });
+  }
+  agentDeployment(deployment: string): Promise<AgentDeployment> {
+    return this.request('GET', `/api/v1/agent/deployments/${enc(deployment)}`);
   }
 
   /** Reports a check of a commit; the answer is the check as it is now (a later report may have won). */

@@ -48,6 +48,10 @@ export const Policy = z.object({
   approvals: z
     .object({ count: z.number().int(), roles: z.array(z.enum(LADDER_ROLES)), authors: z.literal('all').nullable() })
     .default({ count: 0, roles: ['approver'], authors: null }),
+  /** How a service's instances switch (slipway.yaml's rollout:); static sites ignore it. Older servers omit it. */
+  rollout: z
+    .object({ maxUnavailable: z.union([z.number().int(), z.string()]), drainMs: z.number().int(), healthTimeoutMs: z.number().int() })
+    .default({ maxUnavailable: 1, drainMs: 10_000, healthTimeoutMs: 60_000 }),
   /** `commit <sha>` (from slipway.yaml on the default branch) or `user <name>`; null when never set. */
   source: z.string().nullable(),
   updatedAt: z.string().nullable(),

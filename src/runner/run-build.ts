@@ -10,6 +10,7 @@ import { isSlipwayError } from '../core/errors.ts';
 import { redactUrl } from '../core/repo-url.ts';
 import { canonicalManifest, validateManifest, type ManifestEntry } from '../core/manifest.ts';
 import { deltaSize, diffManifests } from '../core/manifest-delta.ts';
+import { serviceSpecOf } from '../core/service-spec.ts';
 import { buildSettings, formatConfigError, parseSlipwayConfig, SLIPWAY_CONFIG_FILE } from '../core/slipway-config.ts';
 import type { BuildSettings, SlipwayConfig } from '../core/slipway-config.ts';
 import type { CreateUploadRequest, DeploymentManifest, DeploymentMeta, Upload } from '../protocol/api.ts';
@@ -242,6 +243,8 @@ async function steps(
   };
   if (build.branch !== null) meta.branch = build.branch;
   if (config.serve?.spa) meta.spa = true;
+  const service = serviceSpecOf(config);
+  if (service !== undefined) meta.service = service;
 
   const { upload, base } = await createBuildUpload(ctx, build, manifest.entries, meta, log);
   const missing = new Set(upload.missing).size;

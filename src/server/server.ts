@@ -13,6 +13,7 @@ import { createEdge } from '../edge/edge.ts';
 import { openStore } from '../store/open-store.ts';
 import { loadSecretKey } from './secret-key.ts';
 import { lockDataDir } from './data-dir-lock.ts';
+import { agentVersionReader } from './http/agent.ts';
 import { buildApp } from './http/app.ts';
 import { createMetrics } from './metrics.ts';
 import type { ServiceDeps } from './services/deps.ts';
@@ -51,6 +52,8 @@ export interface ServerOptions {
   maxBlobBytes?: number;
   /** How often blob journals a full disk stopped are written out again; 10 s (tests shorten it). */
   blobRetryMs?: number;
+  /** How often agents are asked to report; two missed and an agent is lost. Default 15 s (tests shorten it). */
+  agentHeartbeatMs?: number;
   /** Default build timeout when slipway.yaml sets none; 15 minutes. */
   buildTimeoutSeconds?: number;
   /** Builds this server runs at once with its own runner; 0 leaves building to `slipway runner` processes. Default 1. */
@@ -153,13 +156,20 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     },
     dataDir,
     buildsQueued: new Signal(),
+    agentsChanged: new Signal(),
     allowLocalRepos: options.allowLocalRepos ?? false,
   };
+  if (options.agentHeartbeatMs !== undefined) deps.agentHeartbeatMs = options.agentHeartbeatMs;
+  deps.agentVersion = agentVersionReader({ dir: options.agentDir });
+  // Assignments committed by any service or job of this process wake the agents long-polling it.
+  const stopAgentsChanged = store.onAgentsChanged(() => deps.agentsChanged.notify());
   const internalToken = `slw_internal_${randomBytes(32).toString('base64url')}`;
   deps.internalTokenHash = hashToken(internalToken);
   const metrics = createMetrics();
   const edge = createEdge({ store, blobs: deps.blobs, urls, registry: metrics.registry, log: logger });
   deps.forgetProject = (projectId) => edge.forgetProject(projectId);
+  deps.instanceLoad = edge.instanceLoad;
+  deps.routesChanged = () => edge.routesChanged();
   const isControlHost = controlHostMatcher(controlHosts, listenHost);
   const timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
   // Fastify applies its own timeout options only to a server it creates, so they are set here.
@@ -237,8 +247,11 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       async close() {
         // Long-polling claims (the internal runner's among them) answer now instead of holding close() up.
         deps.buildsQueued.close();
+        stopAgentsChanged();
+        deps.agentsChanged.close();
         await runner?.stop();
         await app.close();
+        edge.close();
         // After the last answer, before the store: the jobs in flight finish, nothing new starts.
         await jobs.stop();
         await blobs.flush();
@@ -248,6 +261,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       },
     };
   } catch (err) {
+    edge.close();
     blobs.close();
     await store.close();
     await lock.release();

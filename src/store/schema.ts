@@ -32,6 +32,8 @@ export interface Database {
     /** A token scoped to one project reaches nothing else; null: every project its role reaches. */
     project_id: string | null;
     expires_at: string | null;
+    /** The agent an `agent` token speaks for (016). */
+    agent_id: string | null;
   };
   users: {
     id: string;
@@ -319,6 +321,73 @@ export interface Database {
     decision: string;
     reason: string | null;
     created_at: string;
+  };
+  /** One-time tokens that enroll an agent into one environment (016); only the sha256 is kept. */
+  agent_enrollments: {
+    id: string;
+    project_id: string;
+    environment_id: string;
+    token_hash: string;
+    created_by: string;
+    created_at: string;
+    expires_at: string;
+    used_at: string | null;
+    agent_id: string | null;
+  };
+  /** A host agent: what the server wants of it (run, prepare, release_phase; rev) and what it reported. */
+  agents: {
+    id: string;
+    project_id: string;
+    environment_id: string;
+    name: string;
+    address: string;
+    port: number;
+    version: string;
+    token_id: string;
+    state: Generated<string>;
+    current_release_id: string | null;
+    current_deployment_id: string | null;
+    /** JSON array of deployment ids. */
+    prepared: Generated<string>;
+    healthy: Generated<number>;
+    pid: number | null;
+    error: string | null;
+    rotation: Generated<string>;
+    draining_since: string | null;
+    rev: Generated<number>;
+    /** JSON of AgentRun, AgentPrepare, AgentReleasePhase; null: none. */
+    run: string | null;
+    prepare: string | null;
+    release_phase: string | null;
+    last_seen_at: string;
+    lost_at: string | null;
+    enrolled_at: string;
+    retired_at: string | null;
+  };
+  /** A release rolling out onto its environment's agents (services/rollouts.ts). */
+  rollouts: {
+    id: string;
+    release_id: string;
+    project_id: string;
+    environment_id: string;
+    deployment_id: string;
+    previous_deployment_id: string | null;
+    previous_release_id: string | null;
+    state: string;
+    /** "1" or "25%". */
+    max_unavailable: string;
+    drain_ms: number;
+    health_timeout_ms: number;
+    release_phase_agent_id: string | null;
+    release_phase_state: string | null;
+    release_phase_exit_code: number | null;
+    release_phase_log: string | null;
+    reason: string | null;
+    started_at: string;
+    updated_at: string;
+    ended_at: string | null;
+    /** JSON array of RolloutStep. */
+    steps: Generated<string>;
   };
   slipway_migrations: { version: number; name: string; applied_at: string };
   secret_key_checks: { id: string; value: string; created_at: string };

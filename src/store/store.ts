@@ -17,6 +17,7 @@
  * Times are ISO-8601 strings in UTC on both backends; JSON columns are parsed in the families.
  */
 
+import type { AgentStore } from './kysely/agents.ts';
 import type { ApprovalStore } from './kysely/approvals.ts';
 import type { BranchStore } from './kysely/branches.ts';
 import type { BuildStore } from './kysely/builds.ts';
@@ -36,9 +37,22 @@ import type { ProjectStore } from './kysely/projects.ts';
 import type { TokenStore } from './kysely/tokens.ts';
 import type { UserStore } from './kysely/users.ts';
 
-export type { BuildState, DeliveryState, ReleaseKind, ReleaseState, Role } from '../core/glossary.ts';
+export type { AgentState, BuildState, DeliveryState, ReleaseKind, ReleaseState, Role, RolloutState, Rotation } from '../core/glossary.ts';
 export type { StoreCapabilities } from './connection.ts';
 export type { Page } from './kysely/family-context.ts';
+export type {
+  AgentAssignment,
+  AgentPrepareAssignment,
+  AgentReleasePhaseAssignment,
+  AgentReportFields,
+  AgentRow,
+  AgentRunAssignment,
+  AgentStore,
+  EnrollmentRow,
+  RolloutChanges,
+  RolloutRow,
+  RolloutStep,
+} from './kysely/agents.ts';
 export { APPROVAL_DECISIONS, type ApprovalDecision, type ApprovalRow, type ApprovalStore } from './kysely/approvals.ts';
 export type { BranchRow, BranchStore } from './kysely/branches.ts';
 export { newQueuedBuildRow, type BuildLogRow, type BuildRow, type BuildStore } from './kysely/builds.ts';
@@ -82,4 +96,5 @@ export interface Store
     CommitStore,
     FreezeStore,
     NotificationStore,
-    ApprovalStore {}
+    ApprovalStore,
+    AgentStore {}

@@ -14,7 +14,7 @@ export interface Session {
   client: SlipwayClient;
   whoami: Whoami;
   /** Whether the signed-in user's role on `project` (global, or raised by a membership) reaches `minimum`. */
-  can: (project: string, minimum: Exclude<Role, 'runner'>) => boolean;
+  can: (project: string, minimum: Exclude<Role, 'runner' | 'agent'>) => boolean;
   /** Forgets the token or ends the session; `message` is shown on the login screen (a rejected token, say). */
   signOut: (message?: string) => void;
 }
@@ -27,19 +27,19 @@ export function useSession(): Session {
   return session;
 }
 
-const RANK: Record<Exclude<Role, 'runner'>, number> = { viewer: 0, deployer: 1, approver: 2, admin: 3 };
+const RANK: Record<Exclude<Role, 'runner' | 'agent'>, number> = { viewer: 0, deployer: 1, approver: 2, admin: 3 };
 
 /** The role of `whoami` on a project: the higher of its global role and a membership there. */
 export function roleOn(whoami: Whoami, project: string): Role | null {
   if (whoami.scope !== null && whoami.scope !== project) return null;
   const global = whoami.actor.role;
-  if (global === 'runner') return global;
+  if (global === 'runner' || global === 'agent') return global;
   const membership = whoami.user?.memberships?.find((m) => m.project === project)?.role;
   return membership !== undefined && RANK[membership] > RANK[global] ? membership : global;
 }
 
-export function reachesRole(role: Role | null, minimum: Exclude<Role, 'runner'>): boolean {
-  return role !== null && role !== 'runner' && RANK[role] >= RANK[minimum];
+export function reachesRole(role: Role | null, minimum: Exclude<Role, 'runner' | 'agent'>): boolean {
+  return role !== null && role !== 'runner' && role !== 'agent' && RANK[role] >= RANK[minimum];
 }
 
 const TOKEN_KEY = 'slipway.token';

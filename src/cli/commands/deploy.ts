@@ -13,6 +13,7 @@ import { ExitCode } from '../exit-codes.ts';
 import { findGitMeta } from '../git.ts';
 import { formatBytes, plural } from '../output.ts';
 import { createProgress } from '../progress.ts';
+import { serviceMetaOf } from '../service-meta.ts';
 import { DELTA_FALL_BACK, hashTree, readTree, uploadMissing, type LocalFile, type TreeFile } from '../../publish/upload.ts';
 
 export interface DeployOptions {
@@ -88,6 +89,8 @@ export const deploy: Command<DeployOptions> = async (options, ctx) => {
   const meta: DeploymentMeta = { source: 'cli', ...(await gitMeta) };
   if (options.message !== undefined) meta.message = options.message;
   if (options.spa) meta.spa = true;
+  const service = await serviceMetaOf(root);
+  if (service !== undefined) meta.service = service;
 
   const client = await connect(ctx);
   const base = cache !== undefined || options.base !== undefined ? await findBase(ctx, client, cache, project, options.base) : undefined;

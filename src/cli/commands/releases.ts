@@ -80,6 +80,10 @@ export function parseReleaseNumber(flag: string, text: string | undefined): numb
  * release already happened, so failing to look up the URL afterwards only costs the URL.
  */
 export async function printRelease(ctx: Context, client: SlipwayClient, release: MovedRelease): Promise<void> {
+  if (release.state === 'rolling_out') {
+    await printRolloutStarted(ctx, client, release);
+    return;
+  }
   if (release.state !== 'live') {
     // Made, but not live: its gates hold it (checks pending, requirements), and it goes live by itself once they pass.
     ctx.out.line(`${release.environment} v${release.number} ${release.state}: ${release.deployment} (${release.id})`);
@@ -104,4 +108,25 @@ export async function printRelease(ctx: Context, client: SlipwayClient, release:
   }
   for (const hold of describeHolds(environment)) ctx.out.line(hold);
   ctx.out.line(environment.url);
+}
+
+/**
+ * A service's release goes out instance by instance: the command returns as its rollout
+ * starts. A rollback says what it does not undo: the newer release's release phase (migrations).
+ */
+async function printRolloutStarted(ctx: Context, client: SlipwayClient, release: MovedRelease): Promise<void> {
+  const from = release.previousDeployment ? ` (was ${release.previousDeployment})` : '';
+  const what = release.kind === 'rollback' ? `rollback to ${release.deployment}` : release.deployment;
+  ctx.out.line(`${release.environment} v${release.number} rollout started: ${what}${from}${release.forced ? ' [forced]' : ''}${release.expedited ? ' [hotfix, expedited]' : ''}`);
+  if (release.kind === 'rollback') {
+    let newer = 'the newer release';
+    try {
+      const env = await client.getEnvironment(release.project, release.environment);
+      if (env.release) newer = `v${env.release.number}`;
+    } catch (err) {
+      if (!(err instanceof ApiError)) throw err;
+    }
+    ctx.out.line(`the database stays as ${newer}'s release phase left it: a rollback switches instances back, it runs no migration`);
+  }
+  ctx.out.line(`watch it: slipway rollout v${release.number} --env ${release.environment} --watch`);
 }

@@ -28,7 +28,7 @@ const RANK: Record<LadderRole, number> = { viewer: 0, deployer: 1, approver: 2, 
 
 /** Whether `role` is on the ladder at or above `minimum` (a runner never is). */
 export function roleAtLeast(role: Role, minimum: LadderRole): boolean {
-  return role !== 'runner' && RANK[role] >= RANK[minimum];
+  return role !== 'runner' && role !== 'agent' && RANK[role] >= RANK[minimum];
 }
 
 /** The lowest role a policy lists: holding it (or more) is what counts. */

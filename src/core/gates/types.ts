@@ -72,6 +72,29 @@ export interface EnvironmentPolicy {
   soakMs: number;
   /** Who must sign off a release before it goes live (see gates/approvals.ts). */
   approvals: ApprovalPolicy;
+  /** How a service's release switches its instances (agents); static sites ignore it. */
+  rollout: RolloutPolicy;
+}
+
+/**
+ * `environments.<env>.rollout` of slipway.yaml. Instances switch in batches of
+ * `maxUnavailable` (a count, or a percentage of the environment's instances such as `"25%"`,
+ * at least one); each leaves rotation first and gets `drainMs` for its requests in flight;
+ * one that is not healthy `healthTimeoutMs` after its switch stops the rollout and sends back
+ * every switched instance.
+ */
+export interface RolloutPolicy {
+  maxUnavailable: number | `${number}%`;
+  drainMs: number;
+  healthTimeoutMs: number;
+}
+
+export const DEFAULT_ROLLOUT: Readonly<RolloutPolicy> = Object.freeze({ maxUnavailable: 1, drainMs: 10_000, healthTimeoutMs: 60_000 });
+
+/** How many instances of `total` may be switching at once: at least one, never more than all. */
+export function batchSize(maxUnavailable: RolloutPolicy['maxUnavailable'], total: number): number {
+  const wanted = typeof maxUnavailable === 'number' ? maxUnavailable : Math.floor((total * Number(maxUnavailable.slice(0, -1))) / 100);
+  return Math.max(1, Math.min(Math.max(total, 1), wanted));
 }
 
 /** The roles of the ladder an approval policy may name (viewer < deployer < approver < admin). */
@@ -104,6 +127,7 @@ export const DEFAULT_POLICY: Readonly<EnvironmentPolicy> = Object.freeze({
   expedite: 'hold',
   soakMs: 0,
   approvals: DEFAULT_APPROVALS,
+  rollout: DEFAULT_ROLLOUT,
 });
 
 export interface Candidate {

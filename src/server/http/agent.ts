@@ -76,3 +76,29 @@ export async function registerAgent(app: FastifyInstance, options: { dir?: strin
     return reply.headers(common).send(agent.manifest);
   });
 }
+
+/** How long what the bundle's file says is trusted before it is read again (a rebuild shows up after this). */
+const VERSION_CACHE_MS = 10_000;
+
+/**
+ * The bundle agents are asked to run (the assignment's `agentVersion`): version, digest and its
+ * URL on this server, read and hashed at most every 10 s however many agents poll.
+ */
+export function agentVersionReader(options: { dir?: string | undefined } = {}): () => Promise<{ version: string; sha256: string; url: string } | null> {
+  const dir = resolve(options.dir ?? AGENT_DIST);
+  let cached: { at: number; value: Promise<{ version: string; sha256: string; url: string } | null> } | undefined;
+  return () => {
+    if (cached === undefined || Date.now() - cached.at > VERSION_CACHE_MS) {
+      // A bundle that cannot be read now is none for now (asked again on the next poll): a poll never fails for it.
+      const value = readAgent(dir).then(
+        (agent) => (agent === undefined ? null : { version: agent.manifest.version, sha256: agent.manifest.sha256, url: agent.manifest.url }),
+        () => {
+          cached = undefined;
+          return null;
+        },
+      );
+      cached = { at: Date.now(), value };
+    }
+    return cached.value;
+  };
+}

@@ -14,6 +14,7 @@ import { guard } from './guard.ts';
 import { openApiDocument } from './openapi.ts';
 import { registerRoutes, type RouteSpec } from './route.ts';
 import { adminRoutes } from './routes/admin.ts';
+import { agentRoutes } from './routes/agents.ts';
 import { buildRoutes } from './routes/builds.ts';
 import { checkRoutes } from './routes/checks.ts';
 import { deliveryRoutes } from './routes/deliveries.ts';
@@ -23,6 +24,7 @@ import { freezeRoutes } from './routes/freezes.ts';
 import { hotfixRoutes } from './routes/hotfixes.ts';
 import { notificationRoutes } from './routes/notifications.ts';
 import { pipelineRoutes } from './routes/pipelines.ts';
+import { rolloutRoutes } from './routes/rollouts.ts';
 import { projectRoutes } from './routes/projects.ts';
 import { projectDeletionRoutes } from './routes/project-deletion.ts';
 import { buildRetryRoutes } from './routes/build-retry.ts';
@@ -46,7 +48,7 @@ export interface AppOptions {
 export function apiRoutes(deps: ServiceDeps): RouteSpec[] {
   const specs: RouteSpec[] = [...projectRoutes({ deps }), ...environmentRoutes({ deps }), ...buildRoutes({ deps }), ...deliveryRoutes({ deps }), ...adminRoutes({ deps })];
   specs.push(...projectDeletionRoutes({ deps }), ...buildRetryRoutes({ deps }), ...pipelineRoutes({ deps }), ...jobRoutes({ deps }), ...freezeRoutes({ deps }));
-  specs.push(...notificationRoutes({ deps }), ...approvalRoutes({ deps }), ...hotfixRoutes({ deps }));
+  specs.push(...notificationRoutes({ deps }), ...approvalRoutes({ deps }), ...hotfixRoutes({ deps }), ...rolloutRoutes({ deps }), ...agentRoutes({ deps }));
   specs.push(...checkRoutes({ deps }), ...userRoutes({ deps }), ...sessionRoutes({ deps }, new SignInLimiter(deps.clock)));
   return specs;
 }

@@ -77,6 +77,11 @@ export async function principalOf(deps: ServiceDeps, request: FastifyRequest): P
 export async function guard(deps: ServiceDeps, request: FastifyRequest, rule: Rule, url: string): Promise<Actor> {
   const principal = await principalOf(deps, request);
   const actor = principal.actor;
+  // An agent's token reaches the agent routes only, and only an agent's token reaches them.
+  if (actor.role === 'agent' || rule.role === 'agent') {
+    if (!(actor.role === 'agent' && rule.role === 'agent')) requireRole(actor, rule.role === 'public' ? 'viewer' : rule.role);
+    return actor;
+  }
   if (actor.role === 'runner' || rule.role === 'runner') {
     if (!(actor.role === 'runner' && rule.runner)) requireRole(actor, rule.role === 'public' ? 'viewer' : rule.role);
     return actor;

@@ -1,4 +1,4 @@
-import type { Role } from '../../core/glossary.ts';
+import type { PersonRole, Role } from '../../core/glossary.ts';
 
 /**
  * Who may call what: one row per route of the API, and nothing else decides it. A route without
@@ -12,9 +12,10 @@ import type { Role } from '../../core/glossary.ts';
  * - on any other route, the global role; project-scoped tokens are refused unless the row says
  *   `scoped: true` (and what such a route lists is cut down to the token's project).
  * `runner: true` lets the build runner's token call it as well (the service checks its lease);
- * `'runner'` is for the runner only; `'public'` needs no credentials at all.
+ * `'runner'` is for the runner only, `'agent'` for a host agent only (its token reaches its own
+ * environment, which the service checks); `'public'` needs no credentials at all.
  */
-export type Permission = 'public' | 'runner' | Exclude<Role, 'runner'> | { role: Exclude<Role, 'runner'>; runner?: true; scoped?: true };
+export type Permission = 'public' | 'runner' | 'agent' | PersonRole | { role: PersonRole; runner?: true; scoped?: true };
 
 export const PERMISSIONS: Readonly<Record<string, Permission>> = {
   // who am I, sign-in
@@ -67,6 +68,7 @@ export const PERMISSIONS: Readonly<Record<string, Permission>> = {
   'PUT /api/v1/projects/:project/environments/:environment/policy': 'admin',
   'GET /api/v1/projects/:project/pipeline': 'viewer',
   'GET /api/v1/projects/:project/releases/:release': 'viewer',
+  'GET /api/v1/projects/:project/releases/:release/rollout': 'viewer',
   'GET /api/v1/projects/:project/freezes': 'viewer',
   'POST /api/v1/projects/:project/environments/:environment/freezes': 'deployer',
   'DELETE /api/v1/projects/:project/environments/:environment/freezes/:id': 'deployer',
@@ -99,6 +101,19 @@ export const PERMISSIONS: Readonly<Record<string, Permission>> = {
   'GET /api/v1/projects/:project/deliveries': 'viewer',
   'GET /api/v1/jobs': 'admin',
   'POST /api/v1/jobs/:id/retry': 'admin',
+
+  // agents and their instances
+  'POST /api/v1/projects/:project/environments/:environment/agents/enrollments': 'admin',
+  'GET /api/v1/projects/:project/agents': 'viewer',
+  'DELETE /api/v1/projects/:project/agents/:agent': 'admin',
+  'GET /api/v1/projects/:project/instances': 'viewer',
+
+  // the host agent: the enrollment token is the credential of enroll; the rest need the agent's own
+  'POST /api/v1/agent/enroll': 'public',
+  'GET /api/v1/agent/assignment': 'agent',
+  'POST /api/v1/agent/report': 'agent',
+  'GET /api/v1/agent/deployments/:deployment': 'agent',
+  'GET /api/v1/agent/blobs/:digest': 'agent',
 
   // the build runner
   'POST /api/v1/runner/claim': 'runner',

@@ -1,9 +1,11 @@
+import { sweepAgents } from '../services/agents.ts';
 import { reapBuilds } from '../services/builds.ts';
 import { expireUploads } from '../services/deployments.ts';
 import { sendNotificationJob } from '../services/notification-job.ts';
 import { forgetOldNotifyDeliveries } from '../services/notifications.ts';
 import { evaluateProjectPipeline } from '../services/pipeline.ts';
 import { purgeDeletedProject } from '../services/project-deletion.ts';
+import { advanceRollout } from '../services/rollouts.ts';
 import { deliverNext } from '../webhooks/process-delivery.ts';
 import type { JobHandlers } from './job-queue.ts';
 import { DONE_JOBS_KEPT_MS } from './kinds.ts';
@@ -27,6 +29,10 @@ export const jobHandlers: JobHandlers = {
   'project.purge': (deps, { projectId }) => purgeDeletedProject(deps, projectId),
   'pipeline.evaluate': (deps, { projectId }) => evaluateProjectPipeline(deps, projectId),
   'notification.send': (deps, payload, ctx) => sendNotificationJob(deps, payload, ctx),
+  'rollout.advance': (deps, { releaseId }) => advanceRollout(deps, releaseId),
+  'agents.sweep': async (deps) => {
+    await sweepAgents(deps);
+  },
   'jobs.cleanup': async (deps) => {
     await deps.store.deleteDoneJobs(new Date(deps.clock.now().getTime() - DONE_JOBS_KEPT_MS).toISOString());
     await forgetOldNotifyDeliveries(deps);

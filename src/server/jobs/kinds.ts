@@ -7,6 +7,8 @@ export const EXPIRE_UPLOADS_EVERY_MS = 10 * 60_000;
 /** Done jobs are kept a day, then deleted by `jobs.cleanup`, so the table stays small. */
 export const DONE_JOBS_KEPT_MS = 24 * 60 * 60_000;
 export const CLEANUP_EVERY_MS = 60 * 60_000;
+/** Agents silent for two heartbeats are marked lost this often. */
+export const SWEEP_AGENTS_EVERY_MS = 5_000;
 
 const ProjectPayload = z.object({ projectId: z.string().min(1) });
 const NoPayload = z.object({});
@@ -39,6 +41,13 @@ export const JOB_KINDS = {
   /** Sends one notification delivery, `{ deliveryId }` (services/notification-job.ts checks it). Key: per delivery. */
   'notification.send': { payload: z.record(z.string(), z.unknown()), maxAttempts: 5 },
   'jobs.cleanup': { payload: NoPayload, maxAttempts: 3, everyMs: CLEANUP_EVERY_MS },
+  /** Marks agents lost that missed two heartbeats, and wakes their environments' rollouts (services/agents.ts). */
+  'agents.sweep': { payload: NoPayload, maxAttempts: 3, everyMs: SWEEP_AGENTS_EVERY_MS },
+  /**
+   * Looks at a release's rollout again (services/rollouts.ts): queued by its start, by every
+   * report of an agent of its environment, and for its drain and health deadlines. Key: `rollout:<releaseId>`.
+   */
+  'rollout.advance': { payload: z.object({ releaseId: z.string().min(1) }), maxAttempts: 10 },
 } as const satisfies Record<string, JobKindDefinition>;
 
 export type JobKind = keyof typeof JOB_KINDS;

@@ -1,18 +1,23 @@
 import { ErrorCode, SlipwayError } from '../../core/errors.ts';
-import type { Role } from '../../core/glossary.ts';
+import { PERSON_ROLES, type PersonRole, type Role } from '../../core/glossary.ts';
 import type { Actor } from '../../core/release-planner.ts';
 
-/** viewer < deployer < approver < admin; runner is outside the ladder (see Actor.role). */
-const RANK: Record<Exclude<Role, 'runner'>, number> = { viewer: 0, deployer: 1, approver: 2, admin: 3 };
+/** viewer < deployer < approver < admin; runner and agent are outside the ladder (see Actor.role). */
+const RANK: Record<PersonRole, number> = { viewer: 0, deployer: 1, approver: 2, admin: 3 };
 
-/** Whether `role` includes `minimum` on the ladder (a runner includes nothing but runner). */
+/** Whether a role is on the ladder (a person's or a service token's), not a machine's (runner, agent). */
+export function isPersonRole(role: Role): role is PersonRole {
+  return (PERSON_ROLES as readonly Role[]).includes(role);
+}
+
+/** Whether `role` includes `minimum` on the ladder (a runner or an agent includes nothing but itself). */
 export function roleReaches(role: Role, minimum: Role): boolean {
-  if (minimum === 'runner' || role === 'runner') return role === minimum;
+  if (!isPersonRole(minimum) || !isPersonRole(role)) return role === minimum;
   return RANK[role] >= RANK[minimum];
 }
 
 /** The higher of two roles of the ladder. */
-export function higherRole<R extends Exclude<Role, 'runner'>>(a: R, b: R | undefined): R {
+export function higherRole<R extends PersonRole>(a: R, b: R | undefined): R {
   return b !== undefined && RANK[b] > RANK[a] ? b : a;
 }
 
@@ -36,7 +41,7 @@ export function requireRole(actor: Actor, minimum: Role): void {
 export interface Principal {
   actor: Actor;
   /** Project id → role of the user's membership there (empty for service tokens). */
-  projectRoles: ReadonlyMap<string, Exclude<Role, 'runner'>>;
+  projectRoles: ReadonlyMap<string, PersonRole>;
   /** A project-scoped token reaches this project (id) and nothing else. */
   scope: string | null;
   /** How it proved itself: a bearer token, or a dashboard session (whose writes need the CSRF token). */
@@ -49,7 +54,7 @@ export interface Principal {
 export function roleOn(principal: Principal, projectId: string): Role | null {
   if (principal.scope !== null && principal.scope !== projectId) return null;
   const global = principal.actor.role;
-  if (global === 'runner') return global;
+  if (!isPersonRole(global)) return global;
   return higherRole(global, principal.projectRoles.get(projectId));
 }
 

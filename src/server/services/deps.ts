@@ -21,8 +21,24 @@ export interface ServiceDeps {
   internalTokenHash?: string;
   /** Notified after a commit that queued builds, so long-polling claims answer at once. */
   buildsQueued: Signal;
+  /**
+   * Notified after a commit that changed an agent's run, prepare or release phase (or retired
+   * it), so long-polling agents answer at once (server.ts wires it to the store's onAgentsChanged).
+   */
+  agentsChanged: Signal;
+  /** How often agents report (and poll); two missed and an agent is lost. Default 15 s (AGENT_HEARTBEAT_MS). */
+  agentHeartbeatMs?: number;
+  /** The agent bundle this server publishes (/agent/), which agents are asked to run; null when none is built. */
+  agentVersion?: () => Promise<{ version: string; sha256: string; url: string } | null>;
   /** Drops what this process's edge keeps in memory of a deleted project's deployments. */
   forgetProject?: (projectId: string) => void;
   /** `--allow-local-repos`: repository URLs may be local paths or name loopback and private hosts. */
   allowLocalRepos?: boolean;
+  /** Requests this process's edge has in flight to each agent's instance: a drain waits for 0 (edge/instance-proxy.ts). */
+  instanceLoad?: { inFlight(agentId: string): number };
+  /**
+   * Tells this process's edge that a rotation changed, after the commit: it reads its routes
+   * again on the next request instead of within ROUTES_MAX_AGE_MS (200 ms).
+   */
+  routesChanged?: () => void;
 }

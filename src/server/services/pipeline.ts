@@ -1,6 +1,6 @@
 import { batchBetween, isAncestor, type CommitLookup } from '../../core/commit-graph.ts';
 import { ErrorCode, SlipwayError } from '../../core/errors.ts';
-import { DEFAULT_POLICY, evaluate, redRequiredCheck, type Candidate, type EnvironmentPolicy, type Freeze, type GateFacts, type GateVerdict, type Lineage } from '../../core/gates/index.ts';
+import { DEFAULT_POLICY, evaluate, GateCode, redRequiredCheck, type Candidate, type EnvironmentPolicy, type Freeze, type GateFacts, type GateVerdict, type Lineage } from '../../core/gates/index.ts';
 import type { ReleaseState } from '../../core/glossary.ts';
 import { isHotfixBranch, productionEnvironment } from '../../core/hotfix.ts';
 import { orderEnvironments } from '../../core/pipeline-topology.ts';
@@ -9,6 +9,7 @@ import type { Actor } from '../../core/release-planner.ts';
 import type { BuildRow, EnvironmentRow, ProjectRow, ReleaseBatch, ReleaseRow, Store } from '../../store/store.ts';
 import type { ServiceDeps } from './deps.ts';
 import { approvalFactsOf } from './approval-facts.ts';
+import { holdsForRollout } from './rollouts.ts';
 import { recordEvent } from './events.ts';
 import { newId } from './ids.ts';
 import { queueReleaseNotifications } from './notifications.ts';
@@ -245,15 +246,27 @@ export function verdictSummary(verdict: GateVerdict): string {
 }
 
 /**
- * Puts a release live: rolling_out → live, the pointer moved by compare-and-set from the
- * release number read, the release it replaces ended (superseded, or rolled_back by a
- * rollback), the pin set (a rollback) or cleared (a person's promotion), and open releases
- * the new one contains superseded. Static sites are live the moment the pointer moves; a
- * service's rollout (agents) will hold `rolling_out` until its instances report.
+ * Sends a release out: → rolling_out, then live at once for a static site (or a service
+ * environment no agent serves), or held `rolling_out` by its rollout (services/rollouts.ts),
+ * which completes it (`completeGoLive`) once its instances run it. Returns the release as it
+ * is now: live, or still rolling_out.
  */
 async function goLive(deps: ServiceDeps, project: ProjectRow, env: EnvironmentRow, release: ReleaseRow, actor: Actor, verdict: GateVerdict | null): Promise<ReleaseRow> {
   let current = release;
   if (current.state !== 'rolling_out') current = await transition(deps, project, env, current, 'rolling_out', { gates: verdict, recheckAt: null, actor });
+  if (await holdsForRollout(deps, project, env, current)) return current;
+  return completeGoLive(deps, project, env, current, actor);
+}
+
+/**
+ * Completes a release that is rolling out: rolling_out → live, the pointer moved by
+ * compare-and-set from the release number read, the release it replaces ended (superseded, or
+ * rolled_back by a rollback), the pin set (a rollback) or cleared (a person's promotion), and
+ * open releases the new one contains superseded. A static site's release comes here at once;
+ * a service's when its rollout is done.
+ */
+export async function completeGoLive(deps: ServiceDeps, project: ProjectRow, env: EnvironmentRow, release: ReleaseRow, actor: Actor): Promise<ReleaseRow> {
+  let current = release;
   const now = deps.clock.now().toISOString();
   const pin = release.kind === 'rollback' ? { by: release.createdBy, at: now, reason: release.reason } : null;
   const clearsPin = release.kind === 'promote' && release.trigger === 'user';
@@ -303,6 +316,39 @@ async function goLive(deps: ServiceDeps, project: ProjectRow, env: EnvironmentRo
     await wakePipeline(deps.store, deps.clock, requirer, `${project.name} ${env.name} went live with v${release.number}`);
   }
   return current;
+}
+
+/**
+ * Ends a release whose rollout stopped before it went live: `failed` (its release phase
+ * failed; nobody switched) or `rolled_back` (switched instances went back). The pointer never
+ * moved; with `pin`, the environment is pinned where it is, so automation does not send the
+ * same thing out again before a person looked. Then what queued behind it may go.
+ */
+export async function endRollingOut(
+  deps: ServiceDeps,
+  project: ProjectRow,
+  env: EnvironmentRow,
+  release: ReleaseRow,
+  to: 'failed' | 'rolled_back',
+  reason: string,
+  pin: { by: string; at: string; reason: string } | null,
+): Promise<ReleaseRow> {
+  const ended = await transition(deps, project, env, release, to, { reason, recheckAt: null });
+  if (pin) {
+    if (!(await deps.store.pinEnvironment(env.id, env.releaseNumber, pin))) {
+      throw new SlipwayError(ErrorCode.RELEASE_CONFLICT, `${env.name} moved while the rollout of v${release.number} ended; look again`, { release: release.id });
+    }
+    await recordEvent(deps.store, deps.clock.now(), AUTOMATION, 'environment.pin', {
+      projectId: project.id,
+      environment: env.name,
+      target: env.deploymentId ?? release.deploymentId,
+      reason: pin.reason,
+      before: { pinnedBy: env.pinnedBy },
+      after: pin,
+    });
+  }
+  await advanceEnvironment(deps, project, env.id);
+  return ended;
 }
 
 /** Open releases of `env` that `live` contains (same deployment, or a commit it descends from) are superseded by it. */
@@ -502,18 +548,22 @@ export async function advanceEnvironment(deps: ServiceDeps, project: ProjectRow,
     const env = await deps.store.findEnvironmentById(environmentId);
     if (!env || env.retiredAt !== null) return;
     const open = await deps.store.listOpenReleases(env.id);
+    // A release rolling out is finished first: a crash between rolling_out and live left a
+    // static site's move half done; a service's rollout holds it, and the environment with it.
+    const rolling = open.find((r) => r.state === 'rolling_out');
+    let held: ReleaseRow | undefined;
+    if (rolling) {
+      const moved = await goLive(deps, project, env, rolling, AUTOMATION, rolling.gates);
+      if (moved.state !== 'rolling_out') continue;
+      held = moved;
+    }
     let progressed = false;
     ahead = null;
     for (const release of open) {
-      if (release.state === 'rolling_out') {
-        // A crash between rolling_out and live: finish the move it started.
-        await goLive(deps, project, env, release, AUTOMATION, release.gates);
-        progressed = true;
-        break;
-      }
+      if (release.state === 'rolling_out') continue;
       const policy = policyOf(env);
       const facts = await gateFacts(deps.store, project, env, policy, release, release.trigger === 'automation' ? ahead : null, deps.clock.now());
-      const verdict = evaluate(candidateOf(release), policy, facts, deps.clock.now());
+      const verdict = heldBy(held, evaluate(candidateOf(release), policy, facts, deps.clock.now()));
       if (verdict.outcome === 'pass') {
         await goLive(deps, project, env, release, release.trigger === 'user' ? actorOf(release) : AUTOMATION, verdict);
         progressed = true;
@@ -530,6 +580,14 @@ export async function advanceEnvironment(deps: ServiceDeps, project: ProjectRow,
     // Something moved: the environment changed, so what is still open is looked at again.
     if (!progressed) return;
   }
+}
+
+/** While a rollout holds the environment, nothing else goes out: a release that would waits behind it (the rollout looks again when it ends). */
+function heldBy(held: ReleaseRow | undefined, verdict: GateVerdict): GateVerdict {
+  if (held === undefined || verdict.outcome === 'fail') return verdict;
+  const reason = { gate: 'queue' as const, code: GateCode.QUEUED, message: `waiting for the rollout of v${held.number}`, details: { behind: held.number } };
+  if (verdict.outcome === 'pass') return { outcome: 'wait', reasons: [reason] };
+  return { ...verdict, reasons: [...verdict.reasons.filter((r) => r.code !== GateCode.QUEUED), reason] };
 }
 
 /**

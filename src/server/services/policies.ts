@@ -1,7 +1,7 @@
 import { parseWindows } from '../../core/deploy-windows.ts';
 import { parseDuration } from '../../core/duration.ts';
 import { ErrorCode, SlipwayError } from '../../core/errors.ts';
-import { DEFAULT_APPROVALS, DEFAULT_POLICY, type ApprovalPolicy, type EnvironmentPolicy } from '../../core/gates/index.ts';
+import { DEFAULT_APPROVALS, DEFAULT_POLICY, DEFAULT_ROLLOUT, type ApprovalPolicy, type EnvironmentPolicy } from '../../core/gates/index.ts';
 import { assertName } from '../../core/names.ts';
 import { findCycle } from '../../core/pipeline-topology.ts';
 import type { Actor } from '../../core/release-planner.ts';
@@ -165,6 +165,7 @@ export async function setEnvironmentPolicy(
       expedite: input.expedite ?? base.expedite,
       soakMs: input.soak === undefined ? base.soakMs : input.soak === null || input.soak === '0' ? 0 : parseDuration(input.soak),
       approvals: approvalsOf(base.approvals, input.approvals),
+      rollout: base.rollout ?? DEFAULT_ROLLOUT,
     };
     const windows = parseWindows(policy.windows);
     if (!windows.ok) throw new SlipwayError(ErrorCode.POLICY_INVALID, `windows: ${windows.error}`, { window: policy.windows[windows.index] });

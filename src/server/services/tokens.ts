@@ -54,6 +54,10 @@ export async function authenticate(deps: ServiceDeps, secret: string): Promise<{
     return { token, principal: { actor: INTERNAL_RUNNER, projectRoles: new Map(), scope: null, via: 'token', credentialId: hash } };
   }
   const token = await deps.store.findTokenByHash(hash);
+  if (token && token.revokedAt !== null && token.agentId) {
+    // An agent removed by an admin is told so: it stops, rather than retrying a credential forever.
+    throw new SlipwayError(ErrorCode.AGENT_RETIRED, `agent ${token.agentId} was removed; enroll it again`, { agent: token.agentId });
+  }
   if (!token || token.revokedAt !== null || !timingSafeEqual(Buffer.from(token.hash), Buffer.from(hash))) {
     throw new SlipwayError(ErrorCode.UNAUTHENTICATED, 'the token is unknown or revoked');
   }
@@ -70,6 +74,7 @@ export async function authenticate(deps: ServiceDeps, secret: string): Promise<{
   } else {
     const actor: Actor = { id: token.id, name: token.name, role: token.role, trigger: 'user' };
     if (token.projectId !== null) actor.projectScope = token.projectId;
+    if (token.agentId) actor.agentId = token.agentId;
     principal = { actor, projectRoles: new Map(), scope: token.projectId, via: 'token', credentialId: hash };
   }
   if (token.lastUsedAt === null || now.getTime() - Date.parse(token.lastUsedAt) > TOUCH_INTERVAL_MS) {
@@ -109,6 +114,9 @@ export async function createToken(deps: ServiceDeps, actor: Actor, input: Create
     }
   } else {
     requireRole(actor, 'admin');
+    if (input.role === 'agent') {
+      throw new SlipwayError(ErrorCode.INVALID_REQUEST, "an agent's credential comes from enrolling it: slipway agents enroll", { role: 'agent' });
+    }
   }
   if (actor.projectScope !== undefined) throw new SlipwayError(ErrorCode.FORBIDDEN, 'a project-scoped token cannot make tokens');
   const project = input.project === undefined ? null : await requireProject(deps, input.project);

@@ -1,5 +1,5 @@
 import { ErrorCode, SlipwayError } from '../../core/errors.ts';
-import type { Role } from '../../core/glossary.ts';
+import type { PersonRole } from '../../core/glossary.ts';
 import type { Actor } from '../../core/release-planner.ts';
 import type { MembershipRow, ProjectRow, Store, UserRow } from '../../store/store.ts';
 import { requireRole, type Principal } from './access.ts';
@@ -9,7 +9,7 @@ import { newId } from './ids.ts';
 import { assertPasswordStrength, attemptPassword, hashPassword } from './passwords.ts';
 import { getProject } from './projects.ts';
 
-export type PersonRole = Exclude<Role, 'runner'>;
+export type { PersonRole };
 
 const USER_NAME = /^[a-z0-9](?:[a-z0-9._-]{0,38}[a-z0-9])?$/;
 // Commit emails are what git wrote, so the shape is loose; control characters and spaces never pass.

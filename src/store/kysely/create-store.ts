@@ -1,4 +1,5 @@
 import type { Store } from '../store.ts';
+import { createAgentStore } from './agents.ts';
 import { createApprovalStore } from './approvals.ts';
 import { createBranchStore } from './branches.ts';
 import { createBuildStore } from './builds.ts';
@@ -26,7 +27,7 @@ import { createUserStore } from './users.ts';
  */
 export function createStore(fields: Pick<FamilyContext, 'db' | 'dialect' | 'secrets'> & Partial<FamilyContext>): Store {
   // Outside a transaction, what waits for a commit runs at once: every statement commits by itself.
-  const ctx: FamilyContext = { afterCommit: (fn) => fn(), jobsEnqueued: new Set(), ...fields };
+  const ctx: FamilyContext = { afterCommit: (fn) => fn(), jobsEnqueued: new Set(), agentsChanged: new Set(), ...fields };
   const store: Store = {
     capabilities: ctx.dialect.capabilities,
     transaction: async (fn) => {
@@ -54,6 +55,7 @@ export function createStore(fields: Pick<FamilyContext, 'db' | 'dialect' | 'secr
     ...createFreezeStore(ctx),
     ...createNotificationStore(ctx),
     ...createApprovalStore(ctx),
+    ...createAgentStore(ctx),
   };
   return store;
 }

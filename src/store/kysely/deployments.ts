@@ -1,5 +1,6 @@
 import type { Selectable } from 'kysely';
 import { ErrorCode, SlipwayError } from '../../core/errors.ts';
+import type { ServiceSpec } from '../../core/service-spec.ts';
 import type { Database } from '../schema.ts';
 import { inTransaction, parseJson, type FamilyContext, type Page } from './family-context.ts';
 
@@ -11,6 +12,7 @@ export interface DeploymentMetaRow {
   source?: string | undefined;
   spa?: boolean | undefined;
   build?: string | undefined;
+  service?: ServiceSpec | undefined;
 }
 
 export interface DeploymentRow {

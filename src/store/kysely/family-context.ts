@@ -23,6 +23,8 @@ export interface FamilyContext {
   afterCommit(fn: () => void): void;
   /** Who hears of committed job enqueues (store/kysely/jobs.ts), shared by a store and its transactions. */
   jobsEnqueued: Set<() => void>;
+  /** Who hears of committed changes of agents' assignments (store/kysely/agents.ts), shared likewise. */
+  agentsChanged: Set<() => void>;
 }
 
 

@@ -49,6 +49,8 @@ export interface PipelineStore {
   updateReleaseGates(id: string, state: ReleaseState, gates: GateVerdict, evaluatedAt: string, recheckAt: string | null, stateReason: string): Promise<boolean>;
   /** Compare-and-set of the pointer: moves only while the environment's release number is `expectedReleaseNumber`. */
   moveEnvironmentTo(environmentId: string, expectedReleaseNumber: number, target: PointerTarget): Promise<boolean>;
+  /** Pins an environment where it is (its pointer stays), by compare-and-set on its release number; false when it moved meanwhile. */
+  pinEnvironment(environmentId: string, expectedReleaseNumber: number, pin: { by: string; at: string; reason: string | null }): Promise<boolean>;
   /** What a release replaced, known only when it goes live. */
   setReleaseReplacement(id: string, previousDeploymentId: string | null, replacesReleaseId: string | null): Promise<void>;
   /** The release that was live in an environment at time `at`: the last to go live at or before it. */
@@ -164,6 +166,16 @@ export function createPipelineStore({ db, dialect }: FamilyContext): PipelineSto
           pinned_at: target.pin?.at ?? null,
           pinned_reason: target.pin?.reason ?? null,
         })
+        .where('id', '=', environmentId)
+        .where('release_number', '=', expectedReleaseNumber)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) === 1;
+    },
+
+    async pinEnvironment(environmentId, expectedReleaseNumber, pin) {
+      const result = await db
+        .updateTable('environments')
+        .set({ pinned_by: pin.by, pinned_at: pin.at, pinned_reason: pin.reason })
         .where('id', '=', environmentId)
         .where('release_number', '=', expectedReleaseNumber)
         .executeTakeFirst();

@@ -18,6 +18,8 @@ export interface TokenRow {
   projectId: string | null;
   /** After this the token is refused; null: until revoked. */
   expiresAt: string | null;
+  /** The agent an `agent` token speaks for; null for every other token. */
+  agentId?: string | null;
 }
 
 export interface TokenStore {
@@ -47,6 +49,7 @@ export function createTokenStore({ db }: FamilyContext): TokenStore {
           user_id: row.userId,
           project_id: row.projectId,
           expires_at: row.expiresAt,
+          agent_id: row.agentId ?? null,
         })
         .execute();
     },
@@ -93,5 +96,6 @@ function toToken(row: Selectable<Database['tokens']>): TokenRow {
     userId: row.user_id,
     projectId: row.project_id,
     expiresAt: row.expires_at,
+    agentId: row.agent_id,
   };
 }

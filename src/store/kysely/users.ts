@@ -1,5 +1,5 @@
 import type { Selectable, Updateable } from 'kysely';
-import type { Role } from '../../core/glossary.ts';
+import type { PersonRole } from '../../core/glossary.ts';
 import type { Database } from '../schema.ts';
 import type { FamilyContext } from './family-context.ts';
 
@@ -8,7 +8,7 @@ export interface UserRow {
   id: string;
   name: string;
   /** Held on every project; a membership may raise it on one. */
-  role: Exclude<Role, 'runner'>;
+  role: PersonRole;
   /** `scrypt$N$r$p$salt$hash`; null: signs in with a personal token only. */
   passwordHash: string | null;
   passwordChangedAt: string | null;
@@ -23,7 +23,7 @@ export interface UserRow {
 export interface MembershipRow {
   projectId: string;
   userId: string;
-  role: Exclude<Role, 'runner'>;
+  role: PersonRole;
   createdAt: string;
   createdBy: string;
 }
