@@ -85,7 +85,7 @@ export function nodeTransport(): NodeTransport {
 
 /** multipart/form-data as `fetch` writes a FormData of Blobs: one file part per entry, the name also its file name. */
 export function encodeMultipart(parts: readonly { name: string; bytes: Uint8Array }[]): { boundary: string; chunks: Uint8Array[]; length: number } {
-  const boundary = `----slipway${randomBytes(12).toString('hex')}`;
+  const boundary = `slipway-${randomBytes(9).toString('base64url')}`;
   const chunks: Uint8Array[] = [];
   let length = 0;
   const push = (chunk: Uint8Array): void => {
