@@ -129,7 +129,11 @@ for (const backend of backends) {
         // Two at a time: the third waits for one of the first two.
         await setRollout(t, 'batches', 'production', { maxUnavailable: 2, drainMs: 100, healthTimeoutMs: 5_000 });
         const v3 = await deployService(t, 'batches', 'v3');
-        const third = await t.client.promote('batches', 'production', { deployment: v3.id });
+        const cli = await slipway(t, ['promote', v3.id, '--project', 'batches', '--env', 'production']);
+        assert.equal(cli.code, 0, cli.stderr);
+        assert.match(cli.stdout, new RegExp(`production v${release.number + 1} rollout started: ${v3.id} \\(was ${v2.id}\\)`));
+        assert.match(cli.stdout, /watch it: slipway rollout v\d+ --env production --watch/);
+        const third = await t.client.getRelease('batches', `v${release.number + 1}`, 'production');
         assert.equal((await waitForRollout(t, 'batches', third.id, ['done', 'failed', 'rolled_back'])).state, 'done');
         const pairs = switches(f.agents, third.id);
         const [a, b, c] = pairs;

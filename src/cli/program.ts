@@ -8,6 +8,7 @@ import { ExitCode } from './exit-codes.ts';
 // Each command's module loads when the command runs, never at start: `slipway --version` and
 // `slipway status` do not load the server, the uploader or the zod schemas of other commands.
 // Add a command here the same way (lint refuses a static import of ./commands/ in this file).
+const { agentsEnroll, agentsList, agentsRemove, instances } = commands(() => import('./commands/agents.ts'), 'agentsEnroll', 'agentsList', 'agentsRemove', 'instances');
 const { cancelBuild, listBuilds } = commands(() => import('./commands/builds.ts'), 'cancelBuild', 'listBuilds');
 const { listChecks, reportCheck } = commands(() => import('./commands/checks.ts'), 'listChecks', 'reportCheck');
 const { deliveries } = commands(() => import('./commands/deliveries.ts'), 'deliveries');
@@ -433,6 +434,36 @@ export async function run(argv: readonly string[], ctx: Context): Promise<ExitCo
     .addOption(env())
     .addOption(json())
     .action(opts(freezes));
+
+  const agents = program
+    .command('agents')
+    .description("list a project's agents: where each runs, what, health, rotation (or: agents enroll, agents remove)")
+    .addOption(project())
+    .addOption(json())
+    .action(opts(agentsList));
+  agents
+    .command('enroll')
+    .description('admin: print a one-time token that enrolls one host agent into an environment, and the command to run on the host')
+    .addOption(project())
+    .addOption(env().makeOptionMandatory())
+    .option('--expires <duration>', 'how long the token may be used (default 1h, at most 7d)')
+    .addOption(json())
+    .action(opts(agentsEnroll));
+  agents
+    .command('remove')
+    .description('admin: remove an agent; it leaves the rotation and its credential stops working')
+    .argument('<id>', 'agent id (agt-…)')
+    .addOption(project())
+    .addOption(json())
+    .action(withArg('id', agentsRemove));
+
+  program
+    .command('instances')
+    .description("where a project's service runs: each instance's address, release, health and whether the edge sends it requests")
+    .addOption(project())
+    .addOption(env())
+    .addOption(json())
+    .action(opts(instances));
 
   const notify = program
     .command('notify')

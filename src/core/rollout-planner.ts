@@ -1,5 +1,5 @@
 import { batchSize, type RolloutPolicy } from './gates/types.ts';
-import type { RolloutState } from './glossary.ts';
+import type { RolloutState, Rotation } from './glossary.ts';
 
 /**
  * The rollout of one release onto its environment's agents, as a pure planner: given the
@@ -75,7 +75,7 @@ export interface AgentFacts {
   state: string;
   healthy: boolean;
   error: string | null;
-  rotation: 'in' | 'out' | 'draining';
+  rotation: Rotation;
   current: { releaseId: string; deploymentId: string } | null;
   prepared: string[];
   run: ReleaseRef | null;
@@ -97,7 +97,7 @@ export interface RolloutPlan {
   /** Assignment changes, by agent id: only what differs from what the agent has. */
   assignments: Map<string, Assignment>;
   /** Rotation changes, by agent id; `draining` with the time it began. */
-  rotations: Map<string, { rotation: 'in' | 'out' | 'draining'; since: string | null }>;
+  rotations: Map<string, { rotation: Rotation; since: string | null }>;
   /** When to look again although nobody reports: a drain or a health deadline; null: only a report moves it. */
   wakeAt: string | null;
 }
@@ -146,7 +146,7 @@ export function planRollout(input: PlanInput): RolloutPlan {
     if (change.releasePhase !== undefined && JSON.stringify(now.releasePhase) !== JSON.stringify(change.releasePhase)) diff.releasePhase = change.releasePhase;
     if (Object.keys(diff).length > 0) plan.assignments.set(agent.id, { ...plan.assignments.get(agent.id), ...diff });
   };
-  const rotate = (agent: AgentFacts, rotation: 'in' | 'out' | 'draining'): void => {
+  const rotate = (agent: AgentFacts, rotation: Rotation): void => {
     const current = plan.rotations.get(agent.id)?.rotation ?? agent.rotation;
     if (current !== rotation) plan.rotations.set(agent.id, { rotation, since: rotation === 'draining' ? nowIso : null });
   };

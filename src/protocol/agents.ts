@@ -232,29 +232,5 @@ export type InstanceList = z.infer<typeof InstanceList>;
 export const RolloutStateName = z.enum(ROLLOUT_STATES);
 export type RolloutStateName = z.infer<typeof RolloutStateName>;
 
-export const RolloutInstance = z.object({
-  agent: z.string(),
-  name: z.string(),
-  /** Deployment ids: what it ran before the rollout, what it runs at the end. */
-  from: z.string().nullable(),
-  to: z.string().nullable(),
-  step: z.string(),
-  healthy: z.boolean(),
-  rotation: Rotation,
-});
-export type RolloutInstance = z.infer<typeof RolloutInstance>;
-
-export const Rollout = z.object({
-  release: z.string(),
-  state: RolloutStateName,
-  phase: z.string(),
-  maxUnavailable: z.union([z.number(), z.string()]),
-  instances: z.array(RolloutInstance),
-  releasePhase: z
-    .object({ agent: z.string().nullable(), state: z.string().nullable(), exitCode: z.number().int().nullable(), log: z.string().nullable() })
-    .nullable(),
-  reason: z.string().nullable(),
-  startedAt: z.string(),
-  endedAt: z.string().nullable(),
-});
-export type Rollout = z.infer<typeof Rollout>;
+/** What GET …/releases/:release/rollout answers: protocol/rollouts.ts, with the rollout's own schemas. */
+export { Rollout, RolloutInstance } from './rollouts.ts';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ROLLOUT_STATES } from '../core/glossary.ts';
+import { ROLLOUT_STATES, ROTATIONS } from '../core/glossary.ts';
 import { ROLLOUT_STEPS } from '../core/rollout-planner.ts';
 import { ReleaseKind, ReleaseState } from './api.ts';
 
@@ -17,7 +17,7 @@ export const RolloutInstance = z.object({
   step: z.enum(ROLLOUT_STEPS),
   since: z.string().nullable(),
   healthy: z.boolean(),
-  rotation: z.enum(['in', 'out', 'draining']),
+  rotation: z.enum(ROTATIONS),
   lost: z.boolean(),
   error: z.string().nullable(),
 });

@@ -7,13 +7,13 @@ import type { AgentReport, AgentView, Assignment, Enrollment, EnrollRequest, Ins
 import type { AgentRow, EnvironmentRow, ProjectRow, ReleaseRow, Store } from '../../store/store.ts';
 import { newEnvironmentRow } from '../../store/store.ts';
 import { assertName } from '../../core/names.ts';
-import { enqueueJob } from '../jobs/enqueue.ts';
 import { requireRole } from './access.ts';
 import { getManifest } from './deployments.ts';
 import type { ServiceDeps } from './deps.ts';
 import { recordEvent } from './events.ts';
 import { newId } from './ids.ts';
 import { getProject } from './projects.ts';
+import { wakeRollout, wakeRolloutsOf } from './rollouts.ts';
 import { hashToken, newSecret } from './tokens.ts';
 
 /**
@@ -263,7 +263,7 @@ export async function reportAgent(deps: ServiceDeps, actor: Actor, report: Agent
     if (report.releasePhase !== undefined) await recordReleasePhaseOutcome(tx, deps, updated, report.releasePhase);
     const rollout = await tx.findOpenRollout(updated.environmentId);
     if (rollout) {
-      await enqueueJob(tx, deps.clock, 'rollout.advance', { releaseId: rollout.releaseId }, { key: `rollout:${rollout.releaseId}` });
+      await wakeRollout(tx, deps.clock, rollout.releaseId);
     } else {
       const runsWhatItShould = updated.run !== null && updated.currentDeploymentId === updated.run.deploymentId && updated.state !== 'failed';
       if (updated.rotation === 'out' && updated.healthy && runsWhatItShould) await tx.setAgentRotation(updated.id, 'in', null);
@@ -350,10 +350,7 @@ export async function sweepAgents(deps: ServiceDeps): Promise<AgentRow[]> {
   const seenBefore = new Date(now.getTime() - 2 * heartbeatMsOf(deps)).toISOString();
   return deps.store.transaction(async (tx) => {
     const lost = await tx.markLostAgents(seenBefore, now.toISOString());
-    for (const environmentId of new Set(lost.map((a) => a.environmentId))) {
-      const rollout = await tx.findOpenRollout(environmentId);
-      if (rollout) await enqueueJob(tx, deps.clock, 'rollout.advance', { releaseId: rollout.releaseId }, { key: `rollout:${rollout.releaseId}` });
-    }
+    for (const environmentId of new Set(lost.map((a) => a.environmentId))) await wakeRolloutsOf(tx, deps.clock, environmentId);
     for (const agent of lost) {
       await recordEvent(tx, now, { name: 'slipway', role: 'deployer', trigger: 'automation' }, 'agent.lost', {
         projectId: agent.projectId,
@@ -383,8 +380,7 @@ export async function removeAgent(deps: ServiceDeps, actor: Actor, projectName: 
     await tx.revokeToken(agent.tokenId, now.toISOString());
     const environment = await tx.findEnvironmentById(agent.environmentId);
     await recordEvent(tx, now, actor, 'agent.remove', { projectId: project.id, environment: environment?.name ?? null, target: agent.id, before: { name: agent.name, address: agent.address, port: agent.port } });
-    const rollout = await tx.findOpenRollout(agent.environmentId);
-    if (rollout) await enqueueJob(tx, deps.clock, 'rollout.advance', { releaseId: rollout.releaseId }, { key: `rollout:${rollout.releaseId}` });
+    await wakeRolloutsOf(tx, deps.clock, agent.environmentId);
   });
   const [view] = await presentAgents(deps, project, [(await deps.store.findAgent(agent.id)) ?? agent]);
   if (!view) throw new Error(`agent ${agent.id} vanished`);

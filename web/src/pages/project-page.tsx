@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import type { Environment, Release } from '../../../src/protocol/api.ts';
 import type { PipelineStage } from '../../../src/protocol/pipelines.ts';
+import { AgentsPanel } from '../components/agents-panel.tsx';
 import { AuditLog } from '../components/audit-log.tsx';
 import { BuildsPanel } from '../components/builds-panel.tsx';
 import { DeliveriesPanel } from '../components/deliveries-panel.tsx';
@@ -35,7 +36,7 @@ function byStages(stages: readonly PipelineStage[]): (a: Environment, b: Environ
 export function ProjectPage({ project, openBuild }: { project: string; openBuild: string | undefined }) {
   const { client } = useSession();
   const load = useCallback(async () => {
-    const [status, pipeline, deployments, events, domains, builds, deliveries] = await Promise.all([
+    const [status, pipeline, deployments, events, domains, builds, deliveries, agents] = await Promise.all([
       client.getProjectStatus(project),
       client.getPipeline(project),
       client.listDeployments(project, { limit: 30 }),
@@ -43,6 +44,7 @@ export function ProjectPage({ project, openBuild }: { project: string; openBuild
       client.listDomains(project),
       client.listBuilds(project, { limit: 20 }),
       client.listDeliveries(project, { limit: 20 }),
+      client.listAgents(project),
     ]);
     // Retired previews are kept (their deployments stay addressable) but nothing moves them any more.
     const environments = status.environments.filter((e) => e.retiredAt === null).sort(byStages(pipeline.stages));
@@ -61,6 +63,9 @@ export function ProjectPage({ project, openBuild }: { project: string; openBuild
       events: events.events,
       domains: domains.domains,
       deliveries: deliveries.deliveries,
+      agents: agents.agents,
+      /** A service project: its latest deployment runs on agents (or it has agents already). */
+      service: agents.agents.length > 0 || deployments.deployments.some((d) => d.meta.service !== undefined),
     };
   }, [client, project]);
   const poll = usePoll(load, POLL_MS);
@@ -179,6 +184,15 @@ export function ProjectPage({ project, openBuild }: { project: string; openBuild
         )}
         <RetiredPreviews environments={data.retired} />
       </section>
+
+      {data.service && (
+        <section className="section" id="agents" aria-labelledby="agents-title">
+          <h2 id="agents-title">Agents and instances</h2>
+          <div className="card flush">
+            <AgentsPanel project={project} agents={data.agents} />
+          </div>
+        </section>
+      )}
 
       <section className="section" id="builds" aria-labelledby="builds-title">
         <h2 id="builds-title">Builds</h2>

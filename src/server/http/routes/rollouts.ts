@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { RolloutStep } from '../../../core/rollout-planner.ts';
 import { Rollout } from '../../../protocol/rollouts.ts';
 import { getRolloutView, phaseStateOf, type RolloutView } from '../../services/rollouts.ts';
 import type { HttpContext, Params } from '../context.ts';
@@ -30,8 +31,11 @@ function phaseOf(view: RolloutView): string {
   const steps = rollout.steps;
   const count = (names: string[]) => steps.filter((s) => names.includes(s.step)).length;
   switch (rollout.state) {
-    case 'preparing':
-      return 'agents are laying out the deployment';
+    case 'preparing': {
+      const waiting = view.agents.filter((a) => a.retiredAt === null && a.lostAt === null && !a.prepared.includes(rollout.deploymentId) && a.currentDeploymentId !== rollout.deploymentId);
+      if (waiting.length === 0) return 'agents are laying out the deployment';
+      return `waiting for ${waiting.map((a) => a.name).join(', ')} to lay out ${rollout.deploymentId}`;
+    }
     case 'release_phase':
       return `the release phase runs on ${view.releasePhaseAgentName ?? 'an agent'}`;
     case 'switching':
@@ -47,6 +51,21 @@ function phaseOf(view: RolloutView): string {
   }
 }
 
+/** Each instance's step; before the switching begins, every agent waits (pending) on what it runs. */
+function stepsOf(view: RolloutView): RolloutStep[] {
+  const { rollout } = view;
+  if (rollout.steps.length > 0 || (rollout.state !== 'preparing' && rollout.state !== 'release_phase')) return rollout.steps;
+  return view.agents
+    .filter((a) => a.retiredAt === null)
+    .map((a) => ({
+      agent: a.id,
+      name: a.name,
+      from: a.currentReleaseId !== null && a.currentDeploymentId !== null ? { releaseId: a.currentReleaseId, deploymentId: a.currentDeploymentId } : null,
+      step: 'pending',
+      since: null,
+    }));
+}
+
 export function presentRollout(view: RolloutView): Rollout {
   const { rollout, release } = view;
   const agents = new Map(view.agents.map((a) => [a.id, a]));
@@ -58,7 +77,7 @@ export function presentRollout(view: RolloutView): Rollout {
     maxUnavailable: String(rollout.maxUnavailable),
     drainMs: rollout.drainMs,
     healthTimeoutMs: rollout.healthTimeoutMs,
-    instances: rollout.steps.map((step) => {
+    instances: stepsOf(view).map((step) => {
       const agent = agents.get(step.agent);
       return {
         agent: step.agent,
