@@ -12,10 +12,13 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 const root = fileURLToPath(new URL('..', import.meta.url));
 export const AGENT_FILE = 'slipway-agent.js';
 
-/** Builds the agent into `outDir`; returns its path, digest and size. */
-export async function buildAgent(outDir) {
+/**
+ * Builds the agent into `outDir`; returns its path, digest and size. `options.version` stamps
+ * another version than package.json's (tests of self-upgrade build a "newer" agent with it).
+ */
+export async function buildAgent(outDir, options = {}) {
   const { build } = await import('esbuild');
-  const { version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+  const version = options.version ?? JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version;
   mkdirSync(outDir, { recursive: true });
   const path = join(outDir, AGENT_FILE);
   await build({

@@ -127,7 +127,10 @@ async function main() {
   const agentDir = join(tmp, 'agent-host');
   mkdirSync(agentDir);
   writeFileSync(join(agentDir, 'slipway-agent.js'), agent);
-  run(process.execPath, ['slipway-agent.js', '--server', base, '--token', token], { cwd: agentDir, env: { PATH: env.PATH } });
+  const agentVersion = run(process.execPath, ['slipway-agent.js', '--version'], { cwd: agentDir, env: { PATH: env.PATH } }).trim();
+  if (agentVersion !== version) fail(`the agent bundle says it is ${agentVersion}, the package is ${version}`);
+  const unit = run(process.execPath, ['slipway-agent.js', '--print-systemd', '--dir', join(agentDir, 'dir'), '--server', base], { cwd: agentDir, env: { PATH: env.PATH } });
+  if (!/^ExecStart=.*slipway-agent\.js --dir /m.test(unit)) fail(`the agent's systemd unit: ${unit}`);
   console.log(`package check passed: slipway ${version} installed from ${tarball.replace(`${tmp}/`, '')}, served ${deployed.url}`);
 }
 

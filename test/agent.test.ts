@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { backends } from './support/backends.ts';
-import { ADMIN_TOKEN, startTestServer, type TestServer } from './support/server.ts';
+import { startTestServer, type TestServer } from './support/server.ts';
 
 /**
  * The agent bundle: built by scripts/build-agent.mjs, run with `node` alone from a directory with
@@ -64,23 +64,33 @@ describe('the agent bundle', () => {
     assert.equal(run.stdout.trim(), VERSION);
   });
 
-  test('checks its server and token, then says plainly that pulling is not built yet', async () => {
-    const run = await node(['slipway-agent.js', '--server', url, '--token', ADMIN_TOKEN], host);
+  test('prints a systemd unit that runs this file with node, restarts it, and leaves the service to the agent on a crash', async () => {
+    const run = await node(['slipway-agent.js', '--print-systemd', '--dir', '/srv/shop', '--server', url, '--port', '9000'], host);
     assert.equal(run.code, 0, run.stderr);
-    assert.match(run.stdout, new RegExp(`reached Slipway ${VERSION.replaceAll('.', '\\.')} at ${url}`));
-    assert.match(run.stdout, /Not yet: agents are not built/);
-    const fromEnv = await node(['slipway-agent.js'], host, { SLIPWAY_URL: url, SLIPWAY_TOKEN: ADMIN_TOKEN });
-    assert.equal(fromEnv.code, 0, fromEnv.stderr);
+    assert.match(run.stdout, new RegExp(`^ExecStart=${process.execPath.replaceAll('/', '\\/')} ${join(host, 'slipway-agent.js').replaceAll('/', '\\/')} --dir \\/srv\\/shop --server ${url.replaceAll('/', '\\/')} --port 9000$`, 'm'));
+    assert.match(run.stdout, /^Restart=always$/m);
+    assert.match(run.stdout, /^KillMode=process$/m);
+    assert.doesNotMatch(run.stdout, /^ExecStart=.*--token/m, 'the one-time token is not written into the unit');
+    const help = await node(['slipway-agent.js', '--help'], host);
+    assert.equal(help.code, 0);
+    assert.match(help.stdout, /--dir <dir>/);
   });
 
-  test('a wrong token, no server, a bad URL or an unknown flag fail with the CLI exit codes', async () => {
-    const wrong = await node(['slipway-agent.js', '--server', url, '--token', 'slw_not_a_token'], host);
-    assert.equal(wrong.code, 6, wrong.stderr);
-    assert.match(wrong.stderr, /\(UNAUTHORIZED\)|\(INVALID_TOKEN\)|\(UNAUTHENTICATED\)/);
-    const down = await node(['slipway-agent.js', '--server', 'http://127.0.0.1:1', '--token', 'x'], host);
+  test('an unreachable server, a bad URL, a missing --dir or enrollment, or an unknown flag fail with the CLI exit codes', async () => {
+    const dir = join(host, 'agent-dir');
+    const down = await node(['slipway-agent.js', '--dir', dir, '--server', 'http://127.0.0.1:1', '--token', 'x'], host);
     assert.equal(down.code, 7, down.stderr);
     assert.match(down.stderr, /NETWORK_ERROR/);
-    for (const args of [['--server', 'file:///etc/passwd', '--token', 'x'], ['--server', 'not a url', '--token', 'x'], ['--bogus'], ['--server', url], ['extra']]) {
+    for (const args of [
+      ['--dir', dir, '--server', 'file:///etc/passwd', '--token', 'x'],
+      ['--dir', dir, '--server', 'not a url', '--token', 'x'],
+      ['--bogus'],
+      ['--server', url, '--token', 'x'],
+      ['--dir', dir],
+      ['--dir', dir, '--port', '0'],
+      ['--dir', dir, '--keep', 'many'],
+      ['extra'],
+    ]) {
       const run = await node(['slipway-agent.js', ...args], host);
       assert.equal(run.code, 2, `${args.join(' ')}: ${run.stderr}`);
       assert.match(run.stderr, /\(USAGE\)/);

@@ -10,17 +10,24 @@ declare const SLIPWAY_VERSION: string | undefined;
  */
 const version = typeof SLIPWAY_VERSION === 'string' ? SLIPWAY_VERSION : '0.0.0-source';
 
+const stop = new AbortController();
+for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => stop.abort());
+
 runAgent(process.argv.slice(2), {
   env: process.env,
   out: (line) => process.stdout.write(`${line}\n`),
   err: (line) => process.stderr.write(`${line}\n`),
   version,
+  signal: stop.signal,
+  self: [process.execPath, process.argv[1] ?? 'slipway-agent.js'],
 }).then(
   (code) => {
     process.exitCode = code;
+    // Nothing of the agent's may hold the process open once it has decided to end.
+    process.exit(code);
   },
   (err: unknown) => {
     process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-    process.exitCode = 1;
+    process.exit(1);
   },
 );

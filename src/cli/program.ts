@@ -19,6 +19,7 @@ const { events } = commands(() => import('./commands/events.ts'), 'events');
 const { listJobs, retryJob } = commands(() => import('./commands/jobs.ts'), 'listJobs', 'retryJob');
 const { gitRemote } = commands(() => import('./commands/git-remote.ts'), 'gitRemote');
 const { link } = commands(() => import('./commands/link.ts'), 'link');
+const { configList, configSet, configUnset } = commands(() => import('./commands/config.ts'), 'configList', 'configSet', 'configUnset');
 const { freeze, freezes, unfreeze } = commands(() => import('./commands/freezes.ts'), 'freeze', 'freezes', 'unfreeze');
 const { hotfixStart } = commands(() => import('./commands/hotfix.ts'), 'hotfixStart');
 const { addMember, createUser, listMembers, listUsers, removeMember, setPassword, setUser, showUser } = commands(() => import('./commands/users.ts'), 'addMember', 'createUser', 'listMembers', 'listUsers', 'removeMember', 'setPassword', 'setUser', 'showUser');
@@ -247,9 +248,15 @@ export async function run(argv: readonly string[], ctx: Context): Promise<ExitCo
 
   program
     .command('agent')
-    .description('check that this host reaches the server with an agent token (pulling deployments onto hosts is not built yet)')
-    .option('--server <url>', 'server URL (default: $SLIPWAY_URL)')
-    .option('--token <token>', 'agent token (default: $SLIPWAY_TOKEN)')
+    .description("run this host's instance of a service: pull its environment's releases into --dir, switch, health-check, report")
+    .option('--dir <dir>', 'the agent directory (releases, current, logs, state)')
+    .option('--server <url>', 'server URL, for enrolling (default: $SLIPWAY_URL)')
+    .option('--token <token>', 'one-time enrollment token (slipway agents enroll); ignored once enrolled')
+    .option('--port <n>', "port of this instance (default: the service's port, else 8080)")
+    .option('--address <host>', 'where the edge reaches this host (default: its first non-loopback IPv4)')
+    .option('--name <name>', 'how the server lists this agent (default: the host name)')
+    .option('--keep <n>', "releases kept on disk (default: the server's, 5)")
+    .option('--print-systemd', 'print a systemd unit that runs this agent, and exit')
     .action(opts(agent));
 
   program
@@ -464,6 +471,38 @@ export async function run(argv: readonly string[], ctx: Context): Promise<ExitCo
     .addOption(env())
     .addOption(json())
     .action(opts(instances));
+
+  const config = program
+    .command('config')
+    .description("an environment's config vars, handed to its service's instances (or: config set, config unset)")
+    .addOption(project())
+    .addOption(env())
+    .addOption(json())
+    .action(opts(configList));
+  config
+    .command('list')
+    .description('keys, who set each when, and a fingerprint of each value (values are never shown)')
+    .addOption(project())
+    .addOption(env())
+    .addOption(json())
+    .action(opts(configList));
+  config
+    .command('set')
+    .description('set config vars (admin): KEY=VALUE…, or one KEY --stdin for a secret; a service environment gets a config release')
+    .argument('<vars...>', 'KEY=VALUE pairs, or one KEY with --stdin')
+    .addOption(project())
+    .addOption(env())
+    .option('--stdin', "read the one KEY's value from standard input (one trailing newline is dropped), so it stays out of shell history")
+    .addOption(json())
+    .action(withArg('vars', configSet));
+  config
+    .command('unset')
+    .description('remove config vars (admin); a service environment gets a config release')
+    .argument('<keys...>')
+    .addOption(project())
+    .addOption(env())
+    .addOption(json())
+    .action(withArg('keys', configUnset));
 
   const notify = program
     .command('notify')

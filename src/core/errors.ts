@@ -109,6 +109,9 @@ export const ErrorCode = {
   NOTHING_LIVE: 'NOTHING_LIVE',
   NOTIFY_TARGET_NOT_FOUND: 'NOTIFY_TARGET_NOT_FOUND',
   URL_FORBIDDEN: 'URL_FORBIDDEN',
+  // config vars
+  CONFIG_INVALID_KEY: 'CONFIG_INVALID_KEY',
+  CONFIG_TOO_LARGE: 'CONFIG_TOO_LARGE',
   // agents
   /** An enrollment token that is unknown, expired or used (one answer for all three). */
   ENROLLMENT_INVALID: 'ENROLLMENT_INVALID',

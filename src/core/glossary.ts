@@ -35,7 +35,12 @@ export type RolloutState = (typeof ROLLOUT_STATES)[number];
 export const RELEASE_STATES = ['pending', 'waiting', 'rolling_out', 'live', 'failed', 'rolled_back', 'canceled', 'superseded'] as const;
 export type ReleaseState = (typeof RELEASE_STATES)[number];
 
-export const RELEASE_KINDS = ['promote', 'rollback'] as const;
+/**
+ * What a release does: `promote` puts a deployment live, `rollback` returns to one that ran
+ * before, `config` runs the live deployment again with a new version of the environment's
+ * config vars (a service environment; gated like a rollback, but locks and freezes hold it).
+ */
+export const RELEASE_KINDS = ['promote', 'rollback', 'config'] as const;
 export type ReleaseKind = (typeof RELEASE_KINDS)[number];
 
 export const BUILD_STATES = ['queued', 'running', 'succeeded', 'failed', 'canceled'] as const;

@@ -1,5 +1,5 @@
 import { ErrorCode, SlipwayError } from './errors.ts';
-import { RELEASE_STATES, type ReleaseState } from './glossary.ts';
+import { RELEASE_STATES, type ReleaseKind, type ReleaseState } from './glossary.ts';
 
 /**
  * Outgoing notifications: what is sent, in which shape. A target names the events it wants;
@@ -71,7 +71,7 @@ export interface ReleaseNotice {
   release: {
     id: string;
     number: number;
-    kind: 'promote' | 'rollback';
+    kind: ReleaseKind;
     state: ReleaseState;
     previousState: ReleaseState;
     /** Why it is in this state (what holds it, why it failed); null when nothing was said. */
@@ -126,6 +126,8 @@ function slackLink(url: string, label: string): string {
   return `<${url.replace(/[|>]/g, encodeURIComponent)}|${slackEscape(label)}>`;
 }
 
+const KIND_WORDS: Record<ReleaseKind, string> = { promote: 'deployment', rollback: 'rollback to', config: 'config change of' };
+
 /**
  * A Slack-compatible message (`--format slack`): `text` (the fallback Slack shows in
  * notifications) and `blocks` — a section saying what happened with a link, the reason if
@@ -135,7 +137,7 @@ export function slackNotification(notice: ReleaseNotice): { text: string; blocks
   const { release } = notice;
   const emoji = STATE_EMOJI[release.state];
   const title = `${notice.project} ${notice.environment} v${release.number} ${STATE_WORDS[release.state]}`;
-  const text = `${emoji ? `${emoji} ` : ''}${slackEscape(title)} (${release.kind === 'rollback' ? 'rollback to' : 'deployment'} ${release.deploymentId})`;
+  const text = `${emoji ? `${emoji} ` : ''}${slackEscape(title)} (${KIND_WORDS[release.kind]} ${release.deploymentId})`;
   const blocks: Record<string, unknown>[] = [
     {
       type: 'section',

@@ -162,7 +162,7 @@ test('a lost agent counts as unavailable: batches shrink, and it is skipped', ()
   assert.deepEqual(plan.assignments.get('a')?.run, V2, 'a lost agent runs the release when it returns');
 });
 
-test('an instance not healthy by the deadline sends every switched instance back, drained', () => {
+test('an instance not healthy by the deadline sends every switched instance back, the healthy ones drained and in batches', () => {
   let facts = rollout({ state: 'switching', policy: { maxUnavailable: 1, drainMs: 0, healthTimeoutMs: 5000 } });
   let agents = [agent('a', { prepared: ['dpl-2'] }), agent('b', { prepared: ['dpl-2'] }), agent('c', { prepared: ['dpl-2'] })];
   let plan = planRollout({ rollout: facts, agents, now: at(0) });
@@ -178,15 +178,24 @@ test('an instance not healthy by the deadline sends every switched instance back
   plan = planRollout({ rollout: facts, agents, now: at(5011) });
   assert.equal(plan.state, 'rolling_back');
   assert.match(plan.reason ?? '', /b was not healthy on v2 within 5 s/);
+  // b is out of rotation already: it goes back at once; a, healthy on v2, waits its turn.
   assert.deepEqual(
     plan.steps.map((s) => s.step),
-    ['back_switching', 'back_switching', 'skipped'],
+    ['in', 'back_switching', 'skipped'],
   );
-  assert.deepEqual(plan.assignments.get('a')?.run, V1);
   assert.deepEqual(plan.assignments.get('b')?.run, V1);
+  assert.equal(plan.assignments.get('a'), undefined);
   [facts, agents] = apply(facts, agents, plan);
   agents = obey(agents);
   plan = planRollout({ rollout: facts, agents, now: at(5100) });
+  assert.deepEqual(
+    plan.steps.map((s) => s.step),
+    ['back_switching', 'back', 'skipped'],
+  );
+  assert.deepEqual(plan.assignments.get('a')?.run, V1);
+  [facts, agents] = apply(facts, agents, plan);
+  agents = obey(agents);
+  plan = planRollout({ rollout: facts, agents, now: at(5200) });
   assert.equal(plan.state, 'rolled_back');
 });
 

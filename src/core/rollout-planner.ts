@@ -16,8 +16,9 @@ import type { RolloutState, Rotation } from './glossary.ts';
  *                 instance: draining (out of rotation, in-flight requests finish) → switching
  *                 (`run` = the new release) → in (healthy on it, back in rotation); one not
  *                 healthy by the deadline, or failed on the new release → rolling_back;
- *   rolling_back  every instance that switched drains the same way and gets the previous
- *                 release back → rolled_back;
+ *   rolling_back  every instance that switched gets the previous release back: one not
+ *                 healthy on the new release at once, those healthy on it drained and in
+ *                 batches like they came → rolled_back;
  *   done          every agent's `run` is the new release.
  *
  * Steps of one instance: pending → draining → switching → in, and while rolling back
@@ -167,6 +168,20 @@ export function planRollout(input: PlanInput): RolloutPlan {
   const live = input.agents.filter((a) => !a.lost);
   const runs = (agent: AgentFacts, ref: { releaseId: string } | null): boolean => ref !== null && agent.current?.releaseId === ref.releaseId && agent.healthy;
 
+  /** Lost instances count as unavailable; at least one moves at a time, or nothing would. */
+  const freePlaces = (busySteps: RolloutStepName[]): number => {
+    const size = batchSize(policy.maxUnavailable, plan.steps.length);
+    const busy = plan.steps.filter((s) => busySteps.includes(s.step) && !agents.get(s.agent)?.lost).length;
+    const lost = plan.steps.filter((s) => agents.get(s.agent)?.lost).length;
+    const free = size - busy - lost;
+    return busy === 0 && free < 1 ? 1 : free;
+  };
+
+  /**
+   * Stops the rollout: an instance drained but not switched rejoins rotation; one switching
+   * (out of rotation, not healthy on the new release) goes back at once; those healthy on the
+   * new release go back in batches like they came (rolling_back), so capacity holds.
+   */
   const rollBack = (why: string): void => {
     plan.state = 'rolling_back';
     plan.reason = why;
@@ -181,10 +196,10 @@ export function planRollout(input: PlanInput): RolloutPlan {
         // It goes back whenever it returns; nothing waits for it.
         assign(agent, { run: previous });
         step.step = 'skipped';
-      } else if (switched) {
-        step.step = 'back_draining';
+      } else if (step.step === 'switching') {
+        assign(agent, { run: previous });
+        step.step = 'back_switching';
         step.since = nowIso;
-        rotate(agent, 'draining');
       } else if (step.step === 'pending') {
         step.step = 'skipped';
       }
@@ -271,12 +286,7 @@ export function planRollout(input: PlanInput): RolloutPlan {
           rollBack(failure);
           break;
         }
-        // Lost instances count as unavailable; at least one switches at a time, or nothing would.
-        const size = batchSize(policy.maxUnavailable, plan.steps.length);
-        const busy = plan.steps.filter((s) => (s.step === 'draining' || s.step === 'switching') && !agents.get(s.agent)?.lost).length;
-        const lost = plan.steps.filter((s) => agents.get(s.agent)?.lost).length;
-        let free = size - busy - lost;
-        if (busy === 0 && free < 1) free = 1;
+        let free = freePlaces(['draining', 'switching']);
         for (const step of plan.steps) {
           if (free <= 0) break;
           const agent = agents.get(step.agent);
@@ -341,7 +351,28 @@ export function planRollout(input: PlanInput): RolloutPlan {
             }
           }
         }
-        if (!plan.steps.some((s) => s.step === 'back_draining' || s.step === 'back_switching')) plan.state = 'rolled_back';
+        let free = freePlaces(['back_draining', 'back_switching']);
+        for (const step of plan.steps) {
+          const agent = agents.get(step.agent);
+          if (step.step !== 'in' || !agent) continue;
+          if (agent.lost) {
+            assign(agent, { run: previous });
+            step.step = 'skipped';
+            continue;
+          }
+          if (free <= 0) continue;
+          free--;
+          step.step = 'back_draining';
+          step.since = nowIso;
+          rotate(agent, 'draining');
+          if (drained(step)) {
+            assign(agent, { run: previous });
+            step.step = 'back_switching';
+            step.since = nowIso;
+            wakeAt(now.getTime() + policy.healthTimeoutMs + 1);
+          }
+        }
+        if (!plan.steps.some((s) => s.step === 'back_draining' || s.step === 'back_switching' || s.step === 'in')) plan.state = 'rolled_back';
         break;
       }
       case 'done':

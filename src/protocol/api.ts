@@ -271,6 +271,8 @@ export const Release = z.object({
   endedAt: z.string().nullable(),
   /** How many commits it carries over what the environment ran when it was made (null: not known). */
   batchSize: z.number().nullable(),
+  /** The version of the environment's config vars it runs with (null: none). Older servers omit it. */
+  configVersion: z.number().nullable().default(null),
 });
 export type Release = z.infer<typeof Release>;
 

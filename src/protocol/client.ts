@@ -22,6 +22,7 @@ import type {
   ReportResponse,
 } from './agents.ts';
 import type { ApproveRequest, Decision, RejectRequest } from './approvals.ts';
+import type { AgentReleaseConfig, ChangeConfigRequest, ChangedConfig, ConfigList } from './config.ts';
 import type { CreateFreezeRequest, Freeze, FreezeList } from './freezes.ts';
 import type { Hotfix, StartHotfixRequest } from './hotfixes.ts';
 import type { CreatedNotifyTarget, CreateNotifyTargetRequest, NotifyDelivery, NotifyDeliveryList, NotifyDeliveryQuery, NotifyTarget, NotifyTargetList } from './notifications.ts';
@@ -282,6 +283,16 @@ export class SlipwayClient {
     return this.request('POST', `/api/v1/projects/${enc(project)}/hotfixes`, { body });
   }
 
+  /** An environment's config vars: keys, fingerprints, who set each when — never values. */
+  getConfig(project: string, env: string): Promise<ConfigList> {
+    return this.request('GET', `/api/v1/projects/${enc(project)}/environments/${enc(env)}/config`);
+  }
+
+  /** Sets and unsets config vars (admin). */
+  changeConfig(project: string, env: string, body: ChangeConfigRequest): Promise<ChangedConfig> {
+    return this.request('PATCH', `/api/v1/projects/${enc(project)}/environments/${enc(env)}/config`, { body });
+  }
+
   freeze(project: string, env: string, body: CreateFreezeRequest): Promise<Freeze> {
     return this.request('POST', `/api/v1/projects/${enc(project)}/environments/${enc(env)}/freezes`, { body });
   }
@@ -429,6 +440,10 @@ export class SlipwayClient {
   }
   agentReport(body: AgentReport): Promise<ReportResponse> {
     return this.request('POST', '/api/v1/agent/report', { body });
+  }
+  /** The config vars a release of the agent's own environment runs with. */
+  agentReleaseConfig(release: string): Promise<AgentReleaseConfig> {
+    return this.request('GET', `/api/v1/agent/releases/${enc(release)}/config`);
   }
   agentDeployment(deployment: string): Promise<AgentDeployment> {
     return this.request('GET', `/api/v1/agent/deployments/${enc(deployment)}`);

@@ -98,6 +98,15 @@ export interface ConnectionTimeouts {
 
 export const DEFAULT_TIMEOUTS: ConnectionTimeouts = { keepAliveMs: 5_000, headersMs: 10_000, requestMs: 30 * 60_000, checkIntervalMs: 1_000 };
 
+/**
+ * What the log never holds, should anything log it: request bodies (config vars' values,
+ * passwords) and credentials in headers. Fastify's request log has none of these today.
+ */
+const LOG_REDACT = {
+  paths: ['body', 'req.body', 'request.body', 'req.headers.authorization', 'req.headers.cookie', 'headers.authorization', 'headers.cookie'],
+  censor: '[redacted]',
+};
+
 /** A plain 404 for a Host that is neither the control plane's nor a site's. */
 function unknownHost(res: ServerResponse): void {
   res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' }).end('Not found\n');
@@ -122,7 +131,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const dataDir = resolve(options.dataDir ?? '.slipway');
   const databaseUrl = options.databaseUrl ?? process.env.SLIPWAY_DATABASE_URL ?? join(dataDir, 'slipway.db');
   // Logs go to stderr so that stdout stays for what the CLI prints (URLs, --json).
-  const logger = pino({ level: options.quiet ? 'warn' : (options.logLevel ?? process.env.SLIPWAY_LOG_LEVEL ?? 'info') }, pino.destination(2));
+  const logger = pino({ level: options.quiet ? 'warn' : (options.logLevel ?? process.env.SLIPWAY_LOG_LEVEL ?? 'info'), redact: LOG_REDACT }, pino.destination(2));
   const listenHost = options.host ?? '127.0.0.1';
   const publicUrls = options.publicUrls ?? [];
   const controlHosts = controlHostnames(publicUrls, listenHost);

@@ -26,6 +26,14 @@ export interface Connection {
   migrationsDir: string;
   /** Runs a multi-statement SQL script (a migration) inside the current connection. */
   runScript(db: Kysely<Database>, script: string): Promise<void>;
+  /**
+   * Runs `fn` (a migration's transaction) with foreign keys unenforced, for a migration that
+   * rebuilds a table others reference (SQLite changes a CHECK only so); `checkForeignKeys`
+   * runs inside that transaction before it commits. PostgreSQL alters tables in place: `fn` as is.
+   */
+  withoutForeignKeys<T>(fn: () => Promise<T>): Promise<T>;
+  /** Throws when any row references a row that does not exist (SQLite's foreign_key_check). */
+  checkForeignKeys(db: Kysely<Database>): Promise<void>;
   /** Serializes migrations across processes sharing the database. */
   withMigrationLock<T>(fn: () => Promise<T>): Promise<T>;
   isUniqueViolation(err: unknown): boolean;

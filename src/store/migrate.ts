@@ -3,6 +3,8 @@ import { join } from 'node:path';
 import { sql } from 'kysely';
 import type { Connection } from './connection.ts';
 
+const FOREIGN_KEYS_OFF = '-- slipway: foreign keys off';
+
 /**
  * Applies the dialect's numbered SQL files that have not run yet, each in its own transaction
  * together with its row in slipway_migrations, so a crash leaves a migration fully applied or
@@ -20,10 +22,15 @@ export async function migrate(conn: Connection): Promise<number[]> {
       const version = Number(file.slice(0, 3));
       if (done.has(version)) continue;
       const script = await readFile(join(conn.migrationsDir, file), 'utf8');
-      await conn.db.transaction().execute(async (trx) => {
-        await conn.runScript(trx, script);
-        await trx.insertInto('slipway_migrations').values({ version, name: file, applied_at: new Date().toISOString() }).execute();
-      });
+      // A migration that rebuilds a table others reference says so on its first line.
+      const rebuilds = script.startsWith(FOREIGN_KEYS_OFF);
+      const apply = () =>
+        conn.db.transaction().execute(async (trx) => {
+          await conn.runScript(trx, script);
+          if (rebuilds) await conn.checkForeignKeys(trx);
+          await trx.insertInto('slipway_migrations').values({ version, name: file, applied_at: new Date().toISOString() }).execute();
+        });
+      await (rebuilds ? conn.withoutForeignKeys(apply) : apply());
       applied.push(version);
     }
     return applied;

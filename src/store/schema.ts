@@ -146,6 +146,8 @@ export interface Database {
     batch: string | null;
     /** 1 for a hotfix's release (015). */
     expedited: number;
+    /** The config version it runs with (017); null: none (no config, or older than config). */
+    config_version: number | null;
   };
   environment_requirements: { environment_id: string; required_project_id: string };
   domains: { hostname: string; project_id: string; environment: string; created_at: string; created_by: string };
@@ -321,6 +323,14 @@ export interface Database {
     decision: string;
     reason: string | null;
     created_at: string;
+  };
+  /** A snapshot of all config vars of an environment (017); vars_sealed is sealed JSON (store/kysely/config.ts). */
+  config_versions: {
+    environment_id: string;
+    version: number;
+    vars_sealed: string;
+    created_at: string;
+    created_by: string;
   };
   /** One-time tokens that enroll an agent into one environment (016); only the sha256 is kept. */
   agent_enrollments: {

@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
 import { ErrorCode, SlipwayError } from '../core/errors.ts';
 
 /** Bytes of a Slipway secret key (AES-256). */
@@ -47,6 +47,16 @@ export class SecretBox {
     } catch {
       throw new SlipwayError(ErrorCode.SECRET_KEY_MISMATCH, `a stored secret (${context}) does not open with this secret key`);
     }
+  }
+
+  /**
+   * A keyed fingerprint of a secret (HMAC-SHA256 under a key derived from this one for
+   * `purpose`), hex: equal secrets have equal fingerprints under one key, and without the key a
+   * fingerprint cannot be checked against guesses.
+   */
+  fingerprint(secret: string, purpose: string): string {
+    const key = createHmac('sha256', this.#key).update(`slipway fingerprint: ${purpose}`).digest();
+    return createHmac('sha256', key).update(secret, 'utf8').digest('hex');
   }
 
   isSealed(value: string): boolean {

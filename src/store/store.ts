@@ -23,6 +23,7 @@ import type { BranchStore } from './kysely/branches.ts';
 import type { BuildStore } from './kysely/builds.ts';
 import type { CheckStore } from './kysely/checks.ts';
 import type { CommitStore } from './kysely/commits.ts';
+import type { ConfigStore } from './kysely/config.ts';
 import type { StoreCapabilities } from './connection.ts';
 import type { DeliveryStore } from './kysely/deliveries.ts';
 import type { DeploymentStore } from './kysely/deployments.ts';
@@ -58,6 +59,7 @@ export type { BranchRow, BranchStore } from './kysely/branches.ts';
 export { newQueuedBuildRow, type BuildLogRow, type BuildRow, type BuildStore } from './kysely/builds.ts';
 export type { CheckReportRow, CheckRow, CheckSource, CheckStore, NewCheckReport, RecordedCheck } from './kysely/checks.ts';
 export type { CommitRow, CommitStore } from './kysely/commits.ts';
+export type { ConfigStore, ConfigVar, ConfigVersionRow, ReadConfigVar } from './kysely/config.ts';
 export type { DeliveryPush, DeliveryStore, NewWebhookDelivery, WebhookDeliveryRow } from './kysely/deliveries.ts';
 export type { DeploymentMetaRow, DeploymentRow, DeploymentStore, UploadRow } from './kysely/deployments.ts';
 export type { DomainRow, DomainStore } from './kysely/domains.ts';
@@ -97,4 +99,5 @@ export interface Store
     FreezeStore,
     NotificationStore,
     ApprovalStore,
+    ConfigStore,
     AgentStore {}

@@ -26,6 +26,7 @@ export const releaseShow: Command<ReleaseShowOptions & { release: string }> = as
   const commit = release.commit ? ` ${release.branch ?? ''}@${release.commit.slice(0, 7)}` : '';
   ctx.out.line(`${release.environment} v${release.number}  ${release.state}  ${release.id}`);
   ctx.out.line(`  ${release.kind} of ${release.deployment}${commit}${release.previousDeployment ? ` over ${release.previousDeployment}` : ''}`);
+  if (release.configVersion !== null) ctx.out.line(`  config v${release.configVersion}${release.kind === 'rollback' ? ' (what the release it returns to ran with)' : ''}`);
   if (release.expedited) ctx.out.line('  hotfix: expedited (no soak, no place in the queue; windows only where expedite: allow)');
   ctx.out.line(`  by ${release.createdBy} (${release.trigger}) at ${formatTime(release.createdAt)}${release.reason ? `: ${release.reason}` : ''}`);
   if (release.liveAt) ctx.out.line(`  live since ${formatTime(release.liveAt)}`);

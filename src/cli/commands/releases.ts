@@ -49,7 +49,7 @@ export const releases: Command<ReleasesOptions> = async (options, ctx) => {
   const headers = ['RELEASE', 'KIND', 'STATE', 'DEPLOYMENT', 'FROM', 'BY', 'AT', 'REASON'];
   const row = (r: Release): string[] => [
     `v${r.number}`,
-    r.kind + (r.forced ? ' (forced)' : '') + (r.expedited ? ' (hotfix)' : ''),
+    r.kind + (r.kind === 'config' && r.configVersion !== null ? ` v${r.configVersion}` : '') + (r.forced ? ' (forced)' : '') + (r.expedited ? ' (hotfix)' : ''),
     r.state,
     r.deployment,
     r.previousDeployment ?? '-',
@@ -91,7 +91,7 @@ export async function printRelease(ctx: Context, client: SlipwayClient, release:
     return;
   }
   const from = release.previousDeployment ? ` (was ${release.previousDeployment})` : '';
-  const verb = release.kind === 'rollback' ? 'rolled back to' : 'now serves';
+  const verb = release.kind === 'rollback' ? 'rolled back to' : release.kind === 'config' ? `now runs config v${release.configVersion ?? '?'} on` : 'now serves';
   ctx.out.line(`${release.environment} v${release.number} ${verb} ${release.deployment}${from}${release.forced ? ' [forced]' : ''}${release.expedited ? ' [hotfix, expedited]' : ''}`);
   const cleared = release.clearedPin;
   if (cleared) {

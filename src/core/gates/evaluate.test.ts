@@ -76,6 +76,22 @@ const rows: Row[] = [
   { name: 'parallel mode fails on a check already red', policy: { ...gated, mode: 'parallel' }, facts: { ...red, ...liveUpstream }, expect: 'fail CHECK_FAILED' },
   { name: 'gate mode with no commit fails', policy: gated, candidate: { commit: null }, facts: liveUpstream, expect: 'fail CHECKS_UNAVAILABLE' },
   { name: 'a wait with no time to look again has no recheckAt', facts: pinned, expect: 'wait ENVIRONMENT_PINNED' },
+  {
+    name: 'a config release is held by a lock alone of all that holds a promotion',
+    policy: gated,
+    candidate: { kind: 'config', trigger: 'automation', batch: bigBatch },
+    facts: { ...busy, ...red, upstream: { name: 'staging', lineage: 'rolled_back' } },
+    expect: 'wait ENVIRONMENT_LOCKED',
+    recheckAt: until,
+  },
+  {
+    name: 'a config release is held by a freeze',
+    candidate: { kind: 'config' },
+    facts: { freezes: [{ id: 'frz-1', from: '2026-03-01T00:00:00Z', until, reason: 'holidays', createdBy: 'ops' }] },
+    expect: 'wait FROZEN',
+    recheckAt: new Date(until).toISOString(),
+  },
+  { name: 'a config release passes approvals and windows', policy: { windows: ['Sat 00:00-01:00 UTC'], approvals: { count: 2, roles: ['approver'], authors: null } }, candidate: { kind: 'config' }, expect: 'pass' },
 ];
 
 function summarize(verdict: GateVerdict): string {

@@ -27,12 +27,21 @@ export const GATES: readonly (readonly [GateKind, Gate])[] = [
 ];
 
 /**
+ * The gates a `config` release (the live deployment again, with new config vars) passes. Like a
+ * rollback it brings no new code, so lineage, soak, checks, batch size, requirements, approvals,
+ * deploy windows and the queue have nothing to say; a pin does not hold it either (it keeps the
+ * pin). A lock and a freeze hold it, as they hold anything that restarts the environment.
+ */
+export const CONFIG_GATES: readonly GateKind[] = ['lock', 'freeze'];
+
+/**
  * One verdict from all gates: the first fail wins (a release that can never pass is not kept
  * waiting); otherwise every wait is listed so a person sees all that holds the release at once,
  * with the earliest time any of them should be looked at again.
  */
 export function evaluate(candidate: Candidate, policy: EnvironmentPolicy, facts: GateFacts, now: Date): GateVerdict {
-  return combine(GATES.map(([, gate]) => gate(candidate, policy, facts, now)));
+  const gates = candidate.kind === 'config' ? GATES.filter(([kind]) => CONFIG_GATES.includes(kind)) : GATES;
+  return combine(gates.map(([, gate]) => gate(candidate, policy, facts, now)));
 }
 
 /** The verdict of several gate checks, in the order given. */

@@ -1,5 +1,5 @@
 export * from './types.ts';
-export { combine, evaluate, GATES } from './evaluate.ts';
+export { combine, CONFIG_GATES, evaluate, GATES } from './evaluate.ts';
 export { checksGate, redRequiredCheck } from './checks.ts';
 export { lineageGate } from './lineage.ts';
 export { formatUntil, lockGate } from './lock.ts';

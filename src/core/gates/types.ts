@@ -1,4 +1,4 @@
-import type { CheckState, EnvironmentMode, Role } from '../glossary.ts';
+import type { CheckState, EnvironmentMode, ReleaseKind, Role } from '../glossary.ts';
 
 /**
  * The words of the gate evaluator. A gate looks at a candidate (a deployment proposed for an
@@ -131,6 +131,8 @@ export const DEFAULT_POLICY: Readonly<EnvironmentPolicy> = Object.freeze({
 });
 
 export interface Candidate {
+  /** Absent: a promotion. A `config` release passes only the gates of CONFIG_GATES (evaluate.ts). */
+  kind?: ReleaseKind | undefined;
   deploymentId: string;
   commit: string | null;
   branch: string | null;

@@ -17,6 +17,7 @@ import { adminRoutes } from './routes/admin.ts';
 import { agentRoutes } from './routes/agents.ts';
 import { buildRoutes } from './routes/builds.ts';
 import { checkRoutes } from './routes/checks.ts';
+import { configRoutes } from './routes/config.ts';
 import { deliveryRoutes } from './routes/deliveries.ts';
 import { environmentRoutes } from './routes/environments.ts';
 import { approvalRoutes } from './routes/approvals.ts';
@@ -48,7 +49,7 @@ export interface AppOptions {
 export function apiRoutes(deps: ServiceDeps): RouteSpec[] {
   const specs: RouteSpec[] = [...projectRoutes({ deps }), ...environmentRoutes({ deps }), ...buildRoutes({ deps }), ...deliveryRoutes({ deps }), ...adminRoutes({ deps })];
   specs.push(...projectDeletionRoutes({ deps }), ...buildRetryRoutes({ deps }), ...pipelineRoutes({ deps }), ...jobRoutes({ deps }), ...freezeRoutes({ deps }));
-  specs.push(...notificationRoutes({ deps }), ...approvalRoutes({ deps }), ...hotfixRoutes({ deps }), ...rolloutRoutes({ deps }), ...agentRoutes({ deps }));
+  specs.push(...notificationRoutes({ deps }), ...approvalRoutes({ deps }), ...hotfixRoutes({ deps }), ...rolloutRoutes({ deps }), ...agentRoutes({ deps }), ...configRoutes({ deps }));
   specs.push(...checkRoutes({ deps }), ...userRoutes({ deps }), ...sessionRoutes({ deps }, new SignInLimiter(deps.clock)));
   return specs;
 }

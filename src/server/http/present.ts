@@ -109,6 +109,7 @@ export function presentRelease(project: string, environment: string, row: Releas
     liveAt: row.liveAt,
     endedAt: row.endedAt,
     batchSize: row.batch === null ? null : row.batch.commits.length,
+    configVersion: row.configVersion,
   };
 }
 

@@ -178,12 +178,16 @@ async function checkDeployTime(deps: ServiceDeps, env: EnvironmentRow, input: Mo
   });
 }
 
-/** Resolves `--to`: a release number `vN`, a deployment id once live here, or (absent) the deployment live before the current one. */
-async function rollbackTarget(deps: ServiceDeps, projectName: string, env: EnvironmentRow, to: string | undefined): Promise<string> {
+/**
+ * Resolves `--to`: a release number `vN`, a deployment id once live here, or (absent) the
+ * deployment live before the current one — with the config version that release ran with
+ * (Heroku's rollbacks restore config too): a deployment's, its last release here.
+ */
+async function rollbackTarget(deps: ServiceDeps, projectName: string, env: EnvironmentRow, to: string | undefined): Promise<{ deploymentId: string; configVersion: number | null }> {
   if (to === undefined) {
     const previous = await deps.store.findPreviousDeploymentRelease(env.id, env.deploymentId);
     if (!previous) throw new SlipwayError(ErrorCode.NO_PREVIOUS_RELEASE, `${env.name} has no earlier deployment to roll back to`);
-    return previous.deploymentId;
+    return { deploymentId: previous.deploymentId, configVersion: previous.configVersion };
   }
   const number = /^v(\d+)$/.exec(to);
   if (number) {
@@ -195,17 +199,18 @@ async function rollbackTarget(deps: ServiceDeps, projectName: string, env: Envir
         state: release.state,
       });
     }
-    return release.deploymentId;
+    return { deploymentId: release.deploymentId, configVersion: release.configVersion };
   }
   const deployment = await getDeployment(deps, projectName, to);
-  if (!(await deps.store.findLatestReleaseOfDeployment(env.id, deployment.id))) {
+  const last = await deps.store.findLatestReleaseOfDeployment(env.id, deployment.id);
+  if (!last) {
     throw new SlipwayError(
       ErrorCode.ROLLBACK_TARGET_INVALID,
       `${to} was never live in ${env.name}; a rollback returns to an earlier release (use promote for anything else)`,
       { deployment: to },
     );
   }
-  return deployment.id;
+  return { deploymentId: deployment.id, configVersion: last.configVersion };
 }
 
 export async function rollback(
@@ -223,7 +228,7 @@ export async function rollback(
     await tx.lockPipeline(project.id);
     const env = (await tx.findEnvironment(project.id, envName)) ?? seen;
     const now = deps.clock.now();
-    const plan = planRollback(env, target, actor, input, now);
+    const plan = planRollback(env, target.deploymentId, actor, input, now);
     if (input.expectRelease === undefined && env.releaseNumber !== seen.releaseNumber) {
       throw new SlipwayError(ErrorCode.RELEASE_CONFLICT, `${envName} moved while the rollback was being made; look again and retry`, {
         expected: seen.releaseNumber,
@@ -231,10 +236,11 @@ export async function rollback(
       });
     }
     const release = await proposeRelease({ ...deps, store: tx }, actor, project, env, {
-      deploymentId: target,
+      deploymentId: target.deploymentId,
       kind: 'rollback',
       reason: input.reason ?? null,
       force: plan.forced,
+      configVersion: target.configVersion,
     });
     if (!release) throw new Error('a rollback made no release');
     if (plan.forced) {

@@ -1,7 +1,7 @@
 import { batchBetween, isAncestor, type CommitLookup } from '../../core/commit-graph.ts';
 import { ErrorCode, SlipwayError } from '../../core/errors.ts';
 import { DEFAULT_POLICY, evaluate, GateCode, redRequiredCheck, type Candidate, type EnvironmentPolicy, type Freeze, type GateFacts, type GateVerdict, type Lineage } from '../../core/gates/index.ts';
-import type { ReleaseState } from '../../core/glossary.ts';
+import type { ReleaseKind, ReleaseState } from '../../core/glossary.ts';
 import { isHotfixBranch, productionEnvironment } from '../../core/hotfix.ts';
 import { orderEnvironments } from '../../core/pipeline-topology.ts';
 import { assertTransition } from '../../core/release-lifecycle.ts';
@@ -179,6 +179,7 @@ async function gateFacts(
 
 function candidateOf(release: ReleaseRow): Candidate {
   return {
+    kind: release.kind,
     deploymentId: release.deploymentId,
     commit: release.commitSha,
     branch: release.branch,
@@ -351,18 +352,39 @@ export async function endRollingOut(
   return ended;
 }
 
-/** Open releases of `env` that `live` contains (same deployment, or a commit it descends from) are superseded by it. */
+/**
+ * Open releases of `env` that `live` contains (same deployment, or a commit it descends from) are superseded by it.
+ * An open `config` release of another deployment would put that one back: it is superseded too,
+ * and when `live` is a promotion with an older config version than the environment's latest (the
+ * vars changed while it rolled out), a config release of `live`'s deployment takes its place.
+ */
 async function supersedeContained(deps: ServiceDeps, project: ProjectRow, env: EnvironmentRow, live: ReleaseRow): Promise<void> {
   const open = (await deps.store.listOpenReleases(env.id)).filter((r) => r.id !== live.id);
   if (open.length === 0) return;
   const lookup = live.commitSha === null ? undefined : await loadCommitGraph(deps.store, project.id, [live.commitSha]);
+  const staleConfig = open.filter((r) => r.kind === 'config' && r.deploymentId !== live.deploymentId);
+  for (const other of staleConfig) {
+    await transition(deps, project, env, other, 'superseded', { supersededBy: live.id, reason: `${env.name} moved to v${live.number} (${live.deploymentId}) first` });
+  }
+  const latest = await deps.store.latestConfigVersionNumber(env.id);
+  const last = staleConfig.at(-1);
+  if (last && live.kind === 'promote' && latest > (live.configVersion ?? 0)) {
+    await proposeRelease(deps, actorOf(last), project, env, {
+      deploymentId: live.deploymentId,
+      kind: 'config',
+      reason: last.reason,
+      force: false,
+      configVersion: latest,
+    });
+  }
   for (const other of open) {
+    if (staleConfig.includes(other)) continue;
     const contained =
       other.deploymentId === live.deploymentId ||
       (lookup !== undefined && other.commitSha !== null && live.commitSha !== null && isAncestor(lookup, other.commitSha, live.commitSha, GRAPH_LIMIT));
     // A person chose what runs here after automation queued these, or a hotfix went live past
     // them: automation must not undo it later (the default branch brings both, once merged).
-    const overruled = !contained && (live.trigger === 'user' || live.expedited) && other.trigger === 'automation' && other.number < live.number;
+    const overruled = !contained && ((live.trigger === 'user' && live.kind !== 'config') || live.expedited) && other.trigger === 'automation' && other.number < live.number;
     if (!contained && !overruled) continue;
     const reason = contained
       ? `contained in v${live.number}, which went live`
@@ -454,7 +476,12 @@ export async function hotfixEntries(store: Store, project: ProjectRow, commit: s
 
 export interface ProposeInput {
   deploymentId: string;
-  kind: 'promote' | 'rollback';
+  kind: ReleaseKind;
+  /**
+   * The config version it runs with: a rollback's target's, a config release's new one;
+   * absent: the environment's latest (none: null).
+   */
+  configVersion?: number | null;
   reason: string | null;
   /** Admin break-glass (checked by the caller): passes locks and lineage, never checks. */
   force: boolean;
@@ -478,6 +505,7 @@ export async function proposeRelease(deps: ServiceDeps, actor: Actor, project: P
   }
   const deployment = await deps.store.findDeployment(input.deploymentId);
   const commit = deployment?.meta.commit ?? null;
+  const configVersion = input.configVersion !== undefined ? input.configVersion : (await deps.store.latestConfigVersionNumber(env.id)) || null;
   const baseCommit = await commitOfDeployment(deps.store, env.deploymentId);
   const now = deps.clock.now().toISOString();
   const branch = input.branch ?? deployment?.meta.branch ?? null;
@@ -506,9 +534,11 @@ export async function proposeRelease(deps: ServiceDeps, actor: Actor, project: P
     stateReason: null,
     liveAt: null,
     endedAt: null,
-    batch: input.kind === 'rollback' ? null : await batchOf(deps.store, project.id, baseCommit, commit),
+    // A rollback and a config release run what ran before: no new commits.
+    batch: input.kind === 'promote' ? await batchOf(deps.store, project.id, baseCommit, commit) : null,
     // A hotfix's build is expedited wherever it goes (a rollback only ever repoints).
     expedited: input.kind === 'promote' && isHotfixBranch(branch),
+    configVersion,
   };
   await deps.store.insertRelease(release);
   await recordEvent(deps.store, deps.clock.now(), actor, `release.${input.kind}`, {
@@ -517,12 +547,21 @@ export async function proposeRelease(deps: ServiceDeps, actor: Actor, project: P
     target: release.id,
     reason: input.reason,
     before: { deployment: env.deploymentId, release: env.releaseNumber === 0 ? null : `v${env.releaseNumber}` },
-    after: { deployment: input.deploymentId, release: `v${release.number}`, state: 'pending', forced: input.force, ...(release.expedited ? { expedited: true } : {}) },
+    after: {
+      deployment: input.deploymentId,
+      release: `v${release.number}`,
+      state: 'pending',
+      forced: input.force,
+      ...(release.expedited ? { expedited: true } : {}),
+      ...(configVersion !== null ? { configVersion } : {}),
+    },
   });
   // A person's promotion takes over what automation queued of the same deployment, and what it contains.
   const lookup = commit === null ? undefined : await loadCommitGraph(deps.store, project.id, [commit]);
   for (const other of open) {
     if (other.trigger !== 'automation' && actor.trigger === 'automation') continue;
+    // A config release is replaced by a newer one, or ends when something else goes live (supersedeContained).
+    if ((input.kind === 'config') !== (other.kind === 'config')) continue;
     const contained =
       other.deploymentId === input.deploymentId ||
       (lookup !== undefined && other.commitSha !== null && commit !== null && isAncestor(lookup, other.commitSha, commit, GRAPH_LIMIT));

@@ -5,6 +5,7 @@ import { createBranchStore } from './branches.ts';
 import { createBuildStore } from './builds.ts';
 import { createCheckStore } from './checks.ts';
 import { createCommitStore } from './commits.ts';
+import { createConfigStore } from './config.ts';
 import { createDeliveryStore } from './deliveries.ts';
 import { createDeploymentStore } from './deployments.ts';
 import { createDomainStore } from './domains.ts';
@@ -55,6 +56,7 @@ export function createStore(fields: Pick<FamilyContext, 'db' | 'dialect' | 'secr
     ...createFreezeStore(ctx),
     ...createNotificationStore(ctx),
     ...createApprovalStore(ctx),
+    ...createConfigStore(ctx),
     ...createAgentStore(ctx),
   };
   return store;

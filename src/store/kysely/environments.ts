@@ -99,6 +99,8 @@ export interface ReleaseRow {
   batch: ReleaseBatch | null;
   /** A hotfix's release: no soak, no place in the queue, windows only where `expedite: allow` lets it (core/hotfix.ts). */
   expedited: boolean;
+  /** The version of the environment's config vars it runs with; null: none. */
+  configVersion: number | null;
 }
 
 /** A release with the lifecycle fields at their start (made by a person, nothing known of its commit or gates yet). */
@@ -123,6 +125,7 @@ export function newReleaseRow(
     endedAt: null,
     batch: null,
     expedited: false,
+    configVersion: null,
     ...fields,
   };
 }
@@ -369,6 +372,7 @@ export function toRelease(row: Selectable<Database['releases']>): ReleaseRow {
     endedAt: row.ended_at,
     batch: row.batch === null ? null : parseJson<ReleaseBatch>(row.batch),
     expedited: Number(row.expedited) === 1,
+    configVersion: row.config_version === null || row.config_version === undefined ? null : Number(row.config_version),
   };
 }
 
@@ -400,5 +404,6 @@ export function fromRelease(row: ReleaseRow): Database['releases'] {
     ended_at: row.endedAt,
     batch: row.batch === null ? null : JSON.stringify(row.batch),
     expedited: row.expedited ? 1 : 0,
+    config_version: row.configVersion,
   };
 }

@@ -62,7 +62,7 @@ export function openSecret(ctx: FamilyContext, value: string | null, projectId: 
   return value === null ? null : secretBox(ctx).open(value, secretContext(projectId, column));
 }
 
-function secretBox(ctx: FamilyContext): SecretBox {
+export function secretBox(ctx: FamilyContext): SecretBox {
   if (!ctx.secrets) throw new SlipwayError(ErrorCode.SECRET_KEY_INVALID, 'this store was opened without a secret key, so it cannot read or write project secrets');
   return ctx.secrets;
 }

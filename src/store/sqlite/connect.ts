@@ -25,6 +25,22 @@ export function connect(file: string): Connection {
       // same connection Kysely uses, so it joins the migration's transaction.
       raw.exec(script);
     },
+    async withoutForeignKeys(fn) {
+      // A no-op inside a transaction: this runs before the migration's opens.
+      raw.pragma('foreign_keys = OFF');
+      try {
+        return await fn();
+      } finally {
+        raw.pragma('foreign_keys = ON');
+      }
+    },
+    async checkForeignKeys() {
+      const broken = raw.pragma('foreign_key_check') as { table: string; parent: string }[];
+      if (broken.length > 0) {
+        const first = broken[0];
+        throw new Error(`${broken.length} rows reference rows that do not exist (${first?.table} → ${first?.parent})`);
+      }
+    },
     async withMigrationLock(fn) {
       // One process owns a SQLite file; transactions already serialize within it.
       return fn();

@@ -96,6 +96,7 @@ export function EnvironmentCard({
               <dd>
                 <TimeAgo iso={current.createdAt} /> by {current.createdBy}
                 {current.kind === 'rollback' && ' (rollback)'}
+                {current.kind === 'config' && ` (config v${current.configVersion ?? '?'})`}
               </dd>
             </>
           )}
