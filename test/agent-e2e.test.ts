@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { DEFAULT_POLICY } from '../src/core/gates/index.ts';
+import { openStore } from '../src/store/open-store.ts';
 import { backends } from './support/backends.ts';
 import { AGENT_APP, freePort, getApp, groupsUnder, killUnder, readState, startAgentProcess, type AgentProcess } from './support/agent-process.ts';
 import { eventually } from './support/eventually.ts';
@@ -113,5 +115,100 @@ describe('agents against a real server', () => {
     assert.equal(await second.exited, 6, second.output());
     assert.match(second.output(), /refuses this agent's credential/);
     await eventually('its service stopped', async () => ((await getApp(host2.port)) === undefined ? true : undefined));
+  });
+});
+
+describe('a rollout onto real agents', () => {
+  let t: TestServer;
+  let root: string;
+  let bundle: string;
+  const agents: AgentProcess[] = [];
+  const ports: number[] = [];
+  let app: string;
+  const service = (extra: Record<string, unknown> = {}) => ({ start: `'${process.execPath}' server.mjs`, health: '/healthz', stop_timeout_ms: 2_000, ...extra });
+
+  before(async () => {
+    root = await mkdtemp(join(tmpdir(), 'slipway-agent-rollout-'));
+    const built = await buildAgent(join(root, 'build'));
+    bundle = join(root, 'host', 'slipway-agent.js');
+    await mkdir(join(root, 'host'));
+    await copyFile(built.path, bundle);
+    t = await startTestServer(backends[0]!, { agentHeartbeatMs: 1_000, agentDir: join(root, 'no-agent-bundle') });
+    await t.client.createProject('mall');
+    app = await readFile(AGENT_APP, 'utf8');
+    const v1 = await deployFiles(t.client, 'mall', { 'server.mjs': app }, { service: service() });
+    await t.client.promote('mall', 'production', { deployment: v1.id });
+    // The environment exists once something went live in it: now its rollout policy (slipway.yaml's rollout:).
+    const store = await openStore(t.databaseUrl);
+    try {
+      const project = (await store.findProjectByName('mall'))!;
+      const env = (await store.findEnvironment(project.id, 'production'))!;
+      const { follows: _follows, ...rest } = DEFAULT_POLICY;
+      await store.setEnvironmentPolicy(env.id, { ...rest, ...(env.policy ?? {}), rollout: { ...DEFAULT_POLICY.rollout, drainMs: 200, healthTimeoutMs: 20_000 } }, 'user admin', new Date().toISOString(), []);
+    } finally {
+      await store.close();
+    }
+    for (const name of ['mall-1', 'mall-2']) {
+      const { token } = await t.client.createEnrollment('mall', 'production');
+      const port = await freePort();
+      ports.push(port);
+      agents.push(startAgentProcess(['--dir', join(root, name), '--server', `http://127.0.0.1:${t.server.port}`, '--token', token, '--port', String(port), '--address', '127.0.0.1', '--name', name], { bundle }));
+    }
+  });
+
+  after(async () => {
+    for (const agent of agents) await agent.stop();
+    killUnder(root);
+    await t?.dispose();
+    await rm(root, { recursive: true, force: true });
+  });
+
+  const allServe = (what: string, check: (body: NonNullable<Awaited<ReturnType<typeof getApp>>>['body']) => boolean) =>
+    eventually(
+      what,
+      async () => {
+        for (const port of ports) {
+          const answer = await getApp(port);
+          if (answer === undefined || !check(answer.body)) return undefined;
+        }
+        return true;
+      },
+      90_000,
+    ).catch((err: unknown) => {
+      throw new Error(`${(err as Error).message}; the agents said:\n${agents.map((a) => a.output().slice(-3000)).join('\n---\n')}`);
+    });
+
+  test('config vars, a release phase run once, a rolling switch, and a failing health check rolled back', async () => {
+    await allServe('both agents serving v1', (b) => b.release !== null);
+
+    await t.client.changeConfig('mall', 'production', { set: { GREETING: 'hello mall' } });
+    await allServe('the config release rolled out', (b) => b.greeting === 'hello mall');
+
+    const migrations = join(root, 'migrations.log');
+    const v2 = await deployFiles(t.client, 'mall', { 'server.mjs': app, 'v2.txt': 'two' }, { service: service({ release: `echo "migrated by $SLIPWAY_RELEASE with $GREETING" >> '${migrations}'` }) });
+    const promoted = await t.client.promote('mall', 'production', { deployment: v2.id });
+    await allServe('v2 rolled out', (b) => b.release === promoted.id && b.greeting === 'hello mall');
+    const lines = (await readFile(migrations, 'utf8')).trim().split('\n');
+    assert.deepEqual(lines, [`migrated by ${promoted.id} with hello mall`], 'the release phase ran once, on one agent, with the config vars');
+    const done = await eventually('the rollout done', async () => {
+      const r = await t.client.getRollout('mall', promoted.id);
+      return r.state === 'done' ? r : undefined;
+    });
+    assert.equal(done.releasePhase?.exitCode, 0);
+
+    const v3 = await deployFiles(t.client, 'mall', { 'server.mjs': app, FAIL_HEALTH: '' }, { service: service() });
+    const bad = await t.client.promote('mall', 'production', { deployment: v3.id });
+    const failed = await eventually(
+      'the rollout rolled back',
+      async () => {
+        const r = await t.client.getRollout('mall', bad.id);
+        return r.state === 'rolled_back' || r.state === 'failed' ? r : undefined;
+      },
+      90_000,
+    );
+    assert.equal(failed.state, 'rolled_back', failed.reason ?? '');
+    await allServe('every instance back on v2', (b) => b.release === promoted.id);
+    const { agents: list } = await t.client.listAgents('mall');
+    assert.ok(list.every((a) => a.current?.releaseId === promoted.id && a.healthy && a.rotation === 'in'), JSON.stringify(list));
   });
 });

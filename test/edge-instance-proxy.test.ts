@@ -4,6 +4,7 @@ import { createServer, request } from 'node:http';
 import type { Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { after, afterEach, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { createInstanceProxy } from '../src/edge/instance-proxy.ts';
 import type { Instance, InstanceProxy, InstanceProxyOptions, InstancePool } from '../src/edge/instance-proxy.ts';
 import { writePage } from '../src/edge/pages.ts';
@@ -23,6 +24,9 @@ class ProxyFixture {
   #server!: Server;
   #upstreams: Upstream[] = [];
 
+  /** Set by a test: the proxy starts only once the client has gone (as when a route lookup outlasts a client's patience). */
+  lateStart = false;
+
   async start(options: Partial<InstanceProxyOptions> = {}): Promise<void> {
     this.proxy = createInstanceProxy({
       scheme: 'https',
@@ -31,7 +35,11 @@ class ProxyFixture {
       log: { error: (obj) => this.errors.push(obj) },
       ...options,
     });
-    this.#server = createServer((req, res) => void this.proxy.proxy(req, res, this.pool, 'environment "production" of project "shop"'));
+    this.#server = createServer((req, res) => {
+      const label = 'environment "production" of project "shop"';
+      if (this.lateStart) res.once('close', () => void this.proxy.proxy(req, res, this.pool, label));
+      else void this.proxy.proxy(req, res, this.pool, label);
+    });
     await new Promise<void>((resolve) => this.#server.listen(0, '127.0.0.1', resolve));
     this.port = (this.#server.address() as AddressInfo).port;
   }
@@ -72,7 +80,7 @@ function echoOf(text: string): Echo {
 
 describe('edge proxy to service instances', () => {
   const f = new ProxyFixture();
-  before(() => f.start({ timeoutMs: 400, connectTimeoutMs: 500 }));
+  before(() => f.start());
   afterEach(() => f.closeUpstreams());
   after(() => f.close());
 
@@ -217,22 +225,29 @@ describe('edge proxy to service instances', () => {
   });
 
   it('answers 504 when an instance accepts and never answers, and cuts an answer that stalls mid-body', async () => {
-    const silent = await f.upstream(startTcpUpstream(() => undefined));
-    f.use(silent);
-    const reply = await f.fetch('/');
-    assert.equal(reply.status, 504);
-    assert.match(reply.text, /504 Gateway timeout/);
-    assert.equal(silent.seen, 1, 'a timeout is not retried: the instance may be working on it');
+    // Its own proxy, with a short timeout: the shared one waits as long as production does.
+    const quick = new ProxyFixture();
+    await quick.start({ timeoutMs: 300 });
+    try {
+      const silent = await quick.upstream(startTcpUpstream(() => undefined));
+      quick.use(silent);
+      const reply = await quick.fetch('/');
+      assert.equal(reply.status, 504);
+      assert.match(reply.text, /504 Gateway timeout/);
+      assert.equal(silent.seen, 1, 'a timeout is not retried: the instance may be working on it');
 
-    const stalls = await f.upstream(
-      startHttpUpstream((_req, res) => {
-        res.writeHead(200, { 'content-length': '100' });
-        res.write('only part');
-      }),
-    );
-    f.use(stalls);
-    await assert.rejects(f.fetch('/'), /aborted|socket hang up|ECONNRESET/);
-    await eventually('in-flight back to zero', async () => (f.proxy.inFlight('a0') === 0 ? true : undefined), 5_000);
+      const stalls = await quick.upstream(
+        startHttpUpstream((_req, res) => {
+          res.writeHead(200, { 'content-length': '100' });
+          res.write('only part');
+        }),
+      );
+      quick.use(stalls);
+      await assert.rejects(quick.fetch('/'), /aborted|socket hang up|ECONNRESET/);
+      await eventually('in-flight back to zero', async () => (quick.proxy.inFlight('a0') === 0 ? true : undefined), 5_000);
+    } finally {
+      await quick.close();
+    }
   });
 
   it('answers 502 for an instance that closes the connection, speaks garbage, sends a huge or invalid header, or frames ambiguously', async () => {
@@ -337,6 +352,26 @@ describe('edge proxy to service instances', () => {
     assert.equal(f.proxy.inFlight('a0'), 1);
     gone.destroy();
     await eventually('drained', async () => (f.proxy.inFlight('a0') === 0 ? true : undefined), 5_000);
+  });
+
+  it('does not start a request whose client went away while its route was looked up', async () => {
+    const up = await f.upstream(startEcho('one'));
+    f.use(up);
+    f.lateStart = true;
+    try {
+      for (const method of ['POST', 'GET']) {
+        const gone = request({ host: '127.0.0.1', port: f.port, path: '/', method, headers: { host: HOST, 'content-length': '5' }, agent: false });
+        gone.on('error', () => undefined);
+        gone.end('hello');
+        await sleep(50);
+        gone.destroy();
+      }
+      await sleep(100);
+      assert.equal(f.proxy.inFlight('a0'), 0);
+      assert.equal(up.seen, 0);
+    } finally {
+      f.lateStart = false;
+    }
   });
 
   it('passes HEAD, 204, 304 and error statuses of the service through as they are', async () => {

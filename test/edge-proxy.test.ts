@@ -57,7 +57,7 @@ class Fixture {
         };
       },
     });
-    this.edge = createEdge({ store: counted, blobs: this.#blobs, urls, proxy: { timeoutMs: 2_000 } });
+    this.edge = createEdge({ store: counted, blobs: this.#blobs, urls, proxy: { timeoutMs: 30_000 } });
     this.#dispose.push(async () => this.edge.close());
     this.#server = createServer((req, res) => {
       void this.edge.handle(req, res).then((handled) => {
@@ -299,7 +299,8 @@ for (const backend of backends) {
       await f.point(shop, 'slow', service);
       const agent = await f.agent(shop, env, slow.port);
       const pending = [1, 2, 3].map(() => f.fetch('slow--shop.localhost'));
-      await eventually('3 in flight', async () => (f.edge.instanceLoad.inFlight(agent) === 3 ? true : undefined), 5_000);
+      await eventually('3 held by the instance', async () => (held.length === 3 ? true : undefined), 10_000);
+      assert.equal(f.edge.instanceLoad.inFlight(agent), 3);
       for (const release of held.splice(0)) release();
       assert.deepEqual((await Promise.all(pending)).map((r) => r.status), [200, 200, 200]);
       await eventually('drained', async () => (f.edge.instanceLoad.inFlight(agent) === 0 ? true : undefined), 5_000);

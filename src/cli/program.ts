@@ -110,6 +110,11 @@ export async function run(argv: readonly string[], ctx: Context): Promise<ExitCo
       (value: string, previous: string[] | undefined) => [...(previous ?? []), value],
     )
     .option('--max-connections <n>', 'open connections at most', '10000')
+    .option(
+      '--trusted-proxy <ip>',
+      'address of a proxy in front of Slipway (TLS termination) whose X-Forwarded-For/Proto/Host services are told (repeatable)',
+      (value: string, previous: string[] | undefined) => [...(previous ?? []), value],
+    )
     .option('--log-level <level>', 'log level')
     .option('--unsafe-builds', 'run builds without the bubblewrap sandbox (they can read the data directory and the server\'s environment)')
     .option('--allow-local-repos', 'let projects build from local paths, file:// and loopback or private hosts (tests, single-user setups)')

@@ -42,8 +42,8 @@ export interface EdgeDeps {
   /** Deployments whose manifests stay in memory; 256 by default. */
   maxDeployments?: number;
   fileCache?: FileCacheOptions;
-  /** Timeouts of proxied requests to service instances (instance-proxy.ts has the defaults). */
-  proxy?: Pick<InstanceProxyOptions, 'connectTimeoutMs' | 'timeoutMs' | 'idleSocketMs'>;
+  /** Timeouts of proxied requests to service instances (instance-proxy.ts has the defaults), and the proxies in front of the edge it trusts. */
+  proxy?: Pick<InstanceProxyOptions, 'connectTimeoutMs' | 'timeoutMs' | 'idleSocketMs' | 'trustedProxies'>;
 }
 
 export interface Edge {
@@ -215,7 +215,7 @@ export function createEdge(deps: EdgeDeps): Edge {
     }
     if (typeof id !== 'string') {
       // Nothing live yet, but a service's first rollout may already have instances in rotation.
-      if (id === null && (await proxyToInstances(req, res, route, target?.domain, label, false))) return true;
+      if (id === null && (await proxyToInstances(req, res, route, target?.domain, undefined, label, false))) return true;
       if (route.kind === 'environment') await sendMissingEnvironment(res, route.project, route.environment, id);
       else sendPage(res, 404, 'Not found', `Environment "${(target?.domain as DomainRow).environment}" of ${route.hostname} has no deployment yet.`);
       return true;
@@ -227,7 +227,7 @@ export function createEdge(deps: EdgeDeps): Edge {
       return true;
     }
     if (deployment.service) {
-      await proxyToInstances(req, res, route, target?.domain, label, true);
+      await proxyToInstances(req, res, route, target?.domain, deployment.projectId, label, true);
       return true;
     }
     if (!isReadMethod(req, res)) return true;
@@ -246,6 +246,7 @@ export function createEdge(deps: EdgeDeps): Edge {
     res: ServerResponse,
     route: EnvironmentRoute | DomainRoute,
     domain: DomainRow | undefined,
+    projectId: string | undefined,
     label: string,
     always: boolean,
   ): Promise<boolean> {
@@ -253,9 +254,10 @@ export function createEdge(deps: EdgeDeps): Edge {
     if (route.kind === 'domain') {
       key = routeKey((domain as DomainRow).projectId, (domain as DomainRow).environment);
     } else {
-      const project = await store.findProjectByName(route.project);
-      if (project === undefined) return false;
-      key = routeKey(project.id, route.environment);
+      // The live deployment names its project; with nothing live, the name is looked up.
+      const id = projectId ?? (await store.findProjectByName(route.project))?.id;
+      if (id === undefined) return false;
+      key = routeKey(id, route.environment);
     }
     const pool = await routes.get(key);
     if (!always && (pool === undefined || pool.instances.length === 0)) return false;

@@ -10,6 +10,7 @@ describe('forwarded headers', () => {
       contentLength: undefined,
       remoteAddress: '::ffff:10.1.2.3',
       scheme: 'https',
+      trusted: false,
     });
     assert.deepEqual({ ...headers }, {
       accept: 'text/html',
@@ -28,8 +29,23 @@ describe('forwarded headers', () => {
       contentLength: '3',
       remoteAddress: '::1',
       scheme: 'http',
+      trusted: false,
     });
     assert.deepEqual({ ...headers }, { host: 'a.localhost', 'content-length': '3', 'x-forwarded-for': '::1', 'x-forwarded-proto': 'http', 'x-forwarded-host': 'a.localhost' });
+  });
+
+  it('extends a trusted proxy\'s X-Forwarded-For chain and keeps the scheme and host it names', () => {
+    const rawHeaders = ['Host', 'shop.localhost', 'X-Forwarded-For', '203.0.113.7', 'X-Forwarded-For', '10.0.0.2', 'X-Forwarded-Proto', 'HTTPS', 'X-Forwarded-Host', 'shop.example.com'];
+    const trusted = upstreamRequestHeaders({ rawHeaders, host: 'shop.localhost', contentLength: undefined, remoteAddress: '127.0.0.1', scheme: 'http', trusted: true });
+    assert.equal(trusted['x-forwarded-for'], '203.0.113.7, 10.0.0.2, 127.0.0.1');
+    assert.equal(trusted['x-forwarded-proto'], 'https');
+    assert.equal(trusted['x-forwarded-host'], 'shop.example.com');
+    const untrusted = upstreamRequestHeaders({ rawHeaders, host: 'shop.localhost', contentLength: undefined, remoteAddress: '127.0.0.1', scheme: 'http', trusted: false });
+    assert.equal(untrusted['x-forwarded-for'], '127.0.0.1');
+    assert.equal(untrusted['x-forwarded-proto'], 'http');
+    assert.equal(untrusted['x-forwarded-host'], 'shop.localhost');
+    const odd = upstreamRequestHeaders({ rawHeaders: ['X-Forwarded-Proto', 'gopher'], host: 'a.localhost', contentLength: undefined, remoteAddress: '::1', scheme: 'http', trusted: true });
+    assert.equal(odd['x-forwarded-proto'], 'http');
   });
 
   it('keeps every response header line but the hop-by-hop ones', () => {

@@ -56,12 +56,18 @@ export interface ForwardedRequest {
   remoteAddress: string | undefined;
   /** The scheme the edge is reached at (`UrlConfig.scheme`). */
   scheme: 'http' | 'https';
+  /**
+   * The client is a proxy in front of the edge (`--trusted-proxy`, e.g. the one terminating
+   * TLS): its X-Forwarded-For chain is extended, its X-Forwarded-Proto and -Host are kept.
+   */
+  trusted: boolean;
 }
 
 /**
  * The headers of the request sent to an instance: the client's end-to-end headers (a repeated
  * one as an array, so each line is sent again), the original Host, and X-Forwarded-For, -Proto
- * and -Host naming the client as the edge saw it, never as the client claims.
+ * and -Host naming the client as the edge saw it, never as the client claims — unless the
+ * client is a trusted proxy, whose claims about its own client are kept.
  */
 export function upstreamRequestHeaders(req: ForwardedRequest): Record<string, string | string[]> {
   const raw = req.rawHeaders;
@@ -79,9 +85,13 @@ export function upstreamRequestHeaders(req: ForwardedRequest): Record<string, st
   if (req.host !== undefined) headers.host = req.host;
   if (req.contentLength !== undefined) headers['content-length'] = req.contentLength;
   const client = clientAddress(req.remoteAddress);
-  if (client !== undefined) headers['x-forwarded-for'] = client;
-  headers['x-forwarded-proto'] = req.scheme;
-  if (req.host !== undefined) headers['x-forwarded-host'] = req.host;
+  const chain = req.trusted ? valuesOf(raw, 'x-forwarded-for').join(', ') : '';
+  if (client !== undefined) headers['x-forwarded-for'] = chain === '' ? client : `${chain}, ${client}`;
+  const proto = req.trusted ? valuesOf(raw, 'x-forwarded-proto')[0]?.trim().toLowerCase() : undefined;
+  headers['x-forwarded-proto'] = proto === 'http' || proto === 'https' ? proto : req.scheme;
+  const host = req.trusted ? valuesOf(raw, 'x-forwarded-host')[0] : undefined;
+  if (host !== undefined && host !== '') headers['x-forwarded-host'] = host;
+  else if (req.host !== undefined) headers['x-forwarded-host'] = req.host;
   return headers;
 }
 

@@ -27,6 +27,8 @@ export type SendPage = (res: ServerResponse, status: number, title: string, mess
 export interface InstanceProxyOptions {
   /** The scheme clients reach the edge at, sent as X-Forwarded-Proto. */
   scheme: 'http' | 'https';
+  /** Addresses of proxies in front of the edge whose X-Forwarded-* headers are kept (forwarded-headers.ts). */
+  trustedProxies?: readonly string[];
   sendPage: SendPage;
   /** Called with the status of every proxied answer (the edge's request counter). */
   onStatus?: (status: number) => void;
@@ -75,6 +77,7 @@ export function createInstanceProxy(options: InstanceProxyOptions): InstanceProx
   const agent = new Agent({ keepAlive: true, scheduling: 'lifo', timeout: options.idleSocketMs ?? 4_000 });
   const inFlight = new Map<string, number>();
   const countStatus = options.onStatus ?? (() => undefined);
+  const trusted = new Set((options.trustedProxies ?? []).map(normalizeAddress));
 
   function enter(agentId: string): () => void {
     inFlight.set(agentId, (inFlight.get(agentId) ?? 0) + 1);
@@ -100,7 +103,7 @@ export function createInstanceProxy(options: InstanceProxyOptions): InstanceProx
   }
 
   function page(res: ServerResponse, kind: keyof typeof PAGES, message: string, extra?: readonly string[]): void {
-    if (res.headersSent || res.destroyed) {
+    if (res.headersSent || isGone(res)) {
       res.destroy();
       return;
     }
@@ -123,6 +126,7 @@ export function createInstanceProxy(options: InstanceProxyOptions): InstanceProx
       contentLength: req.headers['content-length'],
       remoteAddress: req.socket.remoteAddress,
       scheme: options.scheme,
+      trusted: trusted.size > 0 && trusted.has(normalizeAddress(req.socket.remoteAddress ?? '')),
     });
     // One retry, on another instance when there is one: enough to step over an instance the
     // routing table still lists a moment after it stopped.
@@ -155,6 +159,12 @@ export function createInstanceProxy(options: InstanceProxyOptions): InstanceProx
     mayRetryReused: boolean,
   ): Promise<AttemptFailure | undefined> {
     return new Promise((resolve) => {
+      // A client that went away while the edge looked its route up has nothing left to answer;
+      // its request must not be started (a body that never ends would hold the instance).
+      if (isGone(res)) {
+        resolve(undefined);
+        return;
+      }
       const leave = enter(instance.agentId);
       let upstream: ClientRequest;
       try {
@@ -207,6 +217,7 @@ export function createInstanceProxy(options: InstanceProxyOptions): InstanceProx
       const onConnected = () => {
         connected = true;
         clearTimeout(connectTimer);
+        if (settled) return;
         if (hasBody) req.pipe(upstream);
         else upstream.end();
       };
@@ -276,6 +287,17 @@ export function createInstanceProxy(options: InstanceProxyOptions): InstanceProx
     inFlight: (agentId) => inFlight.get(agentId) ?? 0,
     close: () => agent.destroy(),
   };
+}
+
+/** Whether the client's connection closed (a request's own stream ends, and is destroyed, once its body was read: no sign). */
+function isGone(res: ServerResponse): boolean {
+  return res.closed || res.destroyed || res.socket?.destroyed === true;
+}
+
+/** `::ffff:127.0.0.1` and `127.0.0.1` are one address; so are `[::1]` and `::1`. */
+function normalizeAddress(address: string): string {
+  const bare = address.startsWith('[') && address.endsWith(']') ? address.slice(1, -1) : address;
+  return (bare.startsWith('::ffff:') && bare.includes('.') ? bare.slice(7) : bare).toLowerCase();
 }
 
 class TimeoutError extends Error {

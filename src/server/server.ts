@@ -79,6 +79,11 @@ export interface ServerOptions {
    * their hostnames and on loopback names. Default: the listen address (and loopback).
    */
   publicUrls?: string[];
+  /**
+   * Addresses of proxies in front of Slipway (one terminating TLS, say): the X-Forwarded-For,
+   * -Proto and -Host they send are passed on to service instances. Anyone else's are replaced.
+   */
+  trustedProxies?: string[];
   /** Open connections at most (default 10,000); more are refused. */
   maxConnections?: number;
   /** Connection timeouts; the defaults suit production, tests shorten them. */
@@ -171,11 +176,11 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   if (options.agentHeartbeatMs !== undefined) deps.agentHeartbeatMs = options.agentHeartbeatMs;
   deps.agentVersion = agentVersionReader({ dir: options.agentDir });
   // Assignments committed by any service or job of this process wake the agents long-polling it.
-  const stopAgentsChanged = store.onAgentsChanged(() => deps.agentsChanged.notify());
+  const stopAgentsChanged = store.onAgentsChanged((agentIds) => deps.agentsChanged.notify(agentIds));
   const internalToken = `slw_internal_${randomBytes(32).toString('base64url')}`;
   deps.internalTokenHash = hashToken(internalToken);
   const metrics = createMetrics();
-  const edge = createEdge({ store, blobs: deps.blobs, urls, registry: metrics.registry, log: logger });
+  const edge = createEdge({ store, blobs: deps.blobs, urls, registry: metrics.registry, log: logger, proxy: { trustedProxies: options.trustedProxies ?? [] } });
   deps.forgetProject = (projectId) => edge.forgetProject(projectId);
   deps.instanceLoad = edge.instanceLoad;
   deps.routesChanged = () => edge.routesChanged();

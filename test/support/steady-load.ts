@@ -17,7 +17,7 @@ export interface SteadyLoadOptions {
   path?: string;
   /** Requests per second (default 200). */
   rate?: number;
-  /** Requests open at most; past it a request counts as failed without being sent (default 256). */
+  /** Requests open at most; past it a request counts as failed without being sent (default 1000). */
   maxOpen?: number;
   /** A request unanswered this long fails (default 10 s). */
   timeoutMs?: number;
@@ -52,10 +52,13 @@ export interface SteadyLoad {
 
 export function startSteadyLoad(options: SteadyLoadOptions): SteadyLoad {
   const rate = options.rate ?? 200;
-  const maxOpen = options.maxOpen ?? 256;
+  const maxOpen = options.maxOpen ?? 1000;
   const timeoutMs = options.timeoutMs ?? 10_000;
   const postEvery = options.postEvery ?? 4;
-  const agent = new Agent({ keepAlive: true, maxSockets: maxOpen });
+  // Idle connections are dropped after 1 s, well before the server's keep-alive timeout (5 s)
+  // closes them: otherwise a request sent just as the server closes one fails with a reset
+  // that says nothing about the edge (a browser would silently retry it).
+  const agent = new Agent({ keepAlive: true, maxSockets: maxOpen, timeout: 1_000 });
   const started = performance.now();
   const result: LoadResult = { sent: 0, ok: 0, failed: 0, failures: [], byStatus: {}, byServer: {}, latenciesMs: [], durationMs: 0 };
   let open = 0;

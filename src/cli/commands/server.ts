@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import type { ServerOptions } from '../../server/server.ts';
 import { usage } from '../context.ts';
 import type { Command } from '../context.ts';
@@ -12,6 +13,7 @@ export interface ServerCommandOptions {
   logLevel?: string | undefined;
   publicUrl?: string[] | undefined;
   maxConnections?: string | undefined;
+  trustedProxy?: string[] | undefined;
   unsafeBuilds?: boolean | undefined;
   allowLocalRepos?: boolean | undefined;
   json?: boolean | undefined;
@@ -35,6 +37,7 @@ export const server: Command<ServerCommandOptions> = async (options, ctx) => {
   if (options.logLevel !== undefined) serverOptions.logLevel = options.logLevel;
   if (options.publicUrl !== undefined && options.publicUrl.length > 0) serverOptions.publicUrls = options.publicUrl.map(parsePublicUrl);
   if (options.maxConnections !== undefined) serverOptions.maxConnections = parseMaxConnections(options.maxConnections);
+  if (options.trustedProxy !== undefined && options.trustedProxy.length > 0) serverOptions.trustedProxies = options.trustedProxy.map(parseTrustedProxy);
   if (options.unsafeBuilds) {
     serverOptions.unsafeBuilds = true;
     ctx.out.warn('--unsafe-builds: builds run WITHOUT a sandbox; a build can read the data directory, the database and this server\'s environment');
@@ -69,6 +72,11 @@ function parsePublicUrl(text: string): string {
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw usage(`--public-url must be http or https, got "${text}"`);
   return url.origin;
+}
+
+function parseTrustedProxy(text: string): string {
+  if (isIP(text) === 0) throw usage(`--trusted-proxy must be an IP address such as 127.0.0.1, got "${text}"`);
+  return text;
 }
 
 function parseMaxConnections(text: string): number {

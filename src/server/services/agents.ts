@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { parseDuration } from '../../core/duration.ts';
 import { ErrorCode, SlipwayError } from '../../core/errors.ts';
 import type { Actor } from '../../core/release-planner.ts';
+import type { ServiceSpec } from '../../core/service-spec.ts';
 import { controlUrl } from '../../core/urls.ts';
 import type { AgentReport, AgentView, Assignment, Enrollment, EnrollRequest, Instance } from '../../protocol/agents.ts';
 import type { AgentRow, EnvironmentRow, ProjectRow, ReleaseRow, Store } from '../../store/store.ts';
@@ -186,7 +187,7 @@ export async function requireAgent(deps: ServiceDeps, actor: Actor): Promise<Age
 
 /**
  * The long-poll: answers at once when the agent's rev is above `after`, else when a commit of
- * this process changes an assignment (deps.agentsChanged) and the agent's rev has moved, else
+ * this process changes its assignment (deps.agentsChanged, keyed by agent), else
  * when `wait` runs out, with the assignment as it is then. Another replica's change is seen by
  * the re-read at the timeout. The poll counts as a heartbeat, at its start and at its answer.
  */
@@ -196,20 +197,35 @@ export async function pollAssignment(deps: ServiceDeps, actor: Actor, query: { a
   const deadline = Date.now() + Math.min(query.wait, MAX_POLL_WAIT_SECONDS) * 1000;
   let waited = false;
   while (agent.rev <= query.after && Date.now() < deadline && !abort?.aborted && !deps.agentsChanged.closed) {
-    const woken = await deps.agentsChanged.wait(deadline - Date.now(), abort);
+    // Woken for this agent's changes only (the store names the agents a commit changed).
+    await deps.agentsChanged.wait(deadline - Date.now(), abort, agent.id);
     if (abort?.aborted) return undefined;
     waited = true;
-    // A wake-up is for any agent's change; only the rows of the timeout's re-read and of a wake are read.
-    if (woken || Date.now() >= deadline) agent = await requireAgent(deps, actor);
+    agent = await requireAgent(deps, actor);
   }
   if (waited) await deps.store.touchAgent(agent.id, deps.clock.now().toISOString());
   return assignmentOf(deps, agent);
 }
 
+/** Service specs of deployments, read once: a deployment never changes, and a rollout wakes every agent of it at once. */
+const serviceCache = new Map<string, ServiceSpec | null>();
+const SERVICE_CACHE_SIZE = 64;
+
+async function serviceSpecOf(deps: ServiceDeps, deploymentId: string): Promise<ServiceSpec | null> {
+  const cached = serviceCache.get(deploymentId);
+  if (cached !== undefined) return cached;
+  const deployment = await deps.store.findDeployment(deploymentId);
+  const service = deployment?.meta.service ?? null;
+  if (deployment === undefined) return service;
+  if (serviceCache.size >= SERVICE_CACHE_SIZE) serviceCache.delete(serviceCache.keys().next().value ?? '');
+  serviceCache.set(deploymentId, service);
+  return service;
+}
+
 export async function assignmentOf(deps: ServiceDeps, agent: AgentRow): Promise<Assignment> {
   const [project, environment] = await Promise.all([deps.store.findProjectById(agent.projectId), deps.store.findEnvironmentById(agent.environmentId)]);
   const serviceOf = agent.run?.deploymentId ?? agent.prepare?.deploymentId ?? agent.releasePhase?.deploymentId;
-  const service = serviceOf === undefined ? null : ((await deps.store.findDeployment(serviceOf))?.meta.service ?? null);
+  const service = serviceOf === undefined ? null : await serviceSpecOf(deps, serviceOf);
   return {
     rev: agent.rev,
     agent: { id: agent.id, name: agent.name },

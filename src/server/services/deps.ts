@@ -22,8 +22,9 @@ export interface ServiceDeps {
   /** Notified after a commit that queued builds, so long-polling claims answer at once. */
   buildsQueued: Signal;
   /**
-   * Notified after a commit that changed an agent's run, prepare or release phase (or retired
-   * it), so long-polling agents answer at once (server.ts wires it to the store's onAgentsChanged).
+   * Notified, with the agents' ids, after a commit that changed an agent's run, prepare or
+   * release phase (or retired it), so that agent's long-poll answers at once (server.ts wires it
+   * to the store's onAgentsChanged); `notify()` without ids wakes every poll.
    */
   agentsChanged: Signal;
   /** How often agents report (and poll); two missed and an agent is lost. Default 15 s (AGENT_HEARTBEAT_MS). */

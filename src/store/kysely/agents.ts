@@ -167,11 +167,11 @@ export interface AgentStore {
   updateRollout(id: string, fromState: RolloutState, changes: RolloutChanges): Promise<boolean>;
 
   /**
-   * Calls `listener` after each commit that changed an agent's assignment or retired one (at
-   * once outside a transaction; never for a rollback). In-process only: agents polling other
-   * replicas find changes by reading again. Returns the unsubscribe.
+   * Calls `listener` with the agent's id after each commit that changed an agent's assignment
+   * or retired one (at once outside a transaction; never for a rollback). In-process only:
+   * agents polling other replicas find changes by reading again. Returns the unsubscribe.
    */
-  onAgentsChanged(listener: () => void): () => void;
+  onAgentsChanged(listener: (agentIds: readonly string[]) => void): () => void;
 }
 
 type AgentRecord = Selectable<Database['agents']>;
@@ -277,9 +277,9 @@ function rolloutColumns(changes: RolloutChanges): Updateable<Database['rollouts'
 /** The agents family over Kysely: enrollments, agents and rollouts; the same statements on SQLite and PostgreSQL. */
 export function createAgentStore(ctx: FamilyContext): AgentStore {
   const { db } = ctx;
-  const tellChanged = () =>
+  const tellChanged = (agentId: string) =>
     ctx.afterCommit(() => {
-      for (const listener of [...ctx.agentsChanged]) listener();
+      for (const listener of [...ctx.agentsChanged]) listener([agentId]);
     });
   const live = () => db.selectFrom('agents').selectAll().where('retired_at', 'is', null);
   return {
@@ -347,7 +347,7 @@ export function createAgentStore(ctx: FamilyContext): AgentStore {
           retired_at: row.retiredAt,
         })
         .execute();
-      if (row.run !== null || row.prepare !== null || row.releasePhase !== null) tellChanged();
+      if (row.run !== null || row.prepare !== null || row.releasePhase !== null) tellChanged(row.id);
     },
 
     async findAgent(id) {
@@ -391,7 +391,7 @@ export function createAgentStore(ctx: FamilyContext): AgentStore {
         .returning('rev')
         .executeTakeFirst();
       if (!row) return undefined;
-      tellChanged();
+      tellChanged(agentId);
       return Number(row.rev);
     },
 
@@ -447,7 +447,7 @@ export function createAgentStore(ctx: FamilyContext): AgentStore {
         .where('retired_at', 'is', null)
         .executeTakeFirst();
       const retired = Number(result.numUpdatedRows) === 1;
-      if (retired) tellChanged();
+      if (retired) tellChanged(agentId);
       return retired;
     },
 
@@ -517,7 +517,7 @@ export function createAgentStore(ctx: FamilyContext): AgentStore {
     },
 
     onAgentsChanged(listener) {
-      const entry = () => listener();
+      const entry = (agentIds: readonly string[]) => listener(agentIds);
       ctx.agentsChanged.add(entry);
       return () => ctx.agentsChanged.delete(entry);
     },

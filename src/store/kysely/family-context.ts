@@ -24,7 +24,7 @@ export interface FamilyContext {
   /** Who hears of committed job enqueues (store/kysely/jobs.ts), shared by a store and its transactions. */
   jobsEnqueued: Set<() => void>;
   /** Who hears of committed changes of agents' assignments (store/kysely/agents.ts), shared likewise. */
-  agentsChanged: Set<() => void>;
+  agentsChanged: Set<(agentIds: readonly string[]) => void>;
 }
 
 
