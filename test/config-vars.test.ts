@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
+import Database from 'better-sqlite3';
 import pg from 'pg';
 import { MAX_CONFIG_VALUE_BYTES, MAX_CONFIG_VARS } from '../src/core/config-vars.ts';
 import { SlipwayClient } from '../src/protocol/client.ts';
@@ -90,6 +91,24 @@ async function rawDatabase(backend: TestBackend['name'], url: string): Promise<s
       rows.push(...result.rows.map((r) => r.row));
     }
     return rows.join('\n');
+  } finally {
+    await client.end();
+  }
+}
+
+async function countConfigVersions(backend: TestBackend['name'], url: string): Promise<number> {
+  if (backend === 'sqlite') {
+    const db = new Database(url, { readonly: true });
+    try {
+      return (db.prepare('SELECT count(*) AS n FROM config_versions').get() as { n: number }).n;
+    } finally {
+      db.close();
+    }
+  }
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return Number((await client.query<{ n: string }>('SELECT count(*) AS n FROM config_versions')).rows[0]?.n);
   } finally {
     await client.end();
   }
@@ -267,9 +286,10 @@ for (const backend of backends) {
       const changed = await s.client.changeConfig('shop', 'production', { set: { ROLLED: SECRETS.ROLLED } });
       assert.equal(changed.release?.deployment, second);
       assert.equal(changed.release?.configVersion, latest + 1);
-      const rolledBack = await s.client.rollback('shop', 'production', { reason: 'bad release' });
-      assert.equal(rolledBack.deployment, first);
-      assert.equal(rolledBack.configVersion, latest, 'first ran with the version before ROLLED was set');
+      // Like Heroku's: the previous release is the same deployment with the config before ROLLED.
+      const rolledBack = await s.client.rollback('shop', 'production', { reason: 'bad config' });
+      assert.equal(rolledBack.deployment, second);
+      assert.equal(rolledBack.configVersion, latest, 'the version before ROLLED was set');
       const list = await s.client.getConfig('shop', 'production');
       assert.equal(list.version, latest + 1, 'the latest version stays what it was');
       assert.equal(list.live?.configVersion, latest);
@@ -303,6 +323,18 @@ for (const backend of backends) {
       // Only an agent's credential reaches the route; an agent's reaches nothing else.
       await rejectsWithCode(read(s.client, configRelease?.id ?? ''), 'FORBIDDEN', 403);
       await rejectsWithCode(agent.getConfig('api', 'production'), 'FORBIDDEN', 403);
+    });
+
+    test("a deleted project's config versions are deleted with it", async () => {
+      await s.client.createProject('gone');
+      await s.client.changeConfig('gone', 'production', { set: { A: '1' } });
+      await s.client.changeConfig('gone', 'production', { set: { B: '2' } });
+      const before = await countConfigVersions(backend.name, s.databaseUrl);
+      const deleted = await s.client.deleteProject('gone', 'gone');
+      assert.equal(deleted.project, 'gone');
+      assert.equal(await countConfigVersions(backend.name, s.databaseUrl), before - 2);
+      const event = (await s.client.listEvents({ limit: 20 })).events.find((e) => e.action === 'project.delete');
+      assert.equal((event?.after as { configVersionsDeleted?: number } | null)?.configVersionsDeleted, 2);
     });
 
     test('audit events name keys, never values; neither the database nor the server log holds a value', async () => {

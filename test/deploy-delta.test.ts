@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, readFile, realpath, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, realpath, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -287,5 +287,110 @@ describe('delta uploads: what the server refuses', () => {
       client.createUpload('web', { delta: { base: large.id, manifestDigest: manifestOf(entries), added: [], changed: [changed], removed: [] } }),
       'MANIFEST_DELTA_MISMATCH',
     );
+  });
+});
+
+describe('finalizing: in the same request as the upload, and against a base', () => {
+  let running: TestServer;
+  let client: SlipwayClient;
+  let base: Deployment;
+  const files: Record<string, string> = { 'index.html': '<h1>base</h1>\n', 'a/b.css': 'b\n', 'c.js': 'c\n' };
+  const entry = (path: string, text: string, size = Buffer.byteLength(text)): ManifestEntry => ({ path, sha256: sha256(text), size, mode: 0o644 });
+  const manifestOf = (entries: ManifestEntry[]): string => sha256(canonicalManifest([...entries].sort((x, y) => (x.path < y.path ? -1 : 1))));
+  const baseEntries = (): ManifestEntry[] => Object.entries(files).map(([p, t]) => entry(p, t));
+  const delta = (change: Partial<ManifestDeltaRequest>, target: ManifestEntry[]): ManifestDeltaRequest => ({
+    base: base.id,
+    manifestDigest: manifestOf(target),
+    added: [],
+    changed: [],
+    removed: [],
+    ...change,
+  });
+  const blobPath = (digest: string): string => join(running.dataDir, 'blobs', 'sha256', digest.slice(0, 2), digest);
+  const count = async (): Promise<number> => (await client.listDeployments('web')).deployments.length;
+
+  before(async () => {
+    running = await startTestServer(sqlite);
+    client = running.client;
+    await client.createProject('web');
+    await client.createProject('other');
+    base = await deployFiles(client, 'web', files);
+  });
+
+  after(async () => {
+    await running.dispose();
+  });
+
+  test('an upload that lacks no blob becomes its deployment at once, the one finalize makes', async () => {
+    const unchanged = await client.createUpload('web', { delta: delta({}, baseEntries()), finalize: true });
+    assert.deepEqual(unchanged.missing, []);
+    assert.ok(unchanged.finalized, 'finalized in the same request');
+    assert.equal(unchanged.deployment, unchanged.finalized.id);
+    for (const key of ['manifestDigest', 'fileCount', 'totalBytes'] as const) assert.equal(unchanged.finalized[key], base[key], key);
+    assert.deepEqual(await client.getDeployment('web', unchanged.finalized.id), unchanged.finalized);
+    assert.deepEqual(await client.finalizeUpload('web', unchanged.id), unchanged.finalized, 'finalizing again answers with it');
+    assert.equal((await edgeGet(running.server.port, hostOf(unchanged.finalized.url), '/')).body, '<h1>base</h1>\n');
+    const full = await client.createUpload('web', { files: baseEntries(), finalize: true });
+    assert.equal(full.finalized?.manifestDigest, base.manifestDigest, 'a full manifest too');
+    // Without `finalize`, as before it: the upload waits for its finalize.
+    const waiting = await client.createUpload('web', { delta: delta({}, baseEntries()) });
+    assert.equal(waiting.deployment, null);
+    assert.equal(waiting.finalized, undefined);
+  });
+
+  test('an upload that lacks a blob is not finalized: it waits for the blob and its finalize', async () => {
+    const added = entry('d.txt', 'd\n');
+    const target = [...baseEntries(), added];
+    const before = await count();
+    const upload = await client.createUpload('web', { delta: delta({ added: [added] }, target), finalize: true });
+    assert.deepEqual(upload.missing, [added.sha256]);
+    assert.equal(upload.deployment, null);
+    assert.equal(upload.finalized, undefined);
+    assert.equal(await count(), before);
+    await rejectsWithCode(client.finalizeUpload('web', upload.id, { base: base.id }), 'BLOBS_MISSING');
+    await client.putBlob(added.sha256, Buffer.from('d\n'));
+    const deployment = await client.finalizeUpload('web', upload.id, { base: base.id });
+    assert.equal(deployment.manifestDigest, manifestOf(target));
+  });
+
+  test('a file that declares another size than its blob is refused either way, base or not', async () => {
+    await client.putBlob(sha256('e\n'), Buffer.from('e\n'));
+    const wrong = entry('e.txt', 'e\n', 3);
+    const target = [...baseEntries(), wrong];
+    const before = await count();
+    await rejectsWithCode(client.createUpload('web', { delta: delta({ added: [wrong] }, target), finalize: true }), 'BLOB_SIZE_MISMATCH');
+    await rejectsWithCode(client.createUpload('web', { files: target, finalize: true }), 'BLOB_SIZE_MISMATCH');
+    const upload = await client.createUpload('web', { delta: delta({ added: [wrong] }, target) });
+    await rejectsWithCode(client.finalizeUpload('web', upload.id, { base: base.id }), 'BLOB_SIZE_MISMATCH');
+    // A file of the base with another declared size is not what the base vouches for.
+    const resized = entry('c.js', 'c\n', 5);
+    const changed = await client.createUpload('web', { delta: delta({ changed: [resized] }, [...baseEntries().filter((e) => e.path !== 'c.js'), resized]) });
+    await rejectsWithCode(client.finalizeUpload('web', changed.id, { base: base.id }), 'BLOB_SIZE_MISMATCH');
+    assert.equal(await count(), before, 'nothing was deployed');
+  });
+
+  test("finalize looks again only at files its base does not vouch for; another project's deployment vouches for nothing", async () => {
+    // A blob of the base made unreadable behind the server's back shows which files finalize
+    // looks at: it is never deleted while a deployment of a live project uses it.
+    const own = { 'own.txt': 'only in this test\n', 'index.html': files['index.html'] as string };
+    const first = await deployFiles(client, 'web', own);
+    const other = await deployFiles(client, 'other', own);
+    const added = entry('f.txt', 'f\n');
+    await client.putBlob(added.sha256, Buffer.from('f\n'));
+    const target = [...Object.entries(own).map(([p, t]) => entry(p, t)), added];
+    const hidden = blobPath(sha256('only in this test\n'));
+    await rename(hidden, `${hidden}.aside`);
+    try {
+      const upload = await client.createUpload('web', { files: target });
+      assert.deepEqual(upload.missing, [sha256('only in this test\n')], 'asked about every file: a full manifest');
+      await rejectsWithCode(client.finalizeUpload('web', upload.id), 'BLOBS_MISSING');
+      await rejectsWithCode(client.finalizeUpload('web', upload.id, { base: other.id }), 'BLOBS_MISSING');
+      await rejectsWithCode(client.finalizeUpload('web', upload.id, { base: 'dpl-notthere' }), 'BLOBS_MISSING');
+      const deployment = await client.finalizeUpload('web', upload.id, { base: first.id });
+      assert.equal(deployment.fileCount, 3);
+    } finally {
+      await rename(`${hidden}.aside`, hidden);
+    }
+    await rejectsWithCode(client.finalizeUpload('web', 'upl-notthere', { base: first.id }), 'UPLOAD_NOT_FOUND');
   });
 });

@@ -308,6 +308,27 @@ for (const backend of backends) {
       }
     });
 
+    test('a config change rolls out like a rollback: same deployment, every instance restarted with it, no release phase', async () => {
+      const f = await fleet(t, 'config', 2);
+      try {
+        const v2 = await deployService(t, 'config', 'v2', 'node migrate.js');
+        const promoted = await t.client.promote('config', 'production', { deployment: v2.id });
+        assert.equal((await waitForRollout(t, 'config', promoted.id, ['done', 'failed', 'rolled_back'])).state, 'done');
+        const changed = await t.client.changeConfig('config', 'production', { set: { GREETING: 'hello' } });
+        const release = changed.release;
+        assert.ok(release);
+        assert.equal(release.kind, 'config');
+        const done = await waitForRollout(t, 'config', release.id, ['done', 'failed', 'rolled_back']);
+        assert.equal(done.state, 'done', done.reason ?? '');
+        assert.equal(done.releasePhase, null, 'a config release runs no release phase');
+        assert.equal(f.agents.flatMap((a) => a.timesOf('release-phase')).length, 1, 'only the promotion ran it');
+        for (const a of f.agents) assert.deepEqual(a.current, { releaseId: release.id, deploymentId: v2.id });
+        assert.equal((await t.client.getRelease('config', release.id)).state, 'live');
+      } finally {
+        await f.stop();
+      }
+    });
+
     test('a server restart mid-rollout resumes it', async () => {
       const f = await fleet(t, 'restart', 2, () => ({ switchMs: 100 }), { drainMs: 2_000 });
       try {

@@ -177,6 +177,54 @@ describe('build runner against a real server', () => {
     assert.equal(readme.body, 'a repository');
   });
 
+  test('a build uploads its manifest as changes against the latest deployment of its branch, and makes the deployment a full upload makes', async () => {
+    // Two commits on one branch: the second build goes against the first one's deployment.
+    const branch = 'delta-base';
+    await git(work, ['checkout', '-q', '-B', branch, 'root']);
+    const commit = async (files: Record<string, string>, before: string): Promise<Build> => {
+      for (const [path, body] of Object.entries(files)) {
+        await mkdir(join(work, path, '..'), { recursive: true });
+        await writeFile(join(work, path), body);
+      }
+      await git(work, ['add', '-A']);
+      await git(work, ['commit', '-q', '--allow-empty', '-m', `on ${branch}`]);
+      const sha = await git(work, ['rev-parse', 'HEAD']);
+      await git(work, ['push', '-q', '-f', remote, `${branch}:refs/heads/${branch}`]);
+      await recordPush(t.server.deps, { name: 'webhook', role: 'deployer', trigger: 'automation' }, 'web', {
+        updates: [{ ref: `refs/heads/${branch}`, before, after: sha }],
+        trigger: 'generic',
+        sourceUrl: remote,
+      });
+      const build = await finished('web', (await buildOf('web', sha)).id);
+      assert.equal(build.state, 'succeeded', build.error ?? '');
+      return build;
+    };
+    const system = async (build: Build): Promise<string[]> => (await logsOf('web', build.id)).filter((l) => l.stream === 'system').map((l) => l.text);
+    const pages = Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`pages/${i}.html`, `<p>page ${i}</p>`]));
+    const first = await commit(pages, ZERO_SHA);
+    assert.ok(!(await system(first)).some((l) => l.startsWith('Manifest as changes')), 'the first build of a branch has no base');
+    const second = await commit({ 'pages/3.html': '<p>page three</p>', 'pages/new.html': '<p>new</p>' }, first.commit);
+    assert.ok(first.deployment && second.deployment && second.deploymentUrl);
+    const lines = await system(second);
+    assert.ok(lines.includes(`Manifest as changes against ${first.deployment} (1 added, 1 changed, 0 removed)`), lines.join('\n'));
+    assert.ok(lines.some((l) => l.startsWith('Uploading 2 new of 22 files')), lines.join('\n'));
+    // The same tree uploaded whole makes the same manifest.
+    const manifest = await t.client.getDeploymentManifest('web', second.deployment);
+    const whole = await t.client.createUpload('web', { files: manifest.files });
+    assert.deepEqual(whole.missing, []);
+    assert.equal((await t.client.finalizeUpload('web', whole.id)).manifestDigest, manifest.manifestDigest);
+    assert.equal((await edgeGet(t.server.port, hostOf(second.deploymentUrl), '/pages/3.html')).body, '<p>page three</p>');
+    assert.equal((await edgeGet(t.server.port, hostOf(second.deploymentUrl), '/pages/4.html')).body, '<p>page 4</p>');
+    // An unchanged tree: nothing to send, and the deployment is made with the upload.
+    const third = await commit({ 'README.md': 'a repository' }, second.commit);
+    const again = await system(third);
+    assert.ok(again.includes(`Manifest as changes against ${second.deployment} (0 added, 0 changed, 0 removed)`), again.join('\n'));
+    assert.ok(again.some((l) => l.startsWith('Uploading no new of 22 files')), again.join('\n'));
+    // Another branch has its own base: none yet.
+    const { build: other } = await buildCommit({ 'index.html': '<p>elsewhere</p>' });
+    assert.ok(!(await system(other)).some((l) => l.startsWith('Manifest as changes')));
+  });
+
   test('a failing command fails the build with its exit code, its output in the log', async () => {
     const { build, lines } = await buildCommit({ 'slipway.yaml': 'build:\n  command: echo oops >&2; exit 3\n' });
     assert.equal(build.state, 'failed');

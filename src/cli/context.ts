@@ -1,4 +1,5 @@
 import { ApiError, SlipwayClient } from '../protocol/client.ts';
+import { nodeTransport } from '../protocol/node-transport.ts';
 import { isSlipwayError } from '../core/errors.ts';
 import { PublishError } from '../publish/errors.ts';
 import { resolveConnection } from './config.ts';
@@ -83,11 +84,14 @@ function describeFailure(err: unknown): Failure {
   return { code: 'INTERNAL', message, exitCode: ExitCode.INTERNAL };
 }
 
-/** A client for the configured server (env over config file); throws NOT_LOGGED_IN without one. */
+/**
+ * A client for the configured server (env over config file); throws NOT_LOGGED_IN without one.
+ * It talks node:http (keep-alive, not fetch: see protocol/node-transport.ts).
+ */
 export async function connect(ctx: Context): Promise<SlipwayClient> {
   const connection = await resolveConnection(ctx.env);
   if (!connection.ok) throw new CliError(connection.code, connection.message);
-  return new SlipwayClient({ url: connection.url, token: connection.token });
+  return new SlipwayClient({ url: connection.url, token: connection.token, transport: nodeTransport().send });
 }
 
 /** `--project` falls back to SLIPWAY_PROJECT, then to the directory's link (`slipway link`). */

@@ -119,11 +119,15 @@ export function planPromotion(env: EnvironmentState, deploymentId: string, actor
   return plan(env, forced);
 }
 
-/** A rollback to `targetDeploymentId`, which the service resolved from the release history. */
-export function planRollback(env: EnvironmentState, targetDeploymentId: string, actor: Actor, request: MoveRequest, now: Date): MovePlan {
+/**
+ * A rollback to `targetDeploymentId`, which the service resolved from the release history.
+ * `changes`: the service found that it changes what runs even on the same deployment (a
+ * service's earlier config); otherwise the same deployment is already live.
+ */
+export function planRollback(env: EnvironmentState, targetDeploymentId: string, actor: Actor, request: MoveRequest, now: Date, changes = false): MovePlan {
   const forced = checkLock(env, actor, request, now);
   checkExpected(env, request);
-  if (env.deploymentId === targetDeploymentId) {
+  if (env.deploymentId === targetDeploymentId && !changes) {
     throw new SlipwayError(ErrorCode.ALREADY_LIVE, `${targetDeploymentId} is already live here`, { deployment: targetDeploymentId });
   }
   return plan(env, forced);

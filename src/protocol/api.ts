@@ -138,6 +138,10 @@ export const DeploymentManifest = z.object({
 });
 export type DeploymentManifest = z.infer<typeof DeploymentManifest>;
 
+/** Runner: what a build's upload may be sent against, the latest deployment of its project made from its branch (null: none). */
+export const BuildBase = z.object({ base: DeploymentManifest.nullable() });
+export type BuildBase = z.infer<typeof BuildBase>;
+
 /**
  * The manifest as its differences from a base deployment of the same project (see
  * core/manifest-delta.ts). `manifestDigest` is the sha256 of the canonical manifest the client
@@ -160,6 +164,12 @@ export const CreateUploadRequest = z
     files: z.array(ManifestFile).optional(),
     delta: ManifestDeltaRequest.optional(),
     meta: DeploymentMeta.optional(),
+    /**
+     * Finalize in the same request when no blob is missing (a redeploy of files the server has):
+     * the answer then carries the deployment (`deployment`, `finalized`), exactly as finalize
+     * would make it. Otherwise the upload waits for its blobs and its finalize, as without it.
+     */
+    finalize: z.boolean().optional(),
   })
   .refine((body) => (body.files === undefined) !== (body.delta === undefined), { message: 'send exactly one of files and delta' });
 export type CreateUploadRequest = z.infer<typeof CreateUploadRequest>;
@@ -171,9 +181,25 @@ export const Upload = z.object({
   totalBytes: z.number(),
   /** Digests the server lacks; the client PUTs each to /api/v1/blobs/<digest>, then finalizes. */
   missing: z.array(z.string()),
+  /** The deployment this upload became: set when it was finalized in this request (`finalize`), else null. */
   deployment: z.string().nullable(),
+  /** That deployment, as finalize answers it (only with `finalize` and no blob missing). */
+  finalized: Deployment.optional(),
 });
 export type Upload = z.infer<typeof Upload>;
+
+/**
+ * `base`: the deployment a delta upload was made against. Files of the upload with the same
+ * digest and size as one of its files were checked when that deployment was finalized and need
+ * no second look; every other file is checked as usual. A base that is not a deployment of the
+ * same project vouches for nothing: every file is checked.
+ */
+export const FinalizeUploadRequest = z
+  .object({
+    base: z.string().min(1).max(64).optional(),
+  })
+  .strict();
+export type FinalizeUploadRequest = z.infer<typeof FinalizeUploadRequest>;
 
 export const BlobStored = z.object({ digest: z.string(), size: z.number(), created: z.boolean() });
 export type BlobStored = z.infer<typeof BlobStored>;

@@ -31,11 +31,13 @@ import type { Rollout } from './rollouts.ts';
 import type {
   AddDomainRequest,
   BlobStored,
+  BuildBase,
   CreatedToken,
   CreateTokenRequest,
   CreateUploadRequest,
   DeploymentManifest,
   Delivery,
+  FinalizeUploadRequest,
   Deployment,
   Domain,
   Environment,
@@ -85,8 +87,58 @@ export interface ClientOptions {
   url: string;
   token?: string | undefined;
   fetch?: typeof fetch;
+  /** How requests go out (default: `fetch`); the CLI's is node:http (protocol/node-transport.ts). */
+  transport?: HttpTransport;
   /** Sent with every request (a runner's `Slipway-Lease`). */
   headers?: Record<string, string>;
+}
+
+/** One request as the client makes it; a transport sends it and reads the whole answer. */
+export interface HttpRequest {
+  method: string;
+  url: URL;
+  headers: Record<string, string>;
+  /** A JSON text or raw bytes, with its content type among `headers`. */
+  body?: string | Uint8Array | undefined;
+  /** A body of unknown length, sent chunked (a large file). */
+  stream?: AsyncIterable<Uint8Array> | undefined;
+  /** A multipart/form-data body: one file part per entry, named (and with the file name) `name`. */
+  parts?: readonly { name: string; bytes: Uint8Array }[] | undefined;
+  signal?: AbortSignal | undefined;
+}
+
+export interface HttpResponse {
+  status: number;
+  text: string;
+}
+
+/** Sends a request; throws (with the reason as `cause`) when there is no answer at all. */
+export type HttpTransport = (request: HttpRequest) => Promise<HttpResponse>;
+
+/** The transport over `fetch` (the dashboard's, and the default). */
+export function fetchTransport(fetchImpl: typeof fetch): HttpTransport {
+  return async (request) => {
+    let body: BodyInit | undefined;
+    if (request.parts) {
+      // fetch writes the multipart boundary into the content type
+      const form = new FormData();
+      for (const part of request.parts) form.append(part.name, new Blob([part.bytes as Uint8Array<ArrayBuffer>]), part.name);
+      body = form;
+    } else if (request.stream) {
+      // Node's fetch sends an async iterable as a chunked body (duplex 'half': request first).
+      body = request.stream as unknown as BodyInit;
+    } else if (request.body !== undefined) {
+      body = request.body as string | Uint8Array<ArrayBuffer>;
+    }
+    const response = await fetchImpl(request.url, {
+      method: request.method,
+      headers: request.headers,
+      body,
+      ...(request.stream ? { duplex: 'half' } : {}),
+      ...(request.signal ? { signal: request.signal } : {}),
+    });
+    return { status: response.status, text: await response.text() };
+  };
 }
 
 type Query = Record<string, string | number | undefined>;
@@ -97,60 +149,58 @@ const enc = encodeURIComponent;
 export class SlipwayClient {
   readonly url: string;
   readonly #token: string | undefined;
-  readonly #fetch: typeof fetch;
+  readonly #transport: HttpTransport;
   readonly #headers: Record<string, string>;
 
   constructor(options: ClientOptions) {
     this.url = options.url.replace(/\/+$/, '');
     this.#token = options.token;
-    this.#fetch = options.fetch ?? globalThis.fetch.bind(globalThis);
+    // Read lazily: in Node, the first touch of the global fetch loads undici (tens of milliseconds).
+    this.#transport = options.transport ?? fetchTransport(options.fetch ?? ((input, init) => globalThis.fetch(input, init)));
     this.#headers = { ...options.headers };
   }
 
   /** The same client, sending `headers` too on every request. */
   withHeaders(headers: Record<string, string>): SlipwayClient {
-    return new SlipwayClient({ url: this.url, token: this.#token, fetch: this.#fetch, headers: { ...this.#headers, ...headers } });
+    return new SlipwayClient({ url: this.url, token: this.#token, transport: this.#transport, headers: { ...this.#headers, ...headers } });
   }
 
-  async request<T>(method: string, path: string, options: { body?: unknown; query?: Query; raw?: Uint8Array; stream?: AsyncIterable<Uint8Array>; form?: FormData; signal?: AbortSignal | undefined } = {}): Promise<T> {
+  async request<T>(
+    method: string,
+    path: string,
+    options: { body?: unknown; query?: Query; raw?: Uint8Array; stream?: AsyncIterable<Uint8Array>; parts?: HttpRequest['parts']; signal?: AbortSignal | undefined } = {},
+  ): Promise<T> {
     const url = new URL(this.url + path);
     for (const [key, value] of Object.entries(options.query ?? {})) {
       if (value !== undefined) url.searchParams.set(key, String(value));
     }
     const headers: Record<string, string> = { ...this.#headers };
     if (this.#token) headers.authorization = `Bearer ${this.#token}`;
-    let body: BodyInit | undefined;
-    if (options.form) {
-      body = options.form; // fetch writes the multipart boundary into the content type
+    const request: HttpRequest = { method, url, headers, signal: options.signal };
+    if (options.parts) {
+      request.parts = options.parts;
     } else if (options.raw) {
       headers['content-type'] = 'application/octet-stream';
-      body = options.raw as Uint8Array<ArrayBuffer>;
+      request.body = options.raw;
     } else if (options.stream) {
       headers['content-type'] = 'application/octet-stream';
-      // Node's fetch sends an async iterable as a chunked body (duplex 'half': request first).
-      body = options.stream as unknown as BodyInit;
+      request.stream = options.stream;
     } else if (options.body !== undefined) {
       headers['content-type'] = 'application/json';
-      body = JSON.stringify(options.body);
+      request.body = JSON.stringify(options.body);
     }
-    let response: Response;
+    let response: HttpResponse;
     try {
-      response = await this.#fetch(url, {
-        method,
-        headers,
-        body,
-        ...(options.stream ? { duplex: 'half' } : {}),
-        ...(options.signal ? { signal: options.signal } : {}),
-      });
+      response = await this.#transport(request);
     } catch (err) {
       const cause = err instanceof Error && err.cause instanceof Error ? `: ${err.cause.message}` : '';
       throw new ApiError('NETWORK_ERROR', `cannot reach ${this.url}${cause}`, 0);
     }
-    const text = await response.text();
+    const { status, text } = response;
     const parsed: unknown = text ? safeJson(text) : undefined;
-    if (!response.ok) {
+    if (status < 200 || status > 299) {
       const error = (parsed as ErrorBody | undefined)?.error;
-      throw new ApiError(error?.code ?? 'HTTP_ERROR', error?.message ?? `HTTP ${response.status}`, response.status, error?.details);
+      throw new ApiError(error?.code ?? 'HTTP_ERROR', error?.message ?? `HTTP ${status}`, status, error?.details);
     }
     return parsed as T;
   }
@@ -199,12 +249,11 @@ export class SlipwayClient {
   }
   /** Many small bodies in one multipart/form-data request, each part named by its digest. */
   putBlobs(blobs: readonly { digest: string; bytes: Uint8Array }[]): Promise<{ blobs: BlobStored[] }> {
-    const form = new FormData();
-    for (const blob of blobs) form.append(blob.digest, new Blob([blob.bytes as Uint8Array<ArrayBuffer>]), blob.digest);
-    return this.request('POST', '/api/v1/blobs', { form });
+    return this.request('POST', '/api/v1/blobs', { parts: blobs.map((blob) => ({ name: blob.digest, bytes: blob.bytes })) });
   }
-  finalizeUpload(project: string, uploadId: string): Promise<Deployment> {
-    return this.request('POST', `/api/v1/projects/${enc(project)}/uploads/${enc(uploadId)}/finalize`, { body: {} });
+  /** `body.base`: the deployment a delta upload was made against, whose files need no second look. */
+  finalizeUpload(project: string, uploadId: string, body: FinalizeUploadRequest = {}): Promise<Deployment> {
+    return this.request('POST', `/api/v1/projects/${enc(project)}/uploads/${enc(uploadId)}/finalize`, { body });
   }
 
   listEnvironments(project: string): Promise<{ environments: Environment[] }> {
@@ -358,6 +407,10 @@ export class SlipwayClient {
   }
   appendBuildLogs(buildId: string, body: AppendLogsRequest): Promise<{ appended: number }> {
     return this.request('POST', `/api/v1/runner/builds/${enc(buildId)}/logs`, { body });
+  }
+  /** The deployment a build's upload may go against as a delta: the latest of its project from its branch, with its manifest. */
+  getBuildBase(buildId: string): Promise<BuildBase> {
+    return this.request('GET', `/api/v1/runner/builds/${enc(buildId)}/base`);
   }
   completeBuild(buildId: string, body: CompleteRequest): Promise<Build> {
     return this.request('POST', `/api/v1/runner/builds/${enc(buildId)}/complete`, { body });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -57,10 +57,60 @@ describe('HashCache', () => {
       assert.ok(reopened.ignored, bad.slice(0, 40));
       assert.equal(reopened.lookup([a]).known.length, 0);
     }
-    await writeFile(path, good.replace('"version":1', '"version":99'));
+    await writeFile(path, good.replace('"version":2', '"version":99'));
     const other = await HashCache.open(home, '/bad');
     assert.equal(other.ignored, undefined);
     assert.equal(other.lookup([a]).known.length, 0);
+  });
+
+  test('a cache of the previous version is read: its digests hold, and it vouches for no whole tree', async () => {
+    const a = file('a.html', 3);
+    const cache = await HashCache.open(home, '/legacy');
+    await mkdir(cache.dir, { recursive: true });
+    await writeFile(join(cache.dir, 'files.json'), JSON.stringify({ version: 1, root: '/legacy', files: [['a.html', 3, HOUR_AGO, HOUR_AGO, 7, sha('abc')]] }));
+    const reopened = await HashCache.open(home, '/legacy');
+    assert.equal(reopened.unchangedManifest([a]), undefined);
+    assert.deepEqual(reopened.lookup([a]).known.map((f) => f.sha256), [sha('abc')]);
+    assert.equal(reopened.ignored, undefined);
+  });
+
+  test('a tree whose every file is remembered vouches for its manifest while path, mode and stat of each file hold', async () => {
+    const a = file('a.html', 3);
+    const b = file('b/c.css', 5, HOUR_AGO, 8);
+    const manifest = sha('the manifest of a and b');
+    const cache = await HashCache.open(home, '/whole');
+    assert.equal(cache.unchangedManifest([a, b]), undefined, 'nothing remembered yet');
+    cache.update([a, b], [hashed(a, 'abc'), hashed(b, 'bcdef')], Date.now(), manifest);
+    await cache.save();
+    const reopened = await HashCache.open(home, '/whole');
+    assert.equal(reopened.unchangedManifest([a, b]), manifest);
+    const others: TreeFile[][] = [
+      [a],
+      [a, b, file('d.html', 1, HOUR_AGO, 9)],
+      [a, { ...b, path: 'b/d.css' }],
+      [a, { ...b, mode: 0o755 }],
+      [a, file('b/c.css', 6, HOUR_AGO, 8)],
+      [a, file('b/c.css', 5, HOUR_AGO + 1, 8)],
+      [a, file('b/c.css', 5, HOUR_AGO, 9)],
+      [a, { ...b, stat: { ino: 8, mtimeMs: HOUR_AGO, ctimeMs: HOUR_AGO + 1 } }],
+      [a, { ...b, stat: undefined }],
+      [],
+    ];
+    for (const tree of others) assert.equal(reopened.unchangedManifest(tree), undefined, JSON.stringify(tree.map((f) => [f.path, f.mode, f.size, f.stat])));
+    // One file not remembered (changed within two seconds of being hashed): no whole tree.
+    const fresh = file('fresh.html', 3, Date.now() - 100, 10);
+    reopened.update([a, b, fresh], [hashed(fresh, 'xyz')], Date.now(), sha('another manifest'));
+    await reopened.save();
+    assert.equal((await HashCache.open(home, '/whole')).unchangedManifest([a, b, fresh]), undefined);
+    // Malformed rows void the tree digest written with them.
+    reopened.update([a, b], [], Date.now(), manifest);
+    await reopened.save();
+    const path = join(reopened.dir, 'files.json');
+    await writeFile(path, (await readFile(path, 'utf8')).replace('"a.html",3', '"a.html",-3'));
+    const bad = await HashCache.open(home, '/whole');
+    assert.equal(bad.lookup([a, b]).known.length, 0);
+    assert.ok(bad.ignored);
+    assert.equal(bad.unchangedManifest([a, b]), undefined);
   });
 
   test('a remembered base is used only for its server and project, and only if it hashes to its digest', async () => {

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { ApiError, SlipwayClient } from '../protocol/client.ts';
+import { nodeTransport } from '../protocol/node-transport.ts';
 import { PublishError } from './errors.ts';
 import type { Progress } from './progress.ts';
 import {
@@ -195,7 +196,8 @@ describe('batchesOf', () => {
  * uploadMissing against a real HTTP server that fails on purpose. It takes single blobs
  * (PUT /api/v1/blobs/<digest>) and batches (multipart POST /api/v1/blobs, parsed for real).
  */
-describe('uploadMissing', () => {
+// Both transports of the client: fetch (the dashboard's, the runner's) and node:http (the CLI's).
+for (const transport of ['fetch', 'node:http'] as const) describe(`uploadMissing (${transport})`, () => {
   let dir: string;
   let url: string;
   /** Tries per digest, whether alone or in a batch. */
@@ -276,7 +278,7 @@ describe('uploadMissing', () => {
   };
   /** A large file: one PUT of its own. */
   const largeWith = (name: string, fill: string) => fileWith(name, Buffer.alloc(BATCH_FILE_BYTES + 1, fill));
-  const client = () => new SlipwayClient({ url, token: 't' });
+  const client = () => new SlipwayClient({ url, token: 't', ...(transport === 'node:http' ? { transport: nodeTransport().send } : {}) });
 
   test('retries 5xx answers and sends each missing blob once', async () => {
     const a = await fileWith('a', 'flaky');

@@ -1,17 +1,19 @@
+import { createHash } from 'node:crypto';
 import { chmod, lstat, mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { formatBytes } from '../core/bytes.ts';
 import { PublishError } from '../publish/errors.ts';
 import { silentProgress as silent } from '../publish/progress.ts';
-import { hashTree, isRetryable, uploadMissing, withRetry } from '../publish/upload.ts';
+import { DELTA_FALL_BACK, hashTree, isRetryable, uploadMissing, withRetry } from '../publish/upload.ts';
 import { formatDuration } from '../core/duration.ts';
 import { isSlipwayError } from '../core/errors.ts';
 import { redactUrl } from '../core/repo-url.ts';
-import { validateManifest } from '../core/manifest.ts';
+import { canonicalManifest, validateManifest, type ManifestEntry } from '../core/manifest.ts';
+import { deltaSize, diffManifests } from '../core/manifest-delta.ts';
 import { serviceSpecOf } from '../core/service-spec.ts';
 import { buildSettings, formatConfigError, parseSlipwayConfig, SLIPWAY_CONFIG_FILE } from '../core/slipway-config.ts';
 import type { BuildSettings, SlipwayConfig } from '../core/slipway-config.ts';
-import type { DeploymentMeta } from '../protocol/api.ts';
+import type { CreateUploadRequest, DeploymentManifest, DeploymentMeta, Upload } from '../protocol/api.ts';
 import { LEASE_HEADER, type BuildReport, type ClaimedBuild, type CompleteRequest } from '../protocol/builds.ts';
 import { ApiError } from '../protocol/client.ts';
 import type { SlipwayClient } from '../protocol/client.ts';
@@ -244,15 +246,58 @@ async function steps(
   const service = serviceSpecOf(config);
   if (service !== undefined) meta.service = service;
 
-  const upload = await withRetry(() => ctx.client.createUpload(build.project, { files: manifest.entries, meta }), ATTEMPTS, 250);
+  const { upload, base } = await createBuildUpload(ctx, build, manifest.entries, meta, log);
   const missing = new Set(upload.missing).size;
   log.system(`Uploading ${missing === 0 ? 'no' : missing} new of ${files.length} files (${formatBytes(manifest.totalBytes)} in all)…`);
-  await uploadMissing(ctx.client, upload.missing, files, { concurrency: CONCURRENCY, attempts: ATTEMPTS, progress: silent });
-  if (signal.aborted) throw new BuildFailure('build stopped');
-  const deployment = await withRetry(() => ctx.client.finalizeUpload(build.project, upload.id), ATTEMPTS, 250);
+  let deployment = upload.finalized;
+  if (deployment === undefined) {
+    await uploadMissing(ctx.client, upload.missing, files, { concurrency: CONCURRENCY, attempts: ATTEMPTS, progress: silent });
+    if (signal.aborted) throw new BuildFailure('build stopped');
+    deployment = await withRetry(() => ctx.client.finalizeUpload(build.project, upload.id, base === undefined ? {} : { base }), ATTEMPTS, 250);
+  }
   log.system(`Deployed ${deployment.id}: ${deployment.url}`);
   if (config.test !== undefined && runStep) await testStep(ctx, build.id, config.test, timeoutMs, runStep, log, signal);
   return deployment.id;
+}
+
+/**
+ * Creates the build's upload, to be finalized at once if the server lacks no blob: its manifest
+ * (`entries`, validated and sorted) as a delta against the latest deployment of the project
+ * from the build's branch when there is one and the delta is smaller, else whole — also when
+ * the server cannot apply the delta (DELTA_FALL_BACK), as the CLI does. Answers with the base
+ * the upload was sent against, if any.
+ */
+async function createBuildUpload(
+  ctx: BuildContext,
+  build: ClaimedBuild['build'],
+  entries: ManifestEntry[],
+  meta: DeploymentMeta,
+  log: BuildLog,
+): Promise<{ upload: Upload; base?: string }> {
+  const create = (body: CreateUploadRequest): Promise<Upload> => withRetry(() => ctx.client.createUpload(build.project, body), ATTEMPTS, 250);
+  let base: DeploymentManifest | null = null;
+  try {
+    base = (await withRetry(() => ctx.client.getBuildBase(build.id), ATTEMPTS, 250)).base;
+  } catch (err) {
+    // Only a saving: without a base (a server before bases, say) the whole manifest goes.
+    if (isLeaseLost(err)) throw err;
+    log.system(`Could not look up the last deployment of ${build.branch ?? 'this build'}: ${err instanceof Error ? err.message : String(err)}; sending the whole manifest`);
+  }
+  if (base !== null) {
+    const delta = diffManifests(base.files, entries);
+    if (deltaSize(delta) <= entries.length) {
+      const manifestDigest = createHash('sha256').update(canonicalManifest(entries)).digest('hex');
+      try {
+        const upload = await create({ delta: { base: base.deployment, manifestDigest, ...delta }, meta, finalize: true });
+        log.system(`Manifest as changes against ${base.deployment} (${delta.added.length} added, ${delta.changed.length} changed, ${delta.removed.length} removed)`);
+        return { upload, base: base.deployment };
+      } catch (err) {
+        if (!(err instanceof ApiError) || !DELTA_FALL_BACK.has(err.code)) throw err;
+        log.system(`The server did not take the changes against ${base.deployment} (${err.code}); sending the whole manifest`);
+      }
+    }
+  }
+  return { upload: await create({ files: entries, meta, finalize: true }) };
 }
 
 /** Runs one command of the build (the build command, the test step) in the checkout, its output in the build log. */

@@ -126,6 +126,7 @@ export const PERMISSIONS: Readonly<Record<string, Permission>> = {
   'POST /api/v1/runner/builds/:build/logs': 'runner',
   'POST /api/v1/runner/builds/:build/complete': 'runner',
   'POST /api/v1/runner/builds/:build/checks': 'runner',
+  'GET /api/v1/runner/builds/:build/base': 'runner',
 };
 
 export interface Rule {

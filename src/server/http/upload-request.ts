@@ -15,9 +15,10 @@ export const INLINE_UPLOAD_BYTES = 512 * 1024;
  * An upload request read: a full manifest already validated, or a delta still to be applied to
  * its base (which the service looks up: `prepareDeltaUpload`).
  */
-export type PreparedUpload =
+export type PreparedUpload = (
   | { manifest: PreparedManifest; meta: DeploymentMetaRow | undefined }
-  | { delta: ManifestDeltaRequest; meta: DeploymentMetaRow | undefined };
+  | { delta: ManifestDeltaRequest; meta: DeploymentMetaRow | undefined }
+) & { finalize?: boolean | undefined };
 
 /**
  * The JSON body of `POST …/uploads` parsed, schema-checked and, for a full manifest, validated.
@@ -32,8 +33,8 @@ export function prepareUploadRequest(body: Uint8Array, limits: ManifestLimits): 
     throw new SlipwayError(ErrorCode.INVALID_REQUEST, `body is not JSON: ${(err as Error).message}`);
   }
   const request = parse(CreateUploadRequest, json);
-  if (request.delta !== undefined) return { delta: request.delta, meta: request.meta };
-  return { manifest: prepareManifest(request.files ?? [], limits), meta: request.meta };
+  if (request.delta !== undefined) return { delta: request.delta, meta: request.meta, finalize: request.finalize };
+  return { manifest: prepareManifest(request.files ?? [], limits), meta: request.meta, finalize: request.finalize };
 }
 
 /**

@@ -43,12 +43,13 @@ export async function createUpload(
     | {
         base: string;
         rebuild: (baseManifest: Uint8Array) => Promise<PreparedManifest>;
-        /** The digests of the entries the delta adds or changes: only these can be missing. */
-        fresh: readonly string[];
+        /** The entries the delta adds or changes: only these can be missing or of a wrong size. */
+        fresh: readonly ManifestEntry[];
         meta?: DeploymentMetaRow | undefined;
       },
   lease?: string,
-): Promise<{ upload: UploadRow; missing: string[] }> {
+  options: { finalize?: boolean | undefined } = {},
+): Promise<{ upload: UploadRow; missing: string[]; deployment?: DeploymentRow | undefined }> {
   const build = await uploader(deps, actor, lease);
   const project = await getProject(deps, projectName);
   let meta: DeploymentMetaRow = input.meta ?? {};
@@ -85,9 +86,13 @@ export async function createUpload(
   if (!(await deps.blobs.has(manifest.digest))) await deps.blobs.put(manifest.digest, chunksOf(manifest.bytes));
   // A delta's other entries are its base's, a finalized deployment of this project whose
   // blobs are all stored: asking only about the fresh ones spares a lookup per file (5,000 for
-  // an unchanged 5,000-file redeploy). Finalize still checks every blob of the manifest.
-  const missing = await deps.blobs.missing('fresh' in input ? input.fresh : digestsOf(manifest));
-  return { upload, missing };
+  // an unchanged 5,000-file redeploy). See `vouchedBy` for why they stay stored.
+  const missing = await deps.blobs.missing('fresh' in input ? input.fresh.map((e) => e.sha256) : digestsOf(manifest));
+  if (!options.finalize || missing.length > 0) return { upload, missing };
+  // Finalized here, with finalize's checks: of a delta, its fresh entries (the rest are the
+  // base's, checked when it was finalized); of a full manifest, every entry.
+  await checkBlobs(deps, 'fresh' in input ? input.fresh : parseCanonicalManifest(Buffer.from(manifest.bytes).toString('utf8')), undefined);
+  return { upload, missing, deployment: await createDeployment(deps, actor, projectName, project.id, upload) };
 }
 
 /**
@@ -137,7 +142,14 @@ export async function expireUploads(deps: ServiceDeps): Promise<number> {
   return deps.store.deleteStaleUploads(new Date(deps.clock.now().getTime() - UPLOAD_TTL_MS).toISOString());
 }
 
-export async function finalizeUpload(deps: ServiceDeps, actor: Actor, projectName: string, uploadId: string, lease?: string): Promise<DeploymentRow> {
+export async function finalizeUpload(
+  deps: ServiceDeps,
+  actor: Actor,
+  projectName: string,
+  uploadId: string,
+  lease?: string,
+  options: { base?: string | undefined } = {},
+): Promise<DeploymentRow> {
   const build = await uploader(deps, actor, lease);
   const project = await getProject(deps, projectName);
   const upload = await deps.store.findUpload(uploadId);
@@ -146,8 +158,37 @@ export async function finalizeUpload(deps: ServiceDeps, actor: Actor, projectNam
   }
   if (build !== undefined && upload.meta.build !== build.id) throw notOfBuild(build, `upload ${uploadId} is not this build's`, { upload: uploadId });
   if (upload.deploymentId !== null) return getDeployment(deps, projectName, upload.deploymentId);
-  const entries = parseCanonicalManifest((await deps.blobs.read(upload.manifestDigest)).toString('utf8'));
-  const sizes = await blobSizes(deps, entries);
+  const [entries, vouched] = await Promise.all([
+    deps.blobs.read(upload.manifestDigest).then((bytes) => parseCanonicalManifest(bytes.toString('utf8'))),
+    options.base === undefined ? undefined : vouchedBy(deps, project.id, options.base),
+  ]);
+  await checkBlobs(deps, entries, vouched);
+  return createDeployment(deps, actor, projectName, project.id, upload);
+}
+
+/**
+ * The blob sizes a finalized deployment of the project vouches for (undefined: `base` is not
+ * one). Its finalize found each of its files' blobs stored with the declared size; blobs never
+ * change, and none of them is deleted while the project lives: a project deletion collects only
+ * blobs that no live project's deployment or upload references (collectProjectBlobs), and this
+ * deployment is one. So a file with the same digest and size needs no second look.
+ */
+async function vouchedBy(deps: ServiceDeps, projectId: string, base: string): Promise<Map<string, number> | undefined> {
+  const deployment = await deps.store.findDeployment(base);
+  if (!deployment || deployment.projectId !== projectId) return undefined;
+  const sizes = new Map<string, number>();
+  for (const entry of await getManifest(deps, deployment)) sizes.set(entry.sha256, entry.size);
+  return sizes;
+}
+
+/**
+ * Every file's blob is stored (else BLOBS_MISSING) with the size the file declares (else
+ * BLOB_SIZE_MISMATCH): the edge sends a file's declared size as its Content-Length. Files whose
+ * digest and size `vouched` lists are taken as checked.
+ */
+async function checkBlobs(deps: ServiceDeps, entries: readonly ManifestEntry[], vouched: ReadonlyMap<string, number> | undefined): Promise<void> {
+  const unvouched = vouched === undefined ? entries : entries.filter((e) => vouched.get(e.sha256) !== e.size);
+  const sizes = await blobSizes(deps, unvouched);
   const missing = [...sizes].filter(([, size]) => size === undefined).map(([digest]) => digest);
   if (missing.length > 0) {
     throw new SlipwayError(ErrorCode.BLOBS_MISSING, `${missing.length} file bodies are not uploaded yet`, {
@@ -155,8 +196,7 @@ export async function finalizeUpload(deps: ServiceDeps, actor: Actor, projectNam
       missing: missing.slice(0, 100),
     });
   }
-  // The edge sends a file's declared size as its Content-Length: it must be the blob's real one.
-  const mismatched = entries.filter((e) => sizes.get(e.sha256) !== e.size);
+  const mismatched = unvouched.filter((e) => sizes.get(e.sha256) !== e.size);
   if (mismatched.length > 0) {
     const first = mismatched[0] as ManifestEntry;
     throw new SlipwayError(
@@ -168,10 +208,14 @@ export async function finalizeUpload(deps: ServiceDeps, actor: Actor, projectNam
       },
     );
   }
+}
+
+/** The deployment an upload whose blobs were checked becomes (once: a second finalize answers with the first's). */
+async function createDeployment(deps: ServiceDeps, actor: Actor, projectName: string, projectId: string, upload: UploadRow): Promise<DeploymentRow> {
   const now = deps.clock.now();
   const deployment: DeploymentRow = {
     id: newId('dpl'),
-    projectId: project.id,
+    projectId,
     manifestDigest: upload.manifestDigest,
     fileCount: upload.fileCount,
     totalBytes: upload.totalBytes,
@@ -183,7 +227,7 @@ export async function finalizeUpload(deps: ServiceDeps, actor: Actor, projectNam
     await deps.store.transaction(async (tx) => {
       await tx.insertDeployment(deployment, upload.id);
       await recordEvent(tx, now, actor, 'deployment.create', {
-        projectId: project.id,
+        projectId,
         target: deployment.id,
         after: { id: deployment.id, files: deployment.fileCount, bytes: deployment.totalBytes, ...deployment.meta },
       });
@@ -227,6 +271,22 @@ export async function getDeployment(deps: ServiceDeps, projectName: string, id: 
 export async function listDeployments(deps: ServiceDeps, projectName: string, page: Page): Promise<DeploymentRow[]> {
   const project = await getProject(deps, projectName);
   return deps.store.listDeployments(project.id, page);
+}
+
+/** Deployments of its project a build's base is looked for among, newest first. */
+const BASE_LOOKBACK = 100;
+
+/**
+ * Runner (the build's lease): the latest deployment of the build's project made from the
+ * build's branch, among the last BASE_LOOKBACK, with its manifest — what the build's upload is
+ * sent against as a delta. Undefined for a branch's first build, and for a build of no branch.
+ */
+export async function buildBase(deps: ServiceDeps, actor: Actor, buildId: string, lease: string | undefined): Promise<{ deployment: DeploymentRow; files: ManifestEntry[] } | undefined> {
+  const build = await requireLease(deps, actor, lease, buildId);
+  if (build.branch === null) return undefined;
+  const recent = await deps.store.listDeployments(build.projectId, { limit: BASE_LOOKBACK });
+  const deployment = recent.find((d) => d.meta.branch === build.branch);
+  return deployment && { deployment, files: await getManifest(deps, deployment) };
 }
 
 export async function getManifest(deps: ServiceDeps, deployment: DeploymentRow): Promise<ManifestEntry[]> {

@@ -183,11 +183,28 @@ async function checkDeployTime(deps: ServiceDeps, env: EnvironmentRow, input: Mo
  * deployment live before the current one — with the config version that release ran with
  * (Heroku's rollbacks restore config too): a deployment's, its last release here.
  */
-async function rollbackTarget(deps: ServiceDeps, projectName: string, env: EnvironmentRow, to: string | undefined): Promise<{ deploymentId: string; configVersion: number | null }> {
+async function rollbackTarget(deps: ServiceDeps, projectName: string, env: EnvironmentRow, to: string | undefined): Promise<RollbackTarget> {
+  const current = env.releaseId === null ? undefined : await deps.store.findRelease(env.releaseId);
+  const service = env.deploymentId !== null && (await deps.store.findDeployment(env.deploymentId))?.meta.service !== undefined;
+  // A service runs its deployment with its config: going back to the same deployment with the
+  // config it had before a config change is a rollback too (Heroku's rollbacks restore config).
+  const differs = (release: { deploymentId: string; configVersion: number | null }) =>
+    release.deploymentId !== env.deploymentId || (service && (release.configVersion ?? 0) !== (current?.configVersion ?? 0));
+  const target = (release: { deploymentId: string; configVersion: number | null }): RollbackTarget => ({
+    deploymentId: release.deploymentId,
+    configVersion: release.configVersion,
+    changes: differs(release),
+  });
   if (to === undefined) {
+    if (service) {
+      const earlier = await deps.store.listReleases(env.id, { limit: 200, before: env.releaseNumber });
+      const previous = earlier.find((r) => r.liveAt !== null && differs(r));
+      if (!previous) throw new SlipwayError(ErrorCode.NO_PREVIOUS_RELEASE, `${env.name} has no earlier release to roll back to`);
+      return target(previous);
+    }
     const previous = await deps.store.findPreviousDeploymentRelease(env.id, env.deploymentId);
     if (!previous) throw new SlipwayError(ErrorCode.NO_PREVIOUS_RELEASE, `${env.name} has no earlier deployment to roll back to`);
-    return { deploymentId: previous.deploymentId, configVersion: previous.configVersion };
+    return target(previous);
   }
   const number = /^v(\d+)$/.exec(to);
   if (number) {
@@ -199,7 +216,7 @@ async function rollbackTarget(deps: ServiceDeps, projectName: string, env: Envir
         state: release.state,
       });
     }
-    return { deploymentId: release.deploymentId, configVersion: release.configVersion };
+    return target(release);
   }
   const deployment = await getDeployment(deps, projectName, to);
   const last = await deps.store.findLatestReleaseOfDeployment(env.id, deployment.id);
@@ -210,7 +227,14 @@ async function rollbackTarget(deps: ServiceDeps, projectName: string, env: Envir
       { deployment: to },
     );
   }
-  return { deploymentId: deployment.id, configVersion: last.configVersion };
+  return target({ deploymentId: deployment.id, configVersion: last.configVersion });
+}
+
+interface RollbackTarget {
+  deploymentId: string;
+  configVersion: number | null;
+  /** Whether it changes what runs: another deployment, or (a service) the same one with other config. */
+  changes: boolean;
 }
 
 export async function rollback(
@@ -228,7 +252,7 @@ export async function rollback(
     await tx.lockPipeline(project.id);
     const env = (await tx.findEnvironment(project.id, envName)) ?? seen;
     const now = deps.clock.now();
-    const plan = planRollback(env, target.deploymentId, actor, input, now);
+    const plan = planRollback(env, target.deploymentId, actor, input, now, target.changes);
     if (input.expectRelease === undefined && env.releaseNumber !== seen.releaseNumber) {
       throw new SlipwayError(ErrorCode.RELEASE_CONFLICT, `${envName} moved while the rollback was being made; look again and retry`, {
         expected: seen.releaseNumber,

@@ -30,8 +30,9 @@ export interface ProjectDeletion {
  * Deletes a project (admin; `confirm` must repeat its name). In one transaction the project is
  * renamed `~<id>` — so the edge, which finds environments by project name, stops serving them
  * at once, and the name is free for a new project — its custom domains are removed, its queued
- * builds canceled and its running ones asked to stop, and `project.delete` is recorded. Rows
- * stay: the audit log, builds and deployments keep naming it.
+ * builds canceled and its running ones asked to stop, its config vars deleted, and
+ * `project.delete` is recorded. Other rows stay: the audit log, builds and deployments keep
+ * naming it.
  *
  * What it left outside the database (its git repository, blobs no other project uses) is
  * removed afterwards by `purgeProject`; should that fail or a crash cut it short, its
@@ -51,13 +52,15 @@ export async function deleteProject(deps: ServiceDeps, actor: Actor, name: strin
     const mapped = await tx.listDomains(project.id);
     for (const domain of mapped) await tx.deleteDomain(domain.hostname);
     const canceled = await tx.cancelProjectBuilds(project.id, now.toISOString());
+    // Its config vars are secrets nobody may read any more: gone with it, not kept like its history.
+    const configVersions = await tx.deleteProjectConfig(project.id);
     // The clean-up below runs in this request; the job is its retry, should it fail or this process stop.
     await enqueueJob(tx, deps.clock, 'project.purge', { projectId: project.id }, { key: purgeJobKey(project.id), runAt: new Date(now.getTime() + PURGE_RETRY_DELAY_MS) });
     await recordEvent(tx, now, actor, 'project.delete', {
       projectId: project.id,
       target: project.name,
       before: { name: project.name, repo: project.repoUrl, domains: mapped.map((d) => ({ hostname: d.hostname, environment: d.environment })) },
-      after: { name: `~${project.id}`, buildsCanceled: canceled },
+      after: { name: `~${project.id}`, buildsCanceled: canceled, ...(configVersions > 0 ? { configVersionsDeleted: configVersions } : {}) },
     });
     return { builds: canceled, domains: mapped.map((d) => d.hostname) };
   });

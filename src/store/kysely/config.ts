@@ -40,6 +40,8 @@ export interface ConfigStore {
   latestConfigVersionNumber(environmentId: string): Promise<number>;
   /** Releases of the environment that have not started (pending, waiting) and are not rollbacks take `version`; how many. */
   carryConfigVersion(environmentId: string, version: number): Promise<number>;
+  /** Deletes every version of every environment of a project (it is being deleted); how many. */
+  deleteProjectConfig(projectId: string): Promise<number>;
 }
 
 /** What a sealed snapshot is bound to (the AES-GCM additional data): its environment and version. */
@@ -102,6 +104,14 @@ export function createConfigStore(ctx: FamilyContext): ConfigStore {
         .where('environment_id', '=', environmentId)
         .executeTakeFirst();
       return Number(row?.max ?? 0);
+    },
+
+    async deleteProjectConfig(projectId) {
+      const result = await db
+        .deleteFrom('config_versions')
+        .where('environment_id', 'in', db.selectFrom('environments').select('id').where('project_id', '=', projectId))
+        .executeTakeFirst();
+      return Number(result.numDeletedRows);
     },
 
     async carryConfigVersion(environmentId, version) {

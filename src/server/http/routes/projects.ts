@@ -3,11 +3,13 @@ import { z } from 'zod';
 import {
   AddDomainRequest,
   BlobStored,
+  BuildBase,
   CreateProjectRequest,
   CreateUploadRequest,
   Deployment,
   DeploymentManifest,
   Domain,
+  FinalizeUploadRequest,
   ListQuery,
   Project,
   ProjectStatus,
@@ -15,7 +17,7 @@ import {
   Upload,
 } from '../../../protocol/api.ts';
 import { reaches } from '../../services/access.ts';
-import { createUpload, finalizeUpload, getDeployment, getManifest, listDeployments, putBlob, putBlobs } from '../../services/deployments.ts';
+import { buildBase, createUpload, finalizeUpload, getDeployment, getManifest, listDeployments, putBlob, putBlobs } from '../../services/deployments.ts';
 import { blobBatch } from '../blob-batch.ts';
 import { prepareDeltaUpload, readUploadRequest } from '../upload-request.ts';
 import { addDomain, listDomains, removeDomain } from '../../services/domains.ts';
@@ -144,12 +146,25 @@ export function projectRoutes({ deps }: HttpContext): RouteSpec[] {
             ? {
                 base: body.delta.base,
                 rebuild: (base: Uint8Array) => prepareDeltaUpload(body.delta, base, limits),
-                fresh: [...body.delta.added, ...body.delta.changed].map((e) => e.sha256),
+                fresh: [...body.delta.added, ...body.delta.changed],
                 meta: body.meta,
               }
             : body;
-        const { upload, missing } = await createUpload(deps, actor, project ?? '', input, leaseOf(request));
-        return { id: upload.id, project: project ?? '', fileCount: upload.fileCount, totalBytes: upload.totalBytes, missing, deployment: null };
+        const { upload, missing, deployment } = await createUpload(deps, actor, project ?? '', input, leaseOf(request), { finalize: body.finalize });
+        const answer = { id: upload.id, project: project ?? '', fileCount: upload.fileCount, totalBytes: upload.totalBytes, missing };
+        return deployment ? { ...answer, deployment: deployment.id, finalized: presentDeployment(urls, project ?? '', deployment) } : { ...answer, deployment: null };
+      },
+    },
+    {
+      method: 'GET',
+      url: '/api/v1/runner/builds/:build/base',
+      summary:
+        "Runner (Slipway-Lease): the latest deployment of the build's project made from the build's branch, with its manifest, for the build's upload to go as a delta against (null: none)",
+      response: BuildBase,
+      handler: async (request, _reply, actor) => {
+        const { build = '' } = request.params as Params;
+        const found = await buildBase(deps, actor, build, leaseOf(request));
+        return { base: found ? { deployment: found.deployment.id, manifestDigest: found.deployment.manifestDigest, files: found.files } : null };
       },
     },
     {
@@ -181,12 +196,15 @@ export function projectRoutes({ deps }: HttpContext): RouteSpec[] {
     {
       method: 'POST',
       url: '/api/v1/projects/:project/uploads/:upload/finalize',
-      summary: 'Finish an upload: the deployment appears once every file body is stored',
+      summary: 'Finish an upload: the deployment appears once every file body is stored (`base`: the deployment a delta was made against, whose files need no second look)',
+      body: FinalizeUploadRequest,
       response: Deployment,
       status: 201,
       handler: async (request, _reply, actor) => {
         const { project, upload } = request.params as Params;
-        return presentDeployment(urls, project ?? '', await finalizeUpload(deps, actor, project ?? '', upload ?? '', leaseOf(request)));
+        // Clients before `base` send `{}`, or no body at all.
+        const { base } = request.body === undefined || request.body === null ? {} : parse(FinalizeUploadRequest, request.body);
+        return presentDeployment(urls, project ?? '', await finalizeUpload(deps, actor, project ?? '', upload ?? '', leaseOf(request), { base }));
       },
     },
     {
