@@ -97,7 +97,7 @@ async function setUp(store: Store): Promise<string> {
   return env.id;
 }
 
-async function pointAt(store: Store, environmentId: string, projectId: string, deploymentId: string): Promise<void> {
+async function pointAt(store: Store, environmentId: string, projectId: string, deploymentId: string): Promise<{ releaseId: string; releaseNumber: number }> {
   const env = (await store.listEnvironments(projectId)).find((e) => e.id === environmentId);
   if (env === undefined) throw new Error('no environment');
   const release = newReleaseRow({
@@ -117,17 +117,19 @@ async function pointAt(store: Store, environmentId: string, projectId: string, d
   });
   await store.insertRelease(release);
   await store.moveEnvironmentTo(environmentId, env.releaseNumber, { deploymentId, releaseId: release.id, releaseNumber: release.number, pin: null });
+  return { releaseId: release.id, releaseNumber: release.number };
 }
 
-async function insertAgent(store: Store, projectId: string, environmentId: string, port: number): Promise<string> {
+/** An agent row as the server sees an enrolled agent running the live release (the simulated rollout plays the agent's part). */
+async function insertAgent(store: Store, projectId: string, environmentId: string, port: number, live: { releaseId: string; releaseNumber: number; deploymentId: string }): Promise<string> {
   const id = `agt-${randomBytes(6).toString('hex')}`;
   const tokenId = `tok-${randomBytes(6).toString('hex')}`;
   const now = new Date().toISOString();
   await store.insertToken({ id: tokenId, name: `agent ${id}`, role: 'agent', hash: randomBytes(32).toString('hex'), createdAt: now, createdBy: 'bench', lastUsedAt: null, revokedAt: null, userId: null, projectId, expiresAt: null, agentId: id });
   await store.insertAgent({
     id, projectId, environmentId, name: `host-${port}`, address: '127.0.0.1', port, version: 'bench', tokenId, state: 'idle',
-    currentReleaseId: null, currentDeploymentId: null, prepared: [], healthy: true, pid: null, error: null, rotation: 'in', drainingSince: null,
-    rev: 1, run: null, prepare: null, releasePhase: null, lastSeenAt: now, lostAt: null, enrolledAt: now, retiredAt: null,
+    currentReleaseId: live.releaseId, currentDeploymentId: live.deploymentId, prepared: [live.deploymentId], healthy: true, pid: null, error: null, rotation: 'in', drainingSince: null,
+    rev: 1, run: live, prepare: null, releasePhase: null, lastSeenAt: now, lostAt: null, enrolledAt: now, retiredAt: null,
   });
   return id;
 }
@@ -142,6 +144,7 @@ async function run(label: string, drain: boolean, databaseUrl?: string): Promise
   const { server, client, dispose } = await benchServer(databaseUrl);
   const dir = await mkdtemp(join(tmpdir(), 'slipway-rolling-'));
   const instances: RunningInstance[] = [];
+  let heartbeat: NodeJS.Timeout | undefined;
   try {
     await writeFile(join(dir, 'app.cjs'), APP);
     const store = server.deps.store;
@@ -152,13 +155,17 @@ async function run(label: string, drain: boolean, databaseUrl?: string): Promise
     if (upload.missing.length) await client.putBlob(digest, Buffer.from(body));
     const deployment = await client.finalizeUpload('shop', upload.id);
     const environmentId = await setUp(store);
-    await pointAt(store, environmentId, projectId, deployment.id);
+    const live = { ...(await pointAt(store, environmentId, projectId, deployment.id)), deploymentId: deployment.id };
     for (let i = 0; i < INSTANCES; i++) {
       const port = await closedPort();
       const child = startApp(dir, port, 'v1');
       await untilHealthy(port);
-      instances.push({ agentId: await insertAgent(store, projectId, environmentId, port), port, child });
+      instances.push({ agentId: await insertAgent(store, projectId, environmentId, port, live), port, child });
     }
+    // The agents' heartbeats: silent agents are marked lost and leave rotation.
+    heartbeat = setInterval(() => {
+      for (const instance of instances) void store.touchAgent(instance.agentId, new Date().toISOString());
+    }, 1_000);
     // Baselines in the same run: the same load for a while with nothing deploying, straight to one instance and through the edge.
     const direct = await steadyFor({ port: instances[0]?.port ?? 0, hostHeader: 'direct' });
     const quiet = await steadyFor({ port: server.port, hostHeader: `shop.localhost:${server.port}` });
@@ -210,6 +217,7 @@ async function run(label: string, drain: boolean, databaseUrl?: string): Promise
         .join(', '),
     ];
   } finally {
+    clearInterval(heartbeat);
     for (const instance of instances) await stopApp(instance.child);
     await dispose();
     await rm(dir, { recursive: true, force: true });
