@@ -394,6 +394,9 @@ export async function run(argv: readonly string[], ctx: Context): Promise<ExitCo
     .option('--approval-roles <roles>', 'who counts: the lowest role listed or above, comma-separated (default approver)')
     .option('--approval-authors <all|none>', 'all: every author of a commit in the batch approves')
     .option('--expedite <allow|hold>', 'allow: hotfixes go live outside the deploy windows; hold (default): windows hold them too')
+    .option('--max-unavailable <n|p%>', "a service's instances switching at once: a count or a percentage (default 1)")
+    .option('--drain <duration>', 'how long an instance out of rotation gets to finish its requests (default 10s)')
+    .option('--health-timeout <duration>', 'how long a switched instance has to become healthy before the rollout goes back (default 60s)')
     .option('--reset', 'back to no policy (then apply the flags given)')
     .addOption(json())
     .action(withArg('environment', envSet));

@@ -84,6 +84,15 @@ export const SetPolicyRequest = z.object({
     .strict()
     .nullable()
     .optional(),
+  /** How a service's instances switch; fields given replace the current ones. Durations like `10s`. */
+  rollout: z
+    .object({
+      maxUnavailable: z.union([z.number().int().min(1).max(10_000), z.string().regex(/^(100|[1-9][0-9]?)%$/)]).optional(),
+      drain: z.string().min(1).max(32).optional(),
+      healthTimeout: z.string().min(1).max(32).optional(),
+    })
+    .strict()
+    .optional(),
   /** Back to no policy at all (fields given with it are applied on top of the defaults). */
   reset: z.boolean().optional(),
 });

@@ -19,6 +19,9 @@ export interface EnvSetOptions {
   approvals?: string | undefined;
   approvalRoles?: string | undefined;
   approvalAuthors?: string | undefined;
+  maxUnavailable?: string | undefined;
+  drain?: string | undefined;
+  healthTimeout?: string | undefined;
   reset?: boolean | undefined;
   json?: boolean | undefined;
 }
@@ -65,14 +68,38 @@ export const envSet: Command<EnvSetOptions & { environment: string }> = async (o
   if (options.soak !== undefined) body.soak = options.soak === '' || options.soak === 'none' ? null : options.soak;
   const approvals = approvalsOf(options);
   if (approvals !== undefined) body.approvals = approvals;
+  const rollout = rolloutOf(options);
+  if (rollout !== undefined) body.rollout = rollout;
   if (options.reset) body.reset = true;
-  if (Object.keys(body).length === 0) throw usage('nothing to set: give --from, --follows, --auto, --checks, --mode, --max-commits, --requires, --soak, --windows, --expedite, --approvals, --approval-roles, --approval-authors or --reset');
+  if (Object.keys(body).length === 0) {
+    throw usage(
+      'nothing to set: give --from, --follows, --auto, --checks, --mode, --max-commits, --requires, --soak, --windows, --expedite, --approvals, --approval-roles, --approval-authors, --max-unavailable, --drain, --health-timeout or --reset',
+    );
+  }
   const client = await connect(ctx);
   const policy = await client.setPolicy(project, options.environment, body);
   if (options.json) ctx.out.json(policy);
   else ctx.out.line(`${options.environment}: ${describePolicy(policy)}`);
   return ExitCode.OK;
 };
+
+/** `--max-unavailable 2` (or `25%`) `--drain 5s --health-timeout 1m`: how a service's instances switch. */
+function rolloutOf(options: EnvSetOptions): SetPolicyRequest['rollout'] {
+  if (options.maxUnavailable === undefined && options.drain === undefined && options.healthTimeout === undefined) return undefined;
+  const rollout: NonNullable<SetPolicyRequest['rollout']> = {};
+  if (options.maxUnavailable !== undefined) {
+    const text = options.maxUnavailable.trim();
+    if (/^(100|[1-9][0-9]?)%$/.test(text)) rollout.maxUnavailable = text;
+    else {
+      const count = parsePositiveInt('--max-unavailable', text);
+      if (count === undefined) throw usage(`--max-unavailable is a number of instances or a percentage (25%), not "${text}"`);
+      rollout.maxUnavailable = count;
+    }
+  }
+  if (options.drain !== undefined) rollout.drain = options.drain;
+  if (options.healthTimeout !== undefined) rollout.healthTimeout = options.healthTimeout;
+  return rollout;
+}
 
 const LADDER = ['viewer', 'deployer', 'approver', 'admin'] as const;
 

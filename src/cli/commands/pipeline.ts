@@ -37,6 +37,10 @@ export function describePolicy(policy: Policy): string {
   if (policy.windows.length > 0) parts.push(`windows ${policy.windows.join(', ')}${policy.expedite === 'allow' ? ' (hotfixes any time)' : ''}`);
   const approvals = describeApprovals(policy.approvals);
   if (approvals !== null) parts.push(approvals);
+  const rollout = policy.rollout;
+  if (rollout.maxUnavailable !== 1 || rollout.drainMs !== 10_000 || rollout.healthTimeoutMs !== 60_000) {
+    parts.push(`rollout ${rollout.maxUnavailable} at a time, drain ${formatDuration(rollout.drainMs)}, health ${formatDuration(rollout.healthTimeoutMs)}`);
+  }
   return parts.join(' · ');
 }
 

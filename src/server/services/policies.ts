@@ -1,7 +1,7 @@
 import { parseWindows } from '../../core/deploy-windows.ts';
 import { parseDuration } from '../../core/duration.ts';
 import { ErrorCode, SlipwayError } from '../../core/errors.ts';
-import { DEFAULT_APPROVALS, DEFAULT_POLICY, DEFAULT_ROLLOUT, type ApprovalPolicy, type EnvironmentPolicy } from '../../core/gates/index.ts';
+import { DEFAULT_APPROVALS, DEFAULT_POLICY, DEFAULT_ROLLOUT, type ApprovalPolicy, type EnvironmentPolicy, type RolloutPolicy } from '../../core/gates/index.ts';
 import { assertName } from '../../core/names.ts';
 import { findCycle } from '../../core/pipeline-topology.ts';
 import type { Actor } from '../../core/release-planner.ts';
@@ -129,6 +129,8 @@ export interface PolicyInput {
   soak?: string | null | undefined;
   /** Fields given replace the current ones; null clears the approvals. */
   approvals?: Partial<ApprovalPolicy> | null | undefined;
+  /** Fields given replace the current ones; durations like `10s`. */
+  rollout?: { maxUnavailable?: number | string | undefined; drain?: string | undefined; healthTimeout?: string | undefined } | undefined;
 }
 
 /**
@@ -165,7 +167,7 @@ export async function setEnvironmentPolicy(
       expedite: input.expedite ?? base.expedite,
       soakMs: input.soak === undefined ? base.soakMs : input.soak === null || input.soak === '0' ? 0 : parseDuration(input.soak),
       approvals: approvalsOf(base.approvals, input.approvals),
-      rollout: base.rollout ?? DEFAULT_ROLLOUT,
+      rollout: rolloutOf(base.rollout ?? DEFAULT_ROLLOUT, input.rollout),
     };
     const windows = parseWindows(policy.windows);
     if (!windows.ok) throw new SlipwayError(ErrorCode.POLICY_INVALID, `windows: ${windows.error}`, { window: policy.windows[windows.index] });
@@ -194,6 +196,23 @@ export async function setEnvironmentPolicy(
     await writePolicy(scoped, actor, project, env, cleared ? null : policy, `user ${actor.name}`, ids);
     return (await tx.findEnvironmentById(env.id)) ?? env;
   });
+}
+
+function rolloutOf(base: RolloutPolicy, input: PolicyInput['rollout']): RolloutPolicy {
+  if (input === undefined) return base;
+  const duration = (field: string, text: string | undefined, fallback: number): number => {
+    if (text === undefined) return fallback;
+    try {
+      return parseDuration(text);
+    } catch (err) {
+      throw new SlipwayError(ErrorCode.POLICY_INVALID, `rollout ${field}: ${err instanceof Error ? err.message : String(err)}`, { [field]: text });
+    }
+  };
+  return {
+    maxUnavailable: (input.maxUnavailable ?? base.maxUnavailable) as RolloutPolicy['maxUnavailable'],
+    drainMs: duration('drain', input.drain, base.drainMs),
+    healthTimeoutMs: duration('health timeout', input.healthTimeout, base.healthTimeoutMs),
+  };
 }
 
 function approvalsOf(base: ApprovalPolicy, input: Partial<ApprovalPolicy> | null | undefined): ApprovalPolicy {
