@@ -80,18 +80,8 @@ export interface AgentRow {
 }
 
 /** What an agent's report sets: its own state, as it says it is. */
-export interface AgentReportFields {
-  state: AgentState;
-  currentReleaseId: string | null;
-  currentDeploymentId: string | null;
-  prepared: string[];
-  healthy: boolean;
-  pid: number | null;
-  error: string | null;
-  version: string;
-  address?: string | undefined;
-  port?: number | undefined;
-}
+export type AgentReportFields = Pick<AgentRow, 'state' | 'currentReleaseId' | 'currentDeploymentId' | 'prepared' | 'healthy' | 'pid' | 'error' | 'version'> &
+  Partial<Pick<AgentRow, 'address' | 'port'>>;
 
 export type { RolloutStep } from '../../core/rollout-planner.ts';
 
