@@ -64,6 +64,7 @@ import type {
   UpdateUserRequest,
   User,
   UpdateProjectRequest,
+  RotatedWebhookSecret,
   Upload,
   Whoami,
 } from './api.ts';
@@ -230,6 +231,10 @@ export class SlipwayClient {
   }
   updateProject(project: string, changes: UpdateProjectRequest): Promise<Project> {
     return this.request('PATCH', `/api/v1/projects/${enc(project)}`, { body: changes });
+  }
+  /** A new random webhook secret, made by the server and answered this once. */
+  rotateWebhookSecret(project: string): Promise<RotatedWebhookSecret> {
+    return this.request('POST', `/api/v1/projects/${enc(project)}/webhook-secret/rotate`);
   }
   getProjectStatus(project: string): Promise<ProjectStatus> {
     return this.request('GET', `/api/v1/projects/${enc(project)}`);

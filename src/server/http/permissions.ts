@@ -48,6 +48,8 @@ export const PERMISSIONS: Readonly<Record<string, Permission>> = {
   'GET /api/v1/projects/:project': 'viewer',
   'PATCH /api/v1/projects/:project': 'deployer',
   'DELETE /api/v1/projects/:project': 'admin',
+  // who may set the webhook secret (PATCH) may have a new random one made
+  'POST /api/v1/projects/:project/webhook-secret/rotate': 'deployer',
   'GET /api/v1/projects/:project/deployments': 'viewer',
   'GET /api/v1/projects/:project/deployments/:deployment': 'viewer',
   'GET /api/v1/projects/:project/deployments/:deployment/manifest': 'viewer',
