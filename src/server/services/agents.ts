@@ -240,9 +240,15 @@ function pollReads(deps: ServiceDeps): PollReads {
 /** A poll's heartbeat: the agent is seen now (found again if it was lost); its row as it is then. */
 async function seenAgent(deps: ServiceDeps, actor: Actor): Promise<AgentRow> {
   requireRole(actor, 'agent');
-  const agent = actor.agentId === undefined ? undefined : await pollReads(deps).seen.get(actor.agentId);
-  // Retired or unknown: requireAgent says which.
-  return agent ?? requireAgent(deps, actor);
+  const { agentId } = actor;
+  // A stopping server reads at once, before its store closes, rather than on the next turn.
+  if (agentId !== undefined && !deps.agentsChanged.closed) {
+    // Retired or unknown: requireAgent says which.
+    return (await pollReads(deps).seen.get(agentId)) ?? requireAgent(deps, actor);
+  }
+  const agent = await requireAgent(deps, actor);
+  await deps.store.touchAgent(agent.id, deps.clock.now().toISOString());
+  return agent;
 }
 
 /**
