@@ -9,10 +9,8 @@ import { ReleasesPanel } from '../../components/releases-panel.tsx';
 import { RetiredPreviews } from '../../components/retired-previews.tsx';
 import { Toast } from '../../components/toast.tsx';
 import { useSession } from '../../session.ts';
-import { usePoll } from '../../use-poll.ts';
+import { useLive } from '../../use-live.ts';
 import '../../styles/pipeline.css';
-
-const POLL_MS = 4000;
 
 /**
  * Pipeline order, left to right: the server's order of `from:` (upstream first); environments it
@@ -41,7 +39,7 @@ export function PipelineTab({ project }: { project: string }) {
     for (const freeze of freezes.freezes) frozen.set(freeze.environment, [...(frozen.get(freeze.environment) ?? []), freeze]);
     return { gitUrl: status.project.gitUrl, stages: new Map(pipeline.stages.map((stage) => [stage.name, stage])), environments, retired, releases, frozen, at: Date.now() };
   }, [client, project]);
-  const poll = usePoll(load, POLL_MS);
+  const poll = useLive(load, { project, topics: ['environments', 'releases'] });
   const [notice, setNotice] = useState<string | undefined>(undefined);
   const [releasesOf, setReleasesOf] = useState<string | undefined>(undefined);
   const closeNotice = useCallback(() => setNotice(undefined), []);
