@@ -55,6 +55,17 @@ export const UpdateProjectRequest = z
   .strict();
 export type UpdateProjectRequest = z.infer<typeof UpdateProjectRequest>;
 
+/**
+ * `POST /api/v1/projects/:project/webhook-secret/rotate`: the project with its new webhook
+ * secret, shown this once, and the hook URLs to paste it next to in the git host's settings.
+ */
+export const RotatedWebhookSecret = z.object({
+  project: Project,
+  secret: z.string(),
+  hooks: z.object({ github: z.string(), gitlab: z.string(), generic: z.string() }),
+});
+export type RotatedWebhookSecret = z.infer<typeof RotatedWebhookSecret>;
+
 /** `DELETE /api/v1/projects/:project`: the project's name again, as a guard against deleting the wrong one. */
 export const DeleteProjectRequest = z.object({ confirm: z.string().max(200).default('') });
 export type DeleteProjectRequest = z.infer<typeof DeleteProjectRequest>;

@@ -13,6 +13,7 @@ import {
   ListQuery,
   Project,
   ProjectStatus,
+  RotatedWebhookSecret,
   UpdateProjectRequest,
   Upload,
 } from '../../../protocol/api.ts';
@@ -24,8 +25,9 @@ import { prepareDeltaUpload, readUploadRequest } from '../upload-request.ts';
 import { addDomain, listDomains, removeDomain } from '../../services/domains.ts';
 import { listEnvironments } from '../../services/environments.ts';
 import { listUnmergedWarnings } from '../../services/pipeline-view.ts';
-import { createProject, getProject, listProjects, updateProject } from '../../services/projects.ts';
+import { createProject, getProject, listProjects, rotateWebhookSecret, updateProject } from '../../services/projects.ts';
 import { setDefaultBranch } from '../../services/policies.ts';
+import { controlUrl } from '../../../core/urls.ts';
 import { leaseOf, type HttpContext, type Params } from '../context.ts';
 import { parse } from '../parse.ts';
 import { presentDeployment, presentDomain, presentEnvironment, presentProject, withActions } from '../present.ts';
@@ -72,6 +74,22 @@ export function projectRoutes({ deps }: HttpContext): RouteSpec[] {
         let row = defaultBranch === undefined ? undefined : await setDefaultBranch(deps, actor, project ?? '', defaultBranch);
         if (source.repo !== undefined || source.webhookSecret !== undefined || row === undefined) row = await updateProject(deps, actor, project ?? '', source);
         return presentProject(urls, row);
+      },
+    },
+    {
+      method: 'POST',
+      url: '/api/v1/projects/:project/webhook-secret/rotate',
+      summary: 'Replace the webhook secret with a new random one, answered this once with the hook URLs to paste it next to; the old one stops verifying at once',
+      response: RotatedWebhookSecret,
+      handler: async (request, _reply, actor) => {
+        const { project: name } = request.params as Params;
+        const { project, secret } = await rotateWebhookSecret(deps, actor, name ?? '');
+        const base = controlUrl(urls);
+        return {
+          project: presentProject(urls, project),
+          secret,
+          hooks: { github: `${base}/hooks/github`, gitlab: `${base}/hooks/gitlab`, generic: `${base}/hooks/generic?project=${encodeURIComponent(project.name)}` },
+        };
       },
     },
     {
