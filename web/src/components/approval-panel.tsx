@@ -3,6 +3,7 @@ import { GateCode } from '../../../src/core/gates/types.ts';
 import type { Release } from '../../../src/protocol/api.ts';
 import { useSession } from '../session.ts';
 import { useAction } from '../use-action.ts';
+import { ActionButton } from './action-button.tsx';
 import { ErrorNote } from './error-note.tsx';
 
 interface Missing {
@@ -34,8 +35,9 @@ function missingOf(release: Release): Missing | null {
 }
 
 /**
- * A release waiting for approvals: who still has to approve, and Approve / Reject. The server
- * decides what an approval may do (four eyes, roles) and says why when it may do nothing.
+ * A release waiting for approvals: who still has to approve, and Approve / Reject as the server
+ * judges them for the person signed in (release.actions: four eyes, roles, already approved),
+ * each disabled with the server's reason when refused.
  */
 export function ApprovalPanel({ release, refresh, onDone }: { release: Release; refresh: () => Promise<void>; onDone: (message: string) => void }) {
   const { client } = useSession();
@@ -95,15 +97,15 @@ export function ApprovalPanel({ release, refresh, onDone }: { release: Release; 
           </div>
         </form>
       ) : (
-        <div className="form-actions">
-          <button type="button" className="button primary" disabled={action.pending} onClick={() => void approve()}>
+        <div className="form-actions approval-actions">
+          <ActionButton verdict={release.actions?.approve} className="button primary" busy={action.pending} onClick={() => void approve()}>
             {action.pending ? 'Approving…' : 'Approve'}
             <span className="visually-hidden"> v{release.number}</span>
-          </button>
-          <button type="button" className="button" disabled={action.pending} onClick={() => setRejecting(true)}>
+          </ActionButton>
+          <ActionButton verdict={release.actions?.reject} busy={action.pending} onClick={() => setRejecting(true)}>
             Reject…
             <span className="visually-hidden"> v{release.number}</span>
-          </button>
+          </ActionButton>
         </div>
       )}
     </div>

@@ -10,7 +10,7 @@ export function SettingsTab({ project }: { project: string }) {
   const { client } = useSession();
   const load = useCallback(async () => {
     const [status, domains] = await Promise.all([client.getProjectStatus(project), client.listDomains(project)]);
-    return { environments: status.environments.filter((e) => e.retiredAt === null), domains: domains.domains };
+    return { environments: status.environments.filter((e) => e.retiredAt === null), actions: status.project.actions, domains: domains.domains };
   }, [client, project]);
   const poll = usePoll(load, 10_000);
   const [notice, setNotice] = useState<string | undefined>(undefined);
@@ -25,7 +25,7 @@ export function SettingsTab({ project }: { project: string }) {
           !poll.error && <p className="muted">Loading…</p>
         ) : (
           <div className="card">
-            <DomainsPanel project={project} domains={data.domains} environments={data.environments} refresh={poll.refresh} onDone={setNotice} />
+            <DomainsPanel project={project} domains={data.domains} environments={data.environments} actions={data.actions} refresh={poll.refresh} onDone={setNotice} />
           </div>
         )}
       </section>
