@@ -39,6 +39,8 @@ export const PERMISSIONS: Readonly<Record<string, Permission>> = {
   'POST /api/v1/tokens': 'viewer',
   'DELETE /api/v1/tokens/:token': 'viewer',
   'GET /api/v1/events': 'viewer',
+  // the dashboard's change stream: a scoped token hears of its project only (the route checks `?project=`)
+  'GET /api/v1/stream': { role: 'viewer', scoped: true },
 
   // projects, deployments, uploads, domains
   'GET /api/v1/projects': { role: 'viewer', scoped: true },
