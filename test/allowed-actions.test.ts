@@ -144,6 +144,8 @@ for (const backend of backends) {
         await agrees(project.manageMembers, () => who.setMember('shop', 'ben', { role: 'approver' }), `${name} manageMembers`);
         await agrees(project.enrollAgents, () => who.createEnrollment('shop', 'staging'), `${name} enrollAgents`);
         await agrees(project.edit, () => who.updateProject('shop', { webhookSecret: null }), `${name} edit`);
+        await agrees(project.setDefaultBranch, () => who.updateProject('shop', { defaultBranch: 'main' }), `${name} setDefaultBranch`);
+        await agrees(project.readNotifications, () => who.listNotifyTargets('shop'), `${name} readNotifications`);
         await agrees(project.rotateWebhookSecret, () => who.updateProject('shop', { webhookSecret: `secret-of-${name}` }), `${name} rotateWebhookSecret`);
 
         const staging = await env(who, 'staging');

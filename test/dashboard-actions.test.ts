@@ -106,6 +106,7 @@ describe('allowed actions in the dashboard', { skip: NO_BROWSER }, () => {
     assert.equal(await approve.isDisabled(), false);
     assert.equal(await approve.getAttribute('aria-describedby'), null);
     await approve.click();
+    await other.page.getByRole('dialog').getByRole('button', { name: 'Approve' }).click();
     await other.page.getByRole('status').filter({ hasText: /Approved production v\d+: it is live/ }).waitFor();
     assert.equal((await t.client.getEnvironment('shop', 'production')).release?.number, 1);
     assert.deepEqual(other.problems, []);

@@ -3,13 +3,8 @@ import { GateCode } from '../../../src/core/gates/types.ts';
 import type { Release } from '../../../src/protocol/api.ts';
 import type { Decision } from '../../../src/protocol/approvals.ts';
 import { useSession } from '../session.ts';
-<<<<<<< HEAD
-import { useAction } from '../use-action.ts';
 import { ActionButton } from './action-button.tsx';
-import { ErrorNote } from './error-note.tsx';
-=======
 import { ActionDialog } from './action-dialog.tsx';
->>>>>>> main
 
 interface Missing {
   required: number;
@@ -42,15 +37,9 @@ function missingOf(release: Release): Missing | null {
 type Open = 'none' | 'approve' | 'reject';
 
 /**
-<<<<<<< HEAD
- * A release waiting for approvals: who still has to approve, and Approve / Reject as the server
- * judges them for the person signed in (release.actions: four eyes, roles, already approved),
- * each disabled with the server's reason when refused.
-=======
  * A release waiting for approvals: who still has to approve, and Approve / Reject, each
- * confirmed in the shared dialog. The server decides what an approval may do (four eyes, roles)
- * and says why when it may do nothing.
->>>>>>> main
+ * confirmed in the shared dialog. The server judges them for the person signed in
+ * (release.actions: four eyes, roles, already approved); a refused one is disabled with its reason.
  */
 export function ApprovalPanel({ release, refresh, onDone }: { release: Release; refresh: () => Promise<void>; onDone: (message: string) => void }) {
   const { client } = useSession();
@@ -83,44 +72,15 @@ export function ApprovalPanel({ release, refresh, onDone }: { release: Release; 
         ))}
         {missing.unknownCommits > 0 && <li data-missing="unknown">Authors of {missing.unknownCommits} commit(s) Slipway does not know</li>}
       </ul>
-<<<<<<< HEAD
-      {action.error && <ErrorNote error={action.error} subject={label} />}
-      {rejecting ? (
-        <form className="inline-form" onSubmit={(e) => void reject(e)} aria-label={`Reject ${label}`}>
-          <label className="field">
-            <span>Reason (required)</span>
-            <input value={reason} onChange={(e) => setReason(e.target.value)} placeholder="e.g. breaks checkout on Safari" required maxLength={500} />
-          </label>
-          <div className="form-actions">
-            <button type="submit" className="button danger" disabled={action.pending || reason.trim() === ''}>
-              {action.pending ? 'Rejecting…' : `Reject v${release.number}`}
-            </button>
-            <button type="button" className="button" onClick={() => setRejecting(false)}>
-              Cancel
-            </button>
-          </div>
-        </form>
-      ) : (
-        <div className="form-actions approval-actions">
-          <ActionButton verdict={release.actions?.approve} className="button primary" busy={action.pending} onClick={() => void approve()}>
-            {action.pending ? 'Approving…' : 'Approve'}
-            <span className="visually-hidden"> v{release.number}</span>
-          </ActionButton>
-          <ActionButton verdict={release.actions?.reject} busy={action.pending} onClick={() => setRejecting(true)}>
-            Reject…
-            <span className="visually-hidden"> v{release.number}</span>
-          </ActionButton>
-        </div>
-=======
-      <div className="form-actions">
-        <button type="button" className="button primary small" onClick={() => setOpen('approve')}>
+      <div className="form-actions approval-actions">
+        <ActionButton verdict={release.actions?.approve} className="button primary small" onClick={() => setOpen('approve')}>
           Approve
           <span className="visually-hidden"> v{release.number}</span>
-        </button>
-        <button type="button" className="button small" onClick={() => setOpen('reject')}>
+        </ActionButton>
+        <ActionButton verdict={release.actions?.reject} className="button small" onClick={() => setOpen('reject')}>
           Reject…
           <span className="visually-hidden"> v{release.number}</span>
-        </button>
+        </ActionButton>
       </div>
       {open === 'approve' && (
         <ActionDialog<Decision>
@@ -170,7 +130,6 @@ export function ApprovalPanel({ release, refresh, onDone }: { release: Release; 
           }}
           onCancel={close}
         />
->>>>>>> main
       )}
     </div>
   );
