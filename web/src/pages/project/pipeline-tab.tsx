@@ -9,9 +9,8 @@ import { ReleasesPanel } from '../../components/releases-panel.tsx';
 import { RetiredPreviews } from '../../components/retired-previews.tsx';
 import { Toast } from '../../components/toast.tsx';
 import { useSession } from '../../session.ts';
-import { usePoll } from '../../use-poll.ts';
+import { useLive } from '../../use-live.ts';
 
-const POLL_MS = 4000;
 
 /**
  * Pipeline order, left to right: the server's order of `from:` (upstream first); environments it
@@ -38,7 +37,7 @@ export function PipelineTab({ project }: { project: string }) {
     );
     return { gitUrl: status.project.gitUrl, stages: new Map(pipeline.stages.map((stage) => [stage.name, stage])), environments, retired, releases };
   }, [client, project]);
-  const poll = usePoll(load, POLL_MS);
+  const poll = useLive(load, { project, topics: ['environments', 'releases', 'deployments'] });
   const [notice, setNotice] = useState<string | undefined>(undefined);
   const [releasesOf, setReleasesOf] = useState<string | undefined>(undefined);
   /** The release whose gates, commits and checks are open below the environments. */
