@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DELIVERY_STATES, JOB_STATES, PERSON_ROLES, RELEASE_KINDS, RELEASE_STATES, ROLES } from '../core/glossary.ts';
+import { EnvironmentActions, ProjectActions, ReleaseActions } from './actions.ts';
 
 /**
  * Wire schemas of the HTTP API. A schema and its type share a name. The server parses
@@ -30,6 +31,8 @@ export const Project = z.object({
   gitUrl: z.string(),
   /** The branch whose builds' slipway.yaml sets environment policy. */
   defaultBranch: z.string(),
+  /** What the person asking may do to the project, and why not (protocol/actions.ts); absent for machines and older servers. */
+  actions: ProjectActions.optional(),
 });
 export type Project = z.infer<typeof Project>;
 
@@ -284,6 +287,8 @@ export const Release = z.object({
   batchSize: z.number().nullable(),
   /** The version of the environment's config vars it runs with (null: none). Older servers omit it. */
   configVersion: z.number().nullable().default(null),
+  /** What the person asking may do with this release, and why not (protocol/actions.ts); absent where it is not shown to a person. */
+  actions: ReleaseActions.optional(),
 });
 export type Release = z.infer<typeof Release>;
 
@@ -304,6 +309,8 @@ export const Environment = z.object({
   preview: z.boolean(),
   retiredAt: z.string().nullable(),
   createdAt: z.string(),
+  /** What the person asking may do to the environment, and why not (protocol/actions.ts); absent where it is not shown to a person. */
+  actions: EnvironmentActions.optional(),
 });
 export type Environment = z.infer<typeof Environment>;
 
@@ -337,6 +344,11 @@ export const PromoteRequest = z.object({
   reason: Reason.optional(),
   /** Admin break-glass past a lock; needs a reason and is audited. */
   force: z.boolean().optional(),
+  /**
+   * Plan only: answers what the promotion would do (a MovePlan) and changes nothing. Refused
+   * exactly as the promotion would be (same error codes), so a confirmation can show both.
+   */
+  dryRun: z.boolean().optional(),
 });
 export type PromoteRequest = z.infer<typeof PromoteRequest>;
 
@@ -346,6 +358,8 @@ export const RollbackRequest = z.object({
   expectRelease: z.number().int().nonnegative().optional(),
   reason: Reason.optional(),
   force: z.boolean().optional(),
+  /** Plan only: answers what the rollback would do (a MovePlan) and changes nothing; refused as the rollback would be. */
+  dryRun: z.boolean().optional(),
 });
 export type RollbackRequest = z.infer<typeof RollbackRequest>;
 

@@ -1,9 +1,13 @@
 import { z } from 'zod';
+import { MovePlan } from '../../../protocol/pipelines.ts';
 import { Environment, ListQuery, LockRequest, MovedRelease, PromoteRequest, Release, RollbackRequest, UnlockRequest } from '../../../protocol/api.ts';
-import { getEnvironment, listEnvironments, listReleases, lock, promote, rollback, unlock } from '../../services/environments.ts';
+import { judgeFor } from '../../services/action-facts.ts';
+import { getEnvironment, listEnvironments, listReleases, lock, planPromote, planRollback, promote, rollback, unlock } from '../../services/environments.ts';
+import { getProject } from '../../services/projects.ts';
 import type { HttpContext, Params } from '../context.ts';
 import { parse } from '../parse.ts';
-import { presentEnvironment, presentMovedRelease, presentRelease } from '../present.ts';
+import { presentMovePlan } from '../present-pipeline.ts';
+import { presentEnvironment, presentMovedRelease, presentRelease, withActions } from '../present.ts';
 import type { RouteSpec } from '../route.ts';
 
 const BASE = '/api/v1/projects/:project/environments';
@@ -23,7 +27,9 @@ export function environmentRoutes({ deps }: HttpContext): RouteSpec[] {
       response: z.object({ environments: z.array(Environment) }),
       handler: async (request) => {
         const { project } = names(request.params);
-        return { environments: (await listEnvironments(deps, project)).map((e) => present(project, e)) };
+        const rows = await listEnvironments(deps, project);
+        const actions = await judgeFor(deps, request.principal, await getProject(deps, project))?.environments(rows);
+        return { environments: rows.map((e) => withActions(present(project, e), actions?.get(e.id))) };
       },
     },
     {
@@ -33,32 +39,36 @@ export function environmentRoutes({ deps }: HttpContext): RouteSpec[] {
       response: Environment,
       handler: async (request) => {
         const { project, environment } = names(request.params);
-        return present(project, (await getEnvironment(deps, project, environment)).environment);
+        const found = await getEnvironment(deps, project, environment);
+        const actions = await judgeFor(deps, request.principal, found.project)?.environments([found.environment]);
+        return withActions(present(project, found.environment), actions?.get(found.environment.id));
       },
     },
     {
       method: 'POST',
       url: `${BASE}/:environment/promote`,
-      summary: 'Point an environment at a deployment (creates the environment on first use); clears a pin and says so (clearedPin)',
+      summary: 'Point an environment at a deployment (creates the environment on first use); clears a pin and says so (clearedPin); dryRun: the plan, nothing changed',
       body: PromoteRequest,
-      response: MovedRelease,
+      response: z.union([MovedRelease, MovePlan]),
       status: 201,
       handler: async (request, _reply, actor) => {
         const { project, environment } = names(request.params);
         const body = parse(PromoteRequest, request.body);
+        if (body.dryRun === true) return presentMovePlan(project, await planPromote(deps, actor, project, environment, body));
         return presentMovedRelease(project, environment, await promote(deps, actor, project, environment, body));
       },
     },
     {
       method: 'POST',
       url: `${BASE}/:environment/rollback`,
-      summary: 'Repoint to the previous (or a named) deployment and pin the environment',
+      summary: 'Repoint to the previous (or a named) deployment and pin the environment; dryRun: the plan, nothing changed',
       body: RollbackRequest,
-      response: MovedRelease,
+      response: z.union([MovedRelease, MovePlan]),
       status: 201,
       handler: async (request, _reply, actor) => {
         const { project, environment } = names(request.params);
         const body = parse(RollbackRequest, request.body);
+        if (body.dryRun === true) return presentMovePlan(project, await planRollback(deps, actor, project, environment, body));
         return presentMovedRelease(project, environment, await rollback(deps, actor, project, environment, body));
       },
     },
@@ -95,7 +105,9 @@ export function environmentRoutes({ deps }: HttpContext): RouteSpec[] {
       handler: async (request) => {
         const { project, environment } = names(request.params);
         const query = parse(ListQuery, request.query);
-        return { releases: (await listReleases(deps, project, environment, query)).map((r) => presentRelease(project, environment, r)) };
+        const rows = await listReleases(deps, project, environment, query);
+        const actions = await judgeFor(deps, request.principal, await getProject(deps, project))?.releases(rows);
+        return { releases: rows.map((r) => withActions(presentRelease(project, environment, r), actions?.get(r.id))) };
       },
     },
   ];

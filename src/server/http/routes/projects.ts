@@ -18,6 +18,7 @@ import {
   Upload,
 } from '../../../protocol/api.ts';
 import { reaches } from '../../services/access.ts';
+import { judgeFor } from '../../services/action-facts.ts';
 import { buildBase, createUpload, finalizeUpload, getDeployment, getManifest, listDeployments, putBlob, putBlobs } from '../../services/deployments.ts';
 import { blobBatch } from '../blob-batch.ts';
 import { prepareDeltaUpload, readUploadRequest } from '../upload-request.ts';
@@ -29,7 +30,7 @@ import { setDefaultBranch } from '../../services/policies.ts';
 import { controlUrl } from '../../../core/urls.ts';
 import { leaseOf, type HttpContext, type Params } from '../context.ts';
 import { parse } from '../parse.ts';
-import { presentDeployment, presentDomain, presentEnvironment, presentProject } from '../present.ts';
+import { presentDeployment, presentDomain, presentEnvironment, presentProject, withActions } from '../present.ts';
 import type { RouteSpec } from '../route.ts';
 
 /** A manifest of 100,000 files is about 15 MB of JSON. */
@@ -43,7 +44,11 @@ export function projectRoutes({ deps }: HttpContext): RouteSpec[] {
       url: '/api/v1/projects',
       summary: 'List projects (a project-scoped token sees its own only)',
       response: z.object({ projects: z.array(Project) }),
-      handler: async (_request, _reply, actor) => ({ projects: (await listProjects(deps)).filter((p) => reaches(actor, p.id)).map((p) => presentProject(urls, p)) }),
+      handler: async (request, _reply, actor) => ({
+        projects: (await listProjects(deps))
+          .filter((p) => reaches(actor, p.id))
+          .map((p) => withActions(presentProject(urls, p), judgeFor(deps, request.principal, p)?.project())),
+      }),
     },
     {
       method: 'POST',
@@ -101,9 +106,11 @@ export function projectRoutes({ deps }: HttpContext): RouteSpec[] {
           listDomains(deps, project.name),
           listUnmergedWarnings(deps, project.name),
         ]);
+        const judge = judgeFor(deps, request.principal, project);
+        const actions = await judge?.environments(environments);
         return {
-          project: presentProject(urls, project),
-          environments: environments.map((e) => presentEnvironment(urls, project.name, e, now)),
+          project: withActions(presentProject(urls, project), judge?.project()),
+          environments: environments.map((e) => withActions(presentEnvironment(urls, project.name, e, now), actions?.get(e.id))),
           domains: domains.map((d) => ({ hostname: d.hostname, environment: d.environment })),
           warnings,
         };
