@@ -4,7 +4,7 @@ import { ErrorNote } from '../../../components/error-note.tsx';
 import { TimeAgo } from '../../../components/time-ago.tsx';
 import { useSession } from '../../../session.ts';
 import { useAction } from '../../../use-action.ts';
-import { usePoll } from '../../../use-poll.ts';
+import { useLive } from '../../../use-live.ts';
 import { ConfirmButton } from './confirm-button.tsx';
 import { Refusal } from './refusal.tsx';
 import { whoMay, type Verdict } from './verdicts.ts';
@@ -22,7 +22,7 @@ export function MembersSection({ project, manage, onDone }: { project: string; m
     const [members, users] = await Promise.all([client.listMembers(project), client.listUsers()]);
     return { members: members.members, users: users.users };
   }, [client, project]);
-  const poll = usePoll(load, 15_000);
+  const poll = useLive(load, { project, topics: ['settings'] });
   const action = useAction(poll.refresh);
   const [user, setUser] = useState('');
   const [role, setRole] = useState<PersonRole>('deployer');

@@ -5,7 +5,7 @@ import { CopyButton } from '../../../components/copy-button.tsx';
 import { ErrorNote } from '../../../components/error-note.tsx';
 import { useSession } from '../../../session.ts';
 import { useAction } from '../../../use-action.ts';
-import { usePoll } from '../../../use-poll.ts';
+import { useLive } from '../../../use-live.ts';
 import { ConfirmButton } from './confirm-button.tsx';
 import { Refusal } from './refusal.tsx';
 import { whoMay, type Verdict } from './verdicts.ts';
@@ -36,7 +36,7 @@ function eventLabel(event: string): string {
 function Targets({ project, manage, onDone }: { project: string; manage: Verdict; onDone: (message: string) => void }) {
   const { client, whoami } = useSession();
   const load = useCallback(() => client.listNotifyTargets(project), [client, project]);
-  const poll = usePoll(load, 15_000);
+  const poll = useLive(load, { project, topics: ['settings'] });
   const action = useAction(poll.refresh);
   const [url, setUrl] = useState('');
   const [format, setFormat] = useState<NotifyFormat>('json');

@@ -6,7 +6,7 @@ import { ErrorNote } from '../../../components/error-note.tsx';
 import { TimeAgo } from '../../../components/time-ago.tsx';
 import { useSession } from '../../../session.ts';
 import { useAction } from '../../../use-action.ts';
-import { usePoll } from '../../../use-poll.ts';
+import { useLive } from '../../../use-live.ts';
 import { ConfirmButton } from './confirm-button.tsx';
 import type { Verdict } from './verdicts.ts';
 
@@ -22,7 +22,7 @@ type Kind = 'personal' | 'service';
 export function TokensSection({ project, onDone }: { project: string; onDone: (message: string) => void }) {
   const { client, whoami } = useSession();
   const load = useCallback(() => client.listTokens(), [client]);
-  const poll = usePoll(load, 15_000);
+  const poll = useLive(load, { project, topics: ['settings'] });
   const action = useAction(poll.refresh);
   const me = whoami.user?.name ?? null;
   const scoped = whoami.scope !== null;
