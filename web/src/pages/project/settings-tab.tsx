@@ -3,7 +3,7 @@ import { DomainsPanel } from '../../components/domains-panel.tsx';
 import { ErrorNote } from '../../components/error-note.tsx';
 import { Toast } from '../../components/toast.tsx';
 import { useSession } from '../../session.ts';
-import { usePoll } from '../../use-poll.ts';
+import { useLive } from '../../use-live.ts';
 import '../../styles/settings.css';
 import { DeleteSection } from './settings/delete-section.tsx';
 import { MembersSection } from './settings/members-section.tsx';
@@ -26,11 +26,11 @@ export function SettingsTab({ project }: { project: string }) {
     const [status, domains] = await Promise.all([client.getProjectStatus(project), client.listDomains(project)]);
     return { project: status.project, environments: status.environments.filter((e) => e.retiredAt === null), domains: domains.domains };
   }, [client, project]);
-  const poll = usePoll(load, 15_000);
+  const poll = useLive(load, { project, topics: ['settings', 'environments'] });
   const [notice, setNotice] = useState<string | undefined>(undefined);
   const closeNotice = useCallback(() => setNotice(undefined), []);
   const data = poll.data;
-  const verdicts = settingsVerdicts(session, project);
+  const verdicts = settingsVerdicts(session, project, data?.project.actions);
   return (
     <div className="settings">
       {poll.error && <ErrorNote error={poll.error} />}

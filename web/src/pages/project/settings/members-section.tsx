@@ -4,7 +4,7 @@ import { ErrorNote } from '../../../components/error-note.tsx';
 import { TimeAgo } from '../../../components/time-ago.tsx';
 import { useSession } from '../../../session.ts';
 import { useAction } from '../../../use-action.ts';
-import { usePoll } from '../../../use-poll.ts';
+import { useLive } from '../../../use-live.ts';
 import { ConfirmButton } from './confirm-button.tsx';
 import { Refusal } from './refusal.tsx';
 import { whoMay, type Verdict } from './verdicts.ts';
@@ -22,7 +22,7 @@ export function MembersSection({ project, manage, onDone }: { project: string; m
     const [members, users] = await Promise.all([client.listMembers(project), client.listUsers()]);
     return { members: members.members, users: users.users };
   }, [client, project]);
-  const poll = usePoll(load, 15_000);
+  const poll = useLive(load, { project, topics: ['settings'] });
   const action = useAction(poll.refresh);
   const [user, setUser] = useState('');
   const [role, setRole] = useState<PersonRole>('deployer');
@@ -41,10 +41,6 @@ export function MembersSection({ project, manage, onDone }: { project: string; m
   const change = async (name: string, next: PersonRole) => {
     const outcome = await action.run(() => client.setMember(project, name, { role: next }));
     if (outcome.ok) onDone(`${name} is ${next} on ${project}.`);
-  };
-  const remove = async (name: string) => {
-    const outcome = await action.run(() => client.removeMember(project, name));
-    if (outcome.ok) onDone(`${name} is no longer a member of ${project}.`);
   };
 
   const data = poll.data;
@@ -84,9 +80,12 @@ export function MembersSection({ project, manage, onDone }: { project: string; m
                   </label>
                   <ConfirmButton
                     label={`Remove ${m.user}`}
-                    question={`Remove ${m.user} from ${project}?`}
+                    summary={`${m.user} loses the ${m.role} role on ${project} and acts here with their global role (${globalRole.get(m.user) ?? '?'}).`}
                     confirmLabel="Yes, remove"
-                    onConfirm={() => void remove(m.user)}
+                    pendingLabel="Removing…"
+                    perform={() => client.removeMember(project, m.user)}
+                    onDone={() => onDone(`${m.user} is no longer a member of ${project}.`)}
+                    refresh={poll.refresh}
                     disabled={disabled}
                     describedBy="members-refusal"
                   />

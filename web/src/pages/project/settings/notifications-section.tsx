@@ -5,7 +5,7 @@ import { CopyButton } from '../../../components/copy-button.tsx';
 import { ErrorNote } from '../../../components/error-note.tsx';
 import { useSession } from '../../../session.ts';
 import { useAction } from '../../../use-action.ts';
-import { usePoll } from '../../../use-poll.ts';
+import { useLive } from '../../../use-live.ts';
 import { ConfirmButton } from './confirm-button.tsx';
 import { Refusal } from './refusal.tsx';
 import { whoMay, type Verdict } from './verdicts.ts';
@@ -36,7 +36,7 @@ function eventLabel(event: string): string {
 function Targets({ project, manage, onDone }: { project: string; manage: Verdict; onDone: (message: string) => void }) {
   const { client, whoami } = useSession();
   const load = useCallback(() => client.listNotifyTargets(project), [client, project]);
-  const poll = usePoll(load, 15_000);
+  const poll = useLive(load, { project, topics: ['settings'] });
   const action = useAction(poll.refresh);
   const [url, setUrl] = useState('');
   const [format, setFormat] = useState<NotifyFormat>('json');
@@ -56,10 +56,6 @@ function Targets({ project, manage, onDone }: { project: string; manage: Verdict
       setCreated(outcome.value);
       onDone(`Added notification target ${outcome.value.id}.`);
     }
-  };
-  const remove = async (target: NotifyTarget) => {
-    const outcome = await action.run(() => client.removeNotifyTarget(project, target.id));
-    if (outcome.ok) onDone(`Removed ${target.id}; its pending deliveries are canceled.`);
   };
   const test = async (target: NotifyTarget) => {
     const outcome = await action.run(() => client.testNotifyTarget(project, target.id));
@@ -102,9 +98,12 @@ function Targets({ project, manage, onDone }: { project: string; manage: Verdict
                 </button>
                 <ConfirmButton
                   label={`Remove ${t.id}`}
-                  question={`Remove ${t.id}?`}
+                  summary={`Release changes of ${project} stop going to ${t.url}; its pending deliveries are canceled.`}
                   confirmLabel="Yes, remove"
-                  onConfirm={() => void remove(t)}
+                  pendingLabel="Removing…"
+                  perform={() => client.removeNotifyTarget(project, t.id)}
+                  onDone={() => onDone(`Removed ${t.id}; its pending deliveries are canceled.`)}
+                  refresh={poll.refresh}
                   disabled={disabled}
                   describedBy="notifications-refusal"
                 />
