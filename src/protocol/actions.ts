@@ -25,7 +25,7 @@ export type Verdict = z.infer<typeof Verdict>;
  * A project's actions, each the route it calls:
  * - `edit`: PATCH the project (repository, webhook secret);
  * - `setDefaultBranch`: PATCH the project's default branch (admin: it decides which slipway.yaml sets policy);
- * - `rotateWebhookSecret`: PATCH the project with a new webhook secret;
+ * - `rotateWebhookSecret`: have the server make a new webhook secret (POST …/webhook-secret/rotate);
  * - `manageMembers`: PUT / DELETE a member;
  * - `readNotifications`: list notification targets and their deliveries;
  * - `manageNotifications`: add, remove and test notification targets;

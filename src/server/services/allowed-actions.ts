@@ -132,7 +132,7 @@ export function projectActions(caller: Caller): ProjectActions {
       () => roleVerdict(caller, `PATCH ${PROJECT}`, 'change the default branch'),
       () => serviceRoleVerdict(caller, DEFAULT_BRANCH_ROLE, 'change the default branch'),
     ),
-    rotateWebhookSecret: roleVerdict(caller, `PATCH ${PROJECT}`, 'rotate the webhook secret'),
+    rotateWebhookSecret: roleVerdict(caller, `POST ${PROJECT}/webhook-secret/rotate`, 'rotate the webhook secret'),
     manageMembers: roleVerdict(caller, `PUT ${PROJECT}/members/:user`, 'change members'),
     readNotifications: roleVerdict(caller, `GET ${PROJECT}/notifications/targets`, 'see notification targets'),
     manageNotifications: roleVerdict(caller, `POST ${PROJECT}/notifications/targets`, 'change notification targets'),
