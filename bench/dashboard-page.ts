@@ -17,9 +17,8 @@
 import { loadavg } from 'node:os';
 import { DEFAULT_APPROVALS } from '../src/core/gates/index.ts';
 import type { RunningServer } from '../src/server/server.ts';
-import { newQueuedBuildRow } from '../src/store/store.ts';
 import { ensureDashboardBuilt, launchBrowser } from '../test/support/dashboard.ts';
-import { seedLargeProject, type SeededProject } from './large-project.ts';
+import { seedLargeProject, seedRealUse, type SeededProject } from './large-project.ts';
 import { BENCH_TOKEN, benchServer, percentile, table, withPostgresDatabase } from './support.ts';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 30);
@@ -31,84 +30,6 @@ const EVENTS = 3_000;
 const API_TARGET_MS = 100;
 const INTERACTIVE_TARGET_MS = 1000;
 
-/** Approvals, locks, a pin, builds and audit events on top of the releases: what a busy project has. */
-async function seedRealUse(server: RunningServer, seeded: SeededProject): Promise<void> {
-  const store = server.deps.store;
-  const regions = seeded.environments.slice(5);
-  await store.transaction(async (tx) => {
-    // Every release a region ran was approved by one person; its waiting ones have one of two.
-    for (const env of regions) {
-      for (const release of await tx.listReleases(env.id, { limit: RELEASES })) {
-        const waiting = release.state === 'waiting';
-        if (release.state !== 'superseded' && release.state !== 'live' && !waiting) continue;
-        await tx.insertApproval({
-          id: `apr-${release.id}`,
-          projectId: seeded.projectId,
-          releaseId: release.id,
-          userId: 'usr-bench-cleo',
-          userName: 'cleo',
-          role: 'approver',
-          forEmail: null,
-          decision: 'approve',
-          reason: null,
-          createdAt: release.createdAt,
-        });
-      }
-    }
-    for (let i = 0; i < seeded.deployments.length; i++) {
-      const commit = seeded.commitSha(100 + i);
-      const { build } = await tx.insertBuildOnce({
-        ...newQueuedBuildRow({
-          id: `bld-bench${String(i).padStart(5, '0')}`,
-          projectId: seeded.projectId,
-          commitSha: commit,
-          ref: 'refs/heads/main',
-          branch: 'main',
-          sourceUrl: null,
-          trigger: 'push',
-          createdAt: seeded.at(100 + i),
-          createdBy: 'webhook',
-          author: 'Ana <ana@example.com>',
-          message: `change ${100 + i}`,
-        }),
-        state: i % 25 === 0 ? 'failed' : 'succeeded',
-        startedAt: seeded.at(100 + i),
-        finishedAt: seeded.at(101 + i),
-        deploymentId: i % 25 === 0 ? null : (seeded.deployments[i] ?? null),
-        error: i % 25 === 0 ? 'npm test exited 1' : null,
-      });
-      if (!build) throw new Error('no build');
-    }
-    for (let i = 0; i < EVENTS; i++) {
-      const env = seeded.environments[i % ENVIRONMENTS];
-      await tx.appendEvent({
-        at: seeded.at(i),
-        actor: i % 7 === 0 ? 'ana' : 'slipway',
-        action: i % 7 === 0 ? 'environment.promote' : 'release.live',
-        projectId: seeded.projectId,
-        environment: env?.name ?? null,
-        target: `rel-bench${i % ENVIRONMENTS}x${i % 500}`,
-        reason: null,
-        before: null,
-        after: { deployment: seeded.deployments[i % 500] },
-      });
-    }
-  });
-  for (const [index, env] of [seeded.environments[7], seeded.environments[12]].entries()) {
-    if (!env) continue;
-    const locked = await store.updateLock(env.id, null, {
-      lockedBy: 'ana',
-      lockedById: 'tok-bench',
-      lockedAt: seeded.at(700 + index),
-      lockedReason: 'database migration',
-      lockedUntil: null,
-    });
-    if (!locked) throw new Error('lock');
-  }
-  const pinned = seeded.environments[19];
-  if (!pinned || !(await store.pinEnvironment(pinned.id, pinned.releaseNumber, { by: 'ana', at: seeded.at(710), reason: 'hold for the launch' }))) throw new Error('pin');
-}
-
 async function seed(server: RunningServer, client: Parameters<typeof seedLargeProject>[1]): Promise<SeededProject> {
   const seeded = await seedLargeProject(server, client, PROJECT, {
     environments: ENVIRONMENTS,
@@ -118,7 +39,7 @@ async function seed(server: RunningServer, client: Parameters<typeof seedLargePr
     shape: { kind: 'fan-out', chainLength: 5 },
     downstreamPolicy: { approvals: { ...DEFAULT_APPROVALS, count: 2 } },
   });
-  await seedRealUse(server, seeded);
+  await seedRealUse(server, seeded, EVENTS);
   return seeded;
 }
 
@@ -217,7 +138,21 @@ function marksScript(token: string): string {
   `;
 }
 
+/** The marks, and from the page's resource timings: the scripts loaded, the last API answer before it became interactive. */
+const MARKS_READ = `(() => {
+  const marks = { ...window.__marks };
+  const entries = performance.getEntriesByType('resource');
+  const end = (list) => list.reduce((max, e) => Math.max(max, e.responseEnd), 0);
+  marks.scripts = end(entries.filter((e) => /\\.(js|css)$/.test(new URL(e.name).pathname)));
+  marks.data = end(entries.filter((e) => new URL(e.name).pathname.startsWith('/api/') && e.startTime < marks.interactive));
+  return marks;
+})()`;
+
 interface BrowserTimes {
+  /** Scripts and styles loaded. */
+  scripts: number;
+  /** The last API answer the page had before it became interactive. */
+  data: number;
   paint: number;
   interactive: number;
   calls: Map<string, number>;
@@ -249,10 +184,10 @@ async function measureBrowser(label: string, base: string): Promise<(string | nu
         await action.waitFor({ state: 'visible' });
         // Clickable: visible, stable, enabled and receiving the pointer (a trial click checks all four).
         await action.click({ trial: true });
-        const marks = await page.evaluate(() => (window as unknown as { __marks: Record<string, number> }).__marks);
+        const marks = (await page.evaluate(MARKS_READ)) as Record<string, number | undefined>;
         page.off('request', onRequest);
         if (marks.paint === undefined || marks.interactive === undefined) throw new Error(`no marks: ${JSON.stringify(marks)}`);
-        return { paint: marks.paint, interactive: marks.interactive, calls };
+        return { paint: marks.paint, interactive: marks.interactive, scripts: marks.scripts ?? NaN, data: marks.data ?? NaN, calls };
       };
       const first = await load(() => page.goto(`${base}/#/projects/${PROJECT}`));
       const second = await load(() => page.reload());
@@ -271,8 +206,11 @@ async function measureBrowser(label: string, base: string): Promise<(string | nu
       return [label, what, p50, percentile(values, 90), Math.min(...values), target === undefined ? '—' : p50 < target ? 'met' : 'NOT met'];
     };
     return [
-      row(`cold: first meaningful paint (environment cards), ${total} API calls`, cold.map((t) => t.paint), undefined),
+      row('cold: scripts and styles loaded', cold.map((t) => t.scripts), undefined),
+      row(`cold: the last of the ${total} API answers`, cold.map((t) => t.data), undefined),
+      row('cold: first meaningful paint (environment cards)', cold.map((t) => t.paint), undefined),
       row('cold: interactive (Promote/Rollback enabled)', cold.map((t) => t.interactive), INTERACTIVE_TARGET_MS),
+      row('warm (reload): the last API answer', warm.map((t) => t.data), undefined),
       row('warm (reload): first meaningful paint', warm.map((t) => t.paint), undefined),
       row('warm (reload): interactive', warm.map((t) => t.interactive), INTERACTIVE_TARGET_MS),
     ];

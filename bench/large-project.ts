@@ -8,7 +8,7 @@ import type { CommitInfo } from '../src/core/git-log.ts';
 import { DEFAULT_POLICY, type GateVerdict } from '../src/core/gates/index.ts';
 import type { SlipwayClient } from '../src/protocol/client.ts';
 import type { RunningServer } from '../src/server/server.ts';
-import { newEnvironmentRow, newReleaseRow, type EnvironmentRow, type ReleaseState, type Store } from '../src/store/store.ts';
+import { newEnvironmentRow, newQueuedBuildRow, newReleaseRow, type EnvironmentRow, type ReleaseState, type Store } from '../src/store/store.ts';
 
 export interface LargeProject {
   environments: number;
@@ -148,3 +148,87 @@ export async function seedLargeProject(server: RunningServer, client: SlipwayCli
   }
   return { projectId: project.id, environments, deployments: deployments.map((d) => d.id), waiting: waitingReleases, commitSha: sha, at };
 }
+
+/**
+ * What a busy project has on top of its releases: an approval on every release the
+ * environments after the first five ran (one of two on the waiting ones), a build per
+ * deployment (every 25th failed), `events` audit events, environments 8 and 13 locked, the
+ * last one pinned.
+ */
+export async function seedRealUse(server: RunningServer, seeded: SeededProject, events: number): Promise<void> {
+  const store = server.deps.store;
+  const regions = seeded.environments.slice(5);
+  await store.transaction(async (tx) => {
+    // Every release a region ran was approved by one person; its waiting ones have one of two.
+    for (const env of regions) {
+      for (const release of await tx.listReleases(env.id, { limit: 100_000 })) {
+        const waiting = release.state === 'waiting';
+        if (release.state !== 'superseded' && release.state !== 'live' && !waiting) continue;
+        await tx.insertApproval({
+          id: `apr-${release.id}`,
+          projectId: seeded.projectId,
+          releaseId: release.id,
+          userId: 'usr-bench-cleo',
+          userName: 'cleo',
+          role: 'approver',
+          forEmail: null,
+          decision: 'approve',
+          reason: null,
+          createdAt: release.createdAt,
+        });
+      }
+    }
+    for (let i = 0; i < seeded.deployments.length; i++) {
+      const commit = seeded.commitSha(100 + i);
+      const { build } = await tx.insertBuildOnce({
+        ...newQueuedBuildRow({
+          id: `bld-bench${String(i).padStart(5, '0')}`,
+          projectId: seeded.projectId,
+          commitSha: commit,
+          ref: 'refs/heads/main',
+          branch: 'main',
+          sourceUrl: null,
+          trigger: 'push',
+          createdAt: seeded.at(100 + i),
+          createdBy: 'webhook',
+          author: 'Ana <ana@example.com>',
+          message: `change ${100 + i}`,
+        }),
+        state: i % 25 === 0 ? 'failed' : 'succeeded',
+        startedAt: seeded.at(100 + i),
+        finishedAt: seeded.at(101 + i),
+        deploymentId: i % 25 === 0 ? null : (seeded.deployments[i] ?? null),
+        error: i % 25 === 0 ? 'npm test exited 1' : null,
+      });
+      if (!build) throw new Error('no build');
+    }
+    for (let i = 0; i < events; i++) {
+      const env = seeded.environments[i % seeded.environments.length];
+      await tx.appendEvent({
+        at: seeded.at(i),
+        actor: i % 7 === 0 ? 'ana' : 'slipway',
+        action: i % 7 === 0 ? 'environment.promote' : 'release.live',
+        projectId: seeded.projectId,
+        environment: env?.name ?? null,
+        target: `rel-bench${i % seeded.environments.length}x${i % 500}`,
+        reason: null,
+        before: null,
+        after: { deployment: seeded.deployments[i % 500] },
+      });
+    }
+  });
+  for (const [index, env] of [seeded.environments[7], seeded.environments[12]].entries()) {
+    if (!env) continue;
+    const locked = await store.updateLock(env.id, null, {
+      lockedBy: 'ana',
+      lockedById: 'tok-bench',
+      lockedAt: seeded.at(700 + index),
+      lockedReason: 'database migration',
+      lockedUntil: null,
+    });
+    if (!locked) throw new Error('lock');
+  }
+  const pinned = seeded.environments[19];
+  if (!pinned || !(await store.pinEnvironment(pinned.id, pinned.releaseNumber, { by: 'ana', at: seeded.at(710), reason: 'hold for the launch' }))) throw new Error('pin');
+}
+
