@@ -49,7 +49,7 @@ interface Call {
 }
 
 /** The calls behind the project page (web/src/pages/project-page.tsx), and the release a person opens from it. */
-function pageCalls(seeded: SeededProject): { single: Call[]; perEnvironment: Call[] } {
+function pageCalls(seeded: SeededProject): { single: Call[]; perEnvironment: Call[]; recent: Call } {
   const p = `/api/v1/projects/${PROJECT}`;
   const waiting = seeded.waiting[seeded.waiting.length - 1];
   return {
@@ -67,6 +67,7 @@ function pageCalls(seeded: SeededProject): { single: Call[]; perEnvironment: Cal
       { label: 'GET …/releases/:id (a waiting release)', path: `${p}/releases/${waiting?.id ?? ''}` },
     ],
     perEnvironment: seeded.environments.map((e) => ({ label: 'GET …/environments/:env/releases?limit=20', path: `${p}/environments/${e.name}/releases?limit=20` })),
+    recent: { label: 'GET …/releases?perEnvironment=20 (every environment, one call)', path: `${p}/releases?perEnvironment=20` },
   };
 }
 
@@ -80,7 +81,13 @@ async function timed(base: string, path: string): Promise<{ ms: number; bytes: n
 }
 
 async function measureApi(label: string, base: string, seeded: SeededProject): Promise<(string | number)[][]> {
-  const { single, perEnvironment } = pageCalls(seeded);
+  const { single, perEnvironment, recent } = pageCalls(seeded);
+  // A server from before GET …/releases (one call for every environment) is measured without it.
+  const probe = await fetch(base + recent.path, { headers: { authorization: `Bearer ${BENCH_TOKEN}` } });
+  await probe.arrayBuffer();
+  const hasRecent = probe.ok;
+  const calls = hasRecent ? [...single, recent, ...perEnvironment] : [...single, ...perEnvironment];
+  const oneCallLoad: number[] = [];
   const times = new Map<string, number[]>();
   const bytes = new Map<string, number>();
   const record = (key: string, r: { ms: number; bytes: number }, warm: boolean) => {
@@ -93,7 +100,7 @@ async function measureApi(label: string, base: string, seeded: SeededProject): P
   for (let round = 0; round < ROUNDS + 3; round++) {
     const warm = round >= 3;
     // One by one, each after a baseline request, so background load hits them alike.
-    for (const call of [...single, ...perEnvironment]) {
+    for (const call of calls) {
       record('GET /healthz (baseline)', await timed(base, '/healthz'), warm);
       record(call.label, await timed(base, call.path), warm);
     }
@@ -106,6 +113,12 @@ async function measureApi(label: string, base: string, seeded: SeededProject): P
     await Promise.all(single.slice(2, 10).map((c) => timed(base, c.path)));
     await Promise.all(perEnvironment.map((c) => timed(base, c.path)));
     if (warm) wholeLoad.push(performance.now() - t);
+    // The same with the release lists in one call, which needs nothing first: one wave.
+    if (hasRecent) {
+      t = performance.now();
+      await Promise.all([...single.slice(2, 10), recent].map((c) => timed(base, c.path)));
+      if (warm) oneCallLoad.push(performance.now() - t);
+    }
   }
   const baseline = percentile(times.get('GET /healthz (baseline)') ?? [], 50);
   const row = (what: string, values: number[], size: number | string): (string | number)[] => {
@@ -115,6 +128,7 @@ async function measureApi(label: string, base: string, seeded: SeededProject): P
   const rows = [...times].map(([what, values]) => row(what, values, bytes.get(what) ?? 0));
   rows.push(row(`20 × releases?limit=20 at once (the page's ${perEnvironment.length} calls)`, releasesAll, '—'));
   rows.push(row('the page\'s whole load (8 calls at once, then the 20 release lists)', wholeLoad, '—'));
+  if (hasRecent) rows.push(row('the same load with …/releases (9 calls at once)', oneCallLoad, '—'));
   return rows;
 }
 
@@ -184,7 +198,7 @@ async function measureBrowser(label: string, base: string): Promise<(string | nu
         await action.waitFor({ state: 'visible' });
         // Clickable: visible, stable, enabled and receiving the pointer (a trial click checks all four).
         await action.click({ trial: true });
-        const marks = (await page.evaluate(MARKS_READ)) as Record<string, number | undefined>;
+        const marks = await page.evaluate<Record<string, number | undefined>>(MARKS_READ);
         page.off('request', onRequest);
         if (marks.paint === undefined || marks.interactive === undefined) throw new Error(`no marks: ${JSON.stringify(marks)}`);
         return { paint: marks.paint, interactive: marks.interactive, scripts: marks.scripts ?? NaN, data: marks.data ?? NaN, calls };

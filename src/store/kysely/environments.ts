@@ -162,6 +162,11 @@ export interface EnvironmentStore {
   findReleases(ids: readonly string[]): Promise<ReleaseRow[]>;
   findReleaseByNumber(environmentId: string, number: number): Promise<ReleaseRow | undefined>;
   listReleases(environmentId: string, page: Page): Promise<ReleaseRow[]>;
+  /**
+   * The newest `perEnvironment` releases of each environment of a project that is not retired,
+   * newest first within each, in one query (each environment's walk uses its own index range).
+   */
+  listRecentReleasesOfProject(projectId: string, perEnvironment: number): Promise<ReleaseRow[]>;
   /** The newest release of this environment that put `deploymentId` live, if any. */
   findLatestReleaseOfDeployment(environmentId: string, deploymentId: string): Promise<ReleaseRow | undefined>;
   /** The newest release of this environment that went live with another deployment than the current one (the default rollback target). */
@@ -287,6 +292,30 @@ export function createEnvironmentStore({ db }: FamilyContext): EnvironmentStore 
       let query = db.selectFrom('releases').selectAll().where('environment_id', '=', environmentId);
       if (page.before !== undefined) query = query.where('number', '<', page.before);
       const rows = await query.orderBy('number', 'desc').limit(page.limit).execute();
+      return rows.map(toRelease);
+    },
+
+    async listRecentReleasesOfProject(projectId, perEnvironment) {
+      const rows = await db
+        .selectFrom('environments as e')
+        .innerJoin('releases as r', 'r.environment_id', 'e.id')
+        .selectAll('r')
+        .where('e.project_id', '=', projectId)
+        .where('e.retired_at', 'is', null)
+        // The number of the environment's perEnvironment-th newest release (none: all of them).
+        .where((eb) =>
+          eb(
+            'r.number',
+            '>=',
+            eb.fn.coalesce(
+              eb.selectFrom('releases as k').select('k.number').whereRef('k.environment_id', '=', 'e.id').orderBy('k.number', 'desc').limit(1).offset(perEnvironment - 1),
+              eb.lit(0),
+            ),
+          ),
+        )
+        .orderBy('e.name')
+        .orderBy('r.number', 'desc')
+        .execute();
       return rows.map(toRelease);
     },
   };

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { Environment, ListQuery, LockRequest, MovedRelease, PromoteRequest, Release, RollbackRequest, UnlockRequest } from '../../../protocol/api.ts';
-import { getEnvironment, listEnvironments, listReleases, lock, promote, rollback, unlock } from '../../services/environments.ts';
+import { Environment, ListQuery, LockRequest, MovedRelease, PromoteRequest, RecentReleases, RecentReleasesQuery, Release, RollbackRequest, UnlockRequest } from '../../../protocol/api.ts';
+import { getEnvironment, listEnvironments, listRecentReleases, listReleases, lock, promote, rollback, unlock } from '../../services/environments.ts';
 import type { HttpContext, Params } from '../context.ts';
 import { parse } from '../parse.ts';
 import { presentEnvironment, presentMovedRelease, presentRelease } from '../present.ts';
@@ -96,6 +96,19 @@ export function environmentRoutes({ deps }: HttpContext): RouteSpec[] {
         const { project, environment } = names(request.params);
         const query = parse(ListQuery, request.query);
         return { releases: (await listReleases(deps, project, environment, query)).map((r) => presentRelease(project, environment, r)) };
+      },
+    },
+    {
+      method: 'GET',
+      url: '/api/v1/projects/:project/releases',
+      summary: "The newest releases of every environment that is not retired (perEnvironment, default 20), in one call: what the dashboard's pipeline shows",
+      query: RecentReleasesQuery,
+      response: RecentReleases,
+      handler: async (request) => {
+        const { project } = names(request.params);
+        const { perEnvironment } = parse(RecentReleasesQuery, request.query);
+        const recent = await listRecentReleases(deps, project, perEnvironment);
+        return { environments: recent.map((e) => ({ environment: e.environment.name, releases: e.releases.map((r) => presentRelease(project, e.environment.name, r)) })) };
       },
     },
   ];
