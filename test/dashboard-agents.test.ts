@@ -49,6 +49,7 @@ describe('agents and instances on the project page', { skip: NO_BROWSER }, () =>
       const { page, problems } = await openPage(browser, width);
       await signIn(page, t.server.url, ADMIN_TOKEN);
       await page.getByRole('link', { name: 'shop', exact: true }).click();
+      await page.getByRole('navigation', { name: 'shop pages' }).getByRole('link', { name: 'Agents', exact: true }).click();
       const table = page.getByRole('table', { name: 'Agents and their instances' });
       await table.locator('tbody tr').nth(1).waitFor();
       const rows = await table.locator('tbody tr').allInnerTexts();
@@ -62,12 +63,14 @@ describe('agents and instances on the project page', { skip: NO_BROWSER }, () =>
     });
   }
 
-  it('a static site has no agents section', async () => {
+  it('a static site has no agents, and its agents page says how to enroll one', async () => {
     const { page, problems } = await openPage(browser);
     await signIn(page, t.server.url, ADMIN_TOKEN);
     await page.getByRole('link', { name: 'site', exact: true }).click();
-    await page.getByRole('heading', { name: 'Deployments' }).waitFor();
-    assert.equal(await page.locator('#agents').count(), 0);
+    await page.getByRole('navigation', { name: 'site pages' }).getByRole('link', { name: 'Agents', exact: true }).click();
+    await page.getByText('No agents yet').waitFor();
+    assert.match(await page.locator('#agents').innerText(), /slipway agents enroll --project site --env production/);
+    assert.equal(await page.getByRole('table', { name: 'Agents and their instances' }).count(), 0);
     assert.deepEqual(problems, []);
     await page.close();
   });

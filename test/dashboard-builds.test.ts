@@ -7,7 +7,7 @@ import type { SlipwayClient } from '../src/protocol/client.ts';
 import { recordPush, ZERO_SHA, type RefUpdate } from '../src/server/services/pushes.ts';
 import { signHex } from '../src/server/webhooks/signatures.ts';
 import { backends } from './support/backends.ts';
-import { ensureDashboardBuilt, launchBrowser, NO_BROWSER, openPage } from './support/dashboard.ts';
+import { ensureDashboardBuilt, launchBrowser, NO_BROWSER, openPage, screenshotPath } from './support/dashboard.ts';
 import { ADMIN_TOKEN, deployFiles, startTestServer, type TestServer } from './support/server.ts';
 
 /**
@@ -16,9 +16,9 @@ import { ADMIN_TOKEN, deployFiles, startTestServer, type TestServer } from './su
  * over HTTP (claim, append logs, complete), so no build command runs and nothing races it.
  */
 
-const SCREENSHOT = '/tmp/slipway-dashboard-builds.png';
-const LOG_SCREENSHOT = '/tmp/slipway-dashboard-builds-log.png';
-const DELIVERIES_SCREENSHOT = '/tmp/slipway-dashboard-deliveries.png';
+const SCREENSHOT = screenshotPath('builds');
+const LOG_SCREENSHOT = screenshotPath('builds-log');
+const DELIVERIES_SCREENSHOT = screenshotPath('deliveries');
 const RUNNER = 'r1';
 
 /** A commit id that looks like one (distinct short forms, for the screenshot). */
@@ -122,6 +122,8 @@ describe('builds, live logs and previews in the dashboard', { skip: NO_BROWSER }
   const row = (build: Build): Locator => page.locator(`tr[data-build="${build.id}"]`);
   const card = (environment: string): Locator => page.locator(`[data-environment="${environment}"]`);
   const openLog = (build: Build): Locator => page.locator(`[data-build-log="${build.id}"]`);
+  /** Opens one of the project's pages (its tabs). */
+  const goTab = (project: string, name: string) => page.getByRole('navigation', { name: `${project} pages` }).getByRole('link', { name, exact: true }).click();
 
   it('signs in and lists the builds newest first, with the git remote to push to', async () => {
     await page.goto(t.server.url);
@@ -130,6 +132,7 @@ describe('builds, live logs and previews in the dashboard', { skip: NO_BROWSER }
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('link', { name: 'shop', exact: true }).click();
     await page.getByRole('heading', { name: 'shop', level: 1 }).waitFor();
+    await goTab('shop', 'Builds');
     const builds = page.getByRole('table', { name: 'Builds' });
     await builds.locator('tbody tr').nth(3).waitFor();
     const order = await builds.locator('tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-build')));
@@ -160,6 +163,7 @@ describe('builds, live logs and previews in the dashboard', { skip: NO_BROWSER }
   });
 
   it('shows previews with PREVIEW and what they follow, and folds retired previews away', async () => {
+    await goTab('shop', 'Pipeline');
     const preview = card('preview-main');
     await preview.locator('.badge-preview', { hasText: 'PREVIEW' }).waitFor();
     assert.match(await preview.innerText(), /follows main/);
@@ -178,6 +182,7 @@ describe('builds, live logs and previews in the dashboard', { skip: NO_BROWSER }
   });
 
   it('opens a running build’s log and follows new lines live, to the final state', async () => {
+    await goTab('shop', 'Builds');
     await row(running).locator('td').nth(1).click();
     const panel = openLog(running);
     const body = panel.getByRole('log');
@@ -268,7 +273,7 @@ describe('builds, live logs and previews in the dashboard', { skip: NO_BROWSER }
     });
     assert.equal(sent.status, 202, await sent.text());
 
-    await page.goto(`${t.server.url}/#/projects/hooked`);
+    await page.goto(`${t.server.url}/#/projects/hooked/activity`);
     const recorded = page.locator(`tr[data-delivery="${delivery}"][data-state="done"]`);
     await recorded.waitFor();
     const text = await recorded.innerText();
@@ -282,8 +287,8 @@ describe('builds, live logs and previews in the dashboard', { skip: NO_BROWSER }
     await page.screenshot({ path: DELIVERIES_SCREENSHOT, fullPage: true });
 
     // A project that only takes pushes to Slipway's own git shows no deliveries section at all.
-    await page.goto(`${t.server.url}/#/projects/shop`);
-    await page.getByRole('heading', { name: 'shop', level: 1 }).waitFor();
+    await page.goto(`${t.server.url}/#/projects/shop/activity`);
+    await page.getByRole('heading', { name: 'Audit log' }).waitFor();
     assert.equal(await page.getByRole('heading', { name: 'Webhook deliveries' }).count(), 0);
   });
 

@@ -11,10 +11,10 @@ import type { Deployment, DeploymentMeta } from '../src/protocol/api.ts';
 import { SlipwayClient } from '../src/protocol/client.ts';
 import { registerDashboard } from '../src/server/http/dashboard.ts';
 import { startServer, type RunningServer } from '../src/server/server.ts';
-import { ensureDashboardBuilt, launchBrowser, NO_BROWSER, openPage } from './support/dashboard.ts';
+import { ensureDashboardBuilt, launchBrowser, NO_BROWSER, openPage, screenshotPath } from './support/dashboard.ts';
 
 const ADMIN_TOKEN = 'dash-admin-token';
-const SCREENSHOT = '/tmp/slipway-dashboard.png';
+const SCREENSHOT = screenshotPath('project');
 
 /** Uploads files as a new deployment through the real API, the way `slipway deploy` does. */
 async function deploy(client: SlipwayClient, project: string, files: Record<string, string>, meta: DeploymentMeta): Promise<Deployment> {
@@ -166,7 +166,12 @@ describe('dashboard in a browser', { skip: NO_BROWSER }, () => {
   });
 
   const card = (environment: string): Locator => page.locator(`[data-environment="${environment}"]`);
-  const showsDeployment = (environment: string, id: string) => card(environment).locator('.env-deployment', { hasText: id }).waitFor();
+  const showsDeployment = async (environment: string, id: string) => {
+    await goTab('Pipeline');
+    await card(environment).locator('.env-deployment', { hasText: id }).waitFor();
+  };
+  /** Opens one of the project's pages (its tabs). */
+  const goTab = (name: string) => page.getByRole('navigation', { name: 'shop pages' }).getByRole('link', { name, exact: true }).click();
 
   it('serves the built dashboard at / and keeps the API and edge paths its own', async () => {
     const res = await fetch(`${server.url}/`);
@@ -209,6 +214,7 @@ describe('dashboard in a browser', { skip: NO_BROWSER }, () => {
     await showsDeployment('production', first.id);
     assert.match(await card('production').innerText(), /v1/);
     await showsDeployment('staging', second.id);
+    await goTab('Deployments');
     const row = page.locator(`tr[data-deployment="${first.id}"]`);
     const text = await row.innerText();
     assert.match(text, /3f2a9c1/);
@@ -230,6 +236,7 @@ describe('dashboard in a browser', { skip: NO_BROWSER }, () => {
   });
 
   it('refuses a promotion with RELEASE_CONFLICT when production moved after the form was opened', async () => {
+    await goTab('Deployments');
     await page.locator(`tr[data-deployment="${first.id}"]`).getByRole('button', { name: 'Promote to…' }).click();
     const form = page.getByRole('form', { name: `Promote ${first.id}` });
     await form.getByLabel('Target environment').selectOption('production');
@@ -272,6 +279,7 @@ describe('dashboard in a browser', { skip: NO_BROWSER }, () => {
     const production = await client.getEnvironment('shop', 'production');
     assert.equal(production.lock?.reason, 'launch freeze');
     assert.ok(production.lock?.until, 'the lock has an end');
+    await goTab('Deployments');
 
     await page.locator(`tr[data-deployment="${first.id}"]`).getByRole('button', { name: 'Promote to…' }).click();
     const promote = page.getByRole('form', { name: `Promote ${first.id}` });
@@ -283,6 +291,7 @@ describe('dashboard in a browser', { skip: NO_BROWSER }, () => {
   });
 
   it('lists the releases of production and the audit log of these actions', async () => {
+    await goTab('Pipeline');
     await card('production').getByRole('button', { name: 'Release history' }).click();
     const releases = page.getByRole('table', { name: 'Releases of production' });
     const v4 = releases.locator('tr[data-release="4"]');
@@ -293,6 +302,7 @@ describe('dashboard in a browser', { skip: NO_BROWSER }, () => {
     assert.match(await releases.locator('tr[data-release="2"]').innerText(), /ship the red button/);
     assert.equal(await releases.locator('tbody tr').count(), 4);
 
+    await goTab('Activity');
     const audit = page.getByRole('table', { name: 'Audit log' });
     for (const action of ['project.create', 'release.promote', 'release.rollback', 'environment.pin', 'environment.lock']) {
       await audit.locator(`tr[data-action="${action}"]`).first().waitFor();

@@ -114,8 +114,8 @@ export function App() {
   return (
     <SessionContext.Provider value={session}>
       <AppHeader />
-      {route.page === 'project' ? (
-        <ProjectPage key={route.project} project={route.project} openBuild={route.build} />
+      {route.page === 'project' || route.page === 'release' ? (
+        <ProjectPage key={route.project} route={route} />
       ) : route.page === 'projects' ? (
         <ProjectsPage />
       ) : (

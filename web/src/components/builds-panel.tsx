@@ -35,7 +35,7 @@ export function BuildsPanel({
   onDone: (message: string) => void;
 }) {
   const close = () => {
-    window.location.hash = projectHref(project);
+    window.location.hash = projectHref(project, 'builds');
   };
   const finished = () => void refresh();
   const log = (id: string) => <BuildLog key={id} project={project} buildId={id} onClose={close} onFinished={finished} />;
@@ -104,7 +104,7 @@ function BuildRow({
   const { client, can } = useSession();
   const canDeploy = can(project, 'deployer');
   const action = useAction(refresh);
-  const href = open ? projectHref(project) : buildHref(project, build.id);
+  const href = open ? projectHref(project, 'builds') : buildHref(project, build.id);
   const took = buildDuration(build);
   const active = isActive(build);
 
