@@ -169,9 +169,14 @@ export interface EnvironmentStore {
   listRecentReleasesOfProject(projectId: string, perEnvironment: number): Promise<ReleaseRow[]>;
   /** The newest release of this environment that put `deploymentId` live, if any. */
   findLatestReleaseOfDeployment(environmentId: string, deploymentId: string): Promise<ReleaseRow | undefined>;
+  /** findLatestReleaseOfDeployment for many deployments at once (a page of releases judged together): by deployment id, absent when none went live here. */
+  findLatestReleasesOfDeployments(environmentId: string, deploymentIds: readonly string[]): Promise<Map<string, ReleaseRow>>;
   /** The newest release of this environment that went live with another deployment than the current one (the default rollback target). */
   findPreviousDeploymentRelease(environmentId: string, currentDeploymentId: string | null): Promise<ReleaseRow | undefined>;
 }
+
+/** Ids per IN list: well under SQLite's and PostgreSQL's limits on bound parameters. */
+const IN_CHUNK = 500;
 
 export function createEnvironmentStore({ db }: FamilyContext): EnvironmentStore {
   const findEnvironment = async (projectId: string, name: string): Promise<EnvironmentRow | undefined> => {
@@ -278,6 +283,25 @@ export function createEnvironmentStore({ db }: FamilyContext): EnvironmentStore 
         .limit(1)
         .executeTakeFirst();
       return row && toRelease(row);
+    },
+
+    async findLatestReleasesOfDeployments(environmentId, deploymentIds) {
+      const unique = [...new Set(deploymentIds)];
+      const out = new Map<string, ReleaseRow>();
+      for (let i = 0; i < unique.length; i += IN_CHUNK) {
+        const rows = await db
+          .selectFrom('releases')
+          .selectAll()
+          .where('environment_id', '=', environmentId)
+          .where('deployment_id', 'in', unique.slice(i, i + IN_CHUNK))
+          .where('live_at', 'is not', null)
+          .orderBy('live_at', 'desc')
+          .orderBy('number', 'desc')
+          .execute();
+        // Newest first: the first row of each deployment is its latest.
+        for (const row of rows) if (!out.has(row.deployment_id)) out.set(row.deployment_id, toRelease(row));
+      }
+      return out;
     },
 
     async findPreviousDeploymentRelease(environmentId, currentDeploymentId) {
