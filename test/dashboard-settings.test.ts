@@ -212,24 +212,28 @@ describe('the project settings page', { skip: NO_BROWSER }, () => {
 
   for (const width of [1280, 390]) {
     it(`a viewer sees every form disabled, with the reason, at ${width} px`, async () => {
+      // The reasons shown are the server's verdicts (Project.actions), not the browser's guess.
+      const actions = (await t.clientWith(viewer).getProjectStatus('shop')).project.actions;
+      assert.equal(actions?.edit.allowed, false);
+      assert.equal(actions?.edit.reason, 'Only a deployer, approver or admin can change the project; you are a viewer on this project');
       const { page, problems } = await openPage(browser, width);
       await openSettings(page, t, viewer, 'shop');
       const repository = page.getByRole('region', { name: 'Repository' });
       assert.equal(await repository.getByLabel('Repository URL').isDisabled(), true);
       assert.equal(await repository.getByLabel('Default branch').isDisabled(), true);
-      await repository.getByText('Only a deployer, approver or admin can change the repository; you are a viewer here.').waitFor();
-      await repository.getByText('Only an admin can change the default branch; you are a viewer here.').waitFor();
+      await repository.getByText('Only a deployer, approver or admin can change the project; you are a viewer on this project.').waitFor();
+      await repository.getByText('Only an admin can change the default branch; you are a viewer on this project.').waitFor();
       const webhook = page.getByRole('region', { name: 'Webhook secret' });
       assert.equal(await webhook.getByRole('button', { name: 'Make webhook secret' }).isDisabled(), true);
-      await webhook.getByText('Only a deployer, approver or admin can rotate the webhook secret; you are a viewer here.').waitFor();
+      await webhook.getByText('Only a deployer, approver or admin can rotate the webhook secret; you are a viewer on this project.').waitFor();
       const members = page.getByRole('region', { name: 'Members and roles' });
       assert.equal(await members.getByLabel('User').isDisabled(), true);
       assert.equal(await members.getByRole('button', { name: 'Add member' }).isDisabled(), true);
-      await members.getByText('Only an admin can change members; you are a viewer here.').waitFor();
-      await page.getByRole('region', { name: 'Notification targets' }).getByText('Only a deployer, approver or admin can see notification targets; you are a viewer here.').waitFor();
+      await members.getByText('Only an admin can change members; you are a viewer on this project.').waitFor();
+      await page.getByRole('region', { name: 'Notification targets' }).getByText('Only a deployer, approver or admin can see notification targets; you are a viewer on this project.').waitFor();
       const danger = page.getByRole('region', { name: 'Delete project' });
       assert.equal(await danger.getByLabel('Type shop to confirm').isDisabled(), true);
-      await danger.getByText('Only an admin can delete the project; you are a viewer here.').waitFor();
+      await danger.getByText('Only an admin can delete the project; you are a viewer on this project.').waitFor();
       // A personal token is anyone's to make; a service token is not.
       const tokens = page.getByRole('region', { name: 'Tokens' });
       assert.equal(await tokens.getByLabel('Token name').isDisabled(), false);

@@ -1,75 +1,60 @@
-import { useEffect, useRef, useState } from 'react';
+import { useState, type ReactNode } from 'react';
+import { ActionDialog } from '../../../components/action-dialog.tsx';
 
 /**
- * A button that asks once more, in place: "Remove" becomes "Remove alice? [Yes, remove] [Cancel]".
- * The confirming button takes the focus; Escape or Cancel go back and return the focus.
+ * A button that asks once more before a change that cannot be taken back (remove, revoke,
+ * rotate), in the dashboard's one action dialog: what will change, the server's refusal with its
+ * code should it come, Escape to cancel, focus back on the button.
  */
-export function ConfirmButton({
+export function ConfirmButton<T>({
   label,
   text,
-  question,
+  summary,
   confirmLabel,
-  onConfirm,
+  pendingLabel,
+  perform,
+  onDone,
+  refresh,
   disabled,
   describedBy,
 }: {
-  /** The button's accessible name ("Remove alice"). */
+  /** The button's accessible name and the dialog's title ("Remove bo"). */
   label: string;
   /** What the button shows, when shorter than its name ("Remove"); the name's first word otherwise. */
   text?: string;
-  /** What is asked ("Remove alice from shop?"). */
-  question: string;
+  /** What will change, in words. */
+  summary: ReactNode;
   confirmLabel: string;
-  onConfirm: () => void;
+  pendingLabel: string;
+  perform: () => Promise<T>;
+  onDone: (value: T) => void;
+  refresh: () => Promise<void>;
   disabled?: boolean;
   describedBy?: string | undefined;
 }) {
-  const [asking, setAsking] = useState(false);
-  const yes = useRef<HTMLButtonElement>(null);
-  const opener = useRef<HTMLButtonElement>(null);
-  const returnFocus = useRef(false);
-  useEffect(() => {
-    if (asking) yes.current?.focus();
-    else if (returnFocus.current) {
-      returnFocus.current = false;
-      opener.current?.focus();
-    }
-  }, [asking]);
-  const cancel = () => {
-    returnFocus.current = true;
-    setAsking(false);
-  };
-  if (!asking) {
-    return (
-      <button type="button" ref={opener} className="button small" onClick={() => setAsking(true)} disabled={disabled} aria-label={label} aria-describedby={describedBy}>
+  const [open, setOpen] = useState(false);
+  return (
+    <>
+      <button type="button" className="button small" onClick={() => setOpen(true)} disabled={disabled} aria-label={label} aria-describedby={describedBy}>
         {text ?? label.split(' ')[0]}
       </button>
-    );
-  }
-  return (
-    <span
-      className="settings-confirm"
-      role="group"
-      aria-label={question}
-      onKeyDown={(e) => {
-        if (e.key === 'Escape') cancel();
-      }}
-    >
-      <span className="settings-confirm-question">{question}</span>
-      <button
-        type="button"
-        ref={yes}
-        className="button small danger"
-        onClick={() => {
-          setAsking(false);
-          onConfirm();
-        }}
-      >
-        {confirmLabel}
-      </button>
-      <button type="button" className="button small" onClick={cancel}>
-        Cancel
-      </button>
-    </span>
+      {open && (
+        <ActionDialog
+          title={label}
+          summary={summary}
+          reason="none"
+          confirmLabel={confirmLabel}
+          pendingLabel={pendingLabel}
+          tone="danger"
+          refresh={refresh}
+          perform={perform}
+          onDone={(value) => {
+            setOpen(false);
+            onDone(value);
+          }}
+          onCancel={() => setOpen(false)}
+        />
+      )}
+    </>
   );
 }

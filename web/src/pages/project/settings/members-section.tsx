@@ -42,10 +42,6 @@ export function MembersSection({ project, manage, onDone }: { project: string; m
     const outcome = await action.run(() => client.setMember(project, name, { role: next }));
     if (outcome.ok) onDone(`${name} is ${next} on ${project}.`);
   };
-  const remove = async (name: string) => {
-    const outcome = await action.run(() => client.removeMember(project, name));
-    if (outcome.ok) onDone(`${name} is no longer a member of ${project}.`);
-  };
 
   const data = poll.data;
   const globalRole = new Map(data?.users.map((u) => [u.name, u.role]));
@@ -84,9 +80,12 @@ export function MembersSection({ project, manage, onDone }: { project: string; m
                   </label>
                   <ConfirmButton
                     label={`Remove ${m.user}`}
-                    question={`Remove ${m.user} from ${project}?`}
+                    summary={`${m.user} loses the ${m.role} role on ${project} and acts here with their global role (${globalRole.get(m.user) ?? '?'}).`}
                     confirmLabel="Yes, remove"
-                    onConfirm={() => void remove(m.user)}
+                    pendingLabel="Removing…"
+                    perform={() => client.removeMember(project, m.user)}
+                    onDone={() => onDone(`${m.user} is no longer a member of ${project}.`)}
+                    refresh={poll.refresh}
                     disabled={disabled}
                     describedBy="members-refusal"
                   />

@@ -57,10 +57,6 @@ function Targets({ project, manage, onDone }: { project: string; manage: Verdict
       onDone(`Added notification target ${outcome.value.id}.`);
     }
   };
-  const remove = async (target: NotifyTarget) => {
-    const outcome = await action.run(() => client.removeNotifyTarget(project, target.id));
-    if (outcome.ok) onDone(`Removed ${target.id}; its pending deliveries are canceled.`);
-  };
   const test = async (target: NotifyTarget) => {
     const outcome = await action.run(() => client.testNotifyTarget(project, target.id));
     if (!outcome.ok) return;
@@ -102,9 +98,12 @@ function Targets({ project, manage, onDone }: { project: string; manage: Verdict
                 </button>
                 <ConfirmButton
                   label={`Remove ${t.id}`}
-                  question={`Remove ${t.id}?`}
+                  summary={`Release changes of ${project} stop going to ${t.url}; its pending deliveries are canceled.`}
                   confirmLabel="Yes, remove"
-                  onConfirm={() => void remove(t)}
+                  pendingLabel="Removing…"
+                  perform={() => client.removeNotifyTarget(project, t.id)}
+                  onDone={() => onDone(`Removed ${t.id}; its pending deliveries are canceled.`)}
+                  refresh={poll.refresh}
                   disabled={disabled}
                   describedBy="notifications-refusal"
                 />

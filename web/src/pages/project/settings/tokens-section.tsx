@@ -60,9 +60,8 @@ export function TokensSection({ project, onDone }: { project: string; onDone: (m
       onDone(`Created token ${outcome.value.token.id}.`);
     }
   };
-  const revoke = async (token: Token) => {
-    const outcome = await action.run(() => client.revokeToken(token.id));
-    if (!outcome.ok) return;
+  const revoke = (token: Token) => () => client.revokeToken(token.id);
+  const revoked = (token: Token) => {
     if (created?.token.id === token.id) setCreated(undefined);
     onDone(`Revoked ${token.name} (${token.id}); it stops working at once.`);
   };
@@ -85,8 +84,8 @@ export function TokensSection({ project, onDone }: { project: string; onDone: (m
           !poll.error && <p className="muted">Loading…</p>
         ) : (
           <>
-            <TokenList title="Service tokens of this project" empty="No service tokens scoped to this project." tokens={service} pending={action.pending} revoke={revoke} />
-            {me !== null && <TokenList title={`Personal tokens of ${me}`} empty="You have no personal tokens that reach this project." tokens={personal} pending={action.pending} revoke={revoke} />}
+            <TokenList title="Service tokens of this project" empty="No service tokens scoped to this project." tokens={service} pending={action.pending} revoke={revoke} revoked={revoked} refresh={poll.refresh} />
+            {me !== null && <TokenList title={`Personal tokens of ${me}`} empty="You have no personal tokens that reach this project." tokens={personal} pending={action.pending} revoke={revoke} revoked={revoked} refresh={poll.refresh} />}
           </>
         )}
         {created && (
@@ -162,7 +161,23 @@ export function TokensSection({ project, onDone }: { project: string; onDone: (m
   );
 }
 
-function TokenList({ title, empty, tokens, pending, revoke }: { title: string; empty: string; tokens: Token[]; pending: boolean; revoke: (token: Token) => Promise<void> }) {
+function TokenList({
+  title,
+  empty,
+  tokens,
+  pending,
+  revoke,
+  revoked,
+  refresh,
+}: {
+  title: string;
+  empty: string;
+  tokens: Token[];
+  pending: boolean;
+  revoke: (token: Token) => () => Promise<Token>;
+  revoked: (token: Token) => void;
+  refresh: () => Promise<void>;
+}) {
   return (
     <>
       <h3 className="settings-subhead">{title}</h3>
@@ -181,7 +196,16 @@ function TokenList({ title, empty, tokens, pending, revoke }: { title: string; e
                 </span>
               </div>
               <div className="settings-item-actions">
-                <ConfirmButton label={`Revoke ${t.name}`} question={`Revoke ${t.name}? It stops working at once.`} confirmLabel="Yes, revoke" onConfirm={() => void revoke(t)} disabled={pending} />
+                <ConfirmButton
+                  label={`Revoke ${t.name}`}
+                  summary={`${t.name} (${t.id}) stops working at once: whatever uses it is refused from now on.`}
+                  confirmLabel="Yes, revoke"
+                  pendingLabel="Revoking…"
+                  perform={revoke(t)}
+                  onDone={() => revoked(t)}
+                  refresh={refresh}
+                  disabled={pending}
+                />
               </div>
             </li>
           ))}

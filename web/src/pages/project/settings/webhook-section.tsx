@@ -1,9 +1,7 @@
 import { useState } from 'react';
 import type { Project, RotatedWebhookSecret } from '../../../../../src/protocol/api.ts';
 import { CopyButton } from '../../../components/copy-button.tsx';
-import { ErrorNote } from '../../../components/error-note.tsx';
 import { useSession } from '../../../session.ts';
-import { useAction } from '../../../use-action.ts';
 import { ConfirmButton } from './confirm-button.tsx';
 import { Refusal } from './refusal.tsx';
 import { whoMay, type Verdict } from './verdicts.ts';
@@ -15,16 +13,8 @@ import { whoMay, type Verdict } from './verdicts.ts';
  */
 export function WebhookSection({ project, rotate, refresh, onDone }: { project: Project; rotate: Verdict; refresh: () => Promise<void>; onDone: (message: string) => void }) {
   const { client } = useSession();
-  const action = useAction(refresh);
   const [rotated, setRotated] = useState<RotatedWebhookSecret | undefined>(undefined);
 
-  const run = async () => {
-    const outcome = await action.run(() => client.rotateWebhookSecret(project.name));
-    if (outcome.ok) {
-      setRotated(outcome.value);
-      onDone('New webhook secret made; deliveries signed with the old one are refused from now on.');
-    }
-  };
 
   return (
     <section className="section settings-section" aria-labelledby="webhook-title">
@@ -47,15 +37,24 @@ export function WebhookSection({ project, rotate, refresh, onDone }: { project: 
           <ConfirmButton
             label={project.hasWebhookSecret ? 'Rotate webhook secret' : 'Make webhook secret'}
             text={project.hasWebhookSecret ? 'Rotate secret' : 'Make a secret'}
-            question={project.hasWebhookSecret ? 'The old secret stops working at once. Rotate?' : 'Make a webhook secret?'}
+            summary={
+              project.hasWebhookSecret
+                ? `Slipway makes a new random secret and shows it once. Deliveries signed with the old one are refused from that moment until the new one is pasted into the git host's webhook.`
+                : `Slipway makes a random secret and shows it once; paste it into the git host's webhook settings.`
+            }
             confirmLabel={project.hasWebhookSecret ? 'Yes, rotate' : 'Yes, make one'}
-            onConfirm={() => void run()}
-            disabled={!rotate.allowed || action.pending}
+            pendingLabel="Making a secret…"
+            perform={() => client.rotateWebhookSecret(project.name)}
+            onDone={(value) => {
+              setRotated(value);
+              onDone('New webhook secret made; deliveries signed with the old one are refused from now on.');
+            }}
+            refresh={refresh}
+            disabled={!rotate.allowed}
             describedBy="webhook-refusal"
           />
         </div>
         <Refusal verdict={rotate} id="webhook-refusal" />
-        {action.error && <ErrorNote error={action.error} onDismiss={action.clear} />}
         {rotated && <NewSecret rotated={rotated} onHide={() => setRotated(undefined)} />}
       </div>
     </section>
