@@ -1,4 +1,5 @@
-import { parseJson, type FamilyContext, type Page } from './family-context.ts';
+import { sql } from 'kysely';
+import { containsPattern, parseJson, type FamilyContext, type Page } from './family-context.ts';
 
 /** One entry of the audit log: who did what to which project and environment, with before and after. */
 export interface EventRow {
@@ -19,7 +20,14 @@ export type NewEvent = Omit<EventRow, 'id'>;
 /** The audit log: append-only (the database refuses updates and deletes). */
 export interface EventStore {
   appendEvent(event: NewEvent): Promise<number>;
-  listEvents(filter: { projectId?: string | undefined; environment?: string | undefined }, page: Page): Promise<EventRow[]>;
+  listEvents(filter: EventFilter, page: Page): Promise<EventRow[]>;
+}
+
+export interface EventFilter {
+  projectId?: string | undefined;
+  environment?: string | undefined;
+  /** Events about one release: it is their target, or their `after` names it (`supersededBy`). */
+  release?: string | undefined;
 }
 
 export function createEventStore({ db }: FamilyContext): EventStore {
@@ -47,6 +55,11 @@ export function createEventStore({ db }: FamilyContext): EventStore {
       let query = db.selectFrom('events').selectAll();
       if (filter.projectId !== undefined) query = query.where('project_id', '=', filter.projectId);
       if (filter.environment !== undefined) query = query.where('environment', '=', filter.environment);
+      const release = filter.release;
+      if (release !== undefined) {
+        // `after` is JSON text: the id as a whole string value, quotes included.
+        query = query.where((eb) => eb.or([eb('target', '=', release), sql<boolean>`lower(after) like ${containsPattern(JSON.stringify(release))} escape '\\'`]));
+      }
       if (page.before !== undefined) query = query.where('id', '<', page.before);
       const rows = await query.orderBy('id', 'desc').limit(page.limit).execute();
       return rows.map((row) => ({
