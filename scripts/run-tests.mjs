@@ -28,6 +28,15 @@ if (files.length === 0) {
   console.error('no test files matched');
   process.exit(1);
 }
+// The dashboard's browser tests share one web/dist: build it once here, before they start,
+// rather than let the first of them build it while another waits (they skip a fresh build).
+if (files.some((f) => f.includes('dashboard'))) {
+  const build = spawnSync(process.execPath, [join(root, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--config', 'web/vite.config.ts', '--logLevel', 'warn'], {
+    cwd: root,
+    stdio: 'inherit',
+  });
+  if (build.status !== 0) process.exit(build.status ?? 1);
+}
 const result = spawnSync(
   process.execPath,
   ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=2', '--test-timeout=300000', ...files],

@@ -7,7 +7,7 @@ import type { SlipwayClient } from '../src/protocol/client.ts';
 import { recordPush, ZERO_SHA, type RefUpdate } from '../src/server/services/pushes.ts';
 import { signHex } from '../src/server/webhooks/signatures.ts';
 import { backends } from './support/backends.ts';
-import { ensureDashboardBuilt, launchBrowser, NO_BROWSER, openPage } from './support/dashboard.ts';
+import { ensureDashboardBuilt, launchBrowser, NO_BROWSER, openPage, screenshotPath } from './support/dashboard.ts';
 import { ADMIN_TOKEN, deployFiles, startTestServer, type TestServer } from './support/server.ts';
 
 /**
@@ -16,9 +16,9 @@ import { ADMIN_TOKEN, deployFiles, startTestServer, type TestServer } from './su
  * over HTTP (claim, append logs, complete), so no build command runs and nothing races it.
  */
 
-const SCREENSHOT = '/tmp/slipway-dashboard-builds.png';
-const LOG_SCREENSHOT = '/tmp/slipway-dashboard-builds-log.png';
-const DELIVERIES_SCREENSHOT = '/tmp/slipway-dashboard-deliveries.png';
+const SCREENSHOT = screenshotPath('builds');
+const LOG_SCREENSHOT = screenshotPath('builds-log');
+const DELIVERIES_SCREENSHOT = screenshotPath('deliveries');
 const RUNNER = 'r1';
 
 /** A commit id that looks like one (distinct short forms, for the screenshot). */

@@ -11,10 +11,10 @@ import type { Deployment, DeploymentMeta } from '../src/protocol/api.ts';
 import { SlipwayClient } from '../src/protocol/client.ts';
 import { registerDashboard } from '../src/server/http/dashboard.ts';
 import { startServer, type RunningServer } from '../src/server/server.ts';
-import { ensureDashboardBuilt, launchBrowser, NO_BROWSER, openPage } from './support/dashboard.ts';
+import { ensureDashboardBuilt, launchBrowser, NO_BROWSER, openPage, screenshotPath } from './support/dashboard.ts';
 
 const ADMIN_TOKEN = 'dash-admin-token';
-const SCREENSHOT = '/tmp/slipway-dashboard.png';
+const SCREENSHOT = screenshotPath('project');
 
 /** Uploads files as a new deployment through the real API, the way `slipway deploy` does. */
 async function deploy(client: SlipwayClient, project: string, files: Record<string, string>, meta: DeploymentMeta): Promise<Deployment> {

@@ -158,6 +158,7 @@ export async function run(argv: readonly string[], ctx: Context): Promise<ExitCo
     .option('--repo <url>', 'new external repository (credentials in it are stored encrypted and never shown)')
     .option('--webhook-secret <secret>', 'new shared secret for webhook signatures')
     .option('--clear-webhook-secret', 'remove the webhook secret')
+    .option('--rotate-webhook-secret', 'replace the webhook secret with a new random one made by the server, printed once')
     .option('--default-branch <branch>', "the branch whose slipway.yaml sets environment policy (admin; default main)")
     .addOption(json())
     .action(withArg('name', setProject));

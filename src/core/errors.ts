@@ -101,6 +101,8 @@ export const ErrorCode = {
   PASSWORD_WEAK: 'PASSWORD_WEAK',
   SIGN_IN_FAILED: 'SIGN_IN_FAILED',
   RATE_LIMITED: 'RATE_LIMITED',
+  /** Change streams open on this server, or for this token or session, are at their limit. */
+  TOO_MANY_STREAMS: 'TOO_MANY_STREAMS',
   CSRF_FAILED: 'CSRF_FAILED',
   APPROVAL_NOT_ALLOWED: 'APPROVAL_NOT_ALLOWED',
   ALREADY_APPROVED: 'ALREADY_APPROVED',

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DELIVERY_STATES, JOB_STATES, PERSON_ROLES, RELEASE_KINDS, RELEASE_STATES, ROLES } from '../core/glossary.ts';
+import { EnvironmentActions, ProjectActions, ReleaseActions } from './actions.ts';
 
 /**
  * Wire schemas of the HTTP API. A schema and its type share a name. The server parses
@@ -30,6 +31,8 @@ export const Project = z.object({
   gitUrl: z.string(),
   /** The branch whose builds' slipway.yaml sets environment policy. */
   defaultBranch: z.string(),
+  /** What the person asking may do to the project, and why not (protocol/actions.ts); absent for machines and older servers. */
+  actions: ProjectActions.optional(),
 });
 export type Project = z.infer<typeof Project>;
 
@@ -51,6 +54,17 @@ export const UpdateProjectRequest = z
   })
   .strict();
 export type UpdateProjectRequest = z.infer<typeof UpdateProjectRequest>;
+
+/**
+ * `POST /api/v1/projects/:project/webhook-secret/rotate`: the project with its new webhook
+ * secret, shown this once, and the hook URLs to paste it next to in the git host's settings.
+ */
+export const RotatedWebhookSecret = z.object({
+  project: Project,
+  secret: z.string(),
+  hooks: z.object({ github: z.string(), gitlab: z.string(), generic: z.string() }),
+});
+export type RotatedWebhookSecret = z.infer<typeof RotatedWebhookSecret>;
 
 /** `DELETE /api/v1/projects/:project`: the project's name again, as a guard against deleting the wrong one. */
 export const DeleteProjectRequest = z.object({ confirm: z.string().max(200).default('') });
@@ -273,6 +287,8 @@ export const Release = z.object({
   batchSize: z.number().nullable(),
   /** The version of the environment's config vars it runs with (null: none). Older servers omit it. */
   configVersion: z.number().nullable().default(null),
+  /** What the person asking may do with this release, and why not (protocol/actions.ts); absent where it is not shown to a person. */
+  actions: ReleaseActions.optional(),
 });
 export type Release = z.infer<typeof Release>;
 
@@ -293,6 +309,8 @@ export const Environment = z.object({
   preview: z.boolean(),
   retiredAt: z.string().nullable(),
   createdAt: z.string(),
+  /** What the person asking may do to the environment, and why not (protocol/actions.ts); absent where it is not shown to a person. */
+  actions: EnvironmentActions.optional(),
 });
 export type Environment = z.infer<typeof Environment>;
 

@@ -64,6 +64,7 @@ import type {
   UpdateUserRequest,
   User,
   UpdateProjectRequest,
+  RotatedWebhookSecret,
   Upload,
   Whoami,
 } from './api.ts';
@@ -209,6 +210,19 @@ export class SlipwayClient {
     return this.request('GET', '/api/v1/whoami');
   }
 
+  /**
+   * Where the change stream of `project` (or of every project the caller sees) is, and the
+   * headers to open it with. The transport reads whole answers, so the caller fetches it and
+   * reads the body as it comes: Server-Sent Events (protocol/changes.ts).
+   */
+  changeStreamRequest(project?: string): { url: string; headers: Record<string, string> } {
+    const url = new URL(`${this.url}/api/v1/stream`);
+    if (project !== undefined) url.searchParams.set('project', project);
+    const headers: Record<string, string> = { ...this.#headers, accept: 'text/event-stream' };
+    if (this.#token) headers.authorization = `Bearer ${this.#token}`;
+    return { url: url.toString(), headers };
+  }
+
   listProjects(): Promise<{ projects: Project[] }> {
     return this.request('GET', '/api/v1/projects');
   }
@@ -217,6 +231,10 @@ export class SlipwayClient {
   }
   updateProject(project: string, changes: UpdateProjectRequest): Promise<Project> {
     return this.request('PATCH', `/api/v1/projects/${enc(project)}`, { body: changes });
+  }
+  /** A new random webhook secret, made by the server and answered this once. */
+  rotateWebhookSecret(project: string): Promise<RotatedWebhookSecret> {
+    return this.request('POST', `/api/v1/projects/${enc(project)}/webhook-secret/rotate`);
   }
   getProjectStatus(project: string): Promise<ProjectStatus> {
     return this.request('GET', `/api/v1/projects/${enc(project)}`);

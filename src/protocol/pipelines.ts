@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { LADDER_ROLES } from '../core/gates/types.ts';
 import { CHECK_STATES, ENVIRONMENT_MODES } from '../core/glossary.ts';
+import { EnvironmentActions } from './actions.ts';
 import { Lock, Pin, Release } from './api.ts';
 import { Approval, ApprovalState } from './approvals.ts';
 
@@ -118,6 +119,8 @@ export const PipelineStage = z.object({
   waiting: z.array(Release),
   /** Things a person should know: e.g. it runs commits the default branch does not contain. */
   warnings: z.array(z.string()),
+  /** What the person asking may do to the environment, and why not (protocol/actions.ts); older servers omit it. */
+  actions: EnvironmentActions.optional(),
 });
 export type PipelineStage = z.infer<typeof PipelineStage>;
 

@@ -19,6 +19,7 @@ import { createMetrics } from './metrics.ts';
 import type { ServiceDeps } from './services/deps.ts';
 import { jobHandlers } from './jobs/handlers.ts';
 import { createJobWorker } from './jobs/job-queue.ts';
+import { ChangeFeed } from './services/change-feed.ts';
 import { resumePipelines } from './services/pipeline.ts';
 import { removeDeletedRepositories } from './services/project-deletion.ts';
 import { queueAllPendingDeliveries } from './webhooks/deliveries.ts';
@@ -86,6 +87,8 @@ export interface ServerOptions {
   trustedProxies?: string[];
   /** Open connections at most (default 10,000); more are refused. */
   maxConnections?: number;
+  /** Dashboards' change streams open at once (default 1,000) and per token or session (default 32); more are refused with TOO_MANY_STREAMS. */
+  maxStreams?: { total?: number; perCredential?: number };
   /** Connection timeouts; the defaults suit production, tests shorten them. */
   timeouts?: Partial<ConnectionTimeouts>;
 }
@@ -167,6 +170,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       manifest: { ...defaultManifestLimits, ...options.manifestLimits },
       maxBlobBytes: options.maxBlobBytes ?? 512 * 1024 * 1024,
       buildTimeoutSeconds: options.buildTimeoutSeconds ?? 15 * 60,
+      streams: { max: options.maxStreams?.total, perCredential: options.maxStreams?.perCredential },
     },
     dataDir,
     buildsQueued: new Signal(),
@@ -175,6 +179,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   };
   if (options.agentHeartbeatMs !== undefined) deps.agentHeartbeatMs = options.agentHeartbeatMs;
   deps.agentVersion = agentVersionReader({ dir: options.agentDir });
+  // Dashboards hear of changes through the audit log (any replica's) and this process's touches.
+  deps.changes = new ChangeFeed({ store, clock: deps.clock, log: logger });
   // Assignments committed by any service or job of this process wake the agents long-polling it.
   const stopAgentsChanged = store.onAgentsChanged((agentIds) => deps.agentsChanged.notify(agentIds));
   const internalToken = `slw_internal_${randomBytes(32).toString('base64url')}`;
@@ -259,6 +265,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       adminToken,
       deps,
       async close() {
+        // Open change streams end first: app.close() would otherwise cut them off mid-stream.
+        deps.changes?.close();
         // Long-polling claims (the internal runner's among them) answer now instead of holding close() up.
         deps.buildsQueued.close();
         stopAgentsChanged();
@@ -275,6 +283,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       },
     };
   } catch (err) {
+    deps.changes.close();
     edge.close();
     blobs.close();
     await store.close();

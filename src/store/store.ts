@@ -65,7 +65,7 @@ export type { DeploymentMetaRow, DeploymentPage, DeploymentRow, DeploymentStore,
 export type { DomainRow, DomainStore } from './kysely/domains.ts';
 export { newEnvironmentRow, newReleaseRow, type EnvironmentRow, type EnvironmentStore, type LockFields, type ReleaseBatch, type ReleaseRow, type StoredPolicy } from './kysely/environments.ts';
 export type { PipelineStore, PointerTarget, ReleaseChanges } from './kysely/pipeline.ts';
-export type { EventFilter, EventRow, EventStore, NewEvent } from './kysely/events.ts';
+export type { EventFilter, EventHead, EventRow, EventStore, NewEvent } from './kysely/events.ts';
 export type { FreezeRow, FreezeStore } from './kysely/freezes.ts';
 export type { JobClaim, JobFailure, JobLease, JobRow, JobStore, NewJob } from './kysely/jobs.ts';
 export type { NewNotifyDelivery, NewNotifyTarget, NotificationStore, NotifyAttempt, NotifyDeliveryRow, NotifyTargetRow } from './kysely/notifications.ts';

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { mkdir, readdir, rm, rmdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -20,9 +20,13 @@ export const CHROMIUM = process.env.SLIPWAY_TEST_CHROMIUM ?? '/usr/bin/chromium'
 /** Without a browser the browser suites are skipped, visibly, rather than failing on a missing binary. */
 export const NO_BROWSER: false | string = existsSync(CHROMIUM) ? false : `no Chromium at ${CHROMIUM} (apt-get install -y chromium, or set SLIPWAY_TEST_CHROMIUM)`;
 
-/** `/tmp/slipway-dashboard-<name>.png`, next to the other dashboard tests' screenshots. */
+/** Where every dashboard test saves its screenshots (kept out of git; CI keeps the folder). */
+export const SCREENSHOT_DIR = join(ROOT, 'test-output', 'dashboard');
+
+/** `test-output/dashboard/<name>.png`, next to the other dashboard tests' screenshots. */
 export function screenshotPath(name: string): string {
-  return `/tmp/slipway-dashboard-${name}.png`;
+  mkdirSync(SCREENSHOT_DIR, { recursive: true });
+  return join(SCREENSHOT_DIR, `${name}.png`);
 }
 
 async function mtime(path: string): Promise<number | undefined> {

@@ -31,6 +31,7 @@ import { projectDeletionRoutes } from './routes/project-deletion.ts';
 import { buildRetryRoutes } from './routes/build-retry.ts';
 import { jobRoutes } from './routes/jobs.ts';
 import { sessionRoutes } from './routes/session.ts';
+import { streamRoutes } from './routes/stream.ts';
 import { userRoutes } from './routes/users.ts';
 import { SignInLimiter } from './sign-in-limiter.ts';
 
@@ -50,7 +51,7 @@ export function apiRoutes(deps: ServiceDeps): RouteSpec[] {
   const specs: RouteSpec[] = [...projectRoutes({ deps }), ...environmentRoutes({ deps }), ...buildRoutes({ deps }), ...deliveryRoutes({ deps }), ...adminRoutes({ deps })];
   specs.push(...projectDeletionRoutes({ deps }), ...buildRetryRoutes({ deps }), ...pipelineRoutes({ deps }), ...jobRoutes({ deps }), ...freezeRoutes({ deps }));
   specs.push(...notificationRoutes({ deps }), ...approvalRoutes({ deps }), ...hotfixRoutes({ deps }), ...rolloutRoutes({ deps }), ...agentRoutes({ deps }), ...configRoutes({ deps }));
-  specs.push(...checkRoutes({ deps }), ...userRoutes({ deps }), ...sessionRoutes({ deps }, new SignInLimiter(deps.clock)));
+  specs.push(...checkRoutes({ deps }), ...userRoutes({ deps }), ...sessionRoutes({ deps }, new SignInLimiter(deps.clock)), ...streamRoutes({ deps }));
   return specs;
 }
 

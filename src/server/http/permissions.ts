@@ -39,6 +39,8 @@ export const PERMISSIONS: Readonly<Record<string, Permission>> = {
   'POST /api/v1/tokens': 'viewer',
   'DELETE /api/v1/tokens/:token': 'viewer',
   'GET /api/v1/events': 'viewer',
+  // the dashboard's change stream: a scoped token hears of its project only (the route checks `?project=`)
+  'GET /api/v1/stream': { role: 'viewer', scoped: true },
 
   // projects, deployments, uploads, domains
   'GET /api/v1/projects': { role: 'viewer', scoped: true },
@@ -46,6 +48,8 @@ export const PERMISSIONS: Readonly<Record<string, Permission>> = {
   'GET /api/v1/projects/:project': 'viewer',
   'PATCH /api/v1/projects/:project': 'deployer',
   'DELETE /api/v1/projects/:project': 'admin',
+  // who may set the webhook secret (PATCH) may have a new random one made
+  'POST /api/v1/projects/:project/webhook-secret/rotate': 'deployer',
   'GET /api/v1/projects/:project/deployments': 'viewer',
   'GET /api/v1/projects/:project/deployments/:deployment': 'viewer',
   'GET /api/v1/projects/:project/deployments/:deployment/manifest': 'viewer',

@@ -1,26 +1,33 @@
 import { approvalSummary, DEFAULT_POLICY } from '../../core/gates/index.ts';
 import type { UrlConfig } from '../../core/urls.ts';
 import { environmentUrl } from '../../core/urls.ts';
+import type { EnvironmentActions, ReleaseActions } from '../../protocol/actions.ts';
 import type { Approval, ApprovalState } from '../../protocol/approvals.ts';
 import type { Pipeline, Policy, ReleaseDetail } from '../../protocol/pipelines.ts';
 import type { ApprovalStatus } from '../../core/gates/index.ts';
 import type { ApprovalRow, EnvironmentRow } from '../../store/store.ts';
 import { policyOf } from '../services/pipeline.ts';
 import type { PipelineView, ReleaseView } from '../services/pipeline-view.ts';
-import { presentEnvironment, presentRelease } from './present.ts';
+import { presentEnvironment, presentRelease, withActions } from './present.ts';
 
 export function presentPolicy(env: EnvironmentRow): Policy {
   const policy = env.policy === null ? { ...DEFAULT_POLICY, follows: env.follows } : policyOf(env);
   return { ...policy, source: env.policySource ?? null, updatedAt: env.policyUpdatedAt ?? null };
 }
 
-export function presentPipeline(urls: UrlConfig, view: PipelineView, now: Date): Pipeline {
+/** What the person asking may do, by environment id and by release id (action-facts.ts). */
+export interface PipelineActions {
+  environments: ReadonlyMap<string, EnvironmentActions>;
+  releases: ReadonlyMap<string, ReleaseActions>;
+}
+
+export function presentPipeline(urls: UrlConfig, view: PipelineView, now: Date, actions?: PipelineActions): Pipeline {
   return {
     project: view.project.name,
     defaultBranch: view.defaultBranch,
     stages: view.stages.map((stage) => {
       const env = presentEnvironment(urls, view.project.name, stage.env, now);
-      return {
+      const shape = {
         name: stage.env.name,
         url: environmentUrl(urls, view.project.name, stage.env.name),
         policy: presentPolicy(stage.env),
@@ -36,9 +43,10 @@ export function presentPipeline(urls: UrlConfig, view: PipelineView, now: Date):
               },
         pin: env.pin,
         lock: env.lock,
-        waiting: stage.waiting.map((r) => presentRelease(view.project.name, stage.env.name, r)),
+        waiting: stage.waiting.map((r) => withActions(presentRelease(view.project.name, stage.env.name, r), actions?.releases.get(r.id))),
         warnings: stage.warnings,
       };
+      return withActions(shape, actions?.environments.get(stage.env.id));
     }),
   };
 }

@@ -7,6 +7,11 @@ import type { BuildLogRow, BuildRow, DeploymentRow, DomainRow, EnvironmentRow, E
 
 /** Rows become wire shapes here, and nowhere else. */
 
+/** A shape with what the person asking may do to it (allowed-actions.ts); unchanged when there is nobody to judge for (a machine). */
+export function withActions<T extends object, A>(shape: T, actions: A | undefined): T & { actions?: A } {
+  return actions === undefined ? shape : { ...shape, actions };
+}
+
 export function presentProject(urls: UrlConfig, row: ProjectRow): Project {
   return {
     id: row.id,

@@ -258,7 +258,8 @@ export async function reportAgent(deps: ServiceDeps, actor: Actor, report: Agent
     }
   }
   const now = deps.clock.now();
-  return deps.store.transaction(async (tx) => {
+  let changed = false;
+  const answer = await deps.store.transaction(async (tx) => {
     const updated = await tx.recordAgentReport(
       agent.id,
       {
@@ -276,6 +277,7 @@ export async function reportAgent(deps: ServiceDeps, actor: Actor, report: Agent
       now.toISOString(),
     );
     if (!updated) throw new SlipwayError(ErrorCode.AGENT_RETIRED, `agent ${agent.id} was removed; enroll it again`, { agent: agent.id });
+    changed = reportChanged(agent, updated);
     if (report.releasePhase !== undefined) await recordReleasePhaseOutcome(tx, deps, updated, report.releasePhase);
     const rollout = await tx.findOpenRollout(updated.environmentId);
     if (rollout) {
@@ -287,6 +289,15 @@ export async function reportAgent(deps: ServiceDeps, actor: Actor, report: Agent
     }
     return { rev: updated.rev };
   });
+  // Dashboards hear of what a report changed, not of every heartbeat.
+  if (changed) deps.changes?.touch(agent.projectId, ['agents', 'environments']);
+  return answer;
+}
+
+/** Whether a report changed what a dashboard shows of the agent (its last-seen time aside). */
+function reportChanged(before: AgentRow, after: AgentRow): boolean {
+  const shown = (a: AgentRow) => [a.state, a.healthy, a.currentDeploymentId, a.error, a.version, a.lostAt === null, a.rotation];
+  return JSON.stringify(shown(before)) !== JSON.stringify(shown(after));
 }
 
 /**

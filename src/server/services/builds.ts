@@ -55,7 +55,9 @@ function leaseUntil(deps: ServiceDeps, seconds: number): string {
 
 /** Re-queues (or fails) builds whose runner went silent. Runs before each claim and as the recurring `builds.reap` job. */
 export async function reapBuilds(deps: ServiceDeps): Promise<BuildRow[]> {
-  return deps.store.reapExpiredBuilds(deps.clock.now().toISOString(), MAX_BUILD_ATTEMPTS);
+  const reaped = await deps.store.reapExpiredBuilds(deps.clock.now().toISOString(), MAX_BUILD_ATTEMPTS);
+  for (const build of reaped) deps.changes?.touch(build.projectId, ['builds']);
+  return reaped;
 }
 
 /** While a claim long-polls, the store is read again at least this often (other replicas queue builds too). */
@@ -87,6 +89,7 @@ export async function claimBuild(
     build = await claim();
   }
   if (!build) return undefined;
+  deps.changes?.touch(build.projectId, ['builds']);
   const project = await deps.store.findProjectById(build.projectId);
   if (!project) throw new Error(`project of build ${build.id} vanished`);
   // Credentials go only to the repository they were saved for: a build queued before the
@@ -109,12 +112,14 @@ export async function heartbeat(deps: ServiceDeps, actor: Actor, buildId: string
 }
 
 export async function appendBuildLogs(deps: ServiceDeps, actor: Actor, buildId: string, lease: string | undefined, request: AppendLogsRequest): Promise<number> {
-  await requireLease(deps, actor, lease, buildId);
+  const build = await requireLease(deps, actor, lease, buildId);
   // A build that prints a URL with credentials (its own, or a tool echoing a remote) stores it redacted.
-  return deps.store.appendBuildLogs(
+  const seq = await deps.store.appendBuildLogs(
     buildId,
     request.lines.map((line) => ({ ...line, text: redactUrl(line.text) })),
   );
+  deps.changes?.touch(build.projectId, ['builds']);
+  return seq;
 }
 
 /**
@@ -135,6 +140,7 @@ export async function completeBuild(deps: ServiceDeps, actor: Actor, buildId: st
     const error = request.state === 'failed' ? redactUrl(request.error) : 'canceled';
     const finished = await deps.store.finishBuild(build.id, leaseHash, { state: request.state, finishedAt: now.toISOString(), error, deploymentId: null, ...meta });
     if (!finished) throw leaseLost(build.id);
+    deps.changes?.touch(build.projectId, ['builds']);
     return getBuildById(deps, build.id);
   }
   const deployment = await getDeployment(deps, project.name, request.deployment);
@@ -146,7 +152,7 @@ export async function completeBuild(deps: ServiceDeps, actor: Actor, buildId: st
     });
   }
   try {
-    return await deps.store.transaction(async (tx) => {
+    const done = await deps.store.transaction(async (tx) => {
       const scoped: ServiceDeps = { ...deps, store: tx };
       // Before anything else: a policy this build changes queues the project's pipeline job
       // (locking that row) before releases are proposed; holding the job row while waiting for
@@ -154,12 +160,15 @@ export async function completeBuild(deps: ServiceDeps, actor: Actor, buildId: st
       await tx.lockPipeline(project.id);
       return await succeed(scoped, build, project, deployment.id, leaseHash, request, now);
     });
+    deps.changes?.touch(build.projectId, ['builds', 'deployments']);
+    return done;
   } catch (err) {
     // slipway.yaml declares a policy only the server can refuse (a `requires:` naming no
     // project): the build fails with the positioned error and moves nothing.
     if (!isSlipwayError(err, ErrorCode.POLICY_INVALID)) throw err;
     const finished = await deps.store.finishBuild(build.id, leaseHash, { state: 'failed', finishedAt: now.toISOString(), error: `${err.code}: ${err.message}`, deploymentId: deployment.id, ...meta });
     if (!finished) throw leaseLost(build.id);
+    deps.changes?.touch(build.projectId, ['builds']);
     return getBuildById(deps, build.id);
   }
 }

@@ -48,13 +48,15 @@ export async function resolveCommit(deps: ServiceDeps, project: ProjectRow, ref:
  */
 export async function recordCheck(deps: ServiceDeps, report: Omit<NewCheckReport, 'reportedAt'>): Promise<RecordedCheck> {
   const now = deps.clock.now();
-  return deps.store.transaction(async (tx) => {
+  const recorded = await deps.store.transaction(async (tx) => {
     const recorded = await tx.recordCheckReport({ ...report, reportedAt: now.toISOString() });
     if (recorded.report !== undefined) {
       await wakePipeline(tx, deps.clock, report.projectId, `check ${report.name} ${report.state} on ${report.commitSha.slice(0, 12)}`);
     }
     return recorded;
   });
+  if (recorded.report !== undefined) deps.changes?.touch(report.projectId, ['releases', 'environments', 'deployments', 'builds']);
+  return recorded;
 }
 
 /** `POST /api/v1/projects/:project/checks`: a deployer reports a check of a commit. */

@@ -3,6 +3,7 @@ import type { Clock } from '../../core/clock.ts';
 import type { ManifestLimits } from '../../core/manifest.ts';
 import type { UrlConfig } from '../../core/urls.ts';
 import type { Store } from '../../store/store.ts';
+import type { ChangeFeed } from './change-feed.ts';
 import type { Signal } from './signal.ts';
 
 /** What every service takes: state, blobs, time and settings — never a request or SQL. */
@@ -11,7 +12,13 @@ export interface ServiceDeps {
   blobs: Blobs;
   clock: Clock;
   urls: UrlConfig;
-  limits: { manifest: ManifestLimits; maxBlobBytes: number; buildTimeoutSeconds: number };
+  limits: {
+    manifest: ManifestLimits;
+    maxBlobBytes: number;
+    buildTimeoutSeconds: number;
+    /** Change streams open at once on this process, and per token or session (defaults in http/change-streams.ts). */
+    streams?: { max?: number | undefined; perCredential?: number | undefined };
+  };
   /** Where SQLite, blobs and git repositories live. */
   dataDir: string;
   /**
@@ -42,4 +49,9 @@ export interface ServiceDeps {
    * again on the next request instead of within ROUTES_MAX_AGE_MS (200 ms).
    */
   routesChanged?: () => void;
+  /**
+   * The changes dashboards hear of (GET /api/v1/stream). Services call `changes?.touch(…)` after
+   * a change the audit log does not record; audited ones reach it through the log.
+   */
+  changes?: ChangeFeed;
 }

@@ -1,7 +1,7 @@
 import { parseDuration } from '../../core/duration.ts';
 import { ErrorCode, SlipwayError } from '../../core/errors.ts';
 import { isHotfixBranch } from '../../core/hotfix.ts';
-import { freezeGate, hasApprovals, NO_APPROVAL_FACTS, windowGate, type GateFacts, type GateReason } from '../../core/gates/index.ts';
+import { freezeGate, hasApprovals, NO_APPROVAL_FACTS, windowGate, type GateFacts, type GateReason, type Lineage } from '../../core/gates/index.ts';
 import { assertName } from '../../core/names.ts';
 import {
   planLock,
@@ -147,12 +147,19 @@ async function checkLineage(deps: ServiceDeps, actor: Actor, project: ProjectRow
   if (lineage === 'live' || lineage === 'was_live') return false;
   if (input.force && actor.role === 'admin' && input.reason) return true;
   const deployment = await deps.store.findDeployment(deploymentId);
-  const label = deployment?.meta.commit ? deployment.meta.commit.slice(0, 7) : deploymentId;
+  throw lineageRefusal(env, { id: deploymentId, commit: deployment?.meta.commit ?? null }, lineage) ?? new Error('lineage refused nothing');
+}
+
+/** LINEAGE_VIOLATION for a deployment whose lineage in the environment's `from` does not let it in; null when it does (pure). */
+export function lineageRefusal(env: EnvironmentRow, deployment: { id: string; commit: string | null }, lineage: Lineage): SlipwayError | null {
+  const { from } = policyOf(env);
+  if (from === null || lineage === 'live' || lineage === 'was_live') return null;
+  const label = deployment.commit ? deployment.commit.slice(0, 7) : deployment.id;
   const message =
     lineage === 'rolled_back'
       ? `${from} rolled ${label} back; ${env.name} only takes what ${from} ran without a rollback`
       : `${from} has not run ${label}; ${env.name} only takes what ${from} ran`;
-  throw new SlipwayError(ErrorCode.LINEAGE_VIOLATION, message, { environment: from, deployment: deploymentId, lineage });
+  return new SlipwayError(ErrorCode.LINEAGE_VIOLATION, message, { environment: from, deployment: deployment.id, lineage });
 }
 
 /**
@@ -161,18 +168,31 @@ async function checkLineage(deps: ServiceDeps, actor: Actor, project: ProjectRow
  * with a reason. Returns the reasons forced past, which the caller audits as break-glass.
  */
 async function checkDeployTime(deps: ServiceDeps, env: EnvironmentRow, input: MoveRequest, now: Date, expedited = false): Promise<GateReason[]> {
+  const held = deployTimeHolds(env, await freezesOf(deps.store, env, now), now, expedited);
+  const refusal = deployTimeRefusal(env, held);
+  if (refusal === null || input.force) return held;
+  throw refusal;
+}
+
+/** What of freezes and deploy windows holds a person's promotion into `env` at `now` (pure: the allowed actions ask it too). */
+export function deployTimeHolds(env: EnvironmentRow, freezes: GateFacts['freezes'], now: Date, expedited: boolean): GateReason[] {
   const policy = policyOf(env);
-  const facts: Pick<GateFacts, 'environment' | 'freezes'> = { environment: { ...env }, freezes: await freezesOf(deps.store, env, now) };
+  const facts: Pick<GateFacts, 'environment' | 'freezes'> = { environment: { ...env }, freezes };
   const candidate = { deploymentId: '', commit: null, branch: null, trigger: 'user' as const, forced: false, expedited, batch: { count: 0, truncated: false } };
   const held: GateReason[] = [];
   for (const gate of [freezeGate, windowGate]) {
     const check = gate(candidate, policy, { upstream: null, checks: {}, requires: [], queueAhead: null, approvals: NO_APPROVAL_FACTS, ...facts }, now);
     if (check.status !== 'pass') held.push(check.reason);
   }
+  return held;
+}
+
+/** The refusal (FROZEN, WINDOW_CLOSED) of a promotion without force that `held` makes; null when nothing holds it. */
+export function deployTimeRefusal(env: EnvironmentRow, held: readonly GateReason[]): SlipwayError | null {
   const first = held[0];
-  if (!first || input.force) return held;
+  if (!first) return null;
   const code = first.gate === 'freeze' ? ErrorCode.FROZEN : ErrorCode.WINDOW_CLOSED;
-  throw new SlipwayError(code, `${env.name} refuses the promotion: ${first.message}; an admin may force it (--force --reason)`, {
+  return new SlipwayError(code, `${env.name} refuses the promotion: ${first.message}; an admin may force it (--force --reason)`, {
     ...first.details,
     code: first.code,
   });
@@ -183,7 +203,8 @@ async function checkDeployTime(deps: ServiceDeps, env: EnvironmentRow, input: Mo
  * deployment live before the current one — with the config version that release ran with
  * (Heroku's rollbacks restore config too): a deployment's, its last release here.
  */
-async function rollbackTarget(deps: ServiceDeps, projectName: string, env: EnvironmentRow, to: string | undefined): Promise<RollbackTarget> {
+export async function rollbackTarget(deps: ServiceDeps, projectName: string, env: EnvironmentRow, to: string | undefined): Promise<RollbackTarget> {
+  if (env.releaseNumber === 0) throw new SlipwayError(ErrorCode.NO_PREVIOUS_RELEASE, `${env.name} has no release yet`);
   const current = env.releaseId === null ? undefined : await deps.store.findRelease(env.releaseId);
   const service = env.deploymentId !== null && (await deps.store.findDeployment(env.deploymentId))?.meta.service !== undefined;
   // A service runs its deployment with its config: going back to the same deployment with the
@@ -230,7 +251,7 @@ async function rollbackTarget(deps: ServiceDeps, projectName: string, env: Envir
   return target({ deploymentId: deployment.id, configVersion: last.configVersion });
 }
 
-interface RollbackTarget {
+export interface RollbackTarget {
   deploymentId: string;
   configVersion: number | null;
   /** Whether it changes what runs: another deployment, or (a service) the same one with other config. */
@@ -246,7 +267,6 @@ export async function rollback(
 ): Promise<MovedRelease> {
   requireRole(actor, 'deployer');
   const { project, environment: seen } = await getEnvironment(deps, projectName, envName);
-  if (seen.releaseNumber === 0) throw new SlipwayError(ErrorCode.NO_PREVIOUS_RELEASE, `${envName} has no release yet`);
   const target = await rollbackTarget(deps, projectName, seen, input.to);
   return deps.store.transaction(async (tx) => {
     await tx.lockPipeline(project.id);

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { lookup } from 'node:dns/promises';
 import { ErrorCode, isSlipwayError, SlipwayError } from '../../core/errors.ts';
 import { displayRepoUrl, normalizeRepoUrl, parseRepoUrl, resolveRepoHost, type ParsedRepoUrl } from '../../core/repo-url.ts';
@@ -74,6 +75,37 @@ export async function updateProject(deps: ServiceDeps, actor: Actor, name: strin
       after: { repo: shownRepo(next), changed },
     });
     return next;
+  });
+}
+
+/**
+ * A new webhook secret, made here so no person or browser has to invent one:
+ * `whsec_<base64 of 32 random bytes>`, the form GitLab's signing tokens require and any other
+ * sender accepts as a plain shared secret (docs/webhooks.md).
+ */
+export function newWebhookSecret(): string {
+  return `whsec_${randomBytes(32).toString('base64')}`;
+}
+
+/**
+ * Replaces a project's webhook secret with a new random one (or sets the first) and returns it:
+ * the only time it is shown. From this moment deliveries signed with the old secret are refused.
+ * Audited as `project.webhook_secret_rotate`, which says whether one was replaced, never either secret.
+ */
+export async function rotateWebhookSecret(deps: ServiceDeps, actor: Actor, name: string): Promise<{ project: ProjectRow; secret: string }> {
+  requireRole(actor, 'deployer');
+  const secret = newWebhookSecret();
+  return deps.store.transaction(async (tx) => {
+    const project = await tx.findProjectByName(name);
+    if (!project) throw new SlipwayError(ErrorCode.PROJECT_NOT_FOUND, `no project named "${name}"`, { project: name });
+    await tx.updateProjectSource(project.id, { repoUrl: project.repoUrl, repoCredentials: project.repoCredentials ?? null, webhookSecret: secret });
+    await recordEvent(tx, deps.clock.now(), actor, 'project.webhook_secret_rotate', {
+      projectId: project.id,
+      target: name,
+      before: { hadSecret: project.webhookSecret !== null },
+      after: { hasSecret: true },
+    });
+    return { project: { ...project, webhookSecret: secret }, secret };
   });
 }
 

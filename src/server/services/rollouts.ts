@@ -208,6 +208,7 @@ export async function advanceRollout(deps: ServiceDeps, releaseId: string): Prom
   // that changed is this process's edge's to hear of at once (other replicas' edges read it
   // within their routing cache's age, which a drain's MIN_DRAIN_MS outlasts).
   if (rotated) deps.routesChanged?.();
+  deps.changes?.touch(first.projectId, ['releases', 'agents']);
 }
 
 /** A rollout as the API shows it. */

@@ -28,7 +28,7 @@ import { createUserStore } from './users.ts';
  */
 export function createStore(fields: Pick<FamilyContext, 'db' | 'dialect' | 'secrets'> & Partial<FamilyContext>): Store {
   // Outside a transaction, what waits for a commit runs at once: every statement commits by itself.
-  const ctx: FamilyContext = { afterCommit: (fn) => fn(), jobsEnqueued: new Set(), agentsChanged: new Set(), ...fields };
+  const ctx: FamilyContext = { afterCommit: (fn) => fn(), jobsEnqueued: new Set(), agentsChanged: new Set(), eventsAppended: new Set(), ...fields };
   const store: Store = {
     capabilities: ctx.dialect.capabilities,
     transaction: async (fn) => {

@@ -17,10 +17,27 @@ export interface EventRow {
 
 export type NewEvent = Omit<EventRow, 'id'>;
 
+/** What the change feed reads of an event: which project it was about and what was done. */
+export interface EventHead {
+  id: number;
+  action: string;
+  projectId: string | null;
+}
+
 /** The audit log: append-only (the database refuses updates and deletes). */
 export interface EventStore {
   appendEvent(event: NewEvent): Promise<number>;
   listEvents(filter: EventFilter, page: Page): Promise<EventRow[]>;
+  /** The newest event's id; 0 for an empty log. */
+  lastEventId(): Promise<number>;
+  /** Events after `afterId`, oldest first, at most `limit`, without their payloads: what the change feed tails. */
+  listEventHeads(afterId: number, limit: number): Promise<EventHead[]>;
+  /**
+   * Calls `listener` after each commit that appended events (at once outside a transaction;
+   * never for a rollback). In-process only: other replicas find them by reading the log.
+   * Returns the unsubscribe.
+   */
+  onEventsAppended(listener: () => void): () => void;
 }
 
 export interface EventFilter {
@@ -30,7 +47,8 @@ export interface EventFilter {
   release?: string | undefined;
 }
 
-export function createEventStore({ db }: FamilyContext): EventStore {
+export function createEventStore(ctx: FamilyContext): EventStore {
+  const { db } = ctx;
   return {
     async appendEvent(event) {
       const row = await db
@@ -48,6 +66,9 @@ export function createEventStore({ db }: FamilyContext): EventStore {
         })
         .returning('id')
         .executeTakeFirstOrThrow();
+      ctx.afterCommit(() => {
+        for (const listener of [...ctx.eventsAppended]) listener();
+      });
       return Number(row.id);
     },
 
@@ -74,6 +95,22 @@ export function createEventStore({ db }: FamilyContext): EventStore {
         before: row.before === null ? null : parseJson<unknown>(row.before),
         after: row.after === null ? null : parseJson<unknown>(row.after),
       }));
+    },
+
+    async lastEventId() {
+      const row = await db.selectFrom('events').select((eb) => eb.fn.max('id').as('id')).executeTakeFirst();
+      return row?.id == null ? 0 : Number(row.id);
+    },
+
+    async listEventHeads(afterId, limit) {
+      const rows = await db.selectFrom('events').select(['id', 'action', 'project_id']).where('id', '>', afterId).orderBy('id').limit(limit).execute();
+      return rows.map((row) => ({ id: Number(row.id), action: row.action, projectId: row.project_id }));
+    },
+
+    onEventsAppended(listener) {
+      const entry = () => listener();
+      ctx.eventsAppended.add(entry);
+      return () => ctx.eventsAppended.delete(entry);
     },
   };
 }

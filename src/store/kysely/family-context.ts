@@ -25,6 +25,8 @@ export interface FamilyContext {
   jobsEnqueued: Set<() => void>;
   /** Who hears of committed changes of agents' assignments (store/kysely/agents.ts), shared likewise. */
   agentsChanged: Set<(agentIds: readonly string[]) => void>;
+  /** Who hears of committed audit events (store/kysely/events.ts: the change feed), shared likewise. */
+  eventsAppended: Set<() => void>;
 }
 
 

@@ -64,9 +64,9 @@ export function ProjectPage({ route }: { route: Extract<Route, { page: 'project'
           )}
         </>
       )}
-      <nav className="tabs" aria-label={`${project} pages`}>
+      <nav className="page-tabs" aria-label={`${project} pages`}>
         {(Object.keys(TAB_LABELS) as ProjectTab[]).map((t) => (
-          <a key={t} href={projectHref(project, t)} className="tab" aria-current={t === tab ? 'page' : undefined}>
+          <a key={t} href={projectHref(project, t)} className="page-tab" aria-current={t === tab ? 'page' : undefined}>
             {TAB_LABELS[t]}
           </a>
         ))}

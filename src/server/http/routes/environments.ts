@@ -1,9 +1,11 @@
 import { z } from 'zod';
 import { Environment, ListQuery, LockRequest, MovedRelease, PromoteRequest, Release, RollbackRequest, UnlockRequest } from '../../../protocol/api.ts';
+import { judgeFor } from '../../services/action-facts.ts';
 import { getEnvironment, listEnvironments, listReleases, lock, promote, rollback, unlock } from '../../services/environments.ts';
+import { getProject } from '../../services/projects.ts';
 import type { HttpContext, Params } from '../context.ts';
 import { parse } from '../parse.ts';
-import { presentEnvironment, presentMovedRelease, presentRelease } from '../present.ts';
+import { presentEnvironment, presentMovedRelease, presentRelease, withActions } from '../present.ts';
 import type { RouteSpec } from '../route.ts';
 
 const BASE = '/api/v1/projects/:project/environments';
@@ -23,7 +25,9 @@ export function environmentRoutes({ deps }: HttpContext): RouteSpec[] {
       response: z.object({ environments: z.array(Environment) }),
       handler: async (request) => {
         const { project } = names(request.params);
-        return { environments: (await listEnvironments(deps, project)).map((e) => present(project, e)) };
+        const rows = await listEnvironments(deps, project);
+        const actions = await judgeFor(deps, request.principal, await getProject(deps, project))?.environments(rows);
+        return { environments: rows.map((e) => withActions(present(project, e), actions?.get(e.id))) };
       },
     },
     {
@@ -33,7 +37,9 @@ export function environmentRoutes({ deps }: HttpContext): RouteSpec[] {
       response: Environment,
       handler: async (request) => {
         const { project, environment } = names(request.params);
-        return present(project, (await getEnvironment(deps, project, environment)).environment);
+        const found = await getEnvironment(deps, project, environment);
+        const actions = await judgeFor(deps, request.principal, found.project)?.environments([found.environment]);
+        return withActions(present(project, found.environment), actions?.get(found.environment.id));
       },
     },
     {
@@ -95,7 +101,9 @@ export function environmentRoutes({ deps }: HttpContext): RouteSpec[] {
       handler: async (request) => {
         const { project, environment } = names(request.params);
         const query = parse(ListQuery, request.query);
-        return { releases: (await listReleases(deps, project, environment, query)).map((r) => presentRelease(project, environment, r)) };
+        const rows = await listReleases(deps, project, environment, query);
+        const actions = await judgeFor(deps, request.principal, await getProject(deps, project))?.releases(rows);
+        return { releases: rows.map((r) => withActions(presentRelease(project, environment, r), actions?.get(r.id))) };
       },
     },
   ];

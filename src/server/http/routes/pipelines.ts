@@ -1,10 +1,13 @@
 import { z } from 'zod';
 import { Pipeline, Policy, ReleaseDetail, SetPolicyRequest } from '../../../protocol/pipelines.ts';
+import { judgeFor } from '../../services/action-facts.ts';
 import { setEnvironmentPolicy } from '../../services/policies.ts';
+import { getProject } from '../../services/projects.ts';
 import { describePipeline, getReleaseView } from '../../services/pipeline-view.ts';
 import type { HttpContext, Params } from '../context.ts';
 import { parse } from '../parse.ts';
 import { presentPipeline, presentPolicy, presentReleaseView } from '../present-pipeline.ts';
+import { withActions } from '../present.ts';
 import type { RouteSpec } from '../route.ts';
 
 const ReleaseQuery = z.object({ environment: z.string().min(1).max(64).optional() });
@@ -18,7 +21,13 @@ export function pipelineRoutes({ deps }: HttpContext): RouteSpec[] {
       response: Pipeline,
       handler: async (request) => {
         const { project = '' } = request.params as Params;
-        return presentPipeline(deps.urls, await describePipeline(deps, project), deps.clock.now());
+        const view = await describePipeline(deps, project);
+        const judge = judgeFor(deps, request.principal, view.project);
+        const actions = judge && {
+          environments: await judge.environments(view.stages.map((s) => s.env)),
+          releases: await judge.releases(view.stages.flatMap((s) => s.waiting)),
+        };
+        return presentPipeline(deps.urls, view, deps.clock.now(), actions ?? undefined);
       },
     },
     {
@@ -42,7 +51,9 @@ export function pipelineRoutes({ deps }: HttpContext): RouteSpec[] {
       handler: async (request) => {
         const { project = '', release = '' } = request.params as Params;
         const query = parse(ReleaseQuery, request.query);
-        return presentReleaseView(project, await getReleaseView(deps, project, release, query.environment));
+        const view = await getReleaseView(deps, project, release, query.environment);
+        const actions = await judgeFor(deps, request.principal, await getProject(deps, project))?.releases([view.release]);
+        return withActions(presentReleaseView(project, view), actions?.get(view.release.id));
       },
     },
   ];

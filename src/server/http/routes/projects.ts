@@ -13,21 +13,24 @@ import {
   FinalizeUploadRequest,
   Project,
   ProjectStatus,
+  RotatedWebhookSecret,
   UpdateProjectRequest,
   Upload,
 } from '../../../protocol/api.ts';
 import { reaches } from '../../services/access.ts';
+import { judgeFor } from '../../services/action-facts.ts';
 import { buildBase, createUpload, finalizeUpload, getDeployment, getManifest, listDeployments, putBlob, putBlobs } from '../../services/deployments.ts';
 import { blobBatch } from '../blob-batch.ts';
 import { prepareDeltaUpload, readUploadRequest } from '../upload-request.ts';
 import { addDomain, listDomains, removeDomain } from '../../services/domains.ts';
 import { listEnvironments } from '../../services/environments.ts';
 import { listUnmergedWarnings } from '../../services/pipeline-view.ts';
-import { createProject, getProject, listProjects, updateProject } from '../../services/projects.ts';
+import { createProject, getProject, listProjects, rotateWebhookSecret, updateProject } from '../../services/projects.ts';
 import { setDefaultBranch } from '../../services/policies.ts';
+import { controlUrl } from '../../../core/urls.ts';
 import { leaseOf, type HttpContext, type Params } from '../context.ts';
 import { parse } from '../parse.ts';
-import { presentDeployment, presentDomain, presentEnvironment, presentProject } from '../present.ts';
+import { presentDeployment, presentDomain, presentEnvironment, presentProject, withActions } from '../present.ts';
 import type { RouteSpec } from '../route.ts';
 
 /** A manifest of 100,000 files is about 15 MB of JSON. */
@@ -41,7 +44,11 @@ export function projectRoutes({ deps }: HttpContext): RouteSpec[] {
       url: '/api/v1/projects',
       summary: 'List projects (a project-scoped token sees its own only)',
       response: z.object({ projects: z.array(Project) }),
-      handler: async (_request, _reply, actor) => ({ projects: (await listProjects(deps)).filter((p) => reaches(actor, p.id)).map((p) => presentProject(urls, p)) }),
+      handler: async (request, _reply, actor) => ({
+        projects: (await listProjects(deps))
+          .filter((p) => reaches(actor, p.id))
+          .map((p) => withActions(presentProject(urls, p), judgeFor(deps, request.principal, p)?.project())),
+      }),
     },
     {
       method: 'POST',
@@ -70,6 +77,22 @@ export function projectRoutes({ deps }: HttpContext): RouteSpec[] {
       },
     },
     {
+      method: 'POST',
+      url: '/api/v1/projects/:project/webhook-secret/rotate',
+      summary: 'Replace the webhook secret with a new random one, answered this once with the hook URLs to paste it next to; the old one stops verifying at once',
+      response: RotatedWebhookSecret,
+      handler: async (request, _reply, actor) => {
+        const { project: name } = request.params as Params;
+        const { project, secret } = await rotateWebhookSecret(deps, actor, name ?? '');
+        const base = controlUrl(urls);
+        return {
+          project: presentProject(urls, project),
+          secret,
+          hooks: { github: `${base}/hooks/github`, gitlab: `${base}/hooks/gitlab`, generic: `${base}/hooks/generic?project=${encodeURIComponent(project.name)}` },
+        };
+      },
+    },
+    {
       method: 'GET',
       url: '/api/v1/projects/:project',
       summary: 'A project with its environments, domains, and warnings (an environment running a commit the default branch lacks)',
@@ -83,9 +106,11 @@ export function projectRoutes({ deps }: HttpContext): RouteSpec[] {
           listDomains(deps, project.name),
           listUnmergedWarnings(deps, project.name),
         ]);
+        const judge = judgeFor(deps, request.principal, project);
+        const actions = await judge?.environments(environments);
         return {
-          project: presentProject(urls, project),
-          environments: environments.map((e) => presentEnvironment(urls, project.name, e, now)),
+          project: withActions(presentProject(urls, project), judge?.project()),
+          environments: environments.map((e) => withActions(presentEnvironment(urls, project.name, e, now), actions?.get(e.id))),
           domains: domains.map((d) => ({ hostname: d.hostname, environment: d.environment })),
           warnings,
         };

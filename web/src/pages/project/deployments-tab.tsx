@@ -7,7 +7,7 @@ import { Toast } from '../../components/toast.tsx';
 import { formatCount } from '../../format.ts';
 import { deploymentsHref } from '../../route.ts';
 import { asApiError, useSession } from '../../session.ts';
-import { usePoll } from '../../use-poll.ts';
+import { useLive } from '../../use-live.ts';
 import '../../styles/release.css';
 
 const PAGE = 30;
@@ -25,7 +25,7 @@ export function DeploymentsTab({ project, query }: { project: string; query: str
     const [status, deployments] = await Promise.all([client.getProjectStatus(project), client.listDeployments(project, { limit: PAGE, ...(query.trim() === '' ? {} : { q: query }) })]);
     return { environments: status.environments.filter((e) => e.retiredAt === null), deployments: deployments.deployments };
   }, [client, project, query]);
-  const poll = usePoll(load, 4000);
+  const poll = useLive(load, { project, topics: ['deployments', 'environments'] });
   // A new search loads at once, not at the next look.
   const { refresh } = poll;
   const searched = useRef(query);

@@ -11,19 +11,14 @@ import { TimeAgo } from '../../components/time-ago.tsx';
 import { Toast } from '../../components/toast.tsx';
 import { projectHref } from '../../route.ts';
 import { asApiError, useSession } from '../../session.ts';
-import { usePoll } from '../../use-poll.ts';
+import { useLive } from '../../use-live.ts';
 import { ReleaseRollout } from './release-rollout.tsx';
 import { ReleaseTimeline } from './release-timeline.tsx';
 import '../../styles/release.css';
 
-/** How often the page looks again; a rollout in progress is watched closely, as `slipway rollout --watch` does. */
-const POLL_MS = 3000;
-const ROLLOUT_POLL_MS = 1000;
 const TIMELINE_LIMIT = 100;
 
 type RolloutAnswer = { kind: 'rollout'; rollout: Rollout } | { kind: 'static' } | { kind: 'none'; message: string };
-
-const OPEN_ROLLOUT: readonly Rollout['state'][] = ['preparing', 'release_phase', 'switching', 'rolling_back'];
 
 /**
  * One release on its own address: what it is, what holds it, who approved and who still has
@@ -40,7 +35,8 @@ export function ReleasePage({ project, release }: { project: string; release: st
     ]);
     return { detail, required: pipeline.stages.find((s) => s.name === detail.environment)?.policy.checks ?? [], events: events.events };
   }, [client, project, release]);
-  const poll = usePoll(load, POLL_MS);
+  // Live: the page's change stream says when its releases (gates, approvals, rollout) or audit log change.
+  const poll = useLive(load, { project, topics: ['releases', 'events'] });
 
   // A static site's release has no rollout: asked once, then never again.
   const staticSite = useRef(false);
@@ -58,11 +54,9 @@ export function ReleasePage({ project, release }: { project: string; release: st
       throw error;
     }
   }, [client, project, release]);
-  const [rolloutOpen, setRolloutOpen] = useState(true);
-  const rolloutPoll = usePoll(loadRollout, rolloutOpen ? ROLLOUT_POLL_MS : POLL_MS);
+  // A rollout moves as agents report: instances' steps, health and rotation.
+  const rolloutPoll = useLive(loadRollout, { project, topics: ['releases', 'agents'] });
   const answer = rolloutPoll.data;
-  const open = answer?.kind === 'rollout' ? OPEN_ROLLOUT.includes(answer.rollout.state) : answer?.kind !== 'static';
-  useEffect(() => setRolloutOpen(open), [open]);
 
   const [notice, setNotice] = useState<string | undefined>(undefined);
   const closeNotice = useCallback(() => setNotice(undefined), []);

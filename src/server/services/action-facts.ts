@@ -1,0 +1,100 @@
+import { SlipwayError } from '../../core/errors.ts';
+import { NO_APPROVAL_FACTS, type Lineage } from '../../core/gates/index.ts';
+import type { EnvironmentActions, ProjectActions, ReleaseActions } from '../../protocol/actions.ts';
+import type { ApprovalRow, EnvironmentRow, FreezeRow, ProjectRow, ReleaseRow } from '../../store/store.ts';
+import type { Principal } from './access.ts';
+import { callerOf, environmentActions, projectActions, releaseActions, type Caller, type EnvironmentFacts, type ReleaseFacts } from './allowed-actions.ts';
+import { approvalFactsOf } from './approval-facts.ts';
+import type { ServiceDeps } from './deps.ts';
+import { rollbackTarget } from './environments.ts';
+import { lineageOf, policyOf } from './pipeline.ts';
+
+/**
+ * Reads what the verdicts of allowed-actions.ts look at, for what one response shows a person:
+ * the project's freezes in one query, each environment's rollback target as rollback() would
+ * resolve it, and for releases that wait their decisions (one query) and approval facts, and
+ * the lineage of each deployment once.
+ */
+export interface ActionJudge {
+  project(): ProjectActions;
+  /** By environment id. */
+  environments(envs: readonly EnvironmentRow[]): Promise<Map<string, EnvironmentActions>>;
+  /** By release id. */
+  releases(releases: readonly ReleaseRow[]): Promise<Map<string, ReleaseActions>>;
+}
+
+/** The judge of one project's actions for whoever `principal` is; null for machines (a runner, an agent) and anonymous requests. */
+export function judgeFor(deps: ServiceDeps, principal: Principal | undefined, project: ProjectRow): ActionJudge | null {
+  const caller = callerOf(principal, project.id);
+  if (caller === null) return null;
+  const now = deps.clock.now();
+  const facts = new Map<string, Promise<EnvironmentFacts>>();
+  let freezes: Promise<FreezeRow[]> | undefined;
+  const environmentFacts = (env: EnvironmentRow): Promise<EnvironmentFacts> => {
+    let found = facts.get(env.id);
+    if (found === undefined) {
+      freezes ??= deps.store.listProjectFreezes(project.id, now.toISOString());
+      const all = freezes;
+      found = (async () => ({
+        env,
+        now,
+        freezes: (await all).filter((f) => f.environmentId === env.id),
+        rollback: await rollbackTarget(deps, project.name, env, undefined).catch((err: unknown) => {
+          if (err instanceof SlipwayError) return err;
+          throw err;
+        }),
+      }))();
+      facts.set(env.id, found);
+    }
+    return found;
+  };
+  return {
+    project: () => projectActions(caller),
+    environments: async (envs) => new Map(await Promise.all(envs.map(async (env) => [env.id, environmentActions(caller, await environmentFacts(env))] as const))),
+    releases: async (releases) => {
+      const byId = new Map<string, EnvironmentRow>();
+      for (const id of new Set(releases.map((r) => r.environmentId))) {
+        const env = await deps.store.findEnvironmentById(id);
+        if (env) byId.set(id, env);
+      }
+      return releaseVerdicts(deps, caller, project, releases, byId, environmentFacts);
+    },
+  };
+}
+
+async function releaseVerdicts(
+  deps: ServiceDeps,
+  caller: Caller,
+  project: ProjectRow,
+  releases: readonly ReleaseRow[],
+  envs: ReadonlyMap<string, EnvironmentRow>,
+  environmentFacts: (env: EnvironmentRow) => Promise<EnvironmentFacts>,
+): Promise<Map<string, ReleaseActions>> {
+  const waiting = releases.filter((r) => r.state === 'waiting').map((r) => r.id);
+  const decisions = new Map<string, ApprovalRow[]>();
+  for (const row of waiting.length === 0 ? [] : await deps.store.listApprovalsOfReleases(waiting)) decisions.set(row.releaseId, [...(decisions.get(row.releaseId) ?? []), row]);
+  const lineages = new Map<string, Promise<Lineage>>();
+  const out = new Map<string, ReleaseActions>();
+  for (const release of releases) {
+    const env = envs.get(release.environmentId);
+    if (!env) continue;
+    const policy = policyOf(env);
+    const given = decisions.get(release.id) ?? [];
+    let lineage: Lineage | null = null;
+    if (policy.from !== null) {
+      const key = `${policy.from}\n${release.deploymentId}`;
+      const from = policy.from;
+      if (!lineages.has(key)) lineages.set(key, lineageOf(deps.store, project, from, release.deploymentId));
+      lineage = (await lineages.get(key)) ?? null;
+    }
+    const facts: ReleaseFacts = {
+      release,
+      environment: await environmentFacts(env),
+      decisions: given,
+      approval: release.state === 'waiting' ? await approvalFactsOf(deps.store, release, policy.approvals, given) : NO_APPROVAL_FACTS,
+      lineage,
+    };
+    out.set(release.id, releaseActions(caller, facts));
+  }
+  return out;
+}
