@@ -101,6 +101,7 @@ describe('approval by every author of the batch, from the CLI and the dashboard'
     assert.deepEqual(await panel.locator('li[data-missing]').evaluateAll((items) => items.map((li) => li.getAttribute('data-email'))), ['cy@example.com']);
     await page.screenshot({ path: screenshotPath('approvals-waiting'), fullPage: true });
     await panel.getByRole('button', { name: 'Approve v2' }).click();
+    await page.getByRole('dialog', { name: 'Approve production v2' }).getByRole('button', { name: 'Approve', exact: true }).click();
     await page.getByText('Approved production v2: it is live.').waitFor();
 
     // Nothing else was asked of the server: the approval itself put the release live.

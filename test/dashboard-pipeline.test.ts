@@ -148,8 +148,8 @@ describe('pipelines on the project page', { skip: NO_BROWSER }, () => {
     assert.equal(await card(page, 'staging').getByRole('note').count(), 0);
   });
 
-  it('opens the batch of a waiting release: its commits, their authors and their checks', async () => {
-    await waiting(page, 'staging').getByRole('button', { name: '2 commits and their checks of v3' }).click();
+  it('links a waiting release to its page: its commits, their authors and their checks', async () => {
+    await waiting(page, 'staging').getByRole('link', { name: '2 commits and their checks of v3' }).click();
     const detail = page.getByRole('region', { name: 'Release v3 to staging' });
     await detail.locator('li.batch-commit').nth(1).waitFor();
     assert.equal(await page.evaluate(() => document.activeElement?.id), 'release-detail-title', 'focus moves to the opened release');
@@ -172,6 +172,8 @@ describe('pipelines on the project page', { skip: NO_BROWSER }, () => {
     assert.match(await older.innerText(), /Ada Lovelace/);
     assert.equal(await older.locator('li[data-check="ci/test"]').getAttribute('data-state'), 'success');
     assert.equal(await older.getByRole('link', { name: 'ci/test' }).getAttribute('href'), `${CI}/2`);
+    await page.goBack();
+    await card(page, 'production').waitFor();
   });
 
   it('shows failed, rolled back and superseded releases in the releases list, superseded ones with the release that replaced them', async () => {
@@ -192,18 +194,21 @@ describe('pipelines on the project page', { skip: NO_BROWSER }, () => {
     assert.equal(await devRow(2).getAttribute('data-state'), 'rolled_back');
     assert.match(await devRow(2).innerText(), /rolled back\s+rolled back by v3: uploaded by hand/);
     assert.equal(await devRow(4).getAttribute('data-state'), 'superseded');
-    // The superseding release is named and opens.
-    await devRow(4).getByRole('button', { name: 'v5' }).click();
+    // The superseding release is named and links to its page.
+    await devRow(4).getByRole('link', { name: 'v5' }).click();
     const detail = page.getByRole('region', { name: 'Release v5 to dev' });
     await detail.waitFor();
     assert.match(await detail.innerText(), /feature\/x/);
     await detail.getByRole('button', { name: 'Close release v5 to dev' }).click();
     await detail.waitFor({ state: 'detached' });
+    await card(page, 'production').waitFor();
   });
 
   it('looks right at 1280 px (screenshot) and logged no page errors', async () => {
-    await waiting(page, 'staging').getByRole('button', { name: '2 commits and their checks of v3' }).click();
-    await page.getByRole('region', { name: 'Release v3 to staging' }).locator('li.batch-commit').nth(1).waitFor();
+    await waiting(page, 'staging').locator('li.waiting-release').waitFor();
+    // Columns, left to right.
+    const lefts = await page.locator('.pipeline-columns [data-environment]').evaluateAll((cards) => cards.map((c) => c.getBoundingClientRect().left));
+    assert.ok(lefts.length === 3 && (lefts[0] ?? 0) < (lefts[1] ?? 0) && (lefts[1] ?? 0) < (lefts[2] ?? 0), `columns left to right: ${lefts.join(', ')}`);
     await page.mouse.move(0, 0);
     await page.screenshot({ path: screenshotPath('pipeline-1280'), fullPage: true });
     assert.equal(await scrollsSideways(page), false);
@@ -215,12 +220,13 @@ describe('pipelines on the project page', { skip: NO_BROWSER }, () => {
     try {
       await openShop(phone.page);
       await waiting(phone.page, 'staging').locator('li.waiting-release').waitFor();
-      await waiting(phone.page, 'staging').getByRole('button', { name: '2 commits and their checks of v3' }).click();
-      await phone.page.getByRole('region', { name: 'Release v3 to staging' }).locator('li.batch-commit').nth(1).waitFor();
+      // Columns become cards, one under the other.
+      const tops = await phone.page.locator('.pipeline-columns [data-environment]').evaluateAll((cards) => cards.map((c) => c.getBoundingClientRect().top));
+      assert.ok((tops[0] ?? 0) < (tops[1] ?? 0) && (tops[1] ?? 0) < (tops[2] ?? 0), `stacked: ${tops.join(', ')}`);
       await phone.page.getByRole('tab', { name: 'dev' }).click();
       await phone.page.getByRole('table', { name: 'Releases of dev' }).locator('tr[data-release="5"]').waitFor();
       assert.equal(await scrollsSideways(phone.page), false, 'the page does not scroll sideways');
-      for (const selector of ['.policy-summary', '.waiting-release', '.release-detail', '.env-note', 'table.releases']) {
+      for (const selector of ['.policy-summary', '.waiting-release', '.env-card', '.env-actions .button', '.env-note', 'table.releases']) {
         const overflowing = await phone.page.locator(selector).evaluateAll((elements) =>
           elements.filter((e) => e.scrollWidth > e.clientWidth + 1 || e.getBoundingClientRect().right > window.innerWidth).map((e) => e.outerHTML.slice(0, 120)),
         );
@@ -243,9 +249,11 @@ describe('pipelines on the project page', { skip: NO_BROWSER }, () => {
     await t.client.reportCheck('shop', { commit: sha.c3, name: 'ci/test', state: 'success', url: `${CI}/3` });
     await card(page, 'staging').locator('.env-deployment', { hasText: d3.id }).waitFor();
     await waiting(page, 'staging').waitFor({ state: 'detached' });
+    await card(page, 'staging').getByRole('link', { name: 'Release v3 of staging' }).click();
     const detail = page.getByRole('region', { name: 'Release v3 to staging' });
     await detail.locator('.release-detail-head [data-state="live"]').waitFor();
     await detail.locator(`li[data-commit="${sha.c3}"] li[data-check="ci/test"][data-state="success"]`).waitFor();
+    await page.goBack();
 
     await page.getByRole('tab', { name: 'staging' }).click();
     const v1 = page.getByRole('table', { name: 'Releases of staging' }).locator('tr[data-release="1"]');

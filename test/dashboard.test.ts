@@ -240,7 +240,7 @@ describe('dashboard in a browser', { skip: NO_BROWSER }, () => {
     await page.locator(`tr[data-deployment="${first.id}"]`).getByRole('button', { name: 'Promote to…' }).click();
     const form = page.getByRole('form', { name: `Promote ${first.id}` });
     await form.getByLabel('Target environment').selectOption('production');
-    await form.getByText('production is at v2').waitFor();
+    await form.getByText('production v2 → v3', { exact: false }).waitFor();
     // Someone else moves production meanwhile (v2 → v3).
     await client.promote('shop', 'production', { deployment: first.id, expectRelease: 2, reason: 'from the CLI' });
     await form.getByRole('button', { name: 'Promote to production' }).click();
@@ -254,9 +254,11 @@ describe('dashboard in a browser', { skip: NO_BROWSER }, () => {
   });
 
   it('rolls production back and shows it PINNED', async () => {
-    await card('production').getByRole('button', { name: 'Rollback' }).click();
+    await card('production').getByRole('button', { name: 'Roll back production' }).click();
     const form = page.getByRole('form', { name: 'Roll back production' });
-    await form.getByText(second.id).waitFor();
+    await form.locator('[data-plan-state="live"]').waitFor();
+    assert.match(await form.locator('[data-summary]').innerText(), new RegExp(`Back to ${second.id}, live here in v2`));
+    assert.match(await form.locator('[data-summary]').innerText(), /production v3 → v4, pins it there until the next promotion/);
     await form.getByLabel(/Reason/).fill('checkout errors');
     await form.getByRole('button', { name: 'Roll back' }).click();
     await card('production').locator('.badge-pinned', { hasText: 'PINNED' }).waitFor();
@@ -292,7 +294,7 @@ describe('dashboard in a browser', { skip: NO_BROWSER }, () => {
 
   it('lists the releases of production and the audit log of these actions', async () => {
     await goTab('Pipeline');
-    await card('production').getByRole('button', { name: 'Release history' }).click();
+    await page.getByRole('tab', { name: 'production' }).click();
     const releases = page.getByRole('table', { name: 'Releases of production' });
     const v4 = releases.locator('tr[data-release="4"]');
     await v4.waitFor();

@@ -344,6 +344,11 @@ export const PromoteRequest = z.object({
   reason: Reason.optional(),
   /** Admin break-glass past a lock; needs a reason and is audited. */
   force: z.boolean().optional(),
+  /**
+   * Plan only: answers what the promotion would do (a MovePlan) and changes nothing. Refused
+   * exactly as the promotion would be (same error codes), so a confirmation can show both.
+   */
+  dryRun: z.boolean().optional(),
 });
 export type PromoteRequest = z.infer<typeof PromoteRequest>;
 
@@ -353,6 +358,8 @@ export const RollbackRequest = z.object({
   expectRelease: z.number().int().nonnegative().optional(),
   reason: Reason.optional(),
   force: z.boolean().optional(),
+  /** Plan only: answers what the rollback would do (a MovePlan) and changes nothing; refused as the rollback would be. */
+  dryRun: z.boolean().optional(),
 });
 export type RollbackRequest = z.infer<typeof RollbackRequest>;
 

@@ -26,7 +26,7 @@ import type { AgentReleaseConfig, ChangeConfigRequest, ChangedConfig, ConfigList
 import type { CreateFreezeRequest, Freeze, FreezeList } from './freezes.ts';
 import type { Hotfix, StartHotfixRequest } from './hotfixes.ts';
 import type { CreatedNotifyTarget, CreateNotifyTargetRequest, NotifyDelivery, NotifyDeliveryList, NotifyDeliveryQuery, NotifyTarget, NotifyTargetList } from './notifications.ts';
-import type { Pipeline, Policy, ReleaseDetail, SetPolicyRequest } from './pipelines.ts';
+import type { MovePlan, Pipeline, Policy, ReleaseDetail, SetPolicyRequest } from './pipelines.ts';
 import type { Rollout } from './rollouts.ts';
 import type {
   AddDomainRequest,
@@ -286,6 +286,14 @@ export class SlipwayClient {
   }
   rollback(project: string, env: string, body: RollbackRequest): Promise<MovedRelease> {
     return this.request('POST', `/api/v1/projects/${enc(project)}/environments/${enc(env)}/rollback`, { body });
+  }
+  /** What a promotion would do (from, to, the pin it clears, its batch and the gates that would hold it); changes nothing. */
+  planPromote(project: string, env: string, body: Omit<PromoteRequest, 'dryRun'>): Promise<MovePlan> {
+    return this.request('POST', `/api/v1/projects/${enc(project)}/environments/${enc(env)}/promote`, { body: { ...body, dryRun: true } });
+  }
+  /** What a rollback would do; changes nothing. */
+  planRollback(project: string, env: string, body: Omit<RollbackRequest, 'dryRun'>): Promise<MovePlan> {
+    return this.request('POST', `/api/v1/projects/${enc(project)}/environments/${enc(env)}/rollback`, { body: { ...body, dryRun: true } });
   }
   lock(project: string, env: string, body: LockRequest): Promise<Environment> {
     return this.request('POST', `/api/v1/projects/${enc(project)}/environments/${enc(env)}/lock`, { body });

@@ -31,6 +31,30 @@ export const ReleaseDetail = Release.extend({
 });
 export type ReleaseDetail = z.infer<typeof ReleaseDetail>;
 
+/**
+ * The answer to a promote or rollback with `dryRun: true`: what it would do, nothing written.
+ * "production v5 → v6, clears its pin, carries 3 commits by 2 authors".
+ */
+export const MovePlan = z.object({
+  dryRun: z.literal(true),
+  environment: z.string(),
+  /** What the environment runs now (release 0 and deployment null: nothing yet). */
+  from: z.object({ release: z.number(), deployment: z.string().nullable() }),
+  /** The environment does not exist yet: the promotion would create it. */
+  createsEnvironment: z.boolean(),
+  /** The release it would make, as it would be right after: live, or waiting with the gates that hold it. */
+  release: ReleaseDetail,
+  /** The pin it would clear (a person's promotion that goes live unpins). */
+  clearsPin: Pin.nullable(),
+  /** A rollback pins the environment where it lands. */
+  pins: z.boolean(),
+  /** Whoever wrote the commits of the batch, once each (name, or email when the commit has no name). */
+  authors: z.array(z.string()),
+  /** It goes past a lock, lineage, a freeze, a window or approvals (an admin's break-glass, audited). */
+  forced: z.boolean(),
+});
+export type MovePlan = z.infer<typeof MovePlan>;
+
 export const Policy = z.object({
   follows: z.string().nullable(),
   from: z.string().nullable(),
@@ -110,6 +134,10 @@ export const PipelineStage = z.object({
       release: z.number(),
       commit: z.string().nullable(),
       branch: z.string().nullable(),
+      /** Who wrote the commit, as the deployment says. Older servers omit it. */
+      author: z.string().nullable().default(null),
+      /** The live release's id (its page). Older servers omit it. */
+      releaseId: z.string().nullable().default(null),
       since: z.string().nullable(),
     })
     .nullable(),

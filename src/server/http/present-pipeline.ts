@@ -3,10 +3,11 @@ import type { UrlConfig } from '../../core/urls.ts';
 import { environmentUrl } from '../../core/urls.ts';
 import type { EnvironmentActions, ReleaseActions } from '../../protocol/actions.ts';
 import type { Approval, ApprovalState } from '../../protocol/approvals.ts';
-import type { Pipeline, Policy, ReleaseDetail } from '../../protocol/pipelines.ts';
+import type { MovePlan, Pipeline, Policy, ReleaseDetail } from '../../protocol/pipelines.ts';
 import type { ApprovalStatus } from '../../core/gates/index.ts';
 import type { ApprovalRow, EnvironmentRow } from '../../store/store.ts';
 import { policyOf } from '../services/pipeline.ts';
+import type { MovePlanView } from '../services/environments.ts';
 import type { PipelineView, ReleaseView } from '../services/pipeline-view.ts';
 import { presentEnvironment, presentRelease, withActions } from './present.ts';
 
@@ -39,6 +40,8 @@ export function presentPipeline(urls: UrlConfig, view: PipelineView, now: Date, 
                 release: stage.env.releaseNumber,
                 commit: stage.runs.commit,
                 branch: stage.runs.branch,
+                author: stage.runs.author,
+                releaseId: stage.env.releaseId,
                 since: stage.runs.release?.liveAt ?? stage.runs.release?.createdAt ?? null,
               },
         pin: env.pin,
@@ -79,5 +82,19 @@ export function presentReleaseView(project: string, view: ReleaseView): ReleaseD
               checks: c.checks.map((k) => ({ name: k.name, state: k.state, url: k.url })),
             })),
           },
+  };
+}
+
+export function presentMovePlan(project: string, plan: MovePlanView): MovePlan {
+  return {
+    dryRun: true,
+    environment: plan.environment,
+    from: plan.from,
+    createsEnvironment: plan.createsEnvironment,
+    release: presentReleaseView(project, plan.release),
+    clearsPin: plan.clearsPin,
+    pins: plan.pins,
+    authors: plan.authors,
+    forced: plan.forced,
   };
 }

@@ -6,12 +6,12 @@ import { assertName } from '../../core/names.ts';
 import {
   planLock,
   planPromotion,
-  planRollback,
+  planRollback as planRollbackMove,
   planUnlock,
   type Actor,
   type MoveRequest,
 } from '../../core/release-planner.ts';
-import { newEnvironmentRow, type EnvironmentRow, type Page, type ProjectRow, type ReleaseRow } from '../../store/store.ts';
+import { newEnvironmentRow, type DeploymentRow, type EnvironmentRow, type Page, type ProjectRow, type ReleaseRow } from '../../store/store.ts';
 import { requireRole } from './access.ts';
 import { getDeployment } from './deployments.ts';
 import type { ServiceDeps } from './deps.ts';
@@ -19,6 +19,7 @@ import { recordEvent } from './events.ts';
 import { newId } from './ids.ts';
 import { freezesOf, lineageOf, policyOf, proposeRelease } from './pipeline.ts';
 import { wakePipeline } from './pipeline-wake.ts';
+import { getReleaseView, type ReleaseView } from './pipeline-view.ts';
 import { getProject } from './projects.ts';
 
 export async function getEnvironment(deps: ServiceDeps, projectName: string, name: string): Promise<{ project: ProjectRow; environment: EnvironmentRow }> {
@@ -61,53 +62,123 @@ function clearedPinOf(env: EnvironmentRow, release: ReleaseRow): MovedRelease['c
  * live when they pass, `waiting` while checks or requirements are pending, and refused with
  * CHECK_FAILED when a required check is red (nothing is written then).
  */
-export async function promote(
-  deps: ServiceDeps,
-  actor: Actor,
-  projectName: string,
-  envName: string,
-  input: MoveRequest & { deployment?: string | undefined; commit?: string | undefined },
-): Promise<MovedRelease> {
+type PromoteInput = MoveRequest & { deployment?: string | undefined; commit?: string | undefined };
+
+export async function promote(deps: ServiceDeps, actor: Actor, projectName: string, envName: string, input: PromoteInput): Promise<MovedRelease> {
+  const { project, deployment } = await promotionOf(deps, actor, projectName, envName, input);
+  await ensureEnvironment(deps, project, envName);
+  return deps.store.transaction(async (tx) => (await promoteWithin({ ...deps, store: tx }, actor, project, envName, deployment, input)).release);
+}
+
+/**
+ * What `promote` would do, nothing written: the same promotion made in a transaction that is
+ * then rolled back, so the plan is what the promotion does (its gates, its batch, its refusals
+ * with the same error codes) rather than a second reading of the rules.
+ */
+export async function planPromote(deps: ServiceDeps, actor: Actor, projectName: string, envName: string, input: PromoteInput): Promise<MovePlanView> {
+  const { project, deployment } = await promotionOf(deps, actor, projectName, envName, input);
+  const existed = (await deps.store.findEnvironment(project.id, envName)) !== undefined;
+  return dryRun(deps, async (scoped) => {
+    await ensureEnvironment(scoped, project, envName);
+    const { env, release } = await promoteWithin(scoped, actor, project, envName, deployment, input);
+    return planOf(scoped, projectName, env, release, !existed);
+  });
+}
+
+async function promotionOf(deps: ServiceDeps, actor: Actor, projectName: string, envName: string, input: PromoteInput): Promise<{ project: ProjectRow; deployment: DeploymentRow }> {
   requireRole(actor, 'deployer');
   const project = await getProject(deps, projectName);
   assertName('environment', envName);
   const deploymentId = input.commit !== undefined ? await deploymentOfCommit(deps, project, input.commit) : input.deployment;
   if (deploymentId === undefined) throw new SlipwayError(ErrorCode.INVALID_REQUEST, 'give a deployment or a commit to promote');
-  const deployment = await getDeployment(deps, projectName, deploymentId);
-  await ensureEnvironment(deps, project, envName);
-  return deps.store.transaction(async (tx) => {
-    const scoped: ServiceDeps = { ...deps, store: tx };
-    // Read after taking the pipeline, so concurrent promotions judge what the one before them did.
-    await tx.lockPipeline(project.id);
-    const env = await tx.findEnvironment(project.id, envName);
-    if (!env) throw new SlipwayError(ErrorCode.ENVIRONMENT_NOT_FOUND, `no environment "${envName}" in ${projectName}`, { environment: envName });
-    const now = deps.clock.now();
-    const plan = planPromotion(env, deployment.id, actor, input, now);
-    const lineageForced = await checkLineage(scoped, actor, project, env, deployment.id, input);
-    const timeForced = await checkDeployTime(scoped, env, input, now, isHotfixBranch(deployment.meta.branch));
-    // Approvals wait for people, never refuse: an admin's break-glass goes past them, audited.
-    const approvals = policyOf(env).approvals;
-    const approvalsForced = input.force === true && actor.role === 'admin' && Boolean(input.reason) && hasApprovals(approvals);
-    const release = await proposeRelease(scoped, actor, project, env, {
-      deploymentId: deployment.id,
-      kind: 'promote',
-      reason: input.reason ?? null,
-      force: plan.forced || lineageForced || timeForced.length > 0 || approvalsForced,
-    });
-    if (!release) throw new Error('a promotion made no release');
-    if (release.state === 'failed') {
-      throw new SlipwayError(ErrorCode.CHECK_FAILED, `${envName} refuses ${deployment.id}: ${release.stateReason ?? 'its gates failed'}`, {
-        deployment: deployment.id,
-        gates: release.gates,
-      });
-    }
-    const common = { projectId: project.id, environment: env.name, target: release.id, reason: input.reason ?? null };
-    if (plan.forced) await recordEvent(tx, now, actor, 'lock.break_glass', { ...common, before: { lockedBy: env.lockedBy, reason: env.lockedReason } });
-    if (lineageForced) await recordEvent(tx, now, actor, 'lineage.break_glass', { ...common, before: { from: policyOf(env).from, deployment: deployment.id } });
-    for (const held of timeForced) await recordEvent(tx, now, actor, `${held.gate}.break_glass`, { ...common, before: held.details ?? null });
-    if (approvalsForced) await recordEvent(tx, now, actor, 'approvals.break_glass', { ...common, before: { approvals } });
-    return { ...release, clearedPin: clearedPinOf(env, release) };
+  return { project, deployment: await getDeployment(deps, projectName, deploymentId) };
+}
+
+/** A promotion in the transaction `scoped` runs in; answers the environment as it was read before it, and the release made. */
+async function promoteWithin(
+  scoped: ServiceDeps,
+  actor: Actor,
+  project: ProjectRow,
+  envName: string,
+  deployment: DeploymentRow,
+  input: PromoteInput,
+): Promise<{ env: EnvironmentRow; release: MovedRelease }> {
+  const tx = scoped.store;
+  // Read after taking the pipeline, so concurrent promotions judge what the one before them did.
+  await tx.lockPipeline(project.id);
+  const env = await tx.findEnvironment(project.id, envName);
+  if (!env) throw new SlipwayError(ErrorCode.ENVIRONMENT_NOT_FOUND, `no environment "${envName}" in ${project.name}`, { environment: envName });
+  const now = scoped.clock.now();
+  const plan = planPromotion(env, deployment.id, actor, input, now);
+  const lineageForced = await checkLineage(scoped, actor, project, env, deployment.id, input);
+  const timeForced = await checkDeployTime(scoped, env, input, now, isHotfixBranch(deployment.meta.branch));
+  // Approvals wait for people, never refuse: an admin's break-glass goes past them, audited.
+  const approvals = policyOf(env).approvals;
+  const approvalsForced = input.force === true && actor.role === 'admin' && Boolean(input.reason) && hasApprovals(approvals);
+  const release = await proposeRelease(scoped, actor, project, env, {
+    deploymentId: deployment.id,
+    kind: 'promote',
+    reason: input.reason ?? null,
+    force: plan.forced || lineageForced || timeForced.length > 0 || approvalsForced,
   });
+  if (!release) throw new Error('a promotion made no release');
+  if (release.state === 'failed') {
+    throw new SlipwayError(ErrorCode.CHECK_FAILED, `${envName} refuses ${deployment.id}: ${release.stateReason ?? 'its gates failed'}`, {
+      deployment: deployment.id,
+      gates: release.gates,
+    });
+  }
+  const common = { projectId: project.id, environment: env.name, target: release.id, reason: input.reason ?? null };
+  if (plan.forced) await recordEvent(tx, now, actor, 'lock.break_glass', { ...common, before: { lockedBy: env.lockedBy, reason: env.lockedReason } });
+  if (lineageForced) await recordEvent(tx, now, actor, 'lineage.break_glass', { ...common, before: { from: policyOf(env).from, deployment: deployment.id } });
+  for (const held of timeForced) await recordEvent(tx, now, actor, `${held.gate}.break_glass`, { ...common, before: held.details ?? null });
+  if (approvalsForced) await recordEvent(tx, now, actor, 'approvals.break_glass', { ...common, before: { approvals } });
+  return { env, release: { ...release, clearedPin: clearedPinOf(env, release) } };
+}
+
+/** What a promotion or rollback would do: the environment before it, the release it makes (with its batch), the pin it clears or sets. */
+export interface MovePlanView {
+  environment: string;
+  from: { release: number; deployment: string | null };
+  createsEnvironment: boolean;
+  release: ReleaseView;
+  clearsPin: MovedRelease['clearedPin'];
+  pins: boolean;
+  authors: string[];
+  forced: boolean;
+}
+
+async function planOf(scoped: ServiceDeps, projectName: string, env: EnvironmentRow, release: MovedRelease, createsEnvironment: boolean): Promise<MovePlanView> {
+  const view = await getReleaseView(scoped, projectName, release.id);
+  const authors = [...new Set((view.batch?.commits ?? []).flatMap((c) => c.authorName ?? c.authorEmail ?? []))];
+  return {
+    environment: env.name,
+    from: { release: env.releaseNumber, deployment: env.deploymentId },
+    createsEnvironment,
+    release: view,
+    clearsPin: release.clearedPin,
+    pins: release.kind === 'rollback' && release.state === 'live',
+    authors,
+    forced: release.forced,
+  };
+}
+
+/** Thrown to roll a dry run's transaction back once its plan is read. */
+class DryRunDone extends Error {}
+
+/** Runs `fn` in a transaction that is always rolled back, and answers what it returned. */
+async function dryRun<T>(deps: ServiceDeps, fn: (scoped: ServiceDeps) => Promise<T>): Promise<T> {
+  let planned: { value: T } | undefined;
+  try {
+    await deps.store.transaction(async (tx) => {
+      planned = { value: await fn({ ...deps, store: tx }) };
+      throw new DryRunDone('dry run: rolled back');
+    });
+  } catch (err) {
+    if (!(err instanceof DryRunDone)) throw err;
+  }
+  if (planned === undefined) throw new Error('a dry run planned nothing');
+  return planned.value;
 }
 
 /** The deployment a commit's successful build made (a full sha, or an unambiguous prefix of 7 or more). */
@@ -258,46 +329,71 @@ export interface RollbackTarget {
   changes: boolean;
 }
 
-export async function rollback(
+type RollbackInput = MoveRequest & { to?: string | undefined };
+
+export async function rollback(deps: ServiceDeps, actor: Actor, projectName: string, envName: string, input: RollbackInput): Promise<MovedRelease> {
+  const { project, seen, target } = await rollbackOf(deps, actor, projectName, envName, input);
+  return deps.store.transaction(async (tx) => (await rollbackWithin({ ...deps, store: tx }, actor, project, seen, target, input)).release);
+}
+
+/** What `rollback` would do, nothing written (see planPromote). */
+export async function planRollback(deps: ServiceDeps, actor: Actor, projectName: string, envName: string, input: RollbackInput): Promise<MovePlanView> {
+  const { project, seen, target } = await rollbackOf(deps, actor, projectName, envName, input);
+  return dryRun(deps, async (scoped) => {
+    const { env, release } = await rollbackWithin(scoped, actor, project, seen, target, input);
+    return planOf(scoped, projectName, env, release, false);
+  });
+}
+
+async function rollbackOf(
   deps: ServiceDeps,
   actor: Actor,
   projectName: string,
   envName: string,
-  input: MoveRequest & { to?: string | undefined },
-): Promise<MovedRelease> {
+  input: RollbackInput,
+): Promise<{ project: ProjectRow; seen: EnvironmentRow; target: RollbackTarget }> {
   requireRole(actor, 'deployer');
   const { project, environment: seen } = await getEnvironment(deps, projectName, envName);
-  const target = await rollbackTarget(deps, projectName, seen, input.to);
-  return deps.store.transaction(async (tx) => {
-    await tx.lockPipeline(project.id);
-    const env = (await tx.findEnvironment(project.id, envName)) ?? seen;
-    const now = deps.clock.now();
-    const plan = planRollback(env, target.deploymentId, actor, input, now, target.changes);
-    if (input.expectRelease === undefined && env.releaseNumber !== seen.releaseNumber) {
-      throw new SlipwayError(ErrorCode.RELEASE_CONFLICT, `${envName} moved while the rollback was being made; look again and retry`, {
-        expected: seen.releaseNumber,
-        actual: env.releaseNumber,
-      });
-    }
-    const release = await proposeRelease({ ...deps, store: tx }, actor, project, env, {
-      deploymentId: target.deploymentId,
-      kind: 'rollback',
-      reason: input.reason ?? null,
-      force: plan.forced,
-      configVersion: target.configVersion,
+  return { project, seen, target: await rollbackTarget(deps, projectName, seen, input.to) };
+}
+
+async function rollbackWithin(
+  scoped: ServiceDeps,
+  actor: Actor,
+  project: ProjectRow,
+  seen: EnvironmentRow,
+  target: RollbackTarget,
+  input: RollbackInput,
+): Promise<{ env: EnvironmentRow; release: MovedRelease }> {
+  const tx = scoped.store;
+  await tx.lockPipeline(project.id);
+  const env = (await tx.findEnvironment(project.id, seen.name)) ?? seen;
+  const now = scoped.clock.now();
+  const plan = planRollbackMove(env, target.deploymentId, actor, input, now, target.changes);
+  if (input.expectRelease === undefined && env.releaseNumber !== seen.releaseNumber) {
+    throw new SlipwayError(ErrorCode.RELEASE_CONFLICT, `${seen.name} moved while the rollback was being made; look again and retry`, {
+      expected: seen.releaseNumber,
+      actual: env.releaseNumber,
     });
-    if (!release) throw new Error('a rollback made no release');
-    if (plan.forced) {
-      await recordEvent(tx, now, actor, 'lock.break_glass', {
-        projectId: project.id,
-        environment: env.name,
-        target: release.id,
-        reason: input.reason ?? null,
-        before: { lockedBy: env.lockedBy, reason: env.lockedReason },
-      });
-    }
-    return { ...release, clearedPin: null };
+  }
+  const release = await proposeRelease(scoped, actor, project, env, {
+    deploymentId: target.deploymentId,
+    kind: 'rollback',
+    reason: input.reason ?? null,
+    force: plan.forced,
+    configVersion: target.configVersion,
   });
+  if (!release) throw new Error('a rollback made no release');
+  if (plan.forced) {
+    await recordEvent(tx, now, actor, 'lock.break_glass', {
+      projectId: project.id,
+      environment: env.name,
+      target: release.id,
+      reason: input.reason ?? null,
+      before: { lockedBy: env.lockedBy, reason: env.lockedReason },
+    });
+  }
+  return { env, release: { ...release, clearedPin: null } };
 }
 
 function parseUntil(until: string | undefined, now: Date): Date | null {

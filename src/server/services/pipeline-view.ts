@@ -15,7 +15,7 @@ import { resolveRelease } from './release-ref.ts';
 
 export interface StageView {
   env: EnvironmentRow;
-  runs: { release: ReleaseRow | undefined; commit: string | null; branch: string | null } | null;
+  runs: { release: ReleaseRow | undefined; commit: string | null; branch: string | null; author: string | null } | null;
   waiting: ReleaseRow[];
   warnings: string[];
 }
@@ -31,6 +31,8 @@ export interface RunningCommit {
   environment: string;
   commit: string | null;
   branch: string | null;
+  /** Who wrote it, as the deployment says (null: it does not say). */
+  author?: string | null;
 }
 
 /** An environment running a commit the default branch does not contain. */
@@ -77,7 +79,7 @@ async function runningCommitsOf(store: Store, envs: readonly EnvironmentRow[]): 
   for (const env of envs) {
     if (env.deploymentId === null) continue;
     const deployment = deployments.get(env.deploymentId);
-    running.set(env.name, { environment: env.name, commit: deployment?.meta.commit ?? null, branch: deployment?.meta.branch ?? null });
+    running.set(env.name, { environment: env.name, commit: deployment?.meta.commit ?? null, branch: deployment?.meta.branch ?? null, author: deployment?.meta.author ?? null });
   }
   return running;
 }
@@ -117,7 +119,7 @@ export async function describePipeline(deps: ServiceDeps, projectName: string): 
     const warning = warnings.get(name);
     stages.push({
       env,
-      runs: runs === undefined ? null : { release, commit: runs.commit, branch: runs.branch },
+      runs: runs === undefined ? null : { release, commit: runs.commit, branch: runs.branch, author: runs.author ?? null },
       waiting: open.filter((r) => r.environmentId === env.id),
       warnings: warning === undefined ? [] : [warning],
     });

@@ -1,9 +1,9 @@
-import { useState, type FormEvent } from 'react';
+import { useState } from 'react';
 import { GateCode } from '../../../src/core/gates/types.ts';
 import type { Release } from '../../../src/protocol/api.ts';
+import type { Decision } from '../../../src/protocol/approvals.ts';
 import { useSession } from '../session.ts';
-import { useAction } from '../use-action.ts';
-import { ErrorNote } from './error-note.tsx';
+import { ActionDialog } from './action-dialog.tsx';
 
 interface Missing {
   required: number;
@@ -33,28 +33,21 @@ function missingOf(release: Release): Missing | null {
   };
 }
 
+type Open = 'none' | 'approve' | 'reject';
+
 /**
- * A release waiting for approvals: who still has to approve, and Approve / Reject. The server
- * decides what an approval may do (four eyes, roles) and says why when it may do nothing.
+ * A release waiting for approvals: who still has to approve, and Approve / Reject, each
+ * confirmed in the shared dialog. The server decides what an approval may do (four eyes, roles)
+ * and says why when it may do nothing.
  */
 export function ApprovalPanel({ release, refresh, onDone }: { release: Release; refresh: () => Promise<void>; onDone: (message: string) => void }) {
   const { client } = useSession();
-  const action = useAction(refresh);
-  const [rejecting, setRejecting] = useState(false);
-  const [reason, setReason] = useState('');
+  const [open, setOpen] = useState<Open>('none');
   const missing = missingOf(release);
   if (release.state !== 'waiting' || missing === null) return null;
   const label = `${release.environment} v${release.number}`;
-
-  const approve = async () => {
-    const outcome = await action.run(() => client.approve(release.project, release.id));
-    if (outcome.ok) onDone(outcome.value.release.state === 'live' ? `Approved ${label}: it is live.` : `Approved ${label}.`);
-  };
-  const reject = async (event: FormEvent) => {
-    event.preventDefault();
-    const outcome = await action.run(() => client.reject(release.project, release.id, { reason: reason.trim() }));
-    if (outcome.ok) onDone(`Rejected ${label}.`);
-  };
+  const close = () => setOpen('none');
+  const still = missing.missingCount + missing.authors.length + missing.unmapped.length;
 
   return (
     <div className="approval-panel" aria-label={`Approvals of ${label}`}>
@@ -78,33 +71,64 @@ export function ApprovalPanel({ release, refresh, onDone }: { release: Release; 
         ))}
         {missing.unknownCommits > 0 && <li data-missing="unknown">Authors of {missing.unknownCommits} commit(s) Slipway does not know</li>}
       </ul>
-      {action.error && <ErrorNote error={action.error} subject={label} />}
-      {rejecting ? (
-        <form className="inline-form" onSubmit={(e) => void reject(e)} aria-label={`Reject ${label}`}>
-          <label className="field">
-            <span>Reason (required)</span>
-            <input value={reason} onChange={(e) => setReason(e.target.value)} placeholder="e.g. breaks checkout on Safari" required maxLength={500} />
-          </label>
-          <div className="form-actions">
-            <button type="submit" className="button danger" disabled={action.pending || reason.trim() === ''}>
-              {action.pending ? 'Rejecting…' : `Reject v${release.number}`}
-            </button>
-            <button type="button" className="button" onClick={() => setRejecting(false)}>
-              Cancel
-            </button>
-          </div>
-        </form>
-      ) : (
-        <div className="form-actions">
-          <button type="button" className="button primary" disabled={action.pending} onClick={() => void approve()}>
-            {action.pending ? 'Approving…' : 'Approve'}
-            <span className="visually-hidden"> v{release.number}</span>
-          </button>
-          <button type="button" className="button" disabled={action.pending} onClick={() => setRejecting(true)}>
-            Reject…
-            <span className="visually-hidden"> v{release.number}</span>
-          </button>
-        </div>
+      <div className="form-actions">
+        <button type="button" className="button primary small" onClick={() => setOpen('approve')}>
+          Approve
+          <span className="visually-hidden"> v{release.number}</span>
+        </button>
+        <button type="button" className="button small" onClick={() => setOpen('reject')}>
+          Reject…
+          <span className="visually-hidden"> v{release.number}</span>
+        </button>
+      </div>
+      {open === 'approve' && (
+        <ActionDialog<Decision>
+          title={`Approve ${label}`}
+          subject={label}
+          summary={
+            <p>
+              Your approval of <strong>{label}</strong> (<code>{release.deployment}</code>) is recorded
+              {still <= 1 ? '; if it was the last one missing, it goes live at once' : `; ${still} approvals are still missing before yours`}.
+            </p>
+          }
+          reason="optional"
+          reasonMax={500}
+          reasonPlaceholder="e.g. checked on staging"
+          confirmLabel="Approve"
+          pendingLabel="Approving…"
+          refresh={refresh}
+          perform={({ reason }) => client.approve(release.project, release.id, reason ? { reason } : {})}
+          onDone={(decision) => {
+            close();
+            onDone(decision.release.state === 'live' ? `Approved ${label}: it is live.` : `Approved ${label}.`);
+          }}
+          onCancel={close}
+        />
+      )}
+      {open === 'reject' && (
+        <ActionDialog<Decision>
+          title={`Reject ${label}`}
+          subject={label}
+          summary={
+            <p>
+              <strong>{label}</strong> (<code>{release.deployment}</code>) fails with your reason and never goes live in {release.environment}; it keeps
+              running {release.previousDeployment ? <code>{release.previousDeployment}</code> : 'what it runs'}.
+            </p>
+          }
+          reason="required"
+          reasonMax={500}
+          reasonPlaceholder="e.g. breaks checkout on Safari"
+          confirmLabel={`Reject v${release.number}`}
+          pendingLabel="Rejecting…"
+          tone="danger"
+          refresh={refresh}
+          perform={({ reason }) => client.reject(release.project, release.id, { reason: reason ?? '' })}
+          onDone={() => {
+            close();
+            onDone(`Rejected ${label}.`);
+          }}
+          onCancel={close}
+        />
       )}
     </div>
   );

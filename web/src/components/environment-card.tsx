@@ -1,53 +1,83 @@
-import { useState } from 'react';
+import { useId, useState } from 'react';
 import type { Environment, Release } from '../../../src/protocol/api.ts';
+import type { Freeze } from '../../../src/protocol/freezes.ts';
 import type { PipelineStage } from '../../../src/protocol/pipelines.ts';
 import { formatAbsolute, formatRelative, formatShort } from '../format.ts';
+import { deploymentsHref, releaseHref } from '../route.ts';
 import { useSession } from '../session.ts';
+import { FreezeDialog, LockDialog, RollbackDialog, rollbackTarget, UnfreezeDialog, UnlockDialog } from './environment-actions.tsx';
 import { ExternalLink } from './external-link.tsx';
-import { LockForm } from './lock-form.tsx';
 import { PolicySummary } from './policy-summary.tsx';
-import { RollbackForm, rollbackTarget } from './rollback-form.tsx';
+import { PromoteForm } from './promote-form.tsx';
+import { SourceRef } from './source-ref.tsx';
 import { TimeAgo } from './time-ago.tsx';
-import { UnlockForm } from './unlock-form.tsx';
 import { WaitingReleases } from './waiting-releases.tsx';
 
-type Open = 'none' | 'rollback' | 'lock' | 'unlock';
+type Open = 'none' | 'promote' | 'rollback' | 'lock' | 'unlock' | 'freeze' | 'unfreeze';
 
+/** What the environment upstream of this one (`from:`) runs: what "Promote" would bring here. */
+export interface Upstream {
+  name: string;
+  deployment: string;
+  release: number;
+}
+
+/**
+ * One environment as a column of the pipeline: what it runs (release, commit, author, since
+ * when, its URL), what holds it (pin, lock, freeze), what waits to enter it and why, and the
+ * buttons that change it — each opening the shared confirmation dialog.
+ */
 export function EnvironmentCard({
   environment,
   stage,
   releases,
+  environments,
+  upstream,
+  freezes,
+  now,
   refresh,
   onDone,
-  onShowReleases,
-  onOpenRelease,
 }: {
   environment: Environment;
   /** Its place in the pipeline: policy, releases waiting to enter, warnings (previews have none). */
   stage: PipelineStage | undefined;
   /** This environment's releases, newest first. */
   releases: Release[];
+  /** Every environment of the project (a promotion's confirmation names what it replaces). */
+  environments: Environment[];
+  upstream: Upstream | undefined;
+  /** Freezes of this environment that have not ended. */
+  freezes: Freeze[];
+  now: number;
   refresh: () => Promise<void>;
   onDone: (message: string) => void;
-  onShowReleases: () => void;
-  onOpenRelease: (release: Release) => void;
 }) {
   const { can } = useSession();
-  const canDeploy = can(environment.project, 'deployer');
+  const project = environment.project;
+  const canDeploy = can(project, 'deployer');
   const [open, setOpen] = useState<Open>('none');
+  const whyNotId = useId();
   const { pin, lock, follows, preview } = environment;
   const current = releases.find((r) => r.number === environment.release?.number);
   const target = rollbackTarget(environment, releases);
+  const runs = stage?.runs ?? null;
+  const waiting = stage?.waiting.length ?? 0;
+  const frozen = freezes.filter((f) => Date.parse(f.from) <= now && now < Date.parse(f.until));
+  const upcoming = freezes.filter((f) => Date.parse(f.from) > now);
   const close = () => setOpen('none');
   const done = (message: string) => {
     setOpen('none');
     onDone(message);
   };
-  const readOnly = canDeploy ? undefined : 'Changing environments needs the deployer role on this project';
+  const readOnly = canDeploy ? undefined : 'Changing environments needs the deployer role on this project.';
+  const promotable = upstream !== undefined && upstream.deployment !== environment.deployment ? upstream : undefined;
+  const commit = runs?.commit ?? current?.commit ?? null;
+  const branch = runs?.branch ?? current?.branch ?? null;
+  const releaseId = runs?.releaseId ?? environment.release?.id ?? null;
 
   return (
     <section
-      className={`card env-card${preview ? ' is-preview' : ''}${lock ? ' is-locked' : ''}`}
+      className={`card env-card env-column${preview ? ' is-preview' : ''}${lock ? ' is-locked' : ''}${frozen.length > 0 ? ' is-frozen' : ''}`}
       data-environment={environment.name}
       aria-label={`Environment ${environment.name}`}
     >
@@ -76,6 +106,11 @@ export function EnvironmentCard({
               LOCKED
             </span>
           )}
+          {frozen.length > 0 && (
+            <span className="badge badge-frozen" title={`Frozen until ${formatAbsolute(frozen[0]?.until ?? '')}`}>
+              FROZEN
+            </span>
+          )}
         </div>
       </header>
       <div className="env-url">
@@ -84,19 +119,35 @@ export function EnvironmentCard({
       {stage && <PolicySummary policy={stage.policy} />}
 
       {environment.deployment ? (
-        <dl className="env-facts">
-          <dt>Deployment</dt>
+        <dl className="env-facts env-runs">
+          <dt>Runs</dt>
           <dd>
+            {environment.release &&
+              (releaseId ? (
+                <a className="release-number mono strong" href={releaseHref(project, releaseId)} aria-label={`Release v${environment.release.number} of ${environment.name}`}>
+                  v{environment.release.number}
+                </a>
+              ) : (
+                <span className="release-number">v{environment.release.number}</span>
+              ))}{' '}
             <code className="env-deployment">{environment.deployment}</code>
-            {environment.release && <span className="release-number">v{environment.release.number}</span>}
           </dd>
-          {current && (
+          {(commit || branch) && (
             <>
-              <dt>Released</dt>
+              <dt>Commit</dt>
               <dd>
-                <TimeAgo iso={current.createdAt} /> by {current.createdBy}
-                {current.kind === 'rollback' && ' (rollback)'}
-                {current.kind === 'config' && ` (config v${current.configVersion ?? '?'})`}
+                <SourceRef commit={commit} branch={branch} author={runs?.author} />
+              </dd>
+            </>
+          )}
+          {(runs?.since || current) && (
+            <>
+              <dt>Since</dt>
+              <dd>
+                <TimeAgo iso={runs?.since ?? current?.liveAt ?? current?.createdAt ?? ''} />
+                {current && <> by {current.trigger === 'automation' ? 'automation' : current.createdBy}</>}
+                {current?.kind === 'rollback' && ' (rollback)'}
+                {current?.kind === 'config' && ` (config v${current.configVersion ?? '?'})`}
               </dd>
             </>
           )}
@@ -107,10 +158,10 @@ export function EnvironmentCard({
             <>
               Nothing deployed here yet: waiting for the first successful build of <span className="branch">{follows}</span>.
             </>
-          ) : stage && stage.waiting.length > 0 ? (
+          ) : waiting > 0 ? (
             'Nothing live here yet: what waits to enter is below.'
           ) : (
-            'Nothing deployed here yet. Promote a deployment below.'
+            'Nothing deployed here yet.'
           )}
         </p>
       )}
@@ -140,37 +191,85 @@ export function EnvironmentCard({
           .
         </div>
       )}
+      {frozen.map((freeze) => (
+        <div key={freeze.id} className="env-note note-frozen" data-freeze={freeze.id}>
+          <strong>Frozen</strong> by {freeze.createdBy} — “{freeze.reason}” until <span title={formatAbsolute(freeze.until)}>{formatShort(freeze.until)}</span> (
+          {formatRelative(freeze.until)}). Nothing goes live but an admin&apos;s forced promotion.
+        </div>
+      ))}
+      {upcoming.map((freeze) => (
+        <div key={freeze.id} className="env-note note-upcoming muted small" data-freeze={freeze.id}>
+          Freeze from {formatShort(freeze.from)} until {formatShort(freeze.until)} — “{freeze.reason}”.
+        </div>
+      ))}
 
-      {stage && <WaitingReleases environment={environment.name} releases={stage.waiting} onOpen={onOpenRelease} refresh={refresh} onDone={onDone} />}
+      {stage && <WaitingReleases environment={environment.name} releases={stage.waiting} refresh={refresh} onDone={onDone} />}
 
-      {open === 'none' && (
-        <div className="card-actions">
-          <button
-            type="button"
-            className="button"
-            onClick={() => setOpen('rollback')}
-            disabled={!canDeploy || target === undefined}
-            title={readOnly ?? (target === undefined ? 'No earlier deployment to roll back to' : `Roll back to ${target.deployment}`)}
-          >
-            Rollback
+      <div className="card-actions env-actions">
+        {promotable ? (
+          <button type="button" className="button primary" onClick={() => setOpen('promote')} disabled={!canDeploy} aria-describedby={readOnly ? whyNotId : undefined}>
+            Promote v{promotable.release} from {promotable.name}
+            <span className="visually-hidden"> to {environment.name}</span>
           </button>
-          {lock ? (
-            <button type="button" className="button" onClick={() => setOpen('unlock')} disabled={!canDeploy} title={readOnly}>
-              Unlock
+        ) : (
+          !preview && (
+            <a className="button" href={deploymentsHref(project)}>
+              Promote a deployment…<span className="visually-hidden"> to {environment.name}</span>
+            </a>
+          )
+        )}
+        <button
+          type="button"
+          className="button"
+          onClick={() => setOpen('rollback')}
+          disabled={!canDeploy || target === undefined}
+          aria-describedby={readOnly ? whyNotId : undefined}
+          title={readOnly ?? (target === undefined ? 'No earlier deployment to roll back to' : `Roll back to ${target.deployment}`)}
+        >
+          Roll back<span className="visually-hidden"> {environment.name}</span>
+        </button>
+        {lock ? (
+          <button type="button" className="button" onClick={() => setOpen('unlock')} disabled={!canDeploy} aria-describedby={readOnly ? whyNotId : undefined}>
+            Unlock<span className="visually-hidden"> {environment.name}</span>
+          </button>
+        ) : (
+          <button type="button" className="button" onClick={() => setOpen('lock')} disabled={!canDeploy} aria-describedby={readOnly ? whyNotId : undefined}>
+            Lock<span className="visually-hidden"> {environment.name}</span>
+          </button>
+        )}
+        {!preview &&
+          (frozen.length + upcoming.length > 0 ? (
+            <button type="button" className="button" onClick={() => setOpen('unfreeze')} disabled={!canDeploy} aria-describedby={readOnly ? whyNotId : undefined}>
+              Unfreeze<span className="visually-hidden"> {environment.name}</span>
             </button>
           ) : (
-            <button type="button" className="button" onClick={() => setOpen('lock')} disabled={!canDeploy} title={readOnly}>
-              Lock
+            <button type="button" className="button" onClick={() => setOpen('freeze')} disabled={!canDeploy} aria-describedby={readOnly ? whyNotId : undefined}>
+              Freeze<span className="visually-hidden"> {environment.name}</span>
             </button>
-          )}
-          <button type="button" className="link-button push-right" onClick={onShowReleases}>
-            Release history
-          </button>
-        </div>
+          ))}
+      </div>
+      {readOnly && (
+        <p id={whyNotId} className="muted small why-not">
+          {readOnly}
+        </p>
       )}
-      {open === 'rollback' && target && <RollbackForm environment={environment} target={target} refresh={refresh} onDone={done} onCancel={close} />}
-      {open === 'lock' && <LockForm environment={environment} refresh={refresh} onDone={done} onCancel={close} />}
-      {open === 'unlock' && <UnlockForm environment={environment} refresh={refresh} onDone={done} onCancel={close} />}
+      {target === undefined && canDeploy && environment.deployment && <p className="muted small why-not">Nothing earlier to roll back to.</p>}
+
+      {open === 'promote' && promotable && (
+        <PromoteForm
+          deployment={{ id: promotable.deployment, project }}
+          environments={environments}
+          target={environment.name}
+          refresh={refresh}
+          onDone={done}
+          onCancel={close}
+        />
+      )}
+      {open === 'rollback' && target && <RollbackDialog environment={environment} target={target} refresh={refresh} onDone={done} onCancel={close} />}
+      {open === 'lock' && <LockDialog environment={environment} waiting={waiting} refresh={refresh} onDone={done} onCancel={close} />}
+      {open === 'unlock' && <UnlockDialog environment={environment} waiting={waiting} refresh={refresh} onDone={done} onCancel={close} />}
+      {open === 'freeze' && <FreezeDialog environment={environment} waiting={waiting} refresh={refresh} onDone={done} onCancel={close} />}
+      {open === 'unfreeze' && <UnfreezeDialog environment={environment} freezes={[...frozen, ...upcoming]} refresh={refresh} onDone={done} onCancel={close} />}
     </section>
   );
 }

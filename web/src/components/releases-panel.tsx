@@ -1,4 +1,5 @@
 import type { Environment, Release } from '../../../src/protocol/api.ts';
+import { releaseHref } from '../route.ts';
 import { releaseLabel, ReleaseStateBadge } from './release-state.tsx';
 import { TimeAgo } from './time-ago.tsx';
 
@@ -7,14 +8,11 @@ export function ReleasesPanel({
   releases,
   selected,
   onSelect,
-  onOpen,
 }: {
   environments: Environment[];
   releases: Record<string, Release[]>;
   selected: string | undefined;
   onSelect: (name: string) => void;
-  /** Opens a release's detail (its gates, commits and checks). */
-  onOpen: (id: string) => void;
 }) {
   if (environments.length === 0) {
     return <p className="empty muted">No releases yet: the first promotion creates an environment and its v1.</p>;
@@ -47,9 +45,9 @@ export function ReleasesPanel({
             {rows.map((release) => (
               <tr key={release.id} data-release={release.number} data-state={release.state}>
                 <td className="mono strong" data-label="Release">
-                  <button type="button" className="link-button mono strong" onClick={() => onOpen(release.id)} title="Gates, commits and checks">
+                  <a className="mono strong" href={releaseHref(release.project, release.id)} title="Gates, commits and checks">
                     v{release.number}
-                  </button>
+                  </a>
                 </td>
                 <td data-label="Kind">
                   {release.kind}
@@ -66,7 +64,7 @@ export function ReleasesPanel({
                 </td>
                 <td data-label="State">
                   <ReleaseStateBadge state={release.state} />
-                  <StateNote release={release} known={rows} onOpen={onOpen} />
+                  <StateNote release={release} known={rows} />
                 </td>
                 <td className="mono" data-label="Deployment">
                   {release.deployment}
@@ -89,15 +87,15 @@ export function ReleasesPanel({
 }
 
 /** Why a release is not (or no longer) live, under its state: the superseding release, the failed gate, the rollback. */
-function StateNote({ release, known, onOpen }: { release: Release; known: readonly Release[]; onOpen: (id: string) => void }) {
+function StateNote({ release, known }: { release: Release; known: readonly Release[] }) {
   if (release.state === 'superseded' && release.supersededBy) {
     const by = releaseLabel(release.supersededBy, known);
     return (
       <div className="state-note small">
         by{' '}
-        <button type="button" className="link-button mono" onClick={() => onOpen(release.supersededBy ?? '')}>
+        <a className="mono" href={releaseHref(release.project, release.supersededBy)}>
           {by}
-        </button>
+        </a>
         {/* "replaced by v3" says no more than the link; "contained in v5, which went live" does. */}
         {release.stateReason && release.stateReason !== `replaced by ${by}` && <div className="muted">{release.stateReason}</div>}
       </div>

@@ -1,5 +1,6 @@
 import type { Release } from '../../../src/protocol/api.ts';
 import { formatCount } from '../format.ts';
+import { releaseHref } from '../route.ts';
 import { ApprovalPanel } from './approval-panel.tsx';
 import { GateReasons } from './gate-reasons.tsx';
 import { ReleaseStateBadge } from './release-state.tsx';
@@ -15,13 +16,11 @@ export function triggerWords(release: Release): string {
 export function WaitingReleases({
   environment,
   releases,
-  onOpen,
   refresh,
   onDone,
 }: {
   environment: string;
   releases: Release[];
-  onOpen: (release: Release) => void;
   refresh: () => Promise<void>;
   onDone: (message: string) => void;
 }) {
@@ -35,7 +34,9 @@ export function WaitingReleases({
         {releases.map((release) => (
           <li key={release.id} className="waiting-release" data-release={release.number} data-state={release.state}>
             <div className="waiting-head">
-              <span className="mono strong">v{release.number}</span>
+              <a className="mono strong" href={releaseHref(release.project, release.id)} aria-label={`Release v${release.number} to ${environment}`}>
+                v{release.number}
+              </a>
               <ReleaseStateBadge state={release.state} />
               {release.expedited && (
                 <span className="badge badge-hotfix" title="A hotfix: no soak, no place in the queue; deploy windows only where the policy allows hotfixes">
@@ -53,10 +54,10 @@ export function WaitingReleases({
             {release.reason && <div className="muted small">{release.reason}</div>}
             <GateReasons release={release} />
             <ApprovalPanel release={release} refresh={refresh} onDone={onDone} />
-            <button type="button" className="link-button small" onClick={() => onOpen(release)}>
+            <a className="small" href={releaseHref(release.project, release.id)}>
               {release.batchSize === null ? 'Commits and checks' : `${formatCount(release.batchSize, 'commit')} and their checks`}
               <span className="visually-hidden"> of v{release.number}</span>
-            </button>
+            </a>
           </li>
         ))}
       </ol>

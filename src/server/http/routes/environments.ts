@@ -1,10 +1,12 @@
 import { z } from 'zod';
+import { MovePlan } from '../../../protocol/pipelines.ts';
 import { Environment, ListQuery, LockRequest, MovedRelease, PromoteRequest, Release, RollbackRequest, UnlockRequest } from '../../../protocol/api.ts';
 import { judgeFor } from '../../services/action-facts.ts';
-import { getEnvironment, listEnvironments, listReleases, lock, promote, rollback, unlock } from '../../services/environments.ts';
+import { getEnvironment, listEnvironments, listReleases, lock, planPromote, planRollback, promote, rollback, unlock } from '../../services/environments.ts';
 import { getProject } from '../../services/projects.ts';
 import type { HttpContext, Params } from '../context.ts';
 import { parse } from '../parse.ts';
+import { presentMovePlan } from '../present-pipeline.ts';
 import { presentEnvironment, presentMovedRelease, presentRelease, withActions } from '../present.ts';
 import type { RouteSpec } from '../route.ts';
 
@@ -45,26 +47,28 @@ export function environmentRoutes({ deps }: HttpContext): RouteSpec[] {
     {
       method: 'POST',
       url: `${BASE}/:environment/promote`,
-      summary: 'Point an environment at a deployment (creates the environment on first use); clears a pin and says so (clearedPin)',
+      summary: 'Point an environment at a deployment (creates the environment on first use); clears a pin and says so (clearedPin); dryRun: the plan, nothing changed',
       body: PromoteRequest,
-      response: MovedRelease,
+      response: z.union([MovedRelease, MovePlan]),
       status: 201,
       handler: async (request, _reply, actor) => {
         const { project, environment } = names(request.params);
         const body = parse(PromoteRequest, request.body);
+        if (body.dryRun === true) return presentMovePlan(project, await planPromote(deps, actor, project, environment, body));
         return presentMovedRelease(project, environment, await promote(deps, actor, project, environment, body));
       },
     },
     {
       method: 'POST',
       url: `${BASE}/:environment/rollback`,
-      summary: 'Repoint to the previous (or a named) deployment and pin the environment',
+      summary: 'Repoint to the previous (or a named) deployment and pin the environment; dryRun: the plan, nothing changed',
       body: RollbackRequest,
-      response: MovedRelease,
+      response: z.union([MovedRelease, MovePlan]),
       status: 201,
       handler: async (request, _reply, actor) => {
         const { project, environment } = names(request.params);
         const body = parse(RollbackRequest, request.body);
+        if (body.dryRun === true) return presentMovePlan(project, await planRollback(deps, actor, project, environment, body));
         return presentMovedRelease(project, environment, await rollback(deps, actor, project, environment, body));
       },
     },

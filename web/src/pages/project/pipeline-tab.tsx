@@ -1,17 +1,16 @@
 import { useCallback, useState } from 'react';
 import type { Environment, Release } from '../../../../src/protocol/api.ts';
+import type { Freeze } from '../../../../src/protocol/freezes.ts';
 import type { PipelineStage } from '../../../../src/protocol/pipelines.ts';
-import { EnvironmentCard } from '../../components/environment-card.tsx';
+import { EnvironmentCard, type Upstream } from '../../components/environment-card.tsx';
 import { ErrorNote } from '../../components/error-note.tsx';
 import { GitPushHint } from '../../components/git-push-hint.tsx';
-import { ReleaseDetailPanel } from '../../components/release-detail.tsx';
 import { ReleasesPanel } from '../../components/releases-panel.tsx';
 import { RetiredPreviews } from '../../components/retired-previews.tsx';
 import { Toast } from '../../components/toast.tsx';
 import { useSession } from '../../session.ts';
-import { usePoll } from '../../use-poll.ts';
-
-const POLL_MS = 4000;
+import { useLive } from '../../use-live.ts';
+import '../../styles/pipeline.css';
 
 /**
  * Pipeline order, left to right: the server's order of `from:` (upstream first); environments it
@@ -25,50 +24,50 @@ function byStages(stages: readonly PipelineStage[]): (a: Environment, b: Environ
   return (a, b) => rank(a.name) - rank(b.name) || a.name.localeCompare(b.name);
 }
 
-/** The project's pipeline: its environments in the order of `from:`, what waits to enter each, previews below. */
+/** The project's pipeline: its environments as columns in the order of `from:`, what waits to enter each, previews below. */
 export function PipelineTab({ project }: { project: string }) {
   const { client } = useSession();
   const load = useCallback(async () => {
-    const [status, pipeline] = await Promise.all([client.getProjectStatus(project), client.getPipeline(project)]);
+    const [status, pipeline, freezes] = await Promise.all([client.getProjectStatus(project), client.getPipeline(project), client.listFreezes(project)]);
     // Retired previews are kept (their deployments stay addressable) but nothing moves them any more.
     const environments = status.environments.filter((e) => e.retiredAt === null).sort(byStages(pipeline.stages));
     const retired = status.environments.filter((e) => e.retiredAt !== null).sort((a, b) => (b.retiredAt ?? '').localeCompare(a.retiredAt ?? ''));
     const releases: Record<string, Release[]> = Object.fromEntries(
       await Promise.all(environments.map(async (e) => [e.name, (await client.listReleases(project, e.name, { limit: 20 })).releases] as const)),
     );
-    return { gitUrl: status.project.gitUrl, stages: new Map(pipeline.stages.map((stage) => [stage.name, stage])), environments, retired, releases };
+    const frozen = new Map<string, Freeze[]>();
+    for (const freeze of freezes.freezes) frozen.set(freeze.environment, [...(frozen.get(freeze.environment) ?? []), freeze]);
+    return { gitUrl: status.project.gitUrl, stages: new Map(pipeline.stages.map((stage) => [stage.name, stage])), environments, retired, releases, frozen, at: Date.now() };
   }, [client, project]);
-  const poll = usePoll(load, POLL_MS);
+  const poll = useLive(load, { project, topics: ['environments', 'releases'] });
   const [notice, setNotice] = useState<string | undefined>(undefined);
   const [releasesOf, setReleasesOf] = useState<string | undefined>(undefined);
-  /** The release whose gates, commits and checks are open below the environments. */
-  const [openRelease, setOpenRelease] = useState<string | undefined>(undefined);
-  const closeRelease = useCallback(() => setOpenRelease(undefined), []);
   const closeNotice = useCallback(() => setNotice(undefined), []);
-  const showReleases = (name: string) => {
-    setReleasesOf(name);
-    document.getElementById('releases')?.scrollIntoView({ behavior: 'smooth', block: 'start' });
-  };
 
   const data = poll.data;
   if (data === undefined) return poll.error ? <ErrorNote error={poll.error} /> : <p className="muted">Loading…</p>;
 
   const pipeline = data.environments.filter((e) => !e.preview);
   const previews = data.environments.filter((e) => e.preview);
+  const upstreamOf = (environment: Environment): Upstream | undefined => {
+    const from = data.stages.get(environment.name)?.policy.from;
+    const runs = from ? data.stages.get(from)?.runs : null;
+    return from && runs ? { name: from, deployment: runs.deployment, release: runs.release } : undefined;
+  };
   const card = (environment: Environment) => (
     <EnvironmentCard
       key={environment.name}
       environment={environment}
       stage={data.stages.get(environment.name)}
       releases={data.releases[environment.name] ?? []}
+      environments={data.environments}
+      upstream={upstreamOf(environment)}
+      freezes={data.frozen.get(environment.name) ?? []}
+      now={data.at}
       refresh={poll.refresh}
       onDone={setNotice}
-      onShowReleases={() => showReleases(environment.name)}
-      onOpenRelease={(release) => setOpenRelease(release.id)}
     />
   );
-  const known = [...Object.values(data.releases).flat(), ...[...data.stages.values()].flatMap((s) => s.waiting)];
-  const opened = known.find((r) => r.id === openRelease);
 
   return (
     <>
@@ -79,7 +78,7 @@ export function PipelineTab({ project }: { project: string }) {
         </div>
       )}
       <section className="section" aria-labelledby="environments-title">
-        <h2 id="environments-title">Environments</h2>
+        <h2 id="environments-title">Pipeline</h2>
         {data.environments.length === 0 ? (
           <div className="empty card">
             <p>No environments yet. Promote a deployment to create one — production is the usual first — or push a branch to get its preview:</p>
@@ -88,36 +87,35 @@ export function PipelineTab({ project }: { project: string }) {
             </p>
           </div>
         ) : (
-          pipeline.length > 0 && <div className="env-grid">{pipeline.map(card)}</div>
-        )}
-        {openRelease !== undefined && (
-          <ReleaseDetailPanel
-            key={openRelease}
-            project={project}
-            releaseId={openRelease}
-            known={known}
-            required={(opened && data.stages.get(opened.environment)?.policy.checks) ?? []}
-            onOpen={setOpenRelease}
-            onClose={closeRelease}
-          />
+          pipeline.length > 0 && (
+            <ol className="env-grid pipeline-columns" aria-label={`${project} pipeline, upstream first`}>
+              {pipeline.map((environment) => (
+                <li key={environment.name} className="pipeline-column">
+                  {card(environment)}
+                </li>
+              ))}
+            </ol>
+          )
         )}
         {previews.length > 0 && (
           <section aria-labelledby="previews-title">
             <h3 className="subhead" id="previews-title">
               Previews <span className="muted small">one per branch, following it</span>
             </h3>
-            <div className="env-grid">{previews.map(card)}</div>
+            <div className="env-grid preview-grid">{previews.map(card)}</div>
           </section>
         )}
         <RetiredPreviews environments={data.retired} />
       </section>
 
-      <section className="section" id="releases" aria-labelledby="releases-title">
-        <h2 id="releases-title">Releases</h2>
-        <div className="card flush">
-          <ReleasesPanel environments={data.environments} releases={data.releases} selected={releasesOf} onSelect={setReleasesOf} onOpen={setOpenRelease} />
-        </div>
-      </section>
+      {pipeline.length + previews.length > 0 && (
+        <section className="section" id="releases" aria-labelledby="releases-title">
+          <h2 id="releases-title">Release history</h2>
+          <div className="card flush">
+            <ReleasesPanel environments={data.environments} releases={data.releases} selected={releasesOf} onSelect={setReleasesOf} />
+          </div>
+        </section>
+      )}
       <Toast message={notice} onClose={closeNotice} />
     </>
   );
