@@ -7,10 +7,9 @@ import { triggerWords } from './waiting-releases.tsx';
 
 /**
  * What a release is, as a definition list: its deployment, commit, who made it and why, when it
- * was live and what ended it. The release that superseded it opens with `onOpen` when given
- * (the pipeline's panel), else by its link (its own page).
+ * was live and what ended it, with a link to the release that superseded it.
  */
-export function ReleaseFacts({ release, known, onOpen }: { release: Release; known: readonly Release[]; onOpen?: ((id: string) => void) | undefined }) {
+export function ReleaseFacts({ release, known }: { release: Release; known: readonly Release[] }) {
   return (
     <dl className="env-facts">
       <dt>Deployment</dt>
@@ -31,13 +30,13 @@ export function ReleaseFacts({ release, known, onOpen }: { release: Release; kno
         {triggerWords(release)} <TimeAgo iso={release.createdAt} />
         {release.reason && <span className="muted"> — {release.reason}</span>}
       </dd>
-      <StateFacts release={release} known={known} onOpen={onOpen} />
+      <StateFacts release={release} known={known} />
     </dl>
   );
 }
 
 /** What ended or replaced the release, with a way to the release that superseded it. */
-function StateFacts({ release, known, onOpen }: { release: Release; known: readonly Release[]; onOpen: ((id: string) => void) | undefined }) {
+function StateFacts({ release, known }: { release: Release; known: readonly Release[] }) {
   return (
     <>
       {release.liveAt && (
@@ -59,15 +58,9 @@ function StateFacts({ release, known, onOpen }: { release: Release; known: reado
           <dt>Superseded</dt>
           <dd>
             by{' '}
-            {onOpen ? (
-              <button type="button" className="link-button mono" onClick={() => onOpen(release.supersededBy ?? '')}>
-                {releaseLabel(release.supersededBy, known)}
-              </button>
-            ) : (
-              <a className="mono" href={releaseHref(release.project, release.supersededBy)}>
-                {releaseLabel(release.supersededBy, known)}
-              </a>
-            )}
+            <a className="mono" href={releaseHref(release.project, release.supersededBy)}>
+              {releaseLabel(release.supersededBy, known)}
+            </a>
           </dd>
         </>
       )}
