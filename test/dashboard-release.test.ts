@@ -187,10 +187,13 @@ describe('the release page and the deployments tab', { skip: NO_BROWSER }, () =>
       await openRelease(page, ana.secret, 'shop', waiting.id);
       const approvals = region(page, 'Approvals');
       await approvals.getByRole('button', { name: 'Approve v2' }).click();
+      const dialog = page.getByRole('form', { name: 'Approve staging v2' });
+      await dialog.getByLabel('Reason (optional)').fill('checked on staging');
+      await dialog.getByRole('button', { name: 'Approve', exact: true }).click();
       await page.getByRole('status').filter({ hasText: 'Approved staging v2: it is live.' }).waitFor();
       await page.locator('.release-head [data-state="live"]').waitFor();
       await approvals.locator('li[data-decision="approve"][data-user="ana"]').waitFor();
-      assert.match(await approvals.innerText(), /ana approved\s+as approver/);
+      assert.match(await approvals.innerText(), /ana approved\s+as approver .* — checked on staging/);
       const timeline = region(page, 'Timeline');
       await timeline.locator('li[data-action="release.live"]').waitFor();
       assert.deepEqual(await timeline.locator('li[data-action]').evaluateAll((items) => items.map((i) => i.getAttribute('data-action'))), [
