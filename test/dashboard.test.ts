@@ -11,7 +11,7 @@ import type { Deployment, DeploymentMeta } from '../src/protocol/api.ts';
 import { SlipwayClient } from '../src/protocol/client.ts';
 import { registerDashboard } from '../src/server/http/dashboard.ts';
 import { startServer, type RunningServer } from '../src/server/server.ts';
-import { ensureDashboardBuilt, launchBrowser, NO_BROWSER, openPage, screenshotPath } from './support/dashboard.ts';
+import { ensureDashboardBuilt, launchBrowser, NO_BROWSER, openPage, screenshotPath, setTabHidden } from './support/dashboard.ts';
 
 const ADMIN_TOKEN = 'dash-admin-token';
 const SCREENSHOT = screenshotPath('project');
@@ -235,17 +235,21 @@ describe('dashboard in a browser', { skip: NO_BROWSER }, () => {
     assert.equal(production.release?.number, 2);
   });
 
-  it('an open promotion sees production move meanwhile (live) and promotes nothing over it', async () => {
+  it('refuses a promotion with RELEASE_CONFLICT when production moved after the form was opened', async () => {
     await goTab('Deployments');
     await page.locator(`tr[data-deployment="${first.id}"]`).getByRole('button', { name: 'Promote to…' }).click();
     const form = page.getByRole('form', { name: `Promote ${first.id}` });
     await form.getByLabel('Target environment').selectOption('production');
     await form.getByText('production v2 → v3', { exact: false }).waitFor();
-    // Someone else moves production meanwhile (v2 → v3), to this very deployment: the page hears of it.
+    // Someone else moves production meanwhile (v2 → v3), unheard: the tab is hidden, so the page stays as it was.
+    await setTabHidden(page, true);
     await client.promote('shop', 'production', { deployment: first.id, expectRelease: 2, reason: 'from the CLI' });
-    await form.getByText('is already live in', { exact: false }).waitFor();
-    assert.equal(await form.getByRole('button', { name: 'Promote to production' }).isDisabled(), true);
+    await form.getByRole('button', { name: 'Promote to production' }).click();
+    const alert = form.getByRole('alert');
+    await alert.filter({ hasText: 'RELEASE_CONFLICT' }).waitFor();
+    assert.match(await alert.innerText(), /now at v3 \(you saw v2\)/);
     await form.getByRole('button', { name: 'Cancel' }).click();
+    await setTabHidden(page, false);
     const production = await client.getEnvironment('shop', 'production');
     assert.equal(production.release?.number, 3, 'the refused promotion changed nothing');
     await showsDeployment('production', first.id);
