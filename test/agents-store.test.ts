@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { openStore } from '../src/store/open-store.ts';
-import { newEnvironmentRow, newReleaseRow, type AgentRow, type RolloutRow, type Store } from '../src/store/store.ts';
+import { newEnvironmentRow, newReleaseRow, type AgentAssignment, type AgentRow, type RolloutRow, type Store } from '../src/store/store.ts';
 import { backends, TEST_SECRET_KEY } from './support/backends.ts';
 
 const NOW = '2026-01-01T00:00:00.000Z';
@@ -130,6 +130,80 @@ for (const backend of backends) {
       assert.deepEqual((await store.listAgents('env-1')).map((a) => a.id), ['a2', 'a3']);
       assert.deepEqual((await store.listProjectAgents('prj-1', { retired: true })).map((a) => a.id), ['a1', 'a2', 'a3']);
       assert.deepEqual(await store.listRoutableAgents('env-1'), []);
+    });
+
+    test("a rollout's writes to many agents at once, and many polls seen at once", async () => {
+      await store.ensureEnvironment(newEnvironmentRow({ id: 'env-2', projectId: 'prj-1', name: 'staging', createdAt: NOW }));
+      const ids = Array.from({ length: 12 }, (_, i) => `m${String(i).padStart(2, '0')}`);
+      for (const id of ids) {
+        await store.insertToken({ id: `tok-${id}`, name: `agent ${id}`, role: 'agent', hash: `hash-${id}`, createdAt: NOW, createdBy: 'test', lastUsedAt: null, revokedAt: null, userId: null, projectId: 'prj-1', expiresAt: null, agentId: id });
+        await store.insertAgent(agentRow(id, { environmentId: 'env-2' }));
+      }
+      await store.retireAgent('m11', NOW);
+      const heard: string[][] = [];
+      const stop = store.onAgentsChanged((agentIds) => heard.push([...agentIds]));
+      try {
+        const prepare = { deploymentId: 'dpl-a' };
+        const run = { releaseId: 'rel-1', releaseNumber: 1, deploymentId: 'dpl-a' };
+        const revs = await store.transaction(async (tx) => {
+          const out = await tx.setAgentChanges({
+            rotations: new Map([
+              ['m00', { rotation: 'draining', since: LATER }],
+              ['m01', { rotation: 'in', since: null }],
+            ]),
+            assignments: new Map<string, AgentAssignment>([
+              ...ids.slice(2).map((id): [string, AgentAssignment] => [id, { prepare }]),
+              ['m00', { run, prepare: null }],
+              ['m01', { releasePhase: { releaseId: 'rel-1', deploymentId: 'dpl-a', command: 'migrate' } }],
+            ]),
+          });
+          assert.deepEqual(heard, [], 'not before the commit');
+          return out;
+        });
+        assert.deepEqual([...revs.keys()].sort(), ids.slice(0, 11), 'the retired agent gets nothing');
+        assert.ok([...revs.values()].every((rev) => rev === 2));
+        assert.equal(heard.length, 1, 'one call for all');
+        assert.deepEqual([...(heard[0] ?? [])].sort(), ids.slice(0, 11));
+        const [m00, m01, m05, m11] = await Promise.all(['m00', 'm01', 'm05', 'm11'].map((id) => store.findAgent(id)));
+        assert.deepEqual([m00?.rotation, m00?.drainingSince, m00?.run, m00?.prepare], ['draining', LATER, run, null]);
+        assert.deepEqual([m01?.rotation, m01?.releasePhase?.command, m01?.prepare], ['in', 'migrate', null]);
+        assert.deepEqual([m05?.prepare, m05?.run, m05?.rev], [prepare, null, 2]);
+        assert.equal(m11?.rev, 2, 'retired (rev bumped once, by retiring)');
+        assert.equal(m11?.prepare, null);
+        await assert.rejects(
+          store.transaction(async (tx) => {
+            await tx.setAgentChanges({ assignments: new Map([['m02', { prepare: null }]]) });
+            throw new Error('rolled back');
+          }),
+        );
+        assert.equal(heard.length, 1, 'never for a rollback');
+        assert.deepEqual(await store.setAgentChanges({}), new Map());
+      } finally {
+        stop();
+      }
+
+      await store.markLostAgents(LATER, LATER);
+      assert.ok((await store.findAgent('m03'))?.lostAt !== null);
+      // Unknown ids and duplicates are left out; more than one statement's worth of ids.
+      const asked = [...ids, 'm03', ...Array.from({ length: 600 }, (_, i) => `nobody-${i}`)];
+      const seen = await store.touchAgents(asked, '2026-01-01T00:02:00.000Z');
+      assert.deepEqual(seen.map((a) => a.id).sort(), ids.slice(0, 11));
+      assert.ok(seen.every((a) => a.lastSeenAt === '2026-01-01T00:02:00.000Z' && a.lostAt === null && a.rev === 2));
+      assert.equal((await store.findAgent('m03'))?.lostAt, null, 'found again');
+      assert.deepEqual(await store.touchAgents([], LATER), []);
+
+      // Batched heartbeats and a rollout's batched writes, at once and in opposite orders: neither waits forever for the other.
+      const reversed = [...ids].reverse();
+      await Promise.all([
+        ...Array.from({ length: 4 }, (_, i) => store.touchAgents(i % 2 ? ids : reversed, LATER)),
+        ...Array.from({ length: 4 }, (_, i) =>
+          store.transaction(async (tx) => {
+            await tx.setAgentChanges({ assignments: new Map((i % 2 ? reversed : ids).map((id): [string, AgentAssignment] => [id, { prepare: { deploymentId: `dpl-${i}` } }])) });
+            await tx.setAgentChanges({ rotations: new Map(ids.map((id) => [id, { rotation: 'out' as const, since: null }])) });
+          }),
+        ),
+      ]);
+      assert.equal((await store.findAgent('m04'))?.rev, 6);
     });
 
     test('rollouts: one row per release, moved by compare-and-set', async () => {

@@ -24,7 +24,7 @@ export type Verdict = z.infer<typeof Verdict>;
 /**
  * A project's actions, each the route it calls:
  * - `edit`: PATCH the project (repository, webhook secret);
- * - `rotateWebhookSecret`: PATCH the project with a new webhook secret;
+ * - `rotateWebhookSecret`: have the server make a new webhook secret (POST …/webhook-secret/rotate);
  * - `manageMembers`: PUT / DELETE a member;
  * - `manageNotifications`: add, remove and test notification targets;
  * - `delete`: DELETE the project;

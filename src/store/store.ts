@@ -43,6 +43,7 @@ export type { StoreCapabilities } from './connection.ts';
 export type { Page } from './kysely/family-context.ts';
 export type {
   AgentAssignment,
+  AgentChanges,
   AgentPrepareAssignment,
   AgentReleasePhaseAssignment,
   AgentReportFields,

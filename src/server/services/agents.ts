@@ -8,6 +8,7 @@ import type { AgentReport, AgentView, Assignment, Enrollment, EnrollRequest, Ins
 import type { AgentRow, EnvironmentRow, ProjectRow, ReleaseRow, Store } from '../../store/store.ts';
 import { newEnvironmentRow } from '../../store/store.ts';
 import { assertName } from '../../core/names.ts';
+import { FreshLookup } from '../../edge/fresh-lookup.ts';
 import { requireRole } from './access.ts';
 import { getManifest } from './deployments.ts';
 import type { ServiceDeps } from './deps.ts';
@@ -190,40 +191,132 @@ export async function requireAgent(deps: ServiceDeps, actor: Actor): Promise<Age
  * this process changes its assignment (deps.agentsChanged, keyed by agent), else
  * when `wait` runs out, with the assignment as it is then. Another replica's change is seen by
  * the re-read at the timeout. The poll counts as a heartbeat, at its start and at its answer.
+ * Undefined when the agent hung up, or the server stops.
+ *
+ * A change of many agents at once (a promotion asks every agent of the environment to prepare)
+ * wakes all their polls in one turn: they share their reads and writes (`pollReads`), so a
+ * thousand answers cost a few statements rather than a few thousand.
  */
 export async function pollAssignment(deps: ServiceDeps, actor: Actor, query: { after: number; wait: number }, abort?: AbortSignal): Promise<Assignment | undefined> {
-  let agent = await requireAgent(deps, actor);
-  await deps.store.touchAgent(agent.id, deps.clock.now().toISOString());
+  let agent = await seenAgent(deps, actor);
   const deadline = Date.now() + Math.min(query.wait, MAX_POLL_WAIT_SECONDS) * 1000;
-  let waited = false;
   while (agent.rev <= query.after && Date.now() < deadline && !abort?.aborted && !deps.agentsChanged.closed) {
     // Woken for this agent's changes only (the store names the agents a commit changed).
     await deps.agentsChanged.wait(deadline - Date.now(), abort, agent.id);
-    if (abort?.aborted) return undefined;
-    waited = true;
-    agent = await requireAgent(deps, actor);
+    // A server that stops cuts its connections: nothing more is read for an answer nobody gets.
+    if (abort?.aborted || deps.agentsChanged.closed) return undefined;
+    agent = await seenAgent(deps, actor);
   }
-  if (waited) await deps.store.touchAgent(agent.id, deps.clock.now().toISOString());
   return assignmentOf(deps, agent);
 }
 
-/** Service specs of deployments, read once: a deployment never changes, and a rollout wakes every agent of it at once. */
-const serviceCache = new Map<string, ServiceSpec | null>();
+/**
+ * Reads shared by the polls of one process. Each starts after whoever wants it asked (never a
+ * read from before a poll woke), collecting everyone who asks in the same event-loop turn: the
+ * agents' heartbeats and rows (one statement for the agents woken together), their projects and
+ * environments (one read each per turn). Nothing is kept once a read is answered.
+ */
+interface PollReads {
+  seen: TurnBatch<AgentRow>;
+  project: FreshLookup<string, ProjectRow | undefined>;
+  environment: FreshLookup<string, EnvironmentRow | undefined>;
+}
+
+const pollReadsOf = new WeakMap<ServiceDeps, PollReads>();
+
+function pollReads(deps: ServiceDeps): PollReads {
+  let reads = pollReadsOf.get(deps);
+  if (reads === undefined) {
+    reads = {
+      seen: new TurnBatch(async (ids) => new Map((await deps.store.touchAgents(ids, deps.clock.now().toISOString())).map((a) => [a.id, a]))),
+      project: new FreshLookup((id) => deps.store.findProjectById(id)),
+      environment: new FreshLookup((id) => deps.store.findEnvironmentById(id)),
+    };
+    pollReadsOf.set(deps, reads);
+  }
+  return reads;
+}
+
+/** A poll's heartbeat: the agent is seen now (found again if it was lost); its row as it is then. */
+async function seenAgent(deps: ServiceDeps, actor: Actor): Promise<AgentRow> {
+  requireRole(actor, 'agent');
+  const { agentId } = actor;
+  // A stopping server reads at once, before its store closes, rather than on the next turn.
+  if (agentId !== undefined && !deps.agentsChanged.closed) {
+    // Retired or unknown: requireAgent says which.
+    return (await pollReads(deps).seen.get(agentId)) ?? requireAgent(deps, actor);
+  }
+  const agent = await requireAgent(deps, actor);
+  await deps.store.touchAgent(agent.id, deps.clock.now().toISOString());
+  return agent;
+}
+
+/**
+ * Collects the keys asked for during one event-loop turn and reads them together on the next
+ * (setImmediate); keys asked for while a read runs go to the next read.
+ */
+class TurnBatch<V> {
+  readonly #read: (keys: string[]) => Promise<Map<string, V>>;
+  #pending: Map<string, { resolve: (value: V | undefined) => void; reject: (err: unknown) => void }[]> | undefined;
+
+  constructor(read: (keys: string[]) => Promise<Map<string, V>>) {
+    this.#read = read;
+  }
+
+  get(key: string): Promise<V | undefined> {
+    if (this.#pending === undefined) {
+      const pending = new Map<string, { resolve: (value: V | undefined) => void; reject: (err: unknown) => void }[]>();
+      this.#pending = pending;
+      setImmediate(() => {
+        if (this.#pending === pending) this.#pending = undefined;
+        this.#read([...pending.keys()]).then(
+          (values) => {
+            for (const [k, waiters] of pending) for (const w of waiters) w.resolve(values.get(k));
+          },
+          (err: unknown) => {
+            for (const waiters of pending.values()) for (const w of waiters) w.reject(err);
+          },
+        );
+      });
+    }
+    const pending = this.#pending;
+    return new Promise((resolve, reject) => {
+      const waiters = pending.get(key);
+      if (waiters) waiters.push({ resolve, reject });
+      else pending.set(key, [{ resolve, reject }]);
+    });
+  }
+}
+
+/**
+ * Service specs of deployments, read once: a deployment never changes, and a rollout wakes every
+ * agent of it at once (they share the one read in flight).
+ */
+const serviceCache = new Map<string, Promise<ServiceSpec | null>>();
 const SERVICE_CACHE_SIZE = 64;
 
-async function serviceSpecOf(deps: ServiceDeps, deploymentId: string): Promise<ServiceSpec | null> {
+function serviceSpecOf(deps: ServiceDeps, deploymentId: string): Promise<ServiceSpec | null> {
   const cached = serviceCache.get(deploymentId);
   if (cached !== undefined) return cached;
-  const deployment = await deps.store.findDeployment(deploymentId);
-  const service = deployment?.meta.service ?? null;
-  if (deployment === undefined) return service;
+  const read = deps.store.findDeployment(deploymentId).then(
+    (deployment) => {
+      // A deployment not found yet is not remembered as having no service.
+      if (deployment === undefined) serviceCache.delete(deploymentId);
+      return deployment?.meta.service ?? null;
+    },
+    (err: unknown) => {
+      serviceCache.delete(deploymentId);
+      throw err;
+    },
+  );
   if (serviceCache.size >= SERVICE_CACHE_SIZE) serviceCache.delete(serviceCache.keys().next().value ?? '');
-  serviceCache.set(deploymentId, service);
-  return service;
+  serviceCache.set(deploymentId, read);
+  return read;
 }
 
 export async function assignmentOf(deps: ServiceDeps, agent: AgentRow): Promise<Assignment> {
-  const [project, environment] = await Promise.all([deps.store.findProjectById(agent.projectId), deps.store.findEnvironmentById(agent.environmentId)]);
+  const reads = pollReads(deps);
+  const [project, environment] = await Promise.all([reads.project.get(agent.projectId), reads.environment.get(agent.environmentId)]);
   const serviceOf = agent.run?.deploymentId ?? agent.prepare?.deploymentId ?? agent.releasePhase?.deploymentId;
   const service = serviceOf === undefined ? null : await serviceSpecOf(deps, serviceOf);
   return {

@@ -121,7 +121,7 @@ const ENV = `${PROJECT}/environments/:environment`;
 export function projectActions(caller: Caller): ProjectActions {
   return {
     edit: roleVerdict(caller, `PATCH ${PROJECT}`, 'change the project'),
-    rotateWebhookSecret: roleVerdict(caller, `PATCH ${PROJECT}`, 'rotate the webhook secret'),
+    rotateWebhookSecret: roleVerdict(caller, `POST ${PROJECT}/webhook-secret/rotate`, 'rotate the webhook secret'),
     manageMembers: roleVerdict(caller, `PUT ${PROJECT}/members/:user`, 'change members'),
     manageNotifications: roleVerdict(caller, `POST ${PROJECT}/notifications/targets`, 'change notification targets'),
     delete: roleVerdict(caller, `DELETE ${PROJECT}`, 'delete the project'),

@@ -161,8 +161,8 @@ export async function advanceRollout(deps: ServiceDeps, releaseId: string): Prom
     const inFlight = deps.instanceLoad ? (agentId: string) => deps.instanceLoad?.inFlight(agentId) ?? 0 : undefined;
     const plan = planRollout({ rollout: facts, agents: agents.map(factsOfAgent), now, inFlight });
 
-    for (const [agentId, rotation] of plan.rotations) await tx.setAgentRotation(agentId, rotation.rotation, rotation.since);
-    for (const [agentId, assignment] of plan.assignments) await tx.setAgentAssignment(agentId, assignment);
+    // A few statements for all agents (a promotion asks every agent to prepare at once).
+    await tx.setAgentChanges({ rotations: plan.rotations, assignments: plan.assignments });
     const ended = !isOpenRollout(plan.state);
     // Only what this look changed is written: an agent's report of its release phase may have
     // landed since the read (it writes the release phase's outcome, and nothing else).

@@ -2,7 +2,7 @@ import type { Selectable, Updateable } from 'kysely';
 import type { AgentState, RolloutState, Rotation } from '../../core/glossary.ts';
 import type { RolloutStep } from '../../core/rollout-planner.ts';
 import type { Database } from '../schema.ts';
-import { parseJson, type FamilyContext } from './family-context.ts';
+import { inTransaction, parseJson, type FamilyContext } from './family-context.ts';
 
 /** A one-time token that enrolls one agent into one environment; the store keeps its sha256 only. */
 export interface EnrollmentRow {
@@ -83,6 +83,12 @@ export interface AgentRow {
 export type AgentReportFields = Pick<AgentRow, 'state' | 'currentReleaseId' | 'currentDeploymentId' | 'prepared' | 'healthy' | 'pid' | 'error' | 'version'> &
   Partial<Pick<AgentRow, 'address' | 'port'>>;
 
+/** What a look at a rollout writes to its agents (AgentStore.setAgentChanges), by agent id. */
+export interface AgentChanges {
+  rotations?: ReadonlyMap<string, { rotation: Rotation; since: string | null }>;
+  assignments?: ReadonlyMap<string, AgentAssignment>;
+}
+
 export type { RolloutStep } from '../../core/rollout-planner.ts';
 
 /** A release rolling out onto its environment's agents; all of its progress is in this row. */
@@ -134,10 +140,24 @@ export interface AgentStore {
   setAgentAssignment(agentId: string, assignment: AgentAssignment): Promise<number | undefined>;
   /** Sets its rotation (and when its draining began; null unless draining). */
   setAgentRotation(agentId: string, rotation: Rotation, drainingSince: string | null): Promise<void>;
+  /**
+   * A rollout's writes to its agents at once: the rotations, then the assignments, as
+   * setAgentRotation and setAgentAssignment one by one would write them, in one statement per
+   * distinct value (a batch of up to 500 agents each). Where rows are locked (PostgreSQL) all of
+   * them are locked first, in id order, as touchAgents locks them, so the two never deadlock.
+   * The new revs of the agents assigned (retired ones left out); long-polls hear of them after
+   * the commit, in one call.
+   */
+  setAgentChanges(changes: AgentChanges): Promise<Map<string, number>>;
   /** An agent's report: its state as it says it is; it is seen now, and found again if it was lost. */
   recordAgentReport(agentId: string, fields: AgentReportFields, at: string): Promise<AgentRow | undefined>;
   /** A poll: the agent is seen now, and found again if it was lost. */
   touchAgent(agentId: string, at: string): Promise<void>;
+  /**
+   * Many polls at once: each agent is seen now (found again if it was lost); their rows as they
+   * are then, in one statement per 500 agents. Retired and unknown agents are left out.
+   */
+  touchAgents(agentIds: readonly string[], at: string): Promise<AgentRow[]>;
   /**
    * Marks lost every agent not seen since `seenBefore` (not retired, not lost already): rotation
    * `out`. Returns them, so their environments' rollouts can look again.
@@ -264,13 +284,61 @@ function rolloutColumns(changes: RolloutChanges): Updateable<Database['rollouts'
   return out;
 }
 
+/** Agents named in one statement, at most. */
+const ID_BATCH = 500;
+
+/**
+ * `ids` in batches of at most ID_BATCH, each padded (with its last id repeated, which changes
+ * nothing in an `IN` list) to a power of two: SQLite keeps its statements prepared by SQL text,
+ * and a few list lengths keep a few texts.
+ */
+function idBatches(ids: readonly string[]): string[][] {
+  const unique = [...new Set(ids)].sort();
+  const batches: string[][] = [];
+  for (let i = 0; i < unique.length; i += ID_BATCH) {
+    const batch = unique.slice(i, i + ID_BATCH);
+    let size = 1;
+    while (size < batch.length) size *= 2;
+    const last = batch[batch.length - 1] as string;
+    while (batch.length < size) batch.push(last);
+    batches.push(batch);
+  }
+  return batches;
+}
+
+/** Groups ids by a key of what is written to them (one statement per group). */
+function groupBy<T>(entries: Iterable<[string, T]>, keyOf: (value: T) => string): Map<string, { value: T; ids: string[] }> {
+  const groups = new Map<string, { value: T; ids: string[] }>();
+  for (const [id, value] of entries) {
+    const key = keyOf(value);
+    const group = groups.get(key);
+    if (group) group.ids.push(id);
+    else groups.set(key, { value, ids: [id] });
+  }
+  return groups;
+}
+
+function assignmentColumns(assignment: AgentAssignment): Updateable<Database['agents']> {
+  const changes: Updateable<Database['agents']> = {};
+  if (assignment.run !== undefined) changes.run = assignment.run === null ? null : JSON.stringify(assignment.run);
+  if (assignment.prepare !== undefined) changes.prepare = assignment.prepare === null ? null : JSON.stringify(assignment.prepare);
+  if (assignment.releasePhase !== undefined) changes.release_phase = assignment.releasePhase === null ? null : JSON.stringify(assignment.releasePhase);
+  return changes;
+}
+
 /** The agents family over Kysely: enrollments, agents and rollouts; the same statements on SQLite and PostgreSQL. */
 export function createAgentStore(ctx: FamilyContext): AgentStore {
   const { db } = ctx;
-  const tellChanged = (agentId: string) =>
+  const tellChanged = (agentIds: readonly string[]) =>
     ctx.afterCommit(() => {
-      for (const listener of [...ctx.agentsChanged]) listener([agentId]);
+      for (const listener of [...ctx.agentsChanged]) listener(agentIds);
     });
+  const rowLocks = ctx.dialect.capabilities.skipLocked;
+  /** Locks the rows of `ids` in id order, where rows are locked; in the caller's transaction. */
+  const lockInOrder = async (tx: typeof db, ids: readonly string[]) => {
+    if (!rowLocks) return;
+    for (const batch of idBatches(ids)) await tx.selectFrom('agents').select('id').where('id', 'in', batch).orderBy('id').forUpdate().execute();
+  };
   const live = () => db.selectFrom('agents').selectAll().where('retired_at', 'is', null);
   return {
     async insertEnrollment(row) {
@@ -337,7 +405,7 @@ export function createAgentStore(ctx: FamilyContext): AgentStore {
           retired_at: row.retiredAt,
         })
         .execute();
-      if (row.run !== null || row.prepare !== null || row.releasePhase !== null) tellChanged(row.id);
+      if (row.run !== null || row.prepare !== null || row.releasePhase !== null) tellChanged([row.id]);
     },
 
     async findAgent(id) {
@@ -369,10 +437,7 @@ export function createAgentStore(ctx: FamilyContext): AgentStore {
     },
 
     async setAgentAssignment(agentId, assignment) {
-      const changes: Updateable<Database['agents']> = {};
-      if (assignment.run !== undefined) changes.run = assignment.run === null ? null : JSON.stringify(assignment.run);
-      if (assignment.prepare !== undefined) changes.prepare = assignment.prepare === null ? null : JSON.stringify(assignment.prepare);
-      if (assignment.releasePhase !== undefined) changes.release_phase = assignment.releasePhase === null ? null : JSON.stringify(assignment.releasePhase);
+      const changes = assignmentColumns(assignment);
       const row = await db
         .updateTable('agents')
         .set((eb) => ({ ...changes, rev: eb('rev', '+', 1) }))
@@ -381,8 +446,40 @@ export function createAgentStore(ctx: FamilyContext): AgentStore {
         .returning('rev')
         .executeTakeFirst();
       if (!row) return undefined;
-      tellChanged(agentId);
+      tellChanged([agentId]);
       return Number(row.rev);
+    },
+
+    async setAgentChanges(changes) {
+      const rotations = changes.rotations ?? new Map<string, { rotation: Rotation; since: string | null }>();
+      const assignments = changes.assignments ?? new Map<string, AgentAssignment>();
+      if (rotations.size === 0 && assignments.size === 0) return new Map();
+      const revs = await inTransaction(db, async (tx) => {
+        await lockInOrder(tx, [...rotations.keys(), ...assignments.keys()]);
+        for (const { value, ids } of groupBy(rotations, (r) => `${r.rotation} ${r.since ?? ''}`).values()) {
+          for (const batch of idBatches(ids)) {
+            await tx.updateTable('agents').set({ rotation: value.rotation, draining_since: value.since }).where('id', 'in', batch).execute();
+          }
+        }
+        const out = new Map<string, number>();
+        for (const { value, ids } of groupBy(assignments, (a) => JSON.stringify(assignmentColumns(a))).values()) {
+          const columns = assignmentColumns(value);
+          for (const batch of idBatches(ids)) {
+            const rows = await tx
+              .updateTable('agents')
+              .set((eb) => ({ ...columns, rev: eb('rev', '+', 1) }))
+              .where('id', 'in', batch)
+              .where('retired_at', 'is', null)
+              .returning(['id', 'rev'])
+              .execute();
+            for (const row of rows) out.set(row.id, Number(row.rev));
+          }
+        }
+        return out;
+      });
+      // After the commit of the caller's transaction, or of the one above.
+      if (revs.size > 0) tellChanged([...revs.keys()]);
+      return revs;
     },
 
     async setAgentRotation(agentId, rotation, drainingSince) {
@@ -417,6 +514,17 @@ export function createAgentStore(ctx: FamilyContext): AgentStore {
       await db.updateTable('agents').set({ last_seen_at: at, lost_at: null }).where('id', '=', agentId).where('retired_at', 'is', null).execute();
     },
 
+    async touchAgents(agentIds, at) {
+      const out: AgentRow[] = [];
+      for (const batch of idBatches(agentIds)) {
+        const touch = (tx: typeof db) => tx.updateTable('agents').set({ last_seen_at: at, lost_at: null }).where('id', 'in', batch).where('retired_at', 'is', null).returningAll().execute();
+        // One statement is atomic where rows are not locked; elsewhere the locks are taken in id order first.
+        const rows = rowLocks ? await inTransaction(db, async (tx) => (await lockInOrder(tx, batch), touch(tx))) : await touch(db);
+        for (const row of rows) out.push(toAgent(row));
+      }
+      return out;
+    },
+
     async markLostAgents(seenBefore, at) {
       const rows = await db
         .updateTable('agents')
@@ -437,7 +545,7 @@ export function createAgentStore(ctx: FamilyContext): AgentStore {
         .where('retired_at', 'is', null)
         .executeTakeFirst();
       const retired = Number(result.numUpdatedRows) === 1;
-      if (retired) tellChanged(agentId);
+      if (retired) tellChanged([agentId]);
       return retired;
     },
 

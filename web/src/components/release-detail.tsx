@@ -4,7 +4,7 @@ import type { Release } from '../../../src/protocol/api.ts';
 import type { BatchCommit, ReleaseDetail } from '../../../src/protocol/pipelines.ts';
 import { firstLine, formatCount, shortCommit } from '../format.ts';
 import { useSession } from '../session.ts';
-import { usePoll } from '../use-poll.ts';
+import { useLive } from '../use-live.ts';
 import { CheckLink } from './check-link.tsx';
 import { ErrorNote } from './error-note.tsx';
 import { GateReasons } from './gate-reasons.tsx';
@@ -13,7 +13,6 @@ import { SourceRef } from './source-ref.tsx';
 import { TimeAgo } from './time-ago.tsx';
 import { triggerWords } from './waiting-releases.tsx';
 
-const POLL_MS = 4000;
 
 const CHECK_MARK: Record<CheckState, string> = { pending: '…', success: '✓', failure: '✕' };
 
@@ -41,7 +40,7 @@ export function ReleaseDetailPanel({
 }) {
   const { client } = useSession();
   const load = useCallback(() => client.getRelease(project, releaseId), [client, project, releaseId]);
-  const poll = usePoll(load, POLL_MS);
+  const poll = useLive(load, { project, topics: ['releases', 'agents'] });
   // Until the detail loads, what the page knows of the release (no batch yet).
   const loaded: ReleaseDetail | undefined = poll.data?.id === releaseId ? poll.data : undefined;
   const detail: Release | undefined = loaded ?? known.find((r) => r.id === releaseId);

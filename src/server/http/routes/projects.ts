@@ -25,7 +25,7 @@ import { prepareDeltaUpload, readUploadRequest } from '../upload-request.ts';
 import { addDomain, listDomains, removeDomain } from '../../services/domains.ts';
 import { listEnvironments } from '../../services/environments.ts';
 import { listUnmergedWarnings } from '../../services/pipeline-view.ts';
-import { createProject, getProject, listProjects, rotateWebhookSecret, updateProject } from '../../services/projects.ts';
+import { acceptRepoUrl, createProject, getProject, listProjects, rotateWebhookSecret, updateProject } from '../../services/projects.ts';
 import { setDefaultBranch } from '../../services/policies.ts';
 import { controlUrl } from '../../../core/urls.ts';
 import { leaseOf, type HttpContext, type Params } from '../context.ts';
@@ -71,6 +71,8 @@ export function projectRoutes({ deps }: HttpContext): RouteSpec[] {
       handler: async (request, _reply, actor) => {
         const { project } = request.params as Params;
         const { defaultBranch, ...source } = parse(UpdateProjectRequest, request.body);
+        // A refused repository changes nothing, the default branch included: it is checked before anything is written.
+        if (defaultBranch !== undefined && typeof source.repo === 'string') await acceptRepoUrl(deps, source.repo);
         let row = defaultBranch === undefined ? undefined : await setDefaultBranch(deps, actor, project ?? '', defaultBranch);
         if (source.repo !== undefined || source.webhookSecret !== undefined || row === undefined) row = await updateProject(deps, actor, project ?? '', source);
         return presentProject(urls, row);

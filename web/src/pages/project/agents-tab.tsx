@@ -2,13 +2,13 @@ import { useCallback } from 'react';
 import { AgentsPanel } from '../../components/agents-panel.tsx';
 import { ErrorNote } from '../../components/error-note.tsx';
 import { useSession } from '../../session.ts';
-import { usePoll } from '../../use-poll.ts';
+import { useLive } from '../../use-live.ts';
 
 /** The hosts running this project's services: agents, their instances, lost ones marked. */
 export function AgentsTab({ project }: { project: string }) {
   const { client } = useSession();
   const load = useCallback(async () => (await client.listAgents(project)).agents, [client, project]);
-  const poll = usePoll(load, 4000);
+  const poll = useLive(load, { project, topics: ['agents'] });
   return (
     <section className="section" id="agents" aria-labelledby="agents-title">
       <h2 id="agents-title">Agents and instances</h2>

@@ -3,7 +3,7 @@ import { BuildsPanel } from '../../components/builds-panel.tsx';
 import { ErrorNote } from '../../components/error-note.tsx';
 import { Toast } from '../../components/toast.tsx';
 import { useSession } from '../../session.ts';
-import { usePoll } from '../../use-poll.ts';
+import { useLive } from '../../use-live.ts';
 
 /** Builds, newest first, with retry and cancel; a build's own address opens its log. */
 export function BuildsTab({ project, openBuild }: { project: string; openBuild: string | undefined }) {
@@ -12,7 +12,7 @@ export function BuildsTab({ project, openBuild }: { project: string; openBuild: 
     const [status, builds] = await Promise.all([client.getProjectStatus(project), client.listBuilds(project, { limit: 20 })]);
     return { gitUrl: status.project.gitUrl, builds: builds.builds };
   }, [client, project]);
-  const poll = usePoll(load, 4000);
+  const poll = useLive(load, { project, topics: ['builds'] });
   const [notice, setNotice] = useState<string | undefined>(undefined);
   const closeNotice = useCallback(() => setNotice(undefined), []);
   const data = poll.data;

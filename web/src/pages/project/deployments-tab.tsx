@@ -3,7 +3,7 @@ import { DeploymentsTable } from '../../components/deployments-table.tsx';
 import { ErrorNote } from '../../components/error-note.tsx';
 import { Toast } from '../../components/toast.tsx';
 import { useSession } from '../../session.ts';
-import { usePoll } from '../../use-poll.ts';
+import { useLive } from '../../use-live.ts';
 
 /** The project's deployments, newest first; each can be promoted from here. */
 export function DeploymentsTab({ project, query }: { project: string; query: string }) {
@@ -13,7 +13,7 @@ export function DeploymentsTab({ project, query }: { project: string; query: str
     const [status, deployments] = await Promise.all([client.getProjectStatus(project), client.listDeployments(project, { limit: 30 })]);
     return { environments: status.environments.filter((e) => e.retiredAt === null), deployments: deployments.deployments };
   }, [client, project]);
-  const poll = usePoll(load, 4000);
+  const poll = useLive(load, { project, topics: ['deployments', 'environments'] });
   const [notice, setNotice] = useState<string | undefined>(undefined);
   const closeNotice = useCallback(() => setNotice(undefined), []);
   const data = poll.data;
