@@ -1,8 +1,9 @@
-import { useId, useState } from 'react';
+import { useState } from 'react';
 import { GateCode } from '../../../src/core/gates/types.ts';
 import type { Release } from '../../../src/protocol/api.ts';
 import type { Decision } from '../../../src/protocol/approvals.ts';
 import { useSession } from '../session.ts';
+import { ActionButton } from './action-button.tsx';
 import { ActionDialog } from './action-dialog.tsx';
 
 interface Missing {
@@ -37,16 +38,12 @@ type Open = 'none' | 'approve' | 'reject';
 
 /**
  * A release waiting for approvals: who still has to approve, and Approve / Reject, each
- * confirmed in the shared dialog. The server decides what an approval may do (four eyes, roles)
- * and says why when it may do nothing.
+ * confirmed in the shared dialog. The server judges them for the person signed in
+ * (release.actions: four eyes, roles, already approved); a refused one is disabled with its reason.
  */
 export function ApprovalPanel({ release, refresh, onDone }: { release: Release; refresh: () => Promise<void>; onDone: (message: string) => void }) {
   const { client } = useSession();
   const [open, setOpen] = useState<Open>('none');
-  const reasonId = useId();
-  // The server's verdicts (protocol/actions.ts); an older server sends none and decides on the call.
-  const approve = release.actions?.approve;
-  const reject = release.actions?.reject;
   const missing = missingOf(release);
   if (release.state !== 'waiting' || missing === null) return null;
   const label = `${release.environment} v${release.number}`;
@@ -75,38 +72,16 @@ export function ApprovalPanel({ release, refresh, onDone }: { release: Release; 
         ))}
         {missing.unknownCommits > 0 && <li data-missing="unknown">Authors of {missing.unknownCommits} commit(s) Slipway does not know</li>}
       </ul>
-      <div className="form-actions">
-        <button
-          type="button"
-          className="button primary small"
-          onClick={() => setOpen('approve')}
-          disabled={approve?.allowed === false}
-          aria-describedby={approve?.allowed === false && approve.reason ? `${reasonId}-approve` : undefined}
-        >
+      <div className="form-actions approval-actions">
+        <ActionButton verdict={release.actions?.approve} className="button primary small" onClick={() => setOpen('approve')}>
           Approve
           <span className="visually-hidden"> v{release.number}</span>
-        </button>
-        <button
-          type="button"
-          className="button small"
-          onClick={() => setOpen('reject')}
-          disabled={reject?.allowed === false}
-          aria-describedby={reject?.allowed === false && reject.reason ? `${reasonId}-${reject.reason === approve?.reason && approve.allowed === false ? 'approve' : 'reject'}` : undefined}
-        >
+        </ActionButton>
+        <ActionButton verdict={release.actions?.reject} className="button small" onClick={() => setOpen('reject')}>
           Reject…
           <span className="visually-hidden"> v{release.number}</span>
-        </button>
+        </ActionButton>
       </div>
-      {approve?.allowed === false && approve.reason && (
-        <p id={`${reasonId}-approve`} className="muted small why-not">
-          {approve.reason}
-        </p>
-      )}
-      {reject?.allowed === false && reject.reason && !(reject.reason === approve?.reason && approve.allowed === false) && (
-        <p id={`${reasonId}-reject`} className="muted small why-not">
-          {reject.reason}
-        </p>
-      )}
       {open === 'approve' && (
         <ActionDialog<Decision>
           title={`Approve ${label}`}
