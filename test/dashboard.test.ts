@@ -11,7 +11,7 @@ import type { Deployment, DeploymentMeta } from '../src/protocol/api.ts';
 import { SlipwayClient } from '../src/protocol/client.ts';
 import { registerDashboard } from '../src/server/http/dashboard.ts';
 import { startServer, type RunningServer } from '../src/server/server.ts';
-import { ensureDashboardBuilt, launchBrowser, NO_BROWSER, openPage, screenshotPath } from './support/dashboard.ts';
+import { ensureDashboardBuilt, launchBrowser, NO_BROWSER, openPage, screenshotPath, setTabHidden } from './support/dashboard.ts';
 
 const ADMIN_TOKEN = 'dash-admin-token';
 const SCREENSHOT = screenshotPath('project');
@@ -220,7 +220,7 @@ describe('dashboard in a browser', { skip: NO_BROWSER }, () => {
     assert.match(text, /3f2a9c1/);
     assert.match(text, /Add the checkout page/);
     assert.match(text, /2 files/);
-    assert.equal(await row.getByRole('link', { name: new RegExp(first.id) }).getAttribute('href'), first.url);
+    assert.equal(await row.getByRole('link', { name: `Open ${first.id}` }).getAttribute('href'), first.url);
   });
 
   it('promotes a deployment to production from the deployments table', async () => {
@@ -241,13 +241,15 @@ describe('dashboard in a browser', { skip: NO_BROWSER }, () => {
     const form = page.getByRole('form', { name: `Promote ${first.id}` });
     await form.getByLabel('Target environment').selectOption('production');
     await form.getByText('production v2 → v3', { exact: false }).waitFor();
-    // Someone else moves production meanwhile (v2 → v3).
+    // Someone else moves production meanwhile (v2 → v3), unheard: the tab is hidden, so the page stays as it was.
+    await setTabHidden(page, true);
     await client.promote('shop', 'production', { deployment: first.id, expectRelease: 2, reason: 'from the CLI' });
     await form.getByRole('button', { name: 'Promote to production' }).click();
     const alert = form.getByRole('alert');
     await alert.filter({ hasText: 'RELEASE_CONFLICT' }).waitFor();
     assert.match(await alert.innerText(), /now at v3 \(you saw v2\)/);
     await form.getByRole('button', { name: 'Cancel' }).click();
+    await setTabHidden(page, false);
     const production = await client.getEnvironment('shop', 'production');
     assert.equal(production.release?.number, 3, 'the refused promotion changed nothing');
     await showsDeployment('production', first.id);

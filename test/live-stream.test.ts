@@ -4,11 +4,16 @@ import { Agent } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import type { Browser } from 'playwright-core';
 import type { ChangeMessage } from '../src/protocol/changes.ts';
+import { systemClock } from '../src/core/clock.ts';
+import { ChangeFeed, type Change } from '../src/server/services/change-feed.ts';
+import { recordEvent } from '../src/server/services/events.ts';
 import { startServer } from '../src/server/server.ts';
 import { backends } from './support/backends.ts';
 import { openChangeStream, type ChangeStreamClient } from './support/change-stream.ts';
 import { slipway } from './support/cli.ts';
+import { ensureDashboardBuilt, launchBrowser, NO_BROWSER, openPage, screenshotPath, signIn } from './support/dashboard.ts';
 import { ADMIN_TOKEN, deployFiles, startTestServer, type TestServer } from './support/server.ts';
 
 /**
@@ -193,6 +198,40 @@ describe('change stream limits and shutdown', () => {
 
 const postgres = backends.find((b) => b.name === 'postgres');
 
+describe('change feed and concurrent commits (PostgreSQL)', { skip: postgres === undefined ? 'no PostgreSQL backend' : false }, () => {
+  test('an event that commits after one with a later id is still heard', async () => {
+    const t = await startTestServer(postgres!);
+    const feed = new ChangeFeed({ store: t.server.deps.store, clock: systemClock, tickMs: 50 });
+    try {
+      await t.client.createProject('shop');
+      await t.client.createProject('blog');
+      const [shop, blog] = await Promise.all(['shop', 'blog'].map(async (name) => (await t.server.deps.store.findProjectByName(name))!.id));
+      const heard: Change[] = [];
+      feed.subscribe({ projectId: null, reaches: () => true, send: (c) => heard.push(c), end: () => undefined });
+      await new Promise((r) => setTimeout(r, 200));
+      const actor = { name: 'ana', role: 'admin' as const, trigger: 'user' as const };
+      let commit!: () => void;
+      const held = new Promise<void>((r) => (commit = r));
+      // shop's event takes its id first and commits last.
+      const slow = t.server.deps.store.transaction(async (tx) => {
+        await recordEvent(tx, new Date(), actor, 'environment.lock', { projectId: shop!, environment: 'production' });
+        await held;
+      });
+      await new Promise((r) => setTimeout(r, 100));
+      await recordEvent(t.server.deps.store, new Date(), actor, 'environment.lock', { projectId: blog!, environment: 'production' });
+      for (let i = 0; i < 100 && !heard.some((c) => c.project === 'blog'); i++) await new Promise((r) => setTimeout(r, 20));
+      assert.deepEqual(heard.map((c) => c.project), ['blog']);
+      commit();
+      await slow;
+      for (let i = 0; i < 100 && !heard.some((c) => c.project === 'shop'); i++) await new Promise((r) => setTimeout(r, 20));
+      assert.deepEqual(heard.map((c) => c.project), ['blog', 'shop']);
+    } finally {
+      feed.close();
+      await t.dispose();
+    }
+  });
+});
+
 describe('change stream across replicas (PostgreSQL)', { skip: postgres === undefined ? 'no PostgreSQL backend' : false }, () => {
   test('a promotion made through one replica reaches a stream open on another', async () => {
     const t = await startTestServer(postgres!);
@@ -220,5 +259,67 @@ describe('change stream across replicas (PostgreSQL)', { skip: postgres === unde
       await rm(dataDir, { recursive: true, force: true });
       await t.dispose();
     }
+  });
+});
+
+describe('the dashboard, live', { skip: NO_BROWSER }, () => {
+  let t: TestServer;
+  let browser: Browser;
+  before(async () => {
+    const built = ensureDashboardBuilt();
+    t = await startTestServer(backend);
+    await t.client.createProject('shop');
+    await built;
+    browser = await launchBrowser();
+  });
+  after(async () => {
+    await browser?.close();
+    await t?.dispose();
+  });
+
+  test('a promotion and a lock made with the CLI show on the open pipeline without a reload, and nothing polls meanwhile', async (ctx) => {
+    const one = await deployFiles(t.client, 'shop', { 'index.html': 'one' });
+    const two = await deployFiles(t.client, 'shop', { 'index.html': 'two' });
+    await t.client.promote('shop', 'production', { deployment: one.id });
+    const { page, problems } = await openPage(browser);
+    const api: string[] = [];
+    page.on('request', (r) => {
+      const path = new URL(r.url()).pathname;
+      if (path.startsWith('/api/')) api.push(path);
+    });
+    await signIn(page, t.server.url, ADMIN_TOKEN);
+    await page.goto(`${t.server.url}/#/projects/shop`);
+    const production = page.locator('[data-environment="production"]');
+    await production.getByText(one.id).waitFor();
+    await page.evaluate(() => ((window as unknown as { notReloaded: boolean }).notReloaded = true));
+
+    // Quiet: the page holds its one stream open and asks for nothing else.
+    await new Promise((r) => setTimeout(r, 5_000));
+    const quiet = api.length;
+    await new Promise((r) => setTimeout(r, 5_000));
+    assert.deepEqual(api.slice(quiet), [], 'no polling while nothing changes');
+    // One stream at a time: the projects page's (every project), then this project's.
+    const streams = api.filter((p) => p === '/api/v1/stream').length;
+    assert.ok(streams <= 2, `${streams} streams opened`);
+
+    const promoted = await slipway(t, ['promote', two.id, '--project', 'shop', '--env', 'production']);
+    assert.equal(promoted.code, 0, promoted.stderr);
+    const cliDone = performance.now();
+    await production.getByText(two.id).waitFor({ timeout: 5_000 });
+    const shownAfter = performance.now() - cliDone;
+    const locked = await slipway(t, ['lock', '--project', 'shop', '--env', 'production', '--reason', 'migration']);
+    assert.equal(locked.code, 0, locked.stderr);
+    const lockDone = performance.now();
+    await production.getByText('migration').waitFor({ timeout: 5_000 });
+    const lockShownAfter = performance.now() - lockDone;
+    await page.screenshot({ path: screenshotPath('live-pipeline-after-cli') });
+    ctx.diagnostic(`shown after the CLI returned: promotion ${shownAfter.toFixed(0)} ms, lock ${lockShownAfter.toFixed(0)} ms`);
+
+    assert.equal(await page.evaluate(() => (window as unknown as { notReloaded?: boolean }).notReloaded), true, 'the page was not reloaded');
+    assert.equal(api.filter((p) => p === '/api/v1/stream').length, streams, 'still the same stream');
+    assert.ok(shownAfter < 1_000, `the promotion showed ${shownAfter.toFixed(0)} ms after the CLI returned`);
+    assert.ok(lockShownAfter < 1_000, `the lock showed ${lockShownAfter.toFixed(0)} ms after the CLI returned`);
+    assert.deepEqual(problems, []);
+    await page.close();
   });
 });

@@ -131,3 +131,17 @@ export async function signInWithPassword(page: Page, url: string, email: string,
 export function scrollsSideways(page: Page): Promise<boolean> {
   return page.evaluate(() => document.documentElement.scrollWidth > document.documentElement.clientWidth);
 }
+
+/**
+ * Makes the page take its tab for hidden (or shown again): the dashboard's change stream pauses
+ * and nothing reloads, so a test can leave the page stale on purpose; shown again, it loads.
+ */
+export async function setTabHidden(page: Page, hidden: boolean): Promise<void> {
+  // A string, not a function: tsx's name helpers do not exist in the page.
+  await page.evaluate(`{
+    const hidden = ${String(hidden)};
+    Object.defineProperty(document, 'hidden', { configurable: true, get() { return hidden; } });
+    Object.defineProperty(document, 'visibilityState', { configurable: true, get() { return hidden ? 'hidden' : 'visible'; } });
+    document.dispatchEvent(new Event('visibilitychange'));
+  }`);
+}

@@ -4,7 +4,7 @@ import { ExternalLink } from '../components/external-link.tsx';
 import { GitPushHint } from '../components/git-push-hint.tsx';
 import { projectHref, projectsHref, type ProjectTab, type Route } from '../route.ts';
 import { useSession } from '../session.ts';
-import { usePoll } from '../use-poll.ts';
+import { useLive } from '../use-live.ts';
 import { ActivityTab } from './project/activity-tab.tsx';
 import { AgentsTab } from './project/agents-tab.tsx';
 import { BuildsTab } from './project/builds-tab.tsx';
@@ -27,7 +27,7 @@ export function ProjectPage({ route }: { route: Extract<Route, { page: 'project'
   const { project } = route;
   const { client } = useSession();
   const load = useCallback(() => client.getProjectStatus(project), [client, project]);
-  const poll = usePoll(load, 30_000);
+  const poll = useLive(load, { project, topics: ['settings', 'environments'] });
   const status = poll.data;
   const tab: ProjectTab | undefined = route.page === 'project' ? route.tab : undefined;
 

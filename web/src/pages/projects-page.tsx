@@ -5,14 +5,14 @@ import { TimeAgo } from '../components/time-ago.tsx';
 import { projectHref } from '../route.ts';
 import { reachesRole, useSession } from '../session.ts';
 import { useAction } from '../use-action.ts';
-import { usePoll } from '../use-poll.ts';
+import { useLive } from '../use-live.ts';
 
 export function ProjectsPage() {
   const { client, whoami } = useSession();
   // Creating a project is a global deployer's (a membership raises the role on its project only).
   const canDeploy = reachesRole(whoami.scope === null ? whoami.actor.role : null, 'deployer');
   const load = useCallback(async () => (await client.listProjects()).projects, [client]);
-  const poll = usePoll(load, 10_000);
+  const poll = useLive(load, { topics: ['environments', 'releases', 'settings'] });
   const action = useAction(poll.refresh);
   const [name, setName] = useState('');
 

@@ -7,10 +7,10 @@ import {
   CreateProjectRequest,
   CreateUploadRequest,
   Deployment,
+  DeploymentsQuery,
   DeploymentManifest,
   Domain,
   FinalizeUploadRequest,
-  ListQuery,
   Project,
   ProjectStatus,
   RotatedWebhookSecret,
@@ -25,7 +25,7 @@ import { prepareDeltaUpload, readUploadRequest } from '../upload-request.ts';
 import { addDomain, listDomains, removeDomain } from '../../services/domains.ts';
 import { listEnvironments } from '../../services/environments.ts';
 import { listUnmergedWarnings } from '../../services/pipeline-view.ts';
-import { createProject, getProject, listProjects, rotateWebhookSecret, updateProject } from '../../services/projects.ts';
+import { acceptRepoUrl, createProject, getProject, listProjects, rotateWebhookSecret, updateProject } from '../../services/projects.ts';
 import { setDefaultBranch } from '../../services/policies.ts';
 import { controlUrl } from '../../../core/urls.ts';
 import { leaseOf, type HttpContext, type Params } from '../context.ts';
@@ -71,6 +71,8 @@ export function projectRoutes({ deps }: HttpContext): RouteSpec[] {
       handler: async (request, _reply, actor) => {
         const { project } = request.params as Params;
         const { defaultBranch, ...source } = parse(UpdateProjectRequest, request.body);
+        // A refused repository changes nothing, the default branch included: it is checked before anything is written.
+        if (defaultBranch !== undefined && typeof source.repo === 'string') await acceptRepoUrl(deps, source.repo);
         let row = defaultBranch === undefined ? undefined : await setDefaultBranch(deps, actor, project ?? '', defaultBranch);
         if (source.repo !== undefined || source.webhookSecret !== undefined || row === undefined) row = await updateProject(deps, actor, project ?? '', source);
         return presentProject(urls, row);
@@ -119,12 +121,12 @@ export function projectRoutes({ deps }: HttpContext): RouteSpec[] {
     {
       method: 'GET',
       url: '/api/v1/projects/:project/deployments',
-      summary: 'List deployments, newest first',
-      query: ListQuery,
+      summary: 'List deployments, newest first (before = the last deployment id of the page above; q = words found in branch, commit, author, message or id)',
+      query: DeploymentsQuery,
       response: z.object({ deployments: z.array(Deployment) }),
       handler: async (request) => {
         const { project } = request.params as Params;
-        const query = parse(ListQuery, request.query);
+        const query = parse(DeploymentsQuery, request.query);
         const rows = await listDeployments(deps, project ?? '', query);
         return { deployments: rows.map((d) => presentDeployment(urls, project ?? '', d)) };
       },

@@ -3,7 +3,7 @@ import { AuditLog } from '../../components/audit-log.tsx';
 import { DeliveriesPanel } from '../../components/deliveries-panel.tsx';
 import { ErrorNote } from '../../components/error-note.tsx';
 import { useSession } from '../../session.ts';
-import { usePoll } from '../../use-poll.ts';
+import { useLive } from '../../use-live.ts';
 
 /** What happened in the project: the audit log, and the webhook deliveries that started builds. */
 export function ActivityTab({ project }: { project: string }) {
@@ -16,7 +16,7 @@ export function ActivityTab({ project }: { project: string }) {
     ]);
     return { repo: status.project.repo, events: events.events, deliveries: deliveries.deliveries };
   }, [client, project]);
-  const poll = usePoll(load, 4000);
+  const poll = useLive(load, { project, topics: ['events'] });
   const data = poll.data;
   if (data === undefined) return poll.error ? <ErrorNote error={poll.error} /> : <p className="muted">Loading…</p>;
   return (

@@ -8,7 +8,7 @@ import { postHook } from './support/webhook-payloads.ts';
 import { startTestServer, type TestServer } from './support/server.ts';
 
 /**
- * Rotating a project's webhook secret: the server makes a strong random one, answers it once
+ * What the dashboard's Settings page calls beyond the plain API. Rotating a project's webhook secret: the server makes a strong random one, answers it once
  * with the hook URLs, the old secret stops verifying deliveries at once, the audit log says it
  * happened without quoting either secret, and only a deployer or more may do it.
  */
@@ -35,7 +35,7 @@ for (const backend of backends) {
     let deployer: string;
 
     before(async () => {
-      t = await startTestServer(backend);
+      t = await startTestServer(backend, { allowLocalRepos: false });
       await t.client.createProject('shop', { repo: 'https://git.example.com/acme/shop.git', webhookSecret: OLD_SECRET });
       viewer = (await t.client.createToken({ name: 'viewer', role: 'viewer' })).secret;
       deployer = (await t.client.createToken({ name: 'deployer', role: 'deployer', project: 'shop' })).secret;
@@ -85,6 +85,16 @@ for (const backend of backends) {
       await rejectsWithCode(t.client.rotateWebhookSecret('nope'), 'PROJECT_NOT_FOUND', 404);
       await rejectsWithCode(t.clientWith(deployer).rotateWebhookSecret('blog'), 'PROJECT_NOT_FOUND', 404);
       assert.equal((await t.client.listEvents({ project: 'shop' })).events.length, before, 'nothing recorded');
+    });
+
+    test('a refused repository URL changes nothing, not even a default branch sent with it', async () => {
+      const before = await t.client.getProjectStatus('shop');
+      for (const repo of ['file:///etc/passwd', 'https://user:pw@127.0.0.1/acme/shop.git']) {
+        await rejectsWithCode(t.client.updateProject('shop', { repo, defaultBranch: 'trunk' }), 'REPO_URL_FORBIDDEN', 400);
+      }
+      const after = await t.client.getProjectStatus('shop');
+      assert.equal(after.project.defaultBranch, before.project.defaultBranch);
+      assert.equal(after.project.repo, before.project.repo);
     });
 
     test('slipway projects set --rotate-webhook-secret prints the new secret last, once', async () => {
