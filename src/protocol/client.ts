@@ -416,7 +416,9 @@ export class SlipwayClient {
   getBuild(project: string, id: string): Promise<Build> {
     return this.request('GET', `/api/v1/projects/${enc(project)}/builds/${enc(id)}`);
   }
-  retryBuild(id: string): Promise<Build> {
+  /** With the build's project, the caller's role on that project decides (a membership, a project-scoped token). */
+  retryBuild(id: string, project?: string): Promise<Build> {
+    if (project !== undefined) return this.request('POST', `/api/v1/projects/${enc(project)}/builds/${enc(id)}/retry`, { body: {} });
     return this.request('POST', `/api/v1/builds/${enc(id)}/retry`, { body: {} });
   }
   cancelBuild(project: string, id: string): Promise<Build> {

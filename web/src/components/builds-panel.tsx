@@ -135,7 +135,7 @@ function BuildRow({
   };
 
   const retry = async () => {
-    const outcome = await action.run(() => client.retryBuild(build.id));
+    const outcome = await action.run(() => client.retryBuild(build.id, project));
     if (outcome.ok) onDone(`Retrying ${shortCommit(build.commit)} as ${outcome.value.id}.`);
   };
 
