@@ -6,6 +6,9 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Browser } from 'playwright-core';
 import type { ChangeMessage } from '../src/protocol/changes.ts';
+import { systemClock } from '../src/core/clock.ts';
+import { ChangeFeed, type Change } from '../src/server/services/change-feed.ts';
+import { recordEvent } from '../src/server/services/events.ts';
 import { startServer } from '../src/server/server.ts';
 import { backends } from './support/backends.ts';
 import { openChangeStream, type ChangeStreamClient } from './support/change-stream.ts';
@@ -194,6 +197,40 @@ describe('change stream limits and shutdown', () => {
 });
 
 const postgres = backends.find((b) => b.name === 'postgres');
+
+describe('change feed and concurrent commits (PostgreSQL)', { skip: postgres === undefined ? 'no PostgreSQL backend' : false }, () => {
+  test('an event that commits after one with a later id is still heard', async () => {
+    const t = await startTestServer(postgres!);
+    const feed = new ChangeFeed({ store: t.server.deps.store, clock: systemClock, tickMs: 50 });
+    try {
+      await t.client.createProject('shop');
+      await t.client.createProject('blog');
+      const [shop, blog] = await Promise.all(['shop', 'blog'].map(async (name) => (await t.server.deps.store.findProjectByName(name))!.id));
+      const heard: Change[] = [];
+      feed.subscribe({ projectId: null, reaches: () => true, send: (c) => heard.push(c), end: () => undefined });
+      await new Promise((r) => setTimeout(r, 200));
+      const actor = { name: 'ana', role: 'admin' as const, trigger: 'user' as const };
+      let commit!: () => void;
+      const held = new Promise<void>((r) => (commit = r));
+      // shop's event takes its id first and commits last.
+      const slow = t.server.deps.store.transaction(async (tx) => {
+        await recordEvent(tx, new Date(), actor, 'environment.lock', { projectId: shop!, environment: 'production' });
+        await held;
+      });
+      await new Promise((r) => setTimeout(r, 100));
+      await recordEvent(t.server.deps.store, new Date(), actor, 'environment.lock', { projectId: blog!, environment: 'production' });
+      for (let i = 0; i < 100 && !heard.some((c) => c.project === 'blog'); i++) await new Promise((r) => setTimeout(r, 20));
+      assert.deepEqual(heard.map((c) => c.project), ['blog']);
+      commit();
+      await slow;
+      for (let i = 0; i < 100 && !heard.some((c) => c.project === 'shop'); i++) await new Promise((r) => setTimeout(r, 20));
+      assert.deepEqual(heard.map((c) => c.project), ['blog', 'shop']);
+    } finally {
+      feed.close();
+      await t.dispose();
+    }
+  });
+});
 
 describe('change stream across replicas (PostgreSQL)', { skip: postgres === undefined ? 'no PostgreSQL backend' : false }, () => {
   test('a promotion made through one replica reaches a stream open on another', async () => {
