@@ -7,15 +7,11 @@
 // SQLite, then PostgreSQL (a fresh database on 127.0.0.1:5432; BENCH_POSTGRES=0 skips it).
 // Target (issue): under 100 ms server time.
 //   node --import tsx bench/pipeline-view.ts   (BENCH_ROUNDS=200)
-import { createHash } from 'node:crypto';
-import type { CommitInfo } from '../src/core/git-log.ts';
-import { DEFAULT_POLICY, type GateVerdict } from '../src/core/gates/index.ts';
-import type { SlipwayClient } from '../src/protocol/client.ts';
-import type { RunningServer } from '../src/server/server.ts';
 import { presentPipeline } from '../src/server/http/present-pipeline.ts';
 import { describePipeline } from '../src/server/services/pipeline-view.ts';
 import type { ServiceDeps } from '../src/server/services/deps.ts';
-import { newEnvironmentRow, newReleaseRow, type ReleaseState, type Store } from '../src/store/store.ts';
+import type { Store } from '../src/store/store.ts';
+import { seedLargeProject } from './large-project.ts';
 import { benchServer, percentile, table, withPostgresDatabase } from './support.ts';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 200);
@@ -23,97 +19,6 @@ const ENVIRONMENTS = 20;
 const RELEASES = 10_000;
 const COMMITS = 600;
 const WAITING_PER_ENV = 2;
-
-const sha = (i: number): string => createHash('sha1').update(`commit ${i}`).digest('hex');
-const at = (minutes: number): string => new Date(Date.UTC(2025, 0, 1) + minutes * 60_000).toISOString();
-
-async function realDeployment(client: SlipwayClient): Promise<{ id: string; manifestDigest: string }> {
-  const body = 'pipeline bench';
-  const digest = createHash('sha256').update(body).digest('hex');
-  const upload = await client.createUpload('shop', { files: [{ path: 'index.html', sha256: digest, size: body.length, mode: 0o644 }] });
-  if (upload.missing.length > 0) await client.putBlob(digest, Buffer.from(body));
-  const deployment = await client.finalizeUpload('shop', upload.id);
-  return { id: deployment.id, manifestDigest: deployment.manifestDigest };
-}
-
-/** Seeds the project through the store: commits, one deployment per commit, 20 environments, 10,000 releases. */
-async function seed(server: RunningServer, client: SlipwayClient): Promise<void> {
-  await client.createProject('shop');
-  const real = await realDeployment(client);
-  const store: Store = server.deps.store;
-  const project = await store.findProjectByName('shop');
-  if (!project) throw new Error('no project');
-  const commits: CommitInfo[] = [];
-  for (let i = 0; i < COMMITS; i++) {
-    commits.push({ sha: sha(i), parents: i === 0 ? [] : [sha(i - 1)], authorName: 'Ana', authorEmail: 'ana@example.com', message: `change ${i}`, committedAt: at(i) });
-  }
-  const perEnv = RELEASES / ENVIRONMENTS;
-  // Deployments of the newest commits; release n of every environment takes deployment n.
-  const deployments = Array.from({ length: perEnv }, (_, n) => ({ id: `dpl-bench${String(n).padStart(5, '0')}`, commit: COMMITS - perEnv + n }));
-  await store.transaction(async (tx) => {
-    await tx.insertCommits(project.id, commits, at(0));
-    await tx.moveBranch(project.id, 'main', '0'.repeat(40), sha(COMMITS - 1), at(COMMITS));
-    for (const d of deployments) {
-      await tx.insertDeployment({
-        id: d.id,
-        projectId: project.id,
-        manifestDigest: real.manifestDigest,
-        fileCount: 1,
-        totalBytes: 14,
-        meta: { source: 'build', commit: sha(d.commit), branch: 'main', message: `change ${d.commit}` },
-        createdAt: at(d.commit),
-        createdBy: 'bench',
-      });
-    }
-  });
-  for (let e = 0; e < ENVIRONMENTS; e++) {
-    const name = `env-${String(e + 1).padStart(2, '0')}`;
-    await store.transaction(async (tx) => {
-      const env = await tx.ensureEnvironment(newEnvironmentRow({ id: `env-bench${e}`, projectId: project.id, name, createdAt: at(0) }));
-      const { follows: _follows, ...defaults } = DEFAULT_POLICY;
-      const policy = { ...defaults, from: e === 0 ? null : `env-${String(e).padStart(2, '0')}`, auto: true, checks: ['ci/test'] };
-      await tx.setEnvironmentPolicy(env.id, policy, 'user bench', at(0), []);
-      if (e === 0) await tx.setEnvironmentFollow(env.id, 'main', false);
-      // Downstream environments run older deployments, so the view walks the history for each.
-      const liveUpTo = perEnv - WAITING_PER_ENV - e * 10;
-      let live: { id: string; number: number; deploymentId: string } | undefined;
-      for (let n = 0; n < perEnv; n++) {
-        const number = n + 1;
-        const deployment = deployments[n];
-        if (!deployment) throw new Error('deployment index');
-        const waiting = n >= perEnv - WAITING_PER_ENV;
-        const state: ReleaseState = waiting ? 'waiting' : n === liveUpTo - 1 ? 'live' : n < liveUpTo ? 'superseded' : 'failed';
-        const gates: GateVerdict | null = waiting
-          ? { outcome: 'wait', reasons: [{ gate: 'checks', code: 'CHECKS_PENDING', message: 'waiting for checks: ci/test pending' }] }
-          : { outcome: 'pass' };
-        const id = `rel-bench${e}x${n}`;
-        await tx.insertRelease(
-          newReleaseRow({
-            id,
-            projectId: project.id,
-            environmentId: env.id,
-            number,
-            kind: 'promote',
-            state,
-            deploymentId: deployment.id,
-            createdAt: at(deployment.commit),
-            createdBy: 'slipway',
-            trigger: 'automation',
-            commitSha: sha(deployment.commit),
-            branch: 'main',
-            gates,
-            stateReason: waiting ? 'waiting for checks: ci/test pending' : null,
-            liveAt: state === 'live' || state === 'superseded' ? at(deployment.commit) : null,
-            batch: { base: sha(deployment.commit - 1), commits: [sha(deployment.commit)], truncated: false },
-          }),
-        );
-        if (state === 'live') live = { id, number, deploymentId: deployment.id };
-      }
-      if (!live) throw new Error('no live release');
-      await tx.moveEnvironmentTo(env.id, 0, { deploymentId: live.deploymentId, releaseId: live.id, releaseNumber: live.number, pin: null });
-    });
-  }
-}
 
 /** A store whose method calls are counted and timed (by method): each call is one query, or a few for batched reads. */
 function counting(store: Store): { store: Store; calls: () => number; reset: () => void; time: Map<string, number> } {
@@ -141,7 +46,7 @@ async function measure(label: string, databaseUrl?: string): Promise<(string | n
   const { server, client, dispose } = await benchServer(databaseUrl);
   try {
     const t0 = performance.now();
-    await seed(server, client);
+    await seedLargeProject(server, client, 'shop', { environments: ENVIRONMENTS, releases: RELEASES, commits: COMMITS, waitingPerEnv: WAITING_PER_ENV, shape: { kind: 'chain' } });
     const seeded = performance.now() - t0;
     const counted = counting(server.deps.store);
     const deps: ServiceDeps = { ...server.deps, store: counted.store };

@@ -2,7 +2,7 @@
 // tables. Arguments narrow the run: `npm run bench -- rollback`.
 import { spawnSync } from 'node:child_process';
 
-const all = ['build-overhead.ts', 'upload-bytes.ts', 'deploy-delta.ts', 'rollback-latency.ts', 'agent-rollback.ts', 'edge-throughput.ts', 'webhook-ack.ts', 'manifest-validation.ts', 'pipeline-view.ts', 'check-to-live.ts', 'cli-start.ts', 'rolling-load.ts', 'agents-notify.ts', 'sse-fanout.ts'];
+const all = ['build-overhead.ts', 'upload-bytes.ts', 'deploy-delta.ts', 'rollback-latency.ts', 'agent-rollback.ts', 'edge-throughput.ts', 'webhook-ack.ts', 'manifest-validation.ts', 'pipeline-view.ts', 'check-to-live.ts', 'cli-start.ts', 'rolling-load.ts', 'agents-notify.ts', 'sse-fanout.ts', 'dashboard-page.ts'];
 const filters = process.argv.slice(2);
 const chosen = all.filter((name) => filters.length === 0 || filters.some((f) => name.includes(f)));
 let failed = 0;

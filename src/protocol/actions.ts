@@ -24,8 +24,10 @@ export type Verdict = z.infer<typeof Verdict>;
 /**
  * A project's actions, each the route it calls:
  * - `edit`: PATCH the project (repository, webhook secret);
+ * - `setDefaultBranch`: PATCH the project's default branch (admin: it decides which slipway.yaml sets policy);
  * - `rotateWebhookSecret`: have the server make a new webhook secret (POST …/webhook-secret/rotate);
  * - `manageMembers`: PUT / DELETE a member;
+ * - `readNotifications`: list notification targets and their deliveries;
  * - `manageNotifications`: add, remove and test notification targets;
  * - `delete`: DELETE the project;
  * - `enrollAgents`: make an agent enrollment token for one of its environments;
@@ -36,8 +38,10 @@ export type Verdict = z.infer<typeof Verdict>;
  */
 export const PROJECT_ACTIONS = [
   'edit',
+  'setDefaultBranch',
   'rotateWebhookSecret',
   'manageMembers',
+  'readNotifications',
   'manageNotifications',
   'delete',
   'enrollAgents',

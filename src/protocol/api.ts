@@ -292,6 +292,21 @@ export const Release = z.object({
 });
 export type Release = z.infer<typeof Release>;
 
+/** `GET /api/v1/projects/:project/releases`: how many of each environment's newest releases (1–100, default 20). */
+export const RecentReleasesQuery = z.object({
+  perEnvironment: z.coerce.number().int().min(1).max(100).default(20),
+});
+export type RecentReleasesQuery = z.infer<typeof RecentReleasesQuery>;
+
+/**
+ * The newest releases of every environment of a project that is not retired, environments by
+ * name, releases newest first: one call instead of one release list per environment.
+ */
+export const RecentReleases = z.object({
+  environments: z.array(z.object({ environment: z.string(), releases: z.array(Release) })),
+});
+export type RecentReleases = z.infer<typeof RecentReleases>;
+
 /** The answer to a promote or rollback: the release made, and the pin a promote cleared (null when there was none). */
 export const MovedRelease = Release.extend({ clearedPin: Pin.nullable() });
 export type MovedRelease = z.infer<typeof MovedRelease>;

@@ -51,6 +51,7 @@ import type {
   ProjectDeleted,
   ProjectStatus,
   PromoteRequest,
+  RecentReleases,
   Release,
   RollbackRequest,
   CreateUserRequest,
@@ -379,6 +380,11 @@ export class SlipwayClient {
 
   listReleases(project: string, env: string, query: { limit?: number } = {}): Promise<{ releases: Release[] }> {
     return this.request('GET', `/api/v1/projects/${enc(project)}/environments/${enc(env)}/releases`, { query });
+  }
+
+  /** The newest releases of every environment of the project that is not retired, in one call (`perEnvironment`: 1–100, default 20). */
+  listRecentReleases(project: string, query: { perEnvironment?: number } = {}): Promise<RecentReleases> {
+    return this.request('GET', `/api/v1/projects/${enc(project)}/releases`, { query });
   }
 
   listEvents(query: { project?: string; environment?: string; limit?: number; before?: number } = {}): Promise<{ events: Event[] }> {

@@ -69,6 +69,7 @@ export const PERMISSIONS: Readonly<Record<string, Permission>> = {
   'POST /api/v1/projects/:project/environments/:environment/lock': 'deployer',
   'POST /api/v1/projects/:project/environments/:environment/unlock': 'deployer',
   'GET /api/v1/projects/:project/environments/:environment/releases': 'viewer',
+  'GET /api/v1/projects/:project/releases': 'viewer',
   'PUT /api/v1/projects/:project/environments/:environment/policy': 'admin',
   'GET /api/v1/projects/:project/pipeline': 'viewer',
   'GET /api/v1/projects/:project/releases/:release': 'viewer',

@@ -7,7 +7,7 @@ import { callerOf, environmentActions, projectActions, releaseActions, type Call
 import { approvalFactsOf } from './approval-facts.ts';
 import type { ServiceDeps } from './deps.ts';
 import { rollbackTarget } from './environments.ts';
-import { lineageOf, policyOf } from './pipeline.ts';
+import { lineagesOf, policyOf } from './pipeline.ts';
 
 /**
  * Reads what the verdicts of allowed-actions.ts look at, for what one response shows a person:
@@ -73,20 +73,24 @@ async function releaseVerdicts(
   const waiting = releases.filter((r) => r.state === 'waiting').map((r) => r.id);
   const decisions = new Map<string, ApprovalRow[]>();
   for (const row of waiting.length === 0 ? [] : await deps.store.listApprovalsOfReleases(waiting)) decisions.set(row.releaseId, [...(decisions.get(row.releaseId) ?? []), row]);
-  const lineages = new Map<string, Promise<Lineage>>();
+  // Each release's lineage in its environment's `from`: two queries per upstream environment, not two per release.
+  const deploymentsFrom = new Map<string, Set<string>>();
+  for (const release of releases) {
+    const env = envs.get(release.environmentId);
+    const from = env ? policyOf(env).from : null;
+    if (from !== null) deploymentsFrom.set(from, (deploymentsFrom.get(from) ?? new Set<string>()).add(release.deploymentId));
+  }
+  const lineages = new Map<string, Lineage>();
+  for (const [from, ids] of deploymentsFrom) {
+    for (const [id, lineage] of await lineagesOf(deps.store, project, from, [...ids])) lineages.set(`${from}\n${id}`, lineage);
+  }
   const out = new Map<string, ReleaseActions>();
   for (const release of releases) {
     const env = envs.get(release.environmentId);
     if (!env) continue;
     const policy = policyOf(env);
     const given = decisions.get(release.id) ?? [];
-    let lineage: Lineage | null = null;
-    if (policy.from !== null) {
-      const key = `${policy.from}\n${release.deploymentId}`;
-      const from = policy.from;
-      if (!lineages.has(key)) lineages.set(key, lineageOf(deps.store, project, from, release.deploymentId));
-      lineage = (await lineages.get(key)) ?? null;
-    }
+    const lineage = policy.from === null ? null : (lineages.get(`${policy.from}\n${release.deploymentId}`) ?? null);
     const facts: ReleaseFacts = {
       release,
       environment: await environmentFacts(env),

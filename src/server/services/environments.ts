@@ -41,6 +41,23 @@ export async function listReleases(deps: ServiceDeps, projectName: string, name:
   return deps.store.listReleases(environment.id, page);
 }
 
+/**
+ * The newest `perEnvironment` releases of every environment of a project that is not retired
+ * (environments by name, releases newest first): what the dashboard's pipeline shows of each
+ * environment, in two reads however many environments there are.
+ */
+export async function listRecentReleases(deps: ServiceDeps, projectName: string, perEnvironment: number): Promise<{ environment: EnvironmentRow; releases: ReleaseRow[] }[]> {
+  const project = await getProject(deps, projectName);
+  const [environments, releases] = await Promise.all([deps.store.listEnvironments(project.id), deps.store.listRecentReleasesOfProject(project.id, perEnvironment)]);
+  const byEnvironment = new Map<string, ReleaseRow[]>();
+  for (const release of releases) {
+    const list = byEnvironment.get(release.environmentId);
+    if (list) list.push(release);
+    else byEnvironment.set(release.environmentId, [release]);
+  }
+  return environments.filter((e) => e.retiredAt === null).map((environment) => ({ environment, releases: byEnvironment.get(environment.id) ?? [] }));
+}
+
 /** Environments are created by their first use (promote or lock), like Vercel's custom environments. */
 async function ensureEnvironment(deps: ServiceDeps, project: ProjectRow, name: string): Promise<EnvironmentRow> {
   assertName('environment', name);

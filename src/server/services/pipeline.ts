@@ -78,9 +78,14 @@ async function batchOf(store: Store, projectId: string, base: string | null, hea
 async function upstreamRun(store: Store, upstream: EnvironmentRow | undefined, deploymentId: string): Promise<{ lineage: Lineage; last: ReleaseRow | undefined }> {
   if (!upstream) return { lineage: 'never', last: undefined };
   const last = await store.findLatestReleaseOfDeployment(upstream.id, deploymentId);
-  if (upstream.deploymentId === deploymentId) return { lineage: 'live', last };
-  if (!last) return { lineage: 'never', last };
-  return { lineage: last.state === 'rolled_back' ? 'rolled_back' : 'was_live', last };
+  return { lineage: lineageFrom(upstream, deploymentId, last), last };
+}
+
+/** What became of `deploymentId` upstream, given the last release that put it live there. */
+function lineageFrom(upstream: EnvironmentRow, deploymentId: string, last: ReleaseRow | undefined): Lineage {
+  if (upstream.deploymentId === deploymentId) return 'live';
+  if (!last) return 'never';
+  return last.state === 'rolled_back' ? 'rolled_back' : 'was_live';
 }
 
 async function lineageIn(store: Store, upstream: EnvironmentRow | undefined, deploymentId: string): Promise<Lineage> {
@@ -97,6 +102,13 @@ async function upstreamFacts(store: Store, name: string, upstream: EnvironmentRo
 /** Lineage of a deployment in the environment `from` of a project. */
 export async function lineageOf(store: Store, project: ProjectRow, from: string, deploymentId: string): Promise<Lineage> {
   return lineageIn(store, await store.findEnvironment(project.id, from), deploymentId);
+}
+
+/** lineageOf for many deployments (a page of releases), in two queries: by deployment id. */
+export async function lineagesOf(store: Store, project: ProjectRow, from: string, deploymentIds: readonly string[]): Promise<Map<string, Lineage>> {
+  const upstream = await store.findEnvironment(project.id, from);
+  const last = upstream ? await store.findLatestReleasesOfDeployments(upstream.id, deploymentIds) : new Map<string, ReleaseRow>();
+  return new Map(deploymentIds.map((id) => [id, upstream ? lineageFrom(upstream, id, last.get(id)) : 'never']));
 }
 
 /**

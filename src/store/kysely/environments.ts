@@ -162,11 +162,21 @@ export interface EnvironmentStore {
   findReleases(ids: readonly string[]): Promise<ReleaseRow[]>;
   findReleaseByNumber(environmentId: string, number: number): Promise<ReleaseRow | undefined>;
   listReleases(environmentId: string, page: Page): Promise<ReleaseRow[]>;
+  /**
+   * The newest `perEnvironment` releases of each environment of a project that is not retired,
+   * newest first within each, in one query (each environment's walk uses its own index range).
+   */
+  listRecentReleasesOfProject(projectId: string, perEnvironment: number): Promise<ReleaseRow[]>;
   /** The newest release of this environment that put `deploymentId` live, if any. */
   findLatestReleaseOfDeployment(environmentId: string, deploymentId: string): Promise<ReleaseRow | undefined>;
+  /** findLatestReleaseOfDeployment for many deployments at once (a page of releases judged together): by deployment id, absent when none went live here. */
+  findLatestReleasesOfDeployments(environmentId: string, deploymentIds: readonly string[]): Promise<Map<string, ReleaseRow>>;
   /** The newest release of this environment that went live with another deployment than the current one (the default rollback target). */
   findPreviousDeploymentRelease(environmentId: string, currentDeploymentId: string | null): Promise<ReleaseRow | undefined>;
 }
+
+/** Ids per IN list: well under SQLite's and PostgreSQL's limits on bound parameters. */
+const IN_CHUNK = 500;
 
 export function createEnvironmentStore({ db }: FamilyContext): EnvironmentStore {
   const findEnvironment = async (projectId: string, name: string): Promise<EnvironmentRow | undefined> => {
@@ -275,6 +285,25 @@ export function createEnvironmentStore({ db }: FamilyContext): EnvironmentStore 
       return row && toRelease(row);
     },
 
+    async findLatestReleasesOfDeployments(environmentId, deploymentIds) {
+      const unique = [...new Set(deploymentIds)];
+      const out = new Map<string, ReleaseRow>();
+      for (let i = 0; i < unique.length; i += IN_CHUNK) {
+        const rows = await db
+          .selectFrom('releases')
+          .selectAll()
+          .where('environment_id', '=', environmentId)
+          .where('deployment_id', 'in', unique.slice(i, i + IN_CHUNK))
+          .where('live_at', 'is not', null)
+          .orderBy('live_at', 'desc')
+          .orderBy('number', 'desc')
+          .execute();
+        // Newest first: the first row of each deployment is its latest.
+        for (const row of rows) if (!out.has(row.deployment_id)) out.set(row.deployment_id, toRelease(row));
+      }
+      return out;
+    },
+
     async findPreviousDeploymentRelease(environmentId, currentDeploymentId) {
       // Only what went live here: a release that waited or failed never ran, so a rollback cannot return to it.
       let query = db.selectFrom('releases').selectAll().where('environment_id', '=', environmentId).where('live_at', 'is not', null);
@@ -287,6 +316,30 @@ export function createEnvironmentStore({ db }: FamilyContext): EnvironmentStore 
       let query = db.selectFrom('releases').selectAll().where('environment_id', '=', environmentId);
       if (page.before !== undefined) query = query.where('number', '<', page.before);
       const rows = await query.orderBy('number', 'desc').limit(page.limit).execute();
+      return rows.map(toRelease);
+    },
+
+    async listRecentReleasesOfProject(projectId, perEnvironment) {
+      const rows = await db
+        .selectFrom('environments as e')
+        .innerJoin('releases as r', 'r.environment_id', 'e.id')
+        .selectAll('r')
+        .where('e.project_id', '=', projectId)
+        .where('e.retired_at', 'is', null)
+        // The number of the environment's perEnvironment-th newest release (none: all of them).
+        .where((eb) =>
+          eb(
+            'r.number',
+            '>=',
+            eb.fn.coalesce(
+              eb.selectFrom('releases as k').select('k.number').whereRef('k.environment_id', '=', 'e.id').orderBy('k.number', 'desc').limit(1).offset(perEnvironment - 1),
+              eb.lit(0),
+            ),
+          ),
+        )
+        .orderBy('e.name')
+        .orderBy('r.number', 'desc')
+        .execute();
       return rows.map(toRelease);
     },
   };

@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { MovePlan } from '../../../protocol/pipelines.ts';
-import { Environment, ListQuery, LockRequest, MovedRelease, PromoteRequest, Release, RollbackRequest, UnlockRequest } from '../../../protocol/api.ts';
+import { Environment, ListQuery, LockRequest, MovedRelease, PromoteRequest, RecentReleases, RecentReleasesQuery, Release, RollbackRequest, UnlockRequest } from '../../../protocol/api.ts';
 import { judgeFor } from '../../services/action-facts.ts';
-import { getEnvironment, listEnvironments, listReleases, lock, planPromote, planRollback, promote, rollback, unlock } from '../../services/environments.ts';
+import { getEnvironment, listEnvironments, listRecentReleases, listReleases, lock, planPromote, planRollback, promote, rollback, unlock } from '../../services/environments.ts';
 import { getProject } from '../../services/projects.ts';
 import type { HttpContext, Params } from '../context.ts';
 import { parse } from '../parse.ts';
@@ -108,6 +108,25 @@ export function environmentRoutes({ deps }: HttpContext): RouteSpec[] {
         const rows = await listReleases(deps, project, environment, query);
         const actions = await judgeFor(deps, request.principal, await getProject(deps, project))?.releases(rows);
         return { releases: rows.map((r) => withActions(presentRelease(project, environment, r), actions?.get(r.id))) };
+      },
+    },
+    {
+      method: 'GET',
+      url: '/api/v1/projects/:project/releases',
+      summary: "The newest releases of every environment that is not retired (perEnvironment, default 20), in one call: what the dashboard's pipeline shows",
+      query: RecentReleasesQuery,
+      response: RecentReleases,
+      handler: async (request) => {
+        const { project } = names(request.params);
+        const { perEnvironment } = parse(RecentReleasesQuery, request.query);
+        const recent = await listRecentReleases(deps, project, perEnvironment);
+        const actions = await judgeFor(deps, request.principal, await getProject(deps, project))?.releases(recent.flatMap((e) => e.releases));
+        return {
+          environments: recent.map(({ environment, releases }) => ({
+            environment: environment.name,
+            releases: releases.map((r) => withActions(presentRelease(project, environment.name, r), actions?.get(r.id))),
+          })),
+        };
       },
     },
   ];
