@@ -33,7 +33,7 @@ export type Verdict = z.infer<typeof Verdict>;
  * - `enrollAgents`: make an agent enrollment token for one of its environments;
  * - `removeAgents`: DELETE an agent;
  * - `addDomain` / `removeDomain`: map or unmap a custom domain;
- * - `retryBuilds`: POST /api/v1/builds/:build/retry (a failed or canceled build's own state is the build's);
+ * - `retryBuilds`: POST /api/v1/projects/:project/builds/:build/retry (a failed or canceled build's own state is the build's);
  * - `cancelBuilds`: cancel a queued or running build.
  */
 export const PROJECT_ACTIONS = [

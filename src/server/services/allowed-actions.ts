@@ -141,7 +141,7 @@ export function projectActions(caller: Caller): ProjectActions {
     removeAgents: roleVerdict(caller, `DELETE ${PROJECT}/agents/:agent`, 'remove agents'),
     addDomain: roleVerdict(caller, `POST ${PROJECT}/domains`, 'add custom domains'),
     removeDomain: roleVerdict(caller, `DELETE ${PROJECT}/domains/:hostname`, 'remove custom domains'),
-    retryBuilds: roleVerdict(caller, 'POST /api/v1/builds/:build/retry', 'retry builds'),
+    retryBuilds: roleVerdict(caller, 'POST /api/v1/projects/:project/builds/:build/retry', 'retry builds'),
     cancelBuilds: roleVerdict(caller, `POST ${PROJECT}/builds/:build/cancel`, 'cancel builds'),
   };
 }

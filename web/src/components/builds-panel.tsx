@@ -67,7 +67,7 @@ export function BuildsPanel({
       {builds.some(isActive) && <ActionNote id={`${notes}-cancel`} verdict={actions?.cancelBuilds} />}
       {builds.some(isRetryable) && <ActionNote id={`${notes}-retry`} verdict={actions?.retryBuilds} />}
       <div className="table-wrap">
-        <table className="table builds" aria-label="Builds">
+        <table className="table builds stack-narrow" aria-label="Builds">
           <thead>
             <tr>
               <th>Build</th>
@@ -135,13 +135,13 @@ function BuildRow({
   };
 
   const retry = async () => {
-    const outcome = await action.run(() => client.retryBuild(build.id));
+    const outcome = await action.run(() => client.retryBuild(build.id, project));
     if (outcome.ok) onDone(`Retrying ${shortCommit(build.commit)} as ${outcome.value.id}.`);
   };
 
   return (
     <tr data-build={build.id} data-state={build.state} className={`clickable${open ? ' is-open' : ''}`} onClick={toggle}>
-      <td className="nowrap">
+      <td className="nowrap" data-label="Build">
         <BuildStateBadge build={build} />
         <div>
           <a className="mono small build-id" href={href} aria-expanded={open} title={open ? 'Close the log' : 'Open the log'}>
@@ -149,7 +149,7 @@ function BuildRow({
           </a>
         </div>
       </td>
-      <td className="source">
+      <td className="source" data-label="Commit">
         <SourceRef commit={build.commit} branch={refLabel(build)} author={build.author} />
         {build.message && (
           <div className="source-message" title={build.message}>
@@ -157,13 +157,13 @@ function BuildRow({
           </div>
         )}
       </td>
-      <td>
+      <td data-label="Trigger">
         <span className="chip" title={build.sourceUrl ? `from ${build.sourceUrl}` : 'from Slipway’s own git repository'}>
           {build.trigger}
         </span>
         <div className="muted small">by {build.createdBy}</div>
       </td>
-      <td className="nowrap">
+      <td className="nowrap" data-label="Started">
         {build.startedAt ? (
           <>
             <TimeAgo iso={build.startedAt} />
@@ -182,7 +182,7 @@ function BuildRow({
           </>
         )}
       </td>
-      <td className="build-result">
+      <td className="build-result" data-label="Result">
         {build.state === 'succeeded' && build.deployment && build.deploymentUrl ? (
           <ExternalLink href={build.deploymentUrl} className="mono">
             {build.deployment}

@@ -4,6 +4,7 @@ import { ErrorNote } from '../../components/error-note.tsx';
 import { Toast } from '../../components/toast.tsx';
 import { useSession } from '../../session.ts';
 import { useLive } from '../../use-live.ts';
+import '../../styles/release.css';
 
 /** Builds, newest first, with retry and cancel; a build's own address opens its log. */
 export function BuildsTab({ project, openBuild }: { project: string; openBuild: string | undefined }) {
