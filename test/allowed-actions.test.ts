@@ -120,10 +120,10 @@ for (const backend of backends) {
         dan: { promote: true, setPolicy: false, delete: false, retryBuilds: true },
         ana: { promote: true, setPolicy: false, delete: false, retryBuilds: true },
         ada: { promote: true, setPolicy: true, delete: true, retryBuilds: true },
-        // deployer on shop through a membership; retry's route names no project, so it looks at the global role (viewer)
-        mel: { promote: true, setPolicy: false, delete: false, retryBuilds: false },
-        // an admin token scoped to shop: retry's route names no project and does not take scoped tokens
-        scoped: { promote: true, setPolicy: true, delete: true, retryBuilds: false },
+        // deployer on shop through a membership: retrying a build of shop is judged by the role on shop
+        mel: { promote: true, setPolicy: false, delete: false, retryBuilds: true },
+        // an admin token scoped to shop
+        scoped: { promote: true, setPolicy: true, delete: true, retryBuilds: true },
       };
       const target = await deployCommit(t.client, 'shop', commit('roles'));
       for (const [name, want] of Object.entries(expected)) {
@@ -134,7 +134,7 @@ for (const backend of backends) {
         assert.equal(project.delete.allowed, want.delete, `${name} delete`);
         assert.equal(project.retryBuilds.allowed, want.retryBuilds, `${name} retryBuilds: ${project.retryBuilds.reason}`);
         if (!want.retryBuilds) assert.equal(project.retryBuilds.code, 'FORBIDDEN');
-        await agreesOnRole(project.retryBuilds, () => who.retryBuild('bld_none'), `${name} retryBuilds`);
+        await agreesOnRole(project.retryBuilds, () => who.retryBuild('bld_none', 'shop'), `${name} retryBuilds`);
         await agreesOnRole(project.cancelBuilds, () => who.cancelBuild('shop', 'bld_none'), `${name} cancelBuilds`);
         await agreesOnRole(project.removeAgents, () => who.removeAgent('shop', 'agt_none'), `${name} removeAgents`);
         await agreesOnRole(project.removeDomain, () => who.removeDomain('shop', 'none.example.com'), `${name} removeDomain`);
@@ -144,7 +144,9 @@ for (const backend of backends) {
         await agrees(project.manageMembers, () => who.setMember('shop', 'ben', { role: 'approver' }), `${name} manageMembers`);
         await agrees(project.enrollAgents, () => who.createEnrollment('shop', 'staging'), `${name} enrollAgents`);
         await agrees(project.edit, () => who.updateProject('shop', { webhookSecret: null }), `${name} edit`);
-        await agrees(project.rotateWebhookSecret, () => who.updateProject('shop', { webhookSecret: `secret-of-${name}` }), `${name} rotateWebhookSecret`);
+        await agrees(project.setDefaultBranch, () => who.updateProject('shop', { defaultBranch: 'main' }), `${name} setDefaultBranch`);
+        await agrees(project.readNotifications, () => who.listNotifyTargets('shop'), `${name} readNotifications`);
+        await agrees(project.rotateWebhookSecret, () => who.rotateWebhookSecret('shop'), `${name} rotateWebhookSecret`);
 
         const staging = await env(who, 'staging');
         assert.equal(staging?.promote.allowed, want.promote, `${name} promote: ${staging?.promote.reason}`);

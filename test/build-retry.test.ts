@@ -164,6 +164,25 @@ for (const backend of backends) {
       assert.equal(await t.server.deps.store.findBuildRetry(failed.id), undefined);
     });
 
+    test("under the project's route, the role on the project decides, and another project's build is not found", async () => {
+      const failed = await buildIn('failed');
+      await t.client.createProject('other');
+      // A global viewer made deployer on shop by a membership; a token scoped to other.
+      await t.client.createUser({ name: 'mel', emails: ['mel@example.com'], role: 'viewer' });
+      await t.client.setMember('shop', 'mel', { role: 'deployer' });
+      const mel = t.clientWith((await t.client.createToken({ name: 'mel-token', user: 'mel' })).secret);
+      const scopedOther = t.clientWith((await t.client.createToken({ name: 'other-only', role: 'admin', project: 'other' })).secret);
+      await rejectsWith(mel.retryBuild(failed.id), 'FORBIDDEN', 403);
+      await rejectsWith(t.client.retryBuild(failed.id, 'other'), 'BUILD_NOT_FOUND', 404);
+      await rejectsWith(scopedOther.retryBuild(failed.id, 'other'), 'BUILD_NOT_FOUND', 404);
+      await rejectsWith(scopedOther.retryBuild(failed.id, 'shop'), 'PROJECT_NOT_FOUND', 404);
+      assert.equal(await t.server.deps.store.findBuildRetry(failed.id), undefined, 'nothing was queued by the refusals');
+      const retry = await mel.retryBuild(failed.id, 'shop');
+      assert.equal(retry.retryOf, failed.id);
+      assert.equal(retry.project, 'shop');
+      await finishAs(retry.id, 'failed');
+    });
+
     test('slipway builds retry prints the new build; retrying it again exits 4 with BUILD_ALREADY_RETRIED', async () => {
       const failed = await buildIn('failed');
       const env = { SLIPWAY_URL: `http://127.0.0.1:${t.server.port}`, SLIPWAY_TOKEN: ADMIN_TOKEN, HOME: '/nonexistent', XDG_CONFIG_HOME: '/nonexistent' };

@@ -220,7 +220,7 @@ describe('dashboard in a browser', { skip: NO_BROWSER }, () => {
     assert.match(text, /3f2a9c1/);
     assert.match(text, /Add the checkout page/);
     assert.match(text, /2 files/);
-    assert.equal(await row.getByRole('link', { name: new RegExp(first.id) }).getAttribute('href'), first.url);
+    assert.equal(await row.getByRole('link', { name: `Open ${first.id}` }).getAttribute('href'), first.url);
   });
 
   it('promotes a deployment to production from the deployments table', async () => {

@@ -106,6 +106,7 @@ for (const backend of backends) {
       const before = await snapshot(t.client, 'shop');
       const plan = await t.client.planPromote('shop', 'production', { deployment: d0.id });
       assert.equal(plan.release.state, 'waiting');
+      assert.equal(plan.clearsPin?.by, 'admin', 'it unpins once it goes live');
       assert.ok(plan.release.gates?.outcome === 'wait' && plan.release.gates.reasons.some((r) => r.code === 'APPROVALS_PENDING'));
       assert.equal(await snapshot(t.client, 'shop'), before);
       await t.client.setPolicy('shop', 'production', { approvals: null });

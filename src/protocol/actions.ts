@@ -24,20 +24,24 @@ export type Verdict = z.infer<typeof Verdict>;
 /**
  * A project's actions, each the route it calls:
  * - `edit`: PATCH the project (repository, webhook secret);
+ * - `setDefaultBranch`: PATCH the project's default branch (admin: it decides which slipway.yaml sets policy);
  * - `rotateWebhookSecret`: have the server make a new webhook secret (POST …/webhook-secret/rotate);
  * - `manageMembers`: PUT / DELETE a member;
+ * - `readNotifications`: list notification targets and their deliveries;
  * - `manageNotifications`: add, remove and test notification targets;
  * - `delete`: DELETE the project;
  * - `enrollAgents`: make an agent enrollment token for one of its environments;
  * - `removeAgents`: DELETE an agent;
  * - `addDomain` / `removeDomain`: map or unmap a custom domain;
- * - `retryBuilds`: POST /api/v1/builds/:build/retry (a failed or canceled build's own state is the build's);
+ * - `retryBuilds`: POST /api/v1/projects/:project/builds/:build/retry (a failed or canceled build's own state is the build's);
  * - `cancelBuilds`: cancel a queued or running build.
  */
 export const PROJECT_ACTIONS = [
   'edit',
+  'setDefaultBranch',
   'rotateWebhookSecret',
   'manageMembers',
+  'readNotifications',
   'manageNotifications',
   'delete',
   'enrollAgents',

@@ -522,9 +522,19 @@ export const ListQuery = z.object({
 });
 export type ListQuery = z.infer<typeof ListQuery>;
 
+/** A page of deployments: `before` names the last one of the page before; `q` searches branch, commit, author, message and id. */
+export const DeploymentsQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  before: z.string().regex(/^[a-z0-9-]{1,64}$/, 'a deployment id').optional(),
+  q: z.string().max(200).optional(),
+});
+export type DeploymentsQuery = z.infer<typeof DeploymentsQuery>;
+
 export const EventsQuery = ListQuery.extend({
   project: z.string().optional(),
   environment: z.string().optional(),
+  /** Events about one release of `project` (its id, or `vN` with `environment`): what happened to it, oldest last. */
+  release: z.string().regex(/^[A-Za-z0-9-]{1,64}$/, 'a release id or vN').optional(),
 });
 export type EventsQuery = z.infer<typeof EventsQuery>;
 

@@ -244,7 +244,8 @@ export class SlipwayClient {
     return this.request('DELETE', `/api/v1/projects/${enc(project)}`, { body: { confirm } });
   }
 
-  listDeployments(project: string, query: { limit?: number } = {}): Promise<{ deployments: Deployment[] }> {
+  /** Newest first; `before`: the last deployment id of the page above; `q`: words in branch, commit, author, message or id. */
+  listDeployments(project: string, query: { limit?: number; before?: string; q?: string } = {}): Promise<{ deployments: Deployment[] }> {
     return this.request('GET', `/api/v1/projects/${enc(project)}/deployments`, { query });
   }
   getDeployment(project: string, id: string): Promise<Deployment> {
@@ -387,7 +388,8 @@ export class SlipwayClient {
     return this.request('GET', `/api/v1/projects/${enc(project)}/releases`, { query });
   }
 
-  listEvents(query: { project?: string; environment?: string; limit?: number; before?: number } = {}): Promise<{ events: Event[] }> {
+  /** The audit log, newest first; with `release` (and `project`), the events about that release. */
+  listEvents(query: { project?: string; environment?: string; release?: string; limit?: number; before?: number } = {}): Promise<{ events: Event[] }> {
     return this.request('GET', '/api/v1/events', { query });
   }
 
@@ -414,7 +416,9 @@ export class SlipwayClient {
   getBuild(project: string, id: string): Promise<Build> {
     return this.request('GET', `/api/v1/projects/${enc(project)}/builds/${enc(id)}`);
   }
-  retryBuild(id: string): Promise<Build> {
+  /** With the build's project, the caller's role on that project decides (a membership, a project-scoped token). */
+  retryBuild(id: string, project?: string): Promise<Build> {
+    if (project !== undefined) return this.request('POST', `/api/v1/projects/${enc(project)}/builds/${enc(id)}/retry`, { body: {} });
     return this.request('POST', `/api/v1/builds/${enc(id)}/retry`, { body: {} });
   }
   cancelBuild(project: string, id: string): Promise<Build> {

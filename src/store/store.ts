@@ -62,11 +62,11 @@ export type { CheckReportRow, CheckRow, CheckSource, CheckStore, NewCheckReport,
 export type { CommitRow, CommitStore } from './kysely/commits.ts';
 export type { ConfigStore, ConfigVar, ConfigVersionRow, ReadConfigVar } from './kysely/config.ts';
 export type { DeliveryPush, DeliveryStore, NewWebhookDelivery, WebhookDeliveryRow } from './kysely/deliveries.ts';
-export type { DeploymentMetaRow, DeploymentRow, DeploymentStore, UploadRow } from './kysely/deployments.ts';
+export type { DeploymentMetaRow, DeploymentPage, DeploymentRow, DeploymentStore, UploadRow } from './kysely/deployments.ts';
 export type { DomainRow, DomainStore } from './kysely/domains.ts';
 export { newEnvironmentRow, newReleaseRow, type EnvironmentRow, type EnvironmentStore, type LockFields, type ReleaseBatch, type ReleaseRow, type StoredPolicy } from './kysely/environments.ts';
 export type { PipelineStore, PointerTarget, ReleaseChanges } from './kysely/pipeline.ts';
-export type { EventHead, EventRow, EventStore, NewEvent } from './kysely/events.ts';
+export type { EventFilter, EventHead, EventRow, EventStore, NewEvent } from './kysely/events.ts';
 export type { FreezeRow, FreezeStore } from './kysely/freezes.ts';
 export type { JobClaim, JobFailure, JobLease, JobRow, JobStore, NewJob } from './kysely/jobs.ts';
 export type { NewNotifyDelivery, NewNotifyTarget, NotificationStore, NotifyAttempt, NotifyDeliveryRow, NotifyTargetRow } from './kysely/notifications.ts';

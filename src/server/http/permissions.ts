@@ -104,6 +104,7 @@ export const PERMISSIONS: Readonly<Record<string, Permission>> = {
   'POST /api/v1/projects/:project/builds/:build/cancel': 'deployer',
   'GET /api/v1/projects/:project/builds/:build/logs': 'viewer',
   'POST /api/v1/builds/:build/retry': 'deployer',
+  'POST /api/v1/projects/:project/builds/:build/retry': 'deployer',
   'POST /api/v1/projects/:project/checks': 'deployer',
   'GET /api/v1/projects/:project/commits/:commit': 'viewer',
   'GET /api/v1/projects/:project/commits/:commit/checks': 'viewer',

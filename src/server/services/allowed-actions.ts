@@ -9,6 +9,7 @@ import { ruleOf } from '../http/permissions.ts';
 import { isPersonRole, roleOn, roleReaches, type Principal } from './access.ts';
 import { deployTimeHolds, deployTimeRefusal, lineageRefusal, type RollbackTarget } from './environments.ts';
 import { policyOf } from './pipeline.ts';
+import { DEFAULT_BRANCH_ROLE } from './policies.ts';
 
 /**
  * What a person may do, and why not: the one place the dashboard's (and any client's) buttons
@@ -115,21 +116,32 @@ export function roleVerdict(caller: Caller, route: Route, doing: string): Verdic
   return refused(ErrorCode.FORBIDDEN, `Only ${holders(rule.role)} can ${doing}; you are ${withArticle(role)}${onProject ? ' on this project' : ''}`);
 }
 
+/** Where a service asks more of the caller than its route's row (requireRole with a higher role): that service's own constant. */
+function serviceRoleVerdict(caller: Caller, minimum: PersonRole, doing: string): Verdict {
+  if (roleReaches(caller.actor.role, minimum)) return ALLOWED;
+  return refused(ErrorCode.FORBIDDEN, `Only ${holders(minimum)} can ${doing}; you are ${withArticle(caller.actor.role)} on this project`);
+}
+
 const PROJECT = '/api/v1/projects/:project';
 const ENV = `${PROJECT}/environments/:environment`;
 
 export function projectActions(caller: Caller): ProjectActions {
   return {
     edit: roleVerdict(caller, `PATCH ${PROJECT}`, 'change the project'),
+    setDefaultBranch: first(
+      () => roleVerdict(caller, `PATCH ${PROJECT}`, 'change the default branch'),
+      () => serviceRoleVerdict(caller, DEFAULT_BRANCH_ROLE, 'change the default branch'),
+    ),
     rotateWebhookSecret: roleVerdict(caller, `POST ${PROJECT}/webhook-secret/rotate`, 'rotate the webhook secret'),
     manageMembers: roleVerdict(caller, `PUT ${PROJECT}/members/:user`, 'change members'),
+    readNotifications: roleVerdict(caller, `GET ${PROJECT}/notifications/targets`, 'see notification targets'),
     manageNotifications: roleVerdict(caller, `POST ${PROJECT}/notifications/targets`, 'change notification targets'),
     delete: roleVerdict(caller, `DELETE ${PROJECT}`, 'delete the project'),
     enrollAgents: roleVerdict(caller, `POST ${ENV}/agents/enrollments`, 'enroll agents'),
     removeAgents: roleVerdict(caller, `DELETE ${PROJECT}/agents/:agent`, 'remove agents'),
     addDomain: roleVerdict(caller, `POST ${PROJECT}/domains`, 'add custom domains'),
     removeDomain: roleVerdict(caller, `DELETE ${PROJECT}/domains/:hostname`, 'remove custom domains'),
-    retryBuilds: roleVerdict(caller, 'POST /api/v1/builds/:build/retry', 'retry builds'),
+    retryBuilds: roleVerdict(caller, 'POST /api/v1/projects/:project/builds/:build/retry', 'retry builds'),
     cancelBuilds: roleVerdict(caller, `POST ${PROJECT}/builds/:build/cancel`, 'cancel builds'),
   };
 }

@@ -13,11 +13,19 @@ import { newId } from './ids.ts';
  * one it retries; a build is retried at most once (retry the retry to go again), so two people
  * pressing retry at once get one new build and one BUILD_ALREADY_RETRIED.
  */
-export async function retryBuild(deps: ServiceDeps, actor: Actor, buildId: string): Promise<{ build: BuildRow; project: ProjectRow }> {
+export async function retryBuild(
+  deps: ServiceDeps,
+  actor: Actor,
+  buildId: string,
+  /** The project the caller named (its route checked the caller's role there): the build must be one of its builds. */
+  projectName?: string,
+): Promise<{ build: BuildRow; project: ProjectRow }> {
   requireRole(actor, 'deployer');
   const build = await getBuildById(deps, buildId);
   const project = await deps.store.findProjectById(build.projectId);
-  if (!project || project.deletedAt) throw new SlipwayError(ErrorCode.BUILD_NOT_FOUND, `no build ${buildId}`, { build: buildId });
+  if (!project || project.deletedAt || (projectName !== undefined && project.name !== projectName)) {
+    throw new SlipwayError(ErrorCode.BUILD_NOT_FOUND, `no build ${buildId}`, { build: buildId });
+  }
   if (build.state !== 'failed' && build.state !== 'canceled') {
     throw new SlipwayError(ErrorCode.BUILD_NOT_RETRYABLE, `build ${build.id} is ${build.state}; only a failed or canceled build can be retried`, {
       build: build.id,

@@ -2,7 +2,7 @@ import type { BlobBody, StoredBlob } from '../../blobs/blobs.ts';
 import { ErrorCode, SlipwayError } from '../../core/errors.ts';
 import { parseCanonicalManifest, type ManifestEntry } from '../../core/manifest.ts';
 import type { Actor } from '../../core/release-planner.ts';
-import type { BuildRow, DeploymentMetaRow, DeploymentRow, Page, UploadRow } from '../../store/store.ts';
+import type { BuildRow, DeploymentMetaRow, DeploymentRow, UploadRow } from '../../store/store.ts';
 import { requireRole } from './access.ts';
 import type { ServiceDeps } from './deps.ts';
 import { recordEvent } from './events.ts';
@@ -268,9 +268,26 @@ export async function getDeployment(deps: ServiceDeps, projectName: string, id: 
   return deployment;
 }
 
-export async function listDeployments(deps: ServiceDeps, projectName: string, page: Page): Promise<DeploymentRow[]> {
+/** Words a deployment search takes, and how long each may be: a search stays a few indexed-scan comparisons per row. */
+const MAX_SEARCH_WORDS = 6;
+const MAX_SEARCH_WORD = 100;
+
+/**
+ * A page of a project's deployments, newest first: `before` the last deployment of the page
+ * above; `q` words that must each appear in its branch, commit, author, message or id (case
+ * does not matter; `%` and `_` are plain characters).
+ */
+export async function listDeployments(deps: ServiceDeps, projectName: string, page: { limit: number; before?: string | undefined; q?: string | undefined }): Promise<DeploymentRow[]> {
   const project = await getProject(deps, projectName);
-  return deps.store.listDeployments(project.id, page);
+  const after = page.before === undefined ? undefined : await getDeployment(deps, projectName, page.before);
+  const search = searchWords(page.q ?? '');
+  return deps.store.listDeployments(project.id, { limit: page.limit, after: after && { createdAt: after.createdAt, id: after.id }, search });
+}
+
+/** `q` as the words a search looks for: split on white space (control characters count as such), the first few, each cut short. */
+export function searchWords(q: string): string[] {
+  // eslint-disable-next-line no-control-regex -- a NUL or escape in a search is a space, not a character PostgreSQL refuses
+  return [...new Set(q.split(/[\s\u0000-\u001f\u007f]+/).filter((w) => w !== ''))].slice(0, MAX_SEARCH_WORDS).map((w) => w.slice(0, MAX_SEARCH_WORD));
 }
 
 /** Deployments of its project a build's base is looked for among, newest first. */

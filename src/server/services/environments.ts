@@ -173,7 +173,8 @@ async function planOf(scoped: ServiceDeps, projectName: string, env: Environment
     from: { release: env.releaseNumber, deployment: env.deploymentId },
     createsEnvironment,
     release: view,
-    clearsPin: release.clearedPin,
+    // A person's promotion unpins when it goes live, now or once its gates pass.
+    clearsPin: release.kind === 'promote' && release.trigger === 'user' && env.pinnedBy !== null ? { by: env.pinnedBy, at: env.pinnedAt ?? '', reason: env.pinnedReason } : null,
     pins: release.kind === 'rollback' && release.state === 'live',
     authors,
     forced: release.forced,

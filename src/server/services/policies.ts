@@ -226,8 +226,11 @@ function approvalsOf(base: ApprovalPolicy, input: Partial<ApprovalPolicy> | null
 }
 
 /** The project's default branch: its builds' `slipway.yaml` sets the policy. */
+/** Changing a project's default branch changes which slipway.yaml sets policy: more than the PATCH row's role. */
+export const DEFAULT_BRANCH_ROLE = 'admin';
+
 export async function setDefaultBranch(deps: ServiceDeps, actor: Actor, projectName: string, branch: string): Promise<ProjectRow> {
-  requireRole(actor, 'admin');
+  requireRole(actor, DEFAULT_BRANCH_ROLE);
   const project = await getProject(deps, projectName);
   if (!/^[A-Za-z0-9._/-]{1,200}$/.test(branch) || branch.includes('..')) {
     throw new SlipwayError(ErrorCode.INVALID_NAME, `invalid branch name "${branch}"`, { branch });

@@ -1,8 +1,8 @@
-import type { Selectable } from 'kysely';
+import { sql, type Expression, type Selectable, type SqlBool } from 'kysely';
 import { ErrorCode, SlipwayError } from '../../core/errors.ts';
 import type { ServiceSpec } from '../../core/service-spec.ts';
 import type { Database } from '../schema.ts';
-import { inTransaction, parseJson, type FamilyContext, type Page } from './family-context.ts';
+import { containsPattern, inTransaction, parseJson, type FamilyContext } from './family-context.ts';
 
 export interface DeploymentMetaRow {
   commit?: string | undefined;
@@ -38,6 +38,17 @@ export interface UploadRow {
   deploymentId: string | null;
 }
 
+export interface DeploymentPage {
+  limit: number;
+  /** The last deployment of the page before (newest first): this page lists older ones. */
+  after?: { createdAt: string; id: string } | undefined;
+  /** Words (at most a few, each short) that must each appear, case-insensitively, in one of the searched fields. */
+  search?: readonly string[] | undefined;
+}
+
+/** What a deployment search reads: meta fields people remember, and the id. */
+const SEARCHED_META = ['branch', 'commit', 'author', 'message'] as const;
+
 /** Uploads (a deployment being assembled) and the immutable deployments they become. */
 export interface DeploymentStore {
   insertUpload(row: UploadRow): Promise<void>;
@@ -49,14 +60,19 @@ export interface DeploymentStore {
   findDeployment(id: string): Promise<DeploymentRow | undefined>;
   /** The deployments among `ids` that exist, in one query. */
   findDeployments(ids: readonly string[]): Promise<DeploymentRow[]>;
-  listDeployments(projectId: string, page: Page): Promise<DeploymentRow[]>;
+  /** Newest first; `after`: the page below that deployment; `search`: words each found in its branch, commit, author, message or id. */
+  listDeployments(projectId: string, page: DeploymentPage): Promise<DeploymentRow[]>;
   /** Manifest digests of every deployment and upload of one project, distinct. */
   listProjectManifests(projectId: string): Promise<string[]>;
   /** Manifest digests of every deployment and upload of the live projects, distinct. */
   listLiveManifests(): Promise<string[]>;
 }
 
-export function createDeploymentStore({ db }: FamilyContext): DeploymentStore {
+export function createDeploymentStore({ db, dialect }: FamilyContext): DeploymentStore {
+  // A meta field as text: both dialects keep meta as JSON text.
+  const metaField = (key: (typeof SEARCHED_META)[number]) =>
+    dialect.capabilities.dialect === 'postgres' ? sql<string | null>`(meta::json ->> ${sql.lit(key)})` : sql<string | null>`json_extract(meta, ${sql.lit(`$.${key}`)})`;
+  const contains = (field: Expression<string | null>, word: string) => sql<SqlBool>`lower(${field}) like ${containsPattern(word)} escape '\\'`;
   return {
     async insertUpload(row) {
       await db
@@ -139,10 +155,15 @@ export function createDeploymentStore({ db }: FamilyContext): DeploymentStore {
     },
 
     async listDeployments(projectId, page) {
-      const rows = await db
-        .selectFrom('deployments')
-        .selectAll()
-        .where('project_id', '=', projectId)
+      let query = db.selectFrom('deployments').selectAll().where('project_id', '=', projectId);
+      const after = page.after;
+      if (after !== undefined) {
+        query = query.where((eb) => eb.or([eb('created_at', '<', after.createdAt), eb.and([eb('created_at', '=', after.createdAt), eb('id', '<', after.id)])]));
+      }
+      for (const word of page.search ?? []) {
+        query = query.where((eb) => eb.or([contains(sql.ref('id'), word), ...SEARCHED_META.map((key) => contains(metaField(key), word))]));
+      }
+      const rows = await query
         .orderBy('created_at', 'desc')
         .orderBy('id', 'desc')
         .limit(page.limit)

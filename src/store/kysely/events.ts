@@ -1,4 +1,5 @@
-import { parseJson, type FamilyContext, type Page } from './family-context.ts';
+import { sql } from 'kysely';
+import { containsPattern, parseJson, type FamilyContext, type Page } from './family-context.ts';
 
 /** One entry of the audit log: who did what to which project and environment, with before and after. */
 export interface EventRow {
@@ -26,7 +27,7 @@ export interface EventHead {
 /** The audit log: append-only (the database refuses updates and deletes). */
 export interface EventStore {
   appendEvent(event: NewEvent): Promise<number>;
-  listEvents(filter: { projectId?: string | undefined; environment?: string | undefined }, page: Page): Promise<EventRow[]>;
+  listEvents(filter: EventFilter, page: Page): Promise<EventRow[]>;
   /** The newest event's id; 0 for an empty log. */
   lastEventId(): Promise<number>;
   /** Events after `afterId`, oldest first, at most `limit`, without their payloads: what the change feed tails. */
@@ -37,6 +38,13 @@ export interface EventStore {
    * Returns the unsubscribe.
    */
   onEventsAppended(listener: () => void): () => void;
+}
+
+export interface EventFilter {
+  projectId?: string | undefined;
+  environment?: string | undefined;
+  /** Events about one release: it is their target, or their `after` names it (`supersededBy`). */
+  release?: string | undefined;
 }
 
 export function createEventStore(ctx: FamilyContext): EventStore {
@@ -68,6 +76,11 @@ export function createEventStore(ctx: FamilyContext): EventStore {
       let query = db.selectFrom('events').selectAll();
       if (filter.projectId !== undefined) query = query.where('project_id', '=', filter.projectId);
       if (filter.environment !== undefined) query = query.where('environment', '=', filter.environment);
+      const release = filter.release;
+      if (release !== undefined) {
+        // `after` is JSON text: the id as a whole string value, quotes included.
+        query = query.where((eb) => eb.or([eb('target', '=', release), sql<boolean>`lower(after) like ${containsPattern(JSON.stringify(release))} escape '\\'`]));
+      }
       if (page.before !== undefined) query = query.where('id', '<', page.before);
       const rows = await query.orderBy('id', 'desc').limit(page.limit).execute();
       return rows.map((row) => ({

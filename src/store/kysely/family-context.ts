@@ -44,6 +44,11 @@ export function inTransaction<T>(db: Kysely<Database>, fn: (db: Kysely<Database>
   return db.transaction().execute(fn);
 }
 
+/** `%word%`, lower case, for `lower(column) LIKE … ESCAPE '\'`: the word's own `%`, `_` and `\` are taken literally, so a search never becomes a pattern. */
+export function containsPattern(word: string): string {
+  return `%${word.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}
+
 /** JSON columns are text on both dialects; what they hold was written by this store. */
 export function parseJson<T>(text: string): T {
   return JSON.parse(text) as T;

@@ -3,6 +3,7 @@ import { GateCode } from '../../../src/core/gates/types.ts';
 import type { Release } from '../../../src/protocol/api.ts';
 import type { Decision } from '../../../src/protocol/approvals.ts';
 import { useSession } from '../session.ts';
+import { ActionButton } from './action-button.tsx';
 import { ActionDialog } from './action-dialog.tsx';
 
 interface Missing {
@@ -37,8 +38,8 @@ type Open = 'none' | 'approve' | 'reject';
 
 /**
  * A release waiting for approvals: who still has to approve, and Approve / Reject, each
- * confirmed in the shared dialog. The server decides what an approval may do (four eyes, roles)
- * and says why when it may do nothing.
+ * confirmed in the shared dialog. The server judges them for the person signed in
+ * (release.actions: four eyes, roles, already approved); a refused one is disabled with its reason.
  */
 export function ApprovalPanel({ release, refresh, onDone }: { release: Release; refresh: () => Promise<void>; onDone: (message: string) => void }) {
   const { client } = useSession();
@@ -71,15 +72,15 @@ export function ApprovalPanel({ release, refresh, onDone }: { release: Release; 
         ))}
         {missing.unknownCommits > 0 && <li data-missing="unknown">Authors of {missing.unknownCommits} commit(s) Slipway does not know</li>}
       </ul>
-      <div className="form-actions">
-        <button type="button" className="button primary small" onClick={() => setOpen('approve')}>
+      <div className="form-actions approval-actions">
+        <ActionButton verdict={release.actions?.approve} className="button primary small" onClick={() => setOpen('approve')}>
           Approve
           <span className="visually-hidden"> v{release.number}</span>
-        </button>
-        <button type="button" className="button small" onClick={() => setOpen('reject')}>
+        </ActionButton>
+        <ActionButton verdict={release.actions?.reject} className="button small" onClick={() => setOpen('reject')}>
           Reject…
           <span className="visually-hidden"> v{release.number}</span>
-        </button>
+        </ActionButton>
       </div>
       {open === 'approve' && (
         <ActionDialog<Decision>

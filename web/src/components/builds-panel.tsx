@@ -1,10 +1,12 @@
-import { Fragment, type MouseEvent } from 'react';
+import { Fragment, useId, type MouseEvent } from 'react';
+import type { ProjectActions } from '../../../src/protocol/actions.ts';
 import type { Build } from '../../../src/protocol/builds.ts';
 import { firstLine, shortCommit } from '../format.ts';
 import { buildHref, projectHref } from '../route.ts';
 import { useSession } from '../session.ts';
 import { useAction } from '../use-action.ts';
 import { isActive } from '../use-build-log.ts';
+import { ActionButton, ActionNote } from './action-button.tsx';
 import { BuildLog } from './build-log.tsx';
 import { buildDuration, BuildStateBadge, refLabel } from './build-state.tsx';
 import { ErrorNote } from './error-note.tsx';
@@ -24,6 +26,7 @@ export function BuildsPanel({
   gitUrl,
   builds,
   openBuild,
+  actions,
   refresh,
   onDone,
 }: {
@@ -31,9 +34,12 @@ export function BuildsPanel({
   gitUrl: string;
   builds: Build[];
   openBuild: string | undefined;
+  /** What the person signed in may do to the project, as the server judged it (Project.actions). */
+  actions: ProjectActions | undefined;
   refresh: () => Promise<void>;
   onDone: (message: string) => void;
 }) {
+  const notes = useId();
   const close = () => {
     window.location.hash = projectHref(project, 'builds');
   };
@@ -58,8 +64,10 @@ export function BuildsPanel({
   return (
     <div>
       {orphan !== undefined && <div className="orphan-log">{log(orphan)}</div>}
+      {builds.some(isActive) && <ActionNote id={`${notes}-cancel`} verdict={actions?.cancelBuilds} />}
+      {builds.some(isRetryable) && <ActionNote id={`${notes}-retry`} verdict={actions?.retryBuilds} />}
       <div className="table-wrap">
-        <table className="table builds" aria-label="Builds">
+        <table className="table builds stack-narrow" aria-label="Builds">
           <thead>
             <tr>
               <th>Build</th>
@@ -73,7 +81,7 @@ export function BuildsPanel({
           <tbody>
             {builds.map((build) => (
               <Fragment key={build.id}>
-                <BuildRow project={project} build={build} open={build.id === openBuild} refresh={refresh} onDone={onDone} />
+                <BuildRow project={project} build={build} open={build.id === openBuild} actions={actions} notes={notes} refresh={refresh} onDone={onDone} />
                 {build.id === openBuild && (
                   <tr className="log-row">
                     <td colSpan={COLUMNS}>{log(build.id)}</td>
@@ -92,17 +100,21 @@ function BuildRow({
   project,
   build,
   open,
+  actions,
+  notes,
   refresh,
   onDone,
 }: {
   project: string;
   build: Build;
   open: boolean;
+  actions: ProjectActions | undefined;
+  /** The id prefix of the panel's notes saying why cancel or retry is refused. */
+  notes: string;
   refresh: () => Promise<void>;
   onDone: (message: string) => void;
 }) {
-  const { client, can } = useSession();
-  const canDeploy = can(project, 'deployer');
+  const { client } = useSession();
   const action = useAction(refresh);
   const href = open ? projectHref(project, 'builds') : buildHref(project, build.id);
   const took = buildDuration(build);
@@ -123,14 +135,13 @@ function BuildRow({
   };
 
   const retry = async () => {
-    const outcome = await action.run(() => client.retryBuild(build.id));
+    const outcome = await action.run(() => client.retryBuild(build.id, project));
     if (outcome.ok) onDone(`Retrying ${shortCommit(build.commit)} as ${outcome.value.id}.`);
   };
-  const retryable = build.state === 'failed' || build.state === 'canceled';
 
   return (
     <tr data-build={build.id} data-state={build.state} className={`clickable${open ? ' is-open' : ''}`} onClick={toggle}>
-      <td className="nowrap">
+      <td className="nowrap" data-label="Build">
         <BuildStateBadge build={build} />
         <div>
           <a className="mono small build-id" href={href} aria-expanded={open} title={open ? 'Close the log' : 'Open the log'}>
@@ -138,7 +149,7 @@ function BuildRow({
           </a>
         </div>
       </td>
-      <td className="source">
+      <td className="source" data-label="Commit">
         <SourceRef commit={build.commit} branch={refLabel(build)} author={build.author} />
         {build.message && (
           <div className="source-message" title={build.message}>
@@ -146,13 +157,13 @@ function BuildRow({
           </div>
         )}
       </td>
-      <td>
+      <td data-label="Trigger">
         <span className="chip" title={build.sourceUrl ? `from ${build.sourceUrl}` : 'from Slipway’s own git repository'}>
           {build.trigger}
         </span>
         <div className="muted small">by {build.createdBy}</div>
       </td>
-      <td className="nowrap">
+      <td className="nowrap" data-label="Started">
         {build.startedAt ? (
           <>
             <TimeAgo iso={build.startedAt} />
@@ -171,7 +182,7 @@ function BuildRow({
           </>
         )}
       </td>
-      <td className="build-result">
+      <td className="build-result" data-label="Result">
         {build.state === 'succeeded' && build.deployment && build.deploymentUrl ? (
           <ExternalLink href={build.deploymentUrl} className="mono">
             {build.deployment}
@@ -187,28 +198,37 @@ function BuildRow({
       </td>
       <td className="row-actions">
         {active && (
-          <button
-            type="button"
+          <ActionButton
+            verdict={actions?.cancelBuilds}
             className="button small"
             onClick={() => void cancel()}
-            disabled={!canDeploy || action.pending || build.cancelRequested}
-            title={!canDeploy ? 'Canceling builds needs the deployer role' : build.cancelRequested ? 'Cancel requested; the runner is stopping it' : undefined}
+            busy={action.pending || build.cancelRequested}
+            title={build.cancelRequested ? 'Cancel requested; the runner is stopping it' : undefined}
+            describedBy={`${notes}-cancel`}
           >
             {action.pending ? 'Canceling…' : 'Cancel'}
-          </button>
+            <span className="visually-hidden"> {build.id}</span>
+          </ActionButton>
         )}
-        {retryable && (
-          <button
-            type="button"
+        {isRetryable(build) && (
+          <ActionButton
+            verdict={actions?.retryBuilds}
             className="button small"
             onClick={() => void retry()}
-            disabled={!canDeploy || action.pending}
-            title={!canDeploy ? 'Retrying builds needs the deployer role' : 'Build this commit again, as a new build'}
+            busy={action.pending}
+            title="Build this commit again, as a new build"
+            describedBy={`${notes}-retry`}
           >
             {action.pending ? 'Retrying…' : 'Retry'}
-          </button>
+            <span className="visually-hidden"> {build.id}</span>
+          </ActionButton>
         )}
       </td>
     </tr>
   );
+}
+
+/** A failed or canceled build can be built again (once: the server refuses a second retry of one build). */
+function isRetryable(build: Build): boolean {
+  return build.state === 'failed' || build.state === 'canceled';
 }

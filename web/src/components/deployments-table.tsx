@@ -1,6 +1,7 @@
 import { Fragment, useState } from 'react';
 import type { Deployment, Environment } from '../../../src/protocol/api.ts';
 import { firstLine, formatBytes, formatCount } from '../format.ts';
+import { deploymentsHref } from '../route.ts';
 import { useSession } from '../session.ts';
 import { ExternalLink } from './external-link.tsx';
 import { PromoteForm } from './promote-form.tsx';
@@ -38,7 +39,7 @@ export function DeploymentsTable({
 
   return (
     <div className="table-wrap">
-      <table className="table deployments">
+      <table className="table deployments stack-narrow" aria-label="Deployments">
         <thead>
           <tr>
             <th>Deployment</th>
@@ -57,12 +58,17 @@ export function DeploymentsTable({
             return (
               <Fragment key={deployment.id}>
                 <tr data-deployment={deployment.id} className={promoting === deployment.id ? 'is-open' : undefined}>
-                  <td>
-                    <ExternalLink href={deployment.url} className="mono">
-                      {deployment.id}
-                    </ExternalLink>
+                  <td data-label="Deployment">
+                    <div className="deployment-links">
+                      <a className="mono" href={deploymentsHref(project, deployment.id)} title="This deployment's address in the dashboard">
+                        {deployment.id}
+                      </a>
+                      <ExternalLink href={deployment.url} className="small">
+                        Open<span className="visually-hidden"> {deployment.id}</span>
+                      </ExternalLink>
+                    </div>
                   </td>
-                  <td className="source">
+                  <td className="source" data-label="Source">
                     <SourceRef commit={commit} branch={branch} author={author} />
                     {message ? (
                       <div className="source-message" title={message}>
@@ -72,13 +78,17 @@ export function DeploymentsTable({
                       !commit && !branch && <span className="muted">{deployment.meta.source ?? 'upload'}</span>
                     )}
                   </td>
-                  <td className="nowrap">
+                  <td className="nowrap" data-label="Created">
                     <TimeAgo iso={deployment.createdAt} />
                     <div className="muted small">by {deployment.createdBy}</div>
                   </td>
-                  <td className="num">{formatCount(deployment.fileCount, 'file')}</td>
-                  <td className="num nowrap">{formatBytes(deployment.totalBytes)}</td>
-                  <td>
+                  <td className="num" data-label="Files">
+                    {formatCount(deployment.fileCount, 'file')}
+                  </td>
+                  <td className="num nowrap" data-label="Size">
+                    {formatBytes(deployment.totalBytes)}
+                  </td>
+                  <td data-label="Live in">
                     <div className="chips">
                       {liveIn.map((e) => (
                         <span key={e.name} className="chip chip-live">
@@ -96,7 +106,7 @@ export function DeploymentsTable({
                       onClick={() => setPromoting(promoting === deployment.id ? undefined : deployment.id)}
                       aria-expanded={promoting === deployment.id}
                     >
-                      Promote to…
+                      Promote to…<span className="visually-hidden"> ({deployment.id})</span>
                     </button>
                   </td>
                 </tr>

@@ -1,4 +1,5 @@
-import { useId, useState } from 'react';
+import { useId, useState, type ReactNode } from 'react';
+import type { Verdict } from '../../../src/protocol/actions.ts';
 import type { Environment, Release } from '../../../src/protocol/api.ts';
 import type { Freeze } from '../../../src/protocol/freezes.ts';
 import type { PipelineStage } from '../../../src/protocol/pipelines.ts';
@@ -14,6 +15,21 @@ import { TimeAgo } from './time-ago.tsx';
 import { WaitingReleases } from './waiting-releases.tsx';
 
 type Open = 'none' | 'promote' | 'rollback' | 'lock' | 'unlock' | 'freeze' | 'unfreeze';
+
+/** The server's verdict on an action (protocol/actions.ts); an older server sends none, and the role decides. */
+function verdictOf(verdict: Verdict | undefined, role: boolean, roleReason: string): Verdict {
+  return verdict ?? (role ? { allowed: true, reason: null, code: null } : { allowed: false, reason: roleReason, code: 'FORBIDDEN' });
+}
+
+/** A button the server's verdict enables (an admin's break-glass too) or disables; why not is said once below the buttons (`reasonId`). */
+function ActionButton({ verdict, reasonId, onClick, primary, children }: { verdict: Verdict; reasonId: string | undefined; onClick: () => void; primary?: boolean; children: ReactNode }) {
+  const blocked = !verdict.allowed && verdict.breakGlass !== true;
+  return (
+    <button type="button" className={`button${primary ? ' primary' : ''}`} onClick={onClick} disabled={blocked} aria-describedby={reasonId} title={verdict.reason ?? undefined}>
+      {children}
+    </button>
+  );
+}
 
 /** What the environment upstream of this one (`from:`) runs: what "Promote" would bring here. */
 export interface Upstream {
@@ -56,7 +72,6 @@ export function EnvironmentCard({
   const project = environment.project;
   const canDeploy = can(project, 'deployer');
   const [open, setOpen] = useState<Open>('none');
-  const whyNotId = useId();
   const { pin, lock, follows, preview } = environment;
   const current = releases.find((r) => r.number === environment.release?.number);
   const target = rollbackTarget(environment, releases);
@@ -69,7 +84,22 @@ export function EnvironmentCard({
     setOpen('none');
     onDone(message);
   };
-  const readOnly = canDeploy ? undefined : 'Changing environments needs the deployer role on this project.';
+  const readOnly = 'Changing environments needs the deployer role on this project.';
+  const actions = stage?.actions ?? environment.actions;
+  const noTarget = target === undefined ? { allowed: false, reason: 'Nothing earlier to roll back to.', code: 'NO_PREVIOUS_RELEASE' } : undefined;
+  const verdicts: Record<'promote' | 'rollback' | 'lock' | 'unlock' | 'freeze' | 'unfreeze', Verdict> = {
+    promote: verdictOf(actions?.promote, canDeploy, readOnly),
+    // The dialog needs a target from the release history this page loaded.
+    rollback: noTarget ?? verdictOf(actions?.rollback, canDeploy, readOnly),
+    lock: verdictOf(actions?.lock, canDeploy, readOnly),
+    unlock: verdictOf(actions?.unlock, canDeploy, readOnly),
+    freeze: verdictOf(actions?.freeze, canDeploy, readOnly),
+    unfreeze: verdictOf(actions?.unfreeze, canDeploy, readOnly),
+  };
+  const reasonsId = useId();
+  // Each reason once, however many buttons it disables.
+  const reasons = [...new Set(Object.values(verdicts).flatMap((v) => (v.reason && !v.allowed ? [v.reason] : [])))];
+  const reasonId = (verdict: Verdict) => (verdict.reason && !verdict.allowed ? `${reasonsId}-${reasons.indexOf(verdict.reason)}` : undefined);
   const promotable = upstream !== undefined && upstream.deployment !== environment.deployment ? upstream : undefined;
   const commit = runs?.commit ?? current?.commit ?? null;
   const branch = runs?.branch ?? current?.branch ?? null;
@@ -207,10 +237,10 @@ export function EnvironmentCard({
 
       <div className="card-actions env-actions">
         {promotable ? (
-          <button type="button" className="button primary" onClick={() => setOpen('promote')} disabled={!canDeploy} aria-describedby={readOnly ? whyNotId : undefined}>
+          <ActionButton verdict={verdicts.promote} reasonId={reasonId(verdicts.promote)} onClick={() => setOpen('promote')} primary>
             Promote v{promotable.release} from {promotable.name}
             <span className="visually-hidden"> to {environment.name}</span>
-          </button>
+          </ActionButton>
         ) : (
           !preview && (
             <a className="button" href={deploymentsHref(project)}>
@@ -218,42 +248,38 @@ export function EnvironmentCard({
             </a>
           )
         )}
-        <button
-          type="button"
-          className="button"
-          onClick={() => setOpen('rollback')}
-          disabled={!canDeploy || target === undefined}
-          aria-describedby={readOnly ? whyNotId : undefined}
-          title={readOnly ?? (target === undefined ? 'No earlier deployment to roll back to' : `Roll back to ${target.deployment}`)}
-        >
+        <ActionButton verdict={verdicts.rollback} reasonId={reasonId(verdicts.rollback)} onClick={() => setOpen('rollback')}>
           Roll back<span className="visually-hidden"> {environment.name}</span>
-        </button>
+        </ActionButton>
         {lock ? (
-          <button type="button" className="button" onClick={() => setOpen('unlock')} disabled={!canDeploy} aria-describedby={readOnly ? whyNotId : undefined}>
+          <ActionButton verdict={verdicts.unlock} reasonId={reasonId(verdicts.unlock)} onClick={() => setOpen('unlock')}>
             Unlock<span className="visually-hidden"> {environment.name}</span>
-          </button>
+          </ActionButton>
         ) : (
-          <button type="button" className="button" onClick={() => setOpen('lock')} disabled={!canDeploy} aria-describedby={readOnly ? whyNotId : undefined}>
+          <ActionButton verdict={verdicts.lock} reasonId={reasonId(verdicts.lock)} onClick={() => setOpen('lock')}>
             Lock<span className="visually-hidden"> {environment.name}</span>
-          </button>
+          </ActionButton>
         )}
         {!preview &&
           (frozen.length + upcoming.length > 0 ? (
-            <button type="button" className="button" onClick={() => setOpen('unfreeze')} disabled={!canDeploy} aria-describedby={readOnly ? whyNotId : undefined}>
+            <ActionButton verdict={verdicts.unfreeze} reasonId={reasonId(verdicts.unfreeze)} onClick={() => setOpen('unfreeze')}>
               Unfreeze<span className="visually-hidden"> {environment.name}</span>
-            </button>
+            </ActionButton>
           ) : (
-            <button type="button" className="button" onClick={() => setOpen('freeze')} disabled={!canDeploy} aria-describedby={readOnly ? whyNotId : undefined}>
+            <ActionButton verdict={verdicts.freeze} reasonId={reasonId(verdicts.freeze)} onClick={() => setOpen('freeze')}>
               Freeze<span className="visually-hidden"> {environment.name}</span>
-            </button>
+            </ActionButton>
           ))}
       </div>
-      {readOnly && (
-        <p id={whyNotId} className="muted small why-not">
-          {readOnly}
-        </p>
+      {reasons.length > 0 && (
+        <ul className="why-not muted small">
+          {reasons.map((reason, i) => (
+            <li key={reason} id={`${reasonsId}-${i}`}>
+              {reason}
+            </li>
+          ))}
+        </ul>
       )}
-      {target === undefined && canDeploy && environment.deployment && <p className="muted small why-not">Nothing earlier to roll back to.</p>}
 
       {open === 'promote' && promotable && (
         <PromoteForm

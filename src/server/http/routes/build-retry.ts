@@ -18,5 +18,17 @@ export function buildRetryRoutes({ deps }: HttpContext): RouteSpec[] {
         return presentBuild(deps.urls, project.name, build);
       },
     },
+    {
+      method: 'POST',
+      url: '/api/v1/projects/:project/builds/:build/retry',
+      summary: 'The same, judged by the role on the project (a membership or a project-scoped token reaches it)',
+      response: Build,
+      status: 201,
+      handler: async (request, _reply, actor) => {
+        const { project: name = '', build: id = '' } = request.params as Params;
+        const { build, project } = await retryBuild(deps, actor, id, name);
+        return presentBuild(deps.urls, project.name, build);
+      },
+    },
   ];
 }

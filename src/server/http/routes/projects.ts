@@ -7,10 +7,10 @@ import {
   CreateProjectRequest,
   CreateUploadRequest,
   Deployment,
+  DeploymentsQuery,
   DeploymentManifest,
   Domain,
   FinalizeUploadRequest,
-  ListQuery,
   Project,
   ProjectStatus,
   RotatedWebhookSecret,
@@ -121,12 +121,12 @@ export function projectRoutes({ deps }: HttpContext): RouteSpec[] {
     {
       method: 'GET',
       url: '/api/v1/projects/:project/deployments',
-      summary: 'List deployments, newest first',
-      query: ListQuery,
+      summary: 'List deployments, newest first (before = the last deployment id of the page above; q = words found in branch, commit, author, message or id)',
+      query: DeploymentsQuery,
       response: z.object({ deployments: z.array(Deployment) }),
       handler: async (request) => {
         const { project } = request.params as Params;
-        const query = parse(ListQuery, request.query);
+        const query = parse(DeploymentsQuery, request.query);
         const rows = await listDeployments(deps, project ?? '', query);
         return { deployments: rows.map((d) => presentDeployment(urls, project ?? '', d)) };
       },

@@ -4,13 +4,14 @@ import { ErrorNote } from '../../components/error-note.tsx';
 import { Toast } from '../../components/toast.tsx';
 import { useSession } from '../../session.ts';
 import { useLive } from '../../use-live.ts';
+import '../../styles/release.css';
 
 /** Builds, newest first, with retry and cancel; a build's own address opens its log. */
 export function BuildsTab({ project, openBuild }: { project: string; openBuild: string | undefined }) {
   const { client } = useSession();
   const load = useCallback(async () => {
     const [status, builds] = await Promise.all([client.getProjectStatus(project), client.listBuilds(project, { limit: 20 })]);
-    return { gitUrl: status.project.gitUrl, builds: builds.builds };
+    return { gitUrl: status.project.gitUrl, actions: status.project.actions, builds: builds.builds };
   }, [client, project]);
   const poll = useLive(load, { project, topics: ['builds'] });
   const [notice, setNotice] = useState<string | undefined>(undefined);
@@ -32,7 +33,7 @@ export function BuildsTab({ project, openBuild }: { project: string; openBuild: 
         !poll.error && <p className="muted">Loading…</p>
       ) : (
         <div className="card flush">
-          <BuildsPanel project={project} gitUrl={data.gitUrl} builds={data.builds} openBuild={openBuild} refresh={poll.refresh} onDone={setNotice} />
+          <BuildsPanel project={project} gitUrl={data.gitUrl} builds={data.builds} openBuild={openBuild} actions={data.actions} refresh={poll.refresh} onDone={setNotice} />
         </div>
       )}
       <Toast message={notice} onClose={closeNotice} />

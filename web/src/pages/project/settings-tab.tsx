@@ -49,7 +49,7 @@ export function SettingsTab({ project }: { project: string }) {
         <h2 id="domains-title">Custom domains</h2>
         {data !== undefined && (
           <div className="card">
-            <DomainsPanel project={project} domains={data.domains} environments={data.environments} refresh={poll.refresh} onDone={setNotice} />
+            <DomainsPanel project={project} domains={data.domains} environments={data.environments} actions={data.project.actions} refresh={poll.refresh} onDone={setNotice} />
           </div>
         )}
       </section>

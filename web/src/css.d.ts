@@ -1,2 +1,0 @@
-/** Stylesheets imported for their side effect (`import '../styles/pipeline.css'`); Vite bundles them. */
-declare module '*.css';
