@@ -180,8 +180,8 @@ describe('the agent on a host', () => {
 
   for (const step of ['downloading', 'verifying', 'release-phase', 'draining', 'switching', 'health-checking', 'reporting', 'idle'] as const) {
     test(`kill -9 while ${step}, then a restart: current is whole, the right release serves, no process is left over`, async () => {
-      // Each step made long enough to be caught in it.
-      deploy(1);
+      // Each step made long enough to be caught in it (draining: the old release waits out its stop_timeout).
+      deploy(1, step === 'draining' ? { IGNORE_SIGTERM: '' } : {});
       const big = 'x'.repeat(200_000);
       // verifying: a 48 MB file takes a while to hash again after a restart.
       const huge = step === 'verifying' ? 'y'.repeat(48 * 1024 * 1024) : '';

@@ -5,7 +5,7 @@ import { DEFAULT_HEALTH_PATH, DEFAULT_SERVICE_PORT, DEFAULT_STOP_TIMEOUT_MS } fr
 import { completeReleases, ensureLayout, isComplete, markerOf, readCurrent, readJson, readMarker, releaseDir, releaseDirs, removeTempFiles, switchCurrent, writeFileAtomic, type Layout } from './disk.ts';
 import { InstallError, layOutRelease, markComplete } from './install.ts';
 import { backoffMs, initialState, nextWork, parseState, pruneIds, recoverState, remember, restartDelayMs, type AgentState, type Placed, type RunningProcess, type Work } from './machine.ts';
-import { isRunning, probe, runCommand, startService, stopGroup, waitHealthy, type ProcessRef } from './process.ts';
+import { isRunning, orphanedGroup, probe, runCommand, startService, stopGroup, waitHealthy, type ProcessRef } from './process.ts';
 import type { AgentClient, Assignment, Report, RunTarget, ServiceSpec } from './wire.ts';
 
 /**
@@ -110,6 +110,10 @@ export class HostAgent {
       processRunning: saved.process !== null && isRunning(saved.process),
       commandRunning: saved.command !== null && isRunning(saved.command),
     });
+    // What is left of a service or command whose leader died: stopped too, never adopted.
+    for (const ref of [saved.process, saved.command]) {
+      if (ref !== null && !recovery.stop.some((r) => r.pid === ref.pid) && orphanedGroup(ref)) recovery.stop.push(ref);
+    }
     for (const ref of recovery.stop) {
       const how = await stopGroup(ref, saved.process?.pid === ref.pid ? saved.process.stopTimeoutMs : 5_000);
       this.#o.log(`stopped process ${ref.pid} left from before the restart (${how})`);

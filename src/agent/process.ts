@@ -38,6 +38,17 @@ function groupAlive(pgid: number): boolean {
 }
 
 /**
+ * The group's leader is gone (or a zombie) while other processes of its group still run: a
+ * service whose shell died at SIGTERM while the service itself ignored it, and the agent was
+ * killed before its SIGKILL. Such a group is not adoptable (its leader's pid names nothing), but
+ * must be stopped. Its pid cannot have been reused while its group still has members.
+ */
+export function orphanedGroup(ref: ProcessRef): boolean {
+  if (process.platform !== 'linux' || !Number.isSafeInteger(ref.pid) || ref.pid <= 1) return false;
+  return procStartTime(ref.pid) === null && groupAlive(ref.pid);
+}
+
+/**
  * Whether a process of the group is still running, zombies aside. A service whose shell died
  * first (`sh -c` on SIGTERM) leaves its process to init, which may reap it long after it exited
  * (a container's init: a second and more); exited, it holds no port and no file, and waiting for
