@@ -7,10 +7,13 @@
 // by an agent row. A steady open-loop load (BENCH_RATE requests/s, a POST every 4th) runs
 // through the edge, from a process of its own, while instances are replaced one at a time, the way a rollout with
 // maxUnavailable 1 does it: out of rotation (draining), wait until the edge has nothing in
-// flight to it and at least 500 ms have passed (the edge reads routes at most every 200 ms),
-// stop it (SIGTERM: the app exits at once, like most apps), start the new version on the same
-// port, health-check it every 250 ms, back into rotation. The edge is not told of the
-// changes (as a replica would not be): it sees them through its routing reads alone.
+// flight to it and the rollout's minimum drain has passed, stop it (SIGTERM: the app exits at
+// once, like most apps), start the new version on the same port, health-check it every 250 ms,
+// back into rotation. Two ways, as rollouts drain: the edge is not told of the changes (as a
+// replica would not be) and sees them through its routing reads alone, at least MIN_DRAIN_MS
+// (300 ms; the edge reads routes at most every 200 ms); or it is told at once (routesChanged, as
+// the rollout tells its own process's edge) and the drain lasts at least TOLD_DRAIN_MS (50 ms),
+// as with SQLite, where that edge is the only one.
 //
 // The control row replaces instances without draining (stop at once, rotation untouched until
 // the new one is healthy), to show the load does catch what a careless switch breaks.
@@ -23,6 +26,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { MIN_DRAIN_MS, TOLD_DRAIN_MS } from '../src/core/rollout-planner.ts';
 import { newEnvironmentRow, newReleaseRow, type Store } from '../src/store/store.ts';
 import { closedPort } from '../test/support/upstreams.ts';
 import type { LoadResult } from '../test/support/steady-load.ts';
@@ -32,7 +36,6 @@ import { benchServer, percentile, table, withPostgresDatabase } from './support.
 const RATE = Number(process.env.BENCH_RATE ?? 50);
 const DEPLOYS = Number(process.env.BENCH_DEPLOYS ?? 3);
 const INSTANCES = 3;
-const MIN_DRAIN_MS = 500;
 const DRAIN_MS = 10_000;
 const HEALTH_EVERY_MS = 250;
 
@@ -140,7 +143,12 @@ interface RunResult {
   drainWaitMs: number[];
 }
 
-async function run(label: string, drain: boolean, databaseUrl?: string): Promise<(string | number)[]> {
+/** How instances leave rotation: the edge told at once, not told (a replica's view), or no drain at all (the control). */
+type Drain = 'told' | 'replica' | 'none';
+
+async function run(label: string, how: Drain, databaseUrl?: string): Promise<(string | number)[]> {
+  const drain = how !== 'none';
+  const minDrainMs = how === 'told' ? TOLD_DRAIN_MS : MIN_DRAIN_MS;
   const { server, client, dispose } = await benchServer(databaseUrl);
   const dir = await mkdtemp(join(tmpdir(), 'slipway-rolling-'));
   const instances: RunningInstance[] = [];
@@ -180,8 +188,9 @@ async function run(label: string, drain: boolean, databaseUrl?: string): Promise
       for (const instance of instances) {
         if (drain) {
           await store.setAgentRotation(instance.agentId, 'draining', new Date().toISOString());
+          if (how === 'told') server.deps.routesChanged?.();
           const drainBegan = performance.now();
-          while (performance.now() - drainBegan < DRAIN_MS && (performance.now() - drainBegan < MIN_DRAIN_MS || inFlight(instance.agentId) > 0)) await sleep(5);
+          while (performance.now() - drainBegan < DRAIN_MS && (performance.now() - drainBegan < minDrainMs || inFlight(instance.agentId) > 0)) await sleep(5);
           result.drainWaitMs.push(performance.now() - drainBegan);
         }
         await stopApp(instance.child);
@@ -201,7 +210,7 @@ async function run(label: string, drain: boolean, databaseUrl?: string): Promise
     if (l.failures.length > 0) console.error(`${label}: first failures`, l.failures.slice(0, 5));
     return [
       label,
-      drain ? 'drain, then switch' : 'control: switch without draining',
+      how === 'told' ? `drain (edge told, ≥ ${TOLD_DRAIN_MS} ms), then switch` : how === 'replica' ? `drain (edge not told, ≥ ${MIN_DRAIN_MS} ms), then switch` : 'control: switch without draining',
       RATE,
       l.sent,
       l.failed,
@@ -247,8 +256,8 @@ try {
   // BENCH_STORES=postgres (or sqlite) narrows the run.
   const stores = (process.env.BENCH_STORES ?? 'sqlite,postgres').split(',');
   const rows: (string | number)[][] = [];
-  if (stores.includes('sqlite')) rows.push(await run('sqlite', true), await run('sqlite', false));
-  if (stores.includes('postgres')) rows.push(await withPostgresDatabase((url) => run('postgres', true, url)));
+  if (stores.includes('sqlite')) rows.push(await run('sqlite', 'told'), await run('sqlite', 'replica'), await run('sqlite', 'none'));
+  if (stores.includes('postgres')) rows.push(await withPostgresDatabase((url) => run('postgres', 'replica', url)));
   console.log(`\n## Rolling deploy under load (${INSTANCES} instances, ${DEPLOYS} deploys, simulated rollout in process)\n`);
   console.log(
     table(

@@ -176,6 +176,17 @@ describe('the path to production, clicked through in a browser', { skip: NO_BROW
         await page.mouse.move(0, 0);
         await page.screenshot({ path: screenshotPath(`flows-pipeline-${width}`), fullPage: true });
 
+        // The projects page: production at a glance.
+        await page.getByRole('link', { name: 'Projects', exact: true }).first().click();
+        const card = page.locator(`[data-project="${project}"]`);
+        await card.locator('[data-production="production"]').waitFor();
+        assert.match(await card.locator('[data-production]').innerText(), /production runs v3/);
+        assert.match(await card.innerText(), /PINNED by admin — “errors after v2”/);
+        assert.equal(await scrollsSideways(page), false);
+        await page.screenshot({ path: screenshotPath(`flows-projects-${width}`), fullPage: true });
+        await page.goBack();
+        await column(page, 'staging').waitFor();
+
         await column(page, 'staging').getByRole('button', { name: 'Unfreeze staging' }).click();
         await dialog(page, 'Unfreeze staging').getByRole('button', { name: 'Unfreeze' }).click();
         await column(page, 'staging').locator('.badge-frozen').waitFor({ state: 'detached' });

@@ -152,7 +152,7 @@ describe('pipelines on the project page', { skip: NO_BROWSER }, () => {
     await waiting(page, 'staging').getByRole('link', { name: '2 commits and their checks of v3' }).click();
     const detail = page.getByRole('region', { name: 'Release v3 to staging' });
     await detail.locator('li.batch-commit').nth(1).waitFor();
-    assert.equal(await page.evaluate(() => document.activeElement?.id), 'release-detail-title', 'focus moves to the opened release');
+    assert.equal(await page.evaluate(() => document.activeElement?.id), 'release-title', 'focus moves to the opened release');
     assert.match(await detail.locator('.batch-title').innerText(), new RegExp(`^2 commits since ${sha.c1.slice(0, 7)}, what staging ran when v3 was made$`));
     const commits = detail.locator('li.batch-commit');
     assert.deepEqual(await commits.evaluateAll((items) => items.map((i) => i.getAttribute('data-commit'))), [sha.c3, sha.c2]);
@@ -199,7 +199,7 @@ describe('pipelines on the project page', { skip: NO_BROWSER }, () => {
     const detail = page.getByRole('region', { name: 'Release v5 to dev' });
     await detail.waitFor();
     assert.match(await detail.innerText(), /feature\/x/);
-    await detail.getByRole('button', { name: 'Close release v5 to dev' }).click();
+    await page.goBack();
     await detail.waitFor({ state: 'detached' });
     await card(page, 'production').waitFor();
   });
@@ -251,7 +251,7 @@ describe('pipelines on the project page', { skip: NO_BROWSER }, () => {
     await waiting(page, 'staging').waitFor({ state: 'detached' });
     await card(page, 'staging').getByRole('link', { name: 'Release v3 of staging' }).click();
     const detail = page.getByRole('region', { name: 'Release v3 to staging' });
-    await detail.locator('.release-detail-head [data-state="live"]').waitFor();
+    await detail.locator('.release-head [data-state="live"]').waitFor();
     await detail.locator(`li[data-commit="${sha.c3}"] li[data-check="ci/test"][data-state="success"]`).waitFor();
     await page.goBack();
 

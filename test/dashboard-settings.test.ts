@@ -222,7 +222,7 @@ describe('the project settings page', { skip: NO_BROWSER }, () => {
       assert.equal(await repository.getByLabel('Repository URL').isDisabled(), true);
       assert.equal(await repository.getByLabel('Default branch').isDisabled(), true);
       await repository.getByText('Only a deployer, approver or admin can change the project; you are a viewer on this project.').waitFor();
-      await repository.getByText('Only an admin can change the default branch; you are a viewer on this project.').waitFor();
+      await repository.getByText('Only a deployer, approver or admin can change the default branch; you are a viewer on this project.').waitFor();
       const webhook = page.getByRole('region', { name: 'Webhook secret' });
       assert.equal(await webhook.getByRole('button', { name: 'Make webhook secret' }).isDisabled(), true);
       await webhook.getByText('Only a deployer, approver or admin can rotate the webhook secret; you are a viewer on this project.').waitFor();

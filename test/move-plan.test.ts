@@ -5,7 +5,7 @@ import { ApiError } from '../src/protocol/client.ts';
 import { backends } from './support/backends.ts';
 import { createPerson, recordAuthoredChain } from './support/people.ts';
 import { commit, declarePipeline, deployCommit } from './support/pipeline.ts';
-import { startTestServer, type TestServer } from './support/server.ts';
+import { ADMIN_TOKEN, startTestServer, type TestServer } from './support/server.ts';
 
 /**
  * `dryRun: true` on a promotion or a rollback: the plan a confirmation shows ("production v1 →
@@ -73,6 +73,14 @@ for (const backend of backends) {
       assert.deepEqual(plan.release.batch?.commits.map((c) => c.sha), [c2, c1]);
       assert.deepEqual([...plan.authors].sort(), ['Ana', 'Bo']);
       assert.equal(await snapshot(t.client, 'shop'), before, 'a dry run writes nothing');
+      // A plan is an answer, not something made: 200, where the real call answers 201.
+      const res = await fetch(`${t.server.url}/api/v1/projects/shop/environments/production/promote`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ deployment: d2.id, dryRun: true }),
+      });
+      assert.equal(res.status, 200, await res.text());
+      assert.equal(await snapshot(t.client, 'shop'), before, 'nor does that one');
     });
 
     it('says it clears a pin after a rollback, and a rollback plan says it pins; neither writes', async () => {

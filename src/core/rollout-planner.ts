@@ -36,8 +36,17 @@ import type { RolloutState, Rotation } from './glossary.ts';
 export const ROLLOUT_STEPS = ['pending', 'draining', 'switching', 'in', 'back_draining', 'back_switching', 'back', 'kept', 'skipped'] as const;
 export type RolloutStepName = (typeof ROLLOUT_STEPS)[number];
 
-/** Whatever the edge's routing cache may still send an instance after it left rotation. */
-export const MIN_DRAIN_MS = 500;
+/**
+ * The shortest drain: an edge's routing cache (src/edge/routing-table.ts, ROUTES_MAX_AGE_MS,
+ * 200 ms) may still send an instance requests this long after it left rotation, plus a margin.
+ */
+export const MIN_DRAIN_MS = 300;
+/**
+ * The shortest drain when the only edge is the one of the process that took the instance out of
+ * rotation, and was told so at once (a SQLite store: one server process): long enough for a
+ * routing read begun before it was told to end, so whatever it routed counts as in flight.
+ */
+export const TOLD_DRAIN_MS = 50;
 /** No deadline of a rollout is longer than this (a week), whatever a policy says. */
 export const MAX_DEADLINE_MS = 7 * 24 * 3_600_000;
 /** How often a drain asks the edge whether an instance still has requests in flight. */
@@ -119,6 +128,8 @@ export interface PlanInput {
   now: Date;
   /** Requests in flight at an instance, as the edge counts them; undefined when nobody counts. */
   inFlight?: ((agentId: string) => number) | undefined;
+  /** How long a drain lasts at least, with nothing in flight (MIN_DRAIN_MS unless the caller knows better: TOLD_DRAIN_MS). */
+  minDrainMs?: number | undefined;
   /** When this server began looking at rollouts: no deadline counts from earlier. */
   resumedAt?: Date | undefined;
   /** A person stops the rollout, with this reason (the caller checked it is running and not going back). */
@@ -181,13 +192,16 @@ export function planRollout(input: PlanInput): RolloutPlan {
     wakeAt(from + limit + 1);
     return false;
   };
+  const minDrainMs = input.minDrainMs ?? MIN_DRAIN_MS;
   /** Drained: the drain time is over, or the edge says nothing is in flight and its routing cache has moved on. */
   const drained = (step: RolloutStep): boolean => {
     const spent = elapsed(step.since);
     if (spent >= policy.drainMs) return true;
-    if (input.inFlight && spent >= MIN_DRAIN_MS && input.inFlight(step.agent) === 0) return true;
+    if (input.inFlight && spent >= minDrainMs && input.inFlight(step.agent) === 0) return true;
     const since = Date.parse(step.since ?? nowIso);
-    wakeAt(input.inFlight ? Math.max(since + MIN_DRAIN_MS, Math.min(since + policy.drainMs, now.getTime() + DRAIN_POLL_MS)) : since + policy.drainMs);
+    if (!input.inFlight) wakeAt(since + policy.drainMs);
+    else if (spent < minDrainMs) wakeAt(since + minDrainMs);
+    else wakeAt(Math.min(since + policy.drainMs, now.getTime() + DRAIN_POLL_MS));
     return false;
   };
   const live = input.agents.filter((a) => !a.lost);

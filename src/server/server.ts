@@ -191,6 +191,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   deps.forgetProject = (projectId) => edge.forgetProject(projectId);
   deps.instanceLoad = edge.instanceLoad;
   deps.routesChanged = () => edge.routesChanged();
+  // A store without concurrent writers (SQLite) is this server process's alone (its data dir is locked): no other edge.
+  deps.soleEdge = !store.capabilities.concurrentWriters;
   const isControlHost = controlHostMatcher(controlHosts, listenHost);
   const timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
   // Fastify applies its own timeout options only to a server it creates, so they are set here.

@@ -61,9 +61,9 @@ function register(app: FastifyInstance, specs: RouteSpec[], authenticate: Authen
       ...(spec.accepts === undefined ? {} : { onRequest: requireMediaType(spec.accepts) }),
       handler: async (request, reply) => {
         const actor: Actor = rule.role === 'public' ? { name: 'anonymous', role: 'viewer', trigger: 'user' } : await authenticate(request, rule, spec.url);
-        const result = await spec.handler(request, reply, actor);
+        // The route's status first, so a handler that answers otherwise (a dry run: 200) can say so.
         if (spec.status !== undefined) void reply.status(spec.status);
-        return result;
+        return spec.handler(request, reply, actor);
       },
     });
   }

@@ -4,7 +4,7 @@ import type { EnvironmentActions, ProjectActions, ReleaseActions } from '../../p
 import type { ApprovalRow, EnvironmentRow, FreezeRow, ProjectRow, ReleaseRow } from '../../store/store.ts';
 import type { Principal } from './access.ts';
 import { callerOf, environmentActions, projectActions, releaseActions, type Caller, type EnvironmentFacts, type ReleaseFacts } from './allowed-actions.ts';
-import { approvalFactsOf } from './approval-facts.ts';
+import { approvalFactsOfReleases } from './approval-facts.ts';
 import type { ServiceDeps } from './deps.ts';
 import { rollbackTarget } from './environments.ts';
 import { lineagesOf, policyOf } from './pipeline.ts';
@@ -52,11 +52,11 @@ export function judgeFor(deps: ServiceDeps, principal: Principal | undefined, pr
     project: () => projectActions(caller),
     environments: async (envs) => new Map(await Promise.all(envs.map(async (env) => [env.id, environmentActions(caller, await environmentFacts(env))] as const))),
     releases: async (releases) => {
-      const byId = new Map<string, EnvironmentRow>();
-      for (const id of new Set(releases.map((r) => r.environmentId))) {
-        const env = await deps.store.findEnvironmentById(id);
-        if (env) byId.set(id, env);
-      }
+      // One environment: by its id; more: the project's environments in one query.
+      const ids = new Set(releases.map((r) => r.environmentId));
+      const [only] = ids;
+      const found = ids.size > 1 ? await deps.store.listEnvironments(project.id) : only === undefined ? [] : [await deps.store.findEnvironmentById(only)];
+      const byId = new Map(found.flatMap((env) => (env && ids.has(env.id) ? [[env.id, env] as const] : [])));
       return releaseVerdicts(deps, caller, project, releases, byId, environmentFacts);
     },
   };
@@ -84,6 +84,12 @@ async function releaseVerdicts(
   for (const [from, ids] of deploymentsFrom) {
     for (const [id, lineage] of await lineagesOf(deps.store, project, from, [...ids])) lineages.set(`${from}\n${id}`, lineage);
   }
+  // The waiting ones' approval facts: two queries for all of them.
+  const asked = releases.flatMap((release) => {
+    const env = release.state === 'waiting' ? envs.get(release.environmentId) : undefined;
+    return env ? [{ release, policy: policyOf(env).approvals, given: decisions.get(release.id) ?? [] }] : [];
+  });
+  const approvals = new Map((await approvalFactsOfReleases(deps.store, asked)).map((facts, index) => [asked[index]?.release.id, facts]));
   const out = new Map<string, ReleaseActions>();
   for (const release of releases) {
     const env = envs.get(release.environmentId);
@@ -95,7 +101,7 @@ async function releaseVerdicts(
       release,
       environment: await environmentFacts(env),
       decisions: given,
-      approval: release.state === 'waiting' ? await approvalFactsOf(deps.store, release, policy.approvals, given) : NO_APPROVAL_FACTS,
+      approval: approvals.get(release.id) ?? NO_APPROVAL_FACTS,
       lineage,
     };
     out.set(release.id, releaseActions(caller, facts));

@@ -55,6 +55,11 @@ export interface ServiceDeps {
    */
   routesChanged?: () => void;
   /**
+   * This process's edge is the only one routing requests to instances: the store is one server
+   * process's (SQLite). A drain then need not outlast other replicas' routing caches.
+   */
+  soleEdge?: boolean;
+  /**
    * The changes dashboards hear of (GET /api/v1/stream). Services call `changes?.touch(…)` after
    * a change the audit log does not record; audited ones reach it through the log.
    */

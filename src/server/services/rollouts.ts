@@ -1,6 +1,6 @@
 import { ErrorCode, SlipwayError } from '../../core/errors.ts';
 import type { RolloutPolicy } from '../../core/gates/index.ts';
-import { isOpenRollout, planRollout, type AgentFacts, type ReleasePhaseState, type ReleaseRef, type RolloutFacts } from '../../core/rollout-planner.ts';
+import { isOpenRollout, MIN_DRAIN_MS, planRollout, TOLD_DRAIN_MS, type AgentFacts, type ReleasePhaseState, type ReleaseRef, type RolloutFacts } from '../../core/rollout-planner.ts';
 import type { AgentRow, EnvironmentRow, ProjectRow, ReleaseRow, RolloutChanges, RolloutRow, Store } from '../../store/store.ts';
 import type { Clock } from '../../core/clock.ts';
 import { enqueueJob } from '../jobs/enqueue.ts';
@@ -172,8 +172,10 @@ export async function advanceRollout(deps: ServiceDeps, releaseId: string, abort
     };
     const now = deps.clock.now();
     const inFlight = deps.instanceLoad ? (agentId: string) => deps.instanceLoad?.inFlight(agentId) ?? 0 : undefined;
+    // An instance leaves rotation in one look and switches in a later one, after this process's edge was told (below).
+    const minDrainMs = deps.soleEdge === true && deps.routesChanged !== undefined ? TOLD_DRAIN_MS : MIN_DRAIN_MS;
     const stop = abort === undefined ? undefined : `${ABORTED_BY}${abort.actor.name}: ${abort.reason}`;
-    const plan = planRollout({ rollout: facts, agents: agents.map(factsOfAgent), now, inFlight, resumedAt: deps.startedAt, abort: stop });
+    const plan = planRollout({ rollout: facts, agents: agents.map(factsOfAgent), now, inFlight, minDrainMs, resumedAt: deps.startedAt, abort: stop });
 
     // A few statements for all agents (a promotion asks every agent to prepare at once).
     await tx.setAgentChanges({ rotations: plan.rotations, assignments: plan.assignments });
@@ -243,7 +245,8 @@ export async function advanceRollout(deps: ServiceDeps, releaseId: string, abort
   });
   // The store wakes long-polling agents after a commit that changed assignments; a rotation
   // that changed is this process's edge's to hear of at once (other replicas' edges read it
-  // within their routing cache's age, which a drain's MIN_DRAIN_MS outlasts).
+  // within their routing cache's age, which a drain's MIN_DRAIN_MS outlasts; with no other
+  // replica, TOLD_DRAIN_MS covers this edge's routing reads in flight now).
   if (rotated) deps.routesChanged?.();
   deps.changes?.touch(first.projectId, ['releases', 'agents']);
 }

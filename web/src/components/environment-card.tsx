@@ -96,11 +96,19 @@ export function EnvironmentCard({
     freeze: verdictOf(actions?.freeze, canDeploy, readOnly),
     unfreeze: verdictOf(actions?.unfreeze, canDeploy, readOnly),
   };
+  const promotable = upstream !== undefined && upstream.deployment !== environment.deployment ? upstream : undefined;
+  const frozenOrComing = frozen.length + upcoming.length > 0;
+  // The buttons this card shows: a reason is said only for one of them ("not locked" explains no Unlock button that isn't there).
+  const shown: (keyof typeof verdicts)[] = [
+    ...(promotable ? (['promote'] as const) : []),
+    'rollback',
+    lock ? 'unlock' : 'lock',
+    ...(preview ? [] : [frozenOrComing ? ('unfreeze' as const) : ('freeze' as const)]),
+  ];
   const reasonsId = useId();
   // Each reason once, however many buttons it disables.
-  const reasons = [...new Set(Object.values(verdicts).flatMap((v) => (v.reason && !v.allowed ? [v.reason] : [])))];
+  const reasons = [...new Set(shown.flatMap((name) => (verdicts[name].reason && !verdicts[name].allowed ? [verdicts[name].reason ?? ''] : [])))];
   const reasonId = (verdict: Verdict) => (verdict.reason && !verdict.allowed ? `${reasonsId}-${reasons.indexOf(verdict.reason)}` : undefined);
-  const promotable = upstream !== undefined && upstream.deployment !== environment.deployment ? upstream : undefined;
   const commit = runs?.commit ?? current?.commit ?? null;
   const branch = runs?.branch ?? current?.branch ?? null;
   const releaseId = runs?.releaseId ?? environment.release?.id ?? null;
@@ -261,7 +269,7 @@ export function EnvironmentCard({
           </ActionButton>
         )}
         {!preview &&
-          (frozen.length + upcoming.length > 0 ? (
+          (frozenOrComing ? (
             <ActionButton verdict={verdicts.unfreeze} reasonId={reasonId(verdicts.unfreeze)} onClick={() => setOpen('unfreeze')}>
               Unfreeze<span className="visually-hidden"> {environment.name}</span>
             </ActionButton>

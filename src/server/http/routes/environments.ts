@@ -51,10 +51,14 @@ export function environmentRoutes({ deps }: HttpContext): RouteSpec[] {
       body: PromoteRequest,
       response: z.union([MovedRelease, MovePlan]),
       status: 201,
-      handler: async (request, _reply, actor) => {
+      handler: async (request, reply, actor) => {
         const { project, environment } = names(request.params);
         const body = parse(PromoteRequest, request.body);
-        if (body.dryRun === true) return presentMovePlan(project, await planPromote(deps, actor, project, environment, body));
+        if (body.dryRun === true) {
+          const plan = presentMovePlan(project, await planPromote(deps, actor, project, environment, body));
+          void reply.status(200);
+          return plan;
+        }
         return presentMovedRelease(project, environment, await promote(deps, actor, project, environment, body));
       },
     },
@@ -65,10 +69,14 @@ export function environmentRoutes({ deps }: HttpContext): RouteSpec[] {
       body: RollbackRequest,
       response: z.union([MovedRelease, MovePlan]),
       status: 201,
-      handler: async (request, _reply, actor) => {
+      handler: async (request, reply, actor) => {
         const { project, environment } = names(request.params);
         const body = parse(RollbackRequest, request.body);
-        if (body.dryRun === true) return presentMovePlan(project, await planRollback(deps, actor, project, environment, body));
+        if (body.dryRun === true) {
+          const plan = presentMovePlan(project, await planRollback(deps, actor, project, environment, body));
+          void reply.status(200);
+          return plan;
+        }
         return presentMovedRelease(project, environment, await rollback(deps, actor, project, environment, body));
       },
     },

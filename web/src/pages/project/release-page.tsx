@@ -74,6 +74,13 @@ export function ReleasePage({ project, release }: { project: string; release: st
     };
   }, [title, project]);
 
+  // Opening a release moves focus to its title, so a keyboard or screen reader user lands on the page they opened.
+  const loaded = detail !== undefined;
+  const heading = useRef<HTMLHeadingElement>(null);
+  useEffect(() => {
+    if (loaded) heading.current?.focus({ preventScroll: true });
+  }, [loaded]);
+
   if (detail === undefined || poll.data === undefined) {
     return (
       <section className="section release-page" aria-label={`Release ${release}`}>
@@ -91,7 +98,7 @@ export function ReleasePage({ project, release }: { project: string; release: st
   return (
     <section className="section release-page" aria-labelledby="release-title" data-release={detail.id} data-state={detail.state}>
       <header className="release-head">
-        <h2 id="release-title">
+        <h2 id="release-title" ref={heading} tabIndex={-1}>
           Release {title}
         </h2>
         <ReleaseStateBadge state={detail.state} />

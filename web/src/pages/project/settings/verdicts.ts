@@ -4,9 +4,8 @@ import { roleOn, type Session } from '../../../session.ts';
 
 export type { Verdict } from '../../../../../src/protocol/actions.ts';
 
-/** The project's actions the server judges (`Project.actions`), and two it does not judge yet. */
-type ServerJudged = 'edit' | 'rotateWebhookSecret' | 'manageMembers' | 'manageNotifications' | 'delete';
-export type SettingsAction = ServerJudged | 'setDefaultBranch' | 'readNotifications';
+/** The project's actions the settings page shows (`Project.actions`, protocol/actions.ts). */
+export type SettingsAction = 'edit' | 'setDefaultBranch' | 'rotateWebhookSecret' | 'manageMembers' | 'readNotifications' | 'manageNotifications' | 'delete';
 
 type PersonRole = Exclude<Role, 'runner' | 'agent'>;
 
@@ -36,10 +35,9 @@ export function whoMay(action: SettingsAction): string {
 
 /**
  * The verdict of each settings action for the signed-in person: the server's
- * (`Project.actions`, src/server/services/allowed-actions.ts) where it gives one. The default
- * branch and reading notification targets have no verdict of their own yet; theirs come from
- * the person's role on the project, in the server's words. The server decides in the end: a
- * refusal it answers anyway is shown with its code next to the form.
+ * (`Project.actions`, src/server/services/allowed-actions.ts). A server that sends none (an
+ * older one) gets the person's role on the project weighed here, in the server's words. The
+ * server decides in the end: a refusal it answers anyway is shown with its code next to the form.
  */
 export function settingsVerdicts(session: Pick<Session, 'can' | 'whoami'>, project: string, actions: ProjectActions | undefined): Record<SettingsAction, Verdict> {
   const byRole = (action: SettingsAction): Verdict => {
@@ -55,7 +53,7 @@ export function settingsVerdicts(session: Pick<Session, 'can' | 'whoami'>, proje
     manageMembers: actions?.manageMembers ?? byRole('manageMembers'),
     manageNotifications: actions?.manageNotifications ?? byRole('manageNotifications'),
     delete: actions?.delete ?? byRole('delete'),
-    setDefaultBranch: byRole('setDefaultBranch'),
-    readNotifications: byRole('readNotifications'),
+    setDefaultBranch: actions?.setDefaultBranch ?? byRole('setDefaultBranch'),
+    readNotifications: actions?.readNotifications ?? byRole('readNotifications'),
   };
 }
