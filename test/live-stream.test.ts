@@ -310,7 +310,7 @@ describe('the dashboard, live', { skip: NO_BROWSER }, () => {
     const locked = await slipway(t, ['lock', '--project', 'shop', '--env', 'production', '--reason', 'migration']);
     assert.equal(locked.code, 0, locked.stderr);
     const lockDone = performance.now();
-    await production.getByText('migration').waitFor({ timeout: 5_000 });
+    await production.locator('.note-locked', { hasText: 'migration' }).waitFor({ timeout: 5_000 });
     const lockShownAfter = performance.now() - lockDone;
     await page.screenshot({ path: screenshotPath('live-pipeline-after-cli') });
     ctx.diagnostic(`shown after the CLI returned: promotion ${shownAfter.toFixed(0)} ms, lock ${lockShownAfter.toFixed(0)} ms`);
