@@ -27,7 +27,7 @@ interface Answer {
   body: string;
 }
 
-function call(port: number, method: string, path: string, token: string | undefined, body?: unknown): Promise<Answer> {
+function call(port: number, method: string, path: string, token: string | undefined, body?: unknown, again = true): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const payload = body === undefined ? undefined : JSON.stringify(body);
     const headers: Record<string, string> = {};
@@ -39,7 +39,12 @@ function call(port: number, method: string, path: string, token: string | undefi
       res.on('data', (c: string) => (text += c));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
     });
-    req.on('error', reject);
+    req.on('error', (err: NodeJS.ErrnoException) => {
+      // A kept-alive connection the server closed (idle for 5 s) just as it was reused: the
+      // request never reached the server, so it is sent once more on a new connection.
+      if (again && req.reusedSocket && err.code === 'ECONNRESET') call(port, method, path, token, body, false).then(resolve, reject);
+      else reject(err);
+    });
     req.end(payload);
   });
 }

@@ -34,7 +34,9 @@ export type Verdict = z.infer<typeof Verdict>;
  * - `removeAgents`: DELETE an agent;
  * - `addDomain` / `removeDomain`: map or unmap a custom domain;
  * - `retryBuilds`: POST /api/v1/projects/:project/builds/:build/retry (a failed or canceled build's own state is the build's);
- * - `cancelBuilds`: cancel a queued or running build.
+ * - `cancelBuilds`: cancel a queued or running build;
+ * - `promote`: promote one of its deployments into some environment, a new one included (the role
+ *   only: each environment's own `promote` says what holds that one).
  */
 export const PROJECT_ACTIONS = [
   'edit',
@@ -50,6 +52,7 @@ export const PROJECT_ACTIONS = [
   'removeDomain',
   'retryBuilds',
   'cancelBuilds',
+  'promote',
 ] as const;
 export type ProjectAction = (typeof PROJECT_ACTIONS)[number];
 

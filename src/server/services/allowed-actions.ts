@@ -143,6 +143,7 @@ export function projectActions(caller: Caller): ProjectActions {
     removeDomain: roleVerdict(caller, `DELETE ${PROJECT}/domains/:hostname`, 'remove custom domains'),
     retryBuilds: roleVerdict(caller, 'POST /api/v1/projects/:project/builds/:build/retry', 'retry builds'),
     cancelBuilds: roleVerdict(caller, `POST ${PROJECT}/builds/:build/cancel`, 'cancel builds'),
+    promote: roleVerdict(caller, `POST ${ENV}/promote`, 'promote deployments'),
   };
 }
 
