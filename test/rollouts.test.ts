@@ -358,6 +358,8 @@ for (const backend of backends) {
           const r = await rolloutOf(t, 'abort', release.id);
           return r.instances.filter((i) => i.step === 'in').length === 1 && r.instances.some((i) => i.step === 'draining') ? r : undefined;
         });
+        // The release page's verdict: an abort is allowed while it runs.
+        assert.deepEqual((await t.client.getRelease('abort', release.id)).actions?.abortRollout, { allowed: true, reason: null, code: null });
         // Two aborts at once: one wins, the other hears that the rollout no longer runs.
         const [one, two] = await Promise.allSettled([
           t.client.abortRollout('abort', release.id, { reason: 'error rate up' }),
@@ -386,7 +388,10 @@ for (const backend of backends) {
         const actions = (await t.client.listEvents({ project: 'abort', limit: 100 })).events.map((e) => e.action);
         assert.equal(actions.filter((a) => a === 'rollout.abort').length, 1, 'audited once');
         await eventually('every instance back in rotation', async () => ((await instances(t, 'abort')).every((a) => a.rotation === 'in' && a.healthy) ? true : undefined));
-        // Over: nothing to abort, and the refusal says why.
+        // Over: nothing to abort, and the refusal says why (the verdict says it first).
+        const verdict = (await t.client.getRelease('abort', release.id)).actions?.abortRollout;
+        assert.equal(verdict?.allowed, false);
+        assert.equal(verdict?.code, 'ROLLOUT_NOT_RUNNING');
         const again = await rejectsWithCode(t.client.abortRollout('abort', release.id, { reason: 'again' }), 'ROLLOUT_NOT_RUNNING', 409);
         assert.match(again.message, /not running: it ended rolled back/);
         await rejectsWithCode(t.client.abortRollout('abort', release.id, { reason: '  ' }), 'REASON_REQUIRED', 400);

@@ -74,9 +74,11 @@ export type EnvironmentAction = (typeof ENVIRONMENT_ACTIONS)[number];
  *   by them already, and satisfying something (four eyes, the role that counts, authors: all);
  * - `reject`: with a reason, while it waits (the role that counts, or an author under authors: all);
  * - `promote`: promote its deployment into its environment now (lock, already live, lineage,
- *   freeze, deploy window).
+ *   freeze, deploy window);
+ * - `abortRollout`: stop its rollout with a reason (POST …/releases/:release/rollout/abort): the
+ *   role, and a rollout that runs and is not already going back.
  */
-export const RELEASE_ACTIONS = ['approve', 'reject', 'promote'] as const;
+export const RELEASE_ACTIONS = ['approve', 'reject', 'promote', 'abortRollout'] as const;
 export type ReleaseAction = (typeof RELEASE_ACTIONS)[number];
 
 function actionsOf<const A extends readonly string[]>(names: A) {

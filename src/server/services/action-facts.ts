@@ -1,5 +1,6 @@
 import { SlipwayError } from '../../core/errors.ts';
 import { NO_APPROVAL_FACTS, type Lineage } from '../../core/gates/index.ts';
+import type { RolloutState } from '../../core/glossary.ts';
 import type { EnvironmentActions, ProjectActions, ReleaseActions } from '../../protocol/actions.ts';
 import type { ApprovalRow, DeploymentRow, EnvironmentRow, FreezeRow, ProjectRow, ReleaseRow } from '../../store/store.ts';
 import type { Principal } from './access.ts';
@@ -108,6 +109,13 @@ async function releaseVerdicts(
     return env ? [{ release, policy: policyOf(env).approvals, given: decisions.get(release.id) ?? [] }] : [];
   });
   const approvals = new Map((await approvalFactsOfReleases(deps.store, asked)).map((facts, index) => [asked[index]?.release.id, facts]));
+  // Only a release rolling out can have a rollout running: one read each (one per environment at most).
+  const rollouts = new Map<string, RolloutState>();
+  for (const release of releases) {
+    if (release.state !== 'rolling_out') continue;
+    const rollout = await deps.store.findRolloutByRelease(release.id);
+    if (rollout) rollouts.set(release.id, rollout.state);
+  }
   const out = new Map<string, ReleaseActions>();
   for (const release of releases) {
     const env = envs.get(release.environmentId);
@@ -121,6 +129,7 @@ async function releaseVerdicts(
       decisions: given,
       approval: approvals.get(release.id) ?? NO_APPROVAL_FACTS,
       lineage,
+      rollout: rollouts.get(release.id) ?? null,
     };
     out.set(release.id, releaseActions(caller, facts));
   }
