@@ -348,5 +348,151 @@ for (const backend of backends) {
         await f.stop();
       }
     });
+
+    test('an abort mid-batch sends switched instances back: rolled back with the reason, pinned, audited; a second abort is refused', async () => {
+      const f = await fleet(t, 'abort', 3, () => ({ switchMs: 50 }), { maxUnavailable: 1, drainMs: 1_500 });
+      try {
+        const v2 = await deployService(t, 'abort', 'v2');
+        const release = await t.client.promote('abort', 'production', { deployment: v2.id });
+        await eventually('host-1 on v2 and host-2 draining', async () => {
+          const r = await rolloutOf(t, 'abort', release.id);
+          return r.instances.filter((i) => i.step === 'in').length === 1 && r.instances.some((i) => i.step === 'draining') ? r : undefined;
+        });
+        // The release page's verdict: an abort is allowed while it runs.
+        assert.deepEqual((await t.client.getRelease('abort', release.id)).actions?.abortRollout, { allowed: true, reason: null, code: null });
+        // Two aborts at once: one wins, the other hears that the rollout no longer runs.
+        const [one, two] = await Promise.allSettled([
+          t.client.abortRollout('abort', release.id, { reason: 'error rate up' }),
+          t.client.abortRollout('abort', `v${release.number}`, { environment: 'production', reason: 'error rate up' }),
+        ]);
+        const won = [one, two].filter((r) => r.status === 'fulfilled');
+        const lost = [one, two].filter((r) => r.status === 'rejected');
+        assert.equal(won.length, 1, 'one abort wins');
+        assert.equal(lost.length, 1, 'the other is refused');
+        assert.equal(((lost[0] as PromiseRejectedResult).reason as { code?: string }).code, 'ROLLOUT_NOT_RUNNING');
+        const aborted = (won[0] as PromiseFulfilledResult<Rollout>).value;
+        assert.ok(['rolling_back', 'rolled_back'].includes(aborted.state), aborted.state);
+        assert.match(aborted.reason ?? '', /^aborted by .+: error rate up$/);
+        const back = await waitForRollout(t, 'abort', release.id, ['done', 'failed', 'rolled_back']);
+        assert.equal(back.state, 'rolled_back');
+        assert.equal(back.instances.filter((i) => i.step === 'back').length, 1, 'the switched instance went back');
+        assert.ok(back.instances.some((i) => i.step === 'kept'), 'the draining one stayed on v1');
+        for (const a of f.agents) assert.equal(a.current?.deploymentId, f.v1.id);
+        assert.equal(f.agents.filter((a) => a.timesOf('run', release.id).length > 0).length, 1, 'only host-1 had switched');
+        const shown = await t.client.getRelease('abort', release.id);
+        assert.equal(shown.state, 'rolled_back');
+        assert.match(shown.stateReason ?? '', /^rollout of v\d+ aborted by .+: error rate up$/);
+        const env = await t.client.getEnvironment('abort', 'production');
+        assert.equal(env.deployment, f.v1.id);
+        assert.match(env.pin?.reason ?? '', /^rollout of v\d+ aborted by .+: error rate up$/);
+        const actions = (await t.client.listEvents({ project: 'abort', limit: 100 })).events.map((e) => e.action);
+        assert.equal(actions.filter((a) => a === 'rollout.abort').length, 1, 'audited once');
+        await eventually('every instance back in rotation', async () => ((await instances(t, 'abort')).every((a) => a.rotation === 'in' && a.healthy) ? true : undefined));
+        // Over: nothing to abort, and the refusal says why (the verdict says it first).
+        const verdict = (await t.client.getRelease('abort', release.id)).actions?.abortRollout;
+        assert.equal(verdict?.allowed, false);
+        assert.equal(verdict?.code, 'ROLLOUT_NOT_RUNNING');
+        const again = await rejectsWithCode(t.client.abortRollout('abort', release.id, { reason: 'again' }), 'ROLLOUT_NOT_RUNNING', 409);
+        assert.match(again.message, /not running: it ended rolled back/);
+        await rejectsWithCode(t.client.abortRollout('abort', release.id, { reason: '  ' }), 'REASON_REQUIRED', 400);
+        await rejectsWithCode(t.client.abortRollout('abort', 'rel-nothere', { reason: 'x' }), 'RELEASE_NOT_FOUND', 404);
+        // The pin holds automation; a person's promotion clears it and rolls out again.
+        const retry = await t.client.promote('abort', 'production', { deployment: v2.id });
+        assert.equal((await waitForRollout(t, 'abort', retry.id, ['done', 'failed', 'rolled_back'])).state, 'done');
+      } finally {
+        await f.stop();
+      }
+    });
+
+    test('an abort before anyone switched fails the release (nobody switched) and pins; the CLI aborts too', async () => {
+      let v2Id = '';
+      const f = await fleet(t, 'abort-early', 2, (i) => ({ prepares: (d) => i === 0 || d !== v2Id }));
+      try {
+        const v2 = await deployService(t, 'abort-early', 'v2');
+        v2Id = v2.id;
+        const release = await t.client.promote('abort-early', 'production', { deployment: v2.id });
+        assert.equal((await rolloutOf(t, 'abort-early', release.id)).state, 'preparing');
+        const usage = await slipway(t, ['rollout', `v${release.number}`, '--project', 'abort-early', '--env', 'production', '--abort']);
+        assert.equal(usage.code, 2, usage.stderr);
+        assert.match(usage.stderr, /--abort needs --reason/);
+        const cli = await slipway(t, ['rollout', `v${release.number}`, '--project', 'abort-early', '--env', 'production', '--abort', '--reason', 'wrong build', '--watch']);
+        assert.equal(cli.code, 0, cli.stderr);
+        assert.match(cli.stdout, /rollout: failed/);
+        assert.match(cli.stdout, /aborted by .+: wrong build/);
+        const shown = await t.client.getRelease('abort-early', release.id);
+        assert.equal(shown.state, 'failed');
+        assert.match(shown.stateReason ?? '', /aborted by .+: wrong build/);
+        assert.match((await t.client.getEnvironment('abort-early', 'production')).pin?.reason ?? '', /aborted by .+: wrong build/);
+        for (const a of f.agents) assert.deepEqual(a.timesOf('run', release.id), [], 'nobody switched');
+        const again = await slipway(t, ['rollout', `v${release.number}`, '--project', 'abort-early', '--env', 'production', '--abort', '--reason', 'again']);
+        assert.equal(again.code, 4, again.stderr);
+        assert.match(again.stderr, /ROLLOUT_NOT_RUNNING|not running/);
+      } finally {
+        await f.stop();
+      }
+    });
+
+    test('agents that never lay the release out fail the rollout at the prepare deadline; nobody switched', async () => {
+      let v2Id = '';
+      const f = await fleet(t, 'prepare-deadline', 2, (i) => ({ prepares: (d) => i === 0 || d !== v2Id }), { prepareTimeoutMs: 800 });
+      try {
+        const v2 = await deployService(t, 'prepare-deadline', 'v2');
+        v2Id = v2.id;
+        const release = await t.client.promote('prepare-deadline', 'production', { deployment: v2.id });
+        const failed = await waitForRollout(t, 'prepare-deadline', release.id, ['done', 'failed', 'rolled_back']);
+        assert.equal(failed.state, 'failed');
+        assert.match(failed.reason ?? '', new RegExp(`host-2 did not lay out ${v2.id} within 1 s`));
+        const shown = await t.client.getRelease('prepare-deadline', release.id);
+        assert.equal(shown.state, 'failed');
+        assert.match(shown.stateReason ?? '', /host-2 did not lay out/);
+        for (const a of f.agents) assert.deepEqual(a.timesOf('run', release.id), []);
+        assert.equal((await t.client.getEnvironment('prepare-deadline', 'production')).pin, null, 'a slow download pins nothing');
+      } finally {
+        await f.stop();
+      }
+    });
+
+    test('a release phase that never ends fails the rollout at its deadline and pins the environment', async () => {
+      const f = await fleet(t, 'phase-deadline', 2, () => ({ releasePhase: () => 'hang' }), { releaseTimeoutMs: 800 });
+      try {
+        const v2 = await deployService(t, 'phase-deadline', 'v2', 'node migrate.js');
+        const release = await t.client.promote('phase-deadline', 'production', { deployment: v2.id });
+        const failed = await waitForRollout(t, 'phase-deadline', release.id, ['done', 'failed', 'rolled_back']);
+        assert.equal(failed.state, 'failed');
+        assert.match(failed.reason ?? '', /the release phase did not finish on host-\d within 1 s/);
+        assert.equal(f.agents.flatMap((a) => a.timesOf('release-phase')).length, 1, 'it ran once');
+        for (const a of f.agents) assert.deepEqual(a.timesOf('run', release.id), []);
+        const env = await t.client.getEnvironment('phase-deadline', 'production');
+        assert.match(env.pin?.reason ?? '', /rollout of v\d+ failed: the release phase did not finish/);
+        await eventually('the lease is withdrawn', async () => (f.agents.every((a) => !a.assignment?.releasePhase) ? true : undefined));
+      } finally {
+        await f.stop();
+      }
+    });
+
+    test('a server down longer than the health deadline mid-switch does not roll back a healthy deploy', async () => {
+      // An instance reports healthy 600 ms after its switch; the server is down from just after
+      // the switch for longer than the whole health deadline.
+      const f = await fleet(t, 'restart-health', 2, () => ({ switchMs: 600 }), { drainMs: 0, healthTimeoutMs: 1_500 });
+      try {
+        const v2 = await deployService(t, 'restart-health', 'v2');
+        const release = await t.client.promote('restart-health', 'production', { deployment: v2.id });
+        await eventually('an instance switching', async () => {
+          const r = await rolloutOf(t, 'restart-health', release.id);
+          return r.instances.some((i) => i.step === 'switching') ? r : undefined;
+        }, 10_000);
+        await t.restart(() => new Promise((resolve) => setTimeout(resolve, 2_500)));
+        const done = await waitForRollout(t, 'restart-health', release.id, ['done', 'failed', 'rolled_back']);
+        assert.equal(done.state, 'done', done.reason ?? '');
+        assert.deepEqual(
+          done.instances.map((i) => i.step),
+          ['in', 'in'],
+          'every instance switched and was seen healthy (none skipped as lost because the server was down)',
+        );
+        for (const a of f.agents) assert.equal(a.current?.deploymentId, v2.id);
+      } finally {
+        await f.stop();
+      }
+    });
   });
 }

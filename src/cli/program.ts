@@ -326,6 +326,8 @@ export async function run(argv: readonly string[], ctx: Context): Promise<ExitCo
     .addOption(project())
     .addOption(env())
     .option('--watch', 'print it again on every change until it ends; exit 0 only when it is done (9 when it failed or was rolled back)')
+    .option('--abort', 'stop it: switched instances go back to the previous release, the environment is pinned (needs --reason)')
+    .option('--reason <text>', 'why it is aborted (recorded in the audit log and the pin)')
     .addOption(json())
     .action(withArg('release', rollout));
 
@@ -398,6 +400,8 @@ export async function run(argv: readonly string[], ctx: Context): Promise<ExitCo
     .option('--max-unavailable <n|p%>', "a service's instances switching at once: a count or a percentage (default 1)")
     .option('--drain <duration>', 'how long an instance out of rotation gets to finish its requests (default 10s)')
     .option('--health-timeout <duration>', 'how long a switched instance has to become healthy before the rollout goes back (default 60s)')
+    .option('--prepare-timeout <duration>', 'how long the agents have to lay a release out before its rollout fails (default 10m)')
+    .option('--release-timeout <duration>', 'how long the release phase (migrations) may run before the rollout fails (default 30m)')
     .option('--reset', 'back to no policy (then apply the flags given)')
     .addOption(json())
     .action(withArg('environment', envSet));

@@ -64,6 +64,8 @@ export const ErrorCode = {
   REASON_REQUIRED: 'REASON_REQUIRED',
   BUILD_NOT_RUNNING: 'BUILD_NOT_RUNNING',
   BUILD_FINISHED: 'BUILD_FINISHED',
+  /** An abort of a rollout that is not running: it ended, or is already going back. */
+  ROLLOUT_NOT_RUNNING: 'ROLLOUT_NOT_RUNNING',
   // trust boundaries and durability
   SANDBOX_UNAVAILABLE: 'SANDBOX_UNAVAILABLE',
   SECRET_KEY_MISMATCH: 'SECRET_KEY_MISMATCH',

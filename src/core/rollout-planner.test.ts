@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { DEFAULT_ROLLOUT } from './gates/types.ts';
 import { planRollout, type AgentFacts, type RolloutFacts, type RolloutPlan } from './rollout-planner.ts';
 
 const V1 = { releaseId: 'rel-1', releaseNumber: 1, deploymentId: 'dpl-1' };
@@ -31,10 +32,11 @@ function rollout(rest: Partial<RolloutFacts> = {}): RolloutFacts {
     release: V2,
     previous: V1,
     releaseCommand: null,
-    policy: { maxUnavailable: 1, drainMs: 1000, healthTimeoutMs: 5000 },
+    policy: { ...DEFAULT_ROLLOUT, maxUnavailable: 1, drainMs: 1000, healthTimeoutMs: 5000 },
     releasePhase: { agentId: null, state: null, exitCode: null },
     steps: [],
     reason: null,
+    phaseSince: at(0).toISOString(),
     ...rest,
   };
 }
@@ -61,7 +63,7 @@ function obey(agents: AgentFacts[], sick = new Set<string>()): AgentFacts[] {
 }
 
 test('a rollout prepares everyone, then switches in batches of maxUnavailable, draining each first', () => {
-  let facts = rollout({ policy: { maxUnavailable: 2, drainMs: 1000, healthTimeoutMs: 5000 } });
+  let facts = rollout({ policy: { ...DEFAULT_ROLLOUT, maxUnavailable: 2, drainMs: 1000, healthTimeoutMs: 5000 } });
   let agents = [agent('a'), agent('b'), agent('c')];
   let plan = planRollout({ rollout: facts, agents, now: at(0) });
   assert.equal(plan.state, 'preparing');
@@ -141,7 +143,7 @@ test('the release phase is leased to one agent, passed on when it is lost, and i
 });
 
 test('a lost agent counts as unavailable: batches shrink, and it is skipped', () => {
-  let facts = rollout({ state: 'switching', policy: { maxUnavailable: 2, drainMs: 0, healthTimeoutMs: 5000 } });
+  let facts = rollout({ state: 'switching', policy: { ...DEFAULT_ROLLOUT, maxUnavailable: 2, drainMs: 0, healthTimeoutMs: 5000 } });
   let agents = [agent('a', { lost: true }), agent('b', { prepared: ['dpl-2'] }), agent('c', { prepared: ['dpl-2'] })];
   let plan = planRollout({ rollout: facts, agents, now: at(0) });
   assert.deepEqual(
@@ -163,7 +165,7 @@ test('a lost agent counts as unavailable: batches shrink, and it is skipped', ()
 });
 
 test('an instance not healthy by the deadline sends every switched instance back, the healthy ones drained and in batches', () => {
-  let facts = rollout({ state: 'switching', policy: { maxUnavailable: 1, drainMs: 0, healthTimeoutMs: 5000 } });
+  let facts = rollout({ state: 'switching', policy: { ...DEFAULT_ROLLOUT, maxUnavailable: 1, drainMs: 0, healthTimeoutMs: 5000 } });
   let agents = [agent('a', { prepared: ['dpl-2'] }), agent('b', { prepared: ['dpl-2'] }), agent('c', { prepared: ['dpl-2'] })];
   let plan = planRollout({ rollout: facts, agents, now: at(0) });
   [facts, agents] = apply(facts, agents, plan);
@@ -200,7 +202,7 @@ test('an instance not healthy by the deadline sends every switched instance back
 });
 
 test('an agent that reports failure on the new release stops the rollout at once', () => {
-  let facts = rollout({ state: 'switching', policy: { maxUnavailable: 1, drainMs: 0, healthTimeoutMs: 60_000 } });
+  let facts = rollout({ state: 'switching', policy: { ...DEFAULT_ROLLOUT, maxUnavailable: 1, drainMs: 0, healthTimeoutMs: 60_000 } });
   let agents = [agent('a', { prepared: ['dpl-2'] }), agent('b', { prepared: ['dpl-2'] })];
   const plan = planRollout({ rollout: facts, agents, now: at(0) });
   [facts, agents] = apply(facts, agents, plan);
@@ -211,7 +213,7 @@ test('an agent that reports failure on the new release stops the rollout at once
 });
 
 test('an instance lost while it switches is skipped, not waited for', () => {
-  let facts = rollout({ state: 'switching', policy: { maxUnavailable: 1, drainMs: 0, healthTimeoutMs: 5000 } });
+  let facts = rollout({ state: 'switching', policy: { ...DEFAULT_ROLLOUT, maxUnavailable: 1, drainMs: 0, healthTimeoutMs: 5000 } });
   let agents = [agent('a', { prepared: ['dpl-2'] }), agent('b', { prepared: ['dpl-2'] })];
   let plan = planRollout({ rollout: facts, agents, now: at(0) });
   [facts, agents] = apply(facts, agents, plan);

@@ -9,9 +9,11 @@ import type { RolloutState, Rotation } from './glossary.ts';
  * next look (`rollout.advance`), so a restarted server resumes from the row alone.
  *
  * States of the rollout (each look may pass several):
- *   preparing     every agent not lost has the deployment laid out on disk (`prepare`);
+ *   preparing     every agent not lost has the deployment laid out on disk (`prepare`); not
+ *                 all of them by `prepareTimeoutMs` → failed, nobody switched;
  *   release_phase one agent (the lease holder; another when it is lost) runs the release
- *                 command once; it failed → failed, nobody switched;
+ *                 command once; it failed, or did not finish `releaseTimeoutMs` after its
+ *                 lease was given → failed, nobody switched;
  *   switching     batches of `maxUnavailable` (lost agents count as unavailable), each
  *                 instance: draining (out of rotation, in-flight requests finish) → switching
  *                 (`run` = the new release) → in (healthy on it, back in rotation); one not
@@ -20,6 +22,10 @@ import type { RolloutState, Rotation } from './glossary.ts';
  *                 healthy on the new release at once, those healthy on it drained and in
  *                 batches like they came → rolled_back;
  *   done          every agent's `run` is the new release.
+ *
+ * A person's abort (`abort`) stops it like a failure does: before the switching → failed; while
+ * switching → rolling_back. Deadlines count from `resumedAt` at the earliest: time the server
+ * was down (nobody could report) does not count against the phase or batch in flight.
  *
  * Steps of one instance: pending → draining → switching → in, and while rolling back
  * (draining|switching|in) → back_draining → back_switching → back; `skipped` is an instance left
@@ -41,6 +47,8 @@ export const MIN_DRAIN_MS = 300;
  * routing read begun before it was told to end, so whatever it routed counts as in flight.
  */
 export const TOLD_DRAIN_MS = 50;
+/** No deadline of a rollout is longer than this (a week), whatever a policy says. */
+export const MAX_DEADLINE_MS = 7 * 24 * 3_600_000;
 /** How often a drain asks the edge whether an instance still has requests in flight. */
 export const DRAIN_POLL_MS = 250;
 
@@ -75,6 +83,8 @@ export interface RolloutFacts {
   releasePhase: { agentId: string | null; state: ReleasePhaseState | null; exitCode: number | null };
   steps: RolloutStep[];
   reason: string | null;
+  /** When the phase in flight began: the rollout's start while preparing, the last lease given during the release phase. */
+  phaseSince: string;
 }
 
 /** One agent of the environment as the planner needs it (retired agents are left out by the caller). */
@@ -120,6 +130,10 @@ export interface PlanInput {
   inFlight?: ((agentId: string) => number) | undefined;
   /** How long a drain lasts at least, with nothing in flight (MIN_DRAIN_MS unless the caller knows better: TOLD_DRAIN_MS). */
   minDrainMs?: number | undefined;
+  /** When this server began looking at rollouts: no deadline counts from earlier. */
+  resumedAt?: Date | undefined;
+  /** A person stops the rollout, with this reason (the caller checked it is running and not going back). */
+  abort?: string | undefined;
 }
 
 export function isOpenRollout(state: RolloutState): boolean {
@@ -167,6 +181,17 @@ export function planRollout(input: PlanInput): RolloutPlan {
     if (plan.wakeAt === null || iso < plan.wakeAt) plan.wakeAt = iso;
   };
   const elapsed = (since: string | null): number => (since === null ? Number.POSITIVE_INFINITY : now.getTime() - Date.parse(since));
+  const resumed = input.resumedAt?.getTime() ?? Number.NEGATIVE_INFINITY;
+  /** When a deadline counts from: the step's or phase's start, or the server's if it began later. */
+  const deadlineFrom = (since: string | null): number => Math.max(since === null ? now.getTime() : Date.parse(since), resumed);
+  /** Whether `ms` have passed since `since` (see deadlineFrom); if not, a look is asked for just after. */
+  const overdue = (since: string | null, ms: number): boolean => {
+    const from = deadlineFrom(since);
+    const limit = Math.min(ms, MAX_DEADLINE_MS);
+    if (now.getTime() - from > limit) return true;
+    wakeAt(from + limit + 1);
+    return false;
+  };
   const minDrainMs = input.minDrainMs ?? MIN_DRAIN_MS;
   /** Drained: the drain time is over, or the edge says nothing is in flight and its routing cache has moved on. */
   const drained = (step: RolloutStep): boolean => {
@@ -220,6 +245,17 @@ export function planRollout(input: PlanInput): RolloutPlan {
     }
   };
 
+  if (input.abort !== undefined && isOpenRollout(plan.state) && plan.state !== 'rolling_back') {
+    if (plan.state === 'switching') {
+      rollBack(input.abort);
+    } else {
+      const holder = plan.releasePhase.agentId === null ? undefined : agents.get(plan.releasePhase.agentId);
+      if (holder) assign(holder, { releasePhase: null });
+      plan.state = 'failed';
+      plan.reason = input.abort;
+    }
+  }
+
   for (let pass = 0; pass < 6; pass++) {
     const before = plan.state;
     switch (plan.state) {
@@ -227,9 +263,15 @@ export function planRollout(input: PlanInput): RolloutPlan {
         for (const agent of live) {
           if (agent.current?.deploymentId !== release.deploymentId) assign(agent, { prepare: { deploymentId: release.deploymentId } });
         }
-        const ready = live.every((a) => a.prepared.includes(release.deploymentId) || a.current?.deploymentId === release.deploymentId);
-        // Every agent lost: nothing to prepare on; the rollout waits for one to come back.
-        if (live.length > 0 && ready) plan.state = input.rollout.releaseCommand !== null ? 'release_phase' : 'switching';
+        const waiting = live.filter((a) => !a.prepared.includes(release.deploymentId) && a.current?.deploymentId !== release.deploymentId);
+        // Every agent lost: nothing to prepare on; the rollout waits for one to come back (until the deadline).
+        if (live.length > 0 && waiting.length === 0) {
+          plan.state = input.rollout.releaseCommand !== null ? 'release_phase' : 'switching';
+        } else if (overdue(input.rollout.phaseSince, policy.prepareTimeoutMs)) {
+          plan.state = 'failed';
+          const who = waiting.length > 0 ? waiting.map((a) => a.name).join(', ') : 'no agent (every one is lost)';
+          plan.reason = `${who} did not lay out ${release.deploymentId} within ${formatMs(policy.prepareTimeoutMs)}`;
+        }
         break;
       }
       case 'release_phase': {
@@ -249,6 +291,15 @@ export function planRollout(input: PlanInput): RolloutPlan {
           break;
         }
         if (holder && !holder.lost) {
+          // The lease was given in an earlier look (its deadline counts from then), or just now.
+          const since = before === input.rollout.state ? input.rollout.phaseSince : nowIso;
+          if (overdue(since, policy.releaseTimeoutMs)) {
+            assign(holder, { releasePhase: null });
+            plan.state = 'failed';
+            plan.reason = `the release phase did not finish on ${holder.name} within ${formatMs(policy.releaseTimeoutMs)}`;
+            for (const agent of input.agents) assign(agent, { prepare: null });
+            break;
+          }
           assign(holder, { releasePhase: { releaseId: release.releaseId, deploymentId: release.deploymentId, command } });
           break;
         }
@@ -256,7 +307,14 @@ export function planRollout(input: PlanInput): RolloutPlan {
         if (holder) assign(holder, { releasePhase: null });
         const next = live[0];
         plan.releasePhase = { agentId: next?.id ?? null, state: next ? 'running' : null, exitCode: null };
-        if (next) assign(next, { releasePhase: { releaseId: release.releaseId, deploymentId: release.deploymentId, command } });
+        if (next) {
+          assign(next, { releasePhase: { releaseId: release.releaseId, deploymentId: release.deploymentId, command } });
+          wakeAt(now.getTime() + Math.min(policy.releaseTimeoutMs, MAX_DEADLINE_MS) + 1);
+        } else if (overdue(input.rollout.phaseSince, policy.releaseTimeoutMs)) {
+          plan.state = 'failed';
+          plan.reason = `no agent ran the release phase within ${formatMs(policy.releaseTimeoutMs)} (every one is lost)`;
+          for (const agent of input.agents) assign(agent, { prepare: null });
+        }
         break;
       }
       case 'switching': {
@@ -288,11 +346,9 @@ export function planRollout(input: PlanInput): RolloutPlan {
             } else if (agent.current?.releaseId === release.releaseId && agent.state === 'failed') {
               step.error = agent.error ?? 'failed on the new release';
               failure ??= `${agent.name} failed on v${release.releaseNumber}: ${step.error}`;
-            } else if (elapsed(step.since) > policy.healthTimeoutMs) {
+            } else if (overdue(step.since, policy.healthTimeoutMs)) {
               step.error = `not healthy on v${release.releaseNumber} within ${Math.round(policy.healthTimeoutMs / 1000)} s`;
               failure ??= `${agent.name} was ${step.error}`;
-            } else {
-              wakeAt(Date.parse(step.since ?? nowIso) + policy.healthTimeoutMs + 1);
             }
           }
         }
@@ -356,12 +412,10 @@ export function planRollout(input: PlanInput): RolloutPlan {
               rotate(agent, previous === null ? 'out' : 'in');
             } else if (agent.lost) {
               step.step = 'skipped';
-            } else if (elapsed(step.since) > policy.healthTimeoutMs) {
+            } else if (overdue(step.since, policy.healthTimeoutMs)) {
               step.step = 'back';
               step.error = `not healthy on v${previous.releaseNumber} again within ${Math.round(policy.healthTimeoutMs / 1000)} s`;
               rotate(agent, 'out');
-            } else {
-              wakeAt(Date.parse(step.since ?? nowIso) + policy.healthTimeoutMs + 1);
             }
           }
         }
@@ -402,4 +456,11 @@ export function planRollout(input: PlanInput): RolloutPlan {
   }
   if (!isOpenRollout(plan.state)) plan.wakeAt = null;
   return plan;
+}
+
+/** `90 s`, `10 min`, `1.5 h`: a deadline in a reason. */
+function formatMs(ms: number): string {
+  if (ms < 120_000) return `${Math.round(ms / 1000)} s`;
+  if (ms < 7_200_000) return `${Math.round(ms / 60_000)} min`;
+  return `${Math.round(ms / 360_000) / 10} h`;
 }

@@ -377,7 +377,7 @@ hooks:
   after_switch: ./notify.sh
 environments:
   production:
-    rollout: { max_unavailable: "50%", drain: 5s, health_timeout: 2m }
+    rollout: { max_unavailable: "50%", drain: 5s, health_timeout: 2m, release_timeout: 1h }
 `),
     );
     assert.deepEqual(serviceSpecOf(config), {
@@ -388,7 +388,13 @@ environments:
       release: 'npm run migrate',
       hooks: { after_install: 'npm ci --omit=dev', after_switch: './notify.sh' },
     });
-    assert.deepEqual(policyFromConfig(config.environments?.production ?? {}).rollout, { maxUnavailable: '50%', drainMs: 5_000, healthTimeoutMs: 120_000 });
+    assert.deepEqual(policyFromConfig(config.environments?.production ?? {}).rollout, {
+      maxUnavailable: '50%',
+      drainMs: 5_000,
+      healthTimeoutMs: 120_000,
+      prepareTimeoutMs: 600_000,
+      releaseTimeoutMs: 3_600_000,
+    });
     assert.equal(serviceSpecOf(configOf(parseSlipwayConfig('serve: { spa: true }\n'))), undefined);
   });
 

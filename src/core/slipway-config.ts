@@ -121,6 +121,8 @@ export const RolloutConfig = z
     max_unavailable: MaxUnavailable.optional().describe('Instances switching at once: a count or a percentage of them (at least one). Default: 1.'),
     drain: Duration.optional().describe('How long an instance out of rotation gets to finish its requests before it switches. Default: 10s.'),
     health_timeout: Duration.optional().describe('How long a switched instance has to pass its health check before the rollout goes back. Default: 60s.'),
+    prepare_timeout: Duration.optional().describe('How long the agents have to lay the release out before the rollout fails (nobody switched). Default: 10m.'),
+    release_timeout: Duration.optional().describe('How long the release phase (release:) may run before the rollout fails (nobody switched). Default: 30m.'),
   })
   .describe("How a service's instances switch to a release, batch by batch.");
 
@@ -278,6 +280,8 @@ export function policyFromConfig(env: EnvironmentConfig): EnvironmentPolicy {
       maxUnavailable: (env.rollout?.max_unavailable ?? DEFAULT_ROLLOUT.maxUnavailable) as RolloutPolicy['maxUnavailable'],
       drainMs: env.rollout?.drain === undefined ? DEFAULT_ROLLOUT.drainMs : parseDuration(env.rollout.drain),
       healthTimeoutMs: env.rollout?.health_timeout === undefined ? DEFAULT_ROLLOUT.healthTimeoutMs : parseDuration(env.rollout.health_timeout),
+      prepareTimeoutMs: env.rollout?.prepare_timeout === undefined ? DEFAULT_ROLLOUT.prepareTimeoutMs : parseDuration(env.rollout.prepare_timeout),
+      releaseTimeoutMs: env.rollout?.release_timeout === undefined ? DEFAULT_ROLLOUT.releaseTimeoutMs : parseDuration(env.rollout.release_timeout),
     },
   };
 }

@@ -34,7 +34,9 @@ export type Verdict = z.infer<typeof Verdict>;
  * - `removeAgents`: DELETE an agent;
  * - `addDomain` / `removeDomain`: map or unmap a custom domain;
  * - `retryBuilds`: POST /api/v1/projects/:project/builds/:build/retry (a failed or canceled build's own state is the build's);
- * - `cancelBuilds`: cancel a queued or running build.
+ * - `cancelBuilds`: cancel a queued or running build;
+ * - `promote`: promote one of its deployments into some environment, a new one included (the role
+ *   only: each environment's own `promote` says what holds that one).
  */
 export const PROJECT_ACTIONS = [
   'edit',
@@ -50,6 +52,7 @@ export const PROJECT_ACTIONS = [
   'removeDomain',
   'retryBuilds',
   'cancelBuilds',
+  'promote',
 ] as const;
 export type ProjectAction = (typeof PROJECT_ACTIONS)[number];
 
@@ -71,9 +74,11 @@ export type EnvironmentAction = (typeof ENVIRONMENT_ACTIONS)[number];
  *   by them already, and satisfying something (four eyes, the role that counts, authors: all);
  * - `reject`: with a reason, while it waits (the role that counts, or an author under authors: all);
  * - `promote`: promote its deployment into its environment now (lock, already live, lineage,
- *   freeze, deploy window).
+ *   freeze, deploy window);
+ * - `abortRollout`: stop its rollout with a reason (POST …/releases/:release/rollout/abort): the
+ *   role, and a rollout that runs and is not already going back.
  */
-export const RELEASE_ACTIONS = ['approve', 'reject', 'promote'] as const;
+export const RELEASE_ACTIONS = ['approve', 'reject', 'promote', 'abortRollout'] as const;
 export type ReleaseAction = (typeof RELEASE_ACTIONS)[number];
 
 function actionsOf<const A extends readonly string[]>(names: A) {

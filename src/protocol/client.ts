@@ -27,7 +27,7 @@ import type { CreateFreezeRequest, Freeze, FreezeList } from './freezes.ts';
 import type { Hotfix, StartHotfixRequest } from './hotfixes.ts';
 import type { CreatedNotifyTarget, CreateNotifyTargetRequest, NotifyDelivery, NotifyDeliveryList, NotifyDeliveryQuery, NotifyTarget, NotifyTargetList } from './notifications.ts';
 import type { MovePlan, Pipeline, Policy, ReleaseDetail, SetPolicyRequest } from './pipelines.ts';
-import type { Rollout } from './rollouts.ts';
+import type { AbortRolloutRequest, Rollout } from './rollouts.ts';
 import type {
   AddDomainRequest,
   BlobStored,
@@ -377,6 +377,11 @@ export class SlipwayClient {
   /** A service release's rollout, by release id or by `vN` with its environment. */
   getRollout(project: string, release: string, env?: string): Promise<Rollout> {
     return this.request('GET', `/api/v1/projects/${enc(project)}/releases/${enc(release)}/rollout`, { query: env === undefined ? {} : { environment: env } });
+  }
+
+  /** Stops a running rollout (release id, or vN with `environment`): switched instances go back. */
+  abortRollout(project: string, release: string, body: AbortRolloutRequest): Promise<Rollout> {
+    return this.request('POST', `/api/v1/projects/${enc(project)}/releases/${enc(release)}/rollout/abort`, { body });
   }
 
   listReleases(project: string, env: string, query: { limit?: number } = {}): Promise<{ releases: Release[] }> {

@@ -75,8 +75,14 @@ export const Policy = z.object({
     .default({ count: 0, roles: ['approver'], authors: null }),
   /** How a service's instances switch (slipway.yaml's rollout:); static sites ignore it. Older servers omit it. */
   rollout: z
-    .object({ maxUnavailable: z.union([z.number().int(), z.string()]), drainMs: z.number().int(), healthTimeoutMs: z.number().int() })
-    .default({ maxUnavailable: 1, drainMs: 10_000, healthTimeoutMs: 60_000 }),
+    .object({
+      maxUnavailable: z.union([z.number().int(), z.string()]),
+      drainMs: z.number().int(),
+      healthTimeoutMs: z.number().int(),
+      prepareTimeoutMs: z.number().int().default(600_000),
+      releaseTimeoutMs: z.number().int().default(1_800_000),
+    })
+    .default({ maxUnavailable: 1, drainMs: 10_000, healthTimeoutMs: 60_000, prepareTimeoutMs: 600_000, releaseTimeoutMs: 1_800_000 }),
   /** `commit <sha>` (from slipway.yaml on the default branch) or `user <name>`; null when never set. */
   source: z.string().nullable(),
   updatedAt: z.string().nullable(),
@@ -115,6 +121,8 @@ export const SetPolicyRequest = z.object({
       maxUnavailable: z.union([z.number().int().min(1).max(10_000), z.string().regex(/^(100|[1-9][0-9]?)%$/)]).optional(),
       drain: z.string().min(1).max(32).optional(),
       healthTimeout: z.string().min(1).max(32).optional(),
+      prepareTimeout: z.string().min(1).max(32).optional(),
+      releaseTimeout: z.string().min(1).max(32).optional(),
     })
     .strict()
     .optional(),

@@ -48,3 +48,12 @@ export const Rollout = z.object({
   endedAt: z.string().nullable(),
 });
 export type Rollout = z.infer<typeof Rollout>;
+
+/** POST …/releases/:release/rollout/abort: stops a running rollout; switched instances go back. */
+export const AbortRolloutRequest = z.object({
+  /** With a release given as vN. */
+  environment: z.string().min(1).max(64).optional(),
+  /** Required (REASON_REQUIRED without one): the release ends with it and the environment is pinned with it. */
+  reason: z.string().max(2000).optional(),
+});
+export type AbortRolloutRequest = z.infer<typeof AbortRolloutRequest>;

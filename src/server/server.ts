@@ -177,6 +177,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     agentsChanged: new Signal(),
     allowLocalRepos: options.allowLocalRepos ?? false,
   };
+  deps.startedAt = deps.clock.now();
   if (options.agentHeartbeatMs !== undefined) deps.agentHeartbeatMs = options.agentHeartbeatMs;
   deps.agentVersion = agentVersionReader({ dir: options.agentDir });
   // Dashboards hear of changes through the audit log (any replica's) and this process's touches.

@@ -9,8 +9,10 @@ import { ADMIN_TOKEN } from './server.ts';
  * the order the server made things happen in.
  */
 export interface SimBehaviour {
-  /** What the release phase does: its exit code (0: ok) and log. Default: ok. */
-  releasePhase?: (command: string) => { exitCode: number; log: string };
+  /** What the release phase does: its exit code (0: ok) and log, or `hang` (it never ends). Default: ok. */
+  releasePhase?: (command: string) => { exitCode: number; log: string } | 'hang';
+  /** Whether it lays out a deployment it is asked to prepare (false: it never does). Default: yes. */
+  prepares?: (deploymentId: string) => boolean;
   /** How an instance of a deployment comes up: healthy, failed (reports an error), or hanging (never healthy, no error). */
   health?: (deploymentId: string) => 'healthy' | 'failed' | 'hang';
   /** How long a switch takes before the agent reports (ms). */
@@ -99,7 +101,7 @@ export class SimAgent {
 
   private async act(a: Assignment): Promise<boolean> {
     let changed = false;
-    if (a.prepare && !this.prepared.has(a.prepare.deploymentId)) {
+    if (a.prepare && !this.prepared.has(a.prepare.deploymentId) && (this.behaviour.prepares?.(a.prepare.deploymentId) ?? true)) {
       this.prepared.add(a.prepare.deploymentId);
       this.events.push({ at: Date.now(), what: 'prepared', deploymentId: a.prepare.deploymentId });
       changed = true;
@@ -108,7 +110,7 @@ export class SimAgent {
       this.phasesRun.add(a.releasePhase.releaseId);
       this.events.push({ at: Date.now(), what: 'release-phase', releaseId: a.releasePhase.releaseId, deploymentId: a.releasePhase.deploymentId });
       const outcome = this.behaviour.releasePhase?.(a.releasePhase.command) ?? { exitCode: 0, log: 'migrated\n' };
-      this.pendingPhase = { releaseId: a.releasePhase.releaseId, ok: outcome.exitCode === 0, exitCode: outcome.exitCode, log: outcome.log };
+      if (outcome !== 'hang') this.pendingPhase = { releaseId: a.releasePhase.releaseId, ok: outcome.exitCode === 0, exitCode: outcome.exitCode, log: outcome.log };
       changed = true;
     }
     if (a.run && a.run.releaseId !== this.current?.releaseId) {
@@ -118,7 +120,8 @@ export class SimAgent {
       this.healthy = false;
       this.state = 'health-checking';
       this.error = undefined;
-      await this.report();
+      // Unreachable now (the server restarts): the switch goes on, and a later report says how it went.
+      await this.report().catch(() => undefined);
       if (this.behaviour.switchMs) await sleep(this.behaviour.switchMs);
       const health = this.behaviour.health?.(a.run.deploymentId) ?? 'healthy';
       if (health === 'healthy') {

@@ -22,6 +22,8 @@ export interface EnvSetOptions {
   maxUnavailable?: string | undefined;
   drain?: string | undefined;
   healthTimeout?: string | undefined;
+  prepareTimeout?: string | undefined;
+  releaseTimeout?: string | undefined;
   reset?: boolean | undefined;
   json?: boolean | undefined;
 }
@@ -73,7 +75,7 @@ export const envSet: Command<EnvSetOptions & { environment: string }> = async (o
   if (options.reset) body.reset = true;
   if (Object.keys(body).length === 0) {
     throw usage(
-      'nothing to set: give --from, --follows, --auto, --checks, --mode, --max-commits, --requires, --soak, --windows, --expedite, --approvals, --approval-roles, --approval-authors, --max-unavailable, --drain, --health-timeout or --reset',
+      'nothing to set: give --from, --follows, --auto, --checks, --mode, --max-commits, --requires, --soak, --windows, --expedite, --approvals, --approval-roles, --approval-authors, --max-unavailable, --drain, --health-timeout, --prepare-timeout, --release-timeout or --reset',
     );
   }
   const client = await connect(ctx);
@@ -83,9 +85,10 @@ export const envSet: Command<EnvSetOptions & { environment: string }> = async (o
   return ExitCode.OK;
 };
 
-/** `--max-unavailable 2` (or `25%`) `--drain 5s --health-timeout 1m`: how a service's instances switch. */
+/** `--max-unavailable 2` (or `25%`) `--drain 5s --health-timeout 1m --prepare-timeout 10m --release-timeout 30m`: how a service's instances switch. */
 function rolloutOf(options: EnvSetOptions): SetPolicyRequest['rollout'] {
-  if (options.maxUnavailable === undefined && options.drain === undefined && options.healthTimeout === undefined) return undefined;
+  const given = [options.maxUnavailable, options.drain, options.healthTimeout, options.prepareTimeout, options.releaseTimeout];
+  if (given.every((v) => v === undefined)) return undefined;
   const rollout: NonNullable<SetPolicyRequest['rollout']> = {};
   if (options.maxUnavailable !== undefined) {
     const text = options.maxUnavailable.trim();
@@ -98,6 +101,8 @@ function rolloutOf(options: EnvSetOptions): SetPolicyRequest['rollout'] {
   }
   if (options.drain !== undefined) rollout.drain = options.drain;
   if (options.healthTimeout !== undefined) rollout.healthTimeout = options.healthTimeout;
+  if (options.prepareTimeout !== undefined) rollout.prepareTimeout = options.prepareTimeout;
+  if (options.releaseTimeout !== undefined) rollout.releaseTimeout = options.releaseTimeout;
   return rollout;
 }
 

@@ -38,8 +38,10 @@ export function describePolicy(policy: Policy): string {
   const approvals = describeApprovals(policy.approvals);
   if (approvals !== null) parts.push(approvals);
   const rollout = policy.rollout;
-  if (rollout.maxUnavailable !== 1 || rollout.drainMs !== 10_000 || rollout.healthTimeoutMs !== 60_000) {
-    parts.push(`rollout ${rollout.maxUnavailable} at a time, drain ${formatDuration(rollout.drainMs)}, health ${formatDuration(rollout.healthTimeoutMs)}`);
+  const deadlines = rollout.prepareTimeoutMs !== 600_000 || rollout.releaseTimeoutMs !== 1_800_000;
+  if (rollout.maxUnavailable !== 1 || rollout.drainMs !== 10_000 || rollout.healthTimeoutMs !== 60_000 || deadlines) {
+    const phases = deadlines ? `, prepare ${formatDuration(rollout.prepareTimeoutMs)}, release phase ${formatDuration(rollout.releaseTimeoutMs)}` : '';
+    parts.push(`rollout ${rollout.maxUnavailable} at a time, drain ${formatDuration(rollout.drainMs)}, health ${formatDuration(rollout.healthTimeoutMs)}${phases}`);
   }
   return parts.join(' · ');
 }

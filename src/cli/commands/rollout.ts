@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Rollout } from '../../protocol/rollouts.ts';
 import { isRetryable } from '../../publish/upload.ts';
-import { connect, requireProject } from '../context.ts';
+import { connect, requireProject, usage } from '../context.ts';
 import type { Command, Context } from '../context.ts';
 import { ExitCode } from '../exit-codes.ts';
 import { formatTime } from '../output.ts';
@@ -11,6 +11,8 @@ export interface RolloutOptions {
   env?: string | undefined;
   watch?: boolean | undefined;
   json?: boolean | undefined;
+  abort?: boolean | undefined;
+  reason?: string | undefined;
 }
 
 const POLL_MS = 500;
@@ -23,12 +25,17 @@ const isOpen = (rollout: Rollout): boolean => ['preparing', 'release_phase', 'sw
  * `slipway rollout <release>`: a service release's rollout, instance by instance. With
  * `--watch` it prints the rollout again whenever it changes until it ends, and exits 0 only
  * when it is done (9 when it failed or was rolled back), so a script can wait on it. `--json`
- * prints the rollout; with `--watch`, one JSON object per change (NDJSON).
+ * prints the rollout; with `--watch`, one JSON object per change (NDJSON). `--abort --reason …`
+ * stops a running rollout first (switched instances go back); with `--watch`, until they are.
  */
 export const rollout: Command<RolloutOptions & { release: string }> = async (options, ctx) => {
   const project = requireProject(options.project, ctx);
+  if (options.reason !== undefined && !options.abort) throw usage('--reason goes with --abort');
+  if (options.abort && (options.reason === undefined || options.reason.trim() === '')) throw usage('--abort needs --reason "why"');
   const client = await connect(ctx);
-  let current = await client.getRollout(project, options.release, options.env);
+  let current = options.abort
+    ? await client.abortRollout(project, options.release, { ...(options.env === undefined ? {} : { environment: options.env }), reason: options.reason })
+    : await client.getRollout(project, options.release, options.env);
   const show = (r: Rollout): void => {
     if (options.json && options.watch) ctx.out.stdout.write(`${JSON.stringify(r)}\n`);
     else if (options.json) ctx.out.json(r);
@@ -55,6 +62,8 @@ export const rollout: Command<RolloutOptions & { release: string }> = async (opt
     if (!options.json) ctx.out.line('');
     show(current);
   }
+  // An abort watched to its end succeeded when its instances went back (or none had switched).
+  if (options.abort) return current.state === 'rolled_back' || current.state === 'failed' ? ExitCode.OK : ExitCode.ROLLOUT_FAILED;
   return current.state === 'done' ? ExitCode.OK : ExitCode.ROLLOUT_FAILED;
 };
 

@@ -81,15 +81,25 @@ export interface EnvironmentPolicy {
  * `maxUnavailable` (a count, or a percentage of the environment's instances such as `"25%"`,
  * at least one); each leaves rotation first and gets `drainMs` for its requests in flight;
  * one that is not healthy `healthTimeoutMs` after its switch stops the rollout and sends back
- * every switched instance.
+ * every switched instance. Agents that have not laid the release out `prepareTimeoutMs` after
+ * the rollout began, or a release phase not finished `releaseTimeoutMs` after its lease was
+ * given, fail it (nobody switched yet).
  */
 export interface RolloutPolicy {
   maxUnavailable: number | `${number}%`;
   drainMs: number;
   healthTimeoutMs: number;
+  prepareTimeoutMs: number;
+  releaseTimeoutMs: number;
 }
 
-export const DEFAULT_ROLLOUT: Readonly<RolloutPolicy> = Object.freeze({ maxUnavailable: 1, drainMs: 10_000, healthTimeoutMs: 60_000 });
+export const DEFAULT_ROLLOUT: Readonly<RolloutPolicy> = Object.freeze({
+  maxUnavailable: 1,
+  drainMs: 10_000,
+  healthTimeoutMs: 60_000,
+  prepareTimeoutMs: 10 * 60_000,
+  releaseTimeoutMs: 30 * 60_000,
+});
 
 /** How many instances of `total` may be switching at once: at least one, never more than all. */
 export function batchSize(maxUnavailable: RolloutPolicy['maxUnavailable'], total: number): number {

@@ -74,6 +74,7 @@ export const PERMISSIONS: Readonly<Record<string, Permission>> = {
   'GET /api/v1/projects/:project/pipeline': 'viewer',
   'GET /api/v1/projects/:project/releases/:release': 'viewer',
   'GET /api/v1/projects/:project/releases/:release/rollout': 'viewer',
+  'POST /api/v1/projects/:project/releases/:release/rollout/abort': 'deployer',
   'GET /api/v1/projects/:project/freezes': 'viewer',
   'POST /api/v1/projects/:project/environments/:environment/freezes': 'deployer',
   'DELETE /api/v1/projects/:project/environments/:environment/freezes/:id': 'deployer',

@@ -1,7 +1,8 @@
 import { SlipwayError } from '../../core/errors.ts';
 import { NO_APPROVAL_FACTS, type Lineage } from '../../core/gates/index.ts';
+import type { RolloutState } from '../../core/glossary.ts';
 import type { EnvironmentActions, ProjectActions, ReleaseActions } from '../../protocol/actions.ts';
-import type { ApprovalRow, EnvironmentRow, FreezeRow, ProjectRow, ReleaseRow } from '../../store/store.ts';
+import type { ApprovalRow, DeploymentRow, EnvironmentRow, FreezeRow, ProjectRow, ReleaseRow } from '../../store/store.ts';
 import type { Principal } from './access.ts';
 import { callerOf, environmentActions, projectActions, releaseActions, type Caller, type EnvironmentFacts, type ReleaseFacts } from './allowed-actions.ts';
 import { approvalFactsOfReleases } from './approval-facts.ts';
@@ -30,7 +31,25 @@ export function judgeFor(deps: ServiceDeps, principal: Principal | undefined, pr
   const now = deps.clock.now();
   const facts = new Map<string, Promise<EnvironmentFacts>>();
   let freezes: Promise<FreezeRow[]> | undefined;
-  const environmentFacts = (env: EnvironmentRow): Promise<EnvironmentFacts> => {
+  // The current releases and deployments of the environments judged together, one query each.
+  let current: Promise<{ releases: Map<string, ReleaseRow>; deployments: Map<string, DeploymentRow> }> | undefined;
+  const readCurrent = (envs: readonly EnvironmentRow[]) => {
+    current ??= (async () => {
+      const [releases, deployments] = await Promise.all([
+        deps.store.findReleases(envs.flatMap((e) => e.releaseId ?? [])),
+        deps.store.findDeployments(envs.flatMap((e) => e.deploymentId ?? [])),
+      ]);
+      return { releases: new Map(releases.map((r) => [r.id, r])), deployments: new Map(deployments.map((d) => [d.id, d])) };
+    })();
+    return current;
+  };
+  const environmentFacts = async (env: EnvironmentRow, together: readonly EnvironmentRow[]): Promise<EnvironmentFacts> => {
+    const read = await readCurrent(together);
+    // An environment outside the first set read (a later call) reads its own.
+    const known = (env.releaseId === null || read.releases.has(env.releaseId)) && (env.deploymentId === null || read.deployments.has(env.deploymentId));
+    return judgedFacts(env, known ? { release: env.releaseId === null ? undefined : read.releases.get(env.releaseId), deployment: env.deploymentId === null ? undefined : read.deployments.get(env.deploymentId) } : undefined);
+  };
+  const judgedFacts = (env: EnvironmentRow, known: Parameters<typeof rollbackTarget>[4]): Promise<EnvironmentFacts> => {
     let found = facts.get(env.id);
     if (found === undefined) {
       freezes ??= deps.store.listProjectFreezes(project.id, now.toISOString());
@@ -39,7 +58,7 @@ export function judgeFor(deps: ServiceDeps, principal: Principal | undefined, pr
         env,
         now,
         freezes: (await all).filter((f) => f.environmentId === env.id),
-        rollback: await rollbackTarget(deps, project.name, env, undefined).catch((err: unknown) => {
+        rollback: await rollbackTarget(deps, project.name, env, undefined, known).catch((err: unknown) => {
           if (err instanceof SlipwayError) return err;
           throw err;
         }),
@@ -50,14 +69,14 @@ export function judgeFor(deps: ServiceDeps, principal: Principal | undefined, pr
   };
   return {
     project: () => projectActions(caller),
-    environments: async (envs) => new Map(await Promise.all(envs.map(async (env) => [env.id, environmentActions(caller, await environmentFacts(env))] as const))),
+    environments: async (envs) => new Map(await Promise.all(envs.map(async (env) => [env.id, environmentActions(caller, await environmentFacts(env, envs))] as const))),
     releases: async (releases) => {
       // One environment: by its id; more: the project's environments in one query.
       const ids = new Set(releases.map((r) => r.environmentId));
       const [only] = ids;
       const found = ids.size > 1 ? await deps.store.listEnvironments(project.id) : only === undefined ? [] : [await deps.store.findEnvironmentById(only)];
       const byId = new Map(found.flatMap((env) => (env && ids.has(env.id) ? [[env.id, env] as const] : [])));
-      return releaseVerdicts(deps, caller, project, releases, byId, environmentFacts);
+      return releaseVerdicts(deps, caller, project, releases, byId, (env) => environmentFacts(env, [...byId.values()]));
     },
   };
 }
@@ -90,6 +109,13 @@ async function releaseVerdicts(
     return env ? [{ release, policy: policyOf(env).approvals, given: decisions.get(release.id) ?? [] }] : [];
   });
   const approvals = new Map((await approvalFactsOfReleases(deps.store, asked)).map((facts, index) => [asked[index]?.release.id, facts]));
+  // Only a release rolling out can have a rollout running: one read each (one per environment at most).
+  const rollouts = new Map<string, RolloutState>();
+  for (const release of releases) {
+    if (release.state !== 'rolling_out') continue;
+    const rollout = await deps.store.findRolloutByRelease(release.id);
+    if (rollout) rollouts.set(release.id, rollout.state);
+  }
   const out = new Map<string, ReleaseActions>();
   for (const release of releases) {
     const env = envs.get(release.environmentId);
@@ -103,6 +129,7 @@ async function releaseVerdicts(
       decisions: given,
       approval: approvals.get(release.id) ?? NO_APPROVAL_FACTS,
       lineage,
+      rollout: rollouts.get(release.id) ?? null,
     };
     out.set(release.id, releaseActions(caller, facts));
   }

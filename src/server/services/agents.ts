@@ -467,6 +467,9 @@ export async function getAgentBlob(deps: ServiceDeps, actor: Actor, digest: stri
 /** Marks lost every agent silent for two heartbeats, and wakes the open rollouts of their environments. */
 export async function sweepAgents(deps: ServiceDeps): Promise<AgentRow[]> {
   const now = deps.clock.now();
+  // Nobody could report while this server was down: an agent is lost only after two heartbeats
+  // missed while it was up (a restart mid-rollout would otherwise skip every instance switching).
+  if (deps.startedAt !== undefined && now.getTime() - deps.startedAt.getTime() < 2 * heartbeatMsOf(deps)) return [];
   const seenBefore = new Date(now.getTime() - 2 * heartbeatMsOf(deps)).toISOString();
   return deps.store.transaction(async (tx) => {
     const lost = await tx.markLostAgents(seenBefore, now.toISOString());

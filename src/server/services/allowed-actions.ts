@@ -1,8 +1,9 @@
 import { ErrorCode, SlipwayError } from '../../core/errors.ts';
 import { approvalEffect, lowestRole, roleAtLeast, type ApprovalFacts, type Freeze, type Lineage } from '../../core/gates/index.ts';
-import { PERSON_ROLES, type PersonRole, type Role } from '../../core/glossary.ts';
+import { PERSON_ROLES, type PersonRole, type Role, type RolloutState } from '../../core/glossary.ts';
 import { isHotfixBranch } from '../../core/hotfix.ts';
 import { planLock, planPromotion, planRollback, planUnlock, type Actor } from '../../core/release-planner.ts';
+import { isOpenRollout } from '../../core/rollout-planner.ts';
 import type { EnvironmentActions, ProjectActions, ReleaseActions, Verdict } from '../../protocol/actions.ts';
 import type { ApprovalRow, EnvironmentRow, ReleaseRow } from '../../store/store.ts';
 import { ruleOf } from '../http/permissions.ts';
@@ -143,6 +144,7 @@ export function projectActions(caller: Caller): ProjectActions {
     removeDomain: roleVerdict(caller, `DELETE ${PROJECT}/domains/:hostname`, 'remove custom domains'),
     retryBuilds: roleVerdict(caller, 'POST /api/v1/projects/:project/builds/:build/retry', 'retry builds'),
     cancelBuilds: roleVerdict(caller, `POST ${PROJECT}/builds/:build/cancel`, 'cancel builds'),
+    promote: roleVerdict(caller, `POST ${ENV}/promote`, 'promote deployments'),
   };
 }
 
@@ -206,6 +208,8 @@ export interface ReleaseFacts {
   approval: ApprovalFacts;
   /** Its deployment's lineage in the environment's `from`; null without `from`. */
   lineage: Lineage | null;
+  /** The state of its rollout (a service's release onto agents); null or absent when it has none. */
+  rollout?: RolloutState | null | undefined;
 }
 
 /** Approving and rejecting: a person's, on a release that waits (approveRelease, rejectRelease). */
@@ -272,6 +276,20 @@ export function releaseActions(caller: Caller, facts: ReleaseFacts): ReleaseActi
         return refusal === null ? ALLOWED : fromError(refusal, caller);
       },
       () => deployTimeVerdict(caller, environment, isHotfixBranch(release.branch)),
+    ),
+    abortRollout: first(
+      () => roleVerdict(caller, `POST ${PROJECT}/releases/:release/rollout/abort`, 'abort a rollout'),
+      () => {
+        const state = facts.rollout ?? null;
+        // Only a release rolling out is read for its rollout: one in another state runs none.
+        if (state === null && release.state !== 'rolling_out') {
+          return refused(ErrorCode.ROLLOUT_NOT_RUNNING, `v${release.number} of ${env.name} is ${release.state.replace('_', ' ')}: no rollout of it runs`);
+        }
+        if (state === null) return refused(ErrorCode.ROLLOUT_NOT_FOUND, `v${release.number} of ${env.name} has no rollout`);
+        if (state === 'rolling_back') return refused(ErrorCode.ROLLOUT_NOT_RUNNING, `The rollout of v${release.number} is already going back`);
+        if (!isOpenRollout(state)) return refused(ErrorCode.ROLLOUT_NOT_RUNNING, `The rollout of v${release.number} is not running: it ended ${state.replace('_', ' ')}`);
+        return ALLOWED;
+      },
     ),
   };
 }

@@ -34,6 +34,11 @@ export interface ServiceDeps {
    * to the store's onAgentsChanged); `notify()` without ids wakes every poll.
    */
   agentsChanged: Signal;
+  /**
+   * When this server process began: a rollout's deadlines count from it at the earliest, so time
+   * the server was down (agents could not report) does not fail a phase or batch in flight.
+   */
+  startedAt?: Date;
   /** How often agents report (and poll); two missed and an agent is lost. Default 15 s (AGENT_HEARTBEAT_MS). */
   agentHeartbeatMs?: number;
   /** The agent bundle this server publishes (/agent/), which agents are asked to run; null when none is built. */

@@ -292,10 +292,18 @@ export function deployTimeRefusal(env: EnvironmentRow, held: readonly GateReason
  * deployment live before the current one — with the config version that release ran with
  * (Heroku's rollbacks restore config too): a deployment's, its last release here.
  */
-export async function rollbackTarget(deps: ServiceDeps, projectName: string, env: EnvironmentRow, to: string | undefined): Promise<RollbackTarget> {
+export async function rollbackTarget(
+  deps: ServiceDeps,
+  projectName: string,
+  env: EnvironmentRow,
+  to: string | undefined,
+  /** The environment's current release and deployment when the caller read them already (a page of environments, in one query each). */
+  known?: { release: ReleaseRow | undefined; deployment: DeploymentRow | undefined },
+): Promise<RollbackTarget> {
   if (env.releaseNumber === 0) throw new SlipwayError(ErrorCode.NO_PREVIOUS_RELEASE, `${env.name} has no release yet`);
-  const current = env.releaseId === null ? undefined : await deps.store.findRelease(env.releaseId);
-  const service = env.deploymentId !== null && (await deps.store.findDeployment(env.deploymentId))?.meta.service !== undefined;
+  const current = known ? known.release : env.releaseId === null ? undefined : await deps.store.findRelease(env.releaseId);
+  const running = known ? known.deployment : env.deploymentId === null ? undefined : await deps.store.findDeployment(env.deploymentId);
+  const service = env.deploymentId !== null && running?.meta.service !== undefined;
   // A service runs its deployment with its config: going back to the same deployment with the
   // config it had before a config change is a rollback too (Heroku's rollbacks restore config).
   const differs = (release: { deploymentId: string; configVersion: number | null }) =>

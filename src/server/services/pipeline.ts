@@ -36,7 +36,8 @@ const GRAPH_LIMIT = 1000;
  */
 export function policyOf(env: EnvironmentRow): EnvironmentPolicy {
   if (env.policy === null || env.preview) return { ...DEFAULT_POLICY, maxCommits: Number.MAX_SAFE_INTEGER, follows: env.follows };
-  return { ...DEFAULT_POLICY, ...env.policy, follows: env.follows };
+  // A policy stored before a rollout field existed has the field's default.
+  return { ...DEFAULT_POLICY, ...env.policy, rollout: { ...DEFAULT_POLICY.rollout, ...env.policy.rollout }, follows: env.follows };
 }
 
 // ---------------------------------------------------------------------------------------------

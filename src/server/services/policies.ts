@@ -1,5 +1,6 @@
 import { parseWindows } from '../../core/deploy-windows.ts';
 import { parseDuration } from '../../core/duration.ts';
+import { MAX_DEADLINE_MS } from '../../core/rollout-planner.ts';
 import { ErrorCode, SlipwayError } from '../../core/errors.ts';
 import { DEFAULT_APPROVALS, DEFAULT_POLICY, DEFAULT_ROLLOUT, type ApprovalPolicy, type EnvironmentPolicy, type RolloutPolicy } from '../../core/gates/index.ts';
 import { assertName } from '../../core/names.ts';
@@ -130,7 +131,15 @@ export interface PolicyInput {
   /** Fields given replace the current ones; null clears the approvals. */
   approvals?: Partial<ApprovalPolicy> | null | undefined;
   /** Fields given replace the current ones; durations like `10s`. */
-  rollout?: { maxUnavailable?: number | string | undefined; drain?: string | undefined; healthTimeout?: string | undefined } | undefined;
+  rollout?:
+    | {
+        maxUnavailable?: number | string | undefined;
+        drain?: string | undefined;
+        healthTimeout?: string | undefined;
+        prepareTimeout?: string | undefined;
+        releaseTimeout?: string | undefined;
+      }
+    | undefined;
 }
 
 /**
@@ -203,7 +212,9 @@ function rolloutOf(base: RolloutPolicy, input: PolicyInput['rollout']): RolloutP
   const duration = (field: string, text: string | undefined, fallback: number): number => {
     if (text === undefined) return fallback;
     try {
-      return parseDuration(text);
+      const ms = parseDuration(text);
+      if (ms > MAX_DEADLINE_MS) throw new Error(`at most 7d, not "${text}"`);
+      return ms;
     } catch (err) {
       throw new SlipwayError(ErrorCode.POLICY_INVALID, `rollout ${field}: ${err instanceof Error ? err.message : String(err)}`, { [field]: text });
     }
@@ -212,6 +223,8 @@ function rolloutOf(base: RolloutPolicy, input: PolicyInput['rollout']): RolloutP
     maxUnavailable: (input.maxUnavailable ?? base.maxUnavailable) as RolloutPolicy['maxUnavailable'],
     drainMs: duration('drain', input.drain, base.drainMs),
     healthTimeoutMs: duration('health timeout', input.healthTimeout, base.healthTimeoutMs),
+    prepareTimeoutMs: duration('prepare timeout', input.prepareTimeout, base.prepareTimeoutMs),
+    releaseTimeoutMs: duration('release timeout', input.releaseTimeout, base.releaseTimeoutMs),
   };
 }
 

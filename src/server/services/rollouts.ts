@@ -4,6 +4,8 @@ import { isOpenRollout, MIN_DRAIN_MS, planRollout, TOLD_DRAIN_MS, type AgentFact
 import type { AgentRow, EnvironmentRow, ProjectRow, ReleaseRow, RolloutChanges, RolloutRow, Store } from '../../store/store.ts';
 import type { Clock } from '../../core/clock.ts';
 import { enqueueJob } from '../jobs/enqueue.ts';
+import type { Actor } from '../../core/release-planner.ts';
+import { requireRole } from './access.ts';
 import type { ServiceDeps } from './deps.ts';
 import { recordEvent } from './events.ts';
 import { newId } from './ids.ts';
@@ -17,8 +19,12 @@ import { resolveRelease } from './release-ref.ts';
  * `rollout.advance` job (`advanceRollout`) looks at it again whenever an agent of its
  * environment reports, an agent is found lost, or a drain or health deadline passes, and
  * applies what the planner says in one transaction under the project's pipeline lock. All a
- * rollout knows is in its row, so a restarted server resumes it where it was.
+ * rollout knows is in its row, so a restarted server resumes it where it was. A person's abort
+ * (`abortRollout`) is one such look that also stops it.
  */
+
+/** How an abort's reason begins: the end of the rollout says who stopped it, not that it failed. */
+const ABORTED_BY = 'aborted by ';
 
 export function rolloutJobKey(releaseId: string): string {
   return `rollout:${releaseId}`;
@@ -58,7 +64,7 @@ export async function holdsForRollout(deps: ServiceDeps, project: ProjectRow, en
     const running = await deps.store.findRelease(other.releaseId);
     throw new SlipwayError(
       ErrorCode.RELEASE_CONFLICT,
-      `${env.name} is rolling out v${running?.number ?? '?'}; wait for it to end (slipway rollout v${running?.number ?? '?'} --env ${env.name} --watch), then retry`,
+      `${env.name} is rolling out v${running?.number ?? '?'}; wait for it to end (slipway rollout v${running?.number ?? '?'} --env ${env.name} --watch), or abort it (--abort --reason …: switched instances go back), then retry`,
       { rollout: other.releaseId },
     );
   }
@@ -131,13 +137,17 @@ function lastLine(log: string | null): string | null {
  * nothing new writes nothing. Agents are woken (the store's `onAgentsChanged`) once its
  * transaction commits.
  */
-export async function advanceRollout(deps: ServiceDeps, releaseId: string): Promise<void> {
+export async function advanceRollout(deps: ServiceDeps, releaseId: string, abort?: { actor: Actor; reason: string }): Promise<void> {
   const first = await deps.store.findRolloutByRelease(releaseId);
-  if (!first || !isOpenRollout(first.state)) return;
+  if (!first || !isOpenRollout(first.state)) {
+    if (abort && first) throw notRunning(first);
+    return;
+  }
   const rotated = await deps.store.transaction(async (tx) => {
     const scoped: ServiceDeps = { ...deps, store: tx };
     await tx.lockPipeline(first.projectId);
     const rollout = await tx.findRolloutByRelease(releaseId);
+    if (abort && rollout && (!isOpenRollout(rollout.state) || rollout.state === 'rolling_back')) throw notRunning(rollout);
     if (!rollout || !isOpenRollout(rollout.state)) return false;
     const project = await tx.findProjectById(rollout.projectId);
     const env = await tx.findEnvironmentById(rollout.environmentId);
@@ -152,16 +162,20 @@ export async function advanceRollout(deps: ServiceDeps, releaseId: string): Prom
       release: refOf(release),
       previous: previous ? refOf(previous) : null,
       releaseCommand: command,
-      policy: { maxUnavailable: parseMaxUnavailable(rollout.maxUnavailable), drainMs: rollout.drainMs, healthTimeoutMs: rollout.healthTimeoutMs },
+      // The phase deadlines are the environment's as they are now (the row keeps the rest).
+      policy: { ...policyOf(env).rollout, maxUnavailable: parseMaxUnavailable(rollout.maxUnavailable), drainMs: rollout.drainMs, healthTimeoutMs: rollout.healthTimeoutMs },
       releasePhase: { agentId: rollout.releasePhaseAgentId, state: phaseStateOf(rollout.releasePhaseState), exitCode: rollout.releasePhaseExitCode },
       steps: rollout.steps,
       reason: rollout.reason,
+      // Only a lease given (or the phase begun) writes the row during the release phase.
+      phaseSince: rollout.state === 'release_phase' ? rollout.updatedAt : rollout.startedAt,
     };
     const now = deps.clock.now();
     const inFlight = deps.instanceLoad ? (agentId: string) => deps.instanceLoad?.inFlight(agentId) ?? 0 : undefined;
     // An instance leaves rotation in one look and switches in a later one, after this process's edge was told (below).
     const minDrainMs = deps.soleEdge === true && deps.routesChanged !== undefined ? TOLD_DRAIN_MS : MIN_DRAIN_MS;
-    const plan = planRollout({ rollout: facts, agents: agents.map(factsOfAgent), now, inFlight, minDrainMs });
+    const stop = abort === undefined ? undefined : `${ABORTED_BY}${abort.actor.name}: ${abort.reason}`;
+    const plan = planRollout({ rollout: facts, agents: agents.map(factsOfAgent), now, inFlight, minDrainMs, resumedAt: deps.startedAt, abort: stop });
 
     // A few statements for all agents (a promotion asks every agent to prepare at once).
     await tx.setAgentChanges({ rotations: plan.rotations, assignments: plan.assignments });
@@ -181,6 +195,16 @@ export async function advanceRollout(deps: ServiceDeps, releaseId: string): Prom
         throw new SlipwayError(ErrorCode.RELEASE_CONFLICT, `the rollout of v${release.number} changed while it was looked at; it is looked at again`, { release: release.id });
       }
     }
+    if (abort) {
+      await recordEvent(tx, now, abort.actor, 'rollout.abort', {
+        projectId: project.id,
+        environment: env.name,
+        target: release.id,
+        reason: abort.reason,
+        before: { state: rollout.state },
+        after: { state: plan.state, release: `v${release.number}` },
+      });
+    }
     if (plan.state !== rollout.state) {
       await recordEvent(tx, now, AUTOMATION, `rollout.${plan.state}`, {
         projectId: project.id,
@@ -196,13 +220,26 @@ export async function advanceRollout(deps: ServiceDeps, releaseId: string): Prom
       await completeGoLive(scoped, project, env, release, actor);
       await advanceEnvironment(scoped, project, env.id);
     } else if (plan.state === 'failed') {
-      const line = lastLine(rollout.releasePhaseLog);
-      await endRollingOut(scoped, project, env, release, 'failed', `${plan.reason ?? 'the release phase failed'}${line ? `: ${line}` : ''}`, null);
+      const why = plan.reason ?? 'the release phase failed';
+      // An abort pins the environment (a person stopped it); so does a release phase past its
+      // deadline, which may still run on its host: a person looks before another one starts.
+      const stuckPhase = rollout.state === 'release_phase' && plan.releasePhase.state !== 'failed';
+      if (stop !== undefined || stuckPhase) {
+        const pin = `rollout of v${release.number} ${stop !== undefined ? why : `failed: ${why}`}`;
+        await endRollingOut(scoped, project, env, release, 'failed', why, { by: stop !== undefined ? (abort?.actor.name ?? AUTOMATION.name) : AUTOMATION.name, at: now.toISOString(), reason: pin });
+      } else {
+        const line = rollout.state === 'release_phase' ? lastLine(rollout.releasePhaseLog) : null;
+        await endRollingOut(scoped, project, env, release, 'failed', `${why}${line ? `: ${line}` : ''}`, null);
+      }
     } else if (plan.state === 'rolled_back') {
-      const why = `rollout of v${release.number} failed: ${plan.reason ?? 'an instance failed'}`;
-      await endRollingOut(scoped, project, env, release, 'rolled_back', why, { by: AUTOMATION.name, at: now.toISOString(), reason: why });
-    } else if (plan.wakeAt !== null) {
-      await wakeRollout(tx, deps.clock, release.id, plan.wakeAt);
+      const reason = plan.reason ?? 'an instance failed';
+      // An abort pinned the environment when it stopped the rollout (below).
+      const aborted = reason.startsWith(ABORTED_BY);
+      const why = `rollout of v${release.number} ${aborted ? reason : `failed: ${reason}`}`;
+      await endRollingOut(scoped, project, env, release, 'rolled_back', why, aborted ? null : { by: AUTOMATION.name, at: now.toISOString(), reason: why });
+    } else {
+      if (abort) await pinForAbort(scoped, project, env, release, abort.actor, `rollout of v${release.number} ${plan.reason ?? ''}`);
+      if (plan.wakeAt !== null) await wakeRollout(tx, deps.clock, release.id, plan.wakeAt);
     }
     return plan.rotations.size > 0;
   });
@@ -212,6 +249,52 @@ export async function advanceRollout(deps: ServiceDeps, releaseId: string): Prom
   // replica, TOLD_DRAIN_MS covers this edge's routing reads in flight now).
   if (rotated) deps.routesChanged?.();
   deps.changes?.touch(first.projectId, ['releases', 'agents']);
+}
+
+/** An abort pins the environment at once, so automation sends nothing out before a person looked. */
+async function pinForAbort(deps: ServiceDeps, project: ProjectRow, env: EnvironmentRow, release: ReleaseRow, actor: Actor, reason: string): Promise<void> {
+  const pin = { by: actor.name, at: deps.clock.now().toISOString(), reason };
+  if (!(await deps.store.pinEnvironment(env.id, env.releaseNumber, pin))) {
+    throw new SlipwayError(ErrorCode.RELEASE_CONFLICT, `${env.name} moved while the rollout of v${release.number} was aborted; look again`, { release: release.id });
+  }
+  await recordEvent(deps.store, deps.clock.now(), actor, 'environment.pin', {
+    projectId: project.id,
+    environment: env.name,
+    target: env.deploymentId ?? release.deploymentId,
+    reason,
+    before: { pinnedBy: env.pinnedBy },
+    after: pin,
+  });
+}
+
+function notRunning(rollout: RolloutRow): SlipwayError {
+  const why = rollout.state === 'rolling_back' ? 'it is already going back' : rollout.state === 'done' ? 'it is done' : `it ended ${rollout.state.replace('_', ' ')}`;
+  return new SlipwayError(ErrorCode.ROLLOUT_NOT_RUNNING, `the rollout is not running: ${why}`, { release: rollout.releaseId, state: rollout.state });
+}
+
+const MAX_REASON = 500;
+
+/**
+ * A person stops a running rollout (CodeDeploy's StopDeployment with rollback): switched
+ * instances go back to the previous release and the release ends rolled_back; before any
+ * switched, it ends failed. Either way the environment is pinned with the reason. Audited
+ * `rollout.abort`. Not running (ended, or already going back) → ROLLOUT_NOT_RUNNING; of two
+ * aborts at once, the pipeline lock lets one win and the other gets that code.
+ */
+export async function abortRollout(
+  deps: ServiceDeps,
+  actor: Actor,
+  projectName: string,
+  ref: string,
+  input: { environment?: string | undefined; reason?: string | undefined },
+): Promise<RolloutView> {
+  requireRole(actor, 'deployer');
+  const reason = input.reason?.replace(/\s+/g, ' ').trim() ?? '';
+  if (reason === '') throw new SlipwayError(ErrorCode.REASON_REQUIRED, 'an abort needs a reason (--reason)');
+  if (reason.length > MAX_REASON) throw new SlipwayError(ErrorCode.INVALID_REQUEST, `a reason is at most ${MAX_REASON} characters`, { length: reason.length });
+  const view = await getRolloutView(deps, projectName, ref, input.environment);
+  await advanceRollout(deps, view.release.id, { actor, reason });
+  return getRolloutView(deps, projectName, view.release.id);
 }
 
 /** A rollout as the API shows it. */

@@ -1,8 +1,8 @@
 import { Fragment, useState } from 'react';
+import type { Verdict } from '../../../src/protocol/actions.ts';
 import type { Deployment, Environment } from '../../../src/protocol/api.ts';
 import { firstLine, formatBytes, formatCount } from '../format.ts';
 import { deploymentsHref } from '../route.ts';
-import { useSession } from '../session.ts';
 import { ExternalLink } from './external-link.tsx';
 import { PromoteForm } from './promote-form.tsx';
 import { SourceRef } from './source-ref.tsx';
@@ -12,17 +12,19 @@ export function DeploymentsTable({
   project,
   deployments,
   environments,
+  promote,
   refresh,
   onDone,
 }: {
   project: string;
   deployments: Deployment[];
   environments: Environment[];
+  /** The server's verdict on promoting this project's deployments (each environment's own says what holds it). */
+  promote: Verdict | undefined;
   refresh: () => Promise<void>;
   onDone: (message: string) => void;
 }) {
-  const { can } = useSession();
-  const canDeploy = can(project, 'deployer');
+  const canDeploy = promote?.allowed === true;
   const [promoting, setPromoting] = useState<string | undefined>(undefined);
 
   if (deployments.length === 0) {
@@ -102,7 +104,7 @@ export function DeploymentsTable({
                       type="button"
                       className="button small"
                       disabled={!canDeploy}
-                      title={canDeploy ? undefined : 'Promoting needs the deployer role on this project'}
+                      title={canDeploy ? undefined : (promote?.reason ?? undefined)}
                       onClick={() => setPromoting(promoting === deployment.id ? undefined : deployment.id)}
                       aria-expanded={promoting === deployment.id}
                     >

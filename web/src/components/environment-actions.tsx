@@ -27,7 +27,7 @@ export function rollbackTarget(environment: Environment, releases: Release[]): R
 }
 
 export function RollbackDialog({ environment, target, refresh, onDone, onCancel }: Common & { target: Release }) {
-  const { client, can } = useSession();
+  const { client } = useSession();
   // The release the person is looking at when they confirm; a move in between is a RELEASE_CONFLICT.
   const [seen] = useState(environment.release?.number ?? 0);
   const plan = useMovePlan(`${target.deployment}\u0000${seen}`, () =>
@@ -48,7 +48,7 @@ export function RollbackDialog({ environment, target, refresh, onDone, onCancel 
       }
       reason="optional"
       reasonPlaceholder="e.g. checkout errors after v12"
-      breakGlass={{ environment: environment.name, lock: environment.lock, allowed: can(environment.project, 'admin') }}
+      breakGlass={{ environment: environment.name, lock: environment.lock, allowed: environment.actions?.rollback.breakGlass === true }}
       confirmLabel="Roll back"
       pendingLabel="Rolling back…"
       tone="danger"
@@ -100,7 +100,7 @@ export function LockDialog({ environment, waiting, refresh, onDone, onCancel }: 
 }
 
 export function UnlockDialog({ environment, waiting, refresh, onDone, onCancel }: Common & { waiting: number }) {
-  const { client, whoami, can } = useSession();
+  const { client, whoami } = useSession();
   // Someone else's lock is a break-glass unlock: admins only, with a reason, audited. A lock
   // belongs to a token id; another token of the same name is someone else.
   const force = environment.lock !== null && environment.lock.byId !== whoami.actor.id;
@@ -117,7 +117,10 @@ export function UnlockDialog({ environment, waiting, refresh, onDone, onCancel }
           {force && (
             <p className="lock-warning">
               This lock belongs to <strong>{environment.lock?.by}</strong>. Removing it is a break-glass action: admins only, with a reason, recorded in
-              the audit log.{!can(environment.project, 'admin') && ' The server will refuse it for you.'}
+              the audit log.
+              {environment.actions?.unlock.allowed !== true &&
+                environment.actions?.unlock.breakGlass !== true &&
+                ` ${environment.actions?.unlock.reason ?? 'The server will refuse it for you.'}`}
             </p>
           )}
         </>

@@ -5,7 +5,6 @@ import type { Freeze } from '../../../src/protocol/freezes.ts';
 import type { PipelineStage } from '../../../src/protocol/pipelines.ts';
 import { formatAbsolute, formatRelative, formatShort } from '../format.ts';
 import { deploymentsHref, releaseHref } from '../route.ts';
-import { useSession } from '../session.ts';
 import { FreezeDialog, LockDialog, RollbackDialog, rollbackTarget, UnfreezeDialog, UnlockDialog } from './environment-actions.tsx';
 import { ExternalLink } from './external-link.tsx';
 import { PolicySummary } from './policy-summary.tsx';
@@ -16,9 +15,9 @@ import { WaitingReleases } from './waiting-releases.tsx';
 
 type Open = 'none' | 'promote' | 'rollback' | 'lock' | 'unlock' | 'freeze' | 'unfreeze';
 
-/** The server's verdict on an action (protocol/actions.ts); an older server sends none, and the role decides. */
-function verdictOf(verdict: Verdict | undefined, role: boolean, roleReason: string): Verdict {
-  return verdict ?? (role ? { allowed: true, reason: null, code: null } : { allowed: false, reason: roleReason, code: 'FORBIDDEN' });
+/** The server's verdict on an action (protocol/actions.ts): the browser never judges roles itself, so without one the button waits. */
+function verdictOf(verdict: Verdict | undefined): Verdict {
+  return verdict ?? { allowed: false, reason: 'The server did not say whether you may do this.', code: null };
 }
 
 /** A button the server's verdict enables (an admin's break-glass too) or disables; why not is said once below the buttons (`reasonId`). */
@@ -68,9 +67,7 @@ export function EnvironmentCard({
   refresh: () => Promise<void>;
   onDone: (message: string) => void;
 }) {
-  const { can } = useSession();
   const project = environment.project;
-  const canDeploy = can(project, 'deployer');
   const [open, setOpen] = useState<Open>('none');
   const { pin, lock, follows, preview } = environment;
   const current = releases.find((r) => r.number === environment.release?.number);
@@ -84,17 +81,16 @@ export function EnvironmentCard({
     setOpen('none');
     onDone(message);
   };
-  const readOnly = 'Changing environments needs the deployer role on this project.';
   const actions = stage?.actions ?? environment.actions;
   const noTarget = target === undefined ? { allowed: false, reason: 'Nothing earlier to roll back to.', code: 'NO_PREVIOUS_RELEASE' } : undefined;
   const verdicts: Record<'promote' | 'rollback' | 'lock' | 'unlock' | 'freeze' | 'unfreeze', Verdict> = {
-    promote: verdictOf(actions?.promote, canDeploy, readOnly),
+    promote: verdictOf(actions?.promote),
     // The dialog needs a target from the release history this page loaded.
-    rollback: noTarget ?? verdictOf(actions?.rollback, canDeploy, readOnly),
-    lock: verdictOf(actions?.lock, canDeploy, readOnly),
-    unlock: verdictOf(actions?.unlock, canDeploy, readOnly),
-    freeze: verdictOf(actions?.freeze, canDeploy, readOnly),
-    unfreeze: verdictOf(actions?.unfreeze, canDeploy, readOnly),
+    rollback: noTarget ?? verdictOf(actions?.rollback),
+    lock: verdictOf(actions?.lock),
+    unlock: verdictOf(actions?.unlock),
+    freeze: verdictOf(actions?.freeze),
+    unfreeze: verdictOf(actions?.unfreeze),
   };
   const promotable = upstream !== undefined && upstream.deployment !== environment.deployment ? upstream : undefined;
   const frozenOrComing = frozen.length + upcoming.length > 0;

@@ -39,7 +39,7 @@ export function PromoteForm({
   onDone: (message: string) => void;
   onCancel: () => void;
 }) {
-  const { client, can } = useSession();
+  const { client } = useSession();
   const [choice, setChoice] = useState(() => defaultTarget(environments, deployment, fixed));
   const [newName, setNewName] = useState(environments.length === 0 ? 'production' : '');
   const target = choice === NEW ? newName.trim() : choice;
@@ -86,7 +86,7 @@ export function PromoteForm({
       }
       reason="optional"
       reasonPlaceholder="e.g. ship the new checkout"
-      breakGlass={live ? { environment: live.name, lock: live.lock, allowed: can(deployment.project, 'admin') } : undefined}
+      breakGlass={live ? { environment: live.name, lock: live.lock, allowed: live.actions?.promote.breakGlass === true } : undefined}
       confirmLabel={`Promote to ${target || '…'}`}
       pendingLabel="Promoting…"
       ready={target !== '' && !alreadyLive}

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { RolloutStep } from '../../../core/rollout-planner.ts';
-import { Rollout } from '../../../protocol/rollouts.ts';
-import { getRolloutView, phaseStateOf, type RolloutView } from '../../services/rollouts.ts';
+import { AbortRolloutRequest, Rollout } from '../../../protocol/rollouts.ts';
+import { abortRollout, getRolloutView, phaseStateOf, type RolloutView } from '../../services/rollouts.ts';
 import type { HttpContext, Params } from '../context.ts';
 import { parse } from '../parse.ts';
 import type { RouteSpec } from '../route.ts';
@@ -20,6 +20,19 @@ export function rolloutRoutes({ deps }: HttpContext): RouteSpec[] {
         const { project = '', release = '' } = request.params as Params;
         const query = parse(RolloutQuery, request.query);
         return presentRollout(await getRolloutView(deps, project, release, query.environment));
+      },
+    },
+    {
+      method: 'POST',
+      url: '/api/v1/projects/:project/releases/:release/rollout/abort',
+      summary:
+        'Stop a running rollout with a reason: switched instances go back to the previous release, the release ends rolled_back (failed when none switched yet), the environment is pinned; audited as rollout.abort. Not running: ROLLOUT_NOT_RUNNING',
+      body: AbortRolloutRequest,
+      response: Rollout,
+      handler: async (request, _reply, actor) => {
+        const { project = '', release = '' } = request.params as Params;
+        const body = parse(AbortRolloutRequest, request.body ?? {});
+        return presentRollout(await abortRollout(deps, actor, project, release, body));
       },
     },
   ];

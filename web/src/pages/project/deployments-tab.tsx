@@ -23,7 +23,7 @@ export function DeploymentsTab({ project, query }: { project: string; query: str
   const { client } = useSession();
   const load = useCallback(async () => {
     const [status, deployments] = await Promise.all([client.getProjectStatus(project), client.listDeployments(project, { limit: PAGE, ...(query.trim() === '' ? {} : { q: query }) })]);
-    return { environments: status.environments.filter((e) => e.retiredAt === null), deployments: deployments.deployments };
+    return { environments: status.environments.filter((e) => e.retiredAt === null), deployments: deployments.deployments, promote: status.project.actions?.promote };
   }, [client, project, query]);
   const poll = useLive(load, { project, topics: ['deployments', 'environments'] });
   // A new search loads at once, not at the next look.
@@ -83,7 +83,7 @@ export function DeploymentsTab({ project, query }: { project: string; query: str
             </p>
           )}
           <div className="card flush">
-            <DeploymentsTable project={project} deployments={deployments} environments={data.environments} refresh={poll.refresh} onDone={setNotice} />
+            <DeploymentsTable project={project} deployments={deployments} environments={data.environments} promote={data.promote} refresh={poll.refresh} onDone={setNotice} />
             {!end && (
               <div className="list-more">
                 <button type="button" className="button" disabled={loadingMore} onClick={() => void loadMore()}>

@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import type { Approval } from '../../../../src/protocol/approvals.ts';
 import type { Rollout } from '../../../../src/protocol/rollouts.ts';
+import { AbortRollout } from '../../components/abort-rollout.tsx';
 import { ApprovalPanel } from '../../components/approval-panel.tsx';
 import { ErrorNote } from '../../components/error-note.tsx';
 import { GateReasons } from '../../components/gate-reasons.tsx';
@@ -140,7 +141,10 @@ export function ReleasePage({ project, release }: { project: string; release: st
               {answer === undefined ? (
                 !rolloutPoll.error && <p className="muted">Loading…</p>
               ) : answer.kind === 'rollout' ? (
-                <ReleaseRollout rollout={answer.rollout} />
+                <>
+                  <ReleaseRollout rollout={answer.rollout} />
+                  <AbortRollout release={detail} rollout={answer.rollout} refresh={refresh} onDone={setNotice} />
+                </>
               ) : (
                 <p className="muted">{held && detail.state !== 'failed' ? 'It rolls out across the instances once its gates let it go.' : `${answer.message}.`}</p>
               )}
