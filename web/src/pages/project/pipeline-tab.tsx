@@ -24,17 +24,24 @@ function byStages(stages: readonly PipelineStage[]): (a: Environment, b: Environ
   return (a, b) => rank(a.name) - rank(b.name) || a.name.localeCompare(b.name);
 }
 
+/** How many of each environment's releases the history table shows (a release's own page has the rest of its story). */
+const RELEASES_PER_ENVIRONMENT = 10;
+
 /** The project's pipeline: its environments as columns in the order of `from:`, what waits to enter each, previews below. */
 export function PipelineTab({ project }: { project: string }) {
   const { client } = useSession();
   const load = useCallback(async () => {
-    const [status, pipeline, freezes] = await Promise.all([client.getProjectStatus(project), client.getPipeline(project), client.listFreezes(project)]);
+    // Four calls at once, whatever the number of environments: their recent releases come in one.
+    const [status, pipeline, freezes, recent] = await Promise.all([
+      client.getProjectStatus(project),
+      client.getPipeline(project),
+      client.listFreezes(project),
+      client.listRecentReleases(project, { perEnvironment: RELEASES_PER_ENVIRONMENT }),
+    ]);
     // Retired previews are kept (their deployments stay addressable) but nothing moves them any more.
     const environments = status.environments.filter((e) => e.retiredAt === null).sort(byStages(pipeline.stages));
     const retired = status.environments.filter((e) => e.retiredAt !== null).sort((a, b) => (b.retiredAt ?? '').localeCompare(a.retiredAt ?? ''));
-    const releases: Record<string, Release[]> = Object.fromEntries(
-      await Promise.all(environments.map(async (e) => [e.name, (await client.listReleases(project, e.name, { limit: 20 })).releases] as const)),
-    );
+    const releases: Record<string, Release[]> = Object.fromEntries(recent.environments.map((e) => [e.environment, e.releases]));
     const frozen = new Map<string, Freeze[]>();
     for (const freeze of freezes.freezes) frozen.set(freeze.environment, [...(frozen.get(freeze.environment) ?? []), freeze]);
     return { gitUrl: status.project.gitUrl, stages: new Map(pipeline.stages.map((stage) => [stage.name, stage])), environments, retired, releases, frozen, at: Date.now() };
