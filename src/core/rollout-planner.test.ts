@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { DEFAULT_ROLLOUT } from './gates/types.ts';
-import { planRollout, type AgentFacts, type RolloutFacts, type RolloutPlan } from './rollout-planner.ts';
+import { MIN_DRAIN_MS, planRollout, TOLD_DRAIN_MS, type AgentFacts, type RolloutFacts, type RolloutPlan } from './rollout-planner.ts';
 
 const V1 = { releaseId: 'rel-1', releaseNumber: 1, deploymentId: 'dpl-1' };
 const V2 = { releaseId: 'rel-2', releaseNumber: 2, deploymentId: 'dpl-2' };
@@ -109,14 +109,17 @@ test('a drain ends early once the edge counts nothing in flight, but not before 
   const idle = () => 0;
   let plan = planRollout({ rollout: facts, agents, now: at(0), inFlight: idle });
   assert.equal(plan.steps[0]?.step, 'draining');
-  assert.equal(plan.wakeAt, at(500).toISOString());
+  assert.equal(plan.wakeAt, at(MIN_DRAIN_MS).toISOString());
   [facts, agents] = apply(facts, agents, plan);
-  plan = planRollout({ rollout: facts, agents, now: at(499), inFlight: idle });
-  assert.equal(plan.steps[0]?.step, 'draining');
-  plan = planRollout({ rollout: facts, agents, now: at(500), inFlight: () => 3 });
-  assert.equal(plan.steps[0]?.step, 'draining');
-  assert.equal(plan.wakeAt, at(750).toISOString());
-  plan = planRollout({ rollout: facts, agents, now: at(500), inFlight: idle });
+  plan = planRollout({ rollout: facts, agents, now: at(MIN_DRAIN_MS - 1), inFlight: idle });
+  assert.equal(plan.steps[0]?.step, 'draining', 'not before the routing cache moved on');
+  plan = planRollout({ rollout: facts, agents, now: at(MIN_DRAIN_MS), inFlight: () => 3 });
+  assert.equal(plan.steps[0]?.step, 'draining', 'not while requests are in flight');
+  assert.ok(plan.wakeAt !== null && Date.parse(plan.wakeAt) > at(MIN_DRAIN_MS).getTime(), 'it looks again later');
+  plan = planRollout({ rollout: facts, agents, now: at(MIN_DRAIN_MS), inFlight: idle });
+  assert.equal(plan.steps[0]?.step, 'switching');
+  // A server whose edge is the only one, told at once, needs no cache to move on: a shorter minimum.
+  plan = planRollout({ rollout: facts, agents, now: at(TOLD_DRAIN_MS), inFlight: idle, minDrainMs: TOLD_DRAIN_MS });
   assert.equal(plan.steps[0]?.step, 'switching');
 });
 
