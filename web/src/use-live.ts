@@ -4,9 +4,18 @@ import type { ApiError, SlipwayClient } from '../../src/protocol/client.ts';
 import type { ChangeMessage } from '../../src/protocol/changes.ts';
 import { SseParser } from '../../src/protocol/sse.ts';
 import { asApiError, useSession } from './session.ts';
-import type { Poll } from './use-poll.ts';
 
 export type { ChangeTopic } from '../../src/core/change-topics.ts';
+
+/** What a view shows of a load. */
+export interface Poll<T> {
+  /** The last successful answer; kept while a later load fails, so the view does not blank. */
+  data: T | undefined;
+  /** The error of the last load, cleared by the next success. */
+  error: ApiError | undefined;
+  /** Loads now; resolves when the view shows the answer (or the error). */
+  refresh: () => Promise<void>;
+}
 
 /** A view reloads at most this often, however many changes arrive. */
 const COALESCE_MS = 250;
@@ -219,8 +228,8 @@ function streamOf(client: SlipwayClient): LiveStream {
  * Loads `load()` now, and again whenever the page's change stream says something it shows
  * changed (`project`, `topics`): at most every COALESCE_MS, never two loads at once. While the
  * stream is down it loads every FALLBACK_MS; in a hidden tab it waits, and loads on return.
- * The same answer as usePoll: the last data (kept while a later load fails), the last error,
- * and `refresh` for an action to load now. A rejected token signs the session out.
+ * It answers the last data (kept while a later load fails), the last error, and `refresh` for
+ * an action to load now. A rejected token signs the session out.
  */
 export function useLive<T>(load: () => Promise<T>, options: LiveOptions = {}): Poll<T> {
   const { client, signOut } = useSession();
