@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import type { Verdict } from '../src/protocol/actions.ts';
 import type { Release } from '../src/protocol/api.ts';
 import { ApiError, type SlipwayClient } from '../src/protocol/client.ts';
-import { PERMISSIONS } from '../src/server/http/permissions.ts';
+import { PERMISSIONS } from '../src/protocol/permissions.ts';
 import { environmentActions, projectActions, type Caller } from '../src/server/services/allowed-actions.ts';
 import { newEnvironmentRow } from '../src/store/store.ts';
 import { backends } from './support/backends.ts';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { PersonRole, Role } from '../src/protocol/api.ts';
 import { apiRoutes } from '../src/server/http/app.ts';
-import { PERMISSIONS, ruleOf, type Rule } from '../src/server/http/permissions.ts';
+import { PERMISSIONS, ruleOf, type Rule } from '../src/protocol/permissions.ts';
 import type { RouteSpec } from '../src/server/http/route.ts';
 import { backends } from './support/backends.ts';
 import { startTestServer, type TestServer } from './support/server.ts';

@@ -61,3 +61,6 @@ export type EnvironmentMode = (typeof ENVIRONMENT_MODES)[number];
 /** A job of the durable queue: queued (maybe for later), running under a lease, done, or dead after its last try. */
 export const JOB_STATES = ['queued', 'running', 'done', 'dead'] as const;
 export type JobState = (typeof JOB_STATES)[number];
+
+/** Changing a project's default branch changes which slipway.yaml sets policy: it needs more than the PATCH route's role. */
+export const DEFAULT_BRANCH_ROLE: PersonRole = 'admin';

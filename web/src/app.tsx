@@ -7,7 +7,7 @@ import { LoginPage } from './pages/login-page.tsx';
 import { ProjectPage } from './pages/project-page.tsx';
 import { ProjectsPage } from './pages/projects-page.tsx';
 import { projectsHref, useRoute } from './route.ts';
-import { asApiError, clientFor, forgetToken, reachesRole, roleOn, SessionContext, storedToken, storeToken, type Credential, type Session } from './session.ts';
+import { asApiError, clientFor, forgetToken, SessionContext, storedToken, storeToken, type Credential, type Session } from './session.ts';
 
 /**
  * Auth states: checking (a stored token, or a session cookie, is being verified) → signed-in, or
@@ -76,7 +76,6 @@ export function App() {
         ? {
             client: clientFor(auth.credential),
             whoami: auth.whoami,
-            can: (project, minimum) => reachesRole(roleOn(auth.whoami, project), minimum),
             signOut,
           }
         : undefined,

@@ -13,8 +13,6 @@ export type Credential = { kind: 'token'; token: string } | { kind: 'session'; c
 export interface Session {
   client: SlipwayClient;
   whoami: Whoami;
-  /** Whether the signed-in user's role on `project` (global, or raised by a membership) reaches `minimum`. */
-  can: (project: string, minimum: Exclude<Role, 'runner' | 'agent'>) => boolean;
   /** Forgets the token or ends the session; `message` is shown on the login screen (a rejected token, say). */
   signOut: (message?: string) => void;
 }
@@ -28,15 +26,6 @@ export function useSession(): Session {
 }
 
 const RANK: Record<Exclude<Role, 'runner' | 'agent'>, number> = { viewer: 0, deployer: 1, approver: 2, admin: 3 };
-
-/** The role of `whoami` on a project: the higher of its global role and a membership there. */
-export function roleOn(whoami: Whoami, project: string): Role | null {
-  if (whoami.scope !== null && whoami.scope !== project) return null;
-  const global = whoami.actor.role;
-  if (global === 'runner' || global === 'agent') return global;
-  const membership = whoami.user?.memberships?.find((m) => m.project === project)?.role;
-  return membership !== undefined && RANK[membership] > RANK[global] ? membership : global;
-}
 
 export function reachesRole(role: Role | null, minimum: Exclude<Role, 'runner' | 'agent'>): boolean {
   return role !== null && role !== 'runner' && role !== 'agent' && RANK[role] >= RANK[minimum];

@@ -7,7 +7,7 @@ import type { ServiceDeps } from '../services/deps.ts';
 import { authenticateSession, csrfTokenOf } from '../services/sessions.ts';
 import { authenticate, hashToken } from '../services/tokens.ts';
 import type { Params } from './context.ts';
-import type { Rule } from './permissions.ts';
+import type { Rule } from '../../protocol/permissions.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {

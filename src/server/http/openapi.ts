@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ruleOf } from './permissions.ts';
+import { ruleOf } from '../../protocol/permissions.ts';
 import type { RouteSpec } from './route.ts';
 
 function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): unknown {

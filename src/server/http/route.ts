@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 import { ErrorCode, SlipwayError } from '../../core/errors.ts';
 import type { Actor } from '../../core/release-planner.ts';
-import { ruleOf, type Rule } from './permissions.ts';
+import { ruleOf, type Rule } from '../../protocol/permissions.ts';
 
 /**
  * Routes are declared once, with their schemas and the role they need; the same table drives
@@ -53,7 +53,7 @@ export function registerRoutes(app: FastifyInstance, specs: RouteSpec[], authent
 function register(app: FastifyInstance, specs: RouteSpec[], authenticate: Authenticate): void {
   for (const spec of specs) {
     const rule = ruleOf(spec.method, spec.url);
-    if (rule === undefined) throw new Error(`${spec.method} ${spec.url} has no row in server/http/permissions.ts`);
+    if (rule === undefined) throw new Error(`${spec.method} ${spec.url} has no row in protocol/permissions.ts`);
     app.route({
       method: spec.method,
       url: spec.url,

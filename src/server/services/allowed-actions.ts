@@ -1,16 +1,15 @@
 import { ErrorCode, SlipwayError } from '../../core/errors.ts';
 import { approvalEffect, lowestRole, roleAtLeast, type ApprovalFacts, type Freeze, type Lineage } from '../../core/gates/index.ts';
-import { PERSON_ROLES, type PersonRole, type Role, type RolloutState } from '../../core/glossary.ts';
+import { DEFAULT_BRANCH_ROLE, PERSON_ROLES, type PersonRole, type Role, type RolloutState } from '../../core/glossary.ts';
 import { isHotfixBranch } from '../../core/hotfix.ts';
 import { planLock, planPromotion, planRollback, planUnlock, type Actor } from '../../core/release-planner.ts';
 import { isOpenRollout } from '../../core/rollout-planner.ts';
 import type { EnvironmentActions, ProjectActions, ReleaseActions, Verdict } from '../../protocol/actions.ts';
 import type { ApprovalRow, EnvironmentRow, ReleaseRow } from '../../store/store.ts';
-import { ruleOf } from '../http/permissions.ts';
+import { ruleOf } from '../../protocol/permissions.ts';
 import { isPersonRole, roleOn, roleReaches, type Principal } from './access.ts';
 import { deployTimeHolds, deployTimeRefusal, lineageRefusal, type RollbackTarget } from './environments.ts';
 import { policyOf } from './pipeline.ts';
-import { DEFAULT_BRANCH_ROLE } from './policies.ts';
 
 /**
  * What a person may do, and why not: the one place the dashboard's (and any client's) buttons
@@ -106,7 +105,7 @@ export function roleVerdict(caller: Caller, route: Route, doing: string): Verdic
   const space = route.indexOf(' ');
   const url = route.slice(space + 1);
   const rule = ruleOf(route.slice(0, space), url);
-  if (rule === undefined) throw new Error(`${route} has no row in server/http/permissions.ts`);
+  if (rule === undefined) throw new Error(`${route} has no row in protocol/permissions.ts`);
   if (rule.role === 'public') return ALLOWED;
   const onProject = url.includes('/:project');
   if (!onProject && caller.scoped && !rule.scoped) {

@@ -1,4 +1,5 @@
 import { parseWindows } from '../../core/deploy-windows.ts';
+import { DEFAULT_BRANCH_ROLE } from '../../core/glossary.ts';
 import { parseDuration } from '../../core/duration.ts';
 import { MAX_DEADLINE_MS } from '../../core/rollout-planner.ts';
 import { ErrorCode, SlipwayError } from '../../core/errors.ts';
@@ -239,9 +240,6 @@ function approvalsOf(base: ApprovalPolicy, input: Partial<ApprovalPolicy> | null
 }
 
 /** The project's default branch: its builds' `slipway.yaml` sets the policy. */
-/** Changing a project's default branch changes which slipway.yaml sets policy: more than the PATCH row's role. */
-export const DEFAULT_BRANCH_ROLE = 'admin';
-
 export async function setDefaultBranch(deps: ServiceDeps, actor: Actor, projectName: string, branch: string): Promise<ProjectRow> {
   requireRole(actor, DEFAULT_BRANCH_ROLE);
   const project = await getProject(deps, projectName);

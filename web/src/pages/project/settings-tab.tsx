@@ -30,7 +30,7 @@ export function SettingsTab({ project }: { project: string }) {
   const [notice, setNotice] = useState<string | undefined>(undefined);
   const closeNotice = useCallback(() => setNotice(undefined), []);
   const data = poll.data;
-  const verdicts = settingsVerdicts(session, project, data?.project.actions);
+  const verdicts = settingsVerdicts(data?.project.actions);
   return (
     <div className="settings">
       {poll.error && <ErrorNote error={poll.error} />}

@@ -1,6 +1,7 @@
+import { DEFAULT_BRANCH_ROLE } from '../../../../../src/core/glossary.ts';
 import type { ProjectActions, Verdict } from '../../../../../src/protocol/actions.ts';
 import type { Role } from '../../../../../src/protocol/api.ts';
-import { roleOn, type Session } from '../../../session.ts';
+import { ruleOf } from '../../../../../src/protocol/permissions.ts';
 
 export type { Verdict } from '../../../../../src/protocol/actions.ts';
 
@@ -9,15 +10,20 @@ export type SettingsAction = 'edit' | 'setDefaultBranch' | 'rotateWebhookSecret'
 
 type PersonRole = Exclude<Role, 'runner' | 'agent'>;
 
-/** The least role each settings action needs (src/server/http/permissions.ts), and what it is called in a sentence. */
-const NEEDS: Record<SettingsAction, { role: PersonRole; what: string }> = {
-  edit: { role: 'deployer', what: 'change the repository' },
-  setDefaultBranch: { role: 'admin', what: 'change the default branch' },
-  rotateWebhookSecret: { role: 'deployer', what: 'rotate the webhook secret' },
-  manageMembers: { role: 'admin', what: 'change members' },
-  manageNotifications: { role: 'admin', what: 'change notification targets' },
-  readNotifications: { role: 'deployer', what: 'see notification targets' },
-  delete: { role: 'admin', what: 'delete the project' },
+const PROJECT = '/api/v1/projects/:project';
+
+/**
+ * The route each settings action calls, whose row of the permission table (the one the server
+ * judges by) names who may use it — what each form says; and what the action is called in a sentence.
+ */
+const ROUTES: Record<SettingsAction, { route: string; what: string }> = {
+  edit: { route: `PATCH ${PROJECT}`, what: 'change the repository' },
+  setDefaultBranch: { route: `PATCH ${PROJECT}`, what: 'change the default branch' },
+  rotateWebhookSecret: { route: `POST ${PROJECT}/webhook-secret/rotate`, what: 'rotate the webhook secret' },
+  manageMembers: { route: `PUT ${PROJECT}/members/:user`, what: 'change members' },
+  manageNotifications: { route: `POST ${PROJECT}/notifications/targets`, what: 'change notification targets' },
+  readNotifications: { route: `GET ${PROJECT}/notifications/targets`, what: 'see notification targets' },
+  delete: { route: `DELETE ${PROJECT}`, what: 'delete the project' },
 };
 
 const HOLDERS: Record<PersonRole, string> = {
@@ -27,33 +33,31 @@ const HOLDERS: Record<PersonRole, string> = {
   admin: 'an admin',
 };
 
-/** "Only a deployer, approver or admin can rotate the webhook secret." — the sentence each form shows. */
-export function whoMay(action: SettingsAction): string {
-  const need = NEEDS[action];
-  return `Only ${HOLDERS[need.role]} can ${need.what}.`;
+function leastRole(action: SettingsAction): PersonRole {
+  // The default branch decides which slipway.yaml sets policy: its service asks more than its route.
+  if (action === 'setDefaultBranch') return DEFAULT_BRANCH_ROLE;
+  const [method = '', url = ''] = ROUTES[action].route.split(' ');
+  const role = ruleOf(method, url)?.role;
+  return role === 'viewer' || role === 'deployer' || role === 'approver' || role === 'admin' ? role : 'admin';
 }
 
-/**
- * The verdict of each settings action for the signed-in person: the server's
- * (`Project.actions`, src/server/services/allowed-actions.ts). A server that sends none (an
- * older one) gets the person's role on the project weighed here, in the server's words. The
- * server decides in the end: a refusal it answers anyway is shown with its code next to the form.
- */
-export function settingsVerdicts(session: Pick<Session, 'can' | 'whoami'>, project: string, actions: ProjectActions | undefined): Record<SettingsAction, Verdict> {
-  const byRole = (action: SettingsAction): Verdict => {
-    const need = NEEDS[action];
-    if (session.can(project, need.role)) return { allowed: true, reason: null, code: null };
-    const role = roleOn(session.whoami, project);
-    const you = role === null ? '' : `; you are ${/^[aeiou]/.test(role) ? 'an' : 'a'} ${role} on this project`;
-    return { allowed: false, reason: `Only ${HOLDERS[need.role]} can ${need.what}${you}`, code: 'FORBIDDEN' };
-  };
+/** "Only a deployer, approver or admin can rotate the webhook secret." — the sentence each form shows. */
+export function whoMay(action: SettingsAction): string {
+  return `Only ${HOLDERS[leastRole(action)]} can ${ROUTES[action].what}.`;
+}
+
+/** Without the server's verdict the browser judges nothing: the form waits, disabled. */
+const UNKNOWN: Verdict = { allowed: false, reason: 'The server did not say whether you may do this.', code: null };
+
+/** The verdict of each settings action for the signed-in person: the server's (`Project.actions`, src/server/services/allowed-actions.ts). */
+export function settingsVerdicts(actions: ProjectActions | undefined): Record<SettingsAction, Verdict> {
   return {
-    edit: actions?.edit ?? byRole('edit'),
-    rotateWebhookSecret: actions?.rotateWebhookSecret ?? byRole('rotateWebhookSecret'),
-    manageMembers: actions?.manageMembers ?? byRole('manageMembers'),
-    manageNotifications: actions?.manageNotifications ?? byRole('manageNotifications'),
-    delete: actions?.delete ?? byRole('delete'),
-    setDefaultBranch: actions?.setDefaultBranch ?? byRole('setDefaultBranch'),
-    readNotifications: actions?.readNotifications ?? byRole('readNotifications'),
+    edit: actions?.edit ?? UNKNOWN,
+    rotateWebhookSecret: actions?.rotateWebhookSecret ?? UNKNOWN,
+    manageMembers: actions?.manageMembers ?? UNKNOWN,
+    manageNotifications: actions?.manageNotifications ?? UNKNOWN,
+    delete: actions?.delete ?? UNKNOWN,
+    setDefaultBranch: actions?.setDefaultBranch ?? UNKNOWN,
+    readNotifications: actions?.readNotifications ?? UNKNOWN,
   };
 }

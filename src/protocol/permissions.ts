@@ -1,4 +1,4 @@
-import type { PersonRole, Role } from '../../core/glossary.ts';
+import type { PersonRole, Role } from '../core/glossary.ts';
 
 /**
  * Who may call what: one row per route of the API, and nothing else decides it. A route without
