@@ -136,6 +136,9 @@ for (const backend of backends) {
         if (!want.retryBuilds) assert.equal(project.retryBuilds.code, 'FORBIDDEN');
         await agreesOnRole(project.retryBuilds, () => who.retryBuild('bld_none', 'shop'), `${name} retryBuilds`);
         await agreesOnRole(project.cancelBuilds, () => who.cancelBuild('shop', 'bld_none'), `${name} cancelBuilds`);
+        // Tokens: POST /api/v1/tokens is everyone's route; the service decides, and the verdict agrees.
+        await agreesOnRole(project.createServiceToken, () => who.createToken({ name: `svc-${name}`, role: 'viewer', project: 'shop' }), `${name} createServiceToken`);
+        await agreesOnRole(project.createPersonalToken, () => who.createToken({ name: `own-${name}`, project: 'shop' }), `${name} createPersonalToken`);
         await agreesOnRole(project.removeAgents, () => who.removeAgent('shop', 'agt_none'), `${name} removeAgents`);
         await agreesOnRole(project.removeDomain, () => who.removeDomain('shop', 'none.example.com'), `${name} removeDomain`);
         await agreesOnRole(project.delete, () => who.deleteProject('shop', 'not-the-name'), `${name} delete`);

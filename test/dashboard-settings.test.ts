@@ -239,7 +239,7 @@ describe('the project settings page', { skip: NO_BROWSER }, () => {
       assert.equal(await tokens.getByLabel('Token name').isDisabled(), false);
       await tokens.getByLabel('Service (a role, this project only)').check();
       assert.equal(await tokens.getByLabel('Token name').isDisabled(), true);
-      await tokens.getByText('Only an admin can make service tokens.').waitFor();
+      await tokens.getByText(/Only an admin can make service tokens; you are a viewer/).waitFor();
       assert.equal(await scrollsSideways(page), false, 'nothing is off-screen sideways');
       await page.screenshot({ path: screenshotPath(`settings-viewer-${width}`), fullPage: true });
       // The server says the same, whatever the page shows.

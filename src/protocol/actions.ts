@@ -36,7 +36,10 @@ export type Verdict = z.infer<typeof Verdict>;
  * - `retryBuilds`: POST /api/v1/projects/:project/builds/:build/retry (a failed or canceled build's own state is the build's);
  * - `cancelBuilds`: cancel a queued or running build;
  * - `promote`: promote one of its deployments into some environment, a new one included (the role
- *   only: each environment's own `promote` says what holds that one).
+ *   only: each environment's own `promote` says what holds that one);
+ * - `createServiceToken` / `createPersonalToken`: make a token (POST /api/v1/tokens) for this
+ *   project: a service token is a global admin's; a personal token is any user's own; a
+ *   project-scoped token makes neither.
  */
 export const PROJECT_ACTIONS = [
   'edit',
@@ -53,6 +56,8 @@ export const PROJECT_ACTIONS = [
   'retryBuilds',
   'cancelBuilds',
   'promote',
+  'createServiceToken',
+  'createPersonalToken',
 ] as const;
 export type ProjectAction = (typeof PROJECT_ACTIONS)[number];
 

@@ -144,6 +144,17 @@ export function projectActions(caller: Caller): ProjectActions {
     retryBuilds: roleVerdict(caller, 'POST /api/v1/projects/:project/builds/:build/retry', 'retry builds'),
     cancelBuilds: roleVerdict(caller, `POST ${PROJECT}/builds/:build/cancel`, 'cancel builds'),
     promote: roleVerdict(caller, `POST ${ENV}/promote`, 'promote deployments'),
+    // POST /api/v1/tokens is open to everyone signed in; services/tokens.ts decides, as here.
+    createServiceToken: caller.scoped
+      ? refused(ErrorCode.FORBIDDEN, 'A project-scoped token cannot make tokens')
+      : caller.globalRole === 'admin'
+        ? ALLOWED
+        : refused(ErrorCode.FORBIDDEN, `Only an admin can make service tokens; you are ${withArticle(caller.globalRole)}`),
+    createPersonalToken: caller.scoped
+      ? refused(ErrorCode.FORBIDDEN, 'A project-scoped token cannot make tokens')
+      : caller.actor.userId === undefined
+        ? refused(ErrorCode.INVALID_REQUEST, 'Personal tokens belong to a user; sign in as one to make yours')
+        : ALLOWED,
   };
 }
 

@@ -44,7 +44,7 @@ export function SettingsTab({ project }: { project: string }) {
       )}
       <MembersSection project={project} manage={verdicts.manageMembers} onDone={setNotice} />
       <NotificationsSection project={project} read={verdicts.readNotifications} manage={verdicts.manageNotifications} onDone={setNotice} />
-      <TokensSection project={project} onDone={setNotice} />
+      <TokensSection project={project} verdicts={{ service: verdicts.createServiceToken, personal: verdicts.createPersonalToken }} onDone={setNotice} />
       <section className="section settings-section" aria-labelledby="domains-title">
         <h2 id="domains-title">Custom domains</h2>
         {data !== undefined && (

@@ -19,22 +19,22 @@ type Kind = 'personal' | 'service';
  * role) and the signed-in person's own personal tokens (anyone's to make; they act with the
  * person's roles). A new token's secret is shown once; revoking stops it at once.
  */
-export function TokensSection({ project, onDone }: { project: string; onDone: (message: string) => void }) {
+export function TokensSection({
+  project,
+  verdicts,
+  onDone,
+}: {
+  project: string;
+  /** The server's verdicts on making each kind of token here (`Project.actions`). */
+  verdicts: { service: Verdict; personal: Verdict };
+  onDone: (message: string) => void;
+}) {
   const { client, whoami } = useSession();
   const load = useCallback(() => client.listTokens(), [client]);
   const poll = useLive(load, { project, topics: ['settings'] });
   const action = useAction(poll.refresh);
   const me = whoami.user?.name ?? null;
-  const scoped = whoami.scope !== null;
-  // The same rules as `slipway tokens create` (services/tokens.ts): a project-scoped token makes none.
-  const mayService: Verdict =
-    whoami.actor.role === 'admin' && !scoped
-      ? { allowed: true, reason: null, code: null }
-      : { allowed: false, reason: scoped ? 'A project-scoped token cannot make tokens.' : 'Only an admin can make service tokens.', code: 'FORBIDDEN' };
-  const mayPersonal: Verdict =
-    me !== null && !scoped
-      ? { allowed: true, reason: null, code: null }
-      : { allowed: false, reason: scoped ? 'A project-scoped token cannot make tokens.' : 'Personal tokens belong to a user; sign in as one to make yours.', code: 'INVALID_REQUEST' };
+  const { service: mayService, personal: mayPersonal } = verdicts;
   const [kind, setKind] = useState<Kind>(mayPersonal.allowed || !mayService.allowed ? 'personal' : 'service');
   const [name, setName] = useState('');
   const [role, setRole] = useState<PersonRole>('deployer');

@@ -50,8 +50,10 @@ export function whoMay(action: SettingsAction): string {
 const UNKNOWN: Verdict = { allowed: false, reason: 'The server did not say whether you may do this.', code: null };
 
 /** The verdict of each settings action for the signed-in person: the server's (`Project.actions`, src/server/services/allowed-actions.ts). */
-export function settingsVerdicts(actions: ProjectActions | undefined): Record<SettingsAction, Verdict> {
+export function settingsVerdicts(actions: ProjectActions | undefined): Record<SettingsAction | 'createServiceToken' | 'createPersonalToken', Verdict> {
   return {
+    createServiceToken: actions?.createServiceToken ?? UNKNOWN,
+    createPersonalToken: actions?.createPersonalToken ?? UNKNOWN,
     edit: actions?.edit ?? UNKNOWN,
     rotateWebhookSecret: actions?.rotateWebhookSecret ?? UNKNOWN,
     manageMembers: actions?.manageMembers ?? UNKNOWN,
