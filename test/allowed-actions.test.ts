@@ -136,6 +136,9 @@ for (const backend of backends) {
         if (!want.retryBuilds) assert.equal(project.retryBuilds.code, 'FORBIDDEN');
         await agreesOnRole(project.retryBuilds, () => who.retryBuild('bld_none', 'shop'), `${name} retryBuilds`);
         await agreesOnRole(project.cancelBuilds, () => who.cancelBuild('shop', 'bld_none'), `${name} cancelBuilds`);
+        // Making a project is judged by the global role (a membership raises a role on its project only).
+        const whoami = await who.whoami();
+        await agreesOnRole(whoami.actions?.createProject, () => who.createProject(`made-by-${name}`), `${name} createProject`);
         // Tokens: POST /api/v1/tokens is everyone's route; the service decides, and the verdict agrees.
         await agreesOnRole(project.createServiceToken, () => who.createToken({ name: `svc-${name}`, role: 'viewer', project: 'shop' }), `${name} createServiceToken`);
         await agreesOnRole(project.createPersonalToken, () => who.createToken({ name: `own-${name}`, project: 'shop' }), `${name} createPersonalToken`);

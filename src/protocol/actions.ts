@@ -98,3 +98,8 @@ export type EnvironmentActions = z.infer<typeof EnvironmentActions>;
 
 export const ReleaseActions = actionsOf(RELEASE_ACTIONS);
 export type ReleaseActions = z.infer<typeof ReleaseActions>;
+
+/** What a person may do beyond any one project (on `GET /api/v1/whoami`): `createProject`. */
+export const GLOBAL_ACTIONS = ['createProject'] as const;
+export const GlobalActions = actionsOf(GLOBAL_ACTIONS);
+export type GlobalActions = z.infer<typeof GlobalActions>;

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { DELIVERY_STATES, JOB_STATES, PERSON_ROLES, RELEASE_KINDS, RELEASE_STATES, ROLES } from '../core/glossary.ts';
-import { EnvironmentActions, ProjectActions, ReleaseActions } from './actions.ts';
+import { EnvironmentActions, GlobalActions, ProjectActions, ReleaseActions } from './actions.ts';
 
 /**
  * Wire schemas of the HTTP API. A schema and its type share a name. The server parses
@@ -513,6 +513,8 @@ export const Whoami = z.object({
   user: User.nullable(),
   /** The one project a scoped token reaches. */
   scope: z.string().nullable(),
+  /** What this person may do beyond any one project, and why not (absent for machines). */
+  actions: GlobalActions.optional(),
 });
 export type Whoami = z.infer<typeof Whoami>;
 

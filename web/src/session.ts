@@ -1,5 +1,5 @@
 import { createContext, useContext } from 'react';
-import type { Role, Whoami } from '../../src/protocol/api.ts';
+import type { Whoami } from '../../src/protocol/api.ts';
 import { ApiError, SlipwayClient } from '../../src/protocol/client.ts';
 
 /**
@@ -23,12 +23,6 @@ export function useSession(): Session {
   const session = useContext(SessionContext);
   if (!session) throw new Error('useSession is only available below a signed-in SessionContext');
   return session;
-}
-
-const RANK: Record<Exclude<Role, 'runner' | 'agent'>, number> = { viewer: 0, deployer: 1, approver: 2, admin: 3 };
-
-export function reachesRole(role: Role | null, minimum: Exclude<Role, 'runner' | 'agent'>): boolean {
-  return role !== null && role !== 'runner' && role !== 'agent' && RANK[role] >= RANK[minimum];
 }
 
 const TOKEN_KEY = 'slipway.token';

@@ -4,7 +4,7 @@ import { DEFAULT_BRANCH_ROLE, PERSON_ROLES, type PersonRole, type Role, type Rol
 import { isHotfixBranch } from '../../core/hotfix.ts';
 import { planLock, planPromotion, planRollback, planUnlock, type Actor } from '../../core/release-planner.ts';
 import { isOpenRollout } from '../../core/rollout-planner.ts';
-import type { EnvironmentActions, ProjectActions, ReleaseActions, Verdict } from '../../protocol/actions.ts';
+import type { EnvironmentActions, GlobalActions, ProjectActions, ReleaseActions, Verdict } from '../../protocol/actions.ts';
 import type { ApprovalRow, EnvironmentRow, ReleaseRow } from '../../store/store.ts';
 import { ruleOf } from '../../protocol/permissions.ts';
 import { isPersonRole, roleOn, roleReaches, type Principal } from './access.ts';
@@ -52,6 +52,14 @@ export function callerOf(principal: Principal | undefined, projectId: string): C
 }
 
 const ALLOWED: Verdict = { allowed: true, reason: null, code: null };
+
+/** What a person may do beyond any one project (GET /api/v1/whoami): make a project. Null for machines. */
+export function globalActions(principal: Principal | undefined): GlobalActions | null {
+  const global = principal?.actor.role;
+  if (principal === undefined || global === undefined || !isPersonRole(global)) return null;
+  const caller: Caller = { actor: { ...principal.actor, role: global }, globalRole: global, scoped: principal.scope !== null };
+  return { createProject: roleVerdict(caller, 'POST /api/v1/projects', 'create projects') };
+}
 
 function refused(code: string, reason: string, breakGlass = false): Verdict {
   return breakGlass ? { allowed: false, reason, code, breakGlass } : { allowed: false, reason, code };

@@ -6,15 +6,15 @@ import { ExternalLink } from '../components/external-link.tsx';
 import { SourceRef } from '../components/source-ref.tsx';
 import { TimeAgo } from '../components/time-ago.tsx';
 import { projectHref, releaseHref } from '../route.ts';
-import { reachesRole, useSession } from '../session.ts';
+import { useSession } from '../session.ts';
 import { useAction } from '../use-action.ts';
 import { useLive } from '../use-live.ts';
 import '../styles/pipeline.css';
 
 export function ProjectsPage() {
   const { client, whoami } = useSession();
-  // Creating a project is a global deployer's (a membership raises the role on its project only).
-  const canDeploy = reachesRole(whoami.scope === null ? whoami.actor.role : null, 'deployer');
+  // Creating a project: the server's verdict (a membership raises a role on its own project only).
+  const canDeploy = whoami.actions?.createProject.allowed === true;
   const load = useCallback(async () => {
     const { projects } = await client.listProjects();
     // Each project's path to production (one call per project; a project the caller cannot read shows without it).

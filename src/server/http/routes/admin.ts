@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { CreatedToken, CreateTokenRequest, Event, EventsQuery, Token, Whoami } from '../../../protocol/api.ts';
+import { globalActions } from '../../services/allowed-actions.ts';
 import { listEvents } from '../../services/audit-log.ts';
 import type { ServiceDeps } from '../../services/deps.ts';
 import { listProjects } from '../../services/projects.ts';
@@ -24,6 +25,7 @@ export function adminRoutes({ deps }: HttpContext): RouteSpec[] {
       response: Whoami,
       handler: async (request, _reply, actor) => {
         const principal = request.principal;
+        const actions = globalActions(principal);
         const names = await tokenNames(deps);
         const token = request.tokenHash === undefined ? undefined : await deps.store.findTokenByHash(request.tokenHash);
         const internal = token === undefined && principal?.via === 'token';
@@ -39,6 +41,7 @@ export function adminRoutes({ deps }: HttpContext): RouteSpec[] {
           actor: { id: actor.id ?? (internal ? 'tok-internal' : null), name: actor.name, role: actor.role, via: principal?.via ?? 'token' },
           user: userView,
           scope: principal?.scope == null ? null : (names.projects.get(principal.scope) ?? principal.scope),
+          ...(actions === null ? {} : { actions }),
         };
       },
     },
