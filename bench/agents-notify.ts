@@ -13,11 +13,10 @@ import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { Agent, request } from 'node:http';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SlipwayClient } from '../src/protocol/client.ts';
-import { BENCH_TOKEN, percentile, table } from './support.ts';
+import { BENCH_TOKEN, freePort, percentile, table } from './support.ts';
 
 const AGENTS = Number(process.env.BENCH_AGENTS ?? 1000);
 const httpAgent = new Agent({ keepAlive: true, maxSockets: Infinity });
@@ -55,13 +54,6 @@ async function json<T>(port: number, method: string, path: string, token: string
   return JSON.parse(answer.body) as T;
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  return typeof address === 'object' && address ? address.port : 0;
-}
 
 async function metric(port: number, name: string): Promise<number> {
   const text = (await call(port, 'GET', '/metrics', BENCH_TOKEN)).body;

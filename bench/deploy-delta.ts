@@ -16,7 +16,7 @@ import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { SlipwayClient } from '../src/protocol/client.ts';
-import { BENCH_TOKEN, countingProxy, percentile, table } from './support.ts';
+import { BENCH_TOKEN, countingProxy, freePort, percentile, table } from './support.ts';
 
 const SIZES = (process.env.BENCH_SIZES ?? '5000,50000').split(',').map(Number);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -32,13 +32,6 @@ interface Step {
 
 const median = (values: number[]): number => percentile(values, 50);
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return typeof address === 'object' && address ? address.port : 0;
-}
 
 async function waitForPort(port: number): Promise<void> {
   for (let i = 0; i < 100; i++) {

@@ -19,12 +19,11 @@ import { type ChildProcess, execFile, spawn, spawnSync } from 'node:child_proces
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { canonicalManifest } from '../src/core/manifest.ts';
 import { newEnvironmentRow, newReleaseRow } from '../src/store/store.ts';
-import { benchServer } from './support.ts';
+import { benchServer, freePort } from './support.ts';
 
 const duration = positive('BENCH_DURATION', 10);
 const warmup = Number(process.env.BENCH_WARMUP ?? 2);
@@ -82,17 +81,6 @@ function ensureTools(): void {
   if (install.status !== 0) throw new Error(`could not install ${missing.join(' ')}; install them and run again`);
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 function get(target: Target): Promise<{ status: number; length: number }> {
   return new Promise((resolve, reject) => {

@@ -10,24 +10,16 @@
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { Agent, request } from 'node:http';
-import { createServer } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SlipwayClient } from '../src/protocol/client.ts';
 import { openChangeStream, type ChangeStreamClient } from '../test/support/change-stream.ts';
 import { deployFiles } from '../test/support/server.ts';
-import { BENCH_TOKEN, percentile, table } from './support.ts';
+import { BENCH_TOKEN, freePort, percentile, table } from './support.ts';
 
 const STREAMS = Number(process.env.BENCH_STREAMS ?? 200);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  return typeof address === 'object' && address ? address.port : 0;
-}
 
 function healthz(port: number, agent: Agent): Promise<number> {
   return new Promise((resolve, reject) => {

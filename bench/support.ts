@@ -76,3 +76,16 @@ export async function countingProxy(port: number): Promise<{ port: number; sent(
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }
+
+/** A TCP port nothing listens on at this moment, on loopback. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}

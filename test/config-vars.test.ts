@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,7 +10,7 @@ import pg from 'pg';
 import { MAX_CONFIG_VALUE_BYTES, MAX_CONFIG_VARS } from '../src/core/config-vars.ts';
 import { SlipwayClient } from '../src/protocol/client.ts';
 import { rejectsWithCode } from './support/assert.ts';
-import { backends, type TestBackend } from './support/backends.ts';
+import { backends, rawDatabase, type TestBackend } from './support/backends.ts';
 import { slipway } from './support/cli.ts';
 import { eventually } from './support/eventually.ts';
 import { ADMIN_TOKEN, deployFiles, type TestServer } from './support/server.ts';
@@ -72,28 +72,6 @@ async function startServerProcess(backend: TestBackend): Promise<ServerProcess> 
       await rm(dataDir, { recursive: true, force: true });
     },
   };
-}
-
-/** Every byte the database keeps: the SQLite file with its WAL, or every row of every PostgreSQL table. */
-async function rawDatabase(backend: TestBackend['name'], url: string): Promise<string> {
-  if (backend === 'sqlite') {
-    const parts: Buffer[] = [];
-    for (const suffix of ['', '-wal', '-journal']) parts.push(await readFile(`${url}${suffix}`).catch(() => Buffer.alloc(0)));
-    return Buffer.concat(parts).toString('latin1');
-  }
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    const tables = await client.query<{ table_name: string }>("SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'");
-    const rows: string[] = [];
-    for (const { table_name } of tables.rows) {
-      const result = await client.query<{ row: string }>(`SELECT t::text AS row FROM "${table_name}" t`);
-      rows.push(...result.rows.map((r) => r.row));
-    }
-    return rows.join('\n');
-  } finally {
-    await client.end();
-  }
 }
 
 async function countConfigVersions(backend: TestBackend['name'], url: string): Promise<number> {

@@ -5,7 +5,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { sql } from 'kysely';
-import pg from 'pg';
 import { isSlipwayError } from '../src/core/errors.ts';
 import { createMemoryContext } from '../src/cli/memory-context.ts';
 import { run } from '../src/cli/program.ts';
@@ -16,7 +15,7 @@ import { migrate } from '../src/store/migrate.ts';
 import { openStore } from '../src/store/open-store.ts';
 import { connect as connectPostgres } from '../src/store/postgres/connect.ts';
 import { connect as connectSqlite } from '../src/store/sqlite/connect.ts';
-import { backends, TEST_SECRET_KEY, type TestBackend } from './support/backends.ts';
+import { backends, rawDatabase, TEST_SECRET_KEY } from './support/backends.ts';
 import { rejectsWithCode } from './support/assert.ts';
 import { ADMIN_TOKEN } from './support/server.ts';
 
@@ -24,28 +23,6 @@ const TOKEN = 'ghp_RepoToken4242secretvalue';
 const REPO = `https://x-access-token:${TOKEN}@github.com/acme/shop.git`;
 const WEBHOOK_SECRET = 'whsec-Webhook-Secret-8931';
 const SHOWN = 'https://***@github.com/acme/shop';
-
-/** Every byte the database keeps: the SQLite file with its WAL, or every row of every PostgreSQL table. */
-async function rawDatabase(backend: TestBackend['name'], url: string): Promise<string> {
-  if (backend === 'sqlite') {
-    const parts: Buffer[] = [];
-    for (const suffix of ['', '-wal', '-journal']) parts.push(await readFile(`${url}${suffix}`).catch(() => Buffer.alloc(0)));
-    return Buffer.concat(parts).toString('latin1');
-  }
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    const tables = await client.query<{ table_name: string }>("SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'");
-    const rows: string[] = [];
-    for (const { table_name } of tables.rows) {
-      const result = await client.query<{ row: string }>(`SELECT t::text AS row FROM "${table_name}" t`);
-      rows.push(...result.rows.map((r) => r.row));
-    }
-    return rows.join('\n');
-  } finally {
-    await client.end();
-  }
-}
 
 function assertNoSecret(text: string, where: string): void {
   for (const secret of [TOKEN, WEBHOOK_SECRET, 'RepoToken4242', 'Webhook-Secret']) assert.ok(!text.includes(secret), `${where} contains ${secret}`);

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -67,6 +67,28 @@ export async function dropDatabase(name: string): Promise<void> {
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
     await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  } finally {
+    await client.end();
+  }
+}
+
+/** Every byte the database keeps: the SQLite file with its WAL, or every row of every PostgreSQL table. */
+export async function rawDatabase(backend: TestBackend['name'], url: string): Promise<string> {
+  if (backend === 'sqlite') {
+    const parts: Buffer[] = [];
+    for (const suffix of ['', '-wal', '-journal']) parts.push(await readFile(`${url}${suffix}`).catch(() => Buffer.alloc(0)));
+    return Buffer.concat(parts).toString('latin1');
+  }
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const tables = await client.query<{ table_name: string }>("SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'");
+    const rows: string[] = [];
+    for (const { table_name } of tables.rows) {
+      const result = await client.query<{ row: string }>(`SELECT t::text AS row FROM "${table_name}" t`);
+      rows.push(...result.rows.map((r) => r.row));
+    }
+    return rows.join('\n');
   } finally {
     await client.end();
   }
